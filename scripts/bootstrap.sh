@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages healthtwin needs to build, test and run its demo.
+# Idempotent: when every package is already installed it returns in well under a second,
+# without touching the network. Must run as root (or with sudo available) on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # required libraries
+  libgrpc++-dev libabsl-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libsdbus-c++-dev libpqxx-dev libpq-dev libssl-dev openssl
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # well-kept helpers: JSON, CLI parsing, logging, config files, embedded store
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libsqlite3-dev
+  # real components started by tests and the demo
+  postgresql dbus python3-dbusmock
+  # test tooling
+  procps util-linux
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  [[ "$status" == ii* ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "bootstrap: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "bootstrap: must run as root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Debian postgresql package starts a system cluster on port 5432. healthtwin never uses it
+# (tests and the demo run private clusters on Unix sockets), so leave it as the admin set it.
+echo "bootstrap: done"
