@@ -1,0 +1,43 @@
+// Who may see which patient, and the audit trail of every attempt.
+//
+// A clinician or nurse sees only patients on their care team. Every access to patient
+// data, allowed or denied, is written to audit_log before the data is returned; if the audit
+// record cannot be written the access is refused (fail closed).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/common/pg.h"
+#include "services/common/tls/tls.h"
+
+namespace healthtwin::clinician {
+
+struct Caller {
+  common::PeerIdentity identity;
+  std::string peer_address;
+};
+
+class Access {
+ public:
+  explicit Access(common::PgPool& pool) : pool_(pool) {}
+
+  // Patients on the caller's care team.
+  absl::StatusOr<std::vector<std::string>> CareTeamPatients(const Caller& caller);
+
+  // OK when the caller may access `patient_id`; PERMISSION_DENIED otherwise. Audits either way.
+  absl::Status CheckAndAudit(const Caller& caller, std::string_view action, const std::string& patient_id);
+
+  // Records an access decided elsewhere.
+  absl::Status Audit(const Caller& caller, std::string_view action, const std::string& patient_id,
+                     std::string_view outcome, std::string_view detail);
+
+  // The patient an alert belongs to, or NOT_FOUND.
+  absl::StatusOr<std::string> AlertPatient(const std::string& alert_id);
+
+ private:
+  common::PgPool& pool_;
+};
+
+}  // namespace healthtwin::clinician

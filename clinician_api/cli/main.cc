@@ -1,0 +1,343 @@
+// healthtwin: the command-line client for clinicians and administrators.
+//
+//   healthtwin [--api HOST:PORT] [--pki DIR --as NAME | --ca F --cert F --key F] COMMAND
+//   healthtwin whoami
+//   healthtwin health --addr HOST:PORT [--wait-s S]
+//   healthtwin vitals --patient ID [--type heart_rate] [--since 1h] [--bucket-s 60] [--json]
+//   healthtwin alerts watch [--patient ID ...] [--since 10m] [--count N] [--timeout-s S]
+//   healthtwin alerts ack ALERT_ID [--note TEXT]
+//   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
+//   healthtwin admin bind-device --device ID --kind KIND --patient ID
+//   healthtwin admin add-care-team --patient ID --member NAME
+//
+// Defaults come from HEALTHTWIN_API, HEALTHTWIN_REGISTRY, HEALTHTWIN_PKI and HEALTHTWIN_AS.
+// Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or credentials.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "healthtwin/clinician/v1/clinician.grpc.pb.h"
+#include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "services/common/grpc_util.h"
+#include "services/common/time_util.h"
+#include "services/common/vital_type.h"
+
+namespace {
+
+using namespace healthtwin;
+namespace clin = healthtwin::clinician::v1;
+namespace reg = healthtwin::registry::v1;
+namespace vit = healthtwin::vitals::v1;
+namespace alr = healthtwin::alerts::v1;
+
+std::string Env(const char* name, const char* fallback = "") {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+[[noreturn]] void Die(int code, const std::string& msg) {
+  std::cerr << "healthtwin: " << msg << "\n";
+  std::exit(code);
+}
+
+int Fail(const grpc::Status& s) {
+  std::cerr << "healthtwin: " << common::FromGrpcStatus(s).ToString() << "\n";
+  return 1;
+}
+
+// Parses "90s", "10m", "2h", "7d" into microseconds.
+int64_t ParseDurationUs(const std::string& s) {
+  if (s.size() < 2) Die(2, "--since: expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
+  int64_t n = 0;
+  try {
+    std::size_t used = 0;
+    n = std::stoll(s.substr(0, s.size() - 1), &used);
+    if (used != s.size() - 1 || n < 0) throw std::invalid_argument(s);
+  } catch (const std::exception&) {
+    Die(2, "--since: expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
+  }
+  switch (s.back()) {
+    case 's': return n * 1'000'000;
+    case 'm': return n * 60'000'000;
+    case 'h': return n * 3'600'000'000;
+    case 'd': return n * 86'400'000'000;
+  }
+  Die(2, "--since: unit must be s, m, h or d, got '" + s + "'");
+}
+
+struct Connection {
+  std::string api = Env("HEALTHTWIN_API");
+  std::string registry = Env("HEALTHTWIN_REGISTRY");
+  std::string pki = Env("HEALTHTWIN_PKI");
+  std::string as = Env("HEALTHTWIN_AS");
+  common::TlsFiles tls;
+
+  std::shared_ptr<grpc::Channel> Open(const std::string& address, const char* flag) {
+    if (address.empty()) Die(2, std::string(flag) + ": the server address is required");
+    if (tls.ca_cert_path.empty() && !pki.empty()) tls.ca_cert_path = pki + "/ca.pem";
+    if (tls.cert_path.empty() && !pki.empty() && !as.empty()) tls.cert_path = pki + "/" + as + ".pem";
+    if (tls.key_path.empty() && !pki.empty() && !as.empty()) tls.key_path = pki + "/" + as + ".key";
+    if (tls.ca_cert_path.empty() || tls.cert_path.empty() || tls.key_path.empty()) {
+      Die(2, "credentials: give --pki DIR and --as NAME, or --ca, --cert and --key");
+    }
+    auto ch = common::MakePeerChannel(address, tls);
+    if (!ch.ok()) Die(2, std::string(ch.status().message()));
+    return *ch;
+  }
+};
+
+std::string FormatAlert(const alr::AlertEvent& ev) {
+  const auto& a = ev.alert();
+  std::string prio = alr::Priority_Name(a.priority()).substr(std::string("PRIORITY_").size());
+  std::string kind = ev.kind() == alr::AlertEvent::KIND_RAISED ? "ALERT" : "UPDATE";
+  std::string state = alr::AlertState_Name(a.state()).substr(std::string("ALERT_STATE_").size());
+  return "[" + common::FormatUnixMicros(common::ToUnixMicros(a.raised_at())) + "] " + kind + " " + prio + " " +
+         a.patient_id() + " " + a.rule_id() + ": " + a.summary() + " (" + state + ", id " + a.alert_id() + ")";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("healthtwin: clinician and admin command line", "healthtwin");
+  app.require_subcommand(1);
+  Connection conn;
+  app.add_option("--api", conn.api, "clinician_api address (HEALTHTWIN_API)");
+  app.add_option("--registry", conn.registry, "registry (ingest) address for admin commands (HEALTHTWIN_REGISTRY)");
+  app.add_option("--pki", conn.pki, "directory with ca.pem and NAME.pem/NAME.key (HEALTHTWIN_PKI)");
+  app.add_option("--as", conn.as, "identity within --pki, e.g. dr-alice (HEALTHTWIN_AS)");
+  app.add_option("--ca", conn.tls.ca_cert_path, "CA bundle");
+  app.add_option("--cert", conn.tls.cert_path, "client certificate");
+  app.add_option("--key", conn.tls.key_path, "client private key");
+
+  auto* whoami = app.add_subcommand("whoami", "show the identity the server sees");
+
+  auto* health = app.add_subcommand("health", "check a service's grpc.health.v1 status");
+  std::string h_addr;
+  int h_wait_s = 0;
+  health->add_option("--addr", h_addr, "service host:port")->required();
+  health->add_option("--wait-s", h_wait_s, "keep asking until SERVING for up to this long")
+      ->check(CLI::NonNegativeNumber);
+
+  auto* vitals = app.add_subcommand("vitals", "show a patient's stored vitals");
+  std::string v_patient, v_type, v_since = "1h";
+  uint32_t v_bucket = 0, v_limit = 50;
+  bool v_json = false;
+  vitals->add_option("--patient", v_patient, "patient id")->required();
+  vitals->add_option("--type", v_type, "heart_rate, systolic_bp, spo2, ... (default: all)");
+  vitals->add_option("--since", v_since, "how far back, e.g. 10m, 2h, 7d");
+  vitals->add_option("--bucket-s", v_bucket, "min/max/mean per bucket of this many seconds");
+  vitals->add_option("--limit", v_limit, "at most this many rows")->check(CLI::Range(1, 10000));
+  vitals->add_flag("--json", v_json, "one JSON object per line");
+
+  auto* alerts = app.add_subcommand("alerts", "watch and acknowledge alerts");
+  alerts->require_subcommand(1);
+  auto* watch = alerts->add_subcommand("watch", "print alerts as they arrive");
+  std::vector<std::string> w_patients;
+  std::string w_since;
+  int w_count = 0, w_timeout_s = 0;
+  watch->add_option("--patient", w_patients, "only these patients (default: all of yours)");
+  watch->add_option("--since", w_since, "also replay alerts raised this long ago, e.g. 10m");
+  watch->add_option("--count", w_count, "exit 0 after this many events")->check(CLI::PositiveNumber);
+  watch->add_option("--timeout-s", w_timeout_s, "exit 1 if not done after this many seconds")
+      ->check(CLI::PositiveNumber);
+  auto* ack = alerts->add_subcommand("ack", "acknowledge an alert");
+  std::string a_id, a_note;
+  ack->add_option("alert_id", a_id, "alert id")->required();
+  ack->add_option("--note", a_note, "note for the record");
+
+  auto* admin = app.add_subcommand("admin", "registry administration (admin certificate)");
+  admin->require_subcommand(1);
+  auto* create = admin->add_subcommand("create-patient", "register a patient");
+  std::string c_patient, c_sex;
+  uint32_t c_birth_year = 0;
+  double c_height = 0;
+  create->add_option("--patient", c_patient, "patient id")->required();
+  create->add_option("--sex", c_sex, "female, male or other")->check(CLI::IsMember({"female", "male", "other"}));
+  create->add_option("--birth-year", c_birth_year, "year of birth");
+  create->add_option("--height-cm", c_height, "height in cm");
+  auto* bind = admin->add_subcommand("bind-device", "bind a device to a patient");
+  std::string b_device, b_kind, b_patient;
+  bind->add_option("--device", b_device, "device id")->required();
+  bind->add_option("--kind", b_kind, "heart_rate_strap, blood_pressure_cuff, pulse_oximeter, thermometer, "
+                                      "weight_scale, glucose_meter or synthetic")
+      ->required();
+  bind->add_option("--patient", b_patient, "patient id")->required();
+  auto* team = admin->add_subcommand("add-care-team", "add a clinician to a patient's care team");
+  std::string t_patient, t_member;
+  team->add_option("--patient", t_patient, "patient id")->required();
+  team->add_option("--member", t_member, "certificate common name, e.g. dr-alice")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "healthtwin: " << e.what() << "\n";
+    return 2;
+  }
+
+  if (whoami->parsed()) {
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    grpc::ClientContext ctx;
+    clin::WhoAmIResponse resp;
+    auto s = stub->WhoAmI(&ctx, {}, &resp);
+    if (!s.ok()) return Fail(s);
+    std::cout << resp.subject() << " (" << resp.role() << ")\n";
+    return 0;
+  }
+
+  if (health->parsed()) {
+    auto stub = grpc::health::v1::Health::NewStub(conn.Open(h_addr, "--addr"));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(h_wait_s);
+    while (true) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      grpc::health::v1::HealthCheckResponse resp;
+      auto s = stub->Check(&ctx, {}, &resp);
+      const bool serving = s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      if (serving || std::chrono::steady_clock::now() >= until) {
+        std::cout << h_addr << " "
+                  << (s.ok() ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status())
+                             : "UNREACHABLE: " + s.error_message())
+                  << "\n";
+        return serving ? 0 : 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  if (vitals->parsed()) {
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    vit::QueryVitalsRequest req;
+    req.set_patient_id(v_patient);
+    if (!v_type.empty()) {
+      auto t = common::VitalTypeFromName(v_type);
+      if (!t) Die(2, "--type: unknown vital type '" + v_type + "'");
+      req.add_types(static_cast<vit::VitalType>(*t));
+    }
+    const int64_t now = common::NowUnixMicros();
+    *req.mutable_start() = common::FromUnixMicros(now - ParseDurationUs(v_since));
+    *req.mutable_end() = common::FromUnixMicros(now + 60'000'000);
+    req.set_bucket_s(v_bucket);
+    req.set_page_size(v_limit);
+    grpc::ClientContext ctx;
+    vit::QueryVitalsResponse resp;
+    auto s = stub->GetVitals(&ctx, req, &resp);
+    if (!s.ok()) return Fail(s);
+    auto type_name = [](int t) { return std::string(common::VitalTypeName(static_cast<common::VitalType>(t))); };
+    for (const auto& v : resp.samples()) {
+      const auto at = common::FormatUnixMicros(common::ToUnixMicros(v.measured_at()));
+      if (v_json) {
+        std::cout << nlohmann::json{{"measured_at", at}, {"type", type_name(v.type())}, {"value", v.value()},
+                                    {"ucum_unit", v.ucum_unit()}, {"device_id", v.device_id()}}
+                         .dump()
+                  << "\n";
+      } else {
+        std::cout << at << "  " << type_name(v.type()) << "  " << v.value() << " " << v.ucum_unit() << "  ("
+                  << v.device_id() << ")\n";
+      }
+    }
+    for (const auto& b : resp.buckets()) {
+      const auto at = common::FormatUnixMicros(common::ToUnixMicros(b.bucket_start()));
+      if (v_json) {
+        std::cout << nlohmann::json{{"bucket_start", at}, {"type", type_name(b.type())}, {"min", b.min()},
+                                    {"max", b.max()}, {"mean", b.mean()}, {"count", b.count()},
+                                    {"ucum_unit", b.ucum_unit()}}
+                         .dump()
+                  << "\n";
+      } else {
+        std::cout << at << "  " << type_name(b.type()) << "  min " << b.min() << "  mean " << b.mean() << "  max "
+                  << b.max() << " " << b.ucum_unit() << "  (n=" << b.count() << ")\n";
+      }
+    }
+    if (resp.samples_size() == 0 && resp.buckets_size() == 0 && !v_json) std::cout << "no vitals in that range\n";
+    return 0;
+  }
+
+  if (watch->parsed()) {
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    alr::SubscribeRequest req;
+    for (const auto& p : w_patients) req.add_patient_ids(p);
+    if (!w_since.empty()) *req.mutable_since() = common::FromUnixMicros(common::NowUnixMicros() - ParseDurationUs(w_since));
+    grpc::ClientContext ctx;
+    if (w_timeout_s > 0) ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(w_timeout_s));
+    auto reader = stub->SubscribeAlerts(&ctx, req);
+    std::cerr << "healthtwin: watching alerts (Ctrl-C to stop)\n";
+    alr::AlertEvent ev;
+    int seen = 0;
+    while (reader->Read(&ev)) {
+      std::cout << FormatAlert(ev) << std::endl;
+      if (w_count > 0 && ++seen >= w_count) {
+        ctx.TryCancel();
+        return 0;
+      }
+    }
+    auto s = reader->Finish();
+    if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      std::cerr << "healthtwin: no more alerts within " << w_timeout_s << " s\n";
+      return 1;
+    }
+    return s.ok() ? 0 : Fail(s);
+  }
+
+  if (ack->parsed()) {
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    clin::AcknowledgeAlertRequest req;
+    req.set_alert_id(a_id);
+    req.set_note(a_note);
+    grpc::ClientContext ctx;
+    alr::Alert resp;
+    auto s = stub->AcknowledgeAlert(&ctx, req, &resp);
+    if (!s.ok()) return Fail(s);
+    alr::AlertEvent ev;
+    ev.set_kind(alr::AlertEvent::KIND_UPDATED);
+    *ev.mutable_alert() = resp;
+    std::cout << FormatAlert(ev) << "\n";
+    return 0;
+  }
+
+  auto stub = reg::RegistryService::NewStub(conn.Open(conn.registry, "--registry"));
+  grpc::ClientContext ctx;
+  grpc::Status s;
+  if (create->parsed()) {
+    reg::CreatePatientRequest req;
+    auto* p = req.mutable_patient();
+    p->set_patient_id(c_patient);
+    if (c_sex == "female") p->set_sex(reg::SEX_FEMALE);
+    if (c_sex == "male") p->set_sex(reg::SEX_MALE);
+    if (c_sex == "other") p->set_sex(reg::SEX_OTHER);
+    p->set_birth_year(c_birth_year);
+    p->set_height_cm(c_height);
+    reg::Patient resp;
+    s = stub->CreatePatient(&ctx, req, &resp);
+    if (s.ok()) std::cout << "created patient " << resp.patient_id() << "\n";
+  } else if (bind->parsed()) {
+    reg::DeviceKind kind;
+    std::string upper = "DEVICE_KIND_";
+    for (char c : b_kind) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!reg::DeviceKind_Parse(upper, &kind) || kind == reg::DEVICE_KIND_UNSPECIFIED) {
+      Die(2, "--kind: unknown device kind '" + b_kind + "'");
+    }
+    reg::BindDeviceRequest req;
+    req.mutable_device()->set_device_id(b_device);
+    req.mutable_device()->set_kind(kind);
+    req.set_patient_id(b_patient);
+    reg::Device resp;
+    s = stub->BindDevice(&ctx, req, &resp);
+    if (s.ok()) std::cout << "bound device " << resp.device_id() << " to " << resp.patient_id() << "\n";
+  } else if (team->parsed()) {
+    reg::AddCareTeamMemberRequest req;
+    req.set_patient_id(t_patient);
+    req.set_member(t_member);
+    reg::AddCareTeamMemberResponse resp;
+    s = stub->AddCareTeamMember(&ctx, req, &resp);
+    if (s.ok()) std::cout << "added " << t_member << " to the care team of " << t_patient << "\n";
+  }
+  return s.ok() ? 0 : Fail(s);
+}

@@ -1,0 +1,189 @@
+#include "clinician_api/clinician_service.h"
+
+#include <atomic>
+#include <chrono>
+
+#include "services/common/grpc_util.h"
+#include "services/common/logging.h"
+
+namespace healthtwin::clinician {
+namespace {
+
+namespace alerts_v1 = healthtwin::alerts::v1;
+using common::Role;
+
+constexpr std::initializer_list<Role> kCareRoles = {Role::kClinician, Role::kNurse};
+constexpr auto kUpstreamDeadline = std::chrono::seconds(10);
+
+absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::initializer_list<Role> roles) {
+  auto peer = common::RequireRole(ctx, roles);
+  if (!peer.ok()) return peer.status();
+  return Caller{*peer, ctx.peer()};
+}
+
+// Calls a unary upstream method synchronously from an executor thread.
+template <typename Stub, typename Req, typename Resp>
+absl::Status CallUpstream(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                          const Req& req, Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kUpstreamDeadline);
+  return common::FromGrpcStatus((stub->*method)(&ctx, req, resp));
+}
+
+// Relays an alert subscription from the alerts service to the clinician, one event at a
+// time. Lives until both the clinician's call and the upstream call are done.
+class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> {
+ public:
+  void Start(alerts_v1::AlertService::Stub* stub, const alerts_v1::SubscribeRequest& req) {
+    upstream_.owner = this;
+    stub->async()->Subscribe(&upstream_.ctx, &req, &upstream_);
+    upstream_.StartRead(&event_);
+    upstream_.StartCall();
+  }
+
+  // Finishes without an upstream call (refused before relaying).
+  void Refuse(const absl::Status& status) {
+    Release();  // no upstream call will ever hold its reference
+    Finish(common::ToGrpcStatus(status));
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (ok) {
+      upstream_.StartRead(&event_);
+    } else {
+      upstream_.ctx.TryCancel();
+    }
+  }
+  void OnCancel() override { upstream_.ctx.TryCancel(); }
+  void OnDone() override { Release(); }
+
+ private:
+  struct Upstream : grpc::ClientReadReactor<alerts_v1::AlertEvent> {
+    AlertRelay* owner = nullptr;
+    grpc::ClientContext ctx;
+    void OnReadDone(bool ok) override {
+      if (ok) owner->StartWrite(&owner->event_);
+    }
+    void OnDone(const grpc::Status& status) override {
+      owner->Finish(status.ok() ? grpc::Status::OK : status);
+      owner->Release();
+    }
+  };
+
+  void Release() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  Upstream upstream_;
+  alerts_v1::AlertEvent event_;
+  std::atomic<int> refs_{2};  // the server call and the upstream call
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ClinicianServiceImpl::WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest*,
+                                                       v1::WhoAmIResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=]() -> absl::Status {
+    auto caller = Identify(*ctx, {Role::kClinician, Role::kNurse, Role::kResearcher, Role::kAdmin});
+    if (!caller.ok()) return caller.status();
+    resp->set_subject(caller->identity.common_name);
+    resp->set_role(std::string(common::RoleName(caller->identity.role)));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ClinicianServiceImpl::ListMyPatients(grpc::CallbackServerContext* ctx,
+                                                               const v1::ListMyPatientsRequest*,
+                                                               v1::ListMyPatientsResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    auto caller = Identify(*ctx, kCareRoles);
+    if (!caller.ok()) return caller.status();
+    auto patients = access_.CareTeamPatients(*caller);
+    if (!patients.ok()) return patients.status();
+    if (auto s = access_.Audit(*caller, "patient.list", "", "allowed", std::to_string(patients->size()) + " patients");
+        !s.ok()) {
+      return s;
+    }
+    for (const auto& id : *patients) resp->add_patients()->set_patient_id(id);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ClinicianServiceImpl::GetVitals(grpc::CallbackServerContext* ctx,
+                                                          const healthtwin::vitals::v1::QueryVitalsRequest* req,
+                                                          healthtwin::vitals::v1::QueryVitalsResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    auto caller = Identify(*ctx, kCareRoles);
+    if (!caller.ok()) return caller.status();
+    if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+    if (auto s = access_.CheckAndAudit(*caller, "vitals.read", req->patient_id()); !s.ok()) return s;
+    return CallUpstream(up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals, *req, resp);
+  });
+}
+
+grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::SubscribeAlerts(
+    grpc::CallbackServerContext* ctx, const alerts_v1::SubscribeRequest* req) {
+  auto* relay = new AlertRelay();
+  // Authorisation needs the database, so it runs on the executor; the relay waits.
+  executor_.Submit([=, this] {
+    auto caller = Identify(*ctx, kCareRoles);
+    if (!caller.ok()) return relay->Refuse(caller.status());
+    alerts_v1::SubscribeRequest upstream = *req;
+    if (req->patient_ids().empty()) {
+      // "All my patients": pin the care team now. Later changes need a new subscription.
+      auto patients = access_.CareTeamPatients(*caller);
+      if (!patients.ok()) return relay->Refuse(patients.status());
+      if (patients->empty()) {
+        (void)access_.Audit(*caller, "alerts.subscribe", "", "denied", "empty care team");
+        return relay->Refuse(absl::FailedPreconditionError(caller->identity.common_name + " has no patients"));
+      }
+      for (const auto& p : *patients) upstream.add_patient_ids(p);
+      if (auto s = access_.Audit(*caller, "alerts.subscribe", "", "allowed",
+                                 std::to_string(patients->size()) + " patients");
+          !s.ok()) {
+        return relay->Refuse(s);
+      }
+    } else {
+      for (const auto& p : req->patient_ids()) {
+        if (auto s = access_.CheckAndAudit(*caller, "alerts.subscribe", p); !s.ok()) return relay->Refuse(s);
+      }
+    }
+    relay->Start(up_.alerts.get(), upstream);
+  });
+  return relay;
+}
+
+grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackServerContext* ctx,
+                                                                 const v1::AcknowledgeAlertRequest* req,
+                                                                 alerts_v1::Alert* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    auto caller = Identify(*ctx, kCareRoles);
+    if (!caller.ok()) return caller.status();
+    if (req->alert_id().empty()) return absl::InvalidArgumentError("alert_id: required");
+    auto patient = access_.AlertPatient(req->alert_id());
+    if (!patient.ok()) return patient.status();
+    if (auto s = access_.CheckAndAudit(*caller, "alert.acknowledge", *patient); !s.ok()) return s;
+    alerts_v1::AcknowledgeRequest upstream;
+    upstream.set_alert_id(req->alert_id());
+    upstream.set_recipient(caller->identity.common_name);
+    upstream.set_note(req->note());
+    return CallUpstream(up_.alerts.get(), &alerts_v1::AlertService::Stub::Acknowledge, upstream, resp);
+  });
+}
+
+grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetTwinRequest* req,
+                                                        healthtwin::twin::v1::TwinSnapshot* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    auto caller = Identify(*ctx, kCareRoles);
+    if (!caller.ok()) return caller.status();
+    if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+    if (auto s = access_.CheckAndAudit(*caller, "twin.read", req->patient_id()); !s.ok()) return s;
+    healthtwin::twin::v1::GetTwinRequest upstream;
+    upstream.set_patient_id(req->patient_id());
+    if (req->has_as_of()) *upstream.mutable_as_of() = req->as_of();
+    return CallUpstream(up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::GetTwin, upstream, resp);
+  });
+}
+
+}  // namespace healthtwin::clinician

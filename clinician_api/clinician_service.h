@@ -1,0 +1,51 @@
+// healthtwin.clinician.v1.ClinicianService: the gateway clinicians' apps and the CLI call.
+// It authenticates the person by client certificate, checks the care team, audits, and
+// forwards to the owning service over mutual TLS (vitals to ingest, alerts to alerts,
+// twins to twin).
+#pragma once
+
+#include <memory>
+
+#include "clinician_api/access.h"
+#include "healthtwin/alerts/v1/alerts.grpc.pb.h"
+#include "healthtwin/clinician/v1/clinician.grpc.pb.h"
+#include "healthtwin/twin/v1/twin.grpc.pb.h"
+#include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/executor.h"
+
+namespace healthtwin::clinician {
+
+namespace v1 = healthtwin::clinician::v1;
+
+struct Upstreams {
+  std::unique_ptr<healthtwin::vitals::v1::VitalsQueryService::Stub> vitals;
+  std::unique_ptr<healthtwin::alerts::v1::AlertService::Stub> alerts;
+  std::unique_ptr<healthtwin::twin::v1::TwinService::Stub> twin;
+};
+
+class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService {
+ public:
+  ClinicianServiceImpl(Access& access, Upstreams upstreams, common::Executor& executor)
+      : access_(access), up_(std::move(upstreams)), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest* req,
+                                   v1::WhoAmIResponse* resp) override;
+  grpc::ServerUnaryReactor* ListMyPatients(grpc::CallbackServerContext* ctx, const v1::ListMyPatientsRequest* req,
+                                           v1::ListMyPatientsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetVitals(grpc::CallbackServerContext* ctx,
+                                      const healthtwin::vitals::v1::QueryVitalsRequest* req,
+                                      healthtwin::vitals::v1::QueryVitalsResponse* resp) override;
+  grpc::ServerWriteReactor<healthtwin::alerts::v1::AlertEvent>* SubscribeAlerts(
+      grpc::CallbackServerContext* ctx, const healthtwin::alerts::v1::SubscribeRequest* req) override;
+  grpc::ServerUnaryReactor* AcknowledgeAlert(grpc::CallbackServerContext* ctx, const v1::AcknowledgeAlertRequest* req,
+                                             healthtwin::alerts::v1::Alert* resp) override;
+  grpc::ServerUnaryReactor* GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
+                                    healthtwin::twin::v1::TwinSnapshot* resp) override;
+
+ private:
+  Access& access_;
+  Upstreams up_;
+  common::Executor& executor_;
+};
+
+}  // namespace healthtwin::clinician

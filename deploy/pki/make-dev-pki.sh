@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Creates a DEVELOPMENT-ONLY certificate authority and the certificates that
+# the healthtwin services, bridges and people use for mutual TLS.
+#
+#   make-dev-pki.sh OUTDIR            healthtwin dev CA + every identity
+#   make-dev-pki.sh OUTDIR --foreign  an unrelated CA + "intruder" and
+#                                     "foreign-server", for refusal tests
+#
+# The OU of each subject carries the role (service, bridge, clinician, admin);
+# see README.md beside this script. Running it again over a complete OUTDIR
+# changes nothing; over a partial one it issues only the missing certificates.
+set -euo pipefail
+
+readonly PROG="${0##*/}"
+readonly LEAF_DAYS=825
+readonly CA_DAYS=3650
+
+readonly SERVICES=(ingest twin alerts simulation clinician_api)
+readonly BRIDGES=(bridge-001)
+readonly CLINICIANS=(dr-alice dr-bob)
+readonly ADMINS=(cli-admin)
+
+readonly HT_CA_SUBJECT="/O=healthtwin/OU=dev-ca/CN=healthtwin development CA"
+readonly FOREIGN_CA_SUBJECT="/O=not-healthtwin/OU=dev-ca/CN=foreign development CA"
+
+usage() {
+  cat <<EOF
+usage: ${PROG} OUTDIR [--foreign]
+
+Creates a development CA (OUTDIR/ca.pem, OUTDIR/ca.key) and, for each identity,
+OUTDIR/<name>.pem and OUTDIR/<name>.key (EC P-256, keys mode 0600).
+
+  --foreign   create an unrelated CA with the client cert 'intruder' and the
+              server cert 'foreign-server' instead (for refusal tests)
+  -h, --help  show this help
+EOF
+}
+
+die_usage() {
+  echo "${PROG}: $*" >&2
+  echo "Try '${PROG} --help'." >&2
+  exit 2
+}
+
+die() {
+  echo "${PROG}: error: $*" >&2
+  exit 1
+}
+
+outdir=""
+foreign=0
+while (($# > 0)); do
+  case "$1" in
+    --foreign) foreign=1 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --) shift; break ;;
+    -*) die_usage "unknown option '$1'" ;;
+    *)
+      [[ -z "${outdir}" ]] || die_usage "more than one OUTDIR given ('${outdir}' and '$1')"
+      outdir="$1"
+      ;;
+  esac
+  shift
+done
+if (($# > 0)); then
+  [[ -z "${outdir}" && $# -eq 1 ]] || die_usage "more than one OUTDIR given"
+  outdir="$1"
+fi
+[[ -n "${outdir}" ]] || die_usage "missing OUTDIR"
+
+command -v openssl >/dev/null 2>&1 || die "the 'openssl' command was not found in PATH"
+
+# Each entry: name|OU|kind, where kind is 'server+client' or 'client'.
+identities=()
+if ((foreign)); then
+  ca_subject="${FOREIGN_CA_SUBJECT}"
+  identities+=("intruder|clinician|client" "foreign-server|service|server+client")
+else
+  ca_subject="${HT_CA_SUBJECT}"
+  for n in "${SERVICES[@]}"; do identities+=("${n}|service|server+client"); done
+  for n in "${BRIDGES[@]}"; do identities+=("${n}|bridge|client"); done
+  for n in "${CLINICIANS[@]}"; do identities+=("${n}|clinician|client"); done
+  for n in "${ADMINS[@]}"; do identities+=("${n}|admin|client"); done
+fi
+
+if [[ -e "${outdir}" && ! -d "${outdir}" ]]; then
+  die "'${outdir}' exists and is not a directory"
+fi
+mkdir -p "${outdir}" || die "cannot create directory '${outdir}'"
+
+ca_pem="${outdir}/ca.pem"
+ca_key="${outdir}/ca.key"
+
+missing=()
+for entry in "${identities[@]}"; do
+  name="${entry%%|*}"
+  if [[ ! -s "${outdir}/${name}.pem" || ! -s "${outdir}/${name}.key" ]]; then
+    missing+=("${entry}")
+  fi
+done
+
+if [[ -s "${ca_pem}" ]]; then
+  # Refuse to mix the two kinds of CA: a "foreign" CA that is really ours (or
+  # the reverse) would make the refusal tests pass for the wrong reason.
+  existing_subject="$(openssl x509 -in "${ca_pem}" -noout -subject -nameopt compat 2>/dev/null)" ||
+    die "'${ca_pem}' exists but is not a readable PEM certificate"
+  existing_subject="${existing_subject#subject=}"
+  if [[ "${existing_subject}" != "${ca_subject}" ]]; then
+    die "'${ca_pem}' has subject '${existing_subject}', expected '${ca_subject}';" \
+      "use a separate OUTDIR for the $( ((foreign)) && echo foreign || echo healthtwin) PKI"
+  fi
+  if ((${#missing[@]} == 0)); then
+    echo "${PROG}: '${outdir}' already holds the CA and all ${#identities[@]} certificates; nothing to do."
+    exit 0
+  fi
+  [[ -s "${ca_key}" ]] ||
+    die "'${ca_pem}' exists but '${ca_key}' does not, so the ${#missing[@]} missing certificate(s) cannot be issued"
+fi
+
+workdir="$(mktemp -d "${TMPDIR:-/tmp}/make-dev-pki.XXXXXX")"
+trap 'rm -rf "${workdir}"' EXIT
+
+# A private config keeps the result independent of the system openssl.cnf.
+cat >"${workdir}/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = req_dn
+prompt = no
+[req_dn]
+CN = unused
+[v3_ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+EOF
+
+# new_key PATH: EC P-256 private key, readable by the owner only.
+new_key() {
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -pkeyopt ec_param_enc:named_curve -out "$1" 2>"${workdir}/err") ||
+    die "generating key '$1' failed: $(cat "${workdir}/err")"
+  chmod 0600 "$1"
+}
+
+random_serial() {
+  echo "0x$(openssl rand -hex 16)"
+}
+
+if [[ ! -s "${ca_pem}" ]]; then
+  # A new CA invalidates whatever leaves are lying around: reissue them all.
+  missing=("${identities[@]}")
+  echo "${PROG}: creating CA '${ca_subject}' in '${outdir}'"
+  new_key "${workdir}/ca.key"
+  openssl req -config "${workdir}/openssl.cnf" -new -x509 -sha256 -days "${CA_DAYS}" \
+    -key "${workdir}/ca.key" -subj "${ca_subject}" -extensions v3_ca \
+    -set_serial "$(random_serial)" -out "${workdir}/ca.pem" 2>"${workdir}/err" ||
+    die "creating the CA certificate failed: $(cat "${workdir}/err")"
+  # Key first, so that a ca.pem never exists without its key.
+  mv -f "${workdir}/ca.key" "${ca_key}"
+  mv -f "${workdir}/ca.pem" "${ca_pem}"
+fi
+
+for entry in "${missing[@]}"; do
+  IFS='|' read -r name ou kind <<<"${entry}"
+  # Foreign leaves copy our naming on purpose: refusal must come from the CA
+  # check, never from a name that merely looks wrong.
+  subject="/O=healthtwin/OU=${ou}/CN=${name}"
+  ext="${workdir}/${name}.ext"
+  {
+    echo "basicConstraints = critical, CA:FALSE"
+    echo "keyUsage = critical, digitalSignature"
+    echo "subjectKeyIdentifier = hash"
+    echo "authorityKeyIdentifier = keyid:always"
+    if [[ "${kind}" == "server+client" ]]; then
+      echo "extendedKeyUsage = serverAuth, clientAuth"
+      echo "subjectAltName = DNS:${name}, DNS:localhost, IP:127.0.0.1"
+    else
+      echo "extendedKeyUsage = clientAuth"
+    fi
+  } >"${ext}"
+
+  echo "${PROG}: issuing '${subject}'"
+  new_key "${workdir}/${name}.key"
+  openssl req -config "${workdir}/openssl.cnf" -new -sha256 -key "${workdir}/${name}.key" \
+    -subj "${subject}" -out "${workdir}/${name}.csr" 2>"${workdir}/err" ||
+    die "creating the request for '${name}' failed: $(cat "${workdir}/err")"
+  openssl x509 -req -sha256 -days "${LEAF_DAYS}" -in "${workdir}/${name}.csr" \
+    -CA "${ca_pem}" -CAkey "${ca_key}" -set_serial "$(random_serial)" \
+    -extfile "${ext}" -out "${workdir}/${name}.pem" 2>"${workdir}/err" ||
+    die "signing the certificate for '${name}' failed: $(cat "${workdir}/err")"
+  mv -f "${workdir}/${name}.key" "${outdir}/${name}.key"
+  mv -f "${workdir}/${name}.pem" "${outdir}/${name}.pem"
+done
+
+echo "${PROG}: done; ${#missing[@]} certificate(s) issued in '${outdir}'."

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs the whole healthtwin slice on this machine with simulated patients:
+# a private PostgreSQL, the ingest, alerts, twin and clinician_api services over mutual TLS,
+# and a synthetic vitals source for three patients. Shows alerts as a clinician sees them.
+#
+#   scripts/demo.sh [--build-dir DIR] [--headless]
+#
+# --headless (used by the end-to-end test) waits for the first alert, checks that it
+# arrived on dr-alice's subscription and that the vitals are in PostgreSQL, then stops
+# everything and exits 0, or non-zero with the reason.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD="$ROOT/build/dev"
+HEADLESS=0
+while (($#)); do
+  case "$1" in
+    --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --headless) HEADLESS=1; shift ;;
+    *) echo "demo: unknown argument '$1' (use --build-dir DIR or --headless)" >&2; exit 2 ;;
+  esac
+done
+
+WORK=$(mktemp -d /tmp/healthtwin-demo.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+say() { printf '\033[1m[demo]\033[0m %s\n' "$*"; }
+
+cleanup() {
+  local code=$?
+  trap - EXIT INT TERM
+  say "stopping: ${#PIDS[@]} processes, then PostgreSQL"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "$BUILD/tests/harness/healthtwin-pg-harness" stop --dir "$WORK/pg" --remove >/dev/null 2>&1 || true
+  if ((code != 0 && code != 130)); then
+    say "failed (exit $code); logs kept in $WORK"
+    for f in "$WORK"/*.log; do echo "----- $f (last lines)"; tail -n 15 "$f"; done
+  else
+    rm -rf "$WORK"
+  fi
+  say "stopped"
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for bin in services/ingest/healthtwin-ingest services/alerts/healthtwin-alerts services/twin/healthtwin-twin \
+           clinician_api/healthtwin-clinician-api clinician_api/cli/healthtwin ble_bridge/healthtwin-synth \
+           tests/harness/healthtwin-pg-harness; do
+  [[ -x "$BUILD/$bin" ]] || { echo "demo: $BUILD/$bin is missing; run 'make build' first" >&2; exit 2; }
+done
+
+say "work directory $WORK"
+bash "$ROOT/deploy/pki/make-dev-pki.sh" "$WORK/pki" >"$WORK/pki.log" 2>&1
+say "development PKI in $WORK/pki (CA, services, bridge-001, dr-alice, dr-bob, cli-admin)"
+
+"$BUILD/tests/harness/healthtwin-pg-harness" start --dir "$WORK/pg" >"$WORK/pg.conninfo"
+"$BUILD/tests/harness/healthtwin-pg-harness" createdb --dir "$WORK/pg" healthtwin >/dev/null
+DB="host=$WORK/pg port=5432 dbname=healthtwin user=postgres"
+say "PostgreSQL on Unix socket $WORK/pg (no TCP port)"
+
+start_service() {  # name binary [extra flags...]
+  local name=$1 bin=$2
+  shift 2
+  "$BUILD/$bin" --tls-ca "$WORK/pki/ca.pem" --tls-cert "$WORK/pki/$name.pem" --tls-key "$WORK/pki/$name.key" \
+    --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" --log-format text "$@" \
+    >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do [[ -s "$WORK/$name.port" ]] && break; sleep 0.1; done
+  [[ -s "$WORK/$name.port" ]] || { echo "demo: $name did not start; see $WORK/$name.log" >&2; exit 1; }
+  echo "localhost:$(cat "$WORK/$name.port")"
+}
+
+INGEST=$(start_service ingest services/ingest/healthtwin-ingest)
+ALERTS=$(start_service alerts services/alerts/healthtwin-alerts)
+TWIN=$(start_service twin services/twin/healthtwin-twin)
+API=$(start_service clinician_api clinician_api/healthtwin-clinician-api \
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN")
+# Re-read PIDs: command substitution ran start_service in a subshell.
+PIDS=($(pgrep -f "$WORK/pki" || true))
+
+ht() { "$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" "$@"; }
+for addr in "$INGEST" "$ALERTS" "$TWIN" "$API"; do ht --as cli-admin health --addr "$addr" --wait-s 30 >/dev/null; done
+say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, clinician_api $API"
+
+for i in 1 2 3; do
+  p=$(printf 'pat-%04d' "$i")
+  ht --as cli-admin admin create-patient --patient "$p" >/dev/null
+  ht --as cli-admin admin bind-device --device "synth-$p-hr" --kind synthetic --patient "$p" >/dev/null
+  ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice >/dev/null
+done
+say "enrolled pat-0001..pat-0003 with one synthetic device each; dr-alice is on their care team"
+
+"$BUILD/ble_bridge/healthtwin-synth" --ingest-addr "$INGEST" --pki "$WORK/pki" --as bridge-001 --patients 3 \
+  --backfill-s 120 >"$WORK/synth.log" 2>&1 &
+PIDS+=($!)
+say "synthetic source streaming HR (1 Hz) and BP for 3 patients as bridge-001; pat-0002 is tachycardic"
+say "logs: $WORK/*.log"
+
+say "waiting for the first alert on dr-alice's subscription (healthtwin alerts watch)..."
+ht --as dr-alice alerts watch --since 10m --count 1 --timeout-s 90 | tee "$WORK/first-alert.txt"
+
+say "stored heart rate of pat-0002, 30 s buckets (healthtwin vitals --patient pat-0002 ...):"
+ht --as dr-alice vitals --patient pat-0002 --type heart_rate --since 3m --bucket-s 30
+
+if ((HEADLESS)); then
+  grep -q "pat-0002 hr_high_sustained" "$WORK/first-alert.txt" || { echo "demo: alert missing" >&2; exit 1; }
+  PSQL=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
+  rows=$(runuser -u postgres -- "$PSQL" "$DB" -Atc \
+    "SELECT count(*) FROM vitals WHERE patient_id = 'pat-0002' AND vital_type = 1")
+  ((rows >= 60)) || { echo "demo: expected >= 60 heart-rate rows for pat-0002, found $rows" >&2; exit 1; }
+  say "checked: alert on the subscription, $rows heart-rate rows for pat-0002 in PostgreSQL"
+  exit 0
+fi
+
+say "watching for more alerts. Press Ctrl-C to stop everything."
+ht --as dr-alice alerts watch || true

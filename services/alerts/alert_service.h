@@ -1,0 +1,72 @@
+// gRPC adapter for healthtwin.alerts.v1.AlertService, and the hub that fans new alert
+// events out to live subscriptions.
+//
+// The hub follows alert_events in PostgreSQL (woken by NOTIFY alerts_new, polling every
+// second as a fallback), so any replica delivers every event raised by any replica.
+// Callers are other services (clinician_api), which enforce care-team access.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "healthtwin/alerts/v1/alerts.grpc.pb.h"
+#include "services/common/executor.h"
+#include "services/common/pg.h"
+
+namespace healthtwin::alerts {
+
+namespace v1 = healthtwin::alerts::v1;
+
+class Subscription;
+
+class AlertHub {
+ public:
+  AlertHub(common::PgPool& pool, std::string conninfo);
+  ~AlertHub();
+  void Start();
+  // Ends every live subscription with `status` (used on drain).
+  void FinishAll(const grpc::Status& status);
+
+  // Registers `sub` and returns the last event_seq already delivered; events after it
+  // will be pushed to `sub`.
+  int64_t Add(Subscription* sub);
+  void Remove(Subscription* sub);
+
+ private:
+  void Loop();
+  absl::Status DeliverNew();
+
+  common::PgPool& pool_;
+  const std::string conninfo_;
+  std::mutex mu_;
+  std::set<Subscription*> subs_;
+  int64_t last_seq_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class AlertServiceImpl final : public v1::AlertService::CallbackService {
+ public:
+  AlertServiceImpl(common::PgPool& pool, common::Executor& executor, AlertHub& hub)
+      : pool_(pool), executor_(executor), hub_(hub) {}
+
+  grpc::ServerWriteReactor<v1::AlertEvent>* Subscribe(grpc::CallbackServerContext* ctx,
+                                                      const v1::SubscribeRequest* req) override;
+  grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* ctx, const v1::AcknowledgeRequest* req,
+                                        v1::Alert* resp) override;
+  grpc::ServerUnaryReactor* ListAlerts(grpc::CallbackServerContext* ctx, const v1::ListAlertsRequest* req,
+                                       v1::ListAlertsResponse* resp) override;
+
+ private:
+  common::PgPool& pool_;
+  common::Executor& executor_;
+  AlertHub& hub_;
+};
+
+// Loads alerts with their acknowledgements; `ids` are alert UUIDs.
+std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>& ids);
+
+}  // namespace healthtwin::alerts

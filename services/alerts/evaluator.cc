@@ -1,0 +1,160 @@
+#include "services/alerts/evaluator.h"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "services/common/logging.h"
+
+namespace healthtwin::alerts {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int kHeartRateType = 1;
+constexpr int kPriorityHigh = 3;
+constexpr int kStateOpen = 1;
+constexpr int kEventRaised = 1;
+
+std::string Summary(const HrEpisode& e, const HrRuleConfig& cfg) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "Heart rate above %.0f /min for %.0f s (peak %.0f /min)", cfg.threshold_bpm,
+                e.duration_s(), e.peak_bpm);
+  return buf;
+}
+
+}  // namespace
+
+void LockAlertEvents(pqxx::work& tx) { tx.exec("SELECT pg_advisory_xact_lock(7468657274)"); }
+
+Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg)
+    : pool_(pool), conninfo_(std::move(conninfo)), cfg_(cfg) {}
+
+Evaluator::~Evaluator() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void Evaluator::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+absl::StatusOr<int> Evaluator::RunOnce() {
+  int looked_at = 0;
+  auto status = pool_.WithTransaction("evaluate new vitals", [&](pqxx::work& tx) {
+    looked_at = 0;
+    tx.exec("INSERT INTO consumer_cursors (consumer, last_seq) VALUES ('alerts', 0) ON CONFLICT DO NOTHING");
+    // FOR UPDATE: two alerts replicas take turns instead of evaluating the same rows at once.
+    const int64_t cursor =
+        tx.exec("SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts' FOR UPDATE")[0][0].as<int64_t>();
+    auto rows = tx.exec_params(
+        "SELECT ingest_seq, patient_id, vital_type, (extract(epoch FROM measured_at) * 1000000)::bigint"
+        " FROM vitals WHERE ingest_seq > $1 ORDER BY ingest_seq LIMIT 5000",
+        cursor);
+    if (rows.empty()) return;
+
+    // Advance over contiguous values; stop at a gap younger than the grace period.
+    int64_t advance_to = cursor;
+    int64_t expected = cursor + 1;
+    const int64_t now_ms = NowMs();
+    bool blocked = false;
+    std::map<std::string, int64_t> latest_hr_us;
+    for (const auto& row : rows) {
+      const int64_t seq = row[0].as<int64_t>();
+      for (; !blocked && expected < seq; ++expected) {
+        auto [it, inserted] = gap_first_seen_ms_.emplace(expected, now_ms);
+        if (now_ms - it->second < kGapGraceMs) blocked = true;
+      }
+      if (!blocked) {
+        advance_to = seq;
+        ++looked_at;
+      }
+      expected = seq + 1;
+      if (row[2].as<int>() == kHeartRateType) {
+        auto& latest = latest_hr_us[row[1].as<std::string>()];
+        latest = std::max(latest, row[3].as<int64_t>());
+      }
+    }
+    gap_first_seen_ms_.erase(gap_first_seen_ms_.begin(), gap_first_seen_ms_.upper_bound(advance_to));
+
+    bool raised = false;
+    for (const auto& [patient, until_us] : latest_hr_us) {
+      // The episode in progress at `until` started after the last normal reading.
+      auto pts = tx.exec_params(
+          "SELECT (extract(epoch FROM measured_at) * 1000000)::bigint, value FROM vitals"
+          " WHERE patient_id = $1 AND vital_type = $2"
+          "   AND measured_at > coalesce((SELECT max(measured_at) FROM vitals WHERE patient_id = $1"
+          "        AND vital_type = $2 AND value <= $3"
+          "        AND measured_at <= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'),"
+          "       '-infinity')"
+          "   AND measured_at <= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
+          " ORDER BY measured_at LIMIT 100000",
+          patient, kHeartRateType, cfg_.threshold_bpm, until_us);
+      std::vector<HrPoint> points;
+      points.reserve(pts.size());
+      for (const auto& p : pts) points.push_back({p[0].as<int64_t>(), p[1].as<double>()});
+      for (const auto& e : FindSustainedHighHeartRate(points, cfg_)) {
+        // Deduplication: the unique key is the episode start; NOT EXISTS also suppresses a
+        // second alert when late data moves the start of an episode already alerted.
+        auto r = tx.exec_params(
+            "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
+            "                    peak_value, ucum_unit, duration_s)"
+            " SELECT $1, $2, $3, $4, $5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, '/min', $8"
+            " WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE patient_id = $1 AND rule_id = $2"
+            "   AND condition_started_at BETWEEN timestamptz 'epoch' + $6::bigint * interval '1 microsecond'"
+            "         - interval '10 minutes'"
+            "     AND timestamptz 'epoch' + $9::bigint * interval '1 microsecond')"
+            " ON CONFLICT (patient_id, rule_id, condition_started_at) DO NOTHING RETURNING alert_id",
+            patient, std::string(kHrRuleId), kPriorityHigh, kStateOpen, Summary(e, cfg_), e.start_us, e.peak_bpm,
+            e.duration_s(), e.end_us);
+        if (!r.empty()) {
+          LockAlertEvents(tx);
+          tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, $2)", r[0][0].as<std::string>(),
+                         kEventRaised);
+          raised = true;
+          common::LogInfo("alerts.raised", {{"patient_id", patient}, {"rule", kHrRuleId},
+                                            {"alert_id", r[0][0].as<std::string>()}, {"peak_bpm", e.peak_bpm}});
+        }
+      }
+    }
+    if (raised) tx.exec("SELECT pg_notify('alerts_new', '')");
+    tx.exec_params("UPDATE consumer_cursors SET last_seq = $1, updated_at = now() WHERE consumer = 'alerts'",
+                   advance_to);
+  });
+  if (!status.ok()) return status;
+  return looked_at;
+}
+
+void Evaluator::Loop() {
+  using namespace std::chrono_literals;
+  std::unique_ptr<pqxx::connection> listen;
+  while (!stop_) {
+    try {
+      if (!listen) {
+        listen = std::make_unique<pqxx::connection>(conninfo_);
+        pqxx::nontransaction(*listen).exec("LISTEN vitals_new");
+      }
+    } catch (const std::exception& e) {
+      listen.reset();
+    }
+    auto looked_at = RunOnce();
+    if (!looked_at.ok()) {
+      common::LogWarn("alerts.evaluate_failed", {{"error", looked_at.status().message()}});
+      std::this_thread::sleep_for(500ms);
+      continue;
+    }
+    if (*looked_at > 0) continue;  // more may be waiting
+    try {
+      // Wake on NOTIFY, or after 500 ms to retry young gaps and survive a lost LISTEN.
+      if (listen) listen->await_notification(0, 500'000);
+      else std::this_thread::sleep_for(500ms);
+    } catch (const std::exception&) {
+      listen.reset();
+    }
+  }
+}
+
+}  // namespace healthtwin::alerts

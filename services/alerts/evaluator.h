@@ -1,0 +1,52 @@
+// Consumes newly durable vitals from PostgreSQL and raises alerts, at least once and
+// idempotently. Survives restarts: its position is the row "alerts" in consumer_cursors,
+// advanced in the same transaction that raises the alerts.
+//
+// Ordering caveat: ingest_seq values are assigned before commit, so a lower value can
+// become visible after a higher one. The cursor therefore never moves past a missing
+// value until it has been missing for kGapGraceMs (then it is taken as a rolled-back
+// insert). Rows behind a young gap are evaluated anyway and again later; evaluation is
+// idempotent, so that only costs work.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "services/alerts/hr_rule.h"
+#include "services/common/pg.h"
+
+namespace healthtwin::alerts {
+
+// Every transaction that appends to alert_events takes this lock first, so event_seq values
+// become visible in order and a subscriber's cursor can never skip one.
+void LockAlertEvents(pqxx::work& tx);
+
+inline constexpr int64_t kGapGraceMs = 2000;
+inline constexpr char kHrRuleId[] = "hr_high_sustained";
+
+class Evaluator {
+ public:
+  Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg);
+  ~Evaluator();  // stops the thread
+
+  void Start();
+
+  // One round: evaluates rows after the cursor and advances it. Returns the number of
+  // vitals rows the cursor moved over (0 when idle or held at a young gap).
+  absl::StatusOr<int> RunOnce();
+
+ private:
+  void Loop();
+
+  common::PgPool& pool_;
+  const std::string conninfo_;
+  const HrRuleConfig cfg_;
+  std::map<int64_t, int64_t> gap_first_seen_ms_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace healthtwin::alerts

@@ -1,0 +1,29 @@
+// healthtwin-alerts: evaluates alert rules over newly stored vitals and delivers alerts to
+// subscribers.
+#include "services/alerts/alert_service.h"
+#include "services/alerts/evaluator.h"
+#include "services/common/config.h"
+#include "services/common/run_service.h"
+#include "services/common/service_host.h"
+
+using namespace healthtwin;
+
+int main(int argc, char** argv) {
+  common::BlockShutdownSignals();
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {});
+
+  common::PgPool pool(cfg.db_conninfo, 8);
+  common::Executor executor(4);
+  alerts::AlertHub hub(pool, cfg.db_conninfo);
+  alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{});
+  alerts::AlertServiceImpl service(pool, executor, hub);
+  return common::RunService(
+      cfg, {&service},
+      {.on_first_healthy =
+           [&] {
+             // Consumers start once the schema is in place; later outages they ride out themselves.
+             hub.Start();
+             evaluator.Start();
+           },
+       .on_drain = [&] { hub.FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "alerts service shutting down")); }});
+}

@@ -1,0 +1,180 @@
+#include "services/common/config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "absl/status/status.h"
+
+namespace healthtwin::common {
+namespace {
+
+absl::StatusOr<LogFormat> ParseLogFormat(std::string_view s) {
+  if (s == "json") return LogFormat::kJson;
+  if (s == "text") return LogFormat::kText;
+  return absl::InvalidArgumentError("log format must be 'json' or 'text', got '" + std::string(s) + "'");
+}
+
+// Copies known keys of the TOML document into `cfg`, rejecting unknown keys and wrong
+// types so that a typo never silently falls back to a default.
+absl::Status ApplyToml(const toml::table& doc, const std::string& path, const std::set<std::string>& peer_names,
+                       ServiceConfig& cfg, std::string& log_format) {
+  auto bad = [&](const std::string& key, const std::string& why) {
+    return absl::InvalidArgumentError("config " + path + ": " + key + ": " + why);
+  };
+  auto get_string = [&](const toml::node& node, const std::string& key, std::string& out) -> absl::Status {
+    auto v = node.value<std::string>();
+    if (!v) return bad(key, "must be a string");
+    out = *v;
+    return absl::OkStatus();
+  };
+  static const std::map<std::string, std::set<std::string>> kTables = {
+      {"tls", {"ca", "cert", "key"}}, {"database", {"conninfo"}}, {"log", {"level", "format"}}};
+
+  for (const auto& [key_view, node] : doc) {
+    const std::string key(key_view.str());
+    if (key == "listen") {
+      if (auto s = get_string(node, key, cfg.listen_address); !s.ok()) return s;
+    } else if (key == "port_file") {
+      if (auto s = get_string(node, key, cfg.port_file); !s.ok()) return s;
+    } else if (key == "drain_timeout_s") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 0 || *v > 3600) return bad(key, "must be an integer from 0 to 3600");
+      cfg.drain_timeout_s = static_cast<int>(*v);
+    } else if (key == "peers") {
+      const auto* table = node.as_table();
+      if (!table) return bad(key, "must be a table");
+      for (const auto& [peer_view, peer_node] : *table) {
+        const std::string peer(peer_view.str());
+        if (!peer_names.contains(peer)) return bad("peers." + peer, "unknown peer for this service");
+        if (auto s = get_string(peer_node, "peers." + peer, cfg.peers[peer]); !s.ok()) return s;
+      }
+    } else if (kTables.contains(key)) {
+      const auto* table = node.as_table();
+      if (!table) return bad(key, "must be a table");
+      for (const auto& [sub_view, sub_node] : *table) {
+        const std::string sub(sub_view.str());
+        const std::string full = key + "." + sub;
+        if (!kTables.at(key).contains(sub)) return bad(full, "unknown key");
+        std::string* target = nullptr;
+        if (full == "tls.ca") target = &cfg.tls.ca_cert_path;
+        if (full == "tls.cert") target = &cfg.tls.cert_path;
+        if (full == "tls.key") target = &cfg.tls.key_path;
+        if (full == "database.conninfo") target = &cfg.db_conninfo;
+        if (full == "log.level") target = &cfg.log_level;
+        if (full == "log.format") target = &log_format;
+        if (auto s = get_string(sub_node, full, *target); !s.ok()) return s;
+      }
+    } else {
+      return bad(key, "unknown key");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* argv, std::string_view service_name,
+                                                 const std::vector<std::string>& peer_names,
+                                                 const std::function<void(CLI::App&)>& extra) {
+  CLI::App app("healthtwin " + std::string(service_name) + " service", "healthtwin-" + std::string(service_name));
+  std::string config_path;
+  std::optional<std::string> listen, port_file, ca, cert, key, db, log_level, log_format;
+  std::optional<int> drain_s;
+  std::map<std::string, std::optional<std::string>> peer_flags;
+  app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
+  app.add_option("--listen", listen, "host:port to listen on (port 0 picks a free one)");
+  app.add_option("--port-file", port_file, "write the bound port to this file");
+  app.add_option("--tls-ca", ca, "PEM CA bundle that signs clients and peers");
+  app.add_option("--tls-cert", cert, "PEM certificate of this service");
+  app.add_option("--tls-key", key, "PEM private key of this service");
+  app.add_option("--db", db, "libpq connection string (empty: PG* environment variables)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--log-format", log_format, "json or text");
+  app.add_option("--drain-timeout-s", drain_s, "seconds to finish in-flight calls on SIGTERM")
+      ->check(CLI::Range(0, 3600));
+  for (const auto& peer : peer_names) {
+    app.add_option("--" + peer + "-addr", peer_flags[peer], "address of the " + peer + " service");
+  }
+  if (extra) extra(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return absl::CancelledError(app.help());
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+
+  ServiceConfig cfg;
+  cfg.service_name = std::string(service_name);
+  std::string format_name = "json";
+  if (!config_path.empty()) {
+    toml::table doc;
+    try {
+      doc = toml::parse_file(config_path);
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      return absl::InvalidArgumentError("config " + config_path + ":" + std::to_string(where.line) + ":" +
+                                        std::to_string(where.column) + ": " + std::string(e.description()));
+    }
+    std::set<std::string> peers(peer_names.begin(), peer_names.end());
+    if (auto s = ApplyToml(doc, config_path, peers, cfg, format_name); !s.ok()) return s;
+  }
+  if (listen) cfg.listen_address = *listen;
+  if (port_file) cfg.port_file = *port_file;
+  if (ca) cfg.tls.ca_cert_path = *ca;
+  if (cert) cfg.tls.cert_path = *cert;
+  if (key) cfg.tls.key_path = *key;
+  if (db) cfg.db_conninfo = *db;
+  if (log_level) cfg.log_level = *log_level;
+  if (log_format) format_name = *log_format;
+  if (drain_s) cfg.drain_timeout_s = *drain_s;
+  for (const auto& [peer, value] : peer_flags) {
+    if (value) cfg.peers[peer] = *value;
+  }
+
+  auto format = ParseLogFormat(format_name);
+  if (!format.ok()) return format.status();
+  cfg.log_format = *format;
+  if (cfg.listen_address.rfind(':') == std::string::npos) {
+    return absl::InvalidArgumentError("listen: expected host:port, got '" + cfg.listen_address + "'");
+  }
+  if (cfg.tls.ca_cert_path.empty() || cfg.tls.cert_path.empty() || cfg.tls.key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "tls: --tls-ca, --tls-cert and --tls-key (or [tls] ca/cert/key) are all required; healthtwin has no "
+        "plaintext mode");
+  }
+  for (const auto& peer : peer_names) {
+    if (cfg.peers[peer].empty()) {
+      return absl::InvalidArgumentError("peers." + peer + ": the address of the " + peer +
+                                        " service is required (--" + peer + "-addr)");
+    }
+  }
+  return cfg;
+}
+
+ServiceConfig ParseServiceConfigOrExit(int argc, const char* const* argv, std::string_view service_name,
+                                       const std::vector<std::string>& peer_names,
+                                       const std::function<void(CLI::App&)>& extra) {
+  auto cfg = ParseServiceConfig(argc, argv, service_name, peer_names, extra);
+  if (!cfg.ok()) {
+    if (cfg.status().code() == absl::StatusCode::kCancelled) {
+      std::cout << cfg.status().message();
+      std::exit(0);
+    }
+    std::cerr << "healthtwin-" << service_name << ": " << cfg.status().message() << "\n";
+    std::exit(2);
+  }
+  if (auto s = InitLogging(service_name, cfg->log_level, cfg->log_format); !s.ok()) {
+    std::cerr << "healthtwin-" << service_name << ": " << s.message() << "\n";
+    std::exit(2);
+  }
+  return *std::move(cfg);
+}
+
+}  // namespace healthtwin::common

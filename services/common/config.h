@@ -1,0 +1,66 @@
+// Configuration shared by every healthtwin service: a TOML file with command-line overrides.
+//
+// Precedence, highest first: command-line flag, config file, built-in default. The database
+// connection string is a standard libpq conninfo; when it is empty libpq reads the PG*
+// environment variables (PGHOST, PGPORT, PGDATABASE, ...).
+//
+// Example file:
+//   listen = "127.0.0.1:7443"
+//   [tls]
+//   ca = "/etc/healthtwin/pki/ca.pem"
+//   cert = "/etc/healthtwin/pki/ingest.pem"
+//   key = "/etc/healthtwin/pki/ingest.key"
+//   [database]
+//   conninfo = "host=/run/postgresql dbname=healthtwin"
+//   [log]
+//   level = "info"
+//   format = "json"
+//   [peers]
+//   alerts = "alerts.internal:7443"
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/statusor.h"
+#include "services/common/logging.h"
+#include "services/common/tls/tls.h"
+
+namespace healthtwin::common {
+
+struct ServiceConfig {
+  std::string service_name;
+  // host:port; port 0 asks the kernel for a free port (tests, demo).
+  std::string listen_address = "127.0.0.1:0";
+  // When set, the bound port is written here once the server listens.
+  std::string port_file;
+  TlsFiles tls;
+  std::string db_conninfo;
+  std::string log_level = "info";
+  LogFormat log_format = LogFormat::kJson;
+  // Addresses of the other services this one calls, by service name.
+  std::map<std::string, std::string> peers;
+  int drain_timeout_s = 10;
+};
+
+// Parses argv (and the file named by --config). `peer_names` lists the services this one
+// calls; each gets a `--<name>-addr` flag and a `[peers] <name>` key, and all are required.
+// `extra` may add service-specific flags to the CLI11 app before parsing.
+// Returns InvalidArgument naming the bad flag, key or value. `--help` yields a
+// status with code kCancelled whose message is the help text.
+absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* argv, std::string_view service_name,
+                                                 const std::vector<std::string>& peer_names,
+                                                 const std::function<void(CLI::App&)>& extra = {});
+
+// For main(): parses, and on error prints one clear line to stderr and exits with 2
+// (help prints to stdout and exits 0). Also initialises logging from the result.
+ServiceConfig ParseServiceConfigOrExit(int argc, const char* const* argv, std::string_view service_name,
+                                       const std::vector<std::string>& peer_names,
+                                       const std::function<void(CLI::App&)>& extra = {});
+
+}  // namespace healthtwin::common

@@ -1,0 +1,116 @@
+#include "services/common/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace healthtwin::common {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ht-config-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string WriteFile(const std::string& text) {
+    std::string path = dir_ + "/service.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  absl::StatusOr<ServiceConfig> Parse(std::vector<std::string> args, std::vector<std::string> peers = {}) {
+    args.insert(args.begin(), "healthtwin-test");
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    return ParseServiceConfig(static_cast<int>(argv.size()), argv.data(), "test", peers);
+  }
+
+  const std::vector<std::string> kTls = {"--tls-ca", "ca.pem", "--tls-cert", "s.pem", "--tls-key", "s.key"};
+  std::string dir_;
+};
+
+TEST_F(ConfigTest, FlagOverridesFile) {
+  auto path = WriteFile(R"(
+listen = "127.0.0.1:7000"
+[tls]
+ca = "file-ca.pem"
+cert = "file.pem"
+key = "file.key"
+[database]
+conninfo = "dbname=fromfile"
+)");
+  auto cfg = Parse({"--config", path, "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->listen_address, "127.0.0.1:0");
+  EXPECT_EQ(cfg->tls.ca_cert_path, "file-ca.pem");
+  EXPECT_EQ(cfg->db_conninfo, "dbname=fromfile");
+}
+
+TEST_F(ConfigTest, RejectsUnknownKeyNamingIt) {
+  auto path = WriteFile("[database]\nconnifo = \"x\"\n");
+  auto cfg = Parse({"--config", path});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(cfg.status().message().find("database.connifo"), std::string::npos) << cfg.status();
+}
+
+TEST_F(ConfigTest, RejectsSyntaxErrorWithLine) {
+  auto path = WriteFile("listen = \n");
+  auto cfg = Parse({"--config", path});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find(":1:"), std::string::npos) << cfg.status();
+}
+
+TEST_F(ConfigTest, RejectsWrongType) {
+  auto path = WriteFile("drain_timeout_s = \"ten\"\n");
+  auto cfg = Parse({"--config", path});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("drain_timeout_s"), std::string::npos) << cfg.status();
+}
+
+TEST_F(ConfigTest, RequiresTlsFiles) {
+  auto cfg = Parse({});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("plaintext"), std::string::npos) << cfg.status();
+}
+
+TEST_F(ConfigTest, RejectsUnknownFlag) {
+  auto args = kTls;
+  args.push_back("--frobnicate");
+  auto cfg = Parse(args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("frobnicate"), std::string::npos) << cfg.status();
+}
+
+TEST_F(ConfigTest, RejectsBadLogFormat) {
+  auto args = kTls;
+  args.insert(args.end(), {"--log-format", "xml"});
+  auto cfg = Parse(args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("xml"), std::string::npos);
+}
+
+TEST_F(ConfigTest, RequiresPeerAddresses) {
+  auto cfg = Parse(kTls, {"alerts"});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("--alerts-addr"), std::string::npos) << cfg.status();
+  auto args = kTls;
+  args.insert(args.end(), {"--alerts-addr", "localhost:1"});
+  cfg = Parse(args, {"alerts"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->peers.at("alerts"), "localhost:1");
+}
+
+TEST_F(ConfigTest, RejectsMissingConfigFile) {
+  auto cfg = Parse({"--config", dir_ + "/nope.toml"});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("nope.toml"), std::string::npos) << cfg.status();
+}
+
+}  // namespace
+}  // namespace healthtwin::common

@@ -1,0 +1,29 @@
+#include "services/common/grpc_util.h"
+
+#include <algorithm>
+
+namespace healthtwin::common {
+
+absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx,
+                                         std::initializer_list<Role> allowed) {
+  auto auth = ctx.auth_context();
+  if (!auth) return absl::UnauthenticatedError("no authentication context");
+  auto peer = PeerIdentityFromAuthContext(*auth);
+  if (!peer.ok()) return peer.status();
+  if (std::find(allowed.begin(), allowed.end(), peer->role) == allowed.end()) {
+    return absl::PermissionDeniedError("role '" + std::string(RoleName(peer->role)) + "' of '" + peer->common_name +
+                                       "' may not call this method");
+  }
+  return peer;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls) {
+  auto creds = MakeChannelCredentials(tls);
+  if (!creds.ok()) return creds.status();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
+  return grpc::CreateCustomChannel(address, *creds, args);
+}
+
+}  // namespace healthtwin::common

@@ -1,0 +1,147 @@
+#include "services/common/pg.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "services/common/db/migrator.h"
+#include "services/common/logging.h"
+
+namespace healthtwin::common {
+
+absl::Status StatusFromException(const std::exception& e, std::string_view what) {
+  const std::string msg = std::string(what) + ": " + e.what();
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return absl::UnavailableError(msg);
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return absl::UnavailableError(msg);
+  if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) return absl::AlreadyExistsError(msg);
+  if (dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr) return absl::FailedPreconditionError(msg);
+  if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr) return absl::InvalidArgumentError(msg);
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr) return absl::AbortedError(msg);
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    // Class 08 is connection exceptions, 57P is operator intervention (e.g. server shutdown).
+    const std::string state = sql->sqlstate();
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+PgPool::PgPool(std::string conninfo, int max_connections)
+    : conninfo_(std::move(conninfo)), max_connections_(std::max(1, max_connections)) {}
+
+PgPool::~PgPool() = default;
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_connections_; });
+    if (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+    ++open_;
+  }
+  try {
+    return std::make_unique<pqxx::connection>(conninfo_);
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mu_);
+    --open_;
+    cv_.notify_one();
+    return StatusFromException(e, "connect to PostgreSQL");
+  }
+}
+
+void PgPool::Release(std::unique_ptr<pqxx::connection> conn) {
+  std::lock_guard lock(mu_);
+  if (conn && conn->is_open()) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_;
+  }
+  cv_.notify_one();
+}
+
+absl::Status PgPool::WithConnection(std::string_view what, const std::function<void(pqxx::connection&)>& fn) {
+  auto conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  absl::Status status;
+  try {
+    fn(**conn);
+  } catch (const std::exception& e) {
+    status = StatusFromException(e, what);
+    if (absl::IsUnavailable(status)) conn->reset();  // drop it; the next call reconnects
+  }
+  Release(std::move(*conn));
+  return status;
+}
+
+absl::Status PgPool::WithTransaction(std::string_view what, const std::function<void(pqxx::work&)>& fn) {
+  return WithConnection(what, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    fn(tx);
+    tx.commit();
+  });
+}
+
+PgSupervisor::PgSupervisor(std::string conninfo, std::function<void(bool)> on_health,
+                           std::function<void(const absl::Status&)> on_fatal)
+    : conninfo_(std::move(conninfo)), on_health_(std::move(on_health)), on_fatal_(std::move(on_fatal)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+PgSupervisor::~PgSupervisor() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void PgSupervisor::SetHealthy(bool healthy) {
+  if (healthy_.exchange(healthy) != healthy && on_health_) on_health_(healthy);
+}
+
+void PgSupervisor::Run() {
+  using namespace std::chrono_literals;
+  std::unique_ptr<pqxx::connection> conn;
+  auto backoff = 100ms;
+  bool migrated = false;
+  while (true) {
+    std::chrono::milliseconds wait = 1000ms;
+    try {
+      if (!conn || !conn->is_open()) {
+        conn = std::make_unique<pqxx::connection>(conninfo_);
+        LogInfo("db.connected", {{"database", conn->dbname()}});
+      }
+      if (!migrated) {
+        auto report = ApplyMigrations(*conn, BuiltInMigrations());
+        if (!report.ok()) {
+          if (absl::IsFailedPrecondition(report.status())) {
+            LogError("db.schema_refused", {{"error", report.status().message()}});
+            SetHealthy(false);
+            if (on_fatal_) on_fatal_(report.status());
+            return;
+          }
+          throw std::runtime_error(std::string(report.status().message()));
+        }
+        LogInfo("db.migrated", {{"from_version", report->from_version}, {"to_version", report->to_version}});
+        migrated = true;
+      }
+      pqxx::nontransaction ping(*conn);
+      ping.exec("SELECT 1");
+      backoff = 100ms;
+      SetHealthy(true);
+    } catch (const std::exception& e) {
+      conn.reset();
+      SetHealthy(false);
+      wait = backoff;
+      LogWarn("db.unreachable", {{"error", StatusFromException(e, "PostgreSQL").message()},
+                                 {"retry_in_ms", static_cast<int64_t>(backoff.count())}});
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5000ms);
+    }
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, wait, [&] { return stop_; })) return;
+  }
+}
+
+}  // namespace healthtwin::common

@@ -1,0 +1,29 @@
+// gRPC adapter for healthtwin.vitals.v1.IngestService: one IngestStream per bridge stream.
+// Reads a batch, processes it on the executor (blocking database work), writes the
+// acknowledgement, then reads the next: at most one batch per stream is in flight, which
+// together with gRPC's flow control slows a fast sender down instead of buffering.
+#pragma once
+
+#include <functional>
+
+#include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/executor.h"
+#include "services/ingest/sample_store.h"
+
+namespace healthtwin::ingest {
+
+class IngestServiceImpl final : public healthtwin::vitals::v1::IngestService::CallbackService {
+ public:
+  IngestServiceImpl(SampleStore& store, common::Executor& executor, std::function<int64_t()> now_us)
+      : store_(store), executor_(executor), now_us_(std::move(now_us)) {}
+
+  grpc::ServerBidiReactor<healthtwin::vitals::v1::SampleBatch, healthtwin::vitals::v1::Ack>* StreamSamples(
+      grpc::CallbackServerContext* ctx) override;
+
+ private:
+  SampleStore& store_;
+  common::Executor& executor_;
+  std::function<int64_t()> now_us_;
+};
+
+}  // namespace healthtwin::ingest

@@ -1,0 +1,27 @@
+// healthtwin-ingest: receives vitals from bridges, validates and stores them, serves
+// vitals queries and the patient/device registry.
+#include "services/common/config.h"
+#include "services/common/run_service.h"
+#include "services/common/service_host.h"
+#include "services/common/time_util.h"
+#include "services/ingest/ingest_service.h"
+#include "services/ingest/pg_sample_store.h"
+#include "services/ingest/query_service.h"
+#include "services/ingest/vitals_reader.h"
+#include "services/registry/registry_service.h"
+
+using namespace healthtwin;
+
+int main(int argc, char** argv) {
+  common::BlockShutdownSignals();
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "ingest", {});
+
+  common::PgPool pool(cfg.db_conninfo, 8);
+  common::Executor executor(8);
+  ingest::PgSampleStore store(pool);
+  ingest::VitalsReader reader(pool);
+  ingest::IngestServiceImpl ingest_service(store, executor, common::NowUnixMicros);
+  ingest::QueryServiceImpl query_service(reader, executor);
+  registry::RegistryServiceImpl registry_service(pool, executor);
+  return common::RunService(cfg, {&ingest_service, &query_service, &registry_service});
+}

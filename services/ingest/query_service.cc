@@ -1,0 +1,54 @@
+#include "services/ingest/query_service.h"
+
+#include "services/common/grpc_util.h"
+#include "services/common/time_util.h"
+
+namespace healthtwin::ingest {
+
+namespace v1 = healthtwin::vitals::v1;
+
+grpc::ServerUnaryReactor* QueryServiceImpl::QueryVitals(grpc::CallbackServerContext* ctx,
+                                                        const v1::QueryVitalsRequest* request,
+                                                        v1::QueryVitalsResponse* response) {
+  return common::RunUnary(ctx, executor_, [this, ctx, request, response]() -> absl::Status {
+    if (auto peer = common::RequireRole(*ctx, {common::Role::kService}); !peer.ok()) return peer.status();
+    if (!request->has_start() || !request->has_end()) return absl::InvalidArgumentError("start and end: required");
+    VitalsQuery q;
+    q.patient_id = request->patient_id();
+    for (int t : request->types()) q.types.push_back(static_cast<common::VitalType>(t));
+    q.start_us = common::ToUnixMicros(request->start());
+    q.end_us = common::ToUnixMicros(request->end());
+    q.bucket_s = request->bucket_s();
+    q.page_size = request->page_size();
+    q.page_token = request->page_token();
+    auto page = reader_.Query(q);
+    if (!page.ok()) return page.status();
+    for (const auto& s : page->samples) {
+      auto* out = response->add_samples();
+      out->set_patient_id(q.patient_id);
+      out->set_device_id(s.device_id);
+      out->set_type(static_cast<v1::VitalType>(s.type));
+      out->set_value(s.value);
+      out->set_ucum_unit(std::string(common::CanonicalUnit(s.type)));
+      *out->mutable_measured_at() = common::FromUnixMicros(s.measured_at_us);
+      if (s.received_at_us) *out->mutable_received_at() = common::FromUnixMicros(*s.received_at_us);
+      for (int flag = 1; flag < 32; ++flag) {
+        if (s.flags & (1u << flag)) out->add_flags(static_cast<v1::SampleFlag>(flag));
+      }
+    }
+    for (const auto& b : page->buckets) {
+      auto* out = response->add_buckets();
+      out->set_type(static_cast<v1::VitalType>(b.type));
+      *out->mutable_bucket_start() = common::FromUnixMicros(b.bucket_start_us);
+      out->set_min(b.min);
+      out->set_max(b.max);
+      out->set_mean(b.mean);
+      out->set_count(b.count);
+      out->set_ucum_unit(std::string(common::CanonicalUnit(b.type)));
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace healthtwin::ingest

@@ -1,0 +1,44 @@
+// healthtwin.registry.v1.RegistryService: patients, devices, bindings and care teams.
+// Writes need the admin or service role; reads also allow bridges (to learn bindings).
+// Hosted by the ingest process, which is the main consumer of bindings.
+#pragma once
+
+#include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "services/common/executor.h"
+#include "services/common/pg.h"
+
+namespace healthtwin::registry {
+
+namespace v1 = healthtwin::registry::v1;
+
+class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
+ public:
+  RegistryServiceImpl(common::PgPool& pool, common::Executor& executor) : pool_(pool), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* CreatePatient(grpc::CallbackServerContext* ctx, const v1::CreatePatientRequest* req,
+                                          v1::Patient* resp) override;
+  grpc::ServerUnaryReactor* GetPatient(grpc::CallbackServerContext* ctx, const v1::GetPatientRequest* req,
+                                       v1::Patient* resp) override;
+  grpc::ServerUnaryReactor* ListPatients(grpc::CallbackServerContext* ctx, const v1::ListPatientsRequest* req,
+                                         v1::ListPatientsResponse* resp) override;
+  grpc::ServerUnaryReactor* BindDevice(grpc::CallbackServerContext* ctx, const v1::BindDeviceRequest* req,
+                                       v1::Device* resp) override;
+  grpc::ServerUnaryReactor* UnbindDevice(grpc::CallbackServerContext* ctx, const v1::UnbindDeviceRequest* req,
+                                         v1::Device* resp) override;
+  grpc::ServerUnaryReactor* GetDevice(grpc::CallbackServerContext* ctx, const v1::GetDeviceRequest* req,
+                                      v1::Device* resp) override;
+  grpc::ServerUnaryReactor* ListDevices(grpc::CallbackServerContext* ctx, const v1::ListDevicesRequest* req,
+                                        v1::ListDevicesResponse* resp) override;
+  grpc::ServerUnaryReactor* AddCareTeamMember(grpc::CallbackServerContext* ctx,
+                                              const v1::AddCareTeamMemberRequest* req,
+                                              v1::AddCareTeamMemberResponse* resp) override;
+
+ private:
+  common::PgPool& pool_;
+  common::Executor& executor_;
+};
+
+// Checks an id against the schema's rule (1-64 of [A-Za-z0-9._-]); names `field`.
+absl::Status CheckId(std::string_view field, std::string_view id);
+
+}  // namespace healthtwin::registry
