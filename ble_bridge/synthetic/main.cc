@@ -168,6 +168,11 @@ int main(int argc, char** argv) {
     }
     ctx.TryCancel();
     auto status = stream->Finish();
+    if (common::IsTlsHandshakeFailure(status)) {
+      std::cerr << "healthtwin-synth: TLS handshake with " << address
+                << " refused: the server and this certificate do not share a CA\n";
+      return 2;
+    }
     log({{"event", "synth.stream_failed"}, {"code", static_cast<int>(status.error_code())},
          {"error", status.error_message()}, {"unacked", outbox.size()}, {"retry_in_ms", backoff_ms}});
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));

@@ -47,6 +47,11 @@ std::string Env(const char* name, const char* fallback = "") {
 }
 
 int Fail(const grpc::Status& s) {
+  if (common::IsTlsHandshakeFailure(s)) {
+    std::cerr << "healthtwin: TLS handshake refused: the server and this certificate do not share a CA "
+                 "(check --ca/--cert or --pki/--as)\n";
+    return 2;
+  }
   std::cerr << "healthtwin: " << common::FromGrpcStatus(s).ToString() << "\n";
   return 1;
 }
@@ -201,6 +206,7 @@ int main(int argc, char** argv) {
       grpc::health::v1::HealthCheckResponse resp;
       auto s = stub->Check(&ctx, {}, &resp);
       const bool serving = s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      if (common::IsTlsHandshakeFailure(s)) return Fail(s);
       if (serving || std::chrono::steady_clock::now() >= until) {
         std::cout << h_addr << " "
                   << (s.ok() ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status())

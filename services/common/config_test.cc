@@ -112,5 +112,14 @@ TEST_F(ConfigTest, RejectsMissingConfigFile) {
   EXPECT_NE(cfg.status().message().find("nope.toml"), std::string::npos) << cfg.status();
 }
 
+TEST_F(ConfigTest, ShippedExampleConfigsParse) {
+  auto ingest = Parse({"--config", std::string(HT_CONFIG_DIR) + "/ingest.toml"});
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+  EXPECT_EQ(ingest->listen_address, "127.0.0.1:7443");
+  auto api = Parse({"--config", std::string(HT_CONFIG_DIR) + "/clinician_api.toml"}, {"ingest", "alerts", "twin"});
+  ASSERT_TRUE(api.ok()) << api.status();
+  EXPECT_EQ(api->peers.at("twin"), "localhost:7445");
+}
+
 }  // namespace
 }  // namespace healthtwin::common

@@ -17,6 +17,12 @@ absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx,
   return peer;
 }
 
+bool IsTlsHandshakeFailure(const grpc::Status& status) {
+  // gRPC 1.51 reports a refused handshake only as UNAVAILABLE with this text.
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         status.error_message().find("andshake failed") != std::string::npos;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls) {
   auto creds = MakeChannelCredentials(tls);
   if (!creds.ok()) return creds.status();

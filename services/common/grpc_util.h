@@ -25,6 +25,10 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, Executor& e
   return reactor;
 }
 
+// True when a call failed because the TLS handshake was refused (a certificate from another
+// CA on either side), as opposed to the peer being down.
+bool IsTlsHandshakeFailure(const grpc::Status& status);
+
 // Creates a mutual-TLS channel to a peer service.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls);
 

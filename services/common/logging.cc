@@ -62,7 +62,12 @@ void Log(spdlog::level::level_enum level, std::string_view event, const nlohmann
                      " " + std::string(event);
   if (fields.is_object()) {
     for (const auto& [k, v] : fields.items()) {
-      text += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+      // One event per line: fold the multi-line messages libpq produces.
+      for (char& c : value) {
+        if (c == '\n' || c == '\t') c = ' ';
+      }
+      text += " " + k + "=" + value;
     }
   }
   spdlog::log(level, "{}", text);

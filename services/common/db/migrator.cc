@@ -2,14 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <cstddef>
 #include <exception>
 #include <map>
-#include <string>
-
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -27,25 +27,19 @@ CREATE TABLE schema_migrations (
   applied_at timestamptz NOT NULL DEFAULT now()
 ))sql";
 
-std::string Label(int version, std::string_view name) {
-  return absl::StrFormat("%04d_%s", version, name);
-}
+std::string Label(int version, std::string_view name) { return absl::StrFormat("%04d_%s", version, name); }
 
-std::string Label(const Migration& migration) {
-  return Label(migration.version, migration.name);
-}
+std::string Label(const Migration& migration) { return Label(migration.version, migration.name); }
 
 absl::Status ValidateOrder(const std::vector<Migration>& migrations) {
   int previous = 0;
   for (const Migration& migration : migrations) {
     if (migration.version < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("migration ", Label(migration), ": versions start at 1"));
+      return absl::InvalidArgumentError(absl::StrCat("migration ", Label(migration), ": versions start at 1"));
     }
     if (migration.version <= previous) {
       return absl::InvalidArgumentError(
-          absl::StrCat("migrations must have strictly ascending versions: ", migration.version,
-                       " follows ", previous));
+          absl::StrCat("migrations must have strictly ascending versions: ", migration.version, " follows ", previous));
     }
     previous = migration.version;
   }
@@ -87,8 +81,7 @@ class MigrationLock {
 };
 
 absl::Status LostConnection() {
-  return absl::UnavailableError(
-      "lost the database connection while migrating; nothing was half-applied, retry");
+  return absl::UnavailableError("lost the database connection while migrating; nothing was half-applied, retry");
 }
 
 struct AppliedMigration {
@@ -97,15 +90,13 @@ struct AppliedMigration {
 };
 
 // Compares what the database has applied with what this build knows.
-absl::Status CheckHistory(const std::map<int, AppliedMigration>& applied,
-                          const std::vector<Migration>& migrations) {
+absl::Status CheckHistory(const std::map<int, AppliedMigration>& applied, const std::vector<Migration>& migrations) {
   const int db_version = applied.empty() ? 0 : applied.rbegin()->first;
   const int code_version = migrations.empty() ? 0 : migrations.back().version;
   if (db_version > code_version) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database schema version ", db_version,
-                     " is newer than this build supports (", code_version,
-                     "); refusing to start"));
+    return absl::FailedPreconditionError(absl::StrCat("database schema version ", db_version,
+                                                      " is newer than this build supports (", code_version,
+                                                      "); refusing to start"));
   }
   std::map<int, const Migration*> known;
   for (const Migration& migration : migrations) known[migration.version] = &migration;
@@ -113,23 +104,22 @@ absl::Status CheckHistory(const std::map<int, AppliedMigration>& applied,
   for (const auto& [version, row] : applied) {
     auto it = known.find(version);
     if (it == known.end()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database has applied migration ", Label(version, row.name),
-                       ", which this build does not have; refusing to start"));
+      return absl::FailedPreconditionError(absl::StrCat("database has applied migration ", Label(version, row.name),
+                                                        ", which this build does not have; refusing to start"));
     }
     std::string checksum = MigrationChecksum(it->second->sql);
     if (row.checksum != checksum) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "migration ", Label(*it->second), " was changed after it was applied (checksum ",
-          row.checksum, " in the database, ", checksum,
-          " in this build); add a new migration instead of editing an applied one"));
+          "migration ", Label(*it->second), " was changed after it was applied (checksum ", row.checksum,
+          " in the database, ", checksum, " in this build); add a new migration instead of editing an applied one"));
     }
   }
   for (const Migration& migration : migrations) {
     if (migration.version < db_version && !applied.contains(migration.version)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("migration ", Label(migration), " was never applied, but the database is "
-                       "already at version ", db_version, "; refusing to start"));
+      return absl::FailedPreconditionError(absl::StrCat("migration ", Label(migration),
+                                                        " was never applied, but the database is "
+                                                        "already at version ",
+                                                        db_version, "; refusing to start"));
     }
   }
   return absl::OkStatus();
@@ -138,8 +128,7 @@ absl::Status CheckHistory(const std::map<int, AppliedMigration>& applied,
 // The work done under the lock. libpqxx exceptions propagate to the caller;
 // `current` names the migration being applied when one is thrown.
 absl::StatusOr<MigrationReport> MigrateLocked(pqxx::connection& conn, const MigrationLock& lock,
-                                              const std::vector<Migration>& migrations,
-                                              const Migration** current) {
+                                              const std::vector<Migration>& migrations, const Migration** current) {
   std::map<int, AppliedMigration> applied;
   if (!lock.StillHeld()) return LostConnection();
   {
@@ -181,9 +170,7 @@ std::string Describe(const Migration* current) {
                             : std::string("schema_migrations bookkeeping");
 }
 
-std::string Message(const std::exception& e) {
-  return std::string(absl::StripTrailingAsciiWhitespace(e.what()));
-}
+std::string Message(const std::exception& e) { return std::string(absl::StripTrailingAsciiWhitespace(e.what())); }
 
 }  // namespace
 
@@ -195,13 +182,12 @@ std::string MigrationChecksum(std::string_view sql) {
     std::terminate();
   }
   std::string hex;
-  hex.reserve(2 * size);
+  hex.reserve(2 * static_cast<std::size_t>(size));
   for (unsigned int i = 0; i < size; ++i) absl::StrAppendFormat(&hex, "%02x", digest[i]);
   return hex;
 }
 
-absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn,
-                                                const std::vector<Migration>& migrations) {
+absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn, const std::vector<Migration>& migrations) {
   if (absl::Status s = ValidateOrder(migrations); !s.ok()) return s;
   const Migration* current = nullptr;
   try {
@@ -211,23 +197,22 @@ absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn,
     return absl::UnavailableError(
         absl::StrCat("database connection failed during ", Describe(current), ": ", Message(e)));
   } catch (const pqxx::in_doubt_error& e) {
-    return absl::UnavailableError(absl::StrCat(
-        "connection lost while committing ", Describe(current),
-        "; whether it was applied is unknown until the next start: ", Message(e)));
+    return absl::UnavailableError(
+        absl::StrCat("connection lost while committing ", Describe(current),
+                     "; whether it was applied is unknown until the next start: ", Message(e)));
   } catch (const pqxx::failure& e) {
     // SQL errors, including the one libpq reports when the server ends the
     // session (a shutdown, pg_terminate_backend): tell those apart by the
     // connection's state.
     if (conn.backendpid() == 0) {
-      return absl::UnavailableError(absl::StrCat("database connection lost during ",
-                                                 Describe(current), ": ", Message(e)));
+      return absl::UnavailableError(
+          absl::StrCat("database connection lost during ", Describe(current), ": ", Message(e)));
     }
     std::string sqlstate;
     if (const auto* sql_error = dynamic_cast<const pqxx::sql_error*>(&e)) {
       sqlstate = absl::StrCat(" (SQLSTATE ", sql_error->sqlstate(), ")");
     }
-    return absl::InternalError(absl::StrCat(Describe(current), " failed", sqlstate, ": ",
-                                            Message(e)));
+    return absl::InternalError(absl::StrCat(Describe(current), " failed", sqlstate, ": ", Message(e)));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(Describe(current), " failed: ", Message(e)));
   }

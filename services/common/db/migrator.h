@@ -26,11 +26,10 @@
 #define HEALTHTWIN_SERVICES_COMMON_DB_MIGRATOR_H_
 
 #include <cstdint>
+#include <pqxx/connection>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "absl/status/statusor.h"
 
@@ -53,9 +52,9 @@ const std::vector<Migration>& BuiltInMigrations();
 std::string MigrationChecksum(std::string_view sql);
 
 struct MigrationReport {
-  int from_version = 0;       // highest version recorded before; 0 for none
-  int to_version = 0;         // highest version recorded after
-  std::vector<int> applied;   // versions applied by this call, ascending
+  int from_version = 0;      // highest version recorded before; 0 for none
+  int to_version = 0;        // highest version recorded after
+  std::vector<int> applied;  // versions applied by this call, ascending
 };
 
 // Applies every migration in `migrations` (ascending, distinct versions)
@@ -71,8 +70,7 @@ struct MigrationReport {
 //    older than the database's version that was never applied.
 //  - Unavailable: the connection failed or was lost (nothing half-applied).
 //  - Internal: a migration's SQL failed; the message names the migration.
-absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn,
-                                                const std::vector<Migration>& migrations);
+absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn, const std::vector<Migration>& migrations);
 
 }  // namespace healthtwin::common
 

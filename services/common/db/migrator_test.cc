@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -39,16 +38,13 @@ class MigratorTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr);
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     absl::Status created = cluster_->CreateDatabase(name);
     ASSERT_TRUE(created.ok()) << created;
     conninfo_ = cluster_->ConnInfo(name);
   }
 
-  std::unique_ptr<pqxx::connection> Connect() const {
-    return std::make_unique<pqxx::connection>(conninfo_);
-  }
+  std::unique_ptr<pqxx::connection> Connect() const { return std::make_unique<pqxx::connection>(conninfo_); }
 
   std::string QueryOne(const std::string& sql) const {
     pqxx::connection conn(conninfo_);
@@ -86,13 +82,13 @@ PgCluster* MigratorTest::cluster_ = nullptr;
 
 std::vector<int> Versions(const std::vector<Migration>& migrations) {
   std::vector<int> versions;
+  versions.reserve(migrations.size());
   for (const Migration& migration : migrations) versions.push_back(migration.version);
   return versions;
 }
 
 TEST(MigrationChecksumTest, IsLowerCaseHexSha256) {
-  EXPECT_EQ(MigrationChecksum("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(MigrationChecksum("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(BuiltInMigrationsTest, StartWithCoreAndAscend) {
@@ -103,9 +99,7 @@ TEST(BuiltInMigrationsTest, StartWithCoreAndAscend) {
   EXPECT_EQ(migrations[0].name, "core");
   EXPECT_THAT(migrations[0].sql, HasSubstr("CREATE TABLE app_info"));
   EXPECT_TRUE(std::is_sorted(migrations.begin(), migrations.end(),
-                             [](const Migration& a, const Migration& b) {
-                               return a.version < b.version;
-                             }));
+                             [](const Migration& a, const Migration& b) { return a.version < b.version; }));
 }
 
 TEST_F(MigratorTest, FreshDatabaseGetsEveryVersionRecorded) {
@@ -155,9 +149,8 @@ TEST_F(MigratorTest, RefusesDatabaseNewerThanThisBuild) {
   absl::StatusOr<MigrationReport> report = Migrate(BuiltInMigrations());
 
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(report.status().message(),
-            "database schema version 9999 is newer than this build supports (" +
-                std::to_string(BuiltInMigrations().back().version) + "); refusing to start");
+  EXPECT_EQ(report.status().message(), "database schema version 9999 is newer than this build supports (" +
+                                           std::to_string(BuiltInMigrations().back().version) + "); refusing to start");
 }
 
 TEST_F(MigratorTest, RefusesAppliedMigrationWhoseRecordedChecksumDiffers) {
@@ -182,12 +175,9 @@ TEST_F(MigratorTest, RefusesAppliedMigrationWhoseSqlWasEdited) {
 }
 
 TEST_F(MigratorTest, RefusesAppliedMigrationUnknownToThisBuild) {
-  ASSERT_TRUE(Migrate({{1, "first", "SELECT 1"}, {2, "dropped", "SELECT 2"},
-                       {3, "third", "SELECT 3"}})
-                  .ok());
+  ASSERT_TRUE(Migrate({{1, "first", "SELECT 1"}, {2, "dropped", "SELECT 2"}, {3, "third", "SELECT 3"}}).ok());
 
-  absl::StatusOr<MigrationReport> report =
-      Migrate({{1, "first", "SELECT 1"}, {3, "third", "SELECT 3"}});
+  absl::StatusOr<MigrationReport> report = Migrate({{1, "first", "SELECT 1"}, {3, "third", "SELECT 3"}});
 
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(report.status().message(), HasSubstr("0002_dropped"));
@@ -196,8 +186,8 @@ TEST_F(MigratorTest, RefusesAppliedMigrationUnknownToThisBuild) {
 TEST_F(MigratorTest, RefusesMigrationOlderThanDatabaseThatWasNeverApplied) {
   ASSERT_TRUE(Migrate({{1, "first", "SELECT 1"}, {3, "third", "SELECT 3"}}).ok());
 
-  absl::StatusOr<MigrationReport> report = Migrate(
-      {{1, "first", "SELECT 1"}, {2, "late", "SELECT 2"}, {3, "third", "SELECT 3"}});
+  absl::StatusOr<MigrationReport> report =
+      Migrate({{1, "first", "SELECT 1"}, {2, "late", "SELECT 2"}, {3, "third", "SELECT 3"}});
 
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(report.status().message(), HasSubstr("0002_late"));
@@ -227,8 +217,7 @@ TEST_F(MigratorTest, FixedMigrationAppliesAfterAFailedOne) {
 }
 
 TEST_F(MigratorTest, LostConnectionIsUnavailable) {
-  std::vector<Migration> migrations = {
-      {1, "hangs_up", "SELECT pg_terminate_backend(pg_backend_pid())"}};
+  std::vector<Migration> migrations = {{1, "hangs_up", "SELECT pg_terminate_backend(pg_backend_pid())"}};
 
   absl::StatusOr<MigrationReport> report = Migrate(migrations);
 
@@ -247,8 +236,7 @@ TEST_F(MigratorTest, UnreachableServerIsUnavailable) {
 }
 
 TEST_F(MigratorTest, RejectsMigrationsOutOfOrder) {
-  absl::StatusOr<MigrationReport> report =
-      Migrate({{2, "second", "SELECT 2"}, {1, "first", "SELECT 1"}});
+  absl::StatusOr<MigrationReport> report = Migrate({{2, "second", "SELECT 2"}, {1, "first", "SELECT 1"}});
 
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
 }
