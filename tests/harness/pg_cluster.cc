@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,13 +22,12 @@
 #include <functional>
 #include <iostream>
 #include <optional>
-#include <sstream>
-#include <thread>
-#include <utility>
-
 #include <pqxx/connection>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
+#include <sstream>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,12 @@ constexpr int kLogTailLines = 25;
 constexpr char kPgCtlTimeoutS[] = "60";
 constexpr char kPostgresUser[] = "postgres";
 
+// strerror() shares one buffer between threads; this does not.
+std::string ErrnoText(int error) {
+  char buffer[256];
+  return strerror_r(error, buffer, sizeof(buffer));  // the GNU variant
+}
+
 std::string SocketFileName(int port) { return absl::StrCat(".s.PGSQL.", port); }
 
 bool SocketPathFits(const std::string& dir) {
@@ -53,9 +60,8 @@ bool SocketPathFits(const std::string& dir) {
 }
 
 bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         ::access(path.c_str(), X_OK) == 0;
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
 bool HasPgBinaries(const std::string& dir) {
@@ -65,6 +71,7 @@ bool HasPgBinaries(const std::string& dir) {
 // PATH first, so that a developer can point at another installation; then the
 // Debian layout, newest major version first.
 absl::StatusOr<std::string> FindPgBinDir() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing here calls setenv.
   if (const char* path = std::getenv("PATH"); path != nullptr) {
     for (absl::string_view entry : absl::StrSplit(path, ':', absl::SkipEmpty())) {
       std::string dir(entry);
@@ -96,8 +103,8 @@ std::string ReadFileOrEmpty(const std::string& path) {
 
 std::string LastLines(const std::string& text, int count) {
   std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  size_t first = lines.size() > static_cast<size_t>(count) ? lines.size() - count : 0;
-  return absl::StrJoin(lines.begin() + first, lines.end(), "\n");
+  auto first = lines.end() - std::min<std::ptrdiff_t>(count, static_cast<std::ptrdiff_t>(lines.size()));
+  return absl::StrJoin(first, lines.end(), "\n");
 }
 
 // libpq conninfo value: bare when possible, otherwise single-quoted.
@@ -126,16 +133,16 @@ std::string QuoteConfValue(std::string_view value) {
 // Running a program as the cluster's user.
 
 enum ChildStage : int { kSetgroups, kSetgid, kSetuid, kChdir, kOpenDevNull, kOpenLog, kDup, kExec };
-constexpr const char* kChildStageNames[] = {"setgroups", "setgid", "setuid", "chdir",
-                                            "open /dev/null", "open log", "dup", "exec"};
+constexpr const char* kChildStageNames[] = {"setgroups",      "setgid",   "setuid", "chdir",
+                                            "open /dev/null", "open log", "dup",    "exec"};
 struct ChildFailure {
   int stage;
   int error;
 };
 
 // Runs in the forked child: only async-signal-safe calls from here on.
-[[noreturn]] void ExecChild(char* const argv[], const internal::PgUser& user, const char* cwd,
-                            const char* log_path, int report_fd) {
+[[noreturn]] void ExecChild(char* const argv[], const internal::PgUser& user, const char* cwd, const char* log_path,
+                            int report_fd) {
   auto fail = [&report_fd](ChildStage stage) {
     ChildFailure failure{stage, errno};
     [[maybe_unused]] ssize_t n = ::write(report_fd, &failure, sizeof(failure));
@@ -147,7 +154,7 @@ struct ChildFailure {
   }
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  sigprocmask(SIG_SETMASK, &none, nullptr);  // NOLINT(concurrency-mt-unsafe): the child has one thread
   if (user.drop_privileges) {
     if (::setgroups(1, &user.gid) != 0) fail(kSetgroups);
     if (::setgid(user.gid) != 0) fail(kSetgid);
@@ -173,22 +180,23 @@ struct ChildFailure {
 
 // Runs argv (argv[0] is a path, no shell) as `run_as` in `cwd` with stdout and
 // stderr appended to `log_path`; returns its exit code.
-absl::StatusOr<int> Spawn(const std::vector<std::string>& argv, const internal::PgUser& run_as,
-                          const std::string& cwd, const std::string& log_path) {
+absl::StatusOr<int> Spawn(const std::vector<std::string>& argv, const internal::PgUser& run_as, const std::string& cwd,
+                          const std::string& log_path) {
   std::vector<char*> c_argv;
+  c_argv.reserve(argv.size() + 1);
   for (const std::string& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
   c_argv.push_back(nullptr);
 
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("pipe2: ", ErrnoText(errno)));
   }
   pid_t pid = ::fork();
   if (pid < 0) {
     int error = errno;
     ::close(report[0]);
     ::close(report[1]);
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(error)));
+    return absl::InternalError(absl::StrCat("fork: ", ErrnoText(error)));
   }
   if (pid == 0) {
     ExecChild(c_argv.data(), run_as, cwd.c_str(), log_path.c_str(), report[1]);
@@ -204,17 +212,15 @@ absl::StatusOr<int> Spawn(const std::vector<std::string>& argv, const internal::
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0) {
     if (errno != EINTR) {
-      return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
+      return absl::InternalError(absl::StrCat("waitpid: ", ErrnoText(errno)));
     }
   }
   if (n == sizeof(failure)) {
-    return absl::InternalError(absl::StrCat("could not run ", argv[0], ": ",
-                                            kChildStageNames[failure.stage], ": ",
-                                            std::strerror(failure.error)));
+    return absl::InternalError(
+        absl::StrCat("could not run ", argv[0], ": ", kChildStageNames[failure.stage], ": ", ErrnoText(failure.error)));
   }
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  return absl::InternalError(
-      absl::StrCat(argv[0], " was killed by signal ", WTERMSIG(wait_status)));
+  return absl::InternalError(absl::StrCat(argv[0], " was killed by signal ", WTERMSIG(wait_status)));
 }
 
 absl::StatusOr<internal::PgUser> CurrentRunAs() {
@@ -222,14 +228,13 @@ absl::StatusOr<internal::PgUser> CurrentRunAs() {
   if (::geteuid() != 0) return run_as;
   // PostgreSQL refuses to run as root.
   std::vector<char> buffer(16384);
-  passwd entry;
+  passwd entry{};
   passwd* found = nullptr;
   int error = ::getpwnam_r(kPostgresUser, &entry, buffer.data(), buffer.size(), &found);
   if (found == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "running as root, but user '", kPostgresUser,
-        "' does not exist and PostgreSQL refuses to run as root",
-        error != 0 ? absl::StrCat(" (", std::strerror(error), ")") : ""));
+    return absl::FailedPreconditionError(absl::StrCat("running as root, but user '", kPostgresUser,
+                                                      "' does not exist and PostgreSQL refuses to run as root",
+                                                      error != 0 ? absl::StrCat(" (", ErrnoText(error), ")") : ""));
   }
   run_as.drop_privileges = true;
   run_as.uid = found->pw_uid;
@@ -238,11 +243,11 @@ absl::StatusOr<internal::PgUser> CurrentRunAs() {
 }
 
 // Creates (or checks) the cluster directory and hands it to the cluster's user.
-absl::StatusOr<std::string> PrepareDirectory(const std::string& base_dir,
-                                             const internal::PgUser& run_as) {
+absl::StatusOr<std::string> PrepareDirectory(const std::string& base_dir, const internal::PgUser& run_as) {
   std::string dir;
   if (base_dir.empty()) {
     std::vector<std::string> parents;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing here calls setenv.
     if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') {
       parents.emplace_back(tmp);
     }
@@ -252,8 +257,7 @@ absl::StatusOr<std::string> PrepareDirectory(const std::string& base_dir,
       std::string pattern = parent + "/healthtwin-pg-XXXXXX";
       if (!SocketPathFits(pattern)) continue;  // a long $TMPDIR: fall back to /tmp
       if (::mkdtemp(pattern.data()) == nullptr) {
-        return absl::InternalError(
-            absl::StrCat("mkdtemp(", pattern, "): ", std::strerror(errno)));
+        return absl::InternalError(absl::StrCat("mkdtemp(", pattern, "): ", ErrnoText(errno)));
       }
       dir = pattern;
       break;
@@ -266,12 +270,11 @@ absl::StatusOr<std::string> PrepareDirectory(const std::string& base_dir,
     if (!path.has_filename()) path = path.parent_path();
     dir = path.string();
     if (!SocketPathFits(dir)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cluster directory ", dir, " is too long to hold a Unix socket; use a shorter path"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster directory ", dir, " is too long to hold a Unix socket; use a shorter path"));
     }
     if (dir.find(',') != std::string::npos) {  // unix_socket_directories is a list
-      return absl::InvalidArgumentError(
-          absl::StrCat("cluster directory ", dir, " must not contain a comma"));
+      return absl::InvalidArgumentError(absl::StrCat("cluster directory ", dir, " must not contain a comma"));
     }
     std::error_code ec;
     if (fs::exists(path, ec)) {
@@ -288,11 +291,11 @@ absl::StatusOr<std::string> PrepareDirectory(const std::string& base_dir,
       return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
     }
     if (::chmod(dir.c_str(), 0700) != 0) {
-      return absl::InternalError(absl::StrCat("chmod ", dir, ": ", std::strerror(errno)));
+      return absl::InternalError(absl::StrCat("chmod ", dir, ": ", ErrnoText(errno)));
     }
   }
   if (run_as.drop_privileges && ::chown(dir.c_str(), run_as.uid, run_as.gid) != 0) {
-    return absl::InternalError(absl::StrCat("chown ", dir, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("chown ", dir, ": ", ErrnoText(errno)));
   }
   return dir;
 }
@@ -327,14 +330,13 @@ bool ProcessGone(pid_t pid) {
   if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
   std::string stat = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/stat"));
   size_t paren = stat.rfind(')');
-  return stat.empty() || (paren != std::string::npos && paren + 2 < stat.size() &&
-                          stat[paren + 2] == 'Z');
+  return stat.empty() || (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
 }
 
 // Processes still attached to the server's System V segment: the postmaster
 // and every child it forked.
 int ShmAttachCount(int shmid) {
-  shmid_ds info;
+  shmid_ds info{};
   if (::shmctl(shmid, IPC_STAT, &info) != 0) return 0;  // segment removed
   return static_cast<int>(info.shm_nattch);
 }
@@ -351,14 +353,9 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) 
 }  // namespace
 
 PgCluster::PgCluster(std::string dir, std::string bin_dir, internal::PgUser run_as, bool owned, bool keep)
-    : dir_(std::move(dir)),
-      bin_dir_(std::move(bin_dir)),
-      run_as_(run_as),
-      port_(kPort),
-      owned_(owned),
-      keep_(keep) {}
+    : dir_(std::move(dir)), bin_dir_(std::move(bin_dir)), run_as_(run_as), port_(kPort), owned_(owned), keep_(keep) {}
 
-absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(PgClusterOptions options) {
+absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptions& options) {
   absl::StatusOr<std::string> bin_dir = FindPgBinDir();
   if (!bin_dir.ok()) return bin_dir.status();
   absl::StatusOr<internal::PgUser> run_as = CurrentRunAs();
@@ -413,8 +410,8 @@ PgCluster::~PgCluster() {
 }
 
 std::string PgCluster::ConnInfo(std::string_view dbname) const {
-  return absl::StrCat("host=", QuoteConnValue(dir_), " port=", port_,
-                      " dbname=", QuoteConnValue(dbname), " user=", kPostgresUser);
+  return absl::StrCat("host=", QuoteConnValue(dir_), " port=", port_, " dbname=", QuoteConnValue(dbname),
+                      " user=", kPostgresUser);
 }
 
 absl::Status PgCluster::CreateDatabase(std::string_view name_view) {
@@ -425,12 +422,10 @@ absl::Status PgCluster::CreateDatabase(std::string_view name_view) {
     // CREATE DATABASE cannot run inside a transaction block. template0 takes
     // no connections, so concurrent CreateDatabase calls do not collide.
     pqxx::nontransaction tx(conn);
-    tx.exec(absl::StrCat("CREATE DATABASE ", conn.quote_name(name),
-                         " TEMPLATE template0 ENCODING 'UTF8'"));
+    tx.exec(absl::StrCat("CREATE DATABASE ", conn.quote_name(name), " TEMPLATE template0 ENCODING 'UTF8'"));
     return absl::OkStatus();
   } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to the cluster in ", dir_, ": ", e.what()));
+    return absl::UnavailableError(absl::StrCat("cannot connect to the cluster in ", dir_, ": ", e.what()));
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "42P04") {
       return absl::AlreadyExistsError(absl::StrCat("database ", name, " already exists"));
@@ -450,8 +445,7 @@ absl::Status PgCluster::Stop() {
     // Stopped behind our back (a crash, another process): that is fine.
     absl::StatusOr<int> status = RunPg("pg_ctl", {"status", "-D", data_dir()});
     if (!status.ok() || *status != 3) {
-      return ErrorWithLog(absl::StatusCode::kInternal,
-                          absl::StrCat("pg_ctl stop failed with exit code ", *code));
+      return ErrorWithLog(absl::StatusCode::kInternal, absl::StrCat("pg_ctl stop failed with exit code ", *code));
     }
   }
   running_ = false;
@@ -468,21 +462,17 @@ absl::Status PgCluster::Kill9() {
   absl::StatusOr<PostmasterPid> postmaster = ReadPostmasterPid(data_dir());
   if (!postmaster.ok()) return postmaster.status();
   if (::kill(postmaster->pid, SIGKILL) != 0 && errno != ESRCH) {
-    return absl::InternalError(
-        absl::StrCat("kill(", postmaster->pid, ", SIGKILL): ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("kill(", postmaster->pid, ", SIGKILL): ", ErrnoText(errno)));
   }
   running_ = false;
   if (!WaitUntil([&] { return ProcessGone(postmaster->pid); }, std::chrono::seconds(30))) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("postmaster ", postmaster->pid, " survived SIGKILL"));
+    return absl::DeadlineExceededError(absl::StrCat("postmaster ", postmaster->pid, " survived SIGKILL"));
   }
   // The children notice the postmaster's death and exit on their own; a new
   // postmaster refuses to start while any of them is still attached.
   if (postmaster->shmid >= 0 &&
-      !WaitUntil([&] { return ShmAttachCount(postmaster->shmid) == 0; },
-                 std::chrono::seconds(60))) {
-    return absl::DeadlineExceededError(
-        "children of the killed postmaster are still running after 60 s");
+      !WaitUntil([&] { return ShmAttachCount(postmaster->shmid) == 0; }, std::chrono::seconds(60))) {
+    return absl::DeadlineExceededError("children of the killed postmaster are still running after 60 s");
   }
   // Everything is gone now, so the lock files are stale. Remove them: if the
   // postmaster is an unreaped zombie, the new server would still see its PID
@@ -506,19 +496,16 @@ void PgCluster::Detach() { owned_ = false; }
 
 absl::Status PgCluster::InitDb() {
   // The usual cause of failure when we run as root.
-  std::string hint = run_as_.drop_privileges
-                         ? absl::StrCat(" (initdb runs as user ", kPostgresUser,
-                                        ", who must be able to reach ", dir_, ")")
-                         : "";
+  std::string hint = run_as_.drop_privileges ? absl::StrCat(" (initdb runs as user ", kPostgresUser,
+                                                            ", who must be able to reach ", dir_, ")")
+                                             : "";
   absl::StatusOr<int> code =
-      RunPg("initdb", {"-D", data_dir(), "-A", "trust", "-U", kPostgresUser, "--no-sync", "-E",
-                       "UTF8", "--locale=C"});
+      RunPg("initdb", {"-D", data_dir(), "-A", "trust", "-U", kPostgresUser, "--no-sync", "-E", "UTF8", "--locale=C"});
   if (!code.ok()) {
     return absl::Status(code.status().code(), absl::StrCat(code.status().message(), hint));
   }
   if (*code != 0) {
-    return ErrorWithLog(absl::StatusCode::kInternal,
-                        absl::StrCat("initdb failed with exit code ", *code, hint));
+    return ErrorWithLog(absl::StatusCode::kInternal, absl::StrCat("initdb failed with exit code ", *code, hint));
   }
   return absl::OkStatus();
 }
@@ -542,19 +529,17 @@ absl::Status PgCluster::WriteConfig() {
 }
 
 absl::Status PgCluster::StartServer() {
-  absl::StatusOr<int> code = RunPg(
-      "pg_ctl", {"start", "-D", data_dir(), "-l", log_path(), "-w", "-t", kPgCtlTimeoutS, "-s"});
+  absl::StatusOr<int> code =
+      RunPg("pg_ctl", {"start", "-D", data_dir(), "-l", log_path(), "-w", "-t", kPgCtlTimeoutS, "-s"});
   if (!code.ok()) return code.status();
   if (*code != 0) {
-    return ErrorWithLog(absl::StatusCode::kInternal,
-                        absl::StrCat("pg_ctl start failed with exit code ", *code));
+    return ErrorWithLog(absl::StatusCode::kInternal, absl::StrCat("pg_ctl start failed with exit code ", *code));
   }
   running_ = true;
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> PgCluster::RunPg(const std::string& program,
-                                     const std::vector<std::string>& args) const {
+absl::StatusOr<int> PgCluster::RunPg(const std::string& program, const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {bin_dir_ + "/" + program};
   argv.insert(argv.end(), args.begin(), args.end());
   return Spawn(argv, run_as_, dir_, log_path());

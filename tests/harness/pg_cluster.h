@@ -64,8 +64,7 @@ class PgCluster {
   // AlreadyExists when base_dir already holds a cluster, FailedPrecondition
   // when base_dir is not empty, Internal when initdb or the server fails (the
   // message ends with the last lines of postgres.log).
-  static absl::StatusOr<std::unique_ptr<PgCluster>> Start(
-      PgClusterOptions options = {});
+  static absl::StatusOr<std::unique_ptr<PgCluster>> Start(const PgClusterOptions& options = {});
 
   // Attaches to a cluster created earlier in `dir`, possibly by another
   // process (the CLI's stop and createdb commands). The server may be running
@@ -111,16 +110,14 @@ class PgCluster {
   const std::string& dir() const { return dir_; }
 
  private:
-  PgCluster(std::string dir, std::string bin_dir, internal::PgUser run_as, bool owned,
-            bool keep);
+  PgCluster(std::string dir, std::string bin_dir, internal::PgUser run_as, bool owned, bool keep);
 
   absl::Status InitDb();
   absl::Status WriteConfig();
   absl::Status StartServer();
   // Runs bin_dir_/<program> <args> as the cluster's user with output appended
   // to the log; returns the exit code.
-  absl::StatusOr<int> RunPg(const std::string& program,
-                            const std::vector<std::string>& args) const;
+  absl::StatusOr<int> RunPg(const std::string& program, const std::vector<std::string>& args) const;
   // `message` followed by the tail of postgres.log.
   absl::Status ErrorWithLog(absl::StatusCode code, absl::string_view message) const;
 

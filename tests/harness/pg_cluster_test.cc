@@ -7,12 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <string>
-
 #include <pqxx/connection>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
+#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,8 +44,7 @@ TEST(PgClusterTest, ListensOnItsPrivateUnixSocketOnly) {
   EXPECT_EQ(QueryOne((*cluster)->ConnInfo(), "SHOW listen_addresses"), "");
   EXPECT_EQ(QueryOne((*cluster)->ConnInfo(), "SHOW unix_socket_directories"), dir);
   EXPECT_TRUE(fs::exists(fs::path(dir) / ".s.PGSQL.5432"));
-  EXPECT_EQ((*cluster)->ConnInfo("app"),
-            "host=" + dir + " port=5432 dbname=app user=postgres");
+  EXPECT_EQ((*cluster)->ConnInfo("app"), "host=" + dir + " port=5432 dbname=app user=postgres");
 }
 
 TEST(PgClusterTest, KeepsFsyncOnForDurabilityTests) {
@@ -65,8 +63,7 @@ TEST(PgClusterTest, CreateDatabaseMakesAnEmptyConnectableDatabase) {
 
   std::string conninfo = (*cluster)->ConnInfo("vitals_test");
   EXPECT_EQ(QueryOne(conninfo, "SELECT current_database()"), "vitals_test");
-  EXPECT_EQ(QueryOne(conninfo, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-            "0");
+  EXPECT_EQ(QueryOne(conninfo, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
 }
 
 TEST(PgClusterTest, CreateDatabaseTwiceIsAlreadyExists) {
@@ -129,8 +126,7 @@ TEST(PgClusterTest, FailedStartReportsTheServerLog) {
   absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start();
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   ASSERT_TRUE((*cluster)->Stop().ok());
-  std::ofstream(fs::path((*cluster)->dir()) / "data" / "postgresql.conf", std::ios::app)
-      << "shared_buffers = 'lots'\n";
+  std::ofstream(fs::path((*cluster)->dir()) / "data" / "postgresql.conf", std::ios::app) << "shared_buffers = 'lots'\n";
 
   absl::Status restarted = (*cluster)->Restart();
 
@@ -165,8 +161,7 @@ TEST(PgClusterTest, KeepLeavesStoppedClusterOnDisk) {
 
 TEST(PgClusterTest, UsesGivenBaseDirectory) {
   std::string base = fs::temp_directory_path() / ("healthtwin-given-" + std::to_string(getpid()));
-  absl::StatusOr<std::unique_ptr<PgCluster>> cluster =
-      PgCluster::Start(PgClusterOptions{.base_dir = base});
+  absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start(PgClusterOptions{.base_dir = base});
   ASSERT_TRUE(cluster.ok()) << cluster.status();
 
   EXPECT_EQ((*cluster)->dir(), base);
@@ -177,8 +172,7 @@ TEST(PgClusterTest, StartRefusesDirectoryThatHoldsACluster) {
   absl::StatusOr<std::unique_ptr<PgCluster>> first = PgCluster::Start();
   ASSERT_TRUE(first.ok()) << first.status();
 
-  absl::StatusOr<std::unique_ptr<PgCluster>> second =
-      PgCluster::Start(PgClusterOptions{.base_dir = (*first)->dir()});
+  absl::StatusOr<std::unique_ptr<PgCluster>> second = PgCluster::Start(PgClusterOptions{.base_dir = (*first)->dir()});
 
   EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
 }
@@ -188,9 +182,9 @@ TEST(PgClusterTest, RunsServerAsPostgresUserWhenRoot) {
   absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start();
   ASSERT_TRUE(cluster.ok()) << cluster.status();
 
-  struct stat st;
+  struct stat st {};
   ASSERT_EQ(stat((*cluster)->dir().c_str(), &st), 0);
-  passwd* postgres = getpwnam("postgres");
+  passwd* postgres = getpwnam("postgres");  // NOLINT(concurrency-mt-unsafe): one thread
   ASSERT_NE(postgres, nullptr);
   EXPECT_EQ(st.st_uid, postgres->pw_uid);
   EXPECT_EQ(QueryOne((*cluster)->ConnInfo(), "SELECT current_user"), "postgres");

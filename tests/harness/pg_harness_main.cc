@@ -66,16 +66,15 @@ int main(int argc, char** argv) {
   bool remove = false;
   std::string name;
 
-  CLI::App* start = app.add_subcommand(
-      "start", "Create a cluster in DIR, leave it running, print its conninfo");
+  CLI::App* start = app.add_subcommand("start", "Create a cluster in DIR, leave it running, print its conninfo");
   start->add_option("--dir", dir, "Cluster directory (created; must be empty)")->required();
 
   CLI::App* stop = app.add_subcommand("stop", "Stop the cluster in DIR");
   stop->add_option("--dir", dir, "Cluster directory")->required();
   stop->add_flag("--remove", remove, "Also delete DIR");
 
-  CLI::App* createdb = app.add_subcommand(
-      "createdb", "Create an empty database in the running cluster, print its conninfo");
+  CLI::App* createdb =
+      app.add_subcommand("createdb", "Create an empty database in the running cluster, print its conninfo");
   createdb->add_option("--dir", dir, "Cluster directory")->required();
   createdb->add_option("NAME", name, "Database name")->required();
 
