@@ -202,7 +202,11 @@ int main(int argc, char** argv) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(h_wait_s);
     while (true) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      const auto left = std::max(until - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration(0));
+      // Each attempt gets 1-2 s, so --wait-s overshoots by at most a second.
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::clamp<std::chrono::steady_clock::duration>(left, std::chrono::seconds(1),
+                                                                       std::chrono::seconds(2)));
       grpc::health::v1::HealthCheckResponse resp;
       auto s = stub->Check(&ctx, {}, &resp);
       const bool serving = s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;

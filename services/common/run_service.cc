@@ -1,6 +1,8 @@
 #include "services/common/run_service.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <mutex>
 
 #include "services/common/logging.h"
@@ -12,7 +14,8 @@ namespace healthtwin::common {
 int RunService(const ServiceConfig& cfg, const std::vector<grpc::Service*>& services, RunHooks hooks) {
   auto host = ServiceHost::Start(cfg, services);
   if (!host.ok()) {
-    LogError("server.start_failed", {{"error", host.status().message()}});
+    // Same shape as a config error: one line naming the problem, exit 2.
+    std::cerr << "healthtwin-" << cfg.service_name << ": " << host.status().message() << "\n";
     return 2;
   }
   if (hooks.on_drain) (*host)->OnDrain(hooks.on_drain);
@@ -23,8 +26,10 @@ int RunService(const ServiceConfig& cfg, const std::vector<grpc::Service*>& serv
         if (healthy && hooks.on_first_healthy) std::call_once(started, hooks.on_first_healthy);
         (*host)->SetServing(healthy);
       },
-      [](const absl::Status& fatal) {
+      [&cfg](const absl::Status& fatal) {
         LogError("fatal", {{"error", fatal.message()}});
+        std::cerr << "healthtwin-" << cfg.service_name << ": " << fatal.message() << "\n";
+        if (!cfg.port_file.empty()) std::remove(cfg.port_file.c_str());
         std::_Exit(2);
       });
   (*host)->WaitForShutdownSignal();

@@ -93,6 +93,8 @@ void ServiceHost::Shutdown() {
   if (on_drain_) on_drain_();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(cfg_.drain_timeout_s));
   server_->Wait();
+  // A port file that outlives the process would advertise a dead server.
+  if (!cfg_.port_file.empty()) std::remove(cfg_.port_file.c_str());
   LogInfo("server.stopped");
 }
 

@@ -1,0 +1,425 @@
+// Black-box tests of the real service and CLI binaries: exit codes, stderr, health
+// checking that follows PostgreSQL, the schema guard, the SIGTERM drain and mutual TLS,
+// observed from outside the process exactly as an operator or a supervisor sees them.
+//
+// Every wait is bounded; a hung binary fails its test instead of hanging ctest.
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "services/common/db/migrator.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/process/subprocess.h"
+
+namespace healthtwin::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using grpc::health::v1::HealthCheckResponse;
+using ::testing::HasSubstr;
+
+constexpr char kIngestBin[] = HT_INGEST_BIN;
+constexpr char kCliBin[] = HT_CLI_BIN;
+constexpr char kPkiScript[] = HT_PKI_SCRIPT;
+
+// A process that fails on its arguments or configuration is done in well under this.
+constexpr auto kQuickExit = 15s;
+// From spawn to the port file: TLS setup and bind only, no database.
+constexpr auto kStartup = 15s;
+// The supervisor's backoff tops out at 5 s and pings every 1 s; this leaves ample slack.
+constexpr auto kHealthFlip = 30s;
+constexpr int kDrainTimeoutS = 2;
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/ht-proc-test.XXXXXX");
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::vector<std::string> NonEmptyLines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// The first line of `text` that contains `needle`, or "".
+std::string LineWith(const std::string& text, const std::string& needle) {
+  for (const std::string& line : NonEmptyLines(text)) {
+    if (line.find(needle) != std::string::npos) return line;
+  }
+  return "";
+}
+
+// Waits (bounded) for a process that should stop on its own, quickly.
+absl::StatusOr<ExitInfo> RunToExit(Subprocess& process) {
+  return process.Wait(std::chrono::duration_cast<std::chrono::milliseconds>(kQuickExit));
+}
+
+// Creates a development PKI (or, with `foreign`, the unrelated CA plus `intruder`) in `dir`.
+absl::Status MakePki(const std::string& dir, bool foreign) {
+  std::vector<std::string> args = {kPkiScript, dir};
+  if (foreign) args.push_back("--foreign");
+  auto script = Subprocess::Spawn("/bin/bash", args);
+  if (!script.ok()) return script.status();
+  auto exit = (*script)->Wait(60s);
+  if (!exit.ok()) return exit.status();
+  if (!exit->exited || exit->code != 0) {
+    return absl::InternalError(absl::StrCat("make-dev-pki.sh ", exit->ToString(), ": ", (*script)->Stderr()));
+  }
+  return absl::OkStatus();
+}
+
+struct ClientIdentity {
+  std::string ca_path;    // whom the client trusts
+  std::string cert_path;  // what it presents
+  std::string key_path;
+};
+
+absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(int port, const ClientIdentity& id) {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileOrEmpty(id.ca_path);
+  tls.pem_cert_chain = ReadFileOrEmpty(id.cert_path);
+  tls.pem_private_key = ReadFileOrEmpty(id.key_path);
+  if (tls.pem_root_certs.empty() || tls.pem_cert_chain.empty() || tls.pem_private_key.empty()) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", id.ca_path, ", ", id.cert_path, " or ", id.key_path));
+  }
+  // A fresh channel per stub: a refused handshake must not be hidden by a cached one.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(tls), args);
+  return grpc::health::v1::Health::NewStub(channel);
+}
+
+// One grpc.health.v1 Check of the whole server, bounded to 5 s (the first one also handshakes).
+grpc::Status CheckHealth(grpc::health::v1::Health::Stub& stub, HealthCheckResponse::ServingStatus* status) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+  grpc::health::v1::HealthCheckRequest request;
+  HealthCheckResponse response;
+  grpc::Status s = stub.Check(&ctx, request, &response);
+  *status = response.status();
+  return s;
+}
+
+// Polls health until it reports `want`; false when `timeout` passes first.
+bool WaitForHealth(grpc::health::v1::Health::Stub& stub, HealthCheckResponse::ServingStatus want,
+                   std::chrono::milliseconds timeout) {
+  return PollUntil(
+      [&] {
+        HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
+        return CheckHealth(stub, &status).ok() && status == want;
+      },
+      timeout);
+}
+
+class ServiceProcessTest : public ::testing::Test {
+ protected:
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_TRUE(work_.ok()) << "mkdtemp failed"; }
+
+  // The healthtwin development PKI, made once per test binary run.
+  static const std::string& PkiDir() {
+    if (pki_ == nullptr) {
+      pki_ = new TempDir();
+      absl::Status made = MakePki(pki_->path(), /*foreign=*/false);
+      if (!made.ok()) ADD_FAILURE() << made;
+    }
+    return pki_->path();
+  }
+
+  static ClientIdentity Identity(const std::string& name) {
+    const std::string dir = PkiDir();
+    return {dir + "/ca.pem", dir + "/" + name + ".pem", dir + "/" + name + ".key"};
+  }
+
+  // The flags every ingest run in these tests shares, plus `db_conninfo`.
+  std::vector<std::string> IngestArgs(const std::string& db_conninfo) {
+    const std::string pki = PkiDir();
+    return {"--tls-ca",
+            pki + "/ca.pem",
+            "--tls-cert",
+            pki + "/ingest.pem",
+            "--tls-key",
+            pki + "/ingest.key",
+            "--db",
+            db_conninfo,
+            "--listen",
+            "127.0.0.1:0",
+            "--port-file",
+            PortFile(),
+            "--drain-timeout-s",
+            std::to_string(kDrainTimeoutS)};
+  }
+
+  std::string PortFile() const { return work_ / "ingest.port"; }
+
+  // Starts the ingest binary and waits (bounded) until it has written its port file.
+  absl::StatusOr<std::unique_ptr<Subprocess>> StartIngest(const std::string& db_conninfo) {
+    auto ingest = Subprocess::Spawn(
+        kIngestBin, IngestArgs(db_conninfo),
+        {.stdout_path = work_ / "ingest.stdout", .stderr_path = work_ / "ingest.stderr", .extra_env = {}});
+    if (!ingest.ok()) return ingest.status();
+    Subprocess& process = **ingest;
+    const bool listening = PollUntil([&] { return !process.Running() || !ReadFileOrEmpty(PortFile()).empty(); },
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(kStartup));
+    if (!process.Running()) {
+      return absl::InternalError(absl::StrCat("ingest ended before listening: ", process.exit_info()->ToString(),
+                                              "; stderr:\n", process.Stderr()));
+    }
+    if (!listening) return absl::DeadlineExceededError(absl::StrCat("no port file; stderr:\n", process.Stderr()));
+    return ingest;
+  }
+
+  int Port() const { return std::atoi(ReadFileOrEmpty(PortFile()).c_str()); }
+
+  // A running cluster with an empty database `healthtwin`.
+  static absl::StatusOr<std::unique_ptr<PgCluster>> StartDatabase() {
+    auto cluster = PgCluster::Start();
+    if (!cluster.ok()) return cluster.status();
+    if (absl::Status s = (*cluster)->CreateDatabase("healthtwin"); !s.ok()) return s;
+    return cluster;
+  }
+
+  TempDir work_;
+
+ private:
+  static TempDir* pki_;
+};
+
+TempDir* ServiceProcessTest::pki_ = nullptr;
+
+// A conninfo that fails at once: no socket there, no TCP.
+constexpr char kUnreachableDb[] = "host=/nonexistent-healthtwin-socket-dir port=5432 dbname=healthtwin user=postgres";
+
+TEST_F(ServiceProcessTest, UnknownFlagExits2WithOneLineNamingTheFlag) {
+  auto ingest = Subprocess::Spawn(kIngestBin, {"--frobnicate"});
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+
+  auto exit = RunToExit(**ingest);
+
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  const std::string err = (*ingest)->Stderr();
+  EXPECT_EQ(NonEmptyLines(err).size(), 1u) << err;
+  EXPECT_THAT(err, HasSubstr("--frobnicate"));
+}
+
+TEST_F(ServiceProcessTest, UnknownConfigKeyExits2WithOneLineNamingTheKey) {
+  const std::string config = work_ / "ingest.toml";
+  std::ofstream(config) << "listen = \"127.0.0.1:0\"\n[database]\nconninfo = \"\"\nconnection_string = \"x\"\n";
+  auto ingest = Subprocess::Spawn(kIngestBin, {"--config", config});
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+
+  auto exit = RunToExit(**ingest);
+
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  const std::string err = (*ingest)->Stderr();
+  EXPECT_EQ(NonEmptyLines(err).size(), 1u) << err;
+  EXPECT_THAT(err, HasSubstr("database.connection_string"));
+  EXPECT_THAT(err, HasSubstr("unknown key"));
+}
+
+TEST_F(ServiceProcessTest, TomlSyntaxErrorExits2NamingFileAndLine) {
+  const std::string config = work_ / "broken.toml";
+  std::ofstream(config) << "listen = \"127.0.0.1:0\"\n[tls]\nca = \"unterminated\n";
+  auto ingest = Subprocess::Spawn(kIngestBin, {"--config", config});
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+
+  auto exit = RunToExit(**ingest);
+
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  const std::string err = (*ingest)->Stderr();
+  EXPECT_EQ(NonEmptyLines(err).size(), 1u) << err;
+  EXPECT_THAT(err, HasSubstr(config + ":3:"));
+}
+
+TEST_F(ServiceProcessTest, MissingCertificateFileExits2NamingThePath) {
+  std::vector<std::string> args = IngestArgs(kUnreachableDb);
+  ASSERT_EQ(args[2], "--tls-cert");
+  args[3] = "/nonexistent.pem";
+  auto ingest = Subprocess::Spawn(kIngestBin, args);
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+
+  auto exit = RunToExit(**ingest);
+
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  EXPECT_THAT((*ingest)->Stderr(), HasSubstr("/nonexistent.pem"));
+  EXPECT_FALSE(fs::exists(PortFile())) << "it must not listen without its certificate";
+}
+
+TEST_F(ServiceProcessTest, HealthFollowsPostgresAvailability) {
+  auto db = StartDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  PgCluster& cluster = **db;
+  ASSERT_TRUE(cluster.Stop().ok());
+
+  auto started = StartIngest(cluster.ConnInfo("healthtwin"));
+  ASSERT_TRUE(started.ok()) << started.status();
+  Subprocess& ingest = **started;
+  auto stub = HealthStub(Port(), Identity("cli-admin"));
+  ASSERT_TRUE(stub.ok()) << stub.status();
+
+  // Down from the start: listening, but NOT_SERVING, and saying why.
+  HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
+  grpc::Status rpc = CheckHealth(**stub, &status);
+  ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+  EXPECT_EQ(status, HealthCheckResponse::NOT_SERVING);
+  ASSERT_TRUE(PollUntil([&] { return !LineWith(ingest.Stderr(), "\"event\":\"db.unreachable\"").empty(); }, 10s))
+      << ingest.Stderr();
+  const std::string retry_line = LineWith(ingest.Stderr(), "\"event\":\"db.unreachable\"");
+  EXPECT_THAT(retry_line, HasSubstr("\"retry_in_ms\":"));
+  EXPECT_THAT(retry_line, HasSubstr("\"level\":\"warning\""));
+  EXPECT_TRUE(ingest.Running());
+
+  // PostgreSQL comes up: SERVING.
+  ASSERT_TRUE(cluster.Restart().ok());
+  EXPECT_TRUE(WaitForHealth(**stub, HealthCheckResponse::SERVING, kHealthFlip)) << ingest.Stderr();
+  EXPECT_TRUE(ingest.Running());
+
+  // And goes away again: back to NOT_SERVING, still alive.
+  ASSERT_TRUE(cluster.Stop().ok());
+  EXPECT_TRUE(WaitForHealth(**stub, HealthCheckResponse::NOT_SERVING, kHealthFlip)) << ingest.Stderr();
+  ASSERT_TRUE(ingest.Running()) << ingest.exit_info()->ToString() << "\n" << ingest.Stderr();
+
+  // It never crashed: a SIGTERM still finds it and it ends cleanly.
+  ASSERT_TRUE(ingest.Signal(SIGTERM).ok());
+  auto exit = ingest.Wait(std::chrono::seconds(kDrainTimeoutS + 10));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 0") << ingest.Stderr();
+}
+
+TEST_F(ServiceProcessTest, SchemaNewerThanTheCodeExits2) {
+  auto db = StartDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string conninfo = (*db)->ConnInfo("healthtwin");
+  {
+    pqxx::connection conn(conninfo);
+    auto report = common::ApplyMigrations(conn, common::BuiltInMigrations());
+    ASSERT_TRUE(report.ok()) << report.status();
+    pqxx::work tx(conn);
+    tx.exec(
+        "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+        "VALUES (9999, 'from_the_future', 'unknown', now())");
+    tx.commit();
+  }
+
+  auto ingest = Subprocess::Spawn(kIngestBin, IngestArgs(conninfo));
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+  auto exit = (*ingest)->Wait(30s);
+
+  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << (*ingest)->Stderr();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  EXPECT_THAT((*ingest)->Stderr(), HasSubstr("schema version 9999 is newer than this build"));
+}
+
+TEST_F(ServiceProcessTest, SigtermDrainsAndExits0) {
+  auto db = StartDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto started = StartIngest((*db)->ConnInfo("healthtwin"));
+  ASSERT_TRUE(started.ok()) << started.status();
+  Subprocess& ingest = **started;
+  auto stub = HealthStub(Port(), Identity("cli-admin"));
+  ASSERT_TRUE(stub.ok()) << stub.status();
+  ASSERT_TRUE(WaitForHealth(**stub, HealthCheckResponse::SERVING, kHealthFlip)) << ingest.Stderr();
+
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ingest.Signal(SIGTERM).ok());
+  auto exit = ingest.Wait(std::chrono::seconds(kDrainTimeoutS + 5));
+  const auto elapsed = std::chrono::steady_clock::now() - signalled;
+
+  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << ingest.Stderr();
+  EXPECT_EQ(exit->ToString(), "exit code 0") << ingest.Stderr();
+  EXPECT_LT(elapsed, std::chrono::seconds(kDrainTimeoutS + 5));
+  EXPECT_THAT(ingest.Stderr(), HasSubstr("\"event\":\"server.draining\""));
+  EXPECT_THAT(ingest.Stderr(), HasSubstr("\"event\":\"server.stopped\""));
+}
+
+TEST_F(ServiceProcessTest, ClientWithForeignCaCertificateIsRefused) {
+  TempDir foreign;
+  ASSERT_TRUE(foreign.ok());
+  ASSERT_TRUE(MakePki(foreign.path(), /*foreign=*/true).ok());
+  auto started = StartIngest(kUnreachableDb);
+  ASSERT_TRUE(started.ok()) << started.status();
+
+  // Control: our own admin reaches the server (NOT_SERVING, since there is no database).
+  auto admin = HealthStub(Port(), Identity("cli-admin"));
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
+  grpc::Status control = CheckHealth(**admin, &status);
+  ASSERT_TRUE(control.ok()) << control.error_message();
+
+  // The intruder trusts our CA, so it accepts the server; the server must refuse it.
+  auto intruder =
+      HealthStub(Port(), {Identity("cli-admin").ca_path, foreign / "intruder.pem", foreign / "intruder.key"});
+  ASSERT_TRUE(intruder.ok()) << intruder.status();
+  grpc::Status refused = CheckHealth(**intruder, &status);
+
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_TRUE((*started)->Running()) << (*started)->Stderr();
+}
+
+TEST_F(ServiceProcessTest, CliWithUnknownIdentityExits2NamingTheCertificateFile) {
+  const std::string pki = PkiDir();
+  auto cli = Subprocess::Spawn(kCliBin, {"--pki", pki, "--as", "nobody", "--api", "127.0.0.1:1", "whoami"});
+  ASSERT_TRUE(cli.ok()) << cli.status();
+
+  auto exit = RunToExit(**cli);
+
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  EXPECT_THAT((*cli)->Stderr(), HasSubstr(pki + "/nobody.pem"));
+}
+
+TEST_F(ServiceProcessTest, CliVitalsWithoutPatientExits2) {
+  auto cli = Subprocess::Spawn(kCliBin, {"--api", "127.0.0.1:1", "vitals"});
+  ASSERT_TRUE(cli.ok()) << cli.status();
+
+  auto exit = RunToExit(**cli);
+
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  EXPECT_THAT((*cli)->Stderr(), HasSubstr("--patient"));
+}
+
+}  // namespace
+}  // namespace healthtwin::testing
