@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <optional>
 
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
@@ -31,7 +33,9 @@ absl::Status CallUpstream(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientC
 }
 
 // Relays an alert subscription from the alerts service to the clinician, one event at a
-// time. Lives until both the clinician's call and the upstream call are done.
+// time: read upstream, write downstream, read again. Lives until both the clinician's call
+// and the upstream call are done. The upstream call can end while a downstream write is in
+// flight; its status is then held until that write completes, and no further read is started.
 class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> {
  public:
   void Start(alerts_v1::AlertService::Stub* stub, const alerts_v1::SubscribeRequest& req) {
@@ -48,7 +52,11 @@ class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> 
   }
 
   void OnWriteDone(bool ok) override {
-    if (ok) {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    if (upstream_status_) {
+      Finish(*upstream_status_);
+    } else if (ok) {
       upstream_.StartRead(&event_);
     } else {
       upstream_.ctx.TryCancel();
@@ -62,10 +70,17 @@ class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> 
     AlertRelay* owner = nullptr;
     grpc::ClientContext ctx;
     void OnReadDone(bool ok) override {
-      if (ok) owner->StartWrite(&owner->event_);
+      if (!ok) return;  // OnDone follows with the status
+      std::lock_guard lock(owner->mu_);
+      owner->writing_ = true;
+      owner->StartWrite(&owner->event_);
     }
     void OnDone(const grpc::Status& status) override {
-      owner->Finish(status.ok() ? grpc::Status::OK : status);
+      {
+        std::lock_guard lock(owner->mu_);
+        owner->upstream_status_ = status;
+        if (!owner->writing_) owner->Finish(status);
+      }
       owner->Release();
     }
   };
@@ -76,6 +91,9 @@ class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> 
 
   Upstream upstream_;
   alerts_v1::AlertEvent event_;
+  std::mutex mu_;
+  bool writing_ = false;
+  std::optional<grpc::Status> upstream_status_;
   std::atomic<int> refs_{2};  // the server call and the upstream call
 };
 
@@ -138,8 +156,8 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
         return relay->Refuse(absl::FailedPreconditionError(caller->identity.common_name + " has no patients"));
       }
       for (const auto& p : *patients) upstream.add_patient_ids(p);
-      if (auto s = access_.Audit(*caller, "alerts.subscribe", "", "allowed",
-                                 std::to_string(patients->size()) + " patients");
+      if (auto s =
+              access_.Audit(*caller, "alerts.subscribe", "", "allowed", std::to_string(patients->size()) + " patients");
           !s.ok()) {
         return relay->Refuse(s);
       }
@@ -171,8 +189,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackS
   });
 }
 
-grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx,
-                                                        const v1::GetTwinRequest* req,
+grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                                         healthtwin::twin::v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
     auto caller = Identify(*ctx, kCareRoles);

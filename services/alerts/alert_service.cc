@@ -6,6 +6,7 @@
 #include "services/alerts/evaluator.h"
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
+#include "services/common/pg_listener.h"
 #include "services/common/time_util.h"
 
 namespace healthtwin::alerts {
@@ -90,42 +91,48 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     }
     const int64_t upto = hub_.Add(this);
     if (!since_us) return;
+    refs_.fetch_add(1);  // the replay task keeps this alive even if the call ends first
     executor.Submit([this, &pool, upto, since = *since_us] {
-      std::vector<v1::AlertEvent> history;
-      auto s = pool.WithTransaction("replay alerts", [&](pqxx::work& tx) {
-        auto rows = tx.exec_params(
-            "SELECT e.kind, e.alert_id::text FROM alert_events e JOIN alerts a USING (alert_id)"
-            " WHERE e.event_seq <= $1 AND a.raised_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
-            " ORDER BY e.event_seq LIMIT 10000",
-            upto, since);
-        std::vector<std::string> ids;
-        for (const auto& r : rows) ids.push_back(r[1].as<std::string>());
-        std::map<std::string, v1::Alert> alerts;
-        for (auto& a : LoadAlerts(tx, ids)) alerts[a.alert_id()] = std::move(a);
-        for (const auto& r : rows) {
-          v1::AlertEvent ev;
-          ev.set_kind(static_cast<v1::AlertEvent::Kind>(r[0].as<int>()));
-          *ev.mutable_alert() = alerts.at(r[1].as<std::string>());
-          history.push_back(std::move(ev));
-        }
-      });
-      std::lock_guard lock(mu_);
-      if (!s.ok()) {
-        FinishLocked(common::ToGrpcStatus(s));
-        return;
-      }
-      replaying_ = false;
-      for (auto& ev : history) EnqueueLocked(std::move(ev));
-      for (auto& ev : pending_) EnqueueLocked(std::move(ev));
-      pending_.clear();
+      ReplayHistory(pool, upto, since);
+      Release();
     });
+  }
+
+  void ReplayHistory(common::PgPool& pool, int64_t upto, int64_t since) {
+    std::vector<v1::AlertEvent> history;
+    auto s = pool.WithTransaction("replay alerts", [&](pqxx::work& tx) {
+      auto rows = tx.exec_params(
+          "SELECT e.kind, e.alert_id::text FROM alert_events e JOIN alerts a USING (alert_id)"
+          " WHERE e.event_seq <= $1 AND a.raised_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
+          " ORDER BY e.event_seq LIMIT 10000",
+          upto, since);
+      std::vector<std::string> ids;
+      for (const auto& r : rows) ids.push_back(r[1].as<std::string>());
+      std::map<std::string, v1::Alert> alerts;
+      for (auto& a : LoadAlerts(tx, ids)) alerts[a.alert_id()] = std::move(a);
+      for (const auto& r : rows) {
+        const auto& alert = alerts.at(r[1].as<std::string>());
+        if (!Matches(alert)) continue;
+        v1::AlertEvent ev;
+        ev.set_kind(static_cast<v1::AlertEvent::Kind>(r[0].as<int>()));
+        *ev.mutable_alert() = alert;
+        history.push_back(std::move(ev));
+      }
+    });
+    std::lock_guard lock(mu_);
+    if (!s.ok()) {
+      FinishLocked(common::ToGrpcStatus(s));
+      return;
+    }
+    replaying_ = false;
+    for (auto& ev : history) EnqueueLocked(std::move(ev));
+    for (auto& ev : pending_) EnqueueLocked(std::move(ev));
+    pending_.clear();
   }
 
   // Called by the hub thread for every new event.
   void Push(const v1::AlertEvent& ev) {
-    const auto& a = ev.alert();
-    if (!patients_.empty() && !patients_.contains(a.patient_id())) return;
-    if (a.priority() < min_priority_) return;
+    if (!Matches(ev.alert())) return;
     std::lock_guard lock(mu_);
     if (replaying_) {
       pending_.push_back(ev);
@@ -154,14 +161,23 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
 
   void OnDone() override {
     hub_.Remove(this);
-    delete this;
+    Release();
   }
 
  private:
+  bool Matches(const v1::Alert& a) const {
+    return (patients_.empty() || patients_.contains(a.patient_id())) && a.priority() >= min_priority_;
+  }
+
+  void Release() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
   void EnqueueLocked(v1::AlertEvent ev) {
     if (finished_) return;
     if (queue_.size() >= kMaxQueuedEvents) {
-      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "subscriber is too slow; resubscribe with since"));
+      FinishLocked(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "subscriber is too slow; resubscribe with since"));
       return;
     }
     queue_.push_back(std::move(ev));
@@ -189,6 +205,7 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   bool replaying_ = false;
   bool writing_ = false;
   bool finished_ = false;
+  std::atomic<int> refs_{1};  // the call, plus a pending replay task
 };
 
 AlertHub::AlertHub(common::PgPool& pool, std::string conninfo) : pool_(pool), conninfo_(std::move(conninfo)) {}
@@ -199,6 +216,9 @@ AlertHub::~AlertHub() {
 }
 
 void AlertHub::Start() {
+  // Fix the starting point before returning, so that alerts raised after Start() (the
+  // evaluator starts next) reach subscribers that registered before the first round.
+  if (auto s = DeliverNew(); !s.ok()) common::LogWarn("alerts.hub_read_failed", {{"error", s.message()}});
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -258,30 +278,14 @@ absl::Status AlertHub::DeliverNew() {
 
 void AlertHub::Loop() {
   using namespace std::chrono_literals;
-  std::unique_ptr<pqxx::connection> listen;
+  common::PgListener listener(conninfo_, "alerts_new");
   while (!stop_) {
-    try {
-      if (!listen) {
-        listen = std::make_unique<pqxx::connection>(conninfo_);
-        pqxx::nontransaction(*listen).exec("LISTEN alerts_new");
-      }
-    } catch (const std::exception&) {
-      listen.reset();
-    }
     if (auto s = DeliverNew(); !s.ok()) {
       common::LogWarn("alerts.hub_read_failed", {{"error", s.message()}});
       std::this_thread::sleep_for(500ms);
       continue;
     }
-    try {
-      if (listen) {
-        listen->await_notification(1, 0);
-      } else {
-        std::this_thread::sleep_for(1s);
-      }
-    } catch (const std::exception&) {
-      listen.reset();
-    }
+    listener.Wait(1s);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "services/common/logging.h"
+#include "services/common/pg_listener.h"
 
 namespace healthtwin::alerts {
 namespace {
@@ -130,30 +131,17 @@ absl::StatusOr<int> Evaluator::RunOnce() {
 
 void Evaluator::Loop() {
   using namespace std::chrono_literals;
-  std::unique_ptr<pqxx::connection> listen;
+  common::PgListener listener(conninfo_, "vitals_new");
   while (!stop_) {
-    try {
-      if (!listen) {
-        listen = std::make_unique<pqxx::connection>(conninfo_);
-        pqxx::nontransaction(*listen).exec("LISTEN vitals_new");
-      }
-    } catch (const std::exception& e) {
-      listen.reset();
-    }
-    auto looked_at = RunOnce();
-    if (!looked_at.ok()) {
-      common::LogWarn("alerts.evaluate_failed", {{"error", looked_at.status().message()}});
+    auto consumed = RunOnce();
+    if (!consumed.ok()) {
+      common::LogWarn("alerts.evaluate_failed", {{"error", consumed.status().message()}});
       std::this_thread::sleep_for(500ms);
       continue;
     }
-    if (*looked_at > 0) continue;  // more may be waiting
-    try {
-      // Wake on NOTIFY, or after 500 ms to retry young gaps and survive a lost LISTEN.
-      if (listen) listen->await_notification(0, 500'000);
-      else std::this_thread::sleep_for(500ms);
-    } catch (const std::exception&) {
-      listen.reset();
-    }
+    if (*consumed > 0) continue;  // more may be waiting
+    // Wake on NOTIFY, or after 500 ms to retry young gaps and survive a lost notification.
+    listener.Wait(500ms);
   }
 }
 

@@ -38,7 +38,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   common::Executor& executor_;
 };
 
-// Checks an id against the schema's rule (1-64 of [A-Za-z0-9._-]); names `field`.
+// Checks an id: 1-64 of [A-Za-z0-9._:-] (':' for BLE addresses as device ids; patient ids
+// exclude it separately, matching the schema's CHECK). Names `field` in the error.
 absl::Status CheckId(std::string_view field, std::string_view id);
 
 }  // namespace healthtwin::registry

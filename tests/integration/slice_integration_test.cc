@@ -1,0 +1,685 @@
+// The services slice end to end inside one process: a bridge streams vitals to ingest,
+// the registry binds devices, alerts evaluates and fans out, and clinician_api enforces the
+// care team and audits. Real PostgreSQL and real mutual TLS; see test_env.h.
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "healthtwin/alerts/v1/alerts.pb.h"
+#include "healthtwin/clinician/v1/clinician.grpc.pb.h"
+#include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "healthtwin/twin/v1/twin.pb.h"
+#include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/time_util.h"
+#include "tests/integration/test_env.h"
+
+namespace healthtwin::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+namespace vitals_v1 = healthtwin::vitals::v1;
+namespace registry_v1 = healthtwin::registry::v1;
+namespace alerts_v1 = healthtwin::alerts::v1;
+namespace clinician_v1 = healthtwin::clinician::v1;
+namespace twin_v1 = healthtwin::twin::v1;
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+// Long enough for the evaluator and the alert hub (woken by NOTIFY, polling at 0.5-1 s).
+constexpr auto kAlertWait = 20s;
+
+void SetDeadline(grpc::ClientContext& ctx, std::chrono::seconds timeout = kRpcDeadline) {
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+// Whole seconds, `ago_s` in the past: readable timestamps and exact bucket boundaries.
+int64_t SecondsAgoUs(int64_t ago_s) {
+  return (common::NowUnixMicros() / kMicrosPerSecond - ago_s) * kMicrosPerSecond;
+}
+
+vitals_v1::Sample HeartRate(uint64_t sender_seq, const std::string& device_id, double bpm, int64_t measured_at_us) {
+  vitals_v1::Sample s;
+  s.set_sender_seq(sender_seq);
+  s.set_device_id(device_id);
+  s.set_type(vitals_v1::VITAL_TYPE_HEART_RATE);
+  s.set_value(bpm);
+  s.set_ucum_unit("/min");
+  *s.mutable_measured_at() = common::FromUnixMicros(measured_at_us);
+  *s.mutable_received_at() = common::FromUnixMicros(measured_at_us + 200'000);
+  return s;
+}
+
+// `count` readings of `bpm` at 1 Hz from `start_us`, with sender_seq first_seq, first_seq+1, ...
+vitals_v1::SampleBatch HeartRateRun(const std::string& device_id, uint64_t first_seq, int count, int64_t start_us,
+                                    double bpm) {
+  vitals_v1::SampleBatch batch;
+  for (int i = 0; i < count; ++i) {
+    *batch.add_samples() = HeartRate(first_seq + i, device_id, bpm, start_us + i * kMicrosPerSecond);
+  }
+  return batch;
+}
+
+// Splits a batch into batches of at most `size` samples, as a bridge draining its outbox does.
+std::vector<vitals_v1::SampleBatch> Chunk(const vitals_v1::SampleBatch& all, int size) {
+  std::vector<vitals_v1::SampleBatch> out;
+  for (int i = 0; i < all.samples_size(); ++i) {
+    if (i % size == 0) out.emplace_back();
+    *out.back().add_samples() = all.samples(i);
+  }
+  return out;
+}
+
+// Polls `done` every 50 ms until it holds or `timeout` passes; returns its last value.
+bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return done();
+}
+
+struct StreamOutcome {
+  std::vector<vitals_v1::Ack> acks;
+  grpc::Status status;
+};
+
+// One clinician's alert subscription, read on its own thread so the test can wait for an
+// event with a timeout. Cancels the call and joins on destruction.
+class AlertWatch {
+ public:
+  AlertWatch(clinician_v1::ClinicianService::Stub& stub, const alerts_v1::SubscribeRequest& req) {
+    SetDeadline(ctx_, 120s);  // a backstop: the test cancels long before
+    reader_ = stub.SubscribeAlerts(&ctx_, req);
+    thread_ = std::thread([this] {
+      alerts_v1::AlertEvent event;
+      while (reader_->Read(&event)) {
+        std::lock_guard lock(mu_);
+        events_.push_back(event);
+        cv_.notify_all();
+      }
+      std::lock_guard lock(mu_);
+      ended_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~AlertWatch() { Stop(); }
+
+  // The first event received so far or within `timeout` that satisfies `match`.
+  std::optional<alerts_v1::AlertEvent> WaitFor(const std::function<bool(const alerts_v1::AlertEvent&)>& match,
+                                               std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<alerts_v1::AlertEvent> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (const auto& e : events_) {
+        if (match(e)) {
+          found = e;
+          return true;
+        }
+      }
+      return ended_;
+    });
+    return found;
+  }
+
+  // Ends the call now and returns its status (CANCELLED unless the server ended it first).
+  grpc::Status Stop() {
+    ctx_.TryCancel();
+    if (thread_.joinable()) thread_.join();
+    if (!finished_) {
+      finished_ = true;
+      status_ = reader_->Finish();
+    }
+    return status_;
+  }
+
+  std::vector<alerts_v1::AlertEvent> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<alerts_v1::AlertEvent>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<alerts_v1::AlertEvent> events_;
+  bool ended_ = false;
+  bool finished_ = false;
+  grpc::Status status_;
+};
+
+class SliceTest : public ::testing::Test {
+ protected:
+  static constexpr char kPatient[] = "pat-0001";
+  static constexpr char kDevice[] = "AA:BB:CC:00:00:01";  // a BLE address, as bridges send
+
+  void SetUp() override {
+    ASSERT_NE(SliceEnvironment::cluster(), nullptr) << "the shared PostgreSQL cluster did not start";
+    auto slice = Slice::Start(DatabaseName());
+    ASSERT_TRUE(slice.ok()) << slice.status();
+    slice_ = std::move(*slice);
+  }
+
+  // A database of its own per test; names stay unique when one process runs every test.
+  static std::string DatabaseName() {
+    static int counter = 0;
+    std::string name = "slice_" + std::to_string(++counter) + "_";
+    for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name.substr(0, 63);
+  }
+
+  const std::string& db() const { return slice_->conninfo(); }
+
+  std::unique_ptr<registry_v1::RegistryService::Stub> Registry(std::string_view identity = "cli-admin") {
+    return registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), identity));
+  }
+  std::unique_ptr<clinician_v1::ClinicianService::Stub> Clinician(std::string_view identity) {
+    return clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), identity));
+  }
+
+  // Creates `patient`, binds `device` to it and puts `care_team` on its care team, as an admin.
+  void Enroll(const std::string& patient, const std::string& device, const std::vector<std::string>& care_team) {
+    auto registry = Registry();
+    {
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      registry_v1::CreatePatientRequest req;
+      req.mutable_patient()->set_patient_id(patient);
+      req.mutable_patient()->set_sex(registry_v1::SEX_FEMALE);
+      registry_v1::Patient resp;
+      grpc::Status s = registry->CreatePatient(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << "CreatePatient " << patient << ": " << s.error_message();
+    }
+    {
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      registry_v1::BindDeviceRequest req;
+      req.mutable_device()->set_device_id(device);
+      req.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
+      req.set_patient_id(patient);
+      registry_v1::Device resp;
+      grpc::Status s = registry->BindDevice(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << "BindDevice " << device << ": " << s.error_message();
+    }
+    for (const auto& member : care_team) {
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      registry_v1::AddCareTeamMemberRequest req;
+      req.set_patient_id(patient);
+      req.set_member(member);
+      registry_v1::AddCareTeamMemberResponse resp;
+      grpc::Status s = registry->AddCareTeamMember(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << "AddCareTeamMember " << member << ": " << s.error_message();
+    }
+  }
+
+  // Opens one ingest stream as `identity`, sends each batch and reads its Ack before the next,
+  // then half-closes. Stops early when the server ends the stream.
+  StreamOutcome Stream(const std::vector<vitals_v1::SampleBatch>& batches, std::string_view identity = "bridge-001") {
+    auto stub = vitals_v1::IngestService::NewStub(Slice::Channel(slice_->data_address(), identity));
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, 15s);
+    auto stream = stub->StreamSamples(&ctx);
+    StreamOutcome out;
+    for (const auto& batch : batches) {
+      if (!stream->Write(batch)) break;
+      vitals_v1::Ack ack;
+      if (!stream->Read(&ack)) break;
+      out.acks.push_back(std::move(ack));
+    }
+    stream->WritesDone();
+    for (vitals_v1::Ack ack; stream->Read(&ack);) out.acks.push_back(ack);
+    out.status = stream->Finish();
+    return out;
+  }
+
+  // Waits until the alerts evaluator's cursor has passed every stored vitals row.
+  bool WaitForEvaluator() {
+    return PollUntil(
+        [&] {
+          const int64_t newest = QueryInt(db(), "SELECT coalesce(max(ingest_seq), 0) FROM vitals");
+          const int64_t cursor = QueryInt(db(), "SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts'");
+          return newest > 0 && cursor >= newest;
+        },
+        10s);
+  }
+
+  grpc::Status GetVitals(std::string_view identity, const vitals_v1::QueryVitalsRequest& req,
+                         vitals_v1::QueryVitalsResponse* resp) {
+    auto clinician = Clinician(identity);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    return clinician->GetVitals(&ctx, req, resp);
+  }
+
+  static vitals_v1::QueryVitalsRequest HeartRateQuery(const std::string& patient, int64_t start_us, int64_t end_us,
+                                                      uint32_t bucket_s) {
+    vitals_v1::QueryVitalsRequest req;
+    req.set_patient_id(patient);
+    req.add_types(vitals_v1::VITAL_TYPE_HEART_RATE);
+    *req.mutable_start() = common::FromUnixMicros(start_us);
+    *req.mutable_end() = common::FromUnixMicros(end_us);
+    req.set_bucket_s(bucket_s);
+    return req;
+  }
+
+  // Two whole minutes of readings every 10 s: 70, 72 .. 80 in the first, 90, 92 .. 100 in the
+  // second. Returns the start of the first minute.
+  int64_t StoreTwoMinutesOfHeartRate() {
+    const int64_t minute_us = 60 * kMicrosPerSecond;
+    const int64_t base_us = SecondsAgoUs(600) / minute_us * minute_us;
+    vitals_v1::SampleBatch batch;
+    for (int i = 0; i < 12; ++i) {
+      const double bpm = i < 6 ? 70 + 2 * i : 90 + 2 * (i - 6);
+      *batch.add_samples() = HeartRate(i + 1, kDevice, bpm, base_us + i * 10 * kMicrosPerSecond);
+    }
+    StreamOutcome out = Stream({batch});
+    EXPECT_TRUE(out.status.ok()) << out.status.error_message();
+    EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 12);
+    return base_us;
+  }
+
+  static alerts_v1::SubscribeRequest SubscribeTo(const std::string& patient) {
+    alerts_v1::SubscribeRequest req;
+    req.add_patient_ids(patient);
+    // Replays anything raised before the relay reached the alerts hub, so the test does not
+    // race the subscription being established.
+    *req.mutable_since() = common::FromUnixMicros(SecondsAgoUs(60));
+    return req;
+  }
+
+  static std::function<bool(const alerts_v1::AlertEvent&)> IsEvent(alerts_v1::AlertEvent::Kind kind,
+                                                                    const std::string& patient) {
+    return [kind, patient](const alerts_v1::AlertEvent& e) {
+      return e.kind() == kind && e.alert().patient_id() == patient;
+    };
+  }
+
+  std::unique_ptr<Slice> slice_;
+};
+
+// ----------------------------------------------------------------------------- ingest
+
+TEST_F(SliceTest, IngestAcknowledgesWatermarkAfterStoring) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  vitals_v1::SampleBatch batch;
+  for (int i = 0; i < 10; ++i) *batch.add_samples() = HeartRate(i + 1, kDevice, 60 + i, SecondsAgoUs(60 - i));
+
+  StreamOutcome out = Stream({batch});
+
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  EXPECT_EQ(out.acks[0].durable_through_seq(), 10u);
+  EXPECT_EQ(out.acks[0].stored_count(), 10u);
+  EXPECT_EQ(out.acks[0].duplicate_count(), 0u);
+  EXPECT_EQ(out.acks[0].rejections_size(), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001' AND vital_type = 1"), 10);
+  EXPECT_DOUBLE_EQ(QueryDouble(db(), "SELECT sum(value) FROM vitals"), 645.0);  // 60 + 61 + ... + 69
+  EXPECT_EQ(QueryText(db(), "SELECT string_agg(DISTINCT bridge_id, ',') FROM vitals"), "bridge-001");
+}
+
+TEST_F(SliceTest, IngestReplayOnNewStreamStoresNothingNew) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  const vitals_v1::SampleBatch batch = HeartRateRun(kDevice, 1, 10, SecondsAgoUs(60), 72);
+  StreamOutcome first = Stream({batch});
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  const double sum_before = QueryDouble(db(), "SELECT sum(value) FROM vitals");
+
+  StreamOutcome replay = Stream({batch});
+
+  ASSERT_TRUE(replay.status.ok()) << replay.status.error_message();
+  ASSERT_EQ(replay.acks.size(), 1u);
+  EXPECT_EQ(replay.acks[0].durable_through_seq(), 10u);
+  EXPECT_EQ(replay.acks[0].stored_count(), 0u);
+  EXPECT_EQ(replay.acks[0].duplicate_count(), 10u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 10);
+  EXPECT_DOUBLE_EQ(QueryDouble(db(), "SELECT sum(value) FROM vitals"), sum_before);
+}
+
+TEST_F(SliceTest, IngestQuarantinesSamplesFromUnknownDevice) {
+  const vitals_v1::SampleBatch batch = HeartRateRun("ghost-device-9", 1, 3, SecondsAgoUs(30), 80);
+
+  StreamOutcome out = Stream({batch});
+
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  EXPECT_EQ(out.acks[0].durable_through_seq(), 3u);
+  EXPECT_EQ(out.acks[0].quarantined_count(), 3u);
+  EXPECT_EQ(out.acks[0].stored_count(), 0u);
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM quarantine WHERE device_id = 'ghost-device-9'"
+                     " AND reason = 'unknown device' AND bridge_id = 'bridge-001'"),
+            3);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 0);
+}
+
+TEST_F(SliceTest, IngestRejectsImplausibleHeartRateButAcknowledgesIt) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  vitals_v1::SampleBatch batch;
+  *batch.add_samples() = HeartRate(1, kDevice, 80, SecondsAgoUs(3));
+  *batch.add_samples() = HeartRate(2, kDevice, 81, SecondsAgoUs(2));
+  *batch.add_samples() = HeartRate(3, kDevice, 900, SecondsAgoUs(1));
+
+  StreamOutcome out = Stream({batch});
+
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  const vitals_v1::Ack& ack = out.acks[0];
+  EXPECT_EQ(ack.durable_through_seq(), 3u);  // covers the rejected sample: the bridge may drop it
+  EXPECT_EQ(ack.stored_count(), 2u);
+  ASSERT_EQ(ack.rejections_size(), 1);
+  EXPECT_EQ(ack.rejections(0).sender_seq(), 3u);
+  EXPECT_EQ(ack.rejections(0).reason(), vitals_v1::REJECT_REASON_IMPLAUSIBLE_VALUE);
+  EXPECT_THAT(ack.rejections(0).detail(), HasSubstr("900"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 2);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE value = 900"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine"), 0);
+}
+
+TEST_F(SliceTest, IngestEndsStreamWhenSenderSeqDoesNotIncrease) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  const int64_t start_us = SecondsAgoUs(60);
+
+  StreamOutcome out = Stream({HeartRateRun(kDevice, 1, 3, start_us, 70),
+                              HeartRateRun(kDevice, 3, 2, start_us + 10 * kMicrosPerSecond, 70)});
+
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(out.status.error_message(), HasSubstr("sender_seq"));
+  ASSERT_EQ(out.acks.size(), 1u);  // the first batch was fine
+  EXPECT_EQ(out.acks[0].durable_through_seq(), 3u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 3);  // nothing of the bad batch
+}
+
+TEST_F(SliceTest, IngestRefusesClinicianCertificate) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+
+  StreamOutcome out = Stream({HeartRateRun(kDevice, 1, 3, SecondsAgoUs(30), 70)}, "dr-alice");
+
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << out.status.error_message();
+  EXPECT_TRUE(out.acks.empty());
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 0);
+}
+
+// ----------------------------------------------------------------------------- registry
+
+TEST_F(SliceTest, RegistryRejectsInvalidPatientId) {
+  auto registry = Registry();
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  registry_v1::CreatePatientRequest req;
+  req.mutable_patient()->set_patient_id("no spaces allowed!");
+  registry_v1::Patient resp;
+
+  grpc::Status s = registry->CreatePatient(&ctx, req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("patient.patient_id"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM patients"), 0);
+}
+
+TEST_F(SliceTest, RegistryBindDeviceToMissingPatientIsNotFound) {
+  auto registry = Registry();
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  registry_v1::BindDeviceRequest req;
+  req.mutable_device()->set_device_id(kDevice);
+  req.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
+  req.set_patient_id("pat-missing");
+  registry_v1::Device resp;
+
+  grpc::Status s = registry->BindDevice(&ctx, req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("pat-missing"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM devices"), 0);
+}
+
+TEST_F(SliceTest, RegistryRefusesCreatePatientFromBridge) {
+  auto registry = Registry("bridge-001");
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  registry_v1::CreatePatientRequest req;
+  req.mutable_patient()->set_patient_id("pat-0002");
+  registry_v1::Patient resp;
+
+  grpc::Status s = registry->CreatePatient(&ctx, req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM patients"), 0);
+}
+
+// ----------------------------------------------------------------------------- vitals reads
+
+TEST_F(SliceTest, GetVitalsReturnsSamplesToCareTeamMember) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const int64_t base_us = StoreTwoMinutesOfHeartRate();
+  vitals_v1::QueryVitalsResponse resp;
+
+  grpc::Status s =
+      GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp);
+
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.samples_size(), 12);
+  EXPECT_TRUE(resp.next_page_token().empty());
+  for (int i = 0; i < 12; ++i) {
+    const auto& sample = resp.samples(i);
+    EXPECT_EQ(sample.patient_id(), kPatient);
+    EXPECT_EQ(sample.device_id(), kDevice);
+    EXPECT_EQ(sample.type(), vitals_v1::VITAL_TYPE_HEART_RATE);
+    EXPECT_EQ(sample.ucum_unit(), "/min");
+    EXPECT_DOUBLE_EQ(sample.value(), i < 6 ? 70 + 2 * i : 90 + 2 * (i - 6));
+    EXPECT_EQ(common::ToUnixMicros(sample.measured_at()), base_us + i * 10 * kMicrosPerSecond);
+  }
+}
+
+TEST_F(SliceTest, GetVitalsWithBucketsReturnsMinMaxMeanPerBucket) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const int64_t base_us = StoreTwoMinutesOfHeartRate();
+  vitals_v1::QueryVitalsResponse resp;
+
+  grpc::Status s =
+      GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 60), &resp);
+
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.samples_size(), 0);
+  ASSERT_EQ(resp.buckets_size(), 2);
+  const auto& first = resp.buckets(0);
+  EXPECT_EQ(common::ToUnixMicros(first.bucket_start()), base_us);
+  EXPECT_EQ(first.type(), vitals_v1::VITAL_TYPE_HEART_RATE);
+  EXPECT_DOUBLE_EQ(first.min(), 70);
+  EXPECT_DOUBLE_EQ(first.max(), 80);
+  EXPECT_DOUBLE_EQ(first.mean(), 75);
+  EXPECT_EQ(first.count(), 6u);
+  EXPECT_EQ(first.ucum_unit(), "/min");
+  const auto& second = resp.buckets(1);
+  EXPECT_EQ(common::ToUnixMicros(second.bucket_start()), base_us + 60 * kMicrosPerSecond);
+  EXPECT_DOUBLE_EQ(second.min(), 90);
+  EXPECT_DOUBLE_EQ(second.max(), 100);
+  EXPECT_DOUBLE_EQ(second.mean(), 95);
+  EXPECT_EQ(second.count(), 6u);
+}
+
+TEST_F(SliceTest, GetVitalsDeniesClinicianNotOnCareTeam) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const int64_t base_us = StoreTwoMinutesOfHeartRate();
+  vitals_v1::QueryVitalsResponse resp;
+
+  grpc::Status s = GetVitals("dr-bob", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(resp.samples_size(), 0);
+}
+
+TEST_F(SliceTest, GetVitalsAuditsAllowedAndDeniedAccess) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const int64_t base_us = StoreTwoMinutesOfHeartRate();
+  const auto req = HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0);
+  vitals_v1::QueryVitalsResponse alice_resp;
+  vitals_v1::QueryVitalsResponse bob_resp;
+
+  ASSERT_TRUE(GetVitals("dr-alice", req, &alice_resp).ok());
+  ASSERT_FALSE(GetVitals("dr-bob", req, &bob_resp).ok());
+
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'dr-alice' AND role = 'clinician'"
+                     " AND action = 'vitals.read' AND patient_id = 'pat-0001' AND outcome = 'allowed'"),
+            1);
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'dr-bob' AND role = 'clinician'"
+                     " AND action = 'vitals.read' AND patient_id = 'pat-0001' AND outcome = 'denied'"),
+            1);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log"), 2);
+}
+
+// ----------------------------------------------------------------------------- alerts
+
+// 70 readings at 1 Hz (69 s of data) of HR 135 for a patient on dr-alice's care team.
+TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  AlertWatch watch(*alice, SubscribeTo(kPatient));
+  const int64_t start_us = SecondsAgoUs(180);
+
+  StreamOutcome first = Stream(Chunk(HeartRateRun(kDevice, 1, 70, start_us, 135), 10));
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+
+  auto raised = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
+  ASSERT_TRUE(raised.has_value()) << "no KIND_RAISED event within " << kAlertWait.count() << " s";
+  EXPECT_EQ(raised->alert().rule_id(), "hr_high_sustained");
+  EXPECT_EQ(raised->alert().state(), alerts_v1::ALERT_STATE_OPEN);
+  EXPECT_EQ(raised->alert().priority(), alerts_v1::PRIORITY_HIGH);
+  EXPECT_EQ(common::ToUnixMicros(raised->alert().condition_started_at()), start_us);
+  EXPECT_DOUBLE_EQ(raised->alert().peak_value(), 135);
+
+  // 30 more seconds of the same episode: still one alert.
+  StreamOutcome more = Stream({HeartRateRun(kDevice, 71, 30, start_us + 70 * kMicrosPerSecond, 135)});
+  ASSERT_TRUE(more.status.ok()) << more.status.error_message();
+  ASSERT_TRUE(WaitForEvaluator()) << "the evaluator did not consume the vitals";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 100);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
+                           " AND rule_id = 'hr_high_sustained'"),
+            1);
+  watch.Stop();
+  int raised_events = 0;
+  for (const auto& e : watch.events()) raised_events += e.kind() == alerts_v1::AlertEvent::KIND_RAISED;
+  EXPECT_EQ(raised_events, 1);
+}
+
+TEST_F(SliceTest, AcknowledgeAlertRecordsRecipientAndNotifiesSubscriber) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  AlertWatch watch(*alice, SubscribeTo(kPatient));
+  StreamOutcome streamed = Stream(Chunk(HeartRateRun(kDevice, 1, 70, SecondsAgoUs(180), 135), 10));
+  ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
+  auto raised = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
+  ASSERT_TRUE(raised.has_value()) << "no KIND_RAISED event within " << kAlertWait.count() << " s";
+  const std::string alert_id = raised->alert().alert_id();
+
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  clinician_v1::AcknowledgeAlertRequest req;
+  req.set_alert_id(alert_id);
+  req.set_note("seen, calling the patient");
+  alerts_v1::Alert acked;
+  grpc::Status s = alice->AcknowledgeAlert(&ctx, req, &acked);
+
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(acked.alert_id(), alert_id);
+  EXPECT_EQ(acked.state(), alerts_v1::ALERT_STATE_ACKNOWLEDGED);
+  ASSERT_EQ(acked.acknowledgements_size(), 1);
+  EXPECT_EQ(acked.acknowledgements(0).recipient(), "dr-alice");
+  EXPECT_EQ(acked.acknowledgements(0).note(), "seen, calling the patient");
+
+  auto updated = watch.WaitFor(
+      [&](const alerts_v1::AlertEvent& e) {
+        return e.kind() == alerts_v1::AlertEvent::KIND_UPDATED && e.alert().alert_id() == alert_id;
+      },
+      kAlertWait);
+  ASSERT_TRUE(updated.has_value()) << "no KIND_UPDATED event within " << kAlertWait.count() << " s";
+  EXPECT_EQ(updated->alert().state(), alerts_v1::ALERT_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'dr-alice' AND action = 'alert.acknowledge'"
+                     " AND outcome = 'allowed'"),
+            1);
+}
+
+// 60 readings at 1 Hz span 59 s: one second short of the rule's 60 s.
+TEST_F(SliceTest, FiftyNineSecondsOfTachycardiaRaisesNoAlert) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+
+  StreamOutcome out = Stream(Chunk(HeartRateRun(kDevice, 1, 60, SecondsAgoUs(180), 135), 10));
+
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 60);
+  ASSERT_TRUE(WaitForEvaluator()) << "the evaluator did not consume the vitals";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alert_events"), 0);
+}
+
+// ----------------------------------------------------------------------------- twin
+
+TEST_F(SliceTest, ReplayedAlertsAreOnlyTheCallersPatients) {
+  // Two tachycardic patients; dr-alice cares for the first only. Her subscription, opened
+  // after both alerts exist, replays history: it must contain hers and never the other's.
+  const std::string other_patient = "pat-0002";
+  const std::string other_device = "AA:BB:CC:00:00:02";
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  ASSERT_NO_FATAL_FAILURE(Enroll(other_patient, other_device, {"dr-bob"}));
+  const int64_t start_us = SecondsAgoUs(180);
+  vitals_v1::SampleBatch both = HeartRateRun(kDevice, 1, 70, start_us, 140);
+  const vitals_v1::SampleBatch other = HeartRateRun(other_device, 71, 70, start_us, 140);
+  for (const auto& s : other.samples()) *both.add_samples() = s;
+  ASSERT_TRUE(Stream({both}).status.ok());
+  ASSERT_TRUE(WaitForEvaluator());
+  ASSERT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts"), 2);
+
+  auto alice = Clinician("dr-alice");
+  alerts_v1::SubscribeRequest all_mine;  // no patient ids: every patient on her care team
+  *all_mine.mutable_since() = common::FromUnixMicros(SecondsAgoUs(600));
+  AlertWatch watch(*alice, all_mine);
+  auto mine = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
+  ASSERT_TRUE(mine.has_value()) << "her patient's alert was not replayed";
+  // Replay is one burst, so anything leaked would arrive well within this window.
+  auto leaked = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, other_patient), 3s);
+  EXPECT_FALSE(leaked.has_value()) << "another care team's alert was replayed";
+  watch.Stop();
+  for (const auto& e : watch.events()) EXPECT_EQ(e.alert().patient_id(), kPatient);
+}
+
+TEST_F(SliceTest, GetTwinWithoutSnapshotsIsNotFound) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  clinician_v1::GetTwinRequest req;
+  req.set_patient_id(kPatient);
+  twin_v1::TwinSnapshot resp;
+
+  grpc::Status s = alice->GetTwin(&ctx, req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr(kPatient));
+}
+
+}  // namespace
+}  // namespace healthtwin::testing

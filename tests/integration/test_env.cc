@@ -1,0 +1,240 @@
+#include "tests/integration/test_env.h"
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <pqxx/pqxx>
+
+#include "clinician_api/access.h"
+#include "clinician_api/clinician_service.h"
+#include "services/alerts/alert_service.h"
+#include "services/alerts/evaluator.h"
+#include "services/common/config.h"
+#include "services/common/db/migrator.h"
+#include "services/common/executor.h"
+#include "services/common/grpc_util.h"
+#include "services/common/logging.h"
+#include "services/common/pg.h"
+#include "services/common/service_host.h"
+#include "services/common/time_util.h"
+#include "services/ingest/ingest_service.h"
+#include "services/ingest/pg_sample_store.h"
+#include "services/ingest/query_service.h"
+#include "services/ingest/vitals_reader.h"
+#include "services/registry/registry_service.h"
+#include "services/twin/twin_service.h"
+
+#ifndef HT_PKI_SCRIPT
+#error "HT_PKI_SCRIPT must name deploy/pki/make-dev-pki.sh"
+#endif
+
+namespace healthtwin::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Shared by every test of the binary; set by SliceEnvironment::SetUp.
+PgCluster* g_cluster = nullptr;
+fs::path* g_pki_dir = nullptr;
+
+// Registered before main() runs; gtest_main then sets it up once around all tests.
+[[maybe_unused]] ::testing::Environment* const kSliceEnvironment =
+    ::testing::AddGlobalTestEnvironment(new SliceEnvironment);
+
+common::ServiceConfig HostConfig(std::string_view service, std::string_view cert, const std::string& conninfo) {
+  common::ServiceConfig cfg;
+  cfg.service_name = std::string(service);
+  cfg.listen_address = "127.0.0.1:0";
+  cfg.tls = SliceEnvironment::Tls(cert);
+  cfg.db_conninfo = conninfo;
+  // Tests end their streams before teardown; anything left over is cancelled quickly.
+  cfg.drain_timeout_s = 2;
+  return cfg;
+}
+
+template <typename T>
+T QueryScalar(const std::string& conninfo, const std::string& sql) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction tx(conn);
+  const pqxx::result r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null()) return T{};
+  return r[0][0].as<T>();
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------- environment
+
+void SliceEnvironment::SetUp() {
+  ASSERT_TRUE(common::InitLogging("slice_integration_test", "warn", common::LogFormat::kText).ok());
+
+  std::string pattern = (fs::temp_directory_path() / "healthtwin-slice-pki.XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
+  g_pki_dir = new fs::path(pattern);
+  const std::string command = std::string("bash '") + HT_PKI_SCRIPT + "' '" + g_pki_dir->string() + "' >/dev/null";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
+
+  auto cluster = PgCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  g_cluster = cluster->release();
+}
+
+void SliceEnvironment::TearDown() {
+  delete g_cluster;  // stops the server and removes its directory
+  g_cluster = nullptr;
+  if (g_pki_dir != nullptr) {
+    std::error_code ec;
+    fs::remove_all(*g_pki_dir, ec);
+    delete g_pki_dir;
+    g_pki_dir = nullptr;
+  }
+}
+
+PgCluster* SliceEnvironment::cluster() { return g_cluster; }
+
+common::TlsFiles SliceEnvironment::Tls(std::string_view identity) {
+  const fs::path dir = g_pki_dir != nullptr ? *g_pki_dir : fs::path("/nonexistent");
+  const std::string name(identity);
+  return common::TlsFiles{(dir / "ca.pem").string(), (dir / (name + ".pem")).string(),
+                          (dir / (name + ".key")).string()};
+}
+
+// ----------------------------------------------------------------------------- slice
+
+// Declared in dependency order; ~Parts tears down in the reverse order explicitly.
+struct Slice::Parts {
+  // data host: ingest, vitals query, registry, twin
+  std::unique_ptr<common::PgPool> data_pool;
+  std::unique_ptr<common::Executor> data_executor;
+  std::unique_ptr<ingest::PgSampleStore> store;
+  std::unique_ptr<ingest::VitalsReader> reader;
+  std::unique_ptr<ingest::IngestServiceImpl> ingest;
+  std::unique_ptr<ingest::QueryServiceImpl> query;
+  std::unique_ptr<registry::RegistryServiceImpl> registry;
+  std::unique_ptr<twin::TwinServiceImpl> twin;
+  std::unique_ptr<common::ServiceHost> data_host;
+
+  // alerts host
+  std::unique_ptr<common::PgPool> alerts_pool;
+  std::unique_ptr<common::Executor> alerts_executor;
+  std::unique_ptr<alerts::AlertHub> hub;
+  std::unique_ptr<alerts::Evaluator> evaluator;
+  std::unique_ptr<alerts::AlertServiceImpl> alert_service;
+  std::unique_ptr<common::ServiceHost> alerts_host;
+
+  // clinician host
+  std::unique_ptr<common::PgPool> clinician_pool;
+  std::unique_ptr<common::Executor> clinician_executor;
+  std::unique_ptr<clinician::Access> access;
+  std::unique_ptr<clinician::ClinicianServiceImpl> clinician_service;
+  std::unique_ptr<common::ServiceHost> clinician_host;
+
+  ~Parts() {
+    // Callers first: clinician_api relays to alerts and ingest, so it drains before them.
+    clinician_host.reset();
+    if (alerts_host) alerts_host->Shutdown();
+    if (data_host) data_host->Shutdown();
+    // Threads that read the database stop before the pools and executors go away.
+    evaluator.reset();
+    hub.reset();
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
+  PgCluster* cluster = SliceEnvironment::cluster();
+  if (cluster == nullptr) return absl::FailedPreconditionError("the shared PostgreSQL cluster is not running");
+  if (auto s = cluster->CreateDatabase(db_name); !s.ok()) return s;
+
+  std::unique_ptr<Slice> slice(new Slice());
+  slice->conninfo_ = cluster->ConnInfo(db_name);
+  const std::string& conninfo = slice->conninfo_;
+  try {
+    pqxx::connection conn(conninfo);
+    auto report = common::ApplyMigrations(conn, common::BuiltInMigrations());
+    if (!report.ok()) return report.status();
+  } catch (const std::exception& e) {
+    return common::StatusFromException(e, "migrate the test database");
+  }
+
+  slice->parts_ = std::make_unique<Parts>();
+  Parts& p = *slice->parts_;
+
+  p.data_pool = std::make_unique<common::PgPool>(conninfo, 8);
+  p.data_executor = std::make_unique<common::Executor>(8);
+  p.store = std::make_unique<ingest::PgSampleStore>(*p.data_pool);
+  p.reader = std::make_unique<ingest::VitalsReader>(*p.data_pool);
+  p.ingest = std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.data_executor, common::NowUnixMicros);
+  p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor);
+  p.registry = std::make_unique<registry::RegistryServiceImpl>(*p.data_pool, *p.data_executor);
+  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.data_pool, *p.data_executor);
+  auto data_host = common::ServiceHost::Start(HostConfig("ingest", "ingest", conninfo),
+                                              {p.ingest.get(), p.query.get(), p.registry.get(), p.twin.get()});
+  if (!data_host.ok()) return data_host.status();
+  p.data_host = std::move(*data_host);
+  p.data_host->SetServing(true);
+
+  p.alerts_pool = std::make_unique<common::PgPool>(conninfo, 8);
+  p.alerts_executor = std::make_unique<common::Executor>(4);
+  p.hub = std::make_unique<alerts::AlertHub>(*p.alerts_pool, conninfo);
+  p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, conninfo, alerts::HrRuleConfig{});
+  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub);
+  auto alerts_host = common::ServiceHost::Start(HostConfig("alerts", "alerts", conninfo), {p.alert_service.get()});
+  if (!alerts_host.ok()) return alerts_host.status();
+  p.alerts_host = std::move(*alerts_host);
+  alerts::AlertHub* hub = p.hub.get();
+  p.alerts_host->OnDrain(
+      [hub] { hub->FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "alerts service shutting down")); });
+  p.hub->Start();
+  p.evaluator->Start();
+  p.alerts_host->SetServing(true);
+
+  const common::TlsFiles clinician_tls = SliceEnvironment::Tls("clinician_api");
+  auto to_data = common::MakePeerChannel(slice->data_address(), clinician_tls);
+  if (!to_data.ok()) return to_data.status();
+  auto to_alerts = common::MakePeerChannel(slice->alerts_address(), clinician_tls);
+  if (!to_alerts.ok()) return to_alerts.status();
+  clinician::Upstreams up;
+  up.vitals = vitals::v1::VitalsQueryService::NewStub(*to_data);
+  up.alerts = alerts::v1::AlertService::NewStub(*to_alerts);
+  up.twin = twin::v1::TwinService::NewStub(*to_data);
+  p.clinician_pool = std::make_unique<common::PgPool>(conninfo, 8);
+  p.clinician_executor = std::make_unique<common::Executor>(8);
+  p.access = std::make_unique<clinician::Access>(*p.clinician_pool);
+  p.clinician_service =
+      std::make_unique<clinician::ClinicianServiceImpl>(*p.access, std::move(up), *p.clinician_executor);
+  auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", conninfo),
+                                                   {p.clinician_service.get()});
+  if (!clinician_host.ok()) return clinician_host.status();
+  p.clinician_host = std::move(*clinician_host);
+  p.clinician_host->SetServing(true);
+  return slice;
+}
+
+Slice::~Slice() = default;
+
+std::string Slice::data_address() const { return "127.0.0.1:" + std::to_string(parts_->data_host->port()); }
+std::string Slice::alerts_address() const { return "127.0.0.1:" + std::to_string(parts_->alerts_host->port()); }
+std::string Slice::clinician_address() const {
+  return "127.0.0.1:" + std::to_string(parts_->clinician_host->port());
+}
+
+std::shared_ptr<grpc::Channel> Slice::Channel(const std::string& address, std::string_view identity) {
+  auto channel = common::MakePeerChannel(address, SliceEnvironment::Tls(identity));
+  // The PKI is made by the environment; a failure here is a broken test setup.
+  if (!channel.ok()) {
+    ADD_FAILURE() << "channel to " << address << " as " << identity << ": " << channel.status();
+    return nullptr;
+  }
+  return *channel;
+}
+
+int64_t QueryInt(const std::string& conninfo, const std::string& sql) { return QueryScalar<int64_t>(conninfo, sql); }
+double QueryDouble(const std::string& conninfo, const std::string& sql) { return QueryScalar<double>(conninfo, sql); }
+std::string QueryText(const std::string& conninfo, const std::string& sql) {
+  return QueryScalar<std::string>(conninfo, sql);
+}
+
+}  // namespace healthtwin::testing
