@@ -1,10 +1,12 @@
 # Thin entry points; the work is in scripts/ and CMake.
-#   make test   - install packages, build, run every test (unit, integration, e2e)
+#   make test   - install packages, build, run every test (unit, integration, e2e) in the dev
+#                 build and again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo   - install packages, build, run the whole system on simulated patients
 PRESET ?= dev
+TEST_PRESETS ?= dev asan
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: bootstrap build test demo asan clean
+.PHONY: bootstrap build test demo clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -13,14 +15,16 @@ build: bootstrap
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET)
 
-test: build
-	@ctest --preset $(PRESET)
+test: bootstrap
+	@set -e; for p in $(TEST_PRESETS); do \
+	  echo "== $$p: configure, build, test"; \
+	  cmake --preset $$p >/dev/null; \
+	  cmake --build --preset $$p; \
+	  ctest --preset $$p; \
+	done
 
 demo: build
 	@bash scripts/demo.sh --build-dir $(BUILD_DIR)
-
-asan:
-	@$(MAKE) test PRESET=asan
 
 clean:
 	rm -rf build
