@@ -6,16 +6,16 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config git
-  # required libraries
+  build-essential cmake ninja-build ccache pkg-config
+  # required libraries (sdbus-c++ joins with the BLE bridge)
   libgrpc++-dev libabsl-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libsdbus-c++-dev libpqxx-dev libpq-dev libssl-dev openssl
-  libgtest-dev libgmock-dev libbenchmark-dev
-  # well-kept helpers: JSON, CLI parsing, logging, config files, embedded store
-  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libsqlite3-dev
-  # real components started by tests and the demo
-  postgresql dbus python3-dbusmock
-  # test tooling
+  libpqxx-dev libpq-dev libssl-dev openssl
+  libgtest-dev libgmock-dev
+  # well-kept helpers: JSON, CLI parsing, logging, config files
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
+  # real components started by tests and the demo: PostgreSQL server binaries and psql
+  postgresql
+  # pgrep (demo), runuser (PostgreSQL harness as root)
   procps util-linux
 )
 
