@@ -9,6 +9,7 @@
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID
 //   healthtwin admin add-care-team --patient ID --member NAME
+//   healthtwin admin release-quarantine --device ID
 //
 // Defaults come from HEALTHTWIN_API, HEALTHTWIN_REGISTRY, HEALTHTWIN_PKI and HEALTHTWIN_AS.
 // Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or credentials.
@@ -173,6 +174,9 @@ int main(int argc, char** argv) {
                                       "weight_scale, glucose_meter or synthetic")
       ->required();
   bind->add_option("--patient", b_patient, "patient id")->required();
+  auto* release = admin->add_subcommand("release-quarantine", "move a device's quarantined samples to its patient");
+  std::string r_device;
+  release->add_option("--device", r_device, "device id")->required();
   auto* team = admin->add_subcommand("add-care-team", "add a clinician to a patient's care team");
   std::string t_patient, t_member;
   team->add_option("--patient", t_patient, "patient id")->required();
@@ -341,6 +345,15 @@ int main(int argc, char** argv) {
     reg::Device resp;
     s = stub->BindDevice(&ctx, req, &resp);
     if (s.ok()) std::cout << "bound device " << resp.device_id() << " to " << resp.patient_id() << "\n";
+  } else if (release->parsed()) {
+    reg::ReleaseQuarantineRequest req;
+    req.set_device_id(r_device);
+    reg::ReleaseQuarantineResponse resp;
+    s = stub->ReleaseQuarantine(&ctx, req, &resp);
+    if (s.ok()) {
+      std::cout << "released " << resp.released_count() << " samples of " << r_device << " ("
+                << resp.duplicate_count() << " were already stored)\n";
+    }
   } else if (team->parsed()) {
     reg::AddCareTeamMemberRequest req;
     req.set_patient_id(t_patient);

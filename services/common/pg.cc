@@ -24,8 +24,8 @@ absl::Status StatusFromException(const std::exception& e, std::string_view what)
   return absl::InternalError(msg);
 }
 
-PgPool::PgPool(std::string conninfo, int max_connections)
-    : conninfo_(std::move(conninfo)), max_connections_(std::max(1, max_connections)) {}
+PgPool::PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect)
+    : conninfo_(std::move(conninfo)), max_connections_(std::max(1, max_connections)), on_connect_(std::move(on_connect)) {}
 
 PgPool::~PgPool() = default;
 
@@ -41,7 +41,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
     ++open_;
   }
   try {
-    return std::make_unique<pqxx::connection>(conninfo_);
+    auto conn = std::make_unique<pqxx::connection>(conninfo_);
+    if (on_connect_) on_connect_(*conn);
+    return conn;
   } catch (const std::exception& e) {
     std::lock_guard lock(mu_);
     --open_;

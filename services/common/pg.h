@@ -29,7 +29,9 @@ absl::Status StatusFromException(const std::exception& e, std::string_view what)
 
 class PgPool {
  public:
-  PgPool(std::string conninfo, int max_connections);
+  // `on_connect` runs on every new connection before first use (session settings,
+  // temporary tables); its failure fails the call that opened the connection.
+  PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect = {});
   ~PgPool();
 
   // Runs `fn` inside one transaction on a pooled connection and commits. Exceptions are
@@ -47,6 +49,7 @@ class PgPool {
 
   const std::string conninfo_;
   const int max_connections_;
+  const std::function<void(pqxx::connection&)> on_connect_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;

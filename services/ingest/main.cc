@@ -5,6 +5,7 @@
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
 #include "services/ingest/ingest_service.h"
+#include "services/ingest/partition_maintainer.h"
 #include "services/ingest/pg_sample_store.h"
 #include "services/ingest/query_service.h"
 #include "services/ingest/vitals_reader.h"
@@ -14,14 +15,21 @@ using namespace healthtwin;
 
 int main(int argc, char** argv) {
   common::BlockShutdownSignals();
-  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "ingest", {});
+  int retention_days = 0;
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "ingest", {}, [&](CLI::App& app) {
+    app.add_option("--vitals-retention-days", retention_days,
+                   "drop vitals partitions older than this many days (0: keep forever)")
+        ->check(CLI::Range(0, 36500));
+  });
 
-  common::PgPool pool(cfg.db_conninfo, 8);
+  common::PgPool pool(cfg.db_conninfo, 8, ingest::PgSampleStore::PrepareConnection);
   common::Executor executor(8);
   ingest::PgSampleStore store(pool);
   ingest::VitalsReader reader(pool);
+  ingest::PartitionMaintainer partitions(pool, retention_days);
   ingest::IngestServiceImpl ingest_service(store, executor, common::NowUnixMicros);
   ingest::QueryServiceImpl query_service(reader, executor);
   registry::RegistryServiceImpl registry_service(pool, executor);
-  return common::RunService(cfg, {&ingest_service, &query_service, &registry_service});
+  return common::RunService(cfg, {&ingest_service, &query_service, &registry_service},
+                            {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = {}});
 }

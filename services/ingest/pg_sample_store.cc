@@ -1,79 +1,127 @@
 #include "services/ingest/pg_sample_store.h"
 
-#include <limits>
-#include <map>
-#include <optional>
+#include <charconv>
+
+#include <pqxx/tablewriter>
 
 namespace healthtwin::ingest {
 namespace {
 
-// libpqxx 6.4 has no std::optional parameters; NULL travels as this sentinel and NULLIF.
-constexpr int64_t kNullMicros = std::numeric_limits<int64_t>::min();
+constexpr const char* kCreateStaging = R"sql(
+  CREATE TEMP TABLE vitals_staging (
+    device_id text NOT NULL, vital_type smallint NOT NULL, value double precision NOT NULL,
+    ucum_unit text NOT NULL, measured_us bigint NOT NULL, received_us bigint,
+    device_record_seq bigint NOT NULL, flags integer NOT NULL, bridge_id text NOT NULL
+  ) ON COMMIT DELETE ROWS)sql";
 
-constexpr const char* kInsertVital = R"sql(
-  INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,
-                      device_record_seq, flags, bridge_id)
-  VALUES ($1, $2, $3, $4, $5,
-          timestamptz 'epoch' + $6::bigint * interval '1 microsecond',
-          timestamptz 'epoch' + NULLIF($7::bigint, $8::bigint) * interval '1 microsecond',
-          $9, $10, $11)
-  ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING)sql";
+constexpr const char* kMoveToVitals = R"sql(
+  WITH moved AS (
+    INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,
+                        device_record_seq, flags, bridge_id)
+    SELECT d.patient_id, s.device_id, s.vital_type, s.value, s.ucum_unit,
+           timestamptz 'epoch' + s.measured_us * interval '1 microsecond',
+           timestamptz 'epoch' + s.received_us * interval '1 microsecond',
+           s.device_record_seq, s.flags, s.bridge_id
+    FROM vitals_staging s JOIN devices d ON d.device_id = s.device_id AND d.patient_id IS NOT NULL
+    ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING
+    RETURNING 1)
+  SELECT count(*) FROM moved)sql";
 
-constexpr const char* kInsertQuarantine = R"sql(
-  INSERT INTO quarantine (device_id, vital_type, value, ucum_unit, measured_at, received_at,
-                          device_record_seq, flags, bridge_id, reason)
-  VALUES ($1, $2, $3, $4,
-          timestamptz 'epoch' + $5::bigint * interval '1 microsecond',
-          timestamptz 'epoch' + NULLIF($6::bigint, $7::bigint) * interval '1 microsecond',
-          $8, $9, $10, $11)
-  ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING)sql";
+constexpr const char* kMoveToQuarantine = R"sql(
+  WITH moved AS (
+    INSERT INTO quarantine (device_id, vital_type, value, ucum_unit, measured_at, received_at,
+                            device_record_seq, flags, bridge_id, reason)
+    SELECT s.device_id, s.vital_type, s.value, s.ucum_unit,
+           timestamptz 'epoch' + s.measured_us * interval '1 microsecond',
+           timestamptz 'epoch' + s.received_us * interval '1 microsecond',
+           s.device_record_seq, s.flags, s.bridge_id,
+           CASE WHEN d.device_id IS NULL THEN 'unknown device' ELSE 'device not bound to a patient' END
+    FROM vitals_staging s LEFT JOIN devices d ON d.device_id = s.device_id
+    WHERE d.patient_id IS NULL
+    ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING
+    RETURNING 1)
+  SELECT count(*) FROM moved)sql";
+
+void AppendInt(std::string& line, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  line.append(buf, end);
+}
+
+void AppendDouble(std::string& line, double v) {
+  // Shortest representation that round-trips exactly.
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  line.append(buf, end);
+}
 
 }  // namespace
+
+std::string CopyEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+void PgSampleStore::PrepareConnection(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  tx.exec(kCreateStaging);
+}
 
 absl::StatusOr<StoreOutcome> PgSampleStore::StoreBatch(std::string_view bridge_id,
                                                        const std::vector<ValidSample>& samples) {
   StoreOutcome outcome;
-  const std::string bridge(bridge_id);
+  const std::string bridge = CopyEscape(bridge_id);
   auto status = pool_.WithTransaction("store vitals batch", [&](pqxx::work& tx) {
     outcome = {};
-    // Binding lookups, once per device in the batch.
-    std::map<std::string, std::optional<std::string>> patient_of;
-    for (const auto& s : samples) {
-      if (patient_of.contains(s.device_id)) continue;
-      auto r = tx.exec_params("SELECT patient_id FROM devices WHERE device_id = $1", s.device_id);
-      if (r.empty()) {
-        patient_of[s.device_id] = std::nullopt;
-      } else if (r[0][0].is_null()) {
-        patient_of[s.device_id] = std::string();
-      } else {
-        patient_of[s.device_id] = r[0][0].as<std::string>();
-      }
-    }
-    for (const auto& s : samples) {
-      const auto& patient = patient_of[s.device_id];
-      const std::string unit(common::CanonicalUnit(s.type));
-      const int64_t received = s.received_at_us.value_or(kNullMicros);
-      const auto seq = static_cast<int64_t>(s.device_record_seq);
-      if (patient && !patient->empty()) {
-        auto r = tx.exec_params(kInsertVital, *patient, s.device_id, static_cast<int>(s.type), s.value, unit,
-                                s.measured_at_us, received, kNullMicros, seq, static_cast<int64_t>(s.flags), bridge);
-        if (r.affected_rows() == 1) {
-          ++outcome.stored;
+    {
+      // pqxx::tablewriter is deprecated in libpqxx 6.4 in favour of stream_to, but stream_to
+      // keeps write_raw_line private and has no NULL for a single column; tablewriter is the
+      // one public way to send pre-formatted COPY lines.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+      pqxx::tablewriter copy(tx, "vitals_staging");
+#pragma GCC diagnostic pop
+      std::string line;
+      for (const auto& s : samples) {
+        line.clear();
+        line += CopyEscape(s.device_id);
+        line += '\t';
+        AppendInt(line, static_cast<int>(s.type));
+        line += '\t';
+        AppendDouble(line, s.value);
+        line += '\t';
+        line += common::CanonicalUnit(s.type);
+        line += '\t';
+        AppendInt(line, s.measured_at_us);
+        line += '\t';
+        if (s.received_at_us) {
+          AppendInt(line, *s.received_at_us);
         } else {
-          ++outcome.duplicates;
+          line += "\\N";
         }
-      } else {
-        const char* reason = patient ? "device not bound to a patient" : "unknown device";
-        auto r = tx.exec_params(kInsertQuarantine, s.device_id, static_cast<int>(s.type), s.value, unit,
-                                s.measured_at_us, received, kNullMicros, seq, static_cast<int64_t>(s.flags), bridge,
-                                reason);
-        if (r.affected_rows() == 1) {
-          ++outcome.quarantined;
-        } else {
-          ++outcome.duplicates;
-        }
+        line += '\t';
+        AppendInt(line, static_cast<int64_t>(s.device_record_seq));
+        line += '\t';
+        AppendInt(line, s.flags);
+        line += '\t';
+        line += bridge;
+        copy.write_raw_line(line);
       }
+      copy.complete();
     }
+    outcome.stored = tx.exec(kMoveToVitals)[0][0].as<uint32_t>();
+    outcome.quarantined = tx.exec(kMoveToQuarantine)[0][0].as<uint32_t>();
+    outcome.duplicates = static_cast<uint32_t>(samples.size()) - outcome.stored - outcome.quarantined;
     if (outcome.stored > 0) tx.exec("SELECT pg_notify('vitals_new', '')");
   });
   if (!status.ok()) return status;

@@ -239,4 +239,43 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::AddCareTeamMember(grpc::CallbackS
   });
 }
 
+grpc::ServerUnaryReactor* RegistryServiceImpl::ReleaseQuarantine(grpc::CallbackServerContext* ctx,
+                                                                 const v1::ReleaseQuarantineRequest* req,
+                                                                 v1::ReleaseQuarantineResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    if (auto peer = common::RequireRole(*ctx, kWriters); !peer.ok()) return peer.status();
+    if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
+    std::string patient;
+    auto s = pool_.WithTransaction("release quarantine", [&](pqxx::work& tx) {
+      auto r = tx.exec_params("SELECT coalesce(patient_id, '') FROM devices WHERE device_id = $1 FOR SHARE",
+                              req->device_id());
+      if (r.empty() || (patient = r[0][0].as<std::string>()).empty()) return;
+      const int64_t pending = tx.exec_params("SELECT count(*) FROM quarantine WHERE device_id = $1"
+                                             " AND released_at IS NULL",
+                                             req->device_id())[0][0]
+                                  .as<int64_t>();
+      auto moved = tx.exec_params(
+          "WITH moved AS ("
+          "  INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,"
+          "                      device_record_seq, flags, bridge_id)"
+          "  SELECT $2, device_id, vital_type, value, ucum_unit, measured_at, received_at, device_record_seq,"
+          "         flags, bridge_id FROM quarantine WHERE device_id = $1 AND released_at IS NULL"
+          "  ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING RETURNING 1)"
+          " SELECT count(*) FROM moved",
+          req->device_id(), patient);
+      tx.exec_params("UPDATE quarantine SET released_at = now() WHERE device_id = $1 AND released_at IS NULL",
+                     req->device_id());
+      const auto released = moved[0][0].as<int64_t>();
+      resp->set_released_count(static_cast<uint32_t>(released));
+      resp->set_duplicate_count(static_cast<uint32_t>(pending - released));
+      if (released > 0) tx.exec("SELECT pg_notify('vitals_new', '')");
+    });
+    if (s.ok() && patient.empty()) {
+      return absl::FailedPreconditionError("device_id: device " + req->device_id() +
+                                           " is not bound to a patient; bind it before releasing its quarantine");
+    }
+    return s;
+  });
+}
+
 }  // namespace healthtwin::registry

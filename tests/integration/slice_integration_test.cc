@@ -373,6 +373,76 @@ TEST_F(SliceTest, IngestQuarantinesSamplesFromUnknownDevice) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 0);
 }
 
+TEST_F(SliceTest, QuarantinedSamplesAreReleasedOnceTheDeviceIsBound) {
+  const std::string device = "AA:BB:CC:00:00:07";
+  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 5, SecondsAgoUs(60), 77)}).status.ok());
+  ASSERT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE device_id = '" + device + "'"), 5);
+
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, device, {}));
+  auto registry = Registry();
+  registry_v1::ReleaseQuarantineRequest req;
+  req.set_device_id(device);
+  registry_v1::ReleaseQuarantineResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  ASSERT_TRUE(registry->ReleaseQuarantine(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.released_count(), 5u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001' AND value = 77"), 5);
+
+  // A second release finds nothing pending and stores nothing twice.
+  grpc::ClientContext again;
+  SetDeadline(again);
+  ASSERT_TRUE(registry->ReleaseQuarantine(&again, req, &resp).ok());
+  EXPECT_EQ(resp.released_count(), 0u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 5);
+}
+
+TEST_F(SliceTest, ReleasingQuarantineOfAnUnboundDeviceIsFailedPrecondition) {
+  ASSERT_TRUE(Stream({HeartRateRun("ghost-device-8", 1, 2, SecondsAgoUs(60), 77)}).status.ok());
+  registry_v1::ReleaseQuarantineRequest req;
+  req.set_device_id("ghost-device-8");
+  registry_v1::ReleaseQuarantineResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  EXPECT_EQ(Registry()->ReleaseQuarantine(&ctx, req, &resp).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE released_at IS NULL"), 2);
+}
+
+TEST_F(SliceTest, DeviceIdsWithCopySpecialCharactersAreStoredExactly) {
+  // Unknown device ids are free text from the bridge; they travel through COPY.
+  const std::string device = "weird\tdevice\\with\nspecials";
+  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 2, SecondsAgoUs(60), 70)}).status.ok());
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE device_id = E'weird\\tdevice\\\\with\\nspecials'"), 2);
+}
+
+TEST_F(SliceTest, VitalsLandInMonthlyPartitionsAndOldOnesInDefault) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  vitals_v1::SampleBatch batch = HeartRateRun(kDevice, 1, 2, SecondsAgoUs(60), 70);
+  *batch.add_samples() = HeartRate(3, kDevice, 71, SecondsAgoUs(2 * 365 * 86400));  // a stored record
+  ASSERT_TRUE(Stream({batch}).status.ok());
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE tableoid::regclass::text = 'vitals_' ||"
+                           " to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')"),
+            2);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 1);
+
+  // Retention of one year drops the two-year-old row; recent ones stay.
+  EXPECT_EQ(QueryInt(db(), "SELECT healthtwin_apply_vitals_retention(365)"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 2);
+}
+
+TEST_F(SliceTest, CreatingAPartitionMovesRowsOutOfDefault) {
+  // A row far enough ahead to have no partition yet (inserted directly: ingest would refuse
+  // a future timestamp), then partitions created further ahead take it over.
+  QueryInt(db(), "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, bridge_id)"
+                 " VALUES ('p', 'd', 1, 60, '/min', date_trunc('month', now()) + interval '5 months', 'b')"
+                 " RETURNING 1");
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT healthtwin_ensure_vitals_partitions(6)"), 4);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT healthtwin_ensure_vitals_partitions(6)"), 0);  // idempotent
+}
+
 TEST_F(SliceTest, IngestRejectsImplausibleHeartRateButAcknowledgesIt) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
   vitals_v1::SampleBatch batch;

@@ -162,7 +162,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   slice->parts_ = std::make_unique<Parts>();
   Parts& p = *slice->parts_;
 
-  p.data_pool = std::make_unique<common::PgPool>(conninfo, 8);
+  p.data_pool = std::make_unique<common::PgPool>(conninfo, 8, ingest::PgSampleStore::PrepareConnection);
   p.data_executor = std::make_unique<common::Executor>(8);
   p.store = std::make_unique<ingest::PgSampleStore>(*p.data_pool);
   p.reader = std::make_unique<ingest::VitalsReader>(*p.data_pool);

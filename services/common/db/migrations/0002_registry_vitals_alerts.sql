@@ -32,10 +32,14 @@ CREATE TABLE care_team (
 );
 CREATE INDEX care_team_member_idx ON care_team (member);
 
--- One row per accepted sample, in the canonical UCUM unit of its type.
+-- One row per accepted sample, in the canonical UCUM unit of its type, partitioned by month
+-- of measured_at (declarative range partitioning; see healthtwin_ensure_vitals_partitions and
+-- healthtwin_apply_vitals_retention below). Rows outside every monthly partition (e.g. very old
+-- records fetched from a device) land in vitals_default.
 -- ingest_seq orders rows for consumers (alerts, twin); it may have gaps.
+CREATE SEQUENCE vitals_ingest_seq AS bigint;
 CREATE TABLE vitals (
-  ingest_seq         bigserial PRIMARY KEY,
+  ingest_seq         bigint NOT NULL DEFAULT nextval('vitals_ingest_seq'),
   patient_id         text NOT NULL,
   device_id          text NOT NULL,
   vital_type         smallint NOT NULL,
@@ -49,8 +53,65 @@ CREATE TABLE vitals (
   stored_at          timestamptz NOT NULL DEFAULT now(),
   -- The idempotency key: a replay of the same reading never creates a second row.
   UNIQUE (device_id, vital_type, measured_at, device_record_seq)
-);
+) PARTITION BY RANGE (measured_at);
+ALTER SEQUENCE vitals_ingest_seq OWNED BY vitals.ingest_seq;
 CREATE INDEX vitals_patient_time_idx ON vitals (patient_id, vital_type, measured_at);
+CREATE INDEX vitals_ingest_seq_idx ON vitals (ingest_seq);
+CREATE TABLE vitals_default PARTITION OF vitals DEFAULT;
+
+-- Creates the monthly partitions from the current month to `months_ahead` months ahead.
+-- Rows already sitting in vitals_default for a new month are moved into it. Returns how many
+-- partitions were created. Safe to call concurrently (serialised by an advisory lock).
+CREATE FUNCTION healthtwin_ensure_vitals_partitions(months_ahead integer) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  first_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
+  m date;
+  part text;
+  created integer := 0;
+BEGIN
+  PERFORM pg_advisory_xact_lock(7468657275);
+  FOR i IN 0..months_ahead LOOP
+    m := (first_month + make_interval(months => i))::date;
+    part := format('vitals_%s', to_char(m, 'YYYYMM'));
+    CONTINUE WHEN to_regclass(part) IS NOT NULL;
+    CREATE TEMP TABLE healthtwin_moving ON COMMIT DROP AS
+      SELECT * FROM vitals_default WHERE measured_at >= m AND measured_at < m + interval '1 month';
+    DELETE FROM vitals_default WHERE measured_at >= m AND measured_at < m + interval '1 month';
+    EXECUTE format('CREATE TABLE %I PARTITION OF vitals FOR VALUES FROM (%L) TO (%L)',
+                   part, m::timestamptz, (m + interval '1 month')::timestamptz);
+    INSERT INTO vitals SELECT * FROM healthtwin_moving;
+    DROP TABLE healthtwin_moving;
+    created := created + 1;
+  END LOOP;
+  RETURN created;
+END
+$fn$;
+
+-- Drops monthly partitions that end on or before now() - keep_days, and deletes older rows
+-- from vitals_default. Returns the number of partitions dropped.
+CREATE FUNCTION healthtwin_apply_vitals_retention(keep_days integer) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  cutoff timestamptz := now() - make_interval(days => keep_days);
+  part record;
+  dropped integer := 0;
+BEGIN
+  PERFORM pg_advisory_xact_lock(7468657275);
+  FOR part IN
+    SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'vitals'::regclass AND c.relname ~ '^vitals_[0-9]{6}$'
+      AND (to_date(substr(c.relname, 8), 'YYYYMM') + interval '1 month') <= cutoff
+  LOOP
+    EXECUTE format('DROP TABLE %I', part.relname);
+    dropped := dropped + 1;
+  END LOOP;
+  DELETE FROM vitals_default WHERE measured_at < cutoff;
+  RETURN dropped;
+END
+$fn$;
+
+SELECT healthtwin_ensure_vitals_partitions(2);
 
 -- Samples from unknown or unbound devices wait here for review; never dropped.
 CREATE TABLE quarantine (
