@@ -10,13 +10,15 @@ PACKAGES=(
   # required libraries (sdbus-c++ joins with the BLE bridge)
   libgrpc++-dev libabsl-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libpq-dev libssl-dev openssl
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   # well-kept helpers: JSON, CLI parsing, logging, config files
   nlohmann-json3-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
   # real components started by tests and the demo: PostgreSQL server binaries and psql
   postgresql
   # pgrep (demo), runuser (PostgreSQL harness as root)
   procps util-linux
+  # libFuzzer for the GATT parser fuzzers (ble_bridge/parsers/fuzz), which need clang
+  clang libclang-rt-14-dev
 )
 
 missing=()
