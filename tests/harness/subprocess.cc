@@ -1,4 +1,4 @@
-#include "tests/process/subprocess.h"
+#include "tests/harness/subprocess.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -26,7 +26,7 @@
 #include "gtest/gtest.h"
 #include "services/common/db/migrator.h"
 #include "tests/harness/pg_cluster.h"
-#include "tests/process/subprocess.h"
+#include "tests/harness/subprocess.h"
 
 namespace healthtwin::testing {
 namespace {

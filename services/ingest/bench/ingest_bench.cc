@@ -1,0 +1,320 @@
+// healthtwin-ingest-bench: sustained durable ingest throughput and acknowledgement latency of
+// the real ingest service, against a raw PostgreSQL COPY of the same rows into the same schema
+// measured in the same run on the same private cluster.
+//
+// It starts a throwaway PostgreSQL cluster, a development PKI and the real healthtwin-ingest
+// binary; enrols `--devices` heart-rate straps; then streams `--seconds-of-data` seconds of
+// 1 Hz heart rate for every device over `--streams` concurrent mutual-TLS streams, keeping at
+// most `--inflight` batches unacknowledged per stream. Throughput counts samples whose
+// acknowledgement (durability watermark) has arrived. The baseline COPYs the same rows with
+// the same batch size, one transaction per batch, over the same number of connections.
+//
+// The last line printed is one JSON object:
+//   {"samples_per_s":..., "p50_ack_ms":..., "p99_ack_ms":..., "copy_rows_per_s":..., "ratio":...}
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/db/migrator.h"
+#include "services/common/grpc_util.h"
+#include "services/common/time_util.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/harness/subprocess.h"
+
+namespace {
+
+using namespace healthtwin;
+namespace v1 = healthtwin::vitals::v1;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  int streams = 4;
+  int devices = 2000;
+  int seconds_of_data = 300;
+  int batch = 1000;
+  int inflight = 2;
+  std::string ingest_bin;
+  std::string pki_script;
+};
+
+[[noreturn]] void Die(const std::string& what) {
+  std::cerr << "healthtwin-ingest-bench: " << what << "\n";
+  std::exit(1);
+}
+
+template <typename T>
+T Check(absl::StatusOr<T> v, const std::string& what) {
+  if (!v.ok()) Die(what + ": " + std::string(v.status().message()));
+  return *std::move(v);
+}
+
+std::string DeviceId(int d) { return "bench-hr-" + std::to_string(d); }
+
+// Deterministic plausible heart rate for device d at second s.
+double HeartRate(int d, int s) { return 60 + ((d * 7919 + s * 104729) % 41); }
+
+// Samples for stream `k`: devices k, k+K, k+2K, ... interleaved by second, so each batch is
+// one second of many devices, as a gateway fleet would send.
+std::vector<v1::SampleBatch> BuildBatches(const Options& o, int k, int64_t base_us) {
+  std::vector<v1::SampleBatch> out;
+  v1::SampleBatch batch;
+  uint64_t seq = 0;
+  for (int s = 0; s < o.seconds_of_data; ++s) {
+    for (int d = k; d < o.devices; d += o.streams) {
+      auto* x = batch.add_samples();
+      x->set_sender_seq(++seq);
+      x->set_device_id(DeviceId(d));
+      x->set_type(v1::VITAL_TYPE_HEART_RATE);
+      x->set_value(HeartRate(d, s));
+      x->set_ucum_unit("/min");
+      *x->mutable_measured_at() = common::FromUnixMicros(base_us + s * 1'000'000LL);
+      *x->mutable_received_at() = common::FromUnixMicros(base_us + s * 1'000'000LL + 200'000);
+      if (batch.samples_size() == o.batch) {
+        out.push_back(std::move(batch));
+        batch = {};
+      }
+    }
+  }
+  if (batch.samples_size() > 0) out.push_back(std::move(batch));
+  return out;
+}
+
+void Migrate(const std::string& conninfo) {
+  pqxx::connection c(conninfo);
+  Check(common::ApplyMigrations(c, common::BuiltInMigrations()), "migrate " + conninfo);
+}
+
+void Enrol(const std::string& conninfo, int devices) {
+  pqxx::connection c(conninfo);
+  pqxx::work tx(c);
+  tx.exec_params(
+      "INSERT INTO patients (patient_id) SELECT 'bench-' || g FROM generate_series(0, $1 - 1) g", devices);
+  tx.exec_params(
+      "INSERT INTO devices (device_id, kind, patient_id, bound_at)"
+      " SELECT 'bench-hr-' || g, 1, 'bench-' || g, now() FROM generate_series(0, $1 - 1) g",
+      devices);
+  tx.commit();
+}
+
+// The physical baseline: the same rows COPYed straight into vitals, same batches, one
+// transaction (one durable commit) per batch, one connection per stream.
+double RunCopyBaseline(const Options& o, const std::string& conninfo,
+                       const std::vector<std::vector<v1::SampleBatch>>& per_stream) {
+  std::vector<std::thread> threads;
+  std::atomic<int64_t> rows{0};
+  const auto start = Clock::now();
+  for (int k = 0; k < o.streams; ++k) {
+    threads.emplace_back([&, k] {
+      pqxx::connection c(conninfo);
+      std::string line;
+      for (const auto& batch : per_stream[k]) {
+        pqxx::work tx(c);
+        {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+          static const std::vector<std::string> kColumns = {
+              "patient_id", "device_id", "vital_type", "value", "ucum_unit", "measured_at", "received_at",
+              "device_record_seq", "flags", "bridge_id"};
+          pqxx::tablewriter w(tx, "vitals", kColumns.begin(), kColumns.end());
+#pragma GCC diagnostic pop
+          for (const auto& s : batch.samples()) {
+            line = "bench-" + s.device_id().substr(9) + '\t' + s.device_id() + "\t1\t" +
+                   std::to_string(static_cast<int>(s.value())) + "\t/min\t" +
+                   common::FormatUnixMicros(common::ToUnixMicros(s.measured_at())) + '\t' +
+                   common::FormatUnixMicros(common::ToUnixMicros(s.received_at())) + "\t0\t0\tbridge-001";
+            w.write_raw_line(line);
+          }
+          w.complete();
+        }
+        tx.commit();
+        rows += batch.samples_size();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(rows.load()) / secs;
+}
+
+struct StreamResult {
+  int64_t acked = 0;
+  std::vector<double> latencies_ms;
+  grpc::Status status;
+};
+
+StreamResult RunStream(const Options& o, const std::string& address, const common::TlsFiles& tls, int k,
+                       const std::vector<v1::SampleBatch>& batches) {
+  // A channel per stream: separate HTTP/2 connections, as separate gateways would have.
+  grpc::ChannelArguments args;
+  args.SetInt("healthtwin.bench_stream", k);
+  auto creds = Check(common::MakeChannelCredentials(tls), "client credentials");
+  auto channel = grpc::CreateCustomChannel(address, creds, args);
+  auto stub = v1::IngestService::NewStub(channel);
+  grpc::ClientContext ctx;
+  auto stream = stub->StreamSamples(&ctx);
+
+  StreamResult result;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<uint64_t, Clock::time_point> sent;  // last sender_seq of each batch -> send time
+  uint64_t watermark = 0;
+  std::thread reader([&] {
+    v1::Ack ack;
+    while (stream->Read(&ack)) {
+      const auto now = Clock::now();
+      std::lock_guard lock(mu);
+      watermark = ack.durable_through_seq();
+      for (auto it = sent.begin(); it != sent.end() && it->first <= watermark; it = sent.erase(it)) {
+        result.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+      }
+      result.acked += ack.stored_count() + ack.duplicate_count() + ack.quarantined_count();
+      cv.notify_all();
+    }
+  });
+  for (const auto& batch : batches) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return static_cast<int>(sent.size()) < o.inflight; });
+      sent[batch.samples(batch.samples_size() - 1).sender_seq()] = Clock::now();
+    }
+    if (!stream->Write(batch)) break;
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(120), [&] { return sent.empty(); });
+  }
+  stream->WritesDone();
+  reader.join();
+  result.status = stream->Finish();
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app("Ingest throughput benchmark against a raw COPY baseline", "healthtwin-ingest-bench");
+  app.add_option("--streams", o.streams, "concurrent bridge streams")->check(CLI::Range(1, 64));
+  app.add_option("--devices", o.devices, "heart-rate straps (one patient each)")->check(CLI::Range(1, 1'000'000));
+  app.add_option("--seconds-of-data", o.seconds_of_data, "seconds of 1 Hz data per device")->check(CLI::Range(1, 86400));
+  app.add_option("--batch", o.batch, "samples per batch")->check(CLI::Range(1, 10000));
+  app.add_option("--inflight", o.inflight, "unacknowledged batches per stream")->check(CLI::Range(1, 64));
+  app.add_option("--ingest-bin", o.ingest_bin, "healthtwin-ingest binary")->required()->check(CLI::ExistingFile);
+  app.add_option("--pki-script", o.pki_script, "deploy/pki/make-dev-pki.sh")->required()->check(CLI::ExistingFile);
+  CLI11_PARSE(app, argc, argv);
+
+  auto cluster = Check(testing::PgCluster::Start(), "start PostgreSQL");
+  for (const char* db : {"ingest_bench", "copy_baseline"}) {
+    if (auto s = cluster->CreateDatabase(db); !s.ok()) Die(std::string(s.message()));
+    Migrate(cluster->ConnInfo(db));
+    Enrol(cluster->ConnInfo(db), o.devices);
+  }
+  const std::string work = cluster->dir() + "-bench";
+  std::filesystem::create_directories(work);
+  {
+    auto pki = Check(testing::Subprocess::Spawn("/bin/bash", {o.pki_script, work + "/pki"}), "run PKI script");
+    auto exit = Check(pki->Wait(std::chrono::seconds(60)), "PKI script");
+    if (!exit.exited || exit.code != 0) Die("PKI script failed: " + pki->Stderr());
+  }
+
+  const int64_t base_us = (common::NowUnixMicros() / 1'000'000 - o.seconds_of_data - 3600) * 1'000'000;
+  std::vector<std::vector<v1::SampleBatch>> per_stream;
+  int64_t total = 0;
+  for (int k = 0; k < o.streams; ++k) {
+    per_stream.push_back(BuildBatches(o, k, base_us));
+    for (const auto& b : per_stream.back()) total += b.samples_size();
+  }
+  std::cerr << "samples: " << total << " (" << o.devices << " devices x " << o.seconds_of_data << " s), "
+            << o.streams << " streams, batch " << o.batch << ", inflight " << o.inflight << "\n";
+
+  const double copy_rows_per_s = RunCopyBaseline(o, cluster->ConnInfo("copy_baseline"), per_stream);
+  std::cerr << "raw COPY baseline: " << static_cast<int64_t>(copy_rows_per_s) << " rows/s\n";
+
+  auto ingest = Check(testing::Subprocess::Spawn(
+                          o.ingest_bin, {"--tls-ca", work + "/pki/ca.pem", "--tls-cert", work + "/pki/ingest.pem",
+                                         "--tls-key", work + "/pki/ingest.key", "--db", cluster->ConnInfo("ingest_bench"),
+                                         "--listen", "127.0.0.1:0", "--port-file", work + "/ingest.port",
+                                         "--log-level", "warn"}),
+                      "start ingest");
+  std::string port;
+  testing::PollUntil([&] { return !(port = testing::ReadFileOrEmpty(work + "/ingest.port")).empty(); },
+                     std::chrono::seconds(20));
+  if (port.empty()) Die("ingest did not start: " + ingest->Stderr());
+  const std::string address = "localhost:" + port.substr(0, port.find('\n'));
+  const common::TlsFiles bridge{work + "/pki/ca.pem", work + "/pki/bridge-001.pem", work + "/pki/bridge-001.key"};
+  {
+    auto health = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(address, Check(common::MakeChannelCredentials(bridge), "credentials")));
+    const bool serving = testing::PollUntil(
+        [&] {
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+          grpc::health::v1::HealthCheckResponse resp;
+          return health->Check(&ctx, {}, &resp).ok() &&
+                 resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+        },
+        std::chrono::seconds(30));
+    if (!serving) Die("ingest never reported SERVING: " + ingest->Stderr());
+  }
+
+  std::vector<StreamResult> results(o.streams);
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int k = 0; k < o.streams; ++k) {
+    threads.emplace_back([&, k] { results[k] = RunStream(o, address, bridge, k, per_stream[k]); });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+
+  int64_t acked = 0;
+  std::vector<double> lat;
+  for (const auto& r : results) {
+    if (!r.status.ok()) Die("stream failed: " + r.status.error_message());
+    acked += r.acked;
+    lat.insert(lat.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]; };
+  int64_t stored = 0;
+  {
+    pqxx::connection c(cluster->ConnInfo("ingest_bench"));
+    pqxx::nontransaction tx(c);
+    stored = tx.exec("SELECT count(*) FROM vitals")[0][0].as<int64_t>();
+  }
+  if (acked != total || stored != total) {
+    Die("acknowledged " + std::to_string(acked) + " and stored " + std::to_string(stored) + " of " +
+        std::to_string(total) + " samples");
+  }
+  (void)ingest->Signal(SIGTERM);
+  (void)ingest->Wait(std::chrono::seconds(15));
+  std::filesystem::remove_all(work);
+
+  const double samples_per_s = static_cast<double>(acked) / secs;
+  std::cerr << "ingest: " << static_cast<int64_t>(samples_per_s) << " durable samples/s over " << secs
+            << " s; ack latency p50 " << pct(0.5) << " ms, p99 " << pct(0.99) << " ms; all " << stored
+            << " rows verified in PostgreSQL\n";
+  std::cout << nlohmann::json{{"samples_per_s", std::round(samples_per_s)},
+                              {"p50_ack_ms", std::round(pct(0.5) * 10) / 10},
+                              {"p99_ack_ms", std::round(pct(0.99) * 10) / 10},
+                              {"copy_rows_per_s", std::round(copy_rows_per_s)},
+                              {"ratio", std::round(samples_per_s / copy_rows_per_s * 1000) / 1000}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
