@@ -15,6 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include <limits>
+#include <map>
+#include <cmath>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -441,6 +444,52 @@ TEST_F(SliceTest, CreatingAPartitionMovesRowsOutOfDefault) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 0);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 1);
   EXPECT_EQ(QueryInt(db(), "SELECT healthtwin_ensure_vitals_partitions(6)"), 0);  // idempotent
+}
+
+TEST_F(SliceTest, BadSamplesAreRejectedWithReasonsAndTheRestOfTheBatchIsStored) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  vitals_v1::SampleBatch batch;
+  *batch.add_samples() = HeartRate(1, kDevice, 70, SecondsAgoUs(5));
+  auto nan = HeartRate(2, kDevice, std::nan(""), SecondsAgoUs(4));
+  auto inf = HeartRate(3, kDevice, std::numeric_limits<double>::infinity(), SecondsAgoUs(3));
+  auto unknown_type = HeartRate(4, kDevice, 70, SecondsAgoUs(2));
+  unknown_type.set_type(static_cast<vitals_v1::VitalType>(77));
+  auto no_device = HeartRate(5, "", 70, SecondsAgoUs(1));
+  auto no_time = HeartRate(6, kDevice, 70, SecondsAgoUs(1));
+  no_time.clear_measured_at();
+  for (auto* s : {&nan, &inf, &unknown_type, &no_device, &no_time}) *batch.add_samples() = *s;
+  *batch.add_samples() = HeartRate(7, kDevice, 72, SecondsAgoUs(0));
+
+  StreamOutcome out = Stream({batch});
+
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  const auto& ack = out.acks[0];
+  EXPECT_EQ(ack.durable_through_seq(), 7u);
+  EXPECT_EQ(ack.stored_count(), 2u);
+  ASSERT_EQ(ack.rejections_size(), 5);
+  std::map<uint64_t, std::string> detail;
+  for (const auto& r : ack.rejections()) detail[r.sender_seq()] = r.detail();
+  EXPECT_THAT(detail[2], HasSubstr("value"));
+  EXPECT_THAT(detail[3], HasSubstr("value"));
+  EXPECT_THAT(detail[4], HasSubstr("type"));
+  EXPECT_THAT(detail[5], HasSubstr("device_id"));
+  EXPECT_THAT(detail[6], HasSubstr("measured_at"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 2);
+}
+
+TEST_F(SliceTest, OversizedMessageEndsTheStreamAndKeepsWhatWasAcknowledged) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  vitals_v1::SampleBatch small = HeartRateRun(kDevice, 1, 5, SecondsAgoUs(60), 70);
+  vitals_v1::SampleBatch huge = HeartRateRun(kDevice, 6, 1, SecondsAgoUs(30), 70);
+  huge.mutable_samples(0)->set_device_id(std::string(5 * 1024 * 1024, 'x'));  // over the 4 MiB limit
+
+  StreamOutcome out = Stream({small, huge});
+
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << out.status.error_message();
+  ASSERT_GE(out.acks.size(), 1u);
+  EXPECT_EQ(out.acks[0].durable_through_seq(), 5u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 5);
 }
 
 TEST_F(SliceTest, IngestRejectsImplausibleHeartRateButAcknowledgesIt) {
