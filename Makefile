@@ -6,7 +6,7 @@ PRESET ?= dev
 TEST_PRESETS ?= dev asan
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: bootstrap build test demo clean
+.PHONY: bootstrap build test demo bench clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -25,6 +25,14 @@ test: bootstrap
 
 demo: build
 	@bash scripts/demo.sh --build-dir $(BUILD_DIR)
+
+# Benchmarks, optimised build; figures go in the issue notes. Not part of `make test`.
+bench: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target healthtwin-ingest-bench healthtwin-ingest healthtwin-model-bench
+	@build/release/models/healthtwin-model-bench
+	@build/release/services/ingest/healthtwin-ingest-bench --ingest-bin build/release/services/ingest/healthtwin-ingest \
+	  --pki-script deploy/pki/make-dev-pki.sh
 
 clean:
 	rm -rf build
