@@ -13,8 +13,8 @@ namespace v1 = healthtwin::vitals::v1;
 class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::Ack> {
  public:
   StreamReactor(grpc::CallbackServerContext* ctx, SampleStore& store, common::Executor& executor,
-                std::function<int64_t()> now_us)
-      : executor_(executor) {
+                std::function<int64_t()> now_us, const std::atomic<bool>& draining)
+      : executor_(executor), draining_(draining) {
     auto peer = common::RequireRole(*ctx, {common::Role::kBridge});
     if (!peer.ok()) {
       common::LogWarn("ingest.stream_refused", {{"error", peer.status().message()}});
@@ -51,6 +51,10 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "acknowledgement could not be sent"));
       return;
     }
+    if (draining_) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "ingest is shutting down; reconnect and resend from the watermark"));
+      return;
+    }
     StartRead(&batch_);
   }
 
@@ -58,6 +62,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
 
  private:
   common::Executor& executor_;
+  const std::atomic<bool>& draining_;
   std::string bridge_id_;
   std::unique_ptr<IngestStream> stream_;
   v1::SampleBatch batch_;
@@ -67,7 +72,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
 }  // namespace
 
 grpc::ServerBidiReactor<v1::SampleBatch, v1::Ack>* IngestServiceImpl::StreamSamples(grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(ctx, store_, executor_, now_us_);
+  return new StreamReactor(ctx, store_, executor_, now_us_, draining_);
 }
 
 }  // namespace healthtwin::ingest

@@ -4,6 +4,7 @@
 // together with gRPC's flow control slows a fast sender down instead of buffering.
 #pragma once
 
+#include <atomic>
 #include <functional>
 
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
@@ -20,7 +21,13 @@ class IngestServiceImpl final : public healthtwin::vitals::v1::IngestService::Ca
   grpc::ServerBidiReactor<healthtwin::vitals::v1::SampleBatch, healthtwin::vitals::v1::Ack>* StreamSamples(
       grpc::CallbackServerContext* ctx) override;
 
+  // Graceful shutdown: each stream finishes the batch it is storing, sends its
+  // acknowledgement, then ends with UNAVAILABLE so the bridge reconnects elsewhere and
+  // resends from its watermark. Streams waiting for a batch end at the drain deadline.
+  void BeginDrain() { draining_ = true; }
+
  private:
+  std::atomic<bool> draining_{false};
   SampleStore& store_;
   common::Executor& executor_;
   std::function<int64_t()> now_us_;

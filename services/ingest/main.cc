@@ -31,5 +31,5 @@ int main(int argc, char** argv) {
   ingest::QueryServiceImpl query_service(reader, executor);
   registry::RegistryServiceImpl registry_service(pool, executor);
   return common::RunService(cfg, {&ingest_service, &query_service, &registry_service},
-                            {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = {}});
+                            {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = [&] { ingest_service.BeginDrain(); }});
 }

@@ -72,6 +72,7 @@ class ResilientSender {
       ctx.TryCancel();
       stream->Finish();
       if (watermark_ < outbox_.size()) {
+        watermarks_at_break_.push_back(watermark_);
         ++reconnects_;
         std::this_thread::sleep_for(200ms);
       }
@@ -80,6 +81,8 @@ class ResilientSender {
   }
 
   int reconnects() const { return reconnects_; }
+  // The watermark each time a stream broke.
+  const std::vector<uint64_t>& watermarks_at_break() const { return watermarks_at_break_; }
   int rejected() const { return rejected_; }
 
  private:
@@ -87,6 +90,7 @@ class ResilientSender {
   common::TlsFiles tls_;
   std::function<std::string()> address_;
   uint64_t watermark_ = 0;
+  std::vector<uint64_t> watermarks_at_break_;
   int reconnects_ = 0;
   int rejected_ = 0;
 };
@@ -195,6 +199,27 @@ TEST_F(IngestFaultTest, KillNineOfIngestMidStreamLosesAndDuplicatesNothing) {
   ASSERT_TRUE(done) << "not everything was acknowledged; ingest stderr: " << ingest_->Stderr();
   EXPECT_GE(sender.reconnects(), 1);
   EXPECT_EQ(sender.rejected(), 0);
+  ExpectExactlyTheOutbox();
+}
+
+TEST_F(IngestFaultTest, SigtermMidStreamAcknowledgesTheBatchInFlight) {
+  bool terminated = false;
+  uint64_t in_flight_upto = 0;
+  auto sender = Sender();
+  const bool done = sender.Run(90s, [&](uint64_t watermark, grpc::ClientContext&) {
+    if (terminated || watermark < kTotal / 3) return;
+    terminated = true;
+    in_flight_upto = std::min<uint64_t>(watermark + kBatch, kTotal);
+    ASSERT_TRUE(ingest_->Signal(SIGTERM).ok());
+    auto exit = ingest_->Wait(20s);
+    ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << ingest_->Stderr();
+    StartIngest();
+  });
+  ASSERT_TRUE(terminated);
+  ASSERT_TRUE(done);
+  ASSERT_FALSE(sender.watermarks_at_break().empty());
+  // The batch written just before SIGTERM was stored and acknowledged before the stream ended.
+  EXPECT_EQ(sender.watermarks_at_break().front(), in_flight_upto);
   ExpectExactlyTheOutbox();
 }
 
