@@ -17,6 +17,8 @@ PACKAGES=(
   postgresql
   # pgrep (demo), runuser (PostgreSQL harness as root)
   procps util-linux
+  # SQLite for the BLE bridge's durable on-gateway outbox (ble_bridge/outbox)
+  libsqlite3-dev
   # libFuzzer for the GATT parser fuzzers (ble_bridge/parsers/fuzz), which need clang
   clang libclang-rt-14-dev
 )

@@ -1,0 +1,62 @@
+// Binding: the bridge forwards only measurements of devices that the backend's registry
+// binds to a patient. Others stay in the outbox (nothing is lost) and are listed for
+// enrollment; once a device is bound, its held measurements go out.
+//
+// DeviceRegistry is the small interface over RegistryService.GetDevice (the gRPC
+// implementation is GrpcDeviceRegistry); BindingCache remembers answers for `ttl` so the
+// registry is asked about once per device per ttl, and keeps serving the last answer while
+// the registry cannot be reached. BindingCache is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace healthtwin::ble {
+
+class DeviceRegistry {
+ public:
+  virtual ~DeviceRegistry() = default;
+  // The patient the device is bound to; "" when it is known but unbound. NotFound when the
+  // registry does not know the device; other errors when it cannot be asked.
+  virtual absl::StatusOr<std::string> PatientOf(const std::string& device_id) = 0;
+};
+
+struct UnboundDevice {
+  std::string device_id;
+  bool known_to_registry = false;  // false: not enrolled at all
+};
+
+class BindingCache {
+ public:
+  BindingCache(DeviceRegistry& registry, std::chrono::milliseconds ttl, std::function<int64_t()> now_us);
+
+  // Whether `device_id` may be forwarded now. An error only when the registry cannot be
+  // asked and nothing was ever learned about the device; the caller then holds its rows.
+  absl::StatusOr<bool> IsBound(const std::string& device_id);
+
+  // Devices last seen unbound or unknown, sorted by id.
+  std::vector<UnboundDevice> Unbound() const;
+
+  std::chrono::milliseconds ttl() const { return ttl_; }
+
+ private:
+  struct Entry {
+    bool bound = false;
+    bool known = false;
+    int64_t fetched_at_us = 0;
+  };
+  DeviceRegistry& registry_;
+  const std::chrono::milliseconds ttl_;
+  std::function<int64_t()> now_us_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace healthtwin::ble

@@ -1,0 +1,245 @@
+#include "ble_bridge/uplink/forwarder.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "ble_bridge/uplink/fake_ingest.h"
+#include "gtest/gtest.h"
+
+namespace healthtwin::ble {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeIngest;
+
+class ForwarderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ht-forwarder-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto outbox = Outbox::Open(dir_ + "/outbox.db");
+    ASSERT_TRUE(outbox.ok()) << outbox.status();
+    outbox_ = *std::move(outbox);
+  }
+  void TearDown() override {
+    outbox_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Fill(int n, const std::string& device = "dev-a", double value = 70) {
+    std::vector<Measurement> batch;
+    for (int i = 0; i < n; ++i) {
+      const int64_t t = (next_t_s_++) * 1'000'000;
+      batch.push_back({device, common::VitalType::kHeartRate, value, "/min", t, t + 1000, 0});
+    }
+    ASSERT_TRUE(outbox_->Append(batch).ok());
+  }
+
+  static ForwarderOptions Fast() {
+    return {.batch_size = 50, .initial_backoff = 1ms, .max_backoff = 4ms, .idle_poll = 1ms, .jitter_seed = 7};
+  }
+
+  bool DrainWithin(Forwarder& f, std::chrono::milliseconds limit) {
+    StopSignal stop;
+    std::thread timer([&] {
+      if (!stop.WaitFor(limit)) stop.Stop();
+    });
+    const bool drained = f.Drain(stop);
+    stop.Stop();
+    timer.join();
+    return drained;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Outbox> outbox_;
+  int64_t next_t_s_ = 1'700'000'000;
+};
+
+TEST_F(ForwarderTest, DeliversEveryRowAndEmptiesTheOutbox) {
+  Fill(180);
+  FakeIngest ingest;
+  Forwarder f(*outbox_, ingest, Fast());
+  StopSignal stop;
+  ASSERT_TRUE(f.Drain(stop));
+  EXPECT_EQ(ingest.stored_count(), 180u);
+  EXPECT_EQ(outbox_->Stats().rows, 0);
+  EXPECT_EQ(f.Stats().acked_total, 180u);
+  EXPECT_EQ(ingest.batches, 4);  // 50 + 50 + 50 + 30
+  EXPECT_EQ(ingest.contract_violations, 0u);
+}
+
+TEST_F(ForwarderTest, KeepsRowsThroughAnOutageThenDeliversExactlyOnce) {
+  Fill(120);
+  FakeIngest ingest;
+  ingest.fail_opens = 25;
+  Forwarder f(*outbox_, ingest, Fast());
+  ASSERT_TRUE(DrainWithin(f, 10s));
+  EXPECT_EQ(ingest.stored_count(), 120u);
+  EXPECT_EQ(ingest.duplicates, 0u);
+  EXPECT_EQ(f.Stats().stream_failures_total, 25u);
+  EXPECT_EQ(outbox_->Stats().rows, 0);
+}
+
+TEST_F(ForwarderTest, LostAckResendsOnANewStreamAndIngestDeduplicates) {
+  Fill(120);
+  FakeIngest ingest;
+  ingest.lose_ack_of_batch = 1;
+  Forwarder f(*outbox_, ingest, Fast());
+  ASSERT_TRUE(DrainWithin(f, 10s));
+  EXPECT_EQ(ingest.stored_count(), 120u);
+  EXPECT_EQ(ingest.duplicates, 50u);  // the second batch, stored but not acknowledged, came again
+  EXPECT_EQ(f.Stats().duplicate_total, 50u);
+  EXPECT_EQ(ingest.opens, 2);
+  EXPECT_EQ(ingest.contract_violations, 0u);
+  EXPECT_EQ(outbox_->Stats().rows, 0);
+}
+
+TEST_F(ForwarderTest, RowsStayUntilAcknowledged) {
+  Fill(120);
+  FakeIngest ingest;
+  ingest.lose_ack_of_batch = 0;
+  ForwarderOptions slow = Fast();
+  slow.initial_backoff = 10s;  // no second session before the stop
+  Forwarder f(*outbox_, ingest, slow);
+  StopSignal stop;
+  // First session: the first ack is lost, so nothing may be deleted yet.
+  std::thread stopper([&] {
+    while (true) {
+      {
+        std::lock_guard lock(ingest.mu);
+        if (ingest.batches >= 1) break;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    stop.Stop();
+  });
+  f.Run(stop);
+  stopper.join();
+  EXPECT_EQ(outbox_->Stats().rows, 120);
+  EXPECT_EQ(f.Stats().acked_total, 0u);
+}
+
+TEST_F(ForwarderTest, RejectedRowIsRemovedAndCounted) {
+  Fill(10);
+  Fill(1, "dev-a", 900);  // implausible: ingest rejects it
+  Fill(10);
+  FakeIngest ingest;
+  Forwarder f(*outbox_, ingest, Fast());
+  StopSignal stop;
+  ASSERT_TRUE(f.Drain(stop));
+  EXPECT_EQ(ingest.stored_count(), 20u);
+  EXPECT_EQ(f.Stats().rejected_total, 1u);
+  EXPECT_EQ(f.Stats().acked_total, 21u);
+  EXPECT_EQ(outbox_->Stats().rows, 0);
+}
+
+TEST_F(ForwarderTest, PartialAckDeletesOnlyCoveredRowsAndResendsTheRest) {
+  Fill(100);
+  FakeIngest ingest;
+  ingest.partial_ack_of_batch = 0;  // acknowledges 25 of the first 50
+  Forwarder f(*outbox_, ingest, Fast());
+  ASSERT_TRUE(DrainWithin(f, 10s));
+  EXPECT_EQ(ingest.stored_count(), 100u);
+  EXPECT_EQ(ingest.duplicates, 0u);
+  EXPECT_EQ(f.Stats().stream_failures_total, 1u);
+  EXPECT_EQ(ingest.contract_violations, 0u);
+}
+
+TEST_F(ForwarderTest, ForwardsRowsAppendedWhileRunning) {
+  FakeIngest ingest;
+  Forwarder f(*outbox_, ingest, Fast());
+  StopSignal stop;
+  std::thread runner([&] { f.Run(stop); });
+  for (int i = 0; i < 5; ++i) {
+    Fill(7);
+    std::this_thread::sleep_for(2ms);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ingest.stored_count() < 35u && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  stop.Stop();
+  runner.join();
+  EXPECT_EQ(ingest.stored_count(), 35u);
+  EXPECT_EQ(ingest.contract_violations, 0u);
+}
+
+TEST_F(ForwarderTest, StopEndsAnEndlessOutagePromptly) {
+  Fill(5);
+  FakeIngest ingest;
+  ingest.fail_opens = 1'000'000;
+  ForwarderOptions slow = Fast();
+  slow.initial_backoff = 10s;
+  slow.max_backoff = 10s;
+  Forwarder f(*outbox_, ingest, slow);
+  StopSignal stop;
+  std::thread runner([&] { f.Run(stop); });
+  std::this_thread::sleep_for(20ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  stop.Stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(outbox_->Stats().rows, 5);  // kept, not given up on
+}
+
+// Answers from a map the test can change: device -> patient ("" unbound); absent: NotFound.
+class FakeRegistry final : public DeviceRegistry {
+ public:
+  absl::StatusOr<std::string> PatientOf(const std::string& device_id) override {
+    std::lock_guard lock(mu);
+    ++calls;
+    if (down) return absl::UnavailableError("registry down");
+    auto it = patients.find(device_id);
+    if (it == patients.end()) return absl::NotFoundError("device " + device_id + " does not exist");
+    return it->second;
+  }
+  std::mutex mu;
+  std::map<std::string, std::string> patients;
+  bool down = false;
+  int calls = 0;
+};
+
+int64_t SteadyNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST_F(ForwarderTest, HoldsUnboundDevicesAndForwardsThemOnceBound) {
+  FakeRegistry registry;
+  registry.patients = {{"dev-a", "pat-1"}, {"dev-b", ""}};
+  BindingCache bindings(registry, 20ms, SteadyNowUs);
+  Fill(30, "dev-a");
+  Fill(20, "dev-b");
+  Fill(10, "dev-c");  // not enrolled at all
+  FakeIngest ingest;
+  Forwarder f(*outbox_, ingest, Fast(), &bindings);
+  StopSignal stop;
+  ASSERT_TRUE(f.Drain(stop));
+  EXPECT_EQ(ingest.stored_count(), 30u);
+  EXPECT_EQ(ingest.devices_seen, std::set<std::string>{"dev-a"});
+  EXPECT_EQ(outbox_->Stats().rows, 30);  // held, not lost
+  auto unbound = bindings.Unbound();
+  ASSERT_EQ(unbound.size(), 2u);
+  EXPECT_EQ(unbound[0].device_id, "dev-b");
+  EXPECT_TRUE(unbound[0].known_to_registry);
+  EXPECT_EQ(unbound[1].device_id, "dev-c");
+  EXPECT_FALSE(unbound[1].known_to_registry);
+
+  // dev-b is bound: a running forwarder renews its session and sends the held rows.
+  std::thread runner([&] { f.Run(stop); });
+  {
+    std::lock_guard lock(registry.mu);
+    registry.patients["dev-b"] = "pat-2";
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ingest.stored_count() < 50u && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  stop.Stop();
+  runner.join();
+  EXPECT_EQ(ingest.stored_count(), 50u);
+  EXPECT_EQ(outbox_->Stats().rows, 10);  // dev-c still waits for enrollment
+  EXPECT_EQ(ingest.contract_violations, 0u);
+}
+
+}  // namespace
+}  // namespace healthtwin::ble
