@@ -481,7 +481,7 @@ void CardiovascularEngine::Impl::Step() {
     effect(d_t_sym, b.t_sympathetic, a_t_sym);
     d_t_vag += a_t_vag * (b.t_vagal.gain * f_ev_history.At(b.t_vagal.delay_s) - d_t_vag);
   }
-  set_point_mmhg += a_reset * (y[kPtilde] - set_point_mmhg);
+  set_point_mmhg += a_reset * (y[kPtilde] - b.resetting_offset_mmhg - set_point_mmhg);
 
   if (t_s >= drive.beat_start_s + drive.beat_period_s - 1e-9) CloseBeat();
 }

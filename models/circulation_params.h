@@ -114,6 +114,10 @@ struct BaroreflexParams {
   // i.e. ~95 % complete in 2 days (Guyton & Hall, Textbook of Medical Physiology, ch. 18:
   // baroreceptors "reset in 1 to 2 days"; Krieger 1970: 26 % of the shift after 6 h in rats).
   double resetting_half_time_s = 11.0 * 3600.0;
+  // P_n resets toward P~ minus this offset. 0 is the law above; the long-horizon layer resets
+  // toward its resting operating point, i.e. uses (resting MAP - resting P_n), so that a patient
+  // at rest is also at rest over days (models/README.md, "Long-horizon layer").
+  double resetting_offset_mmhg = 0.0;
 };
 
 // Atrial fibrillation: no atrial kick (the atria here are passive anyway) and beat-to-beat

@@ -4,8 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <tuple>
 
 #include "models/cardiovascular_engine.h"
+#include "models/long_horizon.h"
+#include "models/steady_state_map.h"
 #include "models/patient.h"
 
 namespace healthtwin::models {
@@ -17,6 +21,11 @@ constexpr char kAcc[] = "ACC/AHA 2017 guideline (Whelton et al., Hypertension 71
 constexpr char kEsc[] = "ESC 2021 HF guideline (McDonagh et al., Eur Heart J 42:3599)";
 constexpr char kBorlaug[] = "Rest PCWP >= 15 mmHg defines raised filling pressure (ESC 2021; Borlaug 2020)";
 constexpr char kAtls[] = "ATLS 10th ed., class I haemorrhage (<15 %): HR and BP normal or near normal";
+
+constexpr char kWeinberger[] =
+    "Weinberger et al., Hypertension 8(Suppl II):II-127 (1986): salt resistant <=5, sensitive >=10 mmHg";
+constexpr char kKirkendall[] = "Kirkendall et al., J Lab Clin Med 87:411 (1976): no BP change 10-410 mmol/day";
+constexpr char kStrauss[] = "Strauss et al., Arch Intern Med 102:527 (1958): Na balance within 3-5 days";
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -54,6 +63,75 @@ absl::StatusOr<ModelParams> WithCondition(Condition c) {
 }
 
 double Percent(double now, double before) { return 100.0 * (now - before) / before; }
+
+// Long-horizon layer: the map against the engine, then salt loading in a salt-resistant and a
+// salt-sensitive standard adult.
+absl::Status AppendLongHorizonRows(std::vector<ValidationRow>& rows) {
+  const ModelParams p = StandardAdult();
+  absl::StatusOr<SteadyStateMap> built = SteadyStateMap::Build(p);
+  if (!built.ok()) return built.status();
+  const auto map = std::make_shared<const SteadyStateMap>(*std::move(built));
+  const std::string sec = "Long horizon: sodium, volume and pressure";
+  double worst = 0.0;
+  const double v0 = p.circulation.total_blood_volume_ml, pn0 = p.baroreflex.set_point_mmhg;
+  for (auto [vf, dpn, mods] : {std::tuple{1.05, 6.0, EffectorModifiers{}},
+                               {0.93, -8.0, EffectorModifiers{.heart_rate_factor = 0.9}},
+                               {1.12, 10.0, EffectorModifiers{.systemic_resistance_factor = 0.92}}}) {
+    absl::StatusOr<Haemodynamics> e = EngineSteadyState(p, vf * v0, pn0 + dpn, mods);
+    if (!e.ok()) return e.status();
+    worst = std::max(worst, std::abs(map->At(vf * v0, pn0 + dpn, mods).map_mmhg / e->map_mmhg - 1.0));
+  }
+  rows.push_back(Row(sec, "Steady-state map vs engine, largest MAP error at 3 off-grid points", "%", 100.0 * worst,
+                     2, 0, 1.5, "<1.5", "tolerance promised in models/steady_state_map.h"));
+
+  auto model = [&](const LongHorizonParams& lh) { return LongHorizonModel::Create(map, p, lh); };
+  for (int sensitive = 0; sensitive < 2; ++sensitive) {
+    const LongHorizonParams lh = sensitive ? SaltSensitive({}) : LongHorizonParams{};
+    const std::string who = sensitive ? "salt sensitive" : "salt resistant (standard)";
+    // Chronic: steady state after 40 days at 10 and at 410 mmol/day.
+    double map_at[2];
+    for (int k = 0; k < 2; ++k) {
+      absl::StatusOr<LongHorizonModel> m = model(lh);
+      if (!m.ok()) return m.status();
+      m->SetIntake({k == 0 ? 10.0 : 410.0, 2.1});
+      m->AdvanceDays(40);
+      map_at[k] = m->state().haemodynamics.map_mmhg;
+    }
+    if (sensitive) {
+      rows.push_back(Row(sec, "MAP change 10 → 410 mmol/day Na, steady state, " + who, "mmHg", map_at[1] - map_at[0],
+                         1, 10, 30, "≥10", kWeinberger));
+    } else {
+      rows.push_back(Row(sec, "MAP change 10 → 410 mmol/day Na, steady state, " + who, "mmHg", map_at[1] - map_at[0],
+                         1, 0, 5, "0–5", kKirkendall));
+    }
+    rows.push_back(Info(sec, "Chronic natriuresis slope (10 → 410 mmol/day), " + who, "mmol/day per mmHg",
+                        400.0 / (map_at[1] - map_at[0]), 0, "the chronic renal function curve (Guyton & Hall ch. 19)"));
+    // Dynamics of a step 150 -> 250 mmol/day.
+    absl::StatusOr<LongHorizonModel> m = model(lh);
+    if (!m.ok()) return m.status();
+    const LongHorizonState before = m->state();
+    m->SetIntake({250.0, 2.1});
+    double t63 = -1.0, weight_day5 = 0.0;
+    for (int h = 1; h <= 24 * 30; ++h) {
+      m->AdvanceHours(1.0);
+      const LongHorizonState s = m->state();
+      if (t63 < 0 && s.sodium_excretion_mmol_per_day >= 150.0 + 0.632 * 100.0) t63 = h / 24.0;
+      if (h == 24 * 5) weight_day5 = s.weight_change_kg;
+    }
+    const LongHorizonState after = m->state();
+    rows.push_back(Row(sec, "Time to 63 % of the natriuretic response, 150 → 250 mmol/day, " + who, "days", t63, 2,
+                       0.5, 1.5, "0.5–1.5", kStrauss));
+    rows.push_back(Info(sec, "Weight change on day 5 of 250 mmol/day, " + who, "kg", weight_day5, 2,
+                        "fluid retained with the sodium"));
+    rows.push_back(Info(sec, "Sodium balance closure after 30 days, " + who, "mmol",
+                        std::abs((after.ecf_sodium_mmol - before.ecf_sodium_mmol) -
+                                 (after.cumulative_sodium_intake_mmol - after.cumulative_sodium_excreted_mmol)) < 1e-6
+                            ? 0.0
+                            : 1.0,
+                        0, "0 = ECF Na change equals intake − excretion to 1e-6 mmol"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -196,6 +274,7 @@ absl::StatusOr<std::vector<ValidationRow>> RunValidation() {
     rows.push_back(Row("Numerics", "Blood volume drift per simulated hour (×1e-9, relative)", "",
                        std::max(drift_per_hour * 1e9, 0.001), 3, 0, 1000, "<1000 (1e-6)", "issue 3"));
   }
+  if (absl::Status st = AppendLongHorizonRows(rows); !st.ok()) return st;
   return rows;
 }
 

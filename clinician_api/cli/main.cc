@@ -10,6 +10,7 @@
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID
 //   healthtwin admin add-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
+//   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
 //
 // Defaults come from HEALTHTWIN_API, HEALTHTWIN_REGISTRY, HEALTHTWIN_PKI and HEALTHTWIN_AS.
 // Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or credentials.
@@ -25,6 +26,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "models/cli_commands.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
 #include "services/common/vital_type.h"
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
   app.add_option("--key", conn.tls.key_path, "client private key");
 
   auto* whoami = app.add_subcommand("whoami", "show the identity the server sees");
+  healthtwin::models::cli::ModelCommands model(app);  // offline: no server, no certificates
 
   auto* health = app.add_subcommand("health", "check a service's grpc.health.v1 status");
   std::string h_addr;
@@ -190,6 +193,8 @@ int main(int argc, char** argv) {
     std::cerr << "healthtwin: " << e.what() << "\n";
     return 2;
   }
+
+  if (model.parsed()) return model.Run(std::cout, std::cerr);
 
   if (whoami->parsed()) {
     auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
