@@ -21,6 +21,8 @@ PACKAGES=(
   libsqlite3-dev
   # libFuzzer for the GATT parser fuzzers (ble_bridge/parsers/fuzz), which need clang
   clang libclang-rt-14-dev
+  # BlueZ client (ble_bridge/bluez) and its radio-free tests: private dbus-daemon + dbusmock
+  libsdbus-c++-dev dbus python3-dbusmock
 )
 
 missing=()

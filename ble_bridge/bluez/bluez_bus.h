@@ -1,0 +1,77 @@
+// The few D-Bus operations the BlueZ client needs, behind a small interface so unit tests can
+// inject a fake bus (and faults) without a dbus-daemon. SdbusBluezBus (sdbus_bluez_bus.h) is the
+// real implementation over sdbus-c++.
+//
+// Values are sdbus::Variant: it is a plain value type that needs no connection, so fakes can build
+// them too.
+//
+// Errors: every method returns a Status whose message starts with the D-Bus error name
+// ("org.bluez.Error.InProgress: ...") and which carries that name as a payload, read back with
+// DbusErrorName(). Codes: NotFound for an unknown object/method/interface, DeadlineExceeded for a
+// call that got no reply, AlreadyExists for org.bluez.Error.AlreadyExists/AlreadyConnected,
+// Unavailable for everything else BlueZ or the bus reports.
+//
+// Threading: the methods may be called from any thread, concurrently. Signal handlers run on the
+// bus's own dispatch thread, one at a time; they must not block for long and must not call back
+// into the bus synchronously (the client queues work for its device threads instead).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sdbus-c++/Types.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace healthtwin::ble {
+
+inline constexpr char kBluezService[] = "org.bluez";
+inline constexpr char kAdapterIface[] = "org.bluez.Adapter1";
+inline constexpr char kDeviceIface[] = "org.bluez.Device1";
+inline constexpr char kGattServiceIface[] = "org.bluez.GattService1";
+inline constexpr char kGattCharacteristicIface[] = "org.bluez.GattCharacteristic1";
+inline constexpr char kBatteryIface[] = "org.bluez.Battery1";
+
+using PropertyMap = std::map<std::string, sdbus::Variant>;
+using InterfaceMap = std::map<std::string, PropertyMap>;
+using ManagedObjects = std::map<std::string, InterfaceMap>;  // object path -> interfaces
+
+struct BusSignalHandlers {
+  std::function<void(const std::string& path, const InterfaceMap& added)> interfaces_added;
+  std::function<void(const std::string& path, const std::vector<std::string>& removed)> interfaces_removed;
+  std::function<void(const std::string& path, const std::string& iface, const PropertyMap& changed,
+                     const std::vector<std::string>& invalidated)>
+      properties_changed;
+};
+
+class BluezBus {
+ public:
+  virtual ~BluezBus() = default;
+
+  // Installs the handlers and starts delivering ObjectManager and PropertiesChanged signals for
+  // org.bluez. Call once, before GetManagedObjects(), so no change between the two is missed.
+  virtual absl::Status Subscribe(BusSignalHandlers handlers) = 0;
+  // Stops delivering signals; after it returns no handler runs any more. Idempotent.
+  virtual void Unsubscribe() = 0;
+
+  virtual absl::StatusOr<ManagedObjects> GetManagedObjects() = 0;
+  // org.freedesktop.DBus.Properties.Set.
+  virtual absl::Status SetProperty(const std::string& path, const std::string& iface, const std::string& name,
+                                   const sdbus::Variant& value) = 0;
+  // A method with no arguments and no result (Connect, Disconnect, Pair, StartNotify, ...), or with
+  // one a{sv} argument when `options` is set (SetDiscoveryFilter).
+  virtual absl::Status Call(const std::string& path, const std::string& iface, const std::string& method,
+                            const std::optional<PropertyMap>& options = std::nullopt) = 0;
+};
+
+// A Status for a D-Bus error, as described above.
+absl::Status DbusError(const std::string& name, const std::string& message);
+// The D-Bus error name carried by `status`, or "" when it carries none.
+std::string DbusErrorName(const absl::Status& status);
+
+}  // namespace healthtwin::ble

@@ -1,0 +1,438 @@
+#include "ble_bridge/bluez/bluez_client.h"
+
+#include <sdbus-c++/Error.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/match.h"
+#include "ble_bridge/bluez/gatt_uuids.h"
+
+namespace healthtwin::ble {
+
+struct BluezClient::Device {
+  // Fixed at creation.
+  std::string path;
+  std::string adapter_path;
+  std::string address;
+  // Guarded by BluezClient::mu_.
+  std::vector<std::string> uuids;
+  bool present = true;       // exported by BlueZ now
+  bool connected = false;
+  bool services_resolved = false;
+  bool accepted = false;
+  bool session_started = false;
+  bool subscribed = false;
+  uint64_t adverts = 0;      // grows with each advertisement seen or reappearance
+};
+
+namespace {
+
+template <typename T>
+std::optional<T> Get(const PropertyMap& props, const char* key) {
+  auto it = props.find(key);
+  if (it == props.end()) return std::nullopt;
+  try {
+    if (!it->second.containsValueOfType<T>()) return std::nullopt;
+    return it->second.get<T>();
+  } catch (const sdbus::Error&) {
+    return std::nullopt;
+  }
+}
+
+std::string Basename(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF" -> "AA:BB:CC:DD:EE:FF", for a device without Address.
+std::string AddressFromPath(const std::string& path) {
+  std::string name = Basename(path);
+  if (absl::StartsWith(name, "dev_")) name = name.substr(4);
+  std::replace(name.begin(), name.end(), '_', ':');
+  return name;
+}
+
+std::optional<DateTime> DeviceTime(const GattValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::optional<DateTime> {
+        if constexpr (requires { std::optional<DateTime>(v.extras.timestamp); }) {
+          return v.extras.timestamp;
+        } else if constexpr (requires { std::optional<DateTime>(v.timestamp); }) {
+          return v.timestamp;
+        } else if constexpr (requires { DateTime(v.base_time); }) {
+          return v.base_time;
+        } else {
+          return std::nullopt;
+        }
+      },
+      value);
+}
+
+int64_t SystemNowUnixUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BluezClient>> BluezClient::Create(BluezBus& bus, BluezClientOptions options,
+                                                                MeasurementSink sink) {
+  if (!sink) return absl::InvalidArgumentError("BluezClient needs a measurement sink");
+  if (options.max_connect_attempts < 1) return absl::InvalidArgumentError("max_connect_attempts must be >= 1");
+  return std::unique_ptr<BluezClient>(new BluezClient(bus, std::move(options), std::move(sink)));
+}
+
+BluezClient::BluezClient(BluezBus& bus, BluezClientOptions options, MeasurementSink sink)
+    : bus_(bus), options_(std::move(options)), sink_(std::move(sink)) {
+  if (!options_.now_unix_us) options_.now_unix_us = SystemNowUnixUs;
+  if (!options_.accept_device) {
+    options_.accept_device = [](const std::string&, const std::vector<std::string>& uuids) {
+      return std::any_of(uuids.begin(), uuids.end(), [](const std::string& u) { return IsHealthService(u); });
+    };
+  }
+}
+
+BluezClient::~BluezClient() { Stop(); }
+
+absl::Status BluezClient::Start() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_ || stopping_) return absl::FailedPreconditionError("BluezClient::Start called twice");
+  }
+  BusSignalHandlers handlers;
+  handlers.interfaces_added = [this](const std::string& p, const InterfaceMap& a) { OnInterfacesAdded(p, a); };
+  handlers.interfaces_removed = [this](const std::string& p, const std::vector<std::string>& r) {
+    OnInterfacesRemoved(p, r);
+  };
+  handlers.properties_changed = [this](const std::string& p, const std::string& i, const PropertyMap& c,
+                                       const std::vector<std::string>&) { OnPropertiesChanged(p, i, c); };
+  if (absl::Status s = bus_.Subscribe(std::move(handlers)); !s.ok()) return s;
+
+  absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
+  if (!objects.ok()) {
+    bus_.Unsubscribe();
+    return objects.status();
+  }
+  for (const auto& [path, ifaces] : *objects) {
+    auto adapter = ifaces.find(kAdapterIface);
+    if (adapter != ifaces.end() && WantAdapter(path)) SetUpAdapter(path, adapter->second);
+  }
+  std::lock_guard lock(mu_);
+  started_ = true;
+  for (const auto& [path, ifaces] : *objects) {
+    auto device = ifaces.find(kDeviceIface);
+    if (device != ifaces.end()) TrackDeviceLocked(path, device->second, /*announced=*/false);
+  }
+  // Devices announced by a signal before started_ was set have no session yet.
+  for (auto& [path, device] : devices_) TrackDeviceLocked(path, {}, false);
+  return absl::OkStatus();
+}
+
+void BluezClient::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  // Not under mu_: a signal handler may be waiting for mu_ while Unsubscribe waits for it.
+  bus_.Unsubscribe();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+BluezClientStats BluezClient::stats() const {
+  BluezClientStats s;
+  s.connect_attempts = connect_attempts_.load();
+  s.connect_retries = connect_retries_.load();
+  s.connects = connects_.load();
+  s.disconnects = disconnects_.load();
+  s.notifications = notifications_.load();
+  s.delivered = delivered_.load();
+  s.rejected = rejected_.load();
+  return s;
+}
+
+std::vector<std::string> BluezClient::SubscribedDevices() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [path, device] : devices_) {
+    if (device->subscribed) out.push_back(device->address);
+  }
+  return out;
+}
+
+bool BluezClient::WantAdapter(const std::string& path) const {
+  if (options_.adapters.empty()) return true;
+  return std::find(options_.adapters.begin(), options_.adapters.end(), Basename(path)) != options_.adapters.end();
+}
+
+void BluezClient::SetUpAdapter(const std::string& path, const PropertyMap& props) {
+  if (!Get<bool>(props, "Powered").value_or(false)) {
+    if (absl::Status s = bus_.SetProperty(path, kAdapterIface, "Powered", sdbus::Variant(true)); !s.ok()) {
+      spdlog::warn("bluez: cannot power on {}: {}", path, s.ToString());
+      return;
+    }
+  }
+  std::vector<std::string> uuids;
+  for (uint16_t u : kHealthServiceUuids16) uuids.push_back(FullUuid(u));
+  PropertyMap filter;
+  filter.emplace("Transport", sdbus::Variant(std::string("le")));
+  filter.emplace("UUIDs", sdbus::Variant(uuids));
+  // Report every advertisement, not only changed ones: a repeated advertisement is how a device
+  // that dropped the link says it is back.
+  filter.emplace("DuplicateData", sdbus::Variant(true));
+  if (absl::Status s = bus_.Call(path, kAdapterIface, "SetDiscoveryFilter", filter); !s.ok()) {
+    spdlog::warn("bluez: SetDiscoveryFilter on {}: {}", path, s.ToString());
+    return;
+  }
+  absl::Status s = bus_.Call(path, kAdapterIface, "StartDiscovery");
+  if (!s.ok() && DbusErrorName(s) != "org.bluez.Error.InProgress") {
+    spdlog::warn("bluez: StartDiscovery on {}: {}", path, s.ToString());
+    return;
+  }
+  spdlog::info("bluez: discovering on {}", path);
+}
+
+void BluezClient::TrackDeviceLocked(const std::string& path, const PropertyMap& props, bool announced) {
+  auto it = devices_.find(path);
+  if (it == devices_.end()) {
+    auto adapter = Get<sdbus::ObjectPath>(props, "Adapter");
+    std::string adapter_path = adapter ? std::string(*adapter) : path.substr(0, path.rfind('/'));
+    if (!WantAdapter(adapter_path)) return;
+    auto device = std::make_shared<Device>();
+    device->path = path;
+    device->adapter_path = adapter_path;
+    device->address = Get<std::string>(props, "Address").value_or(AddressFromPath(path));
+    it = devices_.emplace(path, std::move(device)).first;
+  }
+  Device& d = *it->second;
+  if (auto uuids = Get<std::vector<std::string>>(props, "UUIDs")) d.uuids = *uuids;
+  if (auto connected = Get<bool>(props, "Connected")) d.connected = *connected;
+  if (auto resolved = Get<bool>(props, "ServicesResolved")) d.services_resolved = *resolved;
+  if (announced) d.present = true;
+  // bluetoothd exports RSSI only while the device is being seen by discovery.
+  if (announced || props.count("RSSI") || props.count("ManufacturerData") || props.count("ServiceData")) {
+    ++d.adverts;
+  }
+  if (!d.accepted && options_.accept_device(d.address, d.uuids)) d.accepted = true;
+  if (d.accepted && !d.session_started && started_ && !stopping_) {
+    d.session_started = true;
+    threads_.emplace_back([this, device = it->second] { RunDevice(device); });
+  }
+  cv_.notify_all();
+}
+
+void BluezClient::RunDevice(std::shared_ptr<Device> d) {
+  uint64_t consumed_adverts = 0;
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || (d->present && (d->connected || d->adverts > consumed_adverts)); });
+    if (stopping_) return;
+    consumed_adverts = d->adverts;
+    if (!d->connected) {
+      lock.unlock();
+      absl::Status s = ConnectWithBackoff(*d);
+      lock.lock();
+      if (!s.ok()) {
+        if (!stopping_) spdlog::warn("bluez: {} not connected, waiting for it to advertise: {}", d->address, s.ToString());
+        continue;
+      }
+    }
+    if (!cv_.wait_for(lock, options_.services_resolved_timeout,
+                      [&] { return stopping_ || !d->present || !d->connected || d->services_resolved; })) {
+      spdlog::warn("bluez: {} services not resolved in time; disconnecting", d->address);
+      lock.unlock();
+      (void)bus_.Call(d->path, kDeviceIface, "Disconnect");
+      lock.lock();
+      // Whatever the Disconnect reply, wait for the next advertisement rather than spin.
+      d->connected = false;
+      d->services_resolved = false;
+      continue;
+    }
+    if (stopping_) return;
+    if (!d->present || !d->connected) continue;
+    lock.unlock();
+    absl::Status s = SubscribeCharacteristics(d);
+    lock.lock();
+    if (!s.ok()) {
+      spdlog::warn("bluez: {}: {}", d->address, s.ToString());
+      // Stay connected; a new advertisement or reconnect tries again.
+      cv_.wait(lock, [&] { return stopping_ || !d->present || !d->connected; });
+      if (stopping_) return;
+      continue;
+    }
+    d->subscribed = true;
+    connects_.fetch_add(1);
+    spdlog::info("bluez: {} subscribed", d->address);
+    cv_.wait(lock, [&] { return stopping_ || !d->present || !d->connected; });
+    d->subscribed = false;
+    std::erase_if(characteristics_, [&](const auto& entry) { return entry.second.device == d; });
+    if (stopping_) return;
+    disconnects_.fetch_add(1);
+    spdlog::info("bluez: {} disconnected; will reconnect when it advertises", d->address);
+  }
+}
+
+absl::Status BluezClient::ConnectWithBackoff(Device& d) {
+  uint64_t seed;
+  {
+    std::lock_guard lock(mu_);
+    seed = options_.backoff_seed + next_seed_++;
+  }
+  Backoff backoff(options_.backoff, seed);
+  absl::Status last;
+  for (int attempt = 1; attempt <= options_.max_connect_attempts; ++attempt) {
+    if (attempt > 1) {
+      connect_retries_.fetch_add(1);
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, backoff.Next(), [&] { return stopping_ || !d.present || d.connected; });
+      if (stopping_) return absl::CancelledError("stopping");
+      if (!d.present) return absl::NotFoundError("device removed");
+      if (d.connected) return absl::OkStatus();  // connected by someone else meanwhile
+    }
+    connect_attempts_.fetch_add(1);
+    last = bus_.Call(d.path, kDeviceIface, "Connect");
+    if (last.ok() || last.code() == absl::StatusCode::kAlreadyExists) {
+      std::lock_guard lock(mu_);
+      // The reply may overtake the Connected=true signal; a later Connected=false still wins.
+      d.connected = true;
+      return absl::OkStatus();
+    }
+    // org.bluez.Error.InProgress (another Connect is under way), org.bluez.Error.Failed with
+    // "le-connection-abort-by-local" / "Software caused connection abort", NotReady and bus
+    // timeouts are all transient; only a device that no longer exists is final.
+    if (last.code() == absl::StatusCode::kNotFound) return last;
+    spdlog::info("bluez: connect {} attempt {} failed: {}", d.address, attempt, last.ToString());
+  }
+  return last;
+}
+
+absl::Status BluezClient::SubscribeCharacteristics(const std::shared_ptr<Device>& d) {
+  absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
+  if (!objects.ok()) return objects.status();
+  std::vector<std::pair<std::string, Characteristic>> found;
+  const std::string prefix = d->path + "/";
+  for (const auto& [path, ifaces] : *objects) {
+    if (!absl::StartsWith(path, prefix)) continue;
+    auto ch = ifaces.find(kGattCharacteristicIface);
+    if (ch == ifaces.end()) continue;
+    auto uuid = Get<std::string>(ch->second, "UUID");
+    if (!uuid) continue;
+    if (auto c = NotifiedCharacteristic(*uuid)) found.emplace_back(path, *c);
+  }
+  if (found.empty()) return absl::NotFoundError("no supported characteristic");
+  {
+    // Registered before StartNotify, so the first notification (often sent at once) is kept.
+    std::lock_guard lock(mu_);
+    for (const auto& [path, c] : found) characteristics_[path] = CharacteristicRef{d, c};
+  }
+  int subscribed = 0;
+  for (const auto& [path, c] : found) {
+    absl::Status s;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      s = bus_.Call(path, kGattCharacteristicIface, "StartNotify");
+      if (s.ok() || s.code() == absl::StatusCode::kAlreadyExists || DbusErrorName(s) != "org.bluez.Error.InProgress") {
+        break;
+      }
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_ || !d->connected; });
+      if (stopping_ || !d->connected) break;
+    }
+    if (s.ok() || s.code() == absl::StatusCode::kAlreadyExists) {
+      ++subscribed;
+    } else {
+      spdlog::warn("bluez: StartNotify {} ({}): {}", path, CharacteristicShortUuid(c), s.ToString());
+      std::lock_guard lock(mu_);
+      characteristics_.erase(path);
+    }
+  }
+  if (subscribed == 0) return absl::UnavailableError("StartNotify failed on every characteristic");
+  return absl::OkStatus();
+}
+
+void BluezClient::OnInterfacesAdded(const std::string& path, const InterfaceMap& added) {
+  if (auto adapter = added.find(kAdapterIface); adapter != added.end() && WantAdapter(path)) {
+    std::lock_guard lock(mu_);
+    // Set-up makes blocking calls, which must not run on the dispatch thread.
+    if (started_ && !stopping_) threads_.emplace_back([this, path, props = adapter->second] { SetUpAdapter(path, props); });
+  }
+  if (auto device = added.find(kDeviceIface); device != added.end()) {
+    std::lock_guard lock(mu_);
+    TrackDeviceLocked(path, device->second, /*announced=*/true);
+  }
+}
+
+void BluezClient::OnInterfacesRemoved(const std::string& path, const std::vector<std::string>& removed) {
+  auto has = [&](const char* iface) { return std::find(removed.begin(), removed.end(), iface) != removed.end(); };
+  std::lock_guard lock(mu_);
+  for (auto& [device_path, d] : devices_) {
+    // An adapter can vanish without its devices being announced as removed first.
+    bool gone = (device_path == path && has(kDeviceIface)) || (has(kAdapterIface) && d->adapter_path == path);
+    if (!gone) continue;
+    d->present = false;
+    d->connected = false;
+    d->services_resolved = false;
+  }
+  cv_.notify_all();
+}
+
+void BluezClient::OnPropertiesChanged(const std::string& path, const std::string& iface, const PropertyMap& changed) {
+  if (iface == kGattCharacteristicIface) {
+    if (auto value = changed.find("Value"); value != changed.end()) OnValue(path, value->second);
+    return;
+  }
+  if (iface != kDeviceIface) return;
+  std::lock_guard lock(mu_);
+  auto it = devices_.find(path);
+  if (it == devices_.end()) {
+    // A device first seen before this client started, or one whose UUIDs arrive later.
+    TrackDeviceLocked(path, changed, /*announced=*/false);
+    return;
+  }
+  TrackDeviceLocked(path, changed, /*announced=*/false);
+  if (auto connected = Get<bool>(changed, "Connected"); connected && !*connected) it->second->services_resolved = false;
+}
+
+void BluezClient::OnValue(const std::string& path, const sdbus::Variant& value) {
+  const int64_t received_at_unix_us = options_.now_unix_us();
+  CharacteristicRef ref;
+  {
+    std::lock_guard lock(mu_);
+    auto it = characteristics_.find(path);
+    if (it == characteristics_.end()) return;
+    ref = it->second;
+  }
+  notifications_.fetch_add(1);
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = value.get<std::vector<uint8_t>>();
+  } catch (const sdbus::Error& e) {
+    rejected_.fetch_add(1);
+    spdlog::warn("bluez: {} sent a Value that is not a byte array", path);
+    return;
+  }
+  absl::StatusOr<Decoded> decoded = decoder_.Decode(ref.characteristic, bytes);
+  if (!decoded.ok()) {
+    rejected_.fetch_add(1);
+    spdlog::warn("bluez: {} rejected from {}: {}", CharacteristicShortUuid(ref.characteristic), ref.device->address,
+                 std::string(decoded.status().message()));
+    return;
+  }
+  ReceivedMeasurement m{.device_address = ref.device->address,
+                        .device_path = ref.device->path,
+                        .adapter_path = ref.device->adapter_path,
+                        .decoded = *std::move(decoded),
+                        .device_time = std::nullopt,
+                        .received_at_unix_us = received_at_unix_us};
+  m.device_time = DeviceTime(m.decoded.value);
+  sink_(m);
+  delivered_.fetch_add(1);
+}
+
+}  // namespace healthtwin::ble

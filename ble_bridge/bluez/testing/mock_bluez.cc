@@ -1,0 +1,249 @@
+#include "ble_bridge/bluez/testing/mock_bluez.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <map>
+
+#include <sdbus-c++/Error.h>
+#include <sdbus-c++/IProxy.h>
+#include <sdbus-c++/Types.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "ble_bridge/bluez/gatt_uuids.h"
+
+namespace healthtwin::ble::testing {
+namespace {
+
+using healthtwin::testing::PollUntil;
+using healthtwin::testing::Subprocess;
+using healthtwin::testing::SubprocessOptions;
+
+constexpr char kMockIface[] = "org.freedesktop.DBus.Mock";
+constexpr char kDevice[] = "org.bluez.Device1";
+constexpr char kChar[] = "org.bluez.GattCharacteristic1";
+constexpr uint64_t kCallTimeoutUs = 5'000'000;
+
+using Method = sdbus::Struct<std::string, std::string, std::string, std::string>;
+using Props = std::map<std::string, sdbus::Variant>;
+
+// Python run by dbusmock inside the device object: Connect/Disconnect as bluetoothd reports them.
+constexpr char kConnectCode[] =
+    "n = getattr(self, 'fail_connects', 0)\n"
+    "if n > 0:\n"
+    "    self.fail_connects = n - 1\n"
+    "    raise dbus.exceptions.DBusException('mock failure', name=self.fail_name)\n"
+    "if self.props['org.bluez.Device1']['Connected']:\n"
+    "    raise dbus.exceptions.DBusException('Already Connected', name='org.bluez.Error.AlreadyConnected')\n"
+    "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(True), 'ServicesResolved': dbus.Boolean(True)})\n";
+constexpr char kDisconnectCode[] =
+    "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(False), 'ServicesResolved': dbus.Boolean(False)})\n";
+constexpr char kSetFailCode[] = "self.fail_connects = args[0]\nself.fail_name = args[1]\n";
+
+template <typename... Args>
+absl::Status CallOn(sdbus::IConnection& connection, const std::string& path, const std::string& iface,
+                    const std::string& method, const Args&... args) {
+  try {
+    auto proxy = sdbus::createProxy(connection, "org.bluez", path);
+    auto call = proxy->createMethodCall(iface, method);
+    (call << ... << args);
+    proxy->callMethod(call, kCallTimeoutUs);
+    return absl::OkStatus();
+  } catch (const sdbus::Error& e) {
+    return absl::InternalError(absl::StrFormat("%s %s.%s: %s: %s", path, iface, method, e.getName(), e.getMessage()));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MockBluez>> MockBluez::Start() {
+  std::unique_ptr<MockBluez> m(new MockBluez());
+  auto daemon = Subprocess::Spawn(
+      "/usr/bin/setpriv", {"--pdeathsig", "KILL", "--", "/usr/bin/dbus-daemon", "--session", "--nofork", "--print-address=1"});
+  if (!daemon.ok()) return daemon.status();
+  m->daemon_ = *std::move(daemon);
+  Subprocess* d = m->daemon_.get();
+  if (!PollUntil([d] { return d->Stdout().find('\n') != std::string::npos || !d->Running(); },
+                 std::chrono::seconds(10))) {
+    return absl::DeadlineExceededError("dbus-daemon printed no address: " + d->Stderr());
+  }
+  std::string out = d->Stdout();
+  m->address_ = std::string(absl::StripAsciiWhitespace(out.substr(0, out.find('\n'))));
+  if (m->address_.empty()) return absl::InternalError("dbus-daemon failed: " + d->Stderr());
+
+  SubprocessOptions options;
+  options.extra_env = {"DBUS_SYSTEM_BUS_ADDRESS=" + m->address_};
+  auto mock = Subprocess::Spawn("/usr/bin/setpriv",
+                                {"--pdeathsig", "KILL", "--", "/usr/bin/python3", "-m", "dbusmock", "--system",
+                                 "--template", "bluez5"},
+                                options);
+  if (!mock.ok()) return mock.status();
+  m->mock_ = *std::move(mock);
+
+  try {
+    m->connection_ = sdbus::createSessionBusConnectionWithAddress(m->address_);
+  } catch (const sdbus::Error& e) {
+    return absl::UnavailableError("cannot connect to the private bus: " + e.getMessage());
+  }
+  sdbus::IConnection& conn = *m->connection_;
+  Subprocess* py = m->mock_.get();
+  bool owned = PollUntil(
+      [&] {
+        try {
+          auto proxy = sdbus::createProxy(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+          bool has = false;
+          proxy->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments("org.bluez").storeResultsTo(has);
+          return has || !py->Running();
+        } catch (const sdbus::Error&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(15));
+  if (!owned || !py->Running()) return absl::UnavailableError("dbusmock bluez5 did not start: " + py->Stderr());
+
+  if (const char* prev = getenv("DBUS_SYSTEM_BUS_ADDRESS")) m->previous_env_ = prev;
+  setenv("DBUS_SYSTEM_BUS_ADDRESS", m->address_.c_str(), 1);
+  return m;
+}
+
+MockBluez::~MockBluez() {
+  connection_.reset();
+  mock_.reset();    // SIGKILL + reap
+  daemon_.reset();  // SIGKILL + reap
+  if (previous_env_) {
+    setenv("DBUS_SYSTEM_BUS_ADDRESS", previous_env_->c_str(), 1);
+  } else {
+    unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+  }
+}
+
+absl::StatusOr<std::string> MockBluez::AddAdapter(const std::string& name) {
+  try {
+    auto proxy = sdbus::createProxy(*connection_, "org.bluez", "/");
+    std::string path;
+    proxy->callMethod("AddAdapter").onInterface("org.bluez.Mock").withArguments(name, "healthtwin-test").storeResultsTo(path);
+    return path;
+  } catch (const sdbus::Error& e) {
+    return absl::InternalError("AddAdapter: " + e.getMessage());
+  }
+}
+
+std::string MockBluez::DevicePath(const std::string& adapter_path, const std::string& address) {
+  return adapter_path + "/dev_" + absl::StrReplaceAll(absl::AsciiStrToUpper(address), {{":", "_"}});
+}
+
+absl::StatusOr<std::string> MockBluez::AddDevice(const std::string& adapter_path, const std::string& address,
+                                                 const std::string& alias,
+                                                 const std::vector<uint16_t>& service_uuids16) {
+  std::string path = DevicePath(adapter_path, address);
+  std::vector<std::string> uuids;
+  for (uint16_t u : service_uuids16) uuids.push_back(FullUuid(u));
+  Props props;
+  props.emplace("Address", sdbus::Variant(address));
+  props.emplace("AddressType", sdbus::Variant(std::string("public")));
+  props.emplace("Name", sdbus::Variant(alias));
+  props.emplace("Alias", sdbus::Variant(alias));
+  props.emplace("Adapter", sdbus::Variant(sdbus::ObjectPath(adapter_path)));
+  props.emplace("UUIDs", sdbus::Variant(uuids));
+  props.emplace("Paired", sdbus::Variant(false));
+  props.emplace("Trusted", sdbus::Variant(false));
+  props.emplace("Connected", sdbus::Variant(false));
+  props.emplace("ServicesResolved", sdbus::Variant(false));
+  props.emplace("RSSI", sdbus::Variant(int16_t{-60}));
+  std::vector<Method> methods = {
+      Method{"Connect", "", "", kConnectCode},
+      Method{"Disconnect", "", "", kDisconnectCode},
+      Method{"TestSetFailConnects", "is", "", kSetFailCode},
+  };
+  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "AddObject", path, std::string(kDevice), props, methods);
+      !s.ok()) {
+    return s;
+  }
+  std::map<std::string, Props> ifaces;
+  ifaces.emplace(kDevice, props);
+  std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(path)), sdbus::Variant(ifaces)};
+  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
+                              std::string("InterfacesAdded"), std::string("oa{sa{sv}}"), args);
+      !s.ok()) {
+    return s;
+  }
+  return path;
+}
+
+absl::Status MockBluez::RemoveDevice(const std::string& device_path) {
+  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "RemoveObject", sdbus::ObjectPath(device_path)); !s.ok()) {
+    return s;
+  }
+  std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(device_path)),
+                                      sdbus::Variant(std::vector<std::string>{kDevice})};
+  return CallOn(*connection_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
+                std::string("InterfacesRemoved"), std::string("oas"), args);
+}
+
+absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& device_path, int service_index,
+                                                         uint16_t service_uuid16, int char_index,
+                                                         uint16_t char_uuid16) {
+  std::string service_path = absl::StrFormat("%s/service%04x", device_path, service_index);
+  Props service;
+  service.emplace("UUID", sdbus::Variant(FullUuid(service_uuid16)));
+  service.emplace("Primary", sdbus::Variant(true));
+  service.emplace("Device", sdbus::Variant(sdbus::ObjectPath(device_path)));
+  // A second characteristic of the same service finds the service already there.
+  (void)CallOn(*connection_, "/", kMockIface, "AddObject", service_path, std::string("org.bluez.GattService1"),
+               service, std::vector<Method>{});
+  std::string char_path = absl::StrFormat("%s/char%04x", service_path, char_index);
+  Props ch;
+  ch.emplace("UUID", sdbus::Variant(FullUuid(char_uuid16)));
+  ch.emplace("Service", sdbus::Variant(sdbus::ObjectPath(service_path)));
+  ch.emplace("Value", sdbus::Variant(std::vector<uint8_t>{}));
+  ch.emplace("Notifying", sdbus::Variant(false));
+  ch.emplace("Flags", sdbus::Variant(std::vector<std::string>{"notify", "indicate"}));
+  std::vector<Method> methods = {
+      Method{"StartNotify", "", "", "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(True)})"},
+      Method{"StopNotify", "", "", "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(False)})"},
+  };
+  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "AddObject", char_path, std::string(kChar), ch, methods);
+      !s.ok()) {
+    return s;
+  }
+  return char_path;
+}
+
+absl::Status MockBluez::Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value) {
+  Props props;
+  props.emplace("Value", sdbus::Variant(value));
+  return CallOn(*connection_, characteristic_path, kMockIface, "UpdateProperties", std::string(kChar), props);
+}
+
+absl::Status MockBluez::DropConnection(const std::string& device_path) {
+  Props props;
+  props.emplace("Connected", sdbus::Variant(false));
+  props.emplace("ServicesResolved", sdbus::Variant(false));
+  return CallOn(*connection_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
+}
+
+absl::Status MockBluez::Advertise(const std::string& device_path, int16_t rssi) {
+  Props props;
+  props.emplace("RSSI", sdbus::Variant(rssi));
+  return CallOn(*connection_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
+}
+
+absl::Status MockBluez::FailNextConnects(const std::string& device_path, int count, const std::string& error_name) {
+  return CallOn(*connection_, device_path, kDevice, "TestSetFailConnects", int32_t{count}, error_name);
+}
+
+absl::StatusOr<bool> MockBluez::GetBool(const std::string& path, const std::string& iface, const std::string& name) {
+  try {
+    auto proxy = sdbus::createProxy(*connection_, "org.bluez", path);
+    sdbus::Variant v;
+    proxy->callMethod("Get").onInterface("org.freedesktop.DBus.Properties").withArguments(iface, name).storeResultsTo(v);
+    return v.get<bool>();
+  } catch (const sdbus::Error& e) {
+    return absl::InternalError("Get " + name + ": " + e.getMessage());
+  }
+}
+
+}  // namespace healthtwin::ble::testing

@@ -1,0 +1,76 @@
+// A radio-free BlueZ for tests: a private dbus-daemon plus python3-dbusmock's bluez5 template on
+// it, with helpers that add adapters, devices, GATT services and characteristics and send
+// notifications (Value PropertiesChanged), all through dbusmock's own D-Bus API.
+//
+// Start() also points this process's system bus at the private daemon (DBUS_SYSTEM_BUS_ADDRESS,
+// which sd-bus honours); the destructor restores the previous value.
+//
+// Devices are built with AddObject rather than the template's AddDevice, so that Connect and
+// Disconnect behave like bluetoothd (Connected and ServicesResolved change together) from the
+// first call, and so a test can make the next Connect calls fail with a chosen BlueZ error.
+//
+// Ownership: MockBluez owns both processes. They are SIGKILLed and reaped by the destructor, even
+// when a test fails; they are also started under `setpriv --pdeathsig KILL`, so they die with the
+// test process if it crashes. Thread safety: none; use from the test thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sdbus-c++/IConnection.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tests/harness/subprocess.h"
+
+namespace healthtwin::ble::testing {
+
+class MockBluez {
+ public:
+  static absl::StatusOr<std::unique_ptr<MockBluez>> Start();
+  ~MockBluez();
+
+  const std::string& bus_address() const { return address_; }
+
+  // "/org/bluez/hci0". The template's adapter is powered and supports discovery.
+  absl::StatusOr<std::string> AddAdapter(const std::string& name);
+  // Adds (or re-adds after RemoveDevice) a disconnected device advertising `service_uuids16`, and
+  // announces it with InterfacesAdded. Returns "/org/bluez/hci0/dev_AA_BB_...".
+  absl::StatusOr<std::string> AddDevice(const std::string& adapter_path, const std::string& address,
+                                        const std::string& alias, const std::vector<uint16_t>& service_uuids16);
+  // "/org/bluez/hci0/dev_AA_BB_...": where AddDevice puts the device. GATT objects may be added there
+  // before the device itself, as bluetoothd has them all in place by the time it announces
+  // ServicesResolved (the mock's Connect resolves services at once).
+  static std::string DevicePath(const std::string& adapter_path, const std::string& address);
+  // Removes the device object (not its GATT children, which a re-added device finds again) and
+  // announces it with InterfacesRemoved.
+  absl::Status RemoveDevice(const std::string& device_path);
+  // Adds a primary service (once per service_index) and a characteristic with StartNotify and
+  // StopNotify. Returns the characteristic's path.
+  absl::StatusOr<std::string> AddCharacteristic(const std::string& device_path, int service_index,
+                                                uint16_t service_uuid16, int char_index, uint16_t char_uuid16);
+  // Sets Value, emitting PropertiesChanged as bluetoothd does for a notification or indication.
+  absl::Status Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value);
+  // The device drops the link: Connected and ServicesResolved become false.
+  absl::Status DropConnection(const std::string& device_path);
+  // The device is seen advertising again: RSSI changes.
+  absl::Status Advertise(const std::string& device_path, int16_t rssi);
+  // The next `count` Connect calls fail with the D-Bus error `error_name`.
+  absl::Status FailNextConnects(const std::string& device_path, int count, const std::string& error_name);
+
+  absl::StatusOr<bool> GetBool(const std::string& path, const std::string& iface, const std::string& name);
+
+ private:
+  MockBluez() = default;
+
+  std::string address_;
+  std::optional<std::string> previous_env_;
+  std::unique_ptr<healthtwin::testing::Subprocess> daemon_;
+  std::unique_ptr<healthtwin::testing::Subprocess> mock_;
+  std::unique_ptr<sdbus::IConnection> connection_;
+};
+
+}  // namespace healthtwin::ble::testing
