@@ -1,0 +1,193 @@
+// `healthtwin-bridge run` end to end without a radio: a heart-rate strap on the mock BlueZ
+// (private dbus-daemon + python3-dbusmock), the real ingest binary and a real PostgreSQL. The
+// strap notifies N heart rates; the bridge is killed with SIGKILL mid-stream and started again;
+// PostgreSQL must hold every reading exactly once (count, distinct keys and a checksum), and a
+// strap that is not bound to a patient is held back and listed as unbound by `devices`.
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "ble_bridge/bluez/testing/mock_bluez.h"
+#include "ble_bridge/outbox/outbox.h"
+#include "services/common/db/migrator.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/harness/subprocess.h"
+
+namespace healthtwin::ble {
+namespace {
+
+using namespace std::chrono_literals;
+using healthtwin::testing::PgCluster;
+using healthtwin::testing::PollUntil;
+using healthtwin::testing::ReadFileOrEmpty;
+using healthtwin::testing::Subprocess;
+
+constexpr char kIngestBin[] = HT_INGEST_BIN;
+constexpr char kBridgeBin[] = HT_BRIDGE_BIN;
+constexpr char kPkiScript[] = HT_PKI_SCRIPT;
+constexpr char kStrap[] = "AA:BB:CC:DD:EE:01";
+constexpr char kLoose[] = "AA:BB:CC:DD:EE:09";  // enrolled, bound to nobody
+constexpr int kReadings = 120;
+
+class BridgeRunIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = PgCluster::Start();
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    ASSERT_TRUE(cluster_->CreateDatabase("bridge").ok());
+    conninfo_ = cluster_->ConnInfo("bridge");
+    {
+      pqxx::connection c(conninfo_);
+      ASSERT_TRUE(common::ApplyMigrations(c, common::BuiltInMigrations()).ok());
+      pqxx::work tx(c);
+      tx.exec("INSERT INTO patients (patient_id) VALUES ('pat-0001')");
+      tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ($1, 1, 'pat-0001', now())",
+                     std::string(kStrap));
+      tx.exec_params("INSERT INTO devices (device_id, kind) VALUES ($1, 1)", std::string(kLoose));
+      tx.commit();
+    }
+    work_ = cluster_->dir() + "-bridge";
+    std::filesystem::create_directories(work_);
+    auto pki = Subprocess::Spawn("/bin/bash", {kPkiScript, work_ + "/pki"});
+    ASSERT_TRUE(pki.ok());
+    auto exit = (*pki)->Wait(60s);
+    ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << (*pki)->Stderr();
+
+    auto ingest = Subprocess::Spawn(kIngestBin, {"--tls-ca", work_ + "/pki/ca.pem", "--tls-cert",
+                                                 work_ + "/pki/ingest.pem", "--tls-key", work_ + "/pki/ingest.key",
+                                                 "--db", conninfo_, "--listen", "127.0.0.1:0", "--port-file",
+                                                 work_ + "/ingest.port"});
+    ASSERT_TRUE(ingest.ok()) << ingest.status();
+    ingest_ = *std::move(ingest);
+    std::string port;
+    ASSERT_TRUE(PollUntil([&] { return !(port = ReadFileOrEmpty(work_ + "/ingest.port")).empty(); }, 20s))
+        << ingest_->Stderr();
+    ingest_addr_ = "localhost:" + port.substr(0, port.find('\n'));
+
+    // The mock BlueZ; Start() points DBUS_SYSTEM_BUS_ADDRESS (inherited by the bridge) at it.
+    auto mock = testing::MockBluez::Start();
+    ASSERT_TRUE(mock.ok()) << mock.status();
+    mock_ = *std::move(mock);
+    auto adapter = mock_->AddAdapter("hci0");
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    strap_hr_ = AddStrap(*adapter, kStrap);
+    loose_hr_ = AddStrap(*adapter, kLoose);
+  }
+
+  void TearDown() override {
+    bridge_.reset();
+    mock_.reset();
+    if (ingest_) (void)ingest_->Signal(SIGKILL);
+    ingest_.reset();
+    std::filesystem::remove_all(work_);
+  }
+
+  std::string AddStrap(const std::string& adapter, const std::string& address) {
+    auto ch = mock_->AddCharacteristic(testing::MockBluez::DevicePath(adapter, address), 0x0c, 0x180D, 0x0d, 0x2A37);
+    EXPECT_TRUE(ch.ok()) << ch.status();
+    auto dev = mock_->AddDevice(adapter, address, "HR strap", {0x180D});
+    EXPECT_TRUE(dev.ok()) << dev.status();
+    return ch.value_or("");
+  }
+
+  void StartBridge() {
+    auto bridge = Subprocess::Spawn(kBridgeBin, {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_,
+                                                 "--pki", work_ + "/pki", "--as", "bridge-001", "--outbox",
+                                                 work_ + "/outbox.db", "--batch-size", "10", "--binding-ttl-s", "1",
+                                                 "--log-level", "debug"});
+    ASSERT_TRUE(bridge.ok()) << bridge.status();
+    bridge_ = *std::move(bridge);
+    ASSERT_TRUE(PollUntil([&] { return bridge_->Stderr().find(std::string(kStrap) + " subscribed") != std::string::npos; },
+                          15s))
+        << bridge_->Stderr();
+  }
+
+  // Notifies readings [from, to) from the bound strap, 3 ms apart.
+  void Notify(int from, int to) {
+    for (int i = from; i < to; ++i) {
+      const uint8_t bpm = static_cast<uint8_t>(60 + (i * 7) % 90);
+      ASSERT_TRUE(mock_->Notify(strap_hr_, {0x00, bpm}).ok());
+      expected_sum_ += bpm;
+      std::this_thread::sleep_for(3ms);
+    }
+  }
+
+  bool BridgeLogged(const std::string& needle) { return bridge_->Stderr().find(needle) != std::string::npos; }
+
+  int64_t Query(const std::string& sql) {
+    pqxx::connection c(conninfo_);
+    pqxx::nontransaction tx(c);
+    return tx.exec(sql)[0][0].as<int64_t>();
+  }
+
+  std::unique_ptr<PgCluster> cluster_;
+  std::string conninfo_, work_, ingest_addr_, strap_hr_, loose_hr_;
+  std::unique_ptr<Subprocess> ingest_;
+  std::unique_ptr<testing::MockBluez> mock_;
+  std::unique_ptr<Subprocess> bridge_;
+  int64_t expected_sum_ = 0;
+};
+
+TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNine) {
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_NO_FATAL_FAILURE(Notify(0, kReadings / 2));
+  // Every reading of the first half is durable in the outbox, and forwarding has begun.
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=" + std::to_string(kReadings / 2) + " "); }, 15s))
+      << bridge_->Stderr();
+  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") > 0; }, 15s)) << bridge_->Stderr();
+  ASSERT_TRUE(bridge_->Signal(SIGKILL).ok());
+  auto killed = bridge_->Wait(10s);
+  ASSERT_TRUE(killed.ok() && !killed->exited);
+
+  // The link drops with the bridge; the strap advertises again and the new bridge reconnects.
+  const std::string strap_path = testing::MockBluez::DevicePath("/org/bluez/hci0", kStrap);
+  ASSERT_TRUE(mock_->DropConnection(strap_path).ok());
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_NO_FATAL_FAILURE(Notify(kReadings / 2, kReadings));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(mock_->Notify(loose_hr_, {0x00, 99}).ok());
+
+  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") >= kReadings; }, 20s))
+      << Query("SELECT count(*) FROM vitals") << "\n"
+      << bridge_->Stderr();
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("device=" + std::string(kLoose)); }, 10s));
+  std::this_thread::sleep_for(500ms);  // a late duplicate would show up now
+
+  ASSERT_TRUE(bridge_->Signal(SIGTERM).ok());
+  auto done = bridge_->Wait(30s);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->exited && done->code == 0) << done->ToString() << "\n" << bridge_->Stderr();
+  EXPECT_NE(bridge_->Stdout().find("\"pending\":3"), std::string::npos) << bridge_->Stdout();  // the loose strap's
+
+  EXPECT_EQ(Query("SELECT count(*) FROM vitals"), kReadings);
+  EXPECT_EQ(Query("SELECT count(DISTINCT measured_at) FROM vitals"), kReadings);
+  EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001' AND vital_type = 1"), kReadings);
+  EXPECT_EQ(Query("SELECT coalesce(sum(value::bigint), 0) FROM vitals"), expected_sum_);
+  EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE device_id = '" + std::string(kLoose) + "'"), 0);
+
+  auto devices = Subprocess::Spawn(kBridgeBin, {"devices", "--outbox", work_ + "/outbox.db"});
+  ASSERT_TRUE(devices.ok());
+  ASSERT_TRUE((*devices)->Wait(10s).ok());
+  const std::string listed = (*devices)->Stdout();
+  EXPECT_NE(listed.find(std::string(R"({"binding":"bound","device_id":")") + kStrap), std::string::npos) << listed;
+  EXPECT_NE(listed.find(std::string(R"({"binding":"unbound","device_id":")") + kLoose), std::string::npos) << listed;
+}
+
+TEST_F(BridgeRunIntegrationTest, BadArgumentsGiveOneLineAndExitTwo) {
+  auto bridge = Subprocess::Spawn(kBridgeBin, {"run", "--ingest-addr", ingest_addr_, "--outbox", work_ + "/o.db"});
+  ASSERT_TRUE(bridge.ok());
+  auto done = (*bridge)->Wait(10s);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->exited && done->code == 2) << done->ToString();
+  const std::string err = (*bridge)->Stderr();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("--pki"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace healthtwin::ble
