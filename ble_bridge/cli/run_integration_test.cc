@@ -15,6 +15,7 @@
 #include "ble_bridge/bluez/testing/mock_bluez.h"
 #include "ble_bridge/outbox/outbox.h"
 #include "services/common/db/migrator.h"
+#include "tests/harness/ingest_process.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
 
@@ -40,11 +41,11 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     auto cluster = PgCluster::Start();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    ASSERT_TRUE(cluster_->CreateDatabase("bridge").ok());
-    conninfo_ = cluster_->ConnInfo("bridge");
+    auto conninfo = healthtwin::testing::CreateMigratedDatabase(*cluster_, "bridge");
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    conninfo_ = *conninfo;
     {
       pqxx::connection c(conninfo_);
-      ASSERT_TRUE(common::ApplyMigrations(c, common::BuiltInMigrations()).ok());
       pqxx::work tx(c);
       tx.exec("INSERT INTO patients (patient_id) VALUES ('pat-0001')");
       tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ($1, 1, 'pat-0001', now())",
@@ -54,21 +55,13 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     }
     work_ = cluster_->dir() + "-bridge";
     std::filesystem::create_directories(work_);
-    auto pki = Subprocess::Spawn("/bin/bash", {kPkiScript, work_ + "/pki"});
-    ASSERT_TRUE(pki.ok());
-    auto exit = (*pki)->Wait(60s);
-    ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << (*pki)->Stderr();
+    auto pki = healthtwin::testing::MakeDevPki(kPkiScript, work_ + "/pki");
+    ASSERT_TRUE(pki.ok()) << pki;
 
-    auto ingest = Subprocess::Spawn(kIngestBin, {"--tls-ca", work_ + "/pki/ca.pem", "--tls-cert",
-                                                 work_ + "/pki/ingest.pem", "--tls-key", work_ + "/pki/ingest.key",
-                                                 "--db", conninfo_, "--listen", "127.0.0.1:0", "--port-file",
-                                                 work_ + "/ingest.port"});
+    auto ingest = healthtwin::testing::StartIngestProcess(kIngestBin, work_ + "/pki", conninfo_, work_);
     ASSERT_TRUE(ingest.ok()) << ingest.status();
-    ingest_ = *std::move(ingest);
-    std::string port;
-    ASSERT_TRUE(PollUntil([&] { return !(port = ReadFileOrEmpty(work_ + "/ingest.port")).empty(); }, 20s))
-        << ingest_->Stderr();
-    ingest_addr_ = "localhost:" + port.substr(0, port.find('\n'));
+    ingest_ = std::move(ingest->process);
+    ingest_addr_ = ingest->address;
 
     // The mock BlueZ; Start() points DBUS_SYSTEM_BUS_ADDRESS (inherited by the bridge) at it.
     auto mock = testing::MockBluez::Start();

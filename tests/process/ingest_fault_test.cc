@@ -19,6 +19,7 @@
 #include "services/common/db/migrator.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
+#include "tests/harness/ingest_process.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
 
@@ -101,11 +102,11 @@ class IngestFaultTest : public ::testing::Test {
     auto cluster = PgCluster::Start();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    ASSERT_TRUE(cluster_->CreateDatabase("faults").ok());
-    conninfo_ = cluster_->ConnInfo("faults");
+    auto conninfo = CreateMigratedDatabase(*cluster_, "faults");
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    conninfo_ = *conninfo;
     {
       pqxx::connection c(conninfo_);
-      ASSERT_TRUE(common::ApplyMigrations(c, common::BuiltInMigrations()).ok());
       pqxx::work tx(c);
       tx.exec_params("INSERT INTO patients (patient_id) SELECT 'p' || g FROM generate_series(0, $1 - 1) g", kDevices);
       tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at)"
@@ -115,10 +116,8 @@ class IngestFaultTest : public ::testing::Test {
     }
     work_ = cluster_->dir() + "-faults";
     std::filesystem::create_directories(work_);
-    auto pki = Subprocess::Spawn("/bin/bash", {kPkiScript, work_ + "/pki"});
-    ASSERT_TRUE(pki.ok());
-    auto exit = (*pki)->Wait(60s);
-    ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << (*pki)->Stderr();
+    auto pki = MakeDevPki(kPkiScript, work_ + "/pki");
+    ASSERT_TRUE(pki.ok()) << pki;
     ASSERT_NO_FATAL_FAILURE(StartIngest());
 
     const int64_t base_s = common::NowUnixMicros() / 1'000'000 - 3600;
@@ -144,16 +143,10 @@ class IngestFaultTest : public ::testing::Test {
   }
 
   void StartIngest() {
-    std::filesystem::remove(work_ + "/ingest.port");
-    auto proc = Subprocess::Spawn(kIngestBin, {"--tls-ca", work_ + "/pki/ca.pem", "--tls-cert", work_ + "/pki/ingest.pem",
-                                               "--tls-key", work_ + "/pki/ingest.key", "--db", conninfo_, "--listen",
-                                               "127.0.0.1:0", "--port-file", work_ + "/ingest.port"});
-    ASSERT_TRUE(proc.ok()) << proc.status();
-    ingest_ = *std::move(proc);
-    std::string port;
-    ASSERT_TRUE(PollUntil([&] { return !(port = ReadFileOrEmpty(work_ + "/ingest.port")).empty(); }, 20s))
-        << ingest_->Stderr();
-    address_ = "localhost:" + port.substr(0, port.find('\n'));
+    auto ingest = StartIngestProcess(kIngestBin, work_ + "/pki", conninfo_, work_);
+    ASSERT_TRUE(ingest.ok()) << ingest.status();
+    ingest_ = std::move(ingest->process);
+    address_ = ingest->address;
   }
 
   common::TlsFiles Bridge() const {

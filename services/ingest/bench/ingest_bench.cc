@@ -34,6 +34,7 @@
 #include "services/common/db/migrator.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
+#include "tests/harness/ingest_process.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
 
@@ -93,11 +94,6 @@ std::vector<v1::SampleBatch> BuildBatches(const Options& o, int k, int64_t base_
   }
   if (batch.samples_size() > 0) out.push_back(std::move(batch));
   return out;
-}
-
-void Migrate(const std::string& conninfo) {
-  pqxx::connection c(conninfo);
-  Check(common::ApplyMigrations(c, common::BuiltInMigrations()), "migrate " + conninfo);
 }
 
 void Enrol(const std::string& conninfo, int devices) {
@@ -221,17 +217,11 @@ int main(int argc, char** argv) {
 
   auto cluster = Check(testing::PgCluster::Start(), "start PostgreSQL");
   for (const char* db : {"ingest_bench", "copy_baseline"}) {
-    if (auto s = cluster->CreateDatabase(db); !s.ok()) Die(std::string(s.message()));
-    Migrate(cluster->ConnInfo(db));
-    Enrol(cluster->ConnInfo(db), o.devices);
+    Enrol(Check(testing::CreateMigratedDatabase(*cluster, db), "create database"), o.devices);
   }
   const std::string work = cluster->dir() + "-bench";
   std::filesystem::create_directories(work);
-  {
-    auto pki = Check(testing::Subprocess::Spawn("/bin/bash", {o.pki_script, work + "/pki"}), "run PKI script");
-    auto exit = Check(pki->Wait(std::chrono::seconds(60)), "PKI script");
-    if (!exit.exited || exit.code != 0) Die("PKI script failed: " + pki->Stderr());
-  }
+  if (auto s = testing::MakeDevPki(o.pki_script, work + "/pki"); !s.ok()) Die(std::string(s.message()));
 
   const int64_t base_us = (common::NowUnixMicros() / 1'000'000 - o.seconds_of_data - 3600) * 1'000'000;
   std::vector<std::vector<v1::SampleBatch>> per_stream;
@@ -246,17 +236,11 @@ int main(int argc, char** argv) {
   const double copy_rows_per_s = RunCopyBaseline(o, cluster->ConnInfo("copy_baseline"), per_stream);
   std::cerr << "raw COPY baseline: " << static_cast<int64_t>(copy_rows_per_s) << " rows/s\n";
 
-  auto ingest = Check(testing::Subprocess::Spawn(
-                          o.ingest_bin, {"--tls-ca", work + "/pki/ca.pem", "--tls-cert", work + "/pki/ingest.pem",
-                                         "--tls-key", work + "/pki/ingest.key", "--db", cluster->ConnInfo("ingest_bench"),
-                                         "--listen", "127.0.0.1:0", "--port-file", work + "/ingest.port",
-                                         "--log-level", "warn"}),
-                      "start ingest");
-  std::string port;
-  testing::PollUntil([&] { return !(port = testing::ReadFileOrEmpty(work + "/ingest.port")).empty(); },
-                     std::chrono::seconds(20));
-  if (port.empty()) Die("ingest did not start: " + ingest->Stderr());
-  const std::string address = "localhost:" + port.substr(0, port.find('\n'));
+  auto started = Check(testing::StartIngestProcess(o.ingest_bin, work + "/pki", cluster->ConnInfo("ingest_bench"),
+                                                   work, {"--log-level", "warn"}),
+                       "start ingest");
+  auto ingest = std::move(started.process);
+  const std::string address = started.address;
   const common::TlsFiles bridge{work + "/pki/ca.pem", work + "/pki/bridge-001.pem", work + "/pki/bridge-001.key"};
   {
     auto health = grpc::health::v1::Health::NewStub(

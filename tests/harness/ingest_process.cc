@@ -1,0 +1,52 @@
+#include "tests/harness/ingest_process.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <pqxx/pqxx>
+
+#include "services/common/db/migrator.h"
+
+namespace healthtwin::testing {
+
+absl::Status MakeDevPki(const std::string& script, const std::string& dir) {
+  auto pki = Subprocess::Spawn("/bin/bash", {script, dir});
+  if (!pki.ok()) return pki.status();
+  auto exit = (*pki)->Wait(std::chrono::seconds(60));
+  if (!exit.ok()) return exit.status();
+  if (!exit->exited || exit->code != 0) return absl::InternalError("make-dev-pki.sh failed: " + (*pki)->Stderr());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CreateMigratedDatabase(PgCluster& cluster, std::string_view name) {
+  if (auto s = cluster.CreateDatabase(name); !s.ok()) return s;
+  const std::string conninfo = cluster.ConnInfo(name);
+  try {
+    pqxx::connection c(conninfo);
+    auto report = common::ApplyMigrations(c, common::BuiltInMigrations());
+    if (!report.ok()) return report.status();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(std::string("migrate ") + conninfo + ": " + e.what());
+  }
+  return conninfo;
+}
+
+absl::StatusOr<IngestProcess> StartIngestProcess(const std::string& binary, const std::string& pki_dir,
+                                                 const std::string& conninfo, const std::string& work_dir,
+                                                 const std::vector<std::string>& extra_args) {
+  const std::string port_file = work_dir + "/ingest.port";
+  std::filesystem::remove(port_file);
+  std::vector<std::string> args = {"--tls-ca",   pki_dir + "/ca.pem", "--tls-cert", pki_dir + "/ingest.pem",
+                                   "--tls-key",  pki_dir + "/ingest.key", "--db",   conninfo,
+                                   "--listen",   "127.0.0.1:0",          "--port-file", port_file};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto proc = Subprocess::Spawn(binary, args);
+  if (!proc.ok()) return proc.status();
+  std::string port;
+  if (!PollUntil([&] { return !(port = ReadFileOrEmpty(port_file)).empty(); }, std::chrono::seconds(20))) {
+    return absl::DeadlineExceededError("ingest wrote no port file within 20 s: " + (*proc)->Stderr());
+  }
+  return IngestProcess{*std::move(proc), "localhost:" + port.substr(0, port.find('\n'))};
+}
+
+}  // namespace healthtwin::testing
