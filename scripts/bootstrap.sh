@@ -19,6 +19,8 @@ PACKAGES=(
   procps util-linux
   # SQLite for the BLE bridge's durable on-gateway outbox (ble_bridge/outbox)
   libsqlite3-dev
+  # linear algebra for twin calibration (models/calibration): MAP fit, UKF, covariances
+  libeigen3-dev
   # libFuzzer for the GATT parser fuzzers (ble_bridge/parsers/fuzz), which need clang
   clang libclang-rt-14-dev
   # BlueZ client (ble_bridge/bluez) and its radio-free tests: private dbus-daemon + dbusmock
