@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "clinician_api/access.h"
+#include "services/common/access.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
@@ -16,6 +16,8 @@
 namespace healthtwin::clinician {
 
 namespace v1 = healthtwin::clinician::v1;
+using common::Access;
+using common::Caller;
 
 struct Upstreams {
   std::unique_ptr<healthtwin::vitals::v1::VitalsQueryService::Stub> vitals;

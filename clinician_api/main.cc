@@ -1,5 +1,5 @@
 // healthtwin-clinician-api: the clinician-facing gateway.
-#include "clinician_api/access.h"
+#include "services/common/access.h"
 #include "clinician_api/clinician_service.h"
 #include "services/common/config.h"
 #include "services/common/grpc_util.h"
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
 
   common::PgPool pool(cfg.db_conninfo, 8);
   common::Executor executor(8);
-  clinician::Access access(pool);
+  common::Access access(pool);
   clinician::ClinicianServiceImpl service(access, std::move(up), executor);
   return common::RunService(cfg, {&service});
 }

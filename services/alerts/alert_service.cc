@@ -5,6 +5,7 @@
 
 #include "services/alerts/evaluator.h"
 #include "services/common/grpc_util.h"
+#include "services/common/ids.h"
 #include "services/common/logging.h"
 #include "services/common/pg_listener.h"
 #include "services/common/time_util.h"
@@ -24,14 +25,7 @@ std::string JoinIds(const std::vector<std::string>& ids) {
   return s;
 }
 
-bool IsUuid(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
+using common::IsUuid;
 }  // namespace
 
 std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>& ids) {

@@ -7,7 +7,7 @@
 
 #include <pqxx/pqxx>
 
-#include "clinician_api/access.h"
+#include "services/common/access.h"
 #include "clinician_api/clinician_service.h"
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
@@ -128,7 +128,7 @@ struct Slice::Parts {
   // clinician host
   std::unique_ptr<common::PgPool> clinician_pool;
   std::unique_ptr<common::Executor> clinician_executor;
-  std::unique_ptr<clinician::Access> access;
+  std::unique_ptr<common::Access> access;
   std::unique_ptr<clinician::ClinicianServiceImpl> clinician_service;
   std::unique_ptr<common::ServiceHost> clinician_host;
 
@@ -202,7 +202,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   up.twin = twin::v1::TwinService::NewStub(*to_data);
   p.clinician_pool = std::make_unique<common::PgPool>(conninfo, 8);
   p.clinician_executor = std::make_unique<common::Executor>(8);
-  p.access = std::make_unique<clinician::Access>(*p.clinician_pool);
+  p.access = std::make_unique<common::Access>(*p.clinician_pool);
   p.clinician_service =
       std::make_unique<clinician::ClinicianServiceImpl>(*p.access, std::move(up), *p.clinician_executor);
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", conninfo),

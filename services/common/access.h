@@ -12,16 +12,16 @@
 #include "services/common/pg.h"
 #include "services/common/tls/tls.h"
 
-namespace healthtwin::clinician {
+namespace healthtwin::common {
 
 struct Caller {
-  common::PeerIdentity identity;
+  PeerIdentity identity;
   std::string peer_address;
 };
 
 class Access {
  public:
-  explicit Access(common::PgPool& pool) : pool_(pool) {}
+  explicit Access(PgPool& pool) : pool_(pool) {}
 
   // Patients on the caller's care team.
   absl::StatusOr<std::vector<std::string>> CareTeamPatients(const Caller& caller);
@@ -37,7 +37,7 @@ class Access {
   absl::StatusOr<std::string> AlertPatient(const std::string& alert_id);
 
  private:
-  common::PgPool& pool_;
+  PgPool& pool_;
 };
 
-}  // namespace healthtwin::clinician
+}  // namespace healthtwin::common

@@ -1,6 +1,6 @@
-#include "clinician_api/access.h"
+#include "services/common/access.h"
 
-namespace healthtwin::clinician {
+namespace healthtwin::common {
 
 absl::StatusOr<std::vector<std::string>> Access::CareTeamPatients(const Caller& caller) {
   std::vector<std::string> out;
@@ -20,7 +20,7 @@ absl::Status Access::Audit(const Caller& caller, std::string_view action, const 
     tx.exec_params(
         "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer)"
         " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7)",
-        caller.identity.common_name, std::string(common::RoleName(caller.identity.role)), std::string(action),
+        caller.identity.common_name, std::string(RoleName(caller.identity.role)), std::string(action),
         patient_id, std::string(outcome), std::string(detail), caller.peer_address);
   });
 }
@@ -28,7 +28,7 @@ absl::Status Access::Audit(const Caller& caller, std::string_view action, const 
 absl::Status Access::CheckAndAudit(const Caller& caller, std::string_view action, const std::string& patient_id) {
   bool allowed = false;
   const bool care_role =
-      caller.identity.role == common::Role::kClinician || caller.identity.role == common::Role::kNurse;
+      caller.identity.role == Role::kClinician || caller.identity.role == Role::kNurse;
   if (care_role) {
     auto s = pool_.WithTransaction("check care team", [&](pqxx::work& tx) {
       allowed = !tx.exec_params("SELECT 1 FROM care_team WHERE patient_id = $1 AND member = $2", patient_id,
@@ -59,4 +59,4 @@ absl::StatusOr<std::string> Access::AlertPatient(const std::string& alert_id) {
   return patient;
 }
 
-}  // namespace healthtwin::clinician
+}  // namespace healthtwin::common
