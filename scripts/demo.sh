@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole healthtwin slice on this machine with simulated patients:
 # a private PostgreSQL, the ingest, alerts, twin and clinician_api services over mutual TLS,
-# simulated BLE wearables (a heart-rate strap and a blood-pressure cuff per patient, on a mock
+# simulated BLE wearables (heart-rate strap, blood-pressure cuff, pulse oximeter, scale and
+# thermometer per patient, with battery, Device Information and clocks, on a mock
 # BlueZ: private dbus-daemon + python3-dbusmock) and the real BLE bridge (`healthtwin-bridge run`)
 # forwarding them. Shows alerts as a clinician sees them.
 #
@@ -92,7 +93,7 @@ for addr in "$INGEST" "$ALERTS" "$TWIN" "$API"; do ht --as cli-admin health --ad
 say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, clinician_api $API"
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
-# C0:FF:EE:00:<n in hex>:01 and the cuff C0:FF:EE:00:<n>:02 (ble_bridge/simulated/main.cc).
+# C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
 "$BUILD/ble_bridge/simulated/healthtwin-wearables" --patients 3 --bus-address-file "$WORK/bluez.address" \
   >"$WORK/wearables.devices" 2>"$WORK/wearables.log" &
 PIDS+=($!)
@@ -108,7 +109,7 @@ for i in 1 2 3; do
   done <"$WORK/wearables.devices"
   ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice >/dev/null
 done
-say "enrolled pat-0001..pat-0003, each with a BLE heart-rate strap and BP cuff; dr-alice is on their care team"
+say "enrolled pat-0001..pat-0003, each with a BLE heart-rate strap, BP cuff, oximeter, scale and thermometer; dr-alice is on their care team"
 
 DBUS_SYSTEM_BUS_ADDRESS=$(cat "$WORK/bluez.address") "$BUILD/ble_bridge/cli/healthtwin-bridge" run \
   --ingest-addr "$INGEST" --registry-addr "$INGEST" --pki "$WORK/pki" --as bridge-001 \

@@ -16,6 +16,7 @@
 // into the bus synchronously (the client queues work for its device threads instead).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,6 +37,8 @@ inline constexpr char kDeviceIface[] = "org.bluez.Device1";
 inline constexpr char kGattServiceIface[] = "org.bluez.GattService1";
 inline constexpr char kGattCharacteristicIface[] = "org.bluez.GattCharacteristic1";
 inline constexpr char kBatteryIface[] = "org.bluez.Battery1";
+inline constexpr char kAgentManagerIface[] = "org.bluez.AgentManager1";
+inline constexpr char kAgentIface[] = "org.bluez.Agent1";
 
 using PropertyMap = std::map<std::string, sdbus::Variant>;
 using InterfaceMap = std::map<std::string, PropertyMap>;
@@ -67,6 +70,14 @@ class BluezBus {
   // one a{sv} argument when `options` is set (SetDiscoveryFilter).
   virtual absl::Status Call(const std::string& path, const std::string& iface, const std::string& method,
                             const std::optional<PropertyMap>& options = std::nullopt) = 0;
+  // Call() with its own reply timeout instead of the bus's default: Device1.Pair waits for the
+  // user to type a passkey.
+  virtual absl::Status CallWithTimeout(const std::string& path, const std::string& iface, const std::string& method,
+                                       std::chrono::milliseconds timeout) = 0;
+  // GattCharacteristic1.ReadValue / WriteValue with an a{sv} of options ({} or {"type": "request"}).
+  virtual absl::StatusOr<std::vector<uint8_t>> ReadValue(const std::string& characteristic_path) = 0;
+  virtual absl::Status WriteValue(const std::string& characteristic_path, const std::vector<uint8_t>& value,
+                                  const PropertyMap& options) = 0;
 };
 
 // A Status for a D-Bus error, as described above.

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -27,6 +28,25 @@ struct BluezClient::Device {
   bool session_started = false;
   bool subscribed = false;
   uint64_t adverts = 0;      // grows with each advertisement seen or reappearance
+  std::vector<RacpMessage> racp_inbox;  // RACP indications since the last request
+};
+
+struct BluezClient::GattInventory {
+  struct Char {
+    std::string path;
+    std::vector<std::string> flags;
+  };
+  std::map<uint16_t, Char> by_uuid;  // the first characteristic of each 16-bit UUID
+  std::vector<std::pair<std::string, Characteristic>> notified;
+  std::optional<uint8_t> battery1;   // org.bluez.Battery1 Percentage
+  std::optional<std::string> name;
+  bool racp_subscribed = false;
+
+  bool Has(uint16_t uuid, std::string_view flag) const {
+    auto it = by_uuid.find(uuid);
+    return it != by_uuid.end() &&
+           std::find(it->second.flags.begin(), it->second.flags.end(), flag) != it->second.flags.end();
+  }
 };
 
 namespace {
@@ -75,6 +95,17 @@ int64_t SystemNowUnixUs() {
 }
 
 }  // namespace
+
+std::string_view RacpOutcomeName(RacpOutcome outcome) {
+  switch (outcome) {
+    case RacpOutcome::kNotSupported: return "not_supported";
+    case RacpOutcome::kSuccess: return "success";
+    case RacpOutcome::kNoRecords: return "no_records";
+    case RacpOutcome::kFailed: return "failed";
+    case RacpOutcome::kTimedOut: return "timed_out";
+  }
+  return "unknown";
+}
 
 absl::StatusOr<std::unique_ptr<BluezClient>> BluezClient::Create(BluezBus& bus, BluezClientOptions options,
                                                                 MeasurementSink sink) {
@@ -155,6 +186,9 @@ BluezClientStats BluezClient::stats() const {
   s.notifications = notifications_.load();
   s.delivered = delivered_.load();
   s.rejected = rejected_.load();
+  s.racp_requests = racp_requests_.load();
+  s.racp_failures = racp_failures_.load();
+  s.time_writes = time_writes_.load();
   return s;
 }
 
@@ -258,10 +292,10 @@ void BluezClient::RunDevice(std::shared_ptr<Device> d) {
     if (stopping_) return;
     if (!d->present || !d->connected) continue;
     lock.unlock();
-    absl::Status s = SubscribeCharacteristics(d);
+    absl::StatusOr<GattInventory> inventory = SubscribeCharacteristics(d);
     lock.lock();
-    if (!s.ok()) {
-      spdlog::warn("bluez: {}: {}", d->address, s.ToString());
+    if (!inventory.ok()) {
+      spdlog::warn("bluez: {}: {}", d->address, inventory.status().ToString());
       // Stay connected; a new advertisement or reconnect tries again.
       cv_.wait(lock, [&] { return stopping_ || !d->present || !d->connected; });
       if (stopping_) return;
@@ -270,6 +304,10 @@ void BluezClient::RunDevice(std::shared_ptr<Device> d) {
     d->subscribed = true;
     connects_.fetch_add(1);
     spdlog::info("bluez: {} subscribed", d->address);
+    lock.unlock();
+    DeviceReport report = AfterConnect(d, *inventory);
+    if (options_.on_device_report) options_.on_device_report(report);
+    lock.lock();
     cv_.wait(lock, [&] { return stopping_ || !d->present || !d->connected; });
     d->subscribed = false;
     std::erase_if(characteristics_, [&](const auto& entry) { return entry.second.device == d; });
@@ -313,9 +351,19 @@ absl::Status BluezClient::ConnectWithBackoff(Device& d) {
   return last;
 }
 
-absl::Status BluezClient::SubscribeCharacteristics(const std::shared_ptr<Device>& d) {
+absl::StatusOr<BluezClient::GattInventory> BluezClient::SubscribeCharacteristics(const std::shared_ptr<Device>& d) {
   absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
   if (!objects.ok()) return objects.status();
+  GattInventory inv;
+  if (auto self = objects->find(d->path); self != objects->end()) {
+    if (auto dev = self->second.find(kDeviceIface); dev != self->second.end()) {
+      inv.name = Get<std::string>(dev->second, "Alias");
+      if (!inv.name) inv.name = Get<std::string>(dev->second, "Name");
+    }
+    if (auto battery = self->second.find(kBatteryIface); battery != self->second.end()) {
+      inv.battery1 = Get<uint8_t>(battery->second, "Percentage");
+    }
+  }
   std::vector<std::pair<std::string, Characteristic>> found;
   const std::string prefix = d->path + "/";
   for (const auto& [path, ifaces] : *objects) {
@@ -324,9 +372,19 @@ absl::Status BluezClient::SubscribeCharacteristics(const std::shared_ptr<Device>
     if (ch == ifaces.end()) continue;
     auto uuid = Get<std::string>(ch->second, "UUID");
     if (!uuid) continue;
+    if (auto short_uuid = ShortUuid(*uuid)) {
+      inv.by_uuid.emplace(*short_uuid, GattInventory::Char{path, Get<std::vector<std::string>>(ch->second, "Flags")
+                                                                     .value_or(std::vector<std::string>{})});
+    }
     if (auto c = NotifiedCharacteristic(*uuid)) found.emplace_back(path, *c);
   }
   if (found.empty()) return absl::NotFoundError("no supported characteristic");
+  inv.notified = found;
+  // The RACP answers by indication: subscribe to it too, with its own handling in OnValue().
+  if (auto racp = inv.by_uuid.find(static_cast<uint16_t>(Characteristic::kRecordAccessControlPoint));
+      racp != inv.by_uuid.end()) {
+    found.emplace_back(racp->second.path, Characteristic::kRecordAccessControlPoint);
+  }
   {
     // Registered before StartNotify, so the first notification (often sent at once) is kept.
     std::lock_guard lock(mu_);
@@ -345,7 +403,11 @@ absl::Status BluezClient::SubscribeCharacteristics(const std::shared_ptr<Device>
       if (stopping_ || !d->connected) break;
     }
     if (s.ok() || s.code() == absl::StatusCode::kAlreadyExists) {
-      ++subscribed;
+      if (c == Characteristic::kRecordAccessControlPoint) {
+        inv.racp_subscribed = true;
+      } else {
+        ++subscribed;
+      }
     } else {
       spdlog::warn("bluez: StartNotify {} ({}): {}", path, CharacteristicShortUuid(c), s.ToString());
       std::lock_guard lock(mu_);
@@ -353,7 +415,169 @@ absl::Status BluezClient::SubscribeCharacteristics(const std::shared_ptr<Device>
     }
   }
   if (subscribed == 0) return absl::UnavailableError("StartNotify failed on every characteristic");
-  return absl::OkStatus();
+  return inv;
+}
+
+DeviceReport BluezClient::AfterConnect(const std::shared_ptr<Device>& d, const GattInventory& inv) {
+  DeviceReport r;
+  r.device_address = d->address;
+  r.device_path = d->path;
+  r.name = inv.name;
+  r.connected_at_unix_us = options_.now_unix_us();
+  // A failed read is logged and leaves the field empty: it never fails the connection.
+  auto read = [&](Characteristic c) -> std::optional<Decoded> {
+    const auto uuid = static_cast<uint16_t>(c);
+    if (!inv.Has(uuid, "read")) return std::nullopt;
+    absl::StatusOr<std::vector<uint8_t>> value = bus_.ReadValue(inv.by_uuid.at(uuid).path);
+    if (!value.ok()) {
+      spdlog::warn("bluez: {} ReadValue {}: {}", d->address, CharacteristicShortUuid(c), value.status().ToString());
+      return std::nullopt;
+    }
+    absl::StatusOr<Decoded> decoded = decoder_.Decode(c, *value);
+    if (!decoded.ok()) {
+      rejected_.fetch_add(1);
+      spdlog::warn("bluez: {} read a malformed {}: {}", d->address, CharacteristicShortUuid(c),
+                   std::string(decoded.status().message()));
+      return std::nullopt;
+    }
+    return *std::move(decoded);
+  };
+
+  const std::pair<Characteristic, std::optional<std::string> DeviceReport::*> info[] = {
+      {Characteristic::kManufacturerNameString, &DeviceReport::manufacturer},
+      {Characteristic::kModelNumberString, &DeviceReport::model},
+      {Characteristic::kSerialNumberString, &DeviceReport::serial},
+      {Characteristic::kFirmwareRevisionString, &DeviceReport::firmware},
+  };
+  for (const auto& [c, field] : info) {
+    if (auto v = read(c)) r.*field = std::get<DeviceInfoString>(v->value).value;
+  }
+
+  if (inv.battery1) {
+    r.battery_percent = inv.battery1;
+    r.battery_source = kBatteryIface;
+  } else if (auto v = read(Characteristic::kBatteryLevel)) {
+    r.battery_percent = std::get<BatteryLevel>(v->value).battery_percent;
+    r.battery_source = "2A19";
+  }
+
+  if (auto v = read(Characteristic::kCurrentTime)) {
+    const int64_t now_us = options_.now_unix_us();
+    if (auto device_us = LocalDateTimeToUnixMicros(std::get<CurrentTime>(v->value).date_time)) {
+      r.clock_skew_us = *device_us - now_us;
+      spdlog::info("bluez: {} clock skew {} s (Current Time read)", d->address, *r.clock_skew_us / 1'000'000);
+    }
+  }
+  const auto cts = static_cast<uint16_t>(Characteristic::kCurrentTime);
+  if (options_.write_current_time && (inv.Has(cts, "write") || inv.Has(cts, "write-without-response"))) {
+    const int64_t now_us = options_.now_unix_us();
+    const std::time_t now_s = static_cast<std::time_t>(now_us / 1'000'000);
+    std::tm tm{};
+    localtime_r(&now_s, &tm);
+    DateTime local{.year = static_cast<uint16_t>(tm.tm_year + 1900),
+                   .month = static_cast<uint8_t>(tm.tm_mon + 1),
+                   .day = static_cast<uint8_t>(tm.tm_mday),
+                   .hours = static_cast<uint8_t>(tm.tm_hour),
+                   .minutes = static_cast<uint8_t>(tm.tm_min),
+                   .seconds = static_cast<uint8_t>(tm.tm_sec)};
+    const auto fractions = static_cast<uint8_t>((now_us % 1'000'000) * 256 / 1'000'000);
+    absl::StatusOr<CurrentTime> ct = MakeCurrentTime(local, fractions, kAdjustExternalReference);
+    absl::StatusOr<std::vector<uint8_t>> bytes = ct.ok() ? EncodeCurrentTime(*ct) : ct.status();
+    absl::Status s = bytes.ok() ? absl::OkStatus() : bytes.status();
+    if (s.ok()) {
+      PropertyMap options;
+      // A plain write gets no reply from the device; bluetoothd picks it for "write" only.
+      if (inv.Has(cts, "write")) options.emplace("type", sdbus::Variant(std::string("request")));
+      s = bus_.WriteValue(inv.by_uuid.at(cts).path, *bytes, options);
+    }
+    if (s.ok()) {
+      r.time_written = true;
+      time_writes_.fetch_add(1);
+      spdlog::info("bluez: {} Current Time set to {}", d->address, local.ToIso8601().value_or("?"));
+    } else {
+      spdlog::warn("bluez: {} writing Current Time: {}", d->address, s.ToString());
+    }
+  }
+
+  CatchUpRecords(d, inv, r);
+  if (r.battery_percent) spdlog::info("bluez: {} battery {}% ({})", d->address, *r.battery_percent, r.battery_source);
+  if (r.manufacturer || r.model || r.serial || r.firmware) {
+    spdlog::info("bluez: {} device information: manufacturer '{}', model '{}', serial '{}', firmware '{}'", d->address,
+                 r.manufacturer.value_or(""), r.model.value_or(""), r.serial.value_or(""), r.firmware.value_or(""));
+  }
+  return r;
+}
+
+void BluezClient::CatchUpRecords(const std::shared_ptr<Device>& d, const GattInventory& inv, DeviceReport& r) {
+  const auto racp_uuid = static_cast<uint16_t>(Characteristic::kRecordAccessControlPoint);
+  const bool has_glucose = std::any_of(inv.notified.begin(), inv.notified.end(), [](const auto& entry) {
+    return entry.second == Characteristic::kGlucoseMeasurement;
+  });
+  // Only glucose records carry a sequence number to resume from; PLX and weight scales have no
+  // such field, so "from the last one seen" cannot be asked of them.
+  if (!inv.racp_subscribed || !has_glucose || !inv.Has(racp_uuid, "write")) return;
+  std::optional<uint16_t> last;
+  if (options_.last_record_seq) last = options_.last_record_seq(d->address, Characteristic::kGlucoseMeasurement);
+  RacpMessage request;
+  request.op_code = RacpOpCode::kReportStoredRecords;
+  request.op = RacpOperator::kAllRecords;
+  // After 0xFFFF the device's counter wraps; asking for everything is then the safe choice, and
+  // the outbox/ingest idempotency keys drop what was stored before.
+  if (last && *last < 0xFFFF) {
+    request = RacpReportRecordsFrom(static_cast<uint16_t>(*last + 1));
+    r.racp_from_sequence = static_cast<uint16_t>(*last + 1);
+  }
+  absl::StatusOr<std::vector<uint8_t>> bytes = EncodeRacp(request);
+  if (!bytes.ok()) {  // cannot happen: the request is built here
+    spdlog::error("bluez: encoding RACP request: {}", bytes.status().ToString());
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    d->racp_inbox.clear();
+  }
+  racp_requests_.fetch_add(1);
+  PropertyMap options;
+  options.emplace("type", sdbus::Variant(std::string("request")));
+  if (absl::Status s = bus_.WriteValue(inv.by_uuid.at(racp_uuid).path, *bytes, options); !s.ok()) {
+    racp_failures_.fetch_add(1);
+    r.racp = RacpOutcome::kFailed;
+    r.racp_detail = std::string(s.message());
+    spdlog::warn("bluez: {} RACP request: {}", d->address, s.ToString());
+    return;
+  }
+  std::optional<RacpMessage> response;
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, options_.racp_timeout, [&] {
+    for (const RacpMessage& m : d->racp_inbox) {
+      if (m.op_code == RacpOpCode::kResponseCode &&
+          m.request_op_code == static_cast<uint8_t>(RacpOpCode::kReportStoredRecords)) {
+        response = m;
+        return true;
+      }
+    }
+    return stopping_ || !d->connected;
+  });
+  lock.unlock();
+  const std::string from = r.racp_from_sequence ? ">= " + std::to_string(*r.racp_from_sequence) : "all";
+  if (!response) {
+    racp_failures_.fetch_add(1);
+    r.racp = RacpOutcome::kTimedOut;
+    r.racp_detail = "no RACP response";
+    spdlog::warn("bluez: {} RACP report stored records ({}): no response", d->address, from);
+    return;
+  }
+  const uint8_t code = response->response_code.value_or(0);
+  r.racp_detail = std::string(RacpResponseCodeName(code));
+  if (code == static_cast<uint8_t>(RacpResponseCode::kSuccess)) {
+    r.racp = RacpOutcome::kSuccess;
+  } else if (code == static_cast<uint8_t>(RacpResponseCode::kNoRecordsFound)) {
+    r.racp = RacpOutcome::kNoRecords;
+  } else {
+    r.racp = RacpOutcome::kFailed;
+    racp_failures_.fetch_add(1);
+  }
+  spdlog::info("bluez: {} RACP report stored records ({}): {}", d->address, from, r.racp_detail);
 }
 
 void BluezClient::OnInterfacesAdded(const std::string& path, const InterfaceMap& added) {
@@ -422,6 +646,13 @@ void BluezClient::OnValue(const std::string& path, const sdbus::Variant& value) 
     rejected_.fetch_add(1);
     spdlog::warn("bluez: {} rejected from {}: {}", CharacteristicShortUuid(ref.characteristic), ref.device->address,
                  std::string(decoded.status().message()));
+    return;
+  }
+  if (ref.characteristic == Characteristic::kRecordAccessControlPoint) {
+    // A RACP indication answers this client's own request; it is no measurement.
+    std::lock_guard lock(mu_);
+    ref.device->racp_inbox.push_back(std::get<RacpMessage>(decoded->value));
+    cv_.notify_all();
     return;
   }
   ReceivedMeasurement m{.device_address = ref.device->address,

@@ -4,6 +4,17 @@
 // disconnect it connects again as soon as the device advertises (an RSSI, ManufacturerData or
 // ServiceData change) or reappears on the bus (InterfacesAdded).
 //
+// On every connect, after subscribing, the session also (in this order): reads Device Information
+// (2A29, 2A24, 2A25, 2A26) and the battery level (org.bluez.Battery1 Percentage, else a 2A19
+// ReadValue); reads Current Time (2A2B) when readable, to measure the device clock's skew, and
+// writes the gateway's local time to it when its Flags allow a write (once per connection);
+// and, when the device has a RACP (2A52) and glucose measurements (2A18), asks for the stored
+// records from the last sequence number seen + 1 (options.last_record_seq; all records for a
+// device never seen) and waits up to racp_timeout for the RACP response indication. The records
+// themselves arrive as ordinary 2A18 notifications and reach the sink like any other; the caller
+// persists the cursor (the highest sequence number it has stored). What was learnt is handed to
+// options.on_device_report.
+//
 // Model: every accepted device gets its own thread, which runs connect -> wait ServicesResolved
 // -> StartNotify -> wait for the disconnect, and blocks only on its own D-Bus calls, so a slow
 // Connect to one device never delays another. Signals (object added/removed, property changes,
@@ -26,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -51,6 +63,30 @@ struct ReceivedMeasurement {
 
 using MeasurementSink = std::function<void(const ReceivedMeasurement&)>;
 
+enum class RacpOutcome { kNotSupported, kSuccess, kNoRecords, kFailed, kTimedOut };
+std::string_view RacpOutcomeName(RacpOutcome outcome);
+
+// What one connection learnt about a device, besides its measurements.
+struct DeviceReport {
+  std::string device_address;
+  std::string device_path;
+  std::optional<std::string> name;            // Device1.Alias or Name
+  int64_t connected_at_unix_us = 0;           // gateway clock
+  std::optional<uint8_t> battery_percent;
+  std::string battery_source;                 // "org.bluez.Battery1" or "2A19"
+  std::optional<std::string> manufacturer;    // 2A29
+  std::optional<std::string> model;           // 2A24
+  std::optional<std::string> serial;          // 2A25
+  std::optional<std::string> firmware;        // 2A26
+  // Device Current Time (read as local civil time) minus the gateway clock at the read, before
+  // any write; nullopt when 2A2B is absent, not readable or its date is unknown.
+  std::optional<int64_t> clock_skew_us;
+  bool time_written = false;                  // Current Time written on this connection
+  RacpOutcome racp = RacpOutcome::kNotSupported;
+  std::optional<uint16_t> racp_from_sequence; // nullopt: all records were requested
+  std::string racp_detail;                    // response code name or error
+};
+
 struct BluezClientOptions {
   // Adapter names ("hci0") to use; empty means every adapter BlueZ has, including later ones.
   std::vector<std::string> adapters;
@@ -63,6 +99,15 @@ struct BluezClientOptions {
   std::chrono::milliseconds services_resolved_timeout{20'000};
   // Gateway clock; default system_clock.
   std::function<int64_t()> now_unix_us;
+  // The highest record sequence number already stored for (address, characteristic), for RACP
+  // catch-up; nullopt when none. Called on the device thread. Default: always nullopt.
+  std::function<std::optional<uint16_t>(const std::string& address, Characteristic)> last_record_seq;
+  // How long to wait for the RACP response indication after the request.
+  std::chrono::milliseconds racp_timeout{30'000};
+  // Write Current Time to devices that allow it.
+  bool write_current_time = true;
+  // Called on the device thread after each connection's reads, time sync and RACP catch-up.
+  std::function<void(const DeviceReport&)> on_device_report;
 };
 
 struct BluezClientStats {
@@ -73,6 +118,9 @@ struct BluezClientStats {
   uint64_t notifications = 0;    // Value changes on subscribed characteristics
   uint64_t delivered = 0;        // decoded and handed to the sink
   uint64_t rejected = 0;         // malformed payloads (also counted per characteristic by decoder())
+  uint64_t racp_requests = 0;
+  uint64_t racp_failures = 0;    // error response, bad write or no response in time
+  uint64_t time_writes = 0;      // Current Time written
 };
 
 class BluezClient {
@@ -96,6 +144,7 @@ class BluezClient {
 
  private:
   struct Device;
+  struct GattInventory;
   struct CharacteristicRef {
     std::shared_ptr<Device> device;
     Characteristic characteristic;
@@ -109,7 +158,10 @@ class BluezClient {
   void TrackDeviceLocked(const std::string& path, const PropertyMap& props, bool announced);
   void RunDevice(std::shared_ptr<Device> device);
   absl::Status ConnectWithBackoff(Device& device);
-  absl::Status SubscribeCharacteristics(const std::shared_ptr<Device>& device);
+  absl::StatusOr<GattInventory> SubscribeCharacteristics(const std::shared_ptr<Device>& device);
+  // Reads, time sync and RACP catch-up after a connect; returns what it learnt.
+  DeviceReport AfterConnect(const std::shared_ptr<Device>& device, const GattInventory& inventory);
+  void CatchUpRecords(const std::shared_ptr<Device>& device, const GattInventory& inventory, DeviceReport& report);
 
   void OnInterfacesAdded(const std::string& path, const InterfaceMap& added);
   void OnInterfacesRemoved(const std::string& path, const std::vector<std::string>& removed);
@@ -137,6 +189,9 @@ class BluezClient {
   std::atomic<uint64_t> notifications_{0};
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> racp_requests_{0};
+  std::atomic<uint64_t> racp_failures_{0};
+  std::atomic<uint64_t> time_writes_{0};
 };
 
 }  // namespace healthtwin::ble

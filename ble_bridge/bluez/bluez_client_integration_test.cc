@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <mutex>
 #include <vector>
 
@@ -64,14 +65,18 @@ class BluezClientIntegrationTest : public ::testing::Test {
     return char_path.value_or("");
   }
 
-  void StartClient() {
+  void StartClient() { StartClient(BluezClientOptions{}); }
+  void StartClient(BluezClientOptions options) {
     auto bus = SdbusBluezBus::Create(seconds(5));
     ASSERT_TRUE(bus.ok()) << bus.status();
     bus_ = *std::move(bus);
-    BluezClientOptions options;
+    options.on_device_report = [this](const DeviceReport& r) {
+      std::lock_guard lock(reports_mu_);
+      reports_.push_back(r);
+    };
     options.backoff = BackoffPolicy{.initial = milliseconds(20), .max = milliseconds(200), .multiplier = 2, .jitter = 0.1};
     options.services_resolved_timeout = seconds(3);
-    options.now_unix_us = [] { return int64_t{1'790'000'000'000'000}; };
+    if (!options.now_unix_us) options.now_unix_us = [] { return int64_t{1'790'000'000'000'000}; };
     auto client = BluezClient::Create(*bus_, options, [this](const ReceivedMeasurement& m) { collector_.Add(m); });
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
@@ -87,6 +92,16 @@ class BluezClientIntegrationTest : public ::testing::Test {
         seconds(10));
   }
 
+  std::vector<DeviceReport> Reports() {
+    std::lock_guard lock(reports_mu_);
+    return reports_;
+  }
+  bool WaitReports(size_t n) {
+    return PollUntil([&] { return Reports().size() >= n; }, seconds(10));
+  }
+
+  std::mutex reports_mu_;
+  std::vector<DeviceReport> reports_;
   std::unique_ptr<testing::MockBluez> mock_;
   std::string hci0_;
   std::unique_ptr<SdbusBluezBus> bus_;
@@ -220,6 +235,183 @@ TEST_F(BluezClientIntegrationTest, IgnoresDevicesWithoutAHealthService) {
   StartClient();
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(client_->stats().connect_attempts, 0u);
+}
+
+std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+// 2A18 with a sequence number and a concentration in kg/L: flags 0x02 (concentration, type and
+// location present), sequence, base time 2026-11-20 08:00:00, SFLOAT mantissa `mg_dl`, exponent -5
+// (kg/L), type/location 0x11 (capillary whole blood, finger).
+std::vector<uint8_t> Glucose(uint16_t seq, uint8_t mg_dl) {
+  return {0x02, static_cast<uint8_t>(seq & 0xFF), static_cast<uint8_t>(seq >> 8), 0xEA, 0x07, 11, 20, 8, 0, 0,
+          mg_dl, 0xB0, 0x11};
+}
+
+TEST_F(BluezClientIntegrationTest, ReadsBatteryAndDeviceInformationOnConnect) {
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kCuff);
+  const std::vector<std::string> read = {"read"};
+  std::string bp = AddDevice(hci0_, kCuff, 0x1810, 0x2A35);
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x20, 0x180A, 0x21, 0x2A29, read, Bytes("Omron")).ok());
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x20, 0x180A, 0x23, 0x2A24, read, Bytes("M7 Intelli")).ok());
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x20, 0x180A, 0x25, 0x2A25, read, Bytes("SN-0042")).ok());
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x20, 0x180A, 0x27, 0x2A26, read, Bytes("1.2.3\0\0")).ok());
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x30, 0x180F, 0x31, 0x2A19, {"read", "notify"}, {77}).ok());
+  StartClient();
+  ASSERT_TRUE(WaitReports(1));
+  const DeviceReport r = Reports()[0];
+  EXPECT_EQ(r.device_address, kCuff);
+  EXPECT_EQ(r.name, std::optional<std::string>("sensor"));
+  EXPECT_EQ(r.manufacturer, std::optional<std::string>("Omron"));
+  EXPECT_EQ(r.model, std::optional<std::string>("M7 Intelli"));
+  EXPECT_EQ(r.serial, std::optional<std::string>("SN-0042"));
+  EXPECT_EQ(r.firmware, std::optional<std::string>("1.2.3"));  // NUL padding removed
+  EXPECT_EQ(r.battery_percent, std::optional<uint8_t>(77));
+  EXPECT_EQ(r.battery_source, "2A19");
+  EXPECT_EQ(r.racp, RacpOutcome::kNotSupported);
+  EXPECT_FALSE(r.clock_skew_us.has_value());
+  EXPECT_FALSE(r.time_written);
+  (void)bp;
+}
+
+TEST_F(BluezClientIntegrationTest, PrefersBatteryServiceOfBluezAndSkipsUnreadableValues) {
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kStrap);
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x30, 0x180F, 0x31, 0x2A19, {"notify"}, {10}).ok());
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x20, 0x180A, 0x21, 0x2A29, {"notify"}, Bytes("X")).ok());
+  std::string hr = AddDevice(hci0_, kStrap, 0x180D, 0x2A37);
+  ASSERT_TRUE(mock_->AddBattery(path, 64).ok());
+  StartClient();
+  ASSERT_TRUE(WaitReports(1));
+  const DeviceReport r = Reports()[0];
+  EXPECT_EQ(r.battery_percent, std::optional<uint8_t>(64));
+  EXPECT_EQ(r.battery_source, "org.bluez.Battery1");
+  EXPECT_FALSE(r.manufacturer.has_value());  // no "read" flag: not read
+  (void)hr;
+}
+
+TEST_F(BluezClientIntegrationTest, MeasuresClockSkewAndWritesCurrentTimeOnce) {
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kCuff);
+  std::string bp = AddDevice(hci0_, kCuff, 0x1810, 0x2A35);
+  // The gateway clock: 2026-09-21 local time; the cuff thinks it is 2026-09-21 minus 1 h 30 s.
+  const int64_t now_us = 1'790'000'000'000'000;
+  const std::time_t now_s = now_us / 1'000'000;
+  const std::time_t device_s = now_s - 3630;
+  std::tm tm{};
+  localtime_r(&device_s, &tm);
+  std::vector<uint8_t> device_time = {static_cast<uint8_t>((tm.tm_year + 1900) & 0xFF),
+                                      static_cast<uint8_t>((tm.tm_year + 1900) >> 8),
+                                      static_cast<uint8_t>(tm.tm_mon + 1), static_cast<uint8_t>(tm.tm_mday),
+                                      static_cast<uint8_t>(tm.tm_hour), static_cast<uint8_t>(tm.tm_min),
+                                      static_cast<uint8_t>(tm.tm_sec), 0, 0, 0};
+  auto cts = mock_->AddCharacteristic(path, 0x40, 0x1805, 0x41, 0x2A2B, {"read", "write", "notify"}, device_time);
+  ASSERT_TRUE(cts.ok());
+  BluezClientOptions options;
+  options.now_unix_us = [now_us] { return now_us; };
+  StartClient(options);
+  ASSERT_TRUE(WaitReports(1));
+  const DeviceReport r = Reports()[0];
+  ASSERT_TRUE(r.clock_skew_us.has_value());
+  EXPECT_EQ(*r.clock_skew_us, -3'630'000'000);
+  EXPECT_TRUE(r.time_written);
+  auto writes = mock_->Writes(*cts);
+  ASSERT_TRUE(writes.ok()) << writes.status();
+  ASSERT_EQ(writes->size(), 1u);
+  auto written = ParseCurrentTime((*writes)[0]);
+  ASSERT_TRUE(written.ok()) << written.status();
+  std::tm want{};
+  localtime_r(&now_s, &want);
+  EXPECT_EQ(written->date_time.year, want.tm_year + 1900);
+  EXPECT_EQ(written->date_time.hours, want.tm_hour);
+  EXPECT_EQ(written->date_time.minutes, want.tm_min);
+  EXPECT_EQ(written->date_time.seconds, want.tm_sec);
+  EXPECT_EQ(written->adjust_reason, kAdjustExternalReference);
+  EXPECT_EQ(client_->stats().time_writes, 1u);
+  (void)bp;
+}
+
+TEST_F(BluezClientIntegrationTest, DoesNotWriteCurrentTimeWhenTheDeviceDoesNotAllowIt) {
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kCuff);
+  auto cts = mock_->AddCharacteristic(path, 0x40, 0x1805, 0x41, 0x2A2B, {"read", "notify"},
+                                      {0xEA, 0x07, 11, 21, 10, 30, 0, 6, 0, 0});
+  ASSERT_TRUE(cts.ok());
+  std::string bp = AddDevice(hci0_, kCuff, 0x1810, 0x2A35);
+  StartClient();
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_FALSE(Reports()[0].time_written);
+  EXPECT_TRUE(Reports()[0].clock_skew_us.has_value());
+  EXPECT_TRUE(mock_->Writes(*cts)->empty());
+  (void)bp;
+}
+
+class RacpMeter {
+ public:
+  // A glucose meter: 2A18 (notify) and a RACP (write, indicate) serving stored records.
+  static RacpMeter Add(testing::MockBluez& mock, const std::string& adapter, const std::string& address) {
+    RacpMeter m;
+    const std::string path = testing::MockBluez::DevicePath(adapter, address);
+    m.glucose = *mock.AddCharacteristic(path, 0x10, 0x1808, 0x11, 0x2A18, {"notify"}, {});
+    m.racp = *mock.AddCharacteristic(path, 0x10, 0x1808, 0x13, 0x2A52, {"write", "indicate"}, {});
+    EXPECT_TRUE(mock.MakeRecordStore(m.racp, m.glucose).ok());
+    return m;
+  }
+  std::string glucose, racp;
+};
+
+TEST_F(BluezClientIntegrationTest, RacpFetchesStoredRecordsAfterTheLastSequenceSeen) {
+  static constexpr char kMeter[] = "AA:BB:CC:DD:EE:03";
+  RacpMeter meter = RacpMeter::Add(*mock_, hci0_, kMeter);
+  for (uint16_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE(mock_->AddStoredRecord(meter.racp, seq, Glucose(seq, 90 + seq)).ok());
+  ASSERT_TRUE(mock_->AddDevice(hci0_, kMeter, "meter", {0x1808}).ok());
+  BluezClientOptions options;
+  options.racp_timeout = seconds(5);
+  options.last_record_seq = [](const std::string& address, Characteristic c) -> std::optional<uint16_t> {
+    EXPECT_EQ(c, Characteristic::kGlucoseMeasurement);
+    return address == kMeter ? std::optional<uint16_t>(3) : std::nullopt;
+  };
+  StartClient(options);
+  ASSERT_TRUE(WaitReports(1));
+  const DeviceReport r = Reports()[0];
+  EXPECT_EQ(r.racp, RacpOutcome::kSuccess) << r.racp_detail;
+  EXPECT_EQ(r.racp_from_sequence, std::optional<uint16_t>(4));
+  // Records 4 and 5 reached the sink before the response; the response itself did not.
+  auto got = collector_.Get();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(std::get<GlucoseMeasurement>(got[0].decoded.value).sequence_number, 4);
+  EXPECT_EQ(std::get<GlucoseMeasurement>(got[1].decoded.value).sequence_number, 5);
+  auto writes = mock_->Writes(meter.racp);
+  ASSERT_TRUE(writes.ok());
+  ASSERT_EQ(writes->size(), 1u);
+  EXPECT_EQ((*writes)[0], (std::vector<uint8_t>{0x01, 0x03, 0x01, 0x04, 0x00}));  // report >= seq 4
+  EXPECT_EQ(client_->stats().racp_requests, 1u);
+  EXPECT_EQ(client_->stats().racp_failures, 0u);
+}
+
+TEST_F(BluezClientIntegrationTest, RacpAsksForAllRecordsOfANewDeviceAndReportsNoRecords) {
+  static constexpr char kMeter[] = "AA:BB:CC:DD:EE:03";
+  RacpMeter meter = RacpMeter::Add(*mock_, hci0_, kMeter);
+  ASSERT_TRUE(mock_->AddDevice(hci0_, kMeter, "meter", {0x1808}).ok());
+  BluezClientOptions options;
+  options.racp_timeout = seconds(5);
+  StartClient(options);
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_EQ(Reports()[0].racp, RacpOutcome::kNoRecords);
+  EXPECT_EQ(Reports()[0].racp_detail, "no_records_found");
+  EXPECT_FALSE(Reports()[0].racp_from_sequence.has_value());
+  EXPECT_EQ((*mock_->Writes(meter.racp))[0], (std::vector<uint8_t>{0x01, 0x01}));  // all records
+}
+
+TEST_F(BluezClientIntegrationTest, RacpWithoutAResponseTimesOut) {
+  static constexpr char kMeter[] = "AA:BB:CC:DD:EE:03";
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kMeter);
+  // A RACP with no record store behind it: the write is accepted, nothing answers.
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x10, 0x1808, 0x11, 0x2A18, {"notify"}, {}).ok());
+  ASSERT_TRUE(mock_->AddCharacteristic(path, 0x10, 0x1808, 0x13, 0x2A52, {"write", "indicate"}, {}).ok());
+  ASSERT_TRUE(mock_->AddDevice(hci0_, kMeter, "meter", {0x1808}).ok());
+  BluezClientOptions options;
+  options.racp_timeout = milliseconds(300);
+  StartClient(options);
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_EQ(Reports()[0].racp, RacpOutcome::kTimedOut);
+  EXPECT_EQ(client_->stats().racp_failures, 1u);
 }
 
 }  // namespace

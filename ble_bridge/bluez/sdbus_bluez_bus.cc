@@ -166,4 +166,43 @@ absl::Status SdbusBluezBus::Call(const std::string& path, const std::string& ifa
   }
 }
 
+absl::Status SdbusBluezBus::CallWithTimeout(const std::string& path, const std::string& iface,
+                                            const std::string& method, std::chrono::milliseconds timeout) {
+  try {
+    auto proxy = sdbus::createProxy(*connection_, kBluezService, path);
+    auto call = proxy->createMethodCall(iface, method);
+    proxy->callMethod(call, std::chrono::duration_cast<std::chrono::microseconds>(timeout).count());
+    return absl::OkStatus();
+  } catch (const sdbus::Error& e) {
+    return FromSdbus(e);
+  }
+}
+
+absl::StatusOr<std::vector<uint8_t>> SdbusBluezBus::ReadValue(const std::string& characteristic_path) {
+  try {
+    auto proxy = sdbus::createProxy(*connection_, kBluezService, characteristic_path);
+    auto call = proxy->createMethodCall(kGattCharacteristicIface, "ReadValue");
+    call << PropertyMap{};
+    auto reply = proxy->callMethod(call, std::chrono::duration_cast<std::chrono::microseconds>(call_timeout_).count());
+    std::vector<uint8_t> value;
+    reply >> value;
+    return value;
+  } catch (const sdbus::Error& e) {
+    return FromSdbus(e);
+  }
+}
+
+absl::Status SdbusBluezBus::WriteValue(const std::string& characteristic_path, const std::vector<uint8_t>& value,
+                                       const PropertyMap& options) {
+  try {
+    auto proxy = sdbus::createProxy(*connection_, kBluezService, characteristic_path);
+    auto call = proxy->createMethodCall(kGattCharacteristicIface, "WriteValue");
+    call << value << options;
+    proxy->callMethod(call, std::chrono::duration_cast<std::chrono::microseconds>(call_timeout_).count());
+    return absl::OkStatus();
+  } catch (const sdbus::Error& e) {
+    return FromSdbus(e);
+  }
+}
+
 }  // namespace healthtwin::ble

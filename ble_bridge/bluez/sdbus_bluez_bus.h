@@ -29,6 +29,11 @@ class SdbusBluezBus final : public BluezBus {
                            const sdbus::Variant& value) override;
   absl::Status Call(const std::string& path, const std::string& iface, const std::string& method,
                     const std::optional<PropertyMap>& options) override;
+  absl::Status CallWithTimeout(const std::string& path, const std::string& iface, const std::string& method,
+                               std::chrono::milliseconds timeout) override;
+  absl::StatusOr<std::vector<uint8_t>> ReadValue(const std::string& characteristic_path) override;
+  absl::Status WriteValue(const std::string& characteristic_path, const std::vector<uint8_t>& value,
+                          const PropertyMap& options) override;
 
  private:
   SdbusBluezBus(std::unique_ptr<sdbus::IConnection> connection, std::chrono::milliseconds call_timeout);

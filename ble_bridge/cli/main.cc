@@ -4,6 +4,8 @@
 //   healthtwin-bridge run --ingest-addr HOST:PORT --pki DIR [--as bridge-001] --outbox FILE
 //                         [--registry-addr HOST:PORT] [--adapter hci0]
 //   healthtwin-bridge devices --outbox FILE [--registry-addr HOST:PORT --pki DIR ...]
+//   healthtwin-bridge scan [--seconds N] [--json] [--adapter hci0] [--all] [--outbox FILE]
+//   healthtwin-bridge pair AA:BB:CC:DD:EE:FF [--passkey-stdin] [--adapter hci0] [--timeout-s N]
 //
 // `decode` is a stable contract (MISSION.md "ble_bridge"): it prints one JSON object on stdout and
 // exits 0; for a malformed value, bad hex or a characteristic it cannot parse it prints one line
@@ -17,16 +19,30 @@
 // deliver what is left for up to --drain-timeout-s (what is not delivered stays in the outbox for
 // the next start), print a JSON summary on stdout and exit 0.
 //
-// `devices` lists every device the bridge has received a measurement from (kept in the outbox
-// file) with its binding: asked live from the registry when --registry-addr is given, otherwise
-// what the last `run` learned.
+// On each connection `run` also reads battery and Device Information, measures the device clock
+// (Current Time) and sets it when allowed, and fetches stored glucose records through RACP from
+// the last sequence number stored (a cursor kept in the outbox, see cli/recorder.h).
 //
-// Exit codes: 0 success; 1 BlueZ or the outbox failed at run time; 2 bad arguments or unusable
-// files, with one line on stderr. `scan` and `pair` are not implemented yet.
+// `devices` lists every device the bridge has connected to or received a measurement from (kept
+// in the outbox file) with its binding (asked live from the registry when --registry-addr is
+// given, otherwise what the last `run` learned), battery, Device Information, clock skew and the
+// last RACP outcome: one JSON object per line.
+//
+// `scan` discovers for --seconds with the health-service filter and lists what it found, one
+// line per device (or one JSON object per line with --json), with the binding `run` last
+// learned when --outbox is given.
+//
+// `pair` pairs and trusts one device through the bridge's BlueZ agent: Just Works needs nothing;
+// for passkey entry it asks for the six digits the device shows (a prompt on stderr, read from
+// stdin; --passkey-stdin reads stdin without a prompt, for scripts). Prints one JSON line.
+//
+// Exit codes: 0 success; 1 BlueZ or the outbox failed at run time, or pairing failed (one line on
+// stderr giving the reason); 2 bad arguments or unusable files, with one line on stderr.
 #include <pthread.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <map>
@@ -36,9 +52,16 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "ble_bridge/bluez/agent.h"
 #include "ble_bridge/bluez/bluez_client.h"
+#include "ble_bridge/bluez/pairing.h"
+#include "ble_bridge/bluez/scanner.h"
 #include "ble_bridge/bluez/sdbus_bluez_bus.h"
-#include "ble_bridge/cli/to_samples.h"
+#include "ble_bridge/cli/recorder.h"
 #include "ble_bridge/outbox/outbox.h"
 #include "ble_bridge/parsers/decoder.h"
 #include "ble_bridge/parsers/hex.h"
@@ -56,10 +79,6 @@ namespace common = healthtwin::common;
 
 constexpr int kExitRuntime = 1;
 constexpr int kExitInvalid = 2;
-// Outbox state key holding the devices seen: {"AA:..": {"first_seen_us":..,"binding":"bound"|...}}.
-constexpr char kDevicesStateKey[] = "bridge.devices";
-// A device clock this far from the gateway's is logged as skewed.
-constexpr int64_t kSkewWarnUs = 120'000'000;
 
 int Fail(absl::string_view reason) {
   std::string line(reason);
@@ -124,61 +143,13 @@ std::string Binding(ble::BindingCache* bindings, const std::string& device_id) {
   return "unbound";
 }
 
-nlohmann::json LoadDevices(ble::Outbox& outbox) {
-  auto raw = outbox.GetState(kDevicesStateKey);
-  if (!raw.ok() || !raw->has_value()) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
-// Remembers which devices sent measurements, and what the registry last said about them, in the
-// outbox file so that `devices` can list them while `run` is not running. Thread-safe.
-class DeviceBook {
- public:
-  explicit DeviceBook(ble::Outbox& outbox) : outbox_(outbox), devices_(LoadDevices(outbox)) {}
-
-  // Called for every measurement; writes only when a device is new.
-  void Seen(const std::string& address, int64_t now_us) {
-    std::lock_guard lock(mu_);
-    if (devices_.contains(address)) return;
-    devices_[address] = {{"first_seen_unix_us", now_us}, {"binding", "unchecked"}};
-    SaveLocked();
-  }
-  void Refresh(ble::BindingCache* bindings) {
-    std::vector<std::string> ids;
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& [id, _] : devices_.items()) ids.push_back(id);
-    }
-    std::map<std::string, std::string> status;
-    for (const auto& id : ids) status[id] = Binding(bindings, id);
-    std::lock_guard lock(mu_);
-    bool changed = false;
-    for (const auto& [id, s] : status) {
-      if (devices_[id].value("binding", "") != s) {
-        devices_[id]["binding"] = s;
-        changed = true;
-      }
-    }
-    if (changed) SaveLocked();
-  }
-
- private:
-  void SaveLocked() {
-    if (auto s = outbox_.PutState(kDevicesStateKey, devices_.dump()); !s.ok()) {
-      common::Log(spdlog::level::warn, "bridge.device_book_failed", {{"error", std::string(s.message())}});
-    }
-  }
-  ble::Outbox& outbox_;
-  std::mutex mu_;
-  nlohmann::json devices_;
-};
-
 struct RunFlags {
   std::string ingest_addr, registry_addr, outbox_path, adapter, log_level = "info";
   TlsFlags tls;
   ble::OutboxOptions outbox_options;
   int64_t binding_ttl_s = 60, drain_timeout_s = 10, ack_timeout_ms = 60'000, max_backoff_ms = 30'000;
+  int64_t racp_timeout_ms = 30'000;
+  bool no_time_sync = false;
   std::size_t batch_size = 500;
 };
 
@@ -208,43 +179,8 @@ int Run(const RunFlags& f) {
                             .max_backoff = std::chrono::milliseconds(f.max_backoff_ms),
                             .jitter_seed = static_cast<uint64_t>(common::NowUnixMicros())};
   ble::Forwarder forwarder(**outbox, sink, fwd, bindings);
-  DeviceBook book(**outbox);
-
-  std::atomic<uint64_t> appended{0}, append_failures{0};
-  std::mutex last_mu;
-  std::map<std::string, int64_t> last_received_us;  // per device, to keep time stamps distinct
-  std::set<std::string> skew_logged;
-  ble::MeasurementSink on_measurement = [&](const ble::ReceivedMeasurement& m) {
-    int64_t received_us = m.received_at_unix_us;
-    {
-      // Two notifications of one device in the same microsecond would share ingest's idempotency
-      // key (device, type, measured_at) and one would be dropped as a duplicate.
-      std::lock_guard lock(last_mu);
-      int64_t& last = last_received_us[m.device_address];
-      if (received_us <= last) received_us = last + 1;
-      last = received_us;
-    }
-    auto conv = ble::ToSamples(m.device_address, m.decoded, m.device_time, received_us);
-    if (conv.skew_us && std::llabs(*conv.skew_us) > kSkewWarnUs) {
-      std::lock_guard lock(last_mu);
-      if (skew_logged.insert(m.device_address).second) {
-        common::Log(spdlog::level::warn, "bridge.clock_skew",
-                    {{"device_id", m.device_address}, {"skew_s", *conv.skew_us / 1'000'000}});
-      }
-    }
-    if (conv.samples.empty()) return;
-    book.Seen(m.device_address, received_us);
-    auto ids = (*outbox)->Append(conv.samples);
-    if (!ids.ok()) {
-      ++append_failures;
-      common::Log(spdlog::level::err, "bridge.append_failed",
-                  {{"device_id", m.device_address}, {"error", std::string(ids.status().message())}});
-      return;
-    }
-    const uint64_t total = appended.fetch_add(conv.samples.size()) + conv.samples.size();
-    // Tests follow this line to know a reading is durable before they kill the bridge.
-    spdlog::debug("appended_total={} device={}", total, m.device_address);
-  };
+  ble::Recorder recorder(**outbox);
+  ble::MeasurementSink on_measurement = [&](const ble::ReceivedMeasurement& m) { (void)recorder.Record(m); };
 
   auto bus = ble::SdbusBluezBus::Create();
   if (!bus.ok()) {
@@ -254,6 +190,12 @@ int Run(const RunFlags& f) {
   ble::BluezClientOptions client_options;
   if (!f.adapter.empty()) client_options.adapters = {f.adapter};
   client_options.backoff_seed = static_cast<uint64_t>(common::NowUnixMicros());
+  client_options.racp_timeout = std::chrono::milliseconds(f.racp_timeout_ms);
+  client_options.write_current_time = !f.no_time_sync;
+  client_options.last_record_seq = [&](const std::string& address, ble::Characteristic c) {
+    return recorder.LastRecordSeq(address, c);
+  };
+  client_options.on_device_report = [&](const ble::DeviceReport& r) { recorder.OnDeviceReport(r); };
   auto client = ble::BluezClient::Create(**bus, client_options, on_measurement);
   if (!client.ok()) {
     std::cerr << "healthtwin-bridge: " << client.status().message() << "\n";
@@ -263,7 +205,7 @@ int Run(const RunFlags& f) {
   ble::StopSignal stop;
   std::thread forwarding([&] { forwarder.Run(stop); });
   std::thread bookkeeping([&] {
-    do book.Refresh(bindings);
+    do recorder.RefreshBindings([&](const std::string& id) { return Binding(bindings, id); });
     while (!stop.WaitFor(std::chrono::seconds(2)));
   });
   if (auto s = (*client)->Start(); !s.ok()) {
@@ -300,14 +242,17 @@ int Run(const RunFlags& f) {
   const bool drained = f.drain_timeout_s > 0 && forwarder.Drain(drain_stop);
   drain_stop.Stop();
   drain_timer.join();
-  book.Refresh(bindings);
+  recorder.RefreshBindings([&](const std::string& id) { return Binding(bindings, id); });
 
   const auto s = forwarder.Stats();
   const auto cs = (*client)->stats();
-  std::cout << nlohmann::json{{"appended", appended.load()},
-                              {"append_failures", append_failures.load()},
+  std::cout << nlohmann::json{{"appended", recorder.appended()},
+                              {"append_failures", recorder.append_failures()},
                               {"notifications", cs.notifications},
                               {"rejected_payloads", cs.rejected},
+                              {"racp_requests", cs.racp_requests},
+                              {"racp_failures", cs.racp_failures},
+                              {"time_writes", cs.time_writes},
                               {"acked", s.acked_total},
                               {"held", s.held_total},
                               {"drained", drained},
@@ -318,9 +263,11 @@ int Run(const RunFlags& f) {
 }
 
 int Devices(const std::string& outbox_path, const std::string& registry_addr, const TlsFlags& tls_flags) {
+  // Logs (the outbox's, the registry client's) go to stderr: stdout is one JSON object per line.
+  (void)common::InitLogging("bridge", "warn", common::LogFormat::kText);
   auto outbox = ble::Outbox::Open(outbox_path);
   if (!outbox.ok()) return Fail(outbox.status().message());
-  nlohmann::json devices = LoadDevices(**outbox);
+  nlohmann::json devices = ble::Recorder::LoadDevices(**outbox);
   std::unique_ptr<ble::GrpcDeviceRegistry> registry;
   std::unique_ptr<ble::BindingCache> bindings;
   if (!registry_addr.empty()) {
@@ -333,10 +280,116 @@ int Devices(const std::string& outbox_path, const std::string& registry_addr, co
   }
   for (auto& [id, d] : devices.items()) {
     if (bindings) d["binding"] = Binding(bindings.get(), id);
-    std::cout << nlohmann::json{{"device_id", id}, {"binding", d.value("binding", "unchecked")},
-                                {"first_seen_unix_us", d.value("first_seen_unix_us", int64_t{0})}}
-                     .dump()
-              << "\n";
+    nlohmann::json line = d;
+    line["device_id"] = id;
+    line["binding"] = d.value("binding", "unchecked");
+    line["first_seen_unix_us"] = d.value("first_seen_unix_us", int64_t{0});
+    std::cout << line.dump() << "\n";
+  }
+  return 0;
+}
+
+
+// Answers the agent's questions from stdin: the passkey a device shows, or yes/no for numeric
+// comparison. Runs on the agent's bus thread while the main thread waits in Device1.Pair.
+class StdinPrompt final : public ble::PairingPrompt {
+ public:
+  explicit StdinPrompt(bool prompt) : prompt_(prompt) {}
+  absl::StatusOr<uint32_t> Passkey(const std::string& address) override {
+    if (prompt_) std::cerr << "Enter the 6-digit passkey shown on " << address << ": " << std::flush;
+    std::string line;
+    if (!std::getline(std::cin, line)) return absl::InvalidArgumentError("passkey: no input on stdin");
+    std::string digits(absl::StripAsciiWhitespace(line));
+    uint32_t passkey = 0;
+    if (digits.empty() || digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
+        !absl::SimpleAtoi(digits, &passkey)) {
+      return absl::InvalidArgumentError("passkey: expected up to 6 digits, got '" + digits + "'");
+    }
+    return passkey;
+  }
+  bool Confirm(const std::string& address, uint32_t passkey) override {
+    std::cerr << "Does " << address << " show the passkey " << absl::StrFormat("%06d", passkey) << "? [y/N]: "
+              << std::flush;
+    std::string line;
+    if (!std::getline(std::cin, line)) return false;
+    line = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line));
+    return line == "y" || line == "yes";
+  }
+
+ private:
+  const bool prompt_;
+};
+
+int Pair(const std::string& address, const std::string& adapter, bool passkey_stdin, int64_t timeout_s) {
+  if (!ble::IsBluetoothAddress(address)) return Fail("address: expected AA:BB:CC:DD:EE:FF, got '" + address + "'");
+  (void)common::InitLogging("bridge", "warn", common::LogFormat::kText);
+  auto bus = ble::SdbusBluezBus::Create();
+  if (!bus.ok()) {
+    std::cerr << "healthtwin-bridge: system bus: " << bus.status().message() << "\n";
+    return kExitRuntime;
+  }
+  StdinPrompt prompt(!passkey_stdin);
+  auto agent = ble::BluezAgent::Create(prompt);
+  if (!agent.ok()) {
+    std::cerr << "healthtwin-bridge: " << agent.status().message() << "\n";
+    return kExitRuntime;
+  }
+  ble::PairOptions options;
+  options.address = address;
+  options.adapter = adapter;
+  options.discovery_timeout = std::chrono::seconds(timeout_s);
+  auto result = ble::PairDevice(**bus, **agent, options);
+  if (!result.ok()) {
+    std::string line(result.status().message());
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    std::cerr << "healthtwin-bridge: " << line << "\n";
+    return kExitRuntime;
+  }
+  std::cout << nlohmann::json{{"address", result->address},     {"device_path", result->device_path},
+                              {"paired", result->paired},       {"trusted", result->trusted},
+                              {"already_paired", result->already_paired}}
+                   .dump()
+            << "\n";
+  return 0;
+}
+
+int Scan(const std::string& adapter, int64_t seconds, bool json, bool all, const std::string& outbox_path) {
+  (void)common::InitLogging("bridge", "warn", common::LogFormat::kText);
+  nlohmann::json book = nlohmann::json::object();
+  if (!outbox_path.empty()) {
+    auto outbox = ble::Outbox::Open(outbox_path);
+    if (!outbox.ok()) return Fail(outbox.status().message());
+    book = ble::Recorder::LoadDevices(**outbox);
+  }
+  auto bus = ble::SdbusBluezBus::Create();
+  if (!bus.ok()) {
+    std::cerr << "healthtwin-bridge: system bus: " << bus.status().message() << "\n";
+    return kExitRuntime;
+  }
+  ble::ScanOptions options;
+  options.adapter = adapter;
+  options.duration = std::chrono::seconds(seconds);
+  options.health_only = !all;
+  auto found = ble::Scan(**bus, options);
+  if (!found.ok()) {
+    std::cerr << "healthtwin-bridge: scan: " << found.status().message() << "\n";
+    return kExitRuntime;
+  }
+  if (!json) std::cout << absl::StrFormat("%-17s %5s  %-8s %-7s %-12s %s\n", "ADDRESS", "RSSI", "PAIRED", "TRUSTED", "BINDING", "NAME [SERVICES]");
+  for (const auto& d : *found) {
+    const std::string binding =
+        book.contains(d.address) ? book[d.address].value("binding", "unchecked") : std::string("not_seen");
+    if (json) {
+      nlohmann::json j{{"address", d.address}, {"name", d.name},       {"services", d.services},
+                       {"paired", d.paired},   {"trusted", d.trusted}, {"connected", d.connected},
+                       {"seen", d.seen},       {"adapter", d.adapter_path}, {"binding", binding}};
+      j["rssi_dbm"] = d.rssi ? nlohmann::json(*d.rssi) : nlohmann::json(nullptr);
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << absl::StrFormat("%-17s %5s  %-8s %-7s %-12s %s [%s]\n", d.address,
+                                   d.rssi ? std::to_string(*d.rssi) : "-", d.paired ? "yes" : "no",
+                                   d.trusted ? "yes" : "no", binding, d.name, absl::StrJoin(d.services, " "));
+    }
   }
   return 0;
 }
@@ -374,6 +427,9 @@ int main(int argc, char** argv) {
   run->add_option("--max-backoff-ms", rf.max_backoff_ms, "longest wait between retries")
       ->check(CLI::Range(100, 3'600'000));
   run->add_option("--log-level", rf.log_level, "trace, debug, info, warn or error");
+  run->add_option("--racp-timeout-ms", rf.racp_timeout_ms, "wait this long for a device's RACP response")
+      ->check(CLI::Range(100, 600'000));
+  run->add_flag("--no-time-sync", rf.no_time_sync, "never write Current Time to devices");
 
   auto* devices = app.add_subcommand("devices", "list the devices seen, bound or unbound");
   std::string dev_outbox, dev_registry;
@@ -381,6 +437,26 @@ int main(int argc, char** argv) {
   devices->add_option("--outbox", dev_outbox, "the outbox file of `run`")->required()->check(CLI::ExistingFile);
   devices->add_option("--registry-addr", dev_registry, "ask the registry now instead of showing the last answer");
   dev_tls.AddTo(devices);
+
+  auto* scan = app.add_subcommand("scan", "discover nearby health devices and list them");
+  int64_t scan_seconds = 10;
+  bool scan_json = false, scan_all = false;
+  std::string scan_adapter, scan_outbox;
+  scan->add_option("--seconds", scan_seconds, "how long to discover (default 10)")->check(CLI::Range(1, 600));
+  scan->add_flag("--json", scan_json, "one JSON object per device");
+  scan->add_flag("--all", scan_all, "list devices without a health service too");
+  scan->add_option("--adapter", scan_adapter, "use only this adapter, e.g. hci0");
+  scan->add_option("--outbox", scan_outbox, "the outbox file of `run`, to show bindings")->check(CLI::ExistingFile);
+
+  auto* pair = app.add_subcommand("pair", "pair and trust a device (Just Works or passkey entry)");
+  std::string pair_address, pair_adapter;
+  bool passkey_stdin = false;
+  int64_t pair_timeout_s = 20;
+  pair->add_option("address", pair_address, "the device, AA:BB:CC:DD:EE:FF")->required();
+  pair->add_flag("--passkey-stdin", passkey_stdin, "read the passkey from stdin without a prompt");
+  pair->add_option("--adapter", pair_adapter, "use only this adapter, e.g. hci0");
+  pair->add_option("--timeout-s", pair_timeout_s, "how long to look for the device (default 20)")
+      ->check(CLI::Range(1, 600));
 
   try {
     app.parse(argc, argv);
@@ -393,5 +469,7 @@ int main(int argc, char** argv) {
   if (decode->parsed()) return Decode(characteristic, hex);
   if (run->parsed()) return Run(rf);
   if (devices->parsed()) return Devices(dev_outbox, dev_registry, dev_tls);
+  if (scan->parsed()) return Scan(scan_adapter, scan_seconds, scan_json, scan_all, scan_outbox);
+  if (pair->parsed()) return Pair(pair_address, pair_adapter, passkey_stdin, pair_timeout_s);
   return Fail("no subcommand");
 }

@@ -9,7 +9,12 @@
 #include <filesystem>
 #include <thread>
 
+#include <ctime>
+#include <map>
+#include <sstream>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "ble_bridge/bluez/testing/mock_bluez.h"
@@ -69,8 +74,24 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     mock_ = *std::move(mock);
     auto adapter = mock_->AddAdapter("hci0");
     ASSERT_TRUE(adapter.ok()) << adapter.status();
+    // The bound strap also has a battery (org.bluez.Battery1), Device Information and a
+    // writable Current Time whose clock is 10 minutes behind.
+    const std::string strap = testing::MockBluez::DevicePath(*adapter, kStrap);
+    auto manufacturer = mock_->AddCharacteristic(strap, 0x20, 0x180A, 0x21, 0x2A29, {"read"}, {'P', 'o', 'l', 'a', 'r'});
+    ASSERT_TRUE(manufacturer.ok()) << manufacturer.status();
+    const std::time_t behind = std::time(nullptr) - 600;
+    std::tm tm{};
+    localtime_r(&behind, &tm);
+    ASSERT_TRUE(mock_->AddCharacteristic(strap, 0x40, 0x1805, 0x41, 0x2A2B, {"read", "write", "notify"},
+                                         {static_cast<uint8_t>((tm.tm_year + 1900) & 0xFF),
+                                          static_cast<uint8_t>((tm.tm_year + 1900) >> 8),
+                                          static_cast<uint8_t>(tm.tm_mon + 1), static_cast<uint8_t>(tm.tm_mday),
+                                          static_cast<uint8_t>(tm.tm_hour), static_cast<uint8_t>(tm.tm_min),
+                                          static_cast<uint8_t>(tm.tm_sec), 0, 0, 0})
+                    .ok());
     strap_hr_ = AddStrap(*adapter, kStrap);
     loose_hr_ = AddStrap(*adapter, kLoose);
+    ASSERT_TRUE(mock_->AddBattery(strap, 88).ok());  // the device object exists now
   }
 
   void TearDown() override {
@@ -129,6 +150,8 @@ class BridgeRunIntegrationTest : public ::testing::Test {
 
 TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNine) {
   ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("clock skew -600 s") || BridgeLogged("clock skew -599 s"); }, 10s))
+      << bridge_->Stderr();
   ASSERT_NO_FATAL_FAILURE(Notify(0, kReadings / 2));
   // Every reading of the first half is durable in the outbox, and forwarding has begun.
   ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=" + std::to_string(kReadings / 2) + " "); }, 15s))
@@ -167,8 +190,27 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
   ASSERT_TRUE(devices.ok());
   ASSERT_TRUE((*devices)->Wait(10s).ok());
   const std::string listed = (*devices)->Stdout();
-  EXPECT_NE(listed.find(std::string(R"({"binding":"bound","device_id":")") + kStrap), std::string::npos) << listed;
-  EXPECT_NE(listed.find(std::string(R"({"binding":"unbound","device_id":")") + kLoose), std::string::npos) << listed;
+  std::map<std::string, nlohmann::json> by_id;
+  std::istringstream lines(listed);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    by_id[j["device_id"]] = j;
+  }
+  ASSERT_EQ(by_id.size(), 2u) << listed;
+  EXPECT_EQ(by_id[kStrap]["binding"], "bound") << listed;
+  EXPECT_EQ(by_id[kLoose]["binding"], "unbound") << listed;
+  // What the connection read: battery, Device Information, the clock 10 minutes behind, then set.
+  EXPECT_EQ(by_id[kStrap]["battery_percent"], 88) << listed;
+  EXPECT_EQ(by_id[kStrap]["battery_source"], "org.bluez.Battery1") << listed;
+  EXPECT_EQ(by_id[kStrap]["manufacturer"], "Polar") << listed;
+  // The first connection found the clock 600 s behind and set it; the book shows the last
+  // connection's reading, after the fix.
+  EXPECT_NEAR(by_id[kStrap]["clock_skew_s"].get<double>(), 0, 5) << listed;
+  auto cts_writes = mock_->Writes(testing::MockBluez::DevicePath("/org/bluez/hci0", kStrap) + "/service0040/char0041");
+  ASSERT_TRUE(cts_writes.ok()) << cts_writes.status();
+  EXPECT_EQ(cts_writes->size(), 2u);  // once per connection
+  EXPECT_TRUE(by_id[kStrap].contains("time_synced_unix_us")) << listed;
+  EXPECT_FALSE(by_id[kLoose].contains("battery_percent")) << listed;
 }
 
 TEST_F(BridgeRunIntegrationTest, BadArgumentsGiveOneLineAndExitTwo) {

@@ -39,21 +39,6 @@ double PressureFactor(PressureUnit unit) { return unit == PressureUnit::kKPa ? k
 
 }  // namespace
 
-std::optional<int64_t> LocalDateTimeToUnixMicros(const DateTime& dt) {
-  if (!dt.date_known()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = dt.year - 1900;
-  tm.tm_mon = dt.month - 1;
-  tm.tm_mday = dt.day;
-  tm.tm_hour = dt.hours;
-  tm.tm_min = dt.minutes;
-  tm.tm_sec = dt.seconds;
-  tm.tm_isdst = -1;
-  const std::time_t t = std::mktime(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  return static_cast<int64_t>(t) * 1'000'000;
-}
-
 SampleConversion ToSamples(const std::string& device_id, const Decoded& decoded,
                            const std::optional<DateTime>& device_time, int64_t received_at_unix_us) {
   SampleConversion result;

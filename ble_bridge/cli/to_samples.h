@@ -34,8 +34,4 @@ struct SampleConversion {
 SampleConversion ToSamples(const std::string& device_id, const Decoded& decoded,
                            const std::optional<DateTime>& device_time, int64_t received_at_unix_us);
 
-// The device's local Date Time as unix microseconds in the gateway's zone; nullopt when the
-// date is not known.
-std::optional<int64_t> LocalDateTimeToUnixMicros(const DateTime& dt);
-
 }  // namespace healthtwin::ble

@@ -1,6 +1,7 @@
 #include "ble_bridge/parsers/date_time.h"
 
 #include <cstdio>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
 
@@ -74,6 +75,21 @@ uint8_t DayOfWeek(int year, int month, int day) {
   const long days = static_cast<long>(era) * 146097 + doe - 719468;
   const long monday_based = ((days % 7) + 7 + 3) % 7;  // 1970-01-01 is index 3 (Thursday) from Monday
   return static_cast<uint8_t>(monday_based + 1);
+}
+
+std::optional<int64_t> LocalDateTimeToUnixMicros(const DateTime& dt) {
+  if (!dt.date_known()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = dt.year - 1900;
+  tm.tm_mon = dt.month - 1;
+  tm.tm_mday = dt.day;
+  tm.tm_hour = dt.hours;
+  tm.tm_min = dt.minutes;
+  tm.tm_sec = dt.seconds;
+  tm.tm_isdst = -1;
+  const std::time_t t = std::mktime(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return static_cast<int64_t>(t) * 1'000'000;
 }
 
 }  // namespace healthtwin::ble

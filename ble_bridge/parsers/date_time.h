@@ -41,4 +41,8 @@ void AppendDateTime(const DateTime& dt, std::vector<uint8_t>& out);
 // 1 = Monday .. 7 = Sunday, as the Day of Week characteristic counts. Precondition: a valid date.
 uint8_t DayOfWeek(int year, int month, int day);
 
+// The device's local Date Time (the field has no zone) as unix microseconds in the gateway's
+// zone; nullopt when the date is not known.
+std::optional<int64_t> LocalDateTimeToUnixMicros(const DateTime& dt);
+
 }  // namespace healthtwin::ble

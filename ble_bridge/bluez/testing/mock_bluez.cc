@@ -43,13 +43,102 @@ constexpr char kDisconnectCode[] =
     "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(False), 'ServicesResolved': dbus.Boolean(False)})\n";
 constexpr char kSetFailCode[] = "self.fail_connects = args[0]\nself.fail_name = args[1]\n";
 
+// Installed once on the root object: remembers which connection registered which agent path,
+// because bluetoothd calls the agent on the connection that registered it and dbusmock's
+// RegisterAgent does not keep the sender.
+constexpr char kTrackAgentsCode[] =
+    "import dbus.lowlevel\n"
+    "objects['/org/bluez'].healthtwin_agent_owners = {}\n"
+    "def _ht_track_agents(conn, msg):\n"
+    "    try:\n"
+    "        if isinstance(msg, dbus.lowlevel.MethodCallMessage) and msg.get_member() == 'RegisterAgent' \\\n"
+    "                and msg.get_interface() == 'org.bluez.AgentManager1':\n"
+    "            objects['/org/bluez'].healthtwin_agent_owners[str(msg.get_args_list()[0])] = msg.get_sender()\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "    return dbus.lowlevel.HANDLER_RESULT_NOT_YET_HANDLED\n"
+    "self.connection.add_message_filter(_ht_track_agents)\n";
+
+// Device1.Pair as bluetoothd runs it: ask the default agent over D-Bus, then mark the bond.
+constexpr char kPairCode[] =
+    "if self.props['org.bluez.Device1']['Paired']:\n"
+    "    raise dbus.exceptions.DBusException('Already Paired', name='org.bluez.Error.AlreadyExists')\n"
+    "mgr = objects['/org/bluez']\n"
+    "agent = mgr.default_agent\n"
+    "owner = getattr(mgr, 'healthtwin_agent_owners', {}).get(str(agent)) if agent else None\n"
+    "if owner is None:\n"
+    "    raise dbus.exceptions.DBusException('no agent', name='org.bluez.Error.AuthenticationFailed')\n"
+    "a = dbus.Interface(self.connection.get_object(owner, agent, introspect=False), 'org.bluez.Agent1')\n"
+    "mode = getattr(self, 'pair_mode', 'justworks')\n"
+    "dev = dbus.ObjectPath(self.path)\n"
+    "try:\n"
+    "    if mode == 'justworks':\n"
+    "        a.RequestAuthorization(dev, timeout=30)\n"
+    "    elif mode == 'confirm':\n"
+    "        a.RequestConfirmation(dev, dbus.UInt32(self.pair_passkey), timeout=30)\n"
+    "    else:\n"
+    "        got = int(a.RequestPasskey(dev, timeout=120))\n"
+    "        if got != self.pair_passkey:\n"
+    "            raise dbus.exceptions.DBusException('Authentication Failed (passkey mismatch)',\n"
+    "                                                name='org.bluez.Error.AuthenticationFailed')\n"
+    "except dbus.exceptions.DBusException as e:\n"
+    "    if e.get_dbus_name() == 'org.bluez.Error.AuthenticationFailed':\n"
+    "        raise\n"
+    "    raise dbus.exceptions.DBusException('Authentication Rejected: ' + str(e.get_dbus_message()),\n"
+    "                                        name='org.bluez.Error.AuthenticationRejected')\n"
+    "self.UpdateProperties('org.bluez.Device1', {'Paired': dbus.Boolean(True), 'Bonded': dbus.Boolean(True)})\n";
+constexpr char kSetPairingCode[] = "self.pair_mode = args[0]\nself.pair_passkey = int(args[1])\n";
+
+constexpr char kReadValueCode[] =
+    "if 'read' not in self.props['org.bluez.GattCharacteristic1']['Flags']:\n"
+    "    raise dbus.exceptions.DBusException('Read not permitted', name='org.bluez.Error.NotPermitted')\n"
+    "ret = dbus.Array(self.props['org.bluez.GattCharacteristic1']['Value'], signature='y')\n";
+
+// (No comprehensions: exec() with separate locals hides `first` from their scope.)
+// WriteValue: kept in self.writes (the cached Value changes silently, as bluetoothd does not
+// signal a write); a RACP with a record store answers "report stored records" requests.
+constexpr char kWriteValueCode[] =
+    "flags = self.props['org.bluez.GattCharacteristic1']['Flags']\n"
+    "if 'write' not in flags and 'write-without-response' not in flags:\n"
+    "    raise dbus.exceptions.DBusException('Write not permitted', name='org.bluez.Error.NotPermitted')\n"
+    "v = [int(b) for b in args[0]]\n"
+    "self.writes = getattr(self, 'writes', []) + [v]\n"
+    "self.props['org.bluez.GattCharacteristic1']['Value'] = dbus.Array(v, signature='y', variant_level=1)\n"
+    "recs = getattr(self, 'racp_records', None)\n"
+    "if recs is not None and len(v) >= 1:\n"
+    "    sel = None\n"
+    "    code = 1\n"
+    "    if v[0] != 1:\n"
+    "        code = 2\n"
+    "    elif len(v) == 2 and v[1] == 1:\n"
+    "        sel = sorted(recs.items())\n"
+    "    elif len(v) == 5 and v[1] == 3 and v[2] == 1:\n"
+    "        first = v[3] | (v[4] << 8)\n"
+    "        sel = []\n"
+    "        for r in sorted(recs.items()):\n"
+    "            if r[0] >= first:\n"
+    "                sel.append(r)\n"
+    "    elif len(v) >= 2 and v[1] in (2, 3, 4, 5, 6):\n"
+    "        code = 4\n"
+    "    else:\n"
+    "        code = 3\n"
+    "    m = objects[self.racp_measurement]\n"
+    "    for seq, value in (sel or []):\n"
+    "        m.UpdateProperties('org.bluez.GattCharacteristic1', {'Value': dbus.Array(value, signature='y')})\n"
+    "    if sel is not None:\n"
+    "        code = 1 if sel else 6\n"
+    "    self.UpdateProperties('org.bluez.GattCharacteristic1', {'Value': dbus.Array([6, 0, v[0], code], signature='y')})\n";
+constexpr char kGetWritesCode[] = "ret = dbus.Array([dbus.Array(w, signature='y') for w in getattr(self, 'writes', [])], signature='ay')\n";
+constexpr char kMakeStoreCode[] = "self.racp_records = {}\nself.racp_measurement = str(args[0])\n";
+constexpr char kAddRecordCode[] = "self.racp_records[int(args[0])] = [int(b) for b in args[1]]\n";
+
 template <typename... Args>
 absl::Status CallOn(sdbus::IConnection& connection, const std::string& path, const std::string& iface,
                     const std::string& method, const Args&... args) {
   try {
     auto proxy = sdbus::createProxy(connection, "org.bluez", path);
     auto call = proxy->createMethodCall(iface, method);
-    (call << ... << args);
+    ((call << args), ...);
     proxy->callMethod(call, kCallTimeoutUs);
     return absl::OkStatus();
   } catch (const sdbus::Error& e) {
@@ -104,6 +193,14 @@ absl::StatusOr<std::unique_ptr<MockBluez>> MockBluez::Start() {
       std::chrono::seconds(15));
   if (!owned || !py->Running()) return absl::UnavailableError("dbusmock bluez5 did not start: " + py->Stderr());
 
+  if (absl::Status s = CallOn(conn, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
+                              std::string("HealthtwinTrackAgents"), std::string(""), std::string(""),
+                              std::string(kTrackAgentsCode));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CallOn(conn, "/", "org.bluez.Mock", "HealthtwinTrackAgents"); !s.ok()) return s;
+
   if (const char* prev = getenv("DBUS_SYSTEM_BUS_ADDRESS")) m->previous_env_ = prev;
   setenv("DBUS_SYSTEM_BUS_ADDRESS", m->address_.c_str(), 1);
   return m;
@@ -150,6 +247,7 @@ absl::StatusOr<std::string> MockBluez::AddDevice(const std::string& adapter_path
   props.emplace("UUIDs", sdbus::Variant(uuids));
   props.emplace("Paired", sdbus::Variant(false));
   props.emplace("Trusted", sdbus::Variant(false));
+  props.emplace("Bonded", sdbus::Variant(false));
   props.emplace("Connected", sdbus::Variant(false));
   props.emplace("ServicesResolved", sdbus::Variant(false));
   props.emplace("RSSI", sdbus::Variant(int16_t{-60}));
@@ -157,6 +255,9 @@ absl::StatusOr<std::string> MockBluez::AddDevice(const std::string& adapter_path
       Method{"Connect", "", "", kConnectCode},
       Method{"Disconnect", "", "", kDisconnectCode},
       Method{"TestSetFailConnects", "is", "", kSetFailCode},
+      Method{"Pair", "", "", kPairCode},
+      Method{"CancelPairing", "", "", ""},
+      Method{"TestSetPairing", "su", "", kSetPairingCode},
   };
   if (absl::Status s = CallOn(*connection_, "/", kMockIface, "AddObject", path, std::string(kDevice), props, methods);
       !s.ok()) {
@@ -186,6 +287,14 @@ absl::Status MockBluez::RemoveDevice(const std::string& device_path) {
 absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& device_path, int service_index,
                                                          uint16_t service_uuid16, int char_index,
                                                          uint16_t char_uuid16) {
+  return AddCharacteristic(device_path, service_index, service_uuid16, char_index, char_uuid16, {"notify", "indicate"},
+                           {});
+}
+
+absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& device_path, int service_index,
+                                                         uint16_t service_uuid16, int char_index,
+                                                         uint16_t char_uuid16, const std::vector<std::string>& flags,
+                                                         const std::vector<uint8_t>& initial_value) {
   std::string service_path = absl::StrFormat("%s/service%04x", device_path, service_index);
   Props service;
   service.emplace("UUID", sdbus::Variant(FullUuid(service_uuid16)));
@@ -198,18 +307,54 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
   Props ch;
   ch.emplace("UUID", sdbus::Variant(FullUuid(char_uuid16)));
   ch.emplace("Service", sdbus::Variant(sdbus::ObjectPath(service_path)));
-  ch.emplace("Value", sdbus::Variant(std::vector<uint8_t>{}));
+  ch.emplace("Value", sdbus::Variant(initial_value));
   ch.emplace("Notifying", sdbus::Variant(false));
-  ch.emplace("Flags", sdbus::Variant(std::vector<std::string>{"notify", "indicate"}));
+  ch.emplace("Flags", sdbus::Variant(flags));
   std::vector<Method> methods = {
       Method{"StartNotify", "", "", "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(True)})"},
       Method{"StopNotify", "", "", "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(False)})"},
+      Method{"ReadValue", "a{sv}", "ay", kReadValueCode},
+      Method{"WriteValue", "aya{sv}", "", kWriteValueCode},
+      Method{"TestGetWrites", "", "aay", kGetWritesCode},
+      Method{"TestMakeRecordStore", "o", "", kMakeStoreCode},
+      Method{"TestAddRecord", "qay", "", kAddRecordCode},
   };
   if (absl::Status s = CallOn(*connection_, "/", kMockIface, "AddObject", char_path, std::string(kChar), ch, methods);
       !s.ok()) {
     return s;
   }
   return char_path;
+}
+
+absl::StatusOr<std::vector<std::vector<uint8_t>>> MockBluez::Writes(const std::string& characteristic_path) {
+  try {
+    auto proxy = sdbus::createProxy(*connection_, "org.bluez", characteristic_path);
+    std::vector<std::vector<uint8_t>> writes;
+    proxy->callMethod("TestGetWrites").onInterface(kChar).storeResultsTo(writes);
+    return writes;
+  } catch (const sdbus::Error& e) {
+    return absl::InternalError("TestGetWrites: " + e.getMessage());
+  }
+}
+
+absl::Status MockBluez::MakeRecordStore(const std::string& racp_path, const std::string& measurement_path) {
+  return CallOn(*connection_, racp_path, kChar, "TestMakeRecordStore", sdbus::ObjectPath(measurement_path));
+}
+
+absl::Status MockBluez::AddStoredRecord(const std::string& racp_path, uint16_t sequence_number,
+                                        const std::vector<uint8_t>& value) {
+  return CallOn(*connection_, racp_path, kChar, "TestAddRecord", sequence_number, value);
+}
+
+absl::Status MockBluez::SetPairing(const std::string& device_path, PairingMode mode, uint32_t passkey) {
+  const std::string name = mode == PairingMode::kJustWorks ? "justworks" : mode == PairingMode::kConfirm ? "confirm" : "passkey";
+  return CallOn(*connection_, device_path, kDevice, "TestSetPairing", name, passkey);
+}
+
+absl::Status MockBluez::AddBattery(const std::string& device_path, uint8_t percentage) {
+  Props props;
+  props.emplace("Percentage", sdbus::Variant(percentage));
+  return CallOn(*connection_, device_path, kMockIface, "AddProperties", std::string("org.bluez.Battery1"), props);
 }
 
 absl::Status MockBluez::Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value) {

@@ -9,6 +9,17 @@
 // Disconnect behave like bluetoothd (Connected and ServicesResolved change together) from the
 // first call, and so a test can make the next Connect calls fail with a chosen BlueZ error.
 //
+// Beyond the template (which neither calls an agent back nor has GATT objects), the harness adds:
+//   - pairing through the registered agent: Device1.Pair calls the default agent over D-Bus as
+//     bluetoothd does (RequestAuthorization for Just Works, RequestConfirmation for numeric
+//     comparison, RequestPasskey for passkey entry, checked against the passkey the "device"
+//     shows); the agent's bus name is learnt from its RegisterAgent call;
+//   - ReadValue and WriteValue on characteristics, honouring Flags ("read", "write");
+//   - a record store behind a RACP characteristic: a RACP WriteValue "report stored records"
+//     (all, or >= sequence number) sends the matching stored records as Value changes of the
+//     measurement characteristic, then the RACP response indication;
+//   - org.bluez.Battery1 on a device.
+//
 // Ownership: MockBluez owns both processes. They are SIGKILLed and reaped by the destructor, even
 // when a test fails; they are also started under `setpriv --pdeathsig KILL`, so they die with the
 // test process if it crashes. Thread safety: none; use from the test thread.
@@ -52,6 +63,27 @@ class MockBluez {
   // StopNotify. Returns the characteristic's path.
   absl::StatusOr<std::string> AddCharacteristic(const std::string& device_path, int service_index,
                                                 uint16_t service_uuid16, int char_index, uint16_t char_uuid16);
+  // A characteristic with chosen Flags and an initial Value (for ReadValue). ReadValue fails with
+  // org.bluez.Error.NotPermitted without "read", WriteValue without "write"/"write-without-response".
+  absl::StatusOr<std::string> AddCharacteristic(const std::string& device_path, int service_index,
+                                                uint16_t service_uuid16, int char_index, uint16_t char_uuid16,
+                                                const std::vector<std::string>& flags,
+                                                const std::vector<uint8_t>& initial_value);
+  // Every value written to the characteristic with WriteValue, oldest first.
+  absl::StatusOr<std::vector<std::vector<uint8_t>>> Writes(const std::string& characteristic_path);
+  // Makes `racp_path` a RACP that serves records through `measurement_path`.
+  absl::Status MakeRecordStore(const std::string& racp_path, const std::string& measurement_path);
+  // Stores a record (the measurement value as the device would notify it) under `sequence_number`.
+  absl::Status AddStoredRecord(const std::string& racp_path, uint16_t sequence_number, const std::vector<uint8_t>& value);
+
+  // How Device1.Pair authenticates: kJustWorks calls RequestAuthorization, kConfirm
+  // RequestConfirmation(passkey), kPasskey RequestPasskey and fails with
+  // org.bluez.Error.AuthenticationFailed unless the agent answers `passkey`. Default kJustWorks.
+  enum class PairingMode { kJustWorks, kConfirm, kPasskey };
+  absl::Status SetPairing(const std::string& device_path, PairingMode mode, uint32_t passkey = 0);
+  // Adds org.bluez.Battery1 {Percentage} to a device that AddDevice has added.
+  absl::Status AddBattery(const std::string& device_path, uint8_t percentage);
+
   // Sets Value, emitting PropertiesChanged as bluetoothd does for a notification or indication.
   absl::Status Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value);
   // The device drops the link: Connected and ServicesResolved become false.

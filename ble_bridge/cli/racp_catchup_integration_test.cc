@@ -1,0 +1,145 @@
+// RACP catch-up across a bridge restart, through the real pieces of `healthtwin-bridge run`:
+// BluezClient on a private dbus-daemon + dbusmock (a simulated glucose meter that answers RACP
+// requests from its record store), Recorder and a SQLite outbox file. The cursor lives in the
+// outbox, so the second "bridge" asks only for what the first did not store.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "ble_bridge/bluez/bluez_client.h"
+#include "ble_bridge/bluez/sdbus_bluez_bus.h"
+#include "ble_bridge/bluez/testing/mock_bluez.h"
+#include "ble_bridge/cli/recorder.h"
+#include "ble_bridge/outbox/outbox.h"
+
+namespace healthtwin::ble {
+namespace {
+
+using healthtwin::testing::PollUntil;
+using std::chrono::seconds;
+using testing::MockBluez;
+
+constexpr char kMeter[] = "AA:BB:CC:DD:EE:03";
+
+// 2A18, concentration in kg/L (SFLOAT mantissa mg_dl, exponent -5, i.e. mg/dL), base time
+// 2026-11-20 08:00:00 + seq minutes.
+std::vector<uint8_t> Glucose(uint16_t seq, uint8_t mg_dl) {
+  return {0x02, static_cast<uint8_t>(seq & 0xFF), static_cast<uint8_t>(seq >> 8), 0xEA, 0x07, 11, 20, 8,
+          static_cast<uint8_t>(seq), 0, mg_dl, 0xB0, 0x11};
+}
+
+// One run of the bridge's BLE side: bus, client, recorder over an outbox file.
+class Bridge {
+ public:
+  static std::unique_ptr<Bridge> Start(const std::string& outbox_path) {
+    auto b = std::make_unique<Bridge>();
+    auto outbox = Outbox::Open(outbox_path);
+    EXPECT_TRUE(outbox.ok()) << outbox.status();
+    b->outbox = *std::move(outbox);
+    b->recorder = std::make_unique<Recorder>(*b->outbox);
+    auto bus = SdbusBluezBus::Create(seconds(5));
+    EXPECT_TRUE(bus.ok()) << bus.status();
+    b->bus = *std::move(bus);
+    BluezClientOptions o;
+    o.racp_timeout = seconds(5);
+    Recorder* rec = b->recorder.get();
+    o.last_record_seq = [rec](const std::string& a, Characteristic c) { return rec->LastRecordSeq(a, c); };
+    Bridge* self = b.get();
+    o.on_device_report = [self](const DeviceReport& r) {
+      self->recorder->OnDeviceReport(r);
+      std::lock_guard lock(self->mu);
+      self->reports.push_back(r);
+    };
+    auto client = BluezClient::Create(*b->bus, o, [rec](const ReceivedMeasurement& m) { (void)rec->Record(m); });
+    EXPECT_TRUE(client.ok()) << client.status();
+    b->client = *std::move(client);
+    EXPECT_TRUE(b->client->Start().ok());
+    return b;
+  }
+  std::optional<DeviceReport> Report() {
+    std::lock_guard lock(mu);
+    if (reports.empty()) return std::nullopt;
+    return reports.front();
+  }
+  ~Bridge() {
+    client.reset();
+    bus.reset();
+  }
+
+  std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<Recorder> recorder;
+  std::unique_ptr<SdbusBluezBus> bus;
+  std::unique_ptr<BluezClient> client;
+  std::mutex mu;
+  std::vector<DeviceReport> reports;
+};
+
+// sequence number -> times stored
+std::map<uint64_t, int> StoredSequences(Outbox& outbox) {
+  std::map<uint64_t, int> out;
+  auto rows = outbox.ReadAfter(0, 1000);
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  for (const auto& r : *rows) {
+    EXPECT_EQ(r.measurement.type, common::VitalType::kGlucose);
+    ++out[r.measurement.device_record_seq];
+  }
+  return out;
+}
+
+TEST(RacpCatchUpIntegrationTest, RestartedBridgeRequestsOnlyNewRecordsAndStoresNoneTwice) {
+  auto mock = MockBluez::Start();
+  ASSERT_TRUE(mock.ok()) << mock.status();
+  auto adapter = (*mock)->AddAdapter("hci0");
+  ASSERT_TRUE(adapter.ok());
+  const std::string path = MockBluez::DevicePath(*adapter, kMeter);
+  auto glucose = (*mock)->AddCharacteristic(path, 0x10, 0x1808, 0x11, 0x2A18, {"notify"}, {});
+  auto racp = (*mock)->AddCharacteristic(path, 0x10, 0x1808, 0x13, 0x2A52, {"write", "indicate"}, {});
+  ASSERT_TRUE(glucose.ok() && racp.ok());
+  ASSERT_TRUE((*mock)->MakeRecordStore(*racp, *glucose).ok());
+  for (uint16_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE((*mock)->AddStoredRecord(*racp, seq, Glucose(seq, 100 + seq)).ok());
+  ASSERT_TRUE((*mock)->AddDevice(*adapter, kMeter, "glucose meter", {0x1808}).ok());
+
+  const std::string dir = ::testing::TempDir() + "/racp_catchup_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string outbox_path = dir + "/outbox.db";
+
+  {
+    auto bridge = Bridge::Start(outbox_path);
+    ASSERT_TRUE(PollUntil([&] { return bridge->Report().has_value(); }, seconds(10)));
+    EXPECT_EQ(bridge->Report()->racp, RacpOutcome::kSuccess) << bridge->Report()->racp_detail;
+    EXPECT_FALSE(bridge->Report()->racp_from_sequence.has_value());  // a new device: all records
+    EXPECT_EQ(StoredSequences(*bridge->outbox), (std::map<uint64_t, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}}));
+    EXPECT_EQ(bridge->recorder->LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement), std::optional<uint16_t>(5));
+  }  // the bridge stops; its link drops with it
+  ASSERT_TRUE((*mock)->DropConnection(path).ok());
+  for (uint16_t seq = 6; seq <= 8; ++seq) ASSERT_TRUE((*mock)->AddStoredRecord(*racp, seq, Glucose(seq, 100 + seq)).ok());
+
+  {
+    auto bridge = Bridge::Start(outbox_path);
+    ASSERT_TRUE(PollUntil([&] { return bridge->Report().has_value(); }, seconds(10)));
+    EXPECT_EQ(bridge->Report()->racp, RacpOutcome::kSuccess) << bridge->Report()->racp_detail;
+    EXPECT_EQ(bridge->Report()->racp_from_sequence, std::optional<uint16_t>(6));
+    EXPECT_EQ(StoredSequences(*bridge->outbox),
+              (std::map<uint64_t, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, 1}, {7, 1}, {8, 1}}));
+    auto rows = bridge->outbox->ReadAfter(0, 1000);
+    ASSERT_TRUE(rows.ok());
+    EXPECT_DOUBLE_EQ(rows->back().measurement.value, 108);  // mg/dL
+    EXPECT_EQ(bridge->recorder->LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement), std::optional<uint16_t>(8));
+    // The device book kept what the connection learnt.
+    auto book = Recorder::LoadDevices(*bridge->outbox);
+    ASSERT_TRUE(book.contains(kMeter)) << book.dump();
+    EXPECT_EQ(book[kMeter]["racp"]["outcome"], "success");
+    EXPECT_EQ(book[kMeter]["racp"]["from_sequence"], 6);
+    EXPECT_EQ(book[kMeter]["name"], "glucose meter");
+  }
+  auto writes = (*mock)->Writes(*racp);
+  ASSERT_TRUE(writes.ok());
+  ASSERT_EQ(writes->size(), 2u);
+  EXPECT_EQ((*writes)[0], (std::vector<uint8_t>{0x01, 0x01}));                    // all records
+  EXPECT_EQ((*writes)[1], (std::vector<uint8_t>{0x01, 0x03, 0x01, 0x06, 0x00}));  // >= 6 only
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace healthtwin::ble

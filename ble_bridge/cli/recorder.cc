@@ -1,0 +1,156 @@
+#include "ble_bridge/cli/recorder.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "ble_bridge/cli/to_samples.h"
+#include "services/common/logging.h"
+
+namespace healthtwin::ble {
+namespace {
+
+constexpr char kDevicesStateKey[] = "bridge.devices";
+// A device clock this far ahead of the gateway's is logged as skewed.
+constexpr int64_t kSkewWarnUs = 120'000'000;
+
+}  // namespace
+
+Recorder::Recorder(Outbox& outbox) : outbox_(outbox), devices_(LoadDevices(outbox)) {}
+
+nlohmann::json Recorder::LoadDevices(Outbox& outbox) {
+  auto raw = outbox.GetState(kDevicesStateKey);
+  if (!raw.ok() || !raw->has_value()) return nlohmann::json::object();
+  auto j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+std::string Recorder::CursorKey(const std::string& address, Characteristic c) {
+  return "racp.cursor." + address + "." + CharacteristicShortUuid(c);
+}
+
+std::optional<uint16_t> Recorder::LastRecordSeq(const std::string& address, Characteristic c) {
+  auto raw = outbox_.GetState(CursorKey(address, c));
+  if (!raw.ok() || !raw->has_value()) return std::nullopt;
+  uint32_t v = 0;
+  if (!absl::SimpleAtoi(**raw, &v) || v > 0xFFFF) return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+absl::Status Recorder::Record(const ReceivedMeasurement& m) {
+  int64_t received_us = m.received_at_unix_us;
+  std::lock_guard lock(mu_);
+  {
+    // Two notifications of one device in the same microsecond would share ingest's idempotency
+    // key (device, type, measured_at) and one would be dropped as a duplicate.
+    int64_t& last = last_received_us_[m.device_address];
+    if (received_us <= last) received_us = last + 1;
+    last = received_us;
+  }
+  SampleConversion conv = ToSamples(m.device_address, m.decoded, m.device_time, received_us);
+  if (conv.skew_us && *conv.skew_us > kSkewWarnUs) {
+    // A device time stamp ahead of the gateway cannot be a stored reading: the clock is wrong.
+    auto& d = devices_[m.device_address];
+    const int64_t lead_s = *conv.skew_us / 1'000'000;
+    if (skew_logged_.insert(m.device_address).second) {
+      common::Log(spdlog::level::warn, "bridge.clock_skew", {{"device_id", m.device_address}, {"skew_s", lead_s}});
+    }
+    if (d.value("measurement_clock_lead_s", int64_t{0}) < lead_s) {
+      d["measurement_clock_lead_s"] = lead_s;
+      SaveLocked();
+    }
+  }
+  if (const auto* b = std::get_if<BatteryLevel>(&m.decoded.value)) {
+    // A 2A19 notification: the book shows the latest level (written only when it changes).
+    auto& d = devices_[m.device_address];
+    if (!d.contains("binding")) d["binding"] = "unchecked";
+    if (!d.contains("first_seen_unix_us")) d["first_seen_unix_us"] = received_us;
+    if (d.value("battery_percent", -1) != b->battery_percent) {
+      d["battery_percent"] = b->battery_percent;
+      d["battery_source"] = "2A19";
+      common::Log(spdlog::level::info, "bridge.battery",
+                  {{"device_id", m.device_address}, {"battery_percent", b->battery_percent}});
+      SaveLocked();
+    }
+    return absl::OkStatus();
+  }
+  std::map<std::string, std::string> state;
+  if (const auto* g = std::get_if<GlucoseMeasurement>(&m.decoded.value)) {
+    // Advance only: a record re-sent out of order never moves the cursor back.
+    const std::string key = CursorKey(m.device_address, Characteristic::kGlucoseMeasurement);
+    auto raw = outbox_.GetState(key);
+    uint32_t current = 0;
+    const bool has = raw.ok() && raw->has_value() && absl::SimpleAtoi(**raw, &current);
+    if (!has || g->sequence_number > current) state[key] = std::to_string(g->sequence_number);
+  }
+  if (conv.samples.empty() && state.empty()) return absl::OkStatus();
+  if (!devices_.contains(m.device_address)) {
+    devices_[m.device_address] = {{"first_seen_unix_us", received_us}, {"binding", "unchecked"}};
+    SaveLocked();
+  }
+  auto ids = outbox_.Append(conv.samples, state);
+  if (!ids.ok()) {
+    append_failures_.fetch_add(1);
+    common::Log(spdlog::level::err, "bridge.append_failed",
+                {{"device_id", m.device_address}, {"error", std::string(ids.status().message())}});
+    return ids.status();
+  }
+  const uint64_t total = appended_.fetch_add(conv.samples.size()) + conv.samples.size();
+  // Tests follow this line to know a reading is durable before they kill the bridge.
+  spdlog::debug("appended_total={} device={}", total, m.device_address);
+  return absl::OkStatus();
+}
+
+void Recorder::OnDeviceReport(const DeviceReport& r) {
+  std::lock_guard lock(mu_);
+  auto& d = devices_[r.device_address];
+  if (!d.contains("binding")) d["binding"] = "unchecked";
+  if (!d.contains("first_seen_unix_us")) d["first_seen_unix_us"] = r.connected_at_unix_us;
+  d["last_connected_unix_us"] = r.connected_at_unix_us;
+  if (r.name) d["name"] = *r.name;
+  if (r.battery_percent) {
+    d["battery_percent"] = *r.battery_percent;
+    d["battery_source"] = r.battery_source;
+  }
+  const std::pair<const char*, const std::optional<std::string>*> info[] = {
+      {"manufacturer", &r.manufacturer}, {"model", &r.model}, {"serial", &r.serial}, {"firmware", &r.firmware}};
+  for (const auto& [key, value] : info) {
+    if (*value) d[key] = **value;
+  }
+  if (r.clock_skew_us) d["clock_skew_s"] = static_cast<double>(*r.clock_skew_us) / 1e6;
+  if (r.time_written) d["time_synced_unix_us"] = r.connected_at_unix_us;
+  if (r.racp != RacpOutcome::kNotSupported) {
+    d["racp"] = {{"outcome", std::string(RacpOutcomeName(r.racp))}, {"detail", r.racp_detail}};
+    if (r.racp_from_sequence) d["racp"]["from_sequence"] = *r.racp_from_sequence;
+  }
+  common::Log(spdlog::level::info, "bridge.device_report", {{"device_id", r.device_address}, {"report", d}});
+  SaveLocked();
+}
+
+void Recorder::RefreshBindings(const std::function<std::string(const std::string&)>& binding_of) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, _] : devices_.items()) ids.push_back(id);
+  }
+  std::map<std::string, std::string> status;
+  for (const auto& id : ids) status[id] = binding_of(id);  // may ask the registry: not under mu_
+  std::lock_guard lock(mu_);
+  bool changed = false;
+  for (const auto& [id, s] : status) {
+    if (devices_[id].value("binding", "") != s) {
+      devices_[id]["binding"] = s;
+      changed = true;
+    }
+  }
+  if (changed) SaveLocked();
+}
+
+void Recorder::SaveLocked() {
+  if (auto s = outbox_.PutState(kDevicesStateKey, devices_.dump()); !s.ok()) {
+    common::Log(spdlog::level::warn, "bridge.device_book_failed", {{"error", std::string(s.message())}});
+  }
+}
+
+}  // namespace healthtwin::ble

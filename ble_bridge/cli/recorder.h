@@ -1,0 +1,68 @@
+// What `healthtwin-bridge run` does with everything the BLE side reports, kept out of main.cc so
+// that tests can drive it: every measurement becomes outbox rows, and the device's RACP cursor
+// (the highest glucose record sequence number stored) is written in the SAME durable
+// transaction as those rows, so a restart resumes exactly after the last stored record: a crash
+// between the two cannot lose a record (cursor behind) or skip one (cursor ahead).
+//
+// The device book (outbox state key "bridge.devices") remembers, per device: first seen, the
+// registry's binding answer, and the last connection's report (name, battery, Device
+// Information, Current Time skew, time sync, RACP outcome), plus the largest device clock lead
+// seen in measurements. `healthtwin-bridge devices` prints it.
+//
+// Cursor keys: "racp.cursor.<ADDRESS>.<UUID>", e.g. "racp.cursor.AA:BB:CC:DD:EE:01.2A18", value
+// the decimal sequence number. One per device and characteristic, in the outbox's state table.
+//
+// Thread safety: every method may be called from any thread (the sink runs on the D-Bus dispatch
+// thread, reports on device threads). The outbox must outlive the recorder.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "ble_bridge/bluez/bluez_client.h"
+#include "ble_bridge/outbox/outbox.h"
+
+namespace healthtwin::ble {
+
+class Recorder {
+ public:
+  explicit Recorder(Outbox& outbox);
+
+  // Converts and appends `m` (with its cursor update). Errors are the outbox's
+  // (ResourceExhausted when full: the record stays on the device and RACP fetches it later).
+  absl::Status Record(const ReceivedMeasurement& m);
+  // The cursor for options.last_record_seq; nullopt when none is stored.
+  std::optional<uint16_t> LastRecordSeq(const std::string& address, Characteristic c);
+  // Saves a connection's report in the device book.
+  void OnDeviceReport(const DeviceReport& report);
+  // Updates every device's binding with `binding_of(device_id)`.
+  void RefreshBindings(const std::function<std::string(const std::string&)>& binding_of);
+
+  uint64_t appended() const { return appended_.load(); }
+  uint64_t append_failures() const { return append_failures_.load(); }
+
+  static std::string CursorKey(const std::string& address, Characteristic c);
+  // The device book as stored: {"AA:..": {...}, ...}; {} when empty or unreadable.
+  static nlohmann::json LoadDevices(Outbox& outbox);
+
+ private:
+  void SaveLocked();
+
+  Outbox& outbox_;
+  std::mutex mu_;  // guards everything below
+  nlohmann::json devices_;
+  std::map<std::string, int64_t> last_received_us_;  // per device, to keep time stamps distinct
+  std::set<std::string> skew_logged_;
+  std::atomic<uint64_t> appended_{0}, append_failures_{0};
+};
+
+}  // namespace healthtwin::ble

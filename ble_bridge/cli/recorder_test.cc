@@ -1,0 +1,121 @@
+#include "ble_bridge/cli/recorder.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace healthtwin::ble {
+namespace {
+
+constexpr char kMeter[] = "AA:BB:CC:DD:EE:03";
+
+ReceivedMeasurement GlucoseRecord(uint16_t seq, int64_t received_us) {
+  GlucoseMeasurement g;
+  g.sequence_number = seq;
+  g.base_time = DateTime{.year = 2026, .month = 11, .day = 20, .hours = 8, .minutes = 0, .seconds = 0};
+  g.unit = GlucoseUnit::kKgPerL;
+  g.concentration = DecodeSfloat(0xB064);  // 100 * 10^-5 kg/L = 100 mg/dL
+  ReceivedMeasurement m;
+  m.device_address = kMeter;
+  m.decoded = Decoded{Characteristic::kGlucoseMeasurement, g};
+  m.received_at_unix_us = received_us;
+  return m;
+}
+
+class RecorderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/recorder_test_" + std::to_string(getpid());
+    std::filesystem::create_directories(dir_);
+    auto outbox = Outbox::Open(dir_ + "/outbox.db");
+    ASSERT_TRUE(outbox.ok()) << outbox.status();
+    outbox_ = *std::move(outbox);
+  }
+  void TearDown() override {
+    outbox_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string dir_;
+  std::unique_ptr<Outbox> outbox_;
+};
+
+TEST_F(RecorderTest, GlucoseRecordAdvancesTheCursorWithItsRow) {
+  Recorder r(*outbox_);
+  EXPECT_FALSE(r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement).has_value());
+  ASSERT_TRUE(r.Record(GlucoseRecord(7, 1'790'000'000'000'000)).ok());
+  EXPECT_EQ(r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement), std::optional<uint16_t>(7));
+  auto rows = outbox_->ReadAfter(0, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].measurement.device_record_seq, 7u);
+  EXPECT_EQ(*outbox_->GetState("racp.cursor.AA:BB:CC:DD:EE:03.2A18"), std::optional<std::string>("7"));
+}
+
+TEST_F(RecorderTest, CursorNeverMovesBack) {
+  Recorder r(*outbox_);
+  ASSERT_TRUE(r.Record(GlucoseRecord(9, 1'790'000'000'000'000)).ok());
+  ASSERT_TRUE(r.Record(GlucoseRecord(4, 1'790'000'000'000'001)).ok());
+  EXPECT_EQ(r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement), std::optional<uint16_t>(9));
+}
+
+TEST_F(RecorderTest, FullOutboxLeavesTheCursorBehind) {
+  outbox_.reset();
+  auto small = Outbox::Open(dir_ + "/small.db", OutboxOptions{.max_rows = 1});
+  ASSERT_TRUE(small.ok());
+  Recorder r(**small);
+  ASSERT_TRUE(r.Record(GlucoseRecord(1, 1'790'000'000'000'000)).ok());
+  absl::Status s = r.Record(GlucoseRecord(2, 1'790'000'000'000'001));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  // Record 2 stays on the meter: the next RACP request starts at 2.
+  EXPECT_EQ(r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement), std::optional<uint16_t>(1));
+  EXPECT_EQ(r.append_failures(), 1u);
+}
+
+TEST_F(RecorderTest, DeviceReportIsKeptInTheDeviceBook) {
+  {
+    Recorder r(*outbox_);
+    DeviceReport rep;
+    rep.device_address = kMeter;
+    rep.name = "meter";
+    rep.connected_at_unix_us = 5;
+    rep.battery_percent = 81;
+    rep.battery_source = "2A19";
+    rep.manufacturer = "Roche";
+    rep.serial = "S1";
+    rep.clock_skew_us = -90'500'000;
+    rep.time_written = true;
+    rep.racp = RacpOutcome::kNoRecords;
+    rep.racp_detail = "no_records_found";
+    rep.racp_from_sequence = 12;
+    r.OnDeviceReport(rep);
+    r.RefreshBindings([](const std::string&) { return std::string("bound"); });
+  }
+  auto book = Recorder::LoadDevices(*outbox_);  // as `devices` reads it, after a restart
+  const auto& d = book[kMeter];
+  EXPECT_EQ(d["battery_percent"], 81);
+  EXPECT_EQ(d["battery_source"], "2A19");
+  EXPECT_EQ(d["manufacturer"], "Roche");
+  EXPECT_EQ(d["serial"], "S1");
+  EXPECT_FALSE(d.contains("model"));
+  EXPECT_DOUBLE_EQ(d["clock_skew_s"].get<double>(), -90.5);
+  EXPECT_EQ(d["time_synced_unix_us"], 5);
+  EXPECT_EQ(d["racp"]["outcome"], "no_records");
+  EXPECT_EQ(d["racp"]["from_sequence"], 12);
+  EXPECT_EQ(d["binding"], "bound");
+  EXPECT_EQ(d["name"], "meter");
+}
+
+TEST_F(RecorderTest, BatteryNotificationUpdatesTheBookAndStoresNoRow) {
+  Recorder r(*outbox_);
+  ReceivedMeasurement m;
+  m.device_address = kMeter;
+  m.decoded = Decoded{Characteristic::kBatteryLevel, BatteryLevel{.battery_percent = 42}};
+  m.received_at_unix_us = 1'790'000'000'000'000;
+  ASSERT_TRUE(r.Record(m).ok());
+  EXPECT_EQ(Recorder::LoadDevices(*outbox_)[kMeter]["battery_percent"], 42);
+  EXPECT_EQ(outbox_->Stats().rows, 0);
+}
+
+}  // namespace
+}  // namespace healthtwin::ble
