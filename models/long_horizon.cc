@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -162,7 +163,25 @@ absl::StatusOr<LongHorizonModel> LongHorizonModel::Create(const ModelParams& par
 absl::StatusOr<LongHorizonModel> LongHorizonModel::Create(std::shared_ptr<const SteadyStateMap> map,
                                                           const ModelParams& params, const LongHorizonParams& lh,
                                                           const LongHorizonOptions& options) {
+  return CreateAtRest(std::move(map), params, lh, RestingState{}, options);
+}
+
+absl::StatusOr<LongHorizonModel> LongHorizonModel::CreateAtRest(std::shared_ptr<const SteadyStateMap> map,
+                                                                const ModelParams& params,
+                                                                const LongHorizonParams& lh,
+                                                                const RestingState& rest,
+                                                                const LongHorizonOptions& options) {
   if (absl::Status s = Validate(lh, options); !s.ok()) return s;
+  for (auto [v, name] : {std::pair{rest.blood_volume_factor, "rest.blood_volume_factor"},
+                         {rest.effectors.heart_rate_factor, "rest.effectors.heart_rate_factor"},
+                         {rest.effectors.contractility_factor, "rest.effectors.contractility_factor"},
+                         {rest.effectors.systemic_resistance_factor, "rest.effectors.systemic_resistance_factor"}}) {
+    if (absl::Status s = CheckPositive(v, name); !s.ok()) return s;
+  }
+  if (!std::isfinite(rest.set_point_offset_mmhg) || !std::isfinite(rest.effectors.venous_unstressed_delta_ml)) {
+    return absl::InvalidArgumentError("rest.set_point_offset_mmhg and rest.effectors.venous_unstressed_delta_ml "
+                                      "must be finite");
+  }
   if (map == nullptr) return absl::InvalidArgumentError("map must not be null");
   if (map->nominal_blood_volume_ml() != params.circulation.total_blood_volume_ml ||
       map->nominal_set_point_mmhg() != params.baroreflex.set_point_mmhg) {
@@ -182,9 +201,10 @@ absl::StatusOr<LongHorizonModel> LongHorizonModel::Create(std::shared_ptr<const 
   f.tbw0_l = lh.total_body_water_fraction * lh.body_weight_kg;
   f.ecf0_l = lh.ecf_fraction_of_body_water * f.tbw0_l;
   f.icf_osmoles_mosm = 2.0 * lh.plasma_sodium_mmol_per_l * (f.tbw0_l - f.ecf0_l);
-  f.blood_volume0_ml = params.circulation.total_blood_volume_ml;
-  f.set_point0_mmhg = params.baroreflex.set_point_mmhg;
-  f.map_ref_mmhg = impl->map->At(f.blood_volume0_ml, f.set_point0_mmhg, {}).map_mmhg;
+  f.blood_volume0_ml = params.circulation.total_blood_volume_ml * rest.blood_volume_factor;
+  f.set_point0_mmhg = params.baroreflex.set_point_mmhg + rest.set_point_offset_mmhg;
+  f.map_ref_mmhg = impl->map->At(f.blood_volume0_ml, f.set_point0_mmhg, rest.effectors).map_mmhg;
+  impl->modifiers.effectors = rest.effectors;
   f.reset_rate_per_day = std::numbers::ln2 * 86400.0 / params.baroreflex.resetting_half_time_s;
   impl->intake = {lh.reference_sodium_intake_mmol_per_day, lh.reference_fluid_intake_l_per_day};
   impl->y[kNa] = lh.plasma_sodium_mmol_per_l * f.ecf0_l;

@@ -86,6 +86,20 @@ struct LongHorizonModifiers {
   double water_excretion_factor = 1.0;     // multiplies urine flow (aquaretics > 1)
 };
 
+// A person's own resting state relative to the nominal model the map was built for: chronic
+// effector modifiers, a blood-volume factor and a baroreflex set-point offset (the coordinates of
+// TwinPosterior). CreateAtRest makes this state an exact equilibrium at the reference intake: the
+// pressure-natriuresis curve is centred on its MAP (a chronically reset renal function curve, as
+// MAP_ref already is for the nominal patient) and the reflex resets toward it. Without that, the
+// kidney would excrete or retain sodium until a raised or lowered resistance was undone.
+// The effectors are part of the person: callers keep applying them, i.e. pass
+// Combine(resting effectors, drug modifiers) to SetModifiers (models/treatment does).
+struct RestingState {
+  EffectorModifiers effectors;
+  double blood_volume_factor = 1.0;    // resting blood volume / params' total_blood_volume_ml
+  double set_point_offset_mmhg = 0.0;  // resting set point - params' set_point_mmhg
+};
+
 struct LongHorizonOptions {
   double dt_h = 1.0;
   SolverKind solver = SolverKind::kRk4;
@@ -143,6 +157,13 @@ class LongHorizonModel {
   static absl::StatusOr<LongHorizonModel> Create(std::shared_ptr<const SteadyStateMap> map,
                                                  const ModelParams& params, const LongHorizonParams& lh,
                                                  const LongHorizonOptions& options = {});
+  // Same, starting in (and returning to) `rest` instead of the nominal resting state; with a
+  // default RestingState it is exactly the overload above. The initial modifiers are
+  // rest.effectors. InvalidArgument for a non-positive or non-finite factor or offset.
+  static absl::StatusOr<LongHorizonModel> CreateAtRest(std::shared_ptr<const SteadyStateMap> map,
+                                                       const ModelParams& params, const LongHorizonParams& lh,
+                                                       const RestingState& rest,
+                                                       const LongHorizonOptions& options = {});
   LongHorizonModel(LongHorizonModel&&) noexcept;
   LongHorizonModel& operator=(LongHorizonModel&&) noexcept;
   ~LongHorizonModel();
@@ -156,7 +177,8 @@ class LongHorizonModel {
 
   LongHorizonState state() const;
   const SteadyStateMap& map() const;
-  // Resting MAP at the reference intake, the centre of the pressure-natriuresis curve.
+  // Resting MAP at the reference intake (in the resting state), the centre of the
+  // pressure-natriuresis curve.
   double reference_map_mmhg() const;
 
  private:

@@ -1,0 +1,156 @@
+#include "models/treatment/cohort.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace healthtwin::models::treatment {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A small cohort of men around 147/90 mmHg: one archetype map (built once per process).
+CohortSpec SmallSpec() {
+  CohortSpec s;
+  s.seed = 5;
+  s.patients = 20;
+  s.days = 7;
+  s.population.sbp_mmhg = {147.0, 2.0};
+  s.population.dbp_mmhg = {90.0, 4.0};
+  s.population.heart_rate_bpm = {72.0, 8.0};
+  s.population.female_fraction = 0.0;
+  s.arms = {{"placebo", {}}, {"amlodipine 10", {{"amlodipine", 10.0, 24.0, false}}}};
+  return s;
+}
+
+CohortResult RunSmall(const CohortSpec& spec, int threads = 2) {
+  absl::StatusOr<CohortResult> r = RunCohort(spec, {.threads = threads, .progress = {}});
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : CohortResult{};
+}
+
+// One cohort run per test process (each builds its archetype map), so each test checks a few
+// related behaviours of the same run.
+TEST(CohortTest, PlaceboStaysAtBaselineDrugLowersPressureBaselineMatchesDraw) {
+  const CohortResult r = RunSmall(SmallSpec());
+  ASSERT_EQ(r.rows.size(), 40u);
+  for (const PatientRow& row : r.rows) {
+    EXPECT_NEAR(row.baseline_sbp_mmhg, row.drawn_sbp_mmhg, 0.05) << row.patient;
+    EXPECT_NEAR(row.baseline_dbp_mmhg, row.drawn_dbp_mmhg, 0.05) << row.patient;
+    EXPECT_NEAR(row.baseline_heart_rate_bpm, row.drawn_heart_rate_bpm, 0.05) << row.patient;
+  }
+  ASSERT_EQ(r.arms.size(), 2u);
+  EXPECT_EQ(r.archetypes_built, 1);
+  const ArmSummary& placebo = r.arms[0];
+  const ArmSummary& drug = r.arms[1];
+  EXPECT_EQ(placebo.n, 20);
+  EXPECT_EQ(drug.n, 20);
+  EXPECT_NEAR(placebo.sbp_mmhg.mean_change, 0.0, 1e-6);
+  EXPECT_NEAR(placebo.dbp_mmhg.mean_change, 0.0, 1e-6);
+  EXPECT_NEAR(placebo.sbp_mmhg.baseline_mean, 147.0, 2.0);
+  EXPECT_LT(drug.sbp_mmhg.mean_change, -5.0);
+  EXPECT_LT(drug.sbp_mmhg.ci95_high, 0.0);
+  EXPECT_LT(drug.sbp_mmhg.ci95_low, drug.sbp_mmhg.mean_change);
+  EXPECT_LT(drug.dbp_mmhg.mean_change, -2.0);
+  // Crossover: both arms start from the same patients.
+  EXPECT_DOUBLE_EQ(drug.sbp_mmhg.baseline_mean, placebo.sbp_mmhg.baseline_mean);
+  EXPECT_GE(drug.target_attainment_fraction, placebo.target_attainment_fraction);
+}
+
+TEST(CohortTest, SameSeedIsBitIdenticalWithAnyThreadCountAndCsvHasEveryRow) {
+  CohortSpec s = SmallSpec();
+  s.days = 3;
+  s.arms[1].name = "amlodipine, 10 mg";  // a comma: quoted in the CSV
+  const CohortResult one = RunSmall(s, 1);
+  const CohortResult two = RunSmall(s, 2);
+  const std::string csv = PerPatientCsv(s, one);
+  EXPECT_EQ(csv, PerPatientCsv(s, two));
+  EXPECT_EQ(one.arms[1].sbp_mmhg.mean_change, two.arms[1].sbp_mmhg.mean_change);
+  EXPECT_EQ(one.arms[1].sbp_mmhg.ci95_low, two.arms[1].sbp_mmhg.ci95_low);
+
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line + "\n", PerPatientCsvHeader());
+  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 21);
+  int rows = 0;
+  while (std::getline(in, line)) ++rows;
+  EXPECT_EQ(rows, 40);
+  EXPECT_THAT(csv, HasSubstr(",\"amlodipine, 10 mg\",male,"));
+  // A page: the header plus rows 38 and 39.
+  const std::string page = PerPatientCsv(s, one, 38, 5);
+  EXPECT_EQ(std::count(page.begin(), page.end(), '\n'), 3);
+
+  s.seed = 6;
+  EXPECT_NE(PerPatientCsv(s, RunSmall(s)), csv);
+}
+
+TEST(CohortTest, ProgressCanCancel) {
+  absl::StatusOr<CohortResult> r =
+      RunCohort(SmallSpec(), {.threads = 2, .progress = [](double, std::string_view) { return false; }});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(CohortTest, RandomizedAllocationGivesEachPatientOneArmAndProgressEndsAtOne) {
+  CohortSpec s = SmallSpec();
+  s.days = 2;
+  s.allocation = Allocation::kRandomized;
+  double last = -1.0;
+  std::string stage;
+  absl::StatusOr<CohortResult> r = RunCohort(s, {.threads = 2, .progress = [&](double f, std::string_view st) {
+                                                   EXPECT_GE(f, last);
+                                                   last = f;
+                                                   stage = std::string(st);
+                                                   return true;
+                                                 }});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(last, 1.0);
+  EXPECT_EQ(stage, "simulating");
+  ASSERT_EQ(r->rows.size(), 20u);
+  EXPECT_EQ(r->arms[0].n + r->arms[1].n, 20);
+  EXPECT_GT(r->arms[0].n, 0);
+  EXPECT_GT(r->arms[1].n, 0);
+}
+
+TEST(CohortValidationTest, ErrorsNameTheField) {
+  CohortSpec s = SmallSpec();
+  s.arms[1].treatments[0].dose_mg = 50;
+  absl::Status st = ValidateCohortSpec(s);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("arms[1].treatments[0].dose_mg"));
+  EXPECT_THAT(st.message(), HasSubstr("off_label"));
+  s.arms[1].treatments[0].off_label = true;
+  EXPECT_TRUE(ValidateCohortSpec(s).ok());
+
+  s = SmallSpec();
+  s.arms[1].treatments[0].drug = "unobtainium";
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("amlodipine"));
+  s = SmallSpec();
+  s.patients = 0;
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("patients"));
+  s = SmallSpec();
+  s.patients = 1'000'000;  // x 2 arms is within the row limit, x 3 is not
+  EXPECT_TRUE(ValidateCohortSpec(s).ok());
+  s.arms.push_back({"third", {}});
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("per-patient rows"));
+  s = SmallSpec();
+  s.days = 400;
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("days"));
+  s = SmallSpec();
+  s.population.weight_kg.sd = -1;
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("population.weight_kg.sd"));
+  s = SmallSpec();
+  s.population.female_fraction = 1.5;
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("population.female_fraction"));
+  s = SmallSpec();
+  s.arms[1].name = "placebo";
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("arms[1].name"));
+  s = SmallSpec();
+  s.arms.clear();
+  EXPECT_THAT(ValidateCohortSpec(s).message(), HasSubstr("arms"));
+}
+
+}  // namespace
+}  // namespace healthtwin::models::treatment
