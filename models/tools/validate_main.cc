@@ -1,23 +1,41 @@
 // healthtwin-model-validate: regenerates the validation table.
 //
-//   healthtwin-model-validate [--out models/VALIDATION.md]
+//   healthtwin-model-validate [--out models/VALIDATION.md] [--calibration-patients 100] [--seed 1]
 //
-// Without --out the table goes to stdout. Exit 0 on success (whatever the grades), 1 when the
+// Writes the engine's and the pharmacology tables, then the twin calibration study
+// (models/calibration: synthetic patients with known parameters, calibrated from simulated
+// wearable data; a few minutes in a Release build). Without --out everything goes to stdout. Exit 0 on success (whatever the grades), 1 when the
 // simulation fails, 2 on bad arguments.
 #include <fstream>
 #include <iostream>
 #include <string>
 
+#include "absl/strings/numbers.h"
+#include "models/calibration/calibration_validation.h"
+#include "models/pharmacology/pharmacology_validation.h"
 #include "models/validation.h"
 
 int main(int argc, char** argv) {
   std::string out_path;
+  int calibration_patients = 100;
+  uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--out" && i + 1 < argc) {
       out_path = argv[++i];
+    } else if (arg == "--calibration-patients" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &calibration_patients) || calibration_patients < 1) {
+        std::cerr << "healthtwin-model-validate: --calibration-patients: expected a positive integer\n";
+        return 2;
+      }
+    } else if (arg == "--seed" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &seed)) {
+        std::cerr << "healthtwin-model-validate: --seed: expected a non-negative integer\n";
+        return 2;
+      }
     } else {
-      std::cerr << "healthtwin-model-validate: unknown argument '" << arg << "' (usage: [--out FILE])\n";
+      std::cerr << "healthtwin-model-validate: unknown argument '" << arg
+                << "' (usage: [--out FILE] [--calibration-patients N] [--seed S])\n";
       return 2;
     }
   }
@@ -26,7 +44,21 @@ int main(int argc, char** argv) {
     std::cerr << "healthtwin-model-validate: " << rows.status().ToString() << "\n";
     return 1;
   }
-  const std::string md = healthtwin::models::RenderValidationMarkdown(*rows);
+  absl::StatusOr<std::vector<healthtwin::models::ValidationRow>> pharma =
+      healthtwin::models::pharma::RunPharmacologyValidation();
+  if (!pharma.ok()) {
+    std::cerr << "healthtwin-model-validate: pharmacology: " << pharma.status().ToString() << "\n";
+    return 1;
+  }
+  rows->insert(rows->end(), pharma->begin(), pharma->end());
+  std::string md = healthtwin::models::RenderValidationMarkdown(*rows);
+  absl::StatusOr<std::string> calibration =
+      healthtwin::models::calibration::RenderCalibrationValidationMarkdown(calibration_patients, seed);
+  if (!calibration.ok()) {
+    std::cerr << "healthtwin-model-validate: calibration: " << calibration.status().ToString() << "\n";
+    return 1;
+  }
+  md += "\n" + *calibration;
   if (out_path.empty()) {
     std::cout << md;
     return 0;
