@@ -6,7 +6,7 @@
 #   make-dev-pki.sh OUTDIR --foreign  an unrelated CA + "intruder" and
 #                                     "foreign-server", for refusal tests
 #
-# The OU of each subject carries the role (service, bridge, clinician, admin);
+# The OU of each subject carries the role (service, bridge, clinician, admin, researcher);
 # see README.md beside this script. Running it again over a complete OUTDIR
 # changes nothing; over a partial one it issues only the missing certificates.
 set -euo pipefail
@@ -19,6 +19,7 @@ readonly SERVICES=(ingest twin alerts simulation clinician_api)
 readonly BRIDGES=(bridge-001)
 readonly CLINICIANS=(dr-alice dr-bob)
 readonly ADMINS=(cli-admin)
+readonly RESEARCHERS=(researcher-rita researcher-sam)
 
 readonly HT_CA_SUBJECT="/O=healthtwin/OU=dev-ca/CN=healthtwin development CA"
 readonly FOREIGN_CA_SUBJECT="/O=not-healthtwin/OU=dev-ca/CN=foreign development CA"
@@ -84,6 +85,7 @@ else
   for n in "${BRIDGES[@]}"; do identities+=("${n}|bridge|client"); done
   for n in "${CLINICIANS[@]}"; do identities+=("${n}|clinician|client"); done
   for n in "${ADMINS[@]}"; do identities+=("${n}|admin|client"); done
+  for n in "${RESEARCHERS[@]}"; do identities+=("${n}|researcher|client"); done
 fi
 
 if [[ -e "${outdir}" && ! -d "${outdir}" ]]; then

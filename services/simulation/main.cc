@@ -1,0 +1,50 @@
+// healthtwin-simulation: treatment what-if on a patient's twin, and researcher cohort jobs.
+#include <unistd.h>
+
+#include "services/common/config.h"
+#include "services/common/run_service.h"
+#include "services/common/service_host.h"
+#include "services/simulation/engines.h"
+#include "services/simulation/job_runner.h"
+#include "services/simulation/job_store.h"
+#include "services/simulation/simulation_service.h"
+
+using namespace healthtwin;
+
+int main(int argc, char** argv) {
+  common::BlockShutdownSignals();
+  int cohort_threads = 0;
+  int whatif_threads = 1;
+  std::string worker;
+  double lease_s = 60.0;
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "simulation", {}, [&](CLI::App& app) {
+    app.add_option("--cohort-threads", cohort_threads, "threads for one cohort job (0: every core)")
+        ->check(CLI::Range(0, 256));
+    app.add_option("--whatif-concurrency", whatif_threads, "what-if runs computed at the same time")
+        ->check(CLI::Range(1, 64));
+    app.add_option("--worker-id", worker, "this replica's name in simulation_jobs.worker (default host:pid)");
+    app.add_option("--job-lease-seconds", lease_s,
+                   "a running job whose worker has not reported for this long is run again elsewhere")
+        ->check(CLI::Range(5.0, 3600.0));
+  });
+  if (worker.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    worker = std::string(host) + ":" + std::to_string(getpid());
+  }
+
+  common::PgPool pool(cfg.db_conninfo, 6);
+  common::Executor executor(4);
+  common::Executor compute(whatif_threads);
+  simulation::JobStore store(pool);
+  simulation::JobRunner runner(store, simulation::MakeTreatmentCohortEngine(cohort_threads),
+                               {.worker = worker, .lease_s = lease_s});
+  simulation::SimulationServiceImpl service(pool, store, &runner, simulation::MakeTreatmentEngines(cohort_threads),
+                                            executor, compute);
+  return common::RunService(cfg, {&service},
+                            {.on_first_healthy = [&] { runner.Start(); },
+                             .on_drain = [&] {
+                               service.Shutdown();
+                               runner.Stop();
+                             }});
+}

@@ -1,0 +1,88 @@
+// gRPC adapter for healthtwin.simulation.v1.SimulationService.
+//
+// Cohort jobs (researchers): SubmitCohort validates the spec synchronously (INVALID_ARGUMENT
+// naming the field) and commits a queued job, which a JobRunner on any replica then runs;
+// WatchCohort streams the job's state until it ends; GetCohortResults pages the per-patient
+// CSV; CancelCohort cancels. A researcher sees only the jobs they submitted; admin and service
+// callers see all.
+//
+// What-if (clinicians): RunWhatIf checks the care team and audits the access, builds the
+// patient's twin from the database, streams progress and then the ranked result, and keeps the
+// run in simulation_whatif_runs.
+//
+// The engines are injected (see SimulationEngines) so this file sees no model internals.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "healthtwin/simulation/v1/simulation.grpc.pb.h"
+#include "services/common/access.h"
+#include "services/common/executor.h"
+#include "services/common/pg.h"
+#include "services/common/stream_writer.h"
+#include "services/simulation/job_runner.h"
+#include "services/simulation/job_store.h"
+#include "services/simulation/patient_source.h"
+
+namespace healthtwin::simulation {
+
+namespace v1 = healthtwin::simulation::v1;
+
+struct SimulationEngines {
+  // INVALID_ARGUMENT naming the field for a malformed spec; OK otherwise.
+  std::function<absl::Status(const std::string& spec_json)> validate_cohort_spec;
+  // Validates the request (INVALID_ARGUMENT naming the field) and runs it on the patient.
+  std::function<absl::StatusOr<v1::WhatIfResult>(const WhatIfPatient& patient, const v1::WhatIfRequest& request,
+                                                   const ProgressFn& progress)>
+      run_whatif;
+  // Renders the stored per-arm JSON into the proto summaries.
+  std::function<absl::Status(const std::string& result_json, v1::CohortResults& out)> parse_cohort_result;
+};
+
+class SimulationServiceImpl final : public v1::SimulationService::CallbackService {
+ public:
+  // `compute` runs what-if simulations (CPU bound); `executor` the short database calls.
+  SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner, SimulationEngines engines,
+                        common::Executor& executor, common::Executor& compute);
+  ~SimulationServiceImpl() override;
+
+  grpc::ServerWriteReactor<v1::WhatIfEvent>* RunWhatIf(grpc::CallbackServerContext* ctx,
+                                                       const v1::WhatIfRequest* req) override;
+  grpc::ServerUnaryReactor* SubmitCohort(grpc::CallbackServerContext* ctx, const v1::SubmitCohortRequest* req,
+                                         v1::CohortJob* resp) override;
+  grpc::ServerWriteReactor<v1::CohortJob>* WatchCohort(grpc::CallbackServerContext* ctx,
+                                                       const v1::JobRequest* req) override;
+  grpc::ServerUnaryReactor* GetCohortResults(grpc::CallbackServerContext* ctx, const v1::JobRequest* req,
+                                             v1::CohortResults* resp) override;
+  grpc::ServerUnaryReactor* CancelCohort(grpc::CallbackServerContext* ctx, const v1::JobRequest* req,
+                                         v1::CohortJob* resp) override;
+
+  // Stops the watch poller and ends every open watch (drain).
+  void Shutdown();
+
+ private:
+  using Watcher = common::QueuedWriter<v1::CohortJob>;
+  void PollWatches();
+
+  common::PgPool& pool_;
+  JobStore& store_;
+  JobRunner* runner_;
+  const SimulationEngines engines_;
+  common::Executor& executor_;
+  common::Executor& compute_;
+  common::Access access_;
+  PatientSource patients_;
+
+  std::mutex mu_;
+  std::multimap<std::string, std::pair<Watcher*, std::string>> watches_;  // job id -> (writer, last sent)
+  bool stop_ = false;
+  std::condition_variable cv_;
+  std::thread poller_;
+};
+
+}  // namespace healthtwin::simulation
