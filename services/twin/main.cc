@@ -1,16 +1,58 @@
-// healthtwin-twin: serves each patient's cardiovascular twin snapshots.
+// healthtwin-twin: keeps each patient's cardiovascular twin current from the vitals table and
+// serves it (snapshots, history, predictions, recalibration, updates). See README.md for the
+// persistence policy and how replicas share patients (--shard-index / --shard-count).
+#include <cstdio>
+#include <cstdlib>
+
 #include "services/common/config.h"
+#include "services/common/logging.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
+#include "services/twin/twin_keeper.h"
 #include "services/twin/twin_service.h"
 
 using namespace healthtwin;
 
 int main(int argc, char** argv) {
   common::BlockShutdownSignals();
-  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "twin", {});
+  int shard_index = 0, shard_count = 1;
+  int persist_every_s = 600;
+  int window_days = 30, recalibrate_days = 7;
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "twin", {}, [&](CLI::App& app) {
+    app.add_option("--shard-index", shard_index, "this replica's shard, 0 .. shard-count - 1");
+    app.add_option("--shard-count", shard_count, "number of twin replicas sharing the patients")
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--persist-every-s", persist_every_s,
+                   "a twin updated by samples only is written to twin_snapshots at most this often")
+        ->check(CLI::Range(1, 86400));
+    app.add_option("--calibration-window-days", window_days, "days of data in a scheduled batch calibration")
+        ->check(CLI::Range(2, 365));
+    app.add_option("--recalibrate-every-days", recalibrate_days, "days of data between scheduled calibrations")
+        ->check(CLI::Range(1, 365));
+  });
+  auto shard = twin::ShardSpec::Create(shard_index, shard_count);
+  if (!shard.ok()) {
+    std::fprintf(stderr, "healthtwin-twin: %s\n", std::string(shard.status().message()).c_str());
+    return 2;
+  }
+  twin::KeeperOptions options;
+  options.shard = *shard;
+  options.persist_every = std::chrono::seconds(persist_every_s);
+  options.calibration_window_days = window_days;
+  options.recalibrate_every_days = recalibrate_days;
+
   common::PgPool pool(cfg.db_conninfo, 4);
   common::Executor executor(4);
-  twin::TwinServiceImpl service(pool, executor);
-  return common::RunService(cfg, {&service});
+  twin::TwinKeeper keeper(pool, cfg.db_conninfo, std::make_shared<twin::ModelCache>(), options);
+  twin::TwinServiceImpl service(pool, executor, keeper);
+  common::LogInfo("twin.shard", {{"index", shard->index}, {"count", shard->count}, {"consumer", shard->ConsumerName()}});
+  return common::RunService(cfg, {&service},
+                            {.on_first_healthy = [&] { keeper.Start(); },
+                             .on_drain = [&] {
+                               service.Shutdown();
+                               keeper.Stop();
+                               if (auto s = keeper.Flush(); !s.ok()) {
+                                 common::LogWarn("twin.flush_failed", {{"error", s.message()}});
+                               }
+                             }});
 }

@@ -1,30 +1,62 @@
 // gRPC adapter for healthtwin.twin.v1.TwinService.
 //
-// Walking-skeleton scope: snapshots are read from twin_snapshots (current, as of a date, and
-// history). Nothing writes snapshots yet: calibration, prediction, recalibration and the
-// update stream arrive with the twin personalisation issue and answer UNIMPLEMENTED until then.
+//   GetTwin, GetTwinHistory   read twin_snapshots (any replica can answer: the database is
+//                             shared; as_of reads the newest snapshot written at or before it)
+//   Predict, Recalibrate      the live twin of this replica's shard (TwinKeeper); a patient of
+//                             another shard gets FAILED_PRECONDITION naming the right shard
+//   WatchTwins                every snapshot this replica persists for the requested patients
+//                             (first the current snapshot of each, then updates; a client may
+//                             see a version twice or an older one after a newer one at the
+//                             start, and should keep the highest version)
+// Callers: services (clinician_api relays GetTwin after its care-team check) and admins.
+// Thread-safe. Shutdown() ends every WatchTwins stream; call it before the host drains.
 #pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
+#include "services/twin/twin_keeper.h"
 
 namespace healthtwin::twin {
 
 namespace v1 = healthtwin::twin::v1;
 
+// SnapshotRecord -> proto (shared with tests).
+void ToProto(const SnapshotRecord& r, v1::TwinSnapshot* out);
+
 class TwinServiceImpl final : public v1::TwinService::CallbackService {
  public:
-  TwinServiceImpl(common::PgPool& pool, common::Executor& executor) : pool_(pool), executor_(executor) {}
+  // `keeper` must outlive the service.
+  TwinServiceImpl(common::PgPool& pool, common::Executor& executor, TwinKeeper& keeper)
+      : pool_(pool), executor_(executor), keeper_(keeper) {}
+  ~TwinServiceImpl() override { Shutdown(); }
+
+  void Shutdown();
 
   grpc::ServerUnaryReactor* GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                     v1::TwinSnapshot* resp) override;
   grpc::ServerUnaryReactor* GetTwinHistory(grpc::CallbackServerContext* ctx, const v1::GetTwinHistoryRequest* req,
                                            v1::GetTwinHistoryResponse* resp) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx, const v1::PredictRequest* req,
+                                    v1::PredictResponse* resp) override;
+  grpc::ServerUnaryReactor* Recalibrate(grpc::CallbackServerContext* ctx, const v1::RecalibrateRequest* req,
+                                        v1::TwinSnapshot* resp) override;
+  grpc::ServerWriteReactor<v1::TwinSnapshot>* WatchTwins(grpc::CallbackServerContext* ctx,
+                                                         const v1::WatchTwinsRequest* req) override;
 
  private:
+  struct Watch;
+
   common::PgPool& pool_;
   common::Executor& executor_;
+  TwinKeeper& keeper_;
+  std::mutex mu_;
+  std::map<int, std::shared_ptr<Watch>> watches_;
+  bool shut_down_ = false;
 };
 
 }  // namespace healthtwin::twin

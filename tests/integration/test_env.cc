@@ -114,6 +114,9 @@ struct Slice::Parts {
   std::unique_ptr<ingest::IngestServiceImpl> ingest;
   std::unique_ptr<ingest::QueryServiceImpl> query;
   std::unique_ptr<registry::RegistryServiceImpl> registry;
+  // The slice's twin keeper is not started (no consumer thread): twin_integration_test covers
+  // the consumer; here GetTwin and friends answer from the database.
+  std::unique_ptr<twin::TwinKeeper> twin_keeper;
   std::unique_ptr<twin::TwinServiceImpl> twin;
   std::unique_ptr<common::ServiceHost> data_host;
 
@@ -169,7 +172,9 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.ingest = std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.data_executor, common::NowUnixMicros);
   p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor);
   p.registry = std::make_unique<registry::RegistryServiceImpl>(*p.data_pool, *p.data_executor);
-  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.data_pool, *p.data_executor);
+  p.twin_keeper = std::make_unique<twin::TwinKeeper>(*p.data_pool, conninfo, std::make_shared<twin::ModelCache>(),
+                                                     twin::KeeperOptions{});
+  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.data_pool, *p.data_executor, *p.twin_keeper);
   auto data_host = common::ServiceHost::Start(HostConfig("ingest", "ingest", conninfo),
                                               {p.ingest.get(), p.query.get(), p.registry.get(), p.twin.get()});
   if (!data_host.ok()) return data_host.status();
