@@ -53,6 +53,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 for bin in services/ingest/healthtwin-ingest services/alerts/healthtwin-alerts services/twin/healthtwin-twin \
+           services/simulation/healthtwin-simulation \
            clinician_api/healthtwin-clinician-api clinician_api/cli/healthtwin ble_bridge/cli/healthtwin-bridge \
            ble_bridge/simulated/healthtwin-wearables \
            tests/harness/healthtwin-pg-harness; do
@@ -61,7 +62,7 @@ done
 
 say "work directory $WORK"
 bash "$ROOT/deploy/pki/make-dev-pki.sh" "$WORK/pki" >"$WORK/pki.log" 2>&1
-say "development PKI in $WORK/pki (CA, services, bridge-001, dr-alice, dr-bob, cli-admin)"
+say "development PKI in $WORK/pki (CA, services, bridge-001, dr-alice, dr-bob, cli-admin, researcher-rita, researcher-sam)"
 
 "$BUILD/tests/harness/healthtwin-pg-harness" start --dir "$WORK/pg" >"$WORK/pg.conninfo"
 "$BUILD/tests/harness/healthtwin-pg-harness" createdb --dir "$WORK/pg" healthtwin >/dev/null
@@ -82,15 +83,18 @@ start_service() {  # name binary [extra flags...]
 
 INGEST=$(start_service ingest services/ingest/healthtwin-ingest)
 ALERTS=$(start_service alerts services/alerts/healthtwin-alerts)
-TWIN=$(start_service twin services/twin/healthtwin-twin)
+# The twin service follows the vitals table; in the demo it writes a sequential snapshot at most
+# every 10 s per twin (production default: 600 s) so `twin show` reflects the last seconds.
+TWIN=$(start_service twin services/twin/healthtwin-twin --persist-every-s 10)
+SIM=$(start_service simulation services/simulation/healthtwin-simulation)
 API=$(start_service clinician_api clinician_api/healthtwin-clinician-api \
   --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN")
 # Re-read PIDs: command substitution ran start_service in a subshell.
 PIDS=($(pgrep -f "$WORK/pki" || true))
 
-ht() { "$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" "$@"; }
-for addr in "$INGEST" "$ALERTS" "$TWIN" "$API"; do ht --as cli-admin health --addr "$addr" --wait-s 30 >/dev/null; done
-say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, clinician_api $API"
+ht() { "$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM" "$@"; }
+for addr in "$INGEST" "$ALERTS" "$TWIN" "$SIM" "$API"; do ht --as cli-admin health --addr "$addr" --wait-s 30 >/dev/null; done
+say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, simulation $SIM, clinician_api $API"
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
 # C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
@@ -125,8 +129,33 @@ ht --as dr-alice alerts watch --since 10m --count 1 --timeout-s 150 | tee "$WORK
 say "stored heart rate of pat-0002, 30 s buckets (healthtwin vitals --patient pat-0002 ...):"
 ht --as dr-alice vitals --patient pat-0002 --type heart_rate --since 3m --bucket-s 30
 
+say "pat-0002's twin, kept current from the same vitals (healthtwin twin show --patient pat-0002):"
+for _ in $(seq 20); do
+  ht --as dr-alice twin show --patient pat-0002 >"$WORK/twin-show.txt" 2>"$WORK/twin-show.err" && break
+  sleep 0.5
+done
+cat "$WORK/twin-show.txt" "$WORK/twin-show.err"
+
+say "dr-alice compares treatments on pat-0002's twin (healthtwin whatif --patient pat-0002 --options docs/examples/whatif-options.json):"
+ht --as dr-alice whatif --patient pat-0002 --options "$ROOT/docs/examples/whatif-options.json" --days 14 --ensemble 10 \
+  | tee "$WORK/whatif.txt"
+
+say "a researcher runs a small virtual trial on the simulation service (healthtwin job submit --wait):"
+cat >"$WORK/cohort.json" <<'SPEC'
+{"seed": 11, "patients": 200, "days": 14,
+ "population": {"sbp_mmhg": {"mean": 152, "sd": 6}, "dbp_mmhg": {"mean": 94, "sd": 5},
+                "heart_rate_bpm": {"mean": 74, "sd": 8}, "age_years": {"mean": 60, "sd": 9},
+                "weight_kg": {"mean": 82, "sd": 12}, "female_fraction": 0.5},
+ "arms": [{"name": "placebo", "treatments": []},
+          {"name": "amlodipine 5 mg", "treatments": [{"drug": "amlodipine", "dose_mg": 5, "interval_h": 24}]},
+          {"name": "lisinopril 20 mg", "treatments": [{"drug": "lisinopril", "dose_mg": 20, "interval_h": 24}]}]}
+SPEC
+ht --as researcher-rita job submit --spec "$WORK/cohort.json" --wait | tee "$WORK/cohort.txt"
+
 if ((HEADLESS)); then
   grep -q "pat-0002 hr_high_sustained" "$WORK/first-alert.txt" || { echo "demo: alert missing" >&2; exit 1; }
+  grep -q "^twin of pat-0002: version" "$WORK/twin-show.txt" && grep -q "^log_blood_volume" "$WORK/twin-show.txt" ||
+    { echo "demo: healthtwin twin show --patient pat-0002 did not show the twin" >&2; exit 1; }
   PSQL=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
   # The alert needs 60 s of 1 Hz data, so about 61 rows exist when it fires; allow a few
   # more seconds for the rows still in flight through the bridge.
@@ -137,7 +166,9 @@ if ((HEADLESS)); then
     sleep 0.5
   done
   ((rows >= 60)) || { echo "demo: expected >= 60 heart-rate rows for pat-0002, found $rows" >&2; exit 1; }
-  say "checked: alert on the subscription, $rows heart-rate rows for pat-0002 in PostgreSQL"
+  grep -q "^ 1\. " "$WORK/whatif.txt" || { echo "demo: the what-if did not rank the options" >&2; exit 1; }
+  grep -q "^amlodipine 5 mg " "$WORK/cohort.txt" || { echo "demo: the cohort job gave no results" >&2; exit 1; }
+  say "checked: alert on the subscription, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done"
   exit 0
 fi
 

@@ -11,6 +11,11 @@
 //   healthtwin admin add-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
+//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see models/calibration/cli_commands.h)
+//   healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]   (through clinician_api)
+//   healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
+//   healthtwin job submit|watch|results|cancel ..., healthtwin whatif --patient ID ...
+//                                      (the simulation service; see clinician_api/cli/simulation_client.h)
 //
 // Defaults come from HEALTHTWIN_API, HEALTHTWIN_REGISTRY, HEALTHTWIN_PKI and HEALTHTWIN_AS.
 // Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or credentials.
@@ -26,7 +31,11 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "clinician_api/cli/simulation_client.h"
+#include "models/calibration/cli_commands.h"
 #include "models/cli_commands.h"
+#include "models/treatment/sim_commands.h"
+#include "absl/time/time.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
 #include "services/common/vital_type.h"
@@ -125,6 +134,16 @@ int main(int argc, char** argv) {
 
   auto* whoami = app.add_subcommand("whoami", "show the identity the server sees");
   healthtwin::models::cli::ModelCommands model(app);  // offline: no server, no certificates
+  healthtwin::models::treatment::SimCommands sim(app);  // offline: no server, no certificates
+  healthtwin::models::calibration::cli::TwinCommands twin(app);  // `twin calibrate` is offline
+  healthtwin::cli::SimulationClientCommands jobs(
+      app, [&conn](const std::string& address, const char* flag) { return conn.Open(address, flag); });
+  auto* twin_show = twin.twin_command()->add_subcommand("show", "show a patient's twin (through clinician_api)");
+  std::string ts_patient, ts_as_of;
+  bool ts_json = false;
+  twin_show->add_option("--patient", ts_patient, "patient id")->required();
+  twin_show->add_option("--as-of", ts_as_of, "what the twin believed at this instant, RFC 3339 (e.g. 2026-01-31T12:00:00Z)");
+  twin_show->add_flag("--json", ts_json, "one JSON object");
 
   auto* health = app.add_subcommand("health", "check a service's grpc.health.v1 status");
   std::string h_addr;
@@ -195,6 +214,70 @@ int main(int argc, char** argv) {
   }
 
   if (model.parsed()) return model.Run(std::cout, std::cerr);
+  if (sim.parsed()) return sim.Run(std::cout, std::cerr);
+  if (jobs.parsed()) return jobs.Run(std::cout, std::cerr);
+  if (twin.parsed()) return twin.Run(std::cout, std::cerr);
+
+  if (twin_show->parsed()) {
+    clin::GetTwinRequest req;
+    req.set_patient_id(ts_patient);
+    if (!ts_as_of.empty()) {
+      absl::Time t;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, ts_as_of, &t, &err)) {
+        Die(2, "--as-of: expected an RFC 3339 time like 2026-01-31T12:00:00Z, got '" + ts_as_of + "'");
+      }
+      *req.mutable_as_of() = common::FromUnixMicros(absl::ToUnixMicros(t));
+    }
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    healthtwin::twin::v1::TwinSnapshot snap;
+    auto s = stub->GetTwin(&ctx, req, &snap);
+    if (!s.ok()) return Fail(s);
+    auto when = [](const google::protobuf::Timestamp& ts) { return common::FormatUnixMicros(common::ToUnixMicros(ts)); };
+    const std::string reason = healthtwin::twin::v1::UpdateReason_Name(snap.reason()).substr(std::string("UPDATE_REASON_").size());
+    if (ts_json) {
+      nlohmann::json params = nlohmann::json::array();
+      for (const auto& p : snap.parameters()) {
+        params.push_back({{"name", p.name()}, {"value", p.value()}, {"std_dev", p.std_dev()}, {"lower_90", p.lower_90()},
+                          {"upper_90", p.upper_90()}, {"fixed_at_prior", p.fixed_at_prior()}});
+      }
+      nlohmann::json j{{"patient_id", snap.patient_id()}, {"version", snap.version()}, {"reason", reason},
+                       {"model_version", snap.model_version()}, {"created_at", when(snap.created_at())},
+                       {"calibrated", snap.calibrated()}, {"samples_absorbed", snap.samples_absorbed()},
+                       {"parameters", params}, {"covariance", snap.covariance()}};
+      if (snap.has_data_window_start()) j["data_window"] = {when(snap.data_window_start()), when(snap.data_window_end())};
+      if (snap.has_state_time()) j["state_time"] = when(snap.state_time());
+      if (!snap.last_calibration_error().empty()) j["last_calibration_error"] = snap.last_calibration_error();
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::cout << "twin of " << snap.patient_id() << ": version " << snap.version() << " (" << reason << "), written "
+              << when(snap.created_at()) << "\n";
+    std::cout << "model: " << snap.model_version() << "\n";
+    if (snap.has_data_window_start()) {
+      std::cout << "calibrated on data " << when(snap.data_window_start()) << " .. " << when(snap.data_window_end()) << "\n";
+    } else {
+      std::cout << "not calibrated yet (population prior" << (snap.samples_absorbed() > 0 ? " + sequential updates" : "")
+                << ")\n";
+    }
+    if (snap.has_state_time()) {
+      std::cout << "newest sample " << when(snap.state_time()) << ", " << snap.samples_absorbed()
+                << " samples absorbed since the last calibration\n";
+    }
+    if (!snap.last_calibration_error().empty()) {
+      std::cout << "last calibration attempt failed: " << snap.last_calibration_error() << "\n";
+    }
+    std::cout << "parameter                   value    90 % interval\n";
+    for (const auto& p : snap.parameters()) {
+      char line[200];
+      std::snprintf(line, sizeof line, "%-26s %+7.3f  [%+7.3f, %+7.3f]%s", p.name().c_str(), p.value(), p.lower_90(),
+                    p.upper_90(), p.fixed_at_prior() ? "  (prior-dominated)" : "");
+      std::cout << line << "\n";
+    }
+    return 0;
+  }
 
   if (whoami->parsed()) {
     auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
