@@ -260,6 +260,7 @@ int SimulationClientCommands::WhatIf(std::ostream& out, std::ostream& err) const
   }
   out << absl::StrFormat("patient %s, %d days, %d ensemble members, twin version %u (0: population prior)\n",
                          patient_, spec->days, spec->ensemble_size, result->twin_version());
+  for (const std::string& a : result->assumptions()) out << "  assumed: " << a << "\n";
   for (const v1::OptionResult& o : result->options()) {
     double sbp = 0, lo = 0, hi = 0;
     for (const v1::Trajectory& t : o.trajectories()) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "models/patient.h"
 #include "models/treatment/cohort.h"
 #include "models/treatment/treatment_json.h"
@@ -22,7 +23,10 @@ constexpr uint32_t kDefaultEnsemble = 50;
 constexpr double kDefaultAgeYears = 55.0;    // when the registry has no birth year
 constexpr double kDefaultHeightCm = 170.0;   // when the registry has no height
 constexpr double kDefaultWeightKg = 75.0;    // when no weight was measured in the window
-constexpr int kMinBpReadingsForTargets = 1;  // medians need at least one SBP and DBP reading
+// Resting heart rate range a median may be fitted to (an adult's resting 50-100 /min, widened
+// for athletes and for β-blocked or anxious patients).
+constexpr double kMinRestingHeartRateBpm = 40.0;
+constexpr double kMaxRestingHeartRateBpm = 110.0;
 
 // registry.v1.Condition -> models::Condition; hypertension is left to the measured BP when
 // there is one, so only the cardiac conditions are structural here.
@@ -78,14 +82,28 @@ absl::StatusOr<mt::WhatIfPatient> BuildPatient(const WhatIfPatient& p, bool has_
     if (hypertension && measured_bp) continue;  // the measured BP decides
     if (auto s = models::ApplyCondition(*mc, *params); !s.ok()) return s;
   }
-  if (measured_bp || p.heart_rate_bpm) {
+  // A median heart rate outside the resting range is an episode (e.g. a tachycardia), not the
+  // patient's resting rate: the model is not fitted to it.
+  std::optional<double> resting_hr = p.heart_rate_bpm;
+  if (resting_hr && (*resting_hr < kMinRestingHeartRateBpm || *resting_hr > kMaxRestingHeartRateBpm)) {
+    notes += absl::StrFormat("median heart rate %.0f /min is outside the resting range %.0f-%.0f: not fitted; ",
+                             *resting_hr, kMinRestingHeartRateBpm, kMaxRestingHeartRateBpm);
+    resting_hr.reset();
+  }
+  if (measured_bp || resting_hr) {
     models::RestingTargets t;
     if (measured_bp) {
       t.sbp_mmhg = p.sbp_mmhg;
       t.dbp_mmhg = p.dbp_mmhg;
     }
-    t.heart_rate_bpm = p.heart_rate_bpm;
+    t.heart_rate_bpm = resting_hr;
     absl::StatusOr<models::ModelParams> fitted = models::FitToTargets(*params, t);
+    if (!fitted.ok() && measured_bp && resting_hr) {
+      // Fit the pressures alone before giving up: they matter most for a treatment decision.
+      notes += absl::StrCat("heart rate not fitted (", fitted.status().message(), "); ");
+      t.heart_rate_bpm.reset();
+      fitted = models::FitToTargets(*params, t);
+    }
     if (!fitted.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("patient ", p.patient_id,
                                                         ": the twin cannot reach the measured resting values: ",
@@ -93,7 +111,7 @@ absl::StatusOr<mt::WhatIfPatient> BuildPatient(const WhatIfPatient& p, bool has_
     }
     params = std::move(fitted);
   } else {
-    notes += "no recent vitals: population resting values; ";
+    notes += "no recent resting vitals: population resting values; ";
   }
   mt::WhatIfPatient out;
   out.params = *params;

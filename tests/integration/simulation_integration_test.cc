@@ -256,7 +256,7 @@ TEST_F(SimulationTest, AJobWhoseWorkerDiedIsRunAgainAndOneThatKeepsDyingFails) {
 }
 
 // A registered patient on dr-alice's care team with two weeks of home readings around 152/94.
-void AddPatient(const std::string& conninfo) {
+void AddPatient(const std::string& conninfo, int heart_rate_bpm = 74) {
   pqxx::connection c(conninfo);
   pqxx::work tx(c);
   tx.exec("INSERT INTO patients (patient_id, sex, birth_year, height_cm) VALUES ('p-sim', 2, 1962, 178)");
@@ -266,7 +266,7 @@ void AddPatient(const std::string& conninfo) {
     tx.exec("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, bridge_id) VALUES"
             " ('p-sim', 'cuff', 2, " + std::to_string(150 + i % 5) + ", 'mm[Hg]', " + at + ", 'b'),"
             " ('p-sim', 'cuff', 3, " + std::to_string(92 + i % 5) + ", 'mm[Hg]', " + at + ", 'b'),"
-            " ('p-sim', 'strap', 1, 74, '/min', " + at + ", 'b'),"
+            " ('p-sim', 'strap', 1, " + std::to_string(heart_rate_bpm) + ", '/min', " + at + ", 'b'),"
             " ('p-sim', 'scale', 7, 84, 'kg', " + at + ", 'b')");
   }
   tx.commit();
@@ -373,6 +373,29 @@ TEST_F(SimulationTest, WhatIfDrawsFromTheTwinsPosteriorWhenOneExists) {
   const double at_archetype = run(0.0, 1);
   const double raised = run(15.0, 2);
   EXPECT_GT(raised, at_archetype + 8) << "a higher set point in the posterior means a higher baseline SBP";
+}
+
+// A median HR of 132 /min is a tachycardia, not a resting rate: the pressures are fitted, the
+// heart rate is not, and the result says so instead of failing.
+TEST_F(SimulationTest, WhatIfOnATachycardicPatientFitsThePressuresAndSaysSo) {
+  AddPatient(conninfo_, 132);
+  v1::WhatIfRequest req = TwoOptions();
+  req.mutable_options()->DeleteSubrange(1, 1);
+  auto ctx = Ctx(180s);
+  auto reader = Stub("dr-alice")->RunWhatIf(ctx.get(), req);
+  v1::WhatIfEvent ev;
+  v1::WhatIfResult result;
+  while (reader->Read(&ev)) {
+    if (ev.has_result()) result = ev.result();
+  }
+  grpc::Status s = reader->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  bool said = false;
+  for (const std::string& a : result.assumptions()) said = said || a.find("outside the resting range") != std::string::npos;
+  EXPECT_TRUE(said) << "the assumption is reported";
+  for (const auto& t : result.options(0).trajectories()) {
+    if (t.quantity() == "trough_systolic_mmhg") EXPECT_NEAR(t.days(0).mean(), 152, 6);
+  }
 }
 
 TEST_F(SimulationTest, WhatIfIsDeniedOffTheCareTeamAndRejectsUnknownDrugs) {
