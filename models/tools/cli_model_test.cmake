@@ -1,34 +1,7 @@
 # Runs the real `healthtwin` binary for `model run` / `model long`, good and bad cases.
 #   cmake -DHEALTHTWIN=<path> -DWORK_DIR=<dir> -P cli_model_test.cmake
-# Offline by construction: HEALTHTWIN_* variables are cleared, so no server or PKI is found.
-file(REMOVE_RECURSE "${WORK_DIR}")
-file(MAKE_DIRECTORY "${WORK_DIR}")
-foreach(v HEALTHTWIN_API HEALTHTWIN_REGISTRY HEALTHTWIN_PKI HEALTHTWIN_AS)
-  unset(ENV{${v}})
-endforeach()
-
-# expect(<name> <exit code> <regex on stdout or ""> <regex on stderr or ""> ARGS...)
-function(expect name code out_re err_re)
-  execute_process(COMMAND "${HEALTHTWIN}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  WORKING_DIRECTORY "${WORK_DIR}")
-  if(NOT rc EQUAL code)
-    message(FATAL_ERROR "${name}: exit ${rc}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  if(out_re AND NOT out MATCHES "${out_re}")
-    message(FATAL_ERROR "${name}: stdout does not match '${out_re}':\n${out}")
-  endif()
-  if(err_re AND NOT err MATCHES "${err_re}")
-    message(FATAL_ERROR "${name}: stderr does not match '${err_re}':\n${err}")
-  endif()
-  if(code EQUAL 2)
-    string(STRIP "${err}" e)
-    string(FIND "${e}" "\n" nl)
-    if(NOT nl EQUAL -1)
-      message(FATAL_ERROR "${name}: expected one line on stderr, got:\n${err}")
-    endif()
-  endif()
-  message(STATUS "ok: ${name}")
-endfunction()
+# Offline by construction (cmake/cli_expect.cmake clears HEALTHTWIN_*).
+include("${CMAKE_CURRENT_LIST_DIR}/../../cmake/cli_expect.cmake")
 
 file(WRITE "${WORK_DIR}/woman.json"
   [[{"age_years": 55, "sex": "female", "height_cm": 165, "weight_kg": 68, "conditions": ["hfpef"]}]])

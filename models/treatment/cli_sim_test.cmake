@@ -1,35 +1,7 @@
 # Runs the real `healthtwin` binary for `sim cohort` / `sim whatif`, good and bad cases.
 #   cmake -DHEALTHTWIN=<path> -DWORK_DIR=<dir> -DEXAMPLES_DIR=<docs/examples> -P cli_sim_test.cmake
-# Offline by construction: HEALTHTWIN_* variables are cleared, so no server or PKI is found.
-file(REMOVE_RECURSE "${WORK_DIR}")
-file(MAKE_DIRECTORY "${WORK_DIR}")
-foreach(v HEALTHTWIN_API HEALTHTWIN_REGISTRY HEALTHTWIN_PKI HEALTHTWIN_AS)
-  unset(ENV{${v}})
-endforeach()
-
-# expect(<name> <exit code> <regex on stdout or ""> <regex on stderr or ""> ARGS...)
-function(expect name code out_re err_re)
-  execute_process(COMMAND "${HEALTHTWIN}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  WORKING_DIRECTORY "${WORK_DIR}")
-  if(NOT rc EQUAL code)
-    message(FATAL_ERROR "${name}: exit ${rc}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  if(out_re AND NOT out MATCHES "${out_re}")
-    message(FATAL_ERROR "${name}: stdout does not match '${out_re}':\n${out}")
-  endif()
-  if(err_re AND NOT err MATCHES "${err_re}")
-    message(FATAL_ERROR "${name}: stderr does not match '${err_re}':\n${err}")
-  endif()
-  if(code EQUAL 2)
-    string(STRIP "${err}" e)
-    string(FIND "${e}" "\n" nl)
-    if(NOT nl EQUAL -1)
-      message(FATAL_ERROR "${name}: expected one line on stderr, got:\n${err}")
-    endif()
-  endif()
-  set(last_out "${out}" PARENT_SCOPE)
-  message(STATUS "ok: ${name}")
-endfunction()
+# Offline by construction (cmake/cli_expect.cmake clears HEALTHTWIN_*).
+include("${CMAKE_CURRENT_LIST_DIR}/../../cmake/cli_expect.cmake")
 
 # A tiny cohort: 20 men around 150/92, placebo and amlodipine, 7 days (one archetype map).
 set(tiny [[{

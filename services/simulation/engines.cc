@@ -28,19 +28,6 @@ constexpr double kDefaultWeightKg = 75.0;    // when no weight was measured in t
 constexpr double kMinRestingHeartRateBpm = 40.0;
 constexpr double kMaxRestingHeartRateBpm = 110.0;
 
-// registry.v1.Condition -> models::Condition; hypertension is left to the measured BP when
-// there is one, so only the cardiac conditions are structural here.
-std::optional<models::Condition> ToModelCondition(int c) {
-  switch (c) {
-    case 1: return models::Condition::kHypertensionStage1;
-    case 2: return models::Condition::kHypertensionStage2;
-    case 3: return models::Condition::kHfref;
-    case 4: return models::Condition::kHfpef;
-    case 5: return models::Condition::kAtrialFibrillation;
-    default: return std::nullopt;
-  }
-}
-
 // The patient's nominal model. With a calibrated twin the nominal is the one the twin service
 // calibrated against (demographics + every registry condition, no resting targets), and the
 // posterior carries what makes it this patient; without one, the measured resting values are
@@ -75,7 +62,7 @@ absl::StatusOr<mt::WhatIfPatient> BuildPatient(const WhatIfPatient& p, bool has_
   if (!params.ok()) return absl::FailedPreconditionError(absl::StrCat("patient ", p.patient_id, ": ", params.status().message()));
   const bool measured_bp = p.sbp_mmhg && p.dbp_mmhg;
   for (int c : p.conditions) {
-    std::optional<models::Condition> mc = ToModelCondition(c);
+    std::optional<models::Condition> mc = twin::ToModelCondition(c);
     if (!mc) continue;
     const bool hypertension =
         *mc == models::Condition::kHypertensionStage1 || *mc == models::Condition::kHypertensionStage2;

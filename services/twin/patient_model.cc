@@ -17,7 +17,8 @@ constexpr double kDefaultAgeYears = 55.0;
 constexpr double kDefaultHeightCm = 170.0;
 constexpr double kNominalWeightKg = 75.0;
 
-// registry.v1.Condition -> models::Condition (unknown values are ignored).
+}  // namespace
+
 std::optional<models::Condition> ToModelCondition(int c) {
   switch (c) {
     case 1: return models::Condition::kHypertensionStage1;
@@ -28,8 +29,6 @@ std::optional<models::Condition> ToModelCondition(int c) {
     default: return std::nullopt;
   }
 }
-
-}  // namespace
 
 NominalPatient NominalFor(const PatientRecord& patient) {
   NominalPatient n;

@@ -36,6 +36,9 @@ struct PatientRecord {
   bool registered = true;          // false: not in the registry (defaults used)
 };
 
+// registry.v1.Condition -> models::Condition; nullopt for unspecified or unknown values.
+std::optional<models::Condition> ToModelCondition(int registry_condition);
+
 // The nominal patient a twin is calibrated against: rounded demographics (the archetype key)
 // and the registry's conditions. The what-if engine (services/simulation) builds the same
 // nominal model when it draws from a twin's posterior, so the parameters mean the same thing.

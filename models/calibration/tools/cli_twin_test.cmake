@@ -1,34 +1,8 @@
 # Runs the real `healthtwin` binary for `twin calibrate`, good and bad cases.
 #   cmake -DHEALTHTWIN=<path> -DWORK_DIR=<dir> -P cli_twin_test.cmake
-# Offline by construction: HEALTHTWIN_* variables are cleared, so no server or PKI is found.
-file(REMOVE_RECURSE "${WORK_DIR}")
-file(MAKE_DIRECTORY "${WORK_DIR}")
-foreach(v HEALTHTWIN_API HEALTHTWIN_REGISTRY HEALTHTWIN_PKI HEALTHTWIN_AS)
-  unset(ENV{${v}})
-endforeach()
-
-# expect(<name> <exit code> <regex on stdout or ""> <regex on stderr or ""> ARGS...)
-function(expect name code out_re err_re)
-  execute_process(COMMAND "${HEALTHTWIN}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  WORKING_DIRECTORY "${WORK_DIR}")
-  if(NOT rc EQUAL code)
-    message(FATAL_ERROR "${name}: exit ${rc}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  if(out_re AND NOT out MATCHES "${out_re}")
-    message(FATAL_ERROR "${name}: stdout does not match '${out_re}':\n${out}")
-  endif()
-  if(err_re AND NOT err MATCHES "${err_re}")
-    message(FATAL_ERROR "${name}: stderr does not match '${err_re}':\n${err}")
-  endif()
-  if(NOT code EQUAL 0)
-    string(STRIP "${err}" e)
-    string(FIND "${e}" "\n" nl)
-    if(NOT nl EQUAL -1)
-      message(FATAL_ERROR "${name}: expected one line on stderr, got:\n${err}")
-    endif()
-  endif()
-  message(STATUS "ok: ${name}")
-endfunction()
+# Offline by construction (cmake/cli_expect.cmake clears HEALTHTWIN_*).
+set(EXPECT_ONE_LINE_CODES 1 2)  # every failure of `twin calibrate` explains itself in one line
+include("${CMAKE_CURRENT_LIST_DIR}/../../../cmake/cli_expect.cmake")
 
 # Ten days from 2026-01-01: cuff BP twice a day, HR every 30 min, daily weight, SpO2, temperature;
 # deterministic scatter, one flagged reading and one outlier.
