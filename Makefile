@@ -29,8 +29,12 @@ demo: build
 # Benchmarks, optimised build; figures go in the issue notes. Not part of `make test`.
 bench: bootstrap
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release --target healthtwin-ingest-bench healthtwin-ingest healthtwin-model-bench
+	@cmake --build --preset release --target healthtwin-ingest-bench healthtwin-ingest healthtwin-model-bench \
+	  healthtwin-treatment-bench healthtwin-twin-bench
 	@build/release/models/healthtwin-model-bench
+	@build/release/models/calibration/healthtwin-twin-bench
+	@build/release/models/treatment/healthtwin-treatment-bench --patients 10000 --arms 5 --days 30 --threads 2 \
+	  --members 50 --options 5 --surrogate-check 8
 	@build/release/services/ingest/healthtwin-ingest-bench --ingest-bin build/release/services/ingest/healthtwin-ingest \
 	  --pki-script deploy/pki/make-dev-pki.sh
 
