@@ -394,7 +394,9 @@ TEST_F(SimulationTest, WhatIfOnATachycardicPatientFitsThePressuresAndSaysSo) {
   for (const std::string& a : result.assumptions()) said = said || a.find("outside the resting range") != std::string::npos;
   EXPECT_TRUE(said) << "the assumption is reported";
   for (const auto& t : result.options(0).trajectories()) {
-    if (t.quantity() == "trough_systolic_mmhg") EXPECT_NEAR(t.days(0).mean(), 152, 6);
+    if (t.quantity() == "trough_systolic_mmhg") {
+      EXPECT_NEAR(t.days(0).mean(), 152, 6);
+    }
   }
 }
 
