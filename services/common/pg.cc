@@ -8,6 +8,18 @@
 
 namespace healthtwin::common {
 
+std::vector<double> ParseNumberList(std::string_view text) {
+  std::vector<double> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    out.push_back(std::stod(std::string(text.substr(start, end - start))));
+    start = end + 1;
+  }
+  return out;
+}
+
 absl::Status StatusFromException(const std::exception& e, std::string_view what) {
   const std::string msg = std::string(what) + ": " + e.what();
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return absl::UnavailableError(msg);

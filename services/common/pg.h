@@ -27,6 +27,9 @@ namespace healthtwin::common {
 // serialization failures ABORTED, the rest INTERNAL. `what` says what we were doing.
 absl::Status StatusFromException(const std::exception& e, std::string_view what);
 
+// The numbers of a PostgreSQL array read as `array_to_string(column, ',')` ("" -> empty).
+std::vector<double> ParseNumberList(std::string_view text);
+
 class PgPool {
  public:
   // `on_connect` runs on every new connection before first use (session settings,

@@ -34,12 +34,7 @@ constexpr double kMaxRestingHeartRateBpm = 110.0;
 // fitted directly (FitToTargets) and the ensemble comes from the documented prior.
 absl::StatusOr<mt::WhatIfPatient> BuildPatient(const WhatIfPatient& p, bool has_posterior, std::string& notes) {
   if (has_posterior) {
-    twin::PatientRecord record;
-    record.sex = p.sex;
-    if (p.age_years) record.age_years = static_cast<int>(*p.age_years);
-    record.height_cm = p.height_cm;
-    record.conditions = p.conditions;
-    const twin::NominalPatient nominal = twin::NominalFor(record);
+    const twin::NominalPatient nominal = twin::NominalFor(p.registry);
     absl::StatusOr<models::ModelParams> params = twin::NominalParams(nominal);
     if (!params.ok()) return params.status();
     notes += "nominal model " + nominal.key + " (the twin's archetype), personalised by the twin's posterior; ";
@@ -51,17 +46,18 @@ absl::StatusOr<mt::WhatIfPatient> BuildPatient(const WhatIfPatient& p, bool has_
     return out;
   }
   models::Demographics d;
-  d.sex = p.sex == 1 ? models::Sex::kFemale : models::Sex::kMale;
-  if (p.sex != 1 && p.sex != 2) notes += "sex not recorded: modelled as male; ";
-  d.age_years = p.age_years.value_or(kDefaultAgeYears);
-  if (!p.age_years) notes += "no birth year: age 55 assumed; ";
-  d.height_cm = p.height_cm.value_or(kDefaultHeightCm);
+  const twin::PatientRecord& r = p.registry;
+  d.sex = r.sex == 1 ? models::Sex::kFemale : models::Sex::kMale;
+  if (r.sex != 1 && r.sex != 2) notes += "sex not recorded: modelled as male; ";
+  d.age_years = r.age_years.value_or(kDefaultAgeYears);
+  if (!r.age_years) notes += "no birth year: age 55 assumed; ";
+  d.height_cm = r.height_cm.value_or(kDefaultHeightCm);
   d.weight_kg = p.weight_kg.value_or(kDefaultWeightKg);
   if (!p.weight_kg) notes += "no recent weight: 75 kg assumed; ";
   absl::StatusOr<models::ModelParams> params = models::PatientFromDemographics(d);
   if (!params.ok()) return absl::FailedPreconditionError(absl::StrCat("patient ", p.patient_id, ": ", params.status().message()));
   const bool measured_bp = p.sbp_mmhg && p.dbp_mmhg;
-  for (int c : p.conditions) {
+  for (int c : r.conditions) {
     std::optional<models::Condition> mc = twin::ToModelCondition(c);
     if (!mc) continue;
     const bool hypertension =
@@ -266,8 +262,8 @@ SimulationEngines MakeTreatmentEngines(int /*cohort_threads*/) {
           (*arm->mutable_safety_flag_counts())[flag] = count.get<uint32_t>();
         }
       }
-    } catch (const std::exception& e) {
-      return absl::DataLossError(absl::StrCat("stored cohort result is unreadable: ", e.what()));
+    } catch (const std::exception& ex) {
+      return absl::DataLossError(absl::StrCat("stored cohort result is unreadable: ", ex.what()));
     }
     return absl::OkStatus();
   };

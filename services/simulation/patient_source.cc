@@ -11,35 +11,16 @@ namespace {
 // Clock-skewed samples still carry a valid value and are used.
 constexpr int kFlaggedMask = 1 << 1;
 
-std::vector<double> ParseDoubleArray(const std::string& s) {
-  std::vector<double> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    std::size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(std::stod(s.substr(start, end - start)));
-    start = end + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<WhatIfPatient> PatientSource::Load(const std::string& patient_id) {
   std::optional<WhatIfPatient> out;
   auto s = pool_.WithTransaction("load patient for simulation", [&](pqxx::work& tx) {
     out.reset();
-    auto p = tx.exec_params(
-        "SELECT sex, birth_year, height_cm, array_to_string(conditions, ','),"
-        " extract(year FROM now())::int FROM patients WHERE patient_id = $1",
-        patient_id);
-    if (p.empty()) return;
     WhatIfPatient w;
     w.patient_id = patient_id;
-    w.sex = p[0][0].as<int>();
-    if (!p[0][1].is_null()) w.age_years = p[0][4].as<int>() - p[0][1].as<int>();
-    if (!p[0][2].is_null()) w.height_cm = p[0][2].as<double>();
-    for (double c : ParseDoubleArray(p[0][3].as<std::string>())) w.conditions.push_back(static_cast<int>(c));
+    w.registry = twin::LoadPatientRecord(tx, patient_id);
+    if (!w.registry.registered) return;
 
     const int64_t window_s = std::chrono::duration_cast<std::chrono::seconds>(window_).count();
     auto v = tx.exec_params(
@@ -68,7 +49,7 @@ absl::StatusOr<WhatIfPatient> PatientSource::Load(const std::string& patient_id)
       for (const auto& param : nlohmann::json::parse(t[0][1].as<std::string>())) {
         w.twin_parameters.push_back({param.at("name").get<std::string>(), param.at("value").get<double>()});
       }
-      w.twin_covariance = ParseDoubleArray(t[0][2].as<std::string>());
+      w.twin_covariance = common::ParseNumberList(t[0][2].as<std::string>());
     }
     out = std::move(w);
   });

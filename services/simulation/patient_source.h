@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/pg.h"
+#include "services/twin/patient_model.h"
 
 namespace healthtwin::simulation {
 
@@ -23,15 +24,12 @@ struct TwinParameterEstimate {
 
 struct WhatIfPatient {
   std::string patient_id;
-  int sex = 0;  // healthtwin.registry.v1.Sex
-  std::optional<double> age_years;
-  std::optional<double> height_cm;
+  twin::PatientRecord registry;           // the row the twin service builds its nominal from
   std::optional<double> weight_kg;        // newest weight in the window
   std::optional<double> sbp_mmhg;         // medians over the window
   std::optional<double> dbp_mmhg;
   std::optional<double> heart_rate_bpm;
   int vitals_in_window = 0;
-  std::vector<int> conditions;            // healthtwin.registry.v1.Condition
   // The newest calibrated twin snapshot (version 0: none yet).
   std::uint64_t twin_version = 0;
   std::vector<TwinParameterEstimate> twin_parameters;

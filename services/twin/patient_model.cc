@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "models/calibration/prior.h"
 #include "models/patient.h"
+#include "services/common/pg.h"
 
 namespace healthtwin::twin {
 namespace {
@@ -18,6 +19,23 @@ constexpr double kDefaultHeightCm = 170.0;
 constexpr double kNominalWeightKg = 75.0;
 
 }  // namespace
+
+PatientRecord LoadPatientRecord(pqxx::work& tx, const std::string& patient_id) {
+  PatientRecord rec;
+  auto p = tx.exec_params(
+      "SELECT sex, birth_year, height_cm, array_to_string(conditions, ','), extract(year FROM now())::int"
+      " FROM patients WHERE patient_id = $1",
+      patient_id);
+  if (p.empty()) {
+    rec.registered = false;
+    return rec;
+  }
+  rec.sex = p[0][0].as<int>();
+  if (!p[0][1].is_null()) rec.age_years = p[0][4].as<int>() - p[0][1].as<int>();
+  if (!p[0][2].is_null()) rec.height_cm = p[0][2].as<double>();
+  for (double c : common::ParseNumberList(p[0][3].as<std::string>())) rec.conditions.push_back(static_cast<int>(c));
+  return rec;
+}
 
 std::optional<models::Condition> ToModelCondition(int c) {
   switch (c) {

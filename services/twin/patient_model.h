@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <pqxx/pqxx>
+
 #include "absl/status/statusor.h"
 #include "models/calibration/observation_model.h"
 #include "models/calibration/twin.h"
@@ -35,6 +37,10 @@ struct PatientRecord {
   std::vector<int> conditions;     // registry.v1.Condition values
   bool registered = true;          // false: not in the registry (defaults used)
 };
+
+// Reads the registry's patients row inside `tx`; registered = false when there is none. The
+// twin service and the simulation service's what-if both build the nominal patient from it.
+PatientRecord LoadPatientRecord(pqxx::work& tx, const std::string& patient_id);
 
 // registry.v1.Condition -> models::Condition; nullopt for unspecified or unknown values.
 std::optional<models::Condition> ToModelCondition(int registry_condition);

@@ -87,30 +87,6 @@ absl::StatusOr<mc::Twin> WithDriftCleared(const mc::Twin& twin, std::shared_ptr<
   return mc::Twin::Restore(std::move(model), s, twin.options());
 }
 
-PatientRecord LoadPatientRecord(pqxx::work& tx, const std::string& patient_id) {
-  PatientRecord rec;
-  auto p = tx.exec_params(
-      "SELECT sex, birth_year, height_cm, array_to_string(conditions, ','), extract(year FROM now())::int"
-      " FROM patients WHERE patient_id = $1",
-      patient_id);
-  if (p.empty()) {
-    rec.registered = false;
-    return rec;
-  }
-  rec.sex = p[0][0].as<int>();
-  if (!p[0][1].is_null()) rec.age_years = p[0][4].as<int>() - p[0][1].as<int>();
-  if (!p[0][2].is_null()) rec.height_cm = p[0][2].as<double>();
-  const std::string conds = p[0][3].as<std::string>();
-  std::size_t start = 0;
-  while (start < conds.size()) {
-    std::size_t end = conds.find(',', start);
-    if (end == std::string::npos) end = conds.size();
-    rec.conditions.push_back(std::stoi(conds.substr(start, end - start)));
-    start = end + 1;
-  }
-  return rec;
-}
-
 }  // namespace
 
 struct TwinKeeper::Entry {

@@ -48,14 +48,7 @@ void RowToSnapshot(const pqxx::row& r, v1::TwinSnapshot* s) {
     out->set_lower_90(p.value("lower_90", out->value() - kZ90 * out->std_dev()));
     out->set_upper_90(p.value("upper_90", out->value() + kZ90 * out->std_dev()));
   }
-  const std::string cov = r[8].as<std::string>();
-  std::size_t start = 0;
-  while (start < cov.size()) {
-    std::size_t end = cov.find(',', start);
-    if (end == std::string::npos) end = cov.size();
-    s->add_covariance(std::stod(cov.substr(start, end - start)));
-    start = end + 1;
-  }
+  for (double c : common::ParseNumberList(r[8].as<std::string>())) s->add_covariance(c);
   if (!r[9].is_null()) *s->mutable_state_time() = common::FromUnixMicros(r[9].as<int64_t>());
   s->set_samples_absorbed(r[10].as<uint64_t>());
   s->set_calibrated(r[11].as<bool>());
