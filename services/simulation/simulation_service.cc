@@ -233,16 +233,15 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
   // Copies: the call (ctx, req) may end before the task runs.
   auto peer = common::RequireRole(*ctx, kWhatIfCallers);
   compute_.Submit([this, writer, peer, address = ctx->peer(), request = *req] {
-    const v1::WhatIfRequest* req = &request;
     absl::StatusOr<v1::WhatIfResult> result = [&]() -> absl::StatusOr<v1::WhatIfResult> {
       if (!peer.ok()) return peer.status();
-      if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+      if (request.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
       const common::Caller caller{*peer, address};
       absl::Status allowed = peer->role == Role::kClinician
-                                 ? access_.CheckAndAudit(caller, "simulation.whatif", req->patient_id())
-                                 : access_.Audit(caller, "simulation.whatif", req->patient_id(), "allowed", "");
+                                 ? access_.CheckAndAudit(caller, "simulation.whatif", request.patient_id())
+                                 : access_.Audit(caller, "simulation.whatif", request.patient_id(), "allowed", "");
       if (!allowed.ok()) return allowed;
-      absl::StatusOr<WhatIfPatient> patient = patients_.Load(req->patient_id());
+      absl::StatusOr<WhatIfPatient> patient = patients_.Load(request.patient_id());
       if (!patient.ok()) return patient.status();
       ProgressFn progress = [writer](double fraction, std::string_view stage) {
         v1::WhatIfEvent ev;
@@ -251,15 +250,15 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
         writer->Push(std::move(ev), /*coalescable=*/true);
         return !writer->done();
       };
-      absl::StatusOr<v1::WhatIfResult> r = engines_.run_whatif(*patient, *req, progress);
+      absl::StatusOr<v1::WhatIfResult> r = engines_.run_whatif(*patient, request, progress);
       // Keep the run for the clinical record, failed ones included (not a cancelled one).
       if (r.ok() || !absl::IsCancelled(r.status())) {
         auto stored = pool_.WithTransaction("record what-if run", [&](pqxx::work& tx) {
           tx.exec_params(
               "INSERT INTO simulation_whatif_runs (patient_id, requested_by, requested_role, twin_version,"
               " request, result, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7)",
-              req->patient_id(), peer->common_name, std::string(common::RoleName(peer->role)),
-              static_cast<int64_t>(patient->twin_version), ToJson(*req),
+              request.patient_id(), peer->common_name, std::string(common::RoleName(peer->role)),
+              static_cast<int64_t>(patient->twin_version), ToJson(request),
               r.ok() ? std::optional<std::string>(ToJson(*r)) : std::nullopt,
               r.ok() ? std::string() : std::string(r.status().message()));
         });
