@@ -6,29 +6,24 @@
 #include <optional>
 
 #include "services/common/grpc_util.h"
+#include "services/common/ids.h"
 #include "services/common/logging.h"
 
 namespace healthtwin::clinician {
 namespace {
 
 namespace alerts_v1 = healthtwin::alerts::v1;
-using common::Role;
 
-constexpr std::initializer_list<Role> kCareRoles = {Role::kClinician, Role::kNurse};
 constexpr auto kUpstreamDeadline = std::chrono::seconds(10);
 
-absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::initializer_list<Role> roles) {
-  auto peer = common::RequireRole(ctx, roles);
-  if (!peer.ok()) return peer.status();
-  return Caller{*peer, ctx.peer()};
-}
-
-// Calls a unary upstream method synchronously from an executor thread.
+// Calls a unary upstream method synchronously from an executor thread, for `caller`.
 template <typename Stub, typename Req, typename Resp>
-absl::Status CallUpstream(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                          const Req& req, Resp* resp) {
+absl::Status CallUpstream(const Caller& caller, Stub* stub,
+                          grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
+                          Resp* resp) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + kUpstreamDeadline);
+  ctx.AddMetadata(common::kOnBehalfOfHeader, caller.identity.common_name);
   return common::FromGrpcStatus((stub->*method)(&ctx, req, resp));
 }
 
@@ -38,8 +33,9 @@ absl::Status CallUpstream(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientC
 // flight; its status is then held until that write completes, and no further read is started.
 class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> {
  public:
-  void Start(alerts_v1::AlertService::Stub* stub, const alerts_v1::SubscribeRequest& req) {
+  void Start(const Caller& caller, alerts_v1::AlertService::Stub* stub, const alerts_v1::SubscribeRequest& req) {
     upstream_.owner = this;
+    upstream_.ctx.AddMetadata(common::kOnBehalfOfHeader, caller.identity.common_name);
     stub->async()->Subscribe(&upstream_.ctx, &req, &upstream_);
     upstream_.StartRead(&event_);
     upstream_.StartCall();
@@ -99,10 +95,36 @@ class AlertRelay final : public grpc::ServerWriteReactor<alerts_v1::AlertEvent> 
 
 }  // namespace
 
+const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
+  static const common::CallerPolicy::Rules kRules = {
+      {"WhoAmI", {"clinician", "nurse", "researcher", "admin"}},
+      {"ListMyPatients", {"clinician", "nurse"}},
+      {"GetVitals", {"clinician", "nurse"}},
+      {"SubscribeAlerts", {"clinician", "nurse"}},
+      {"AcknowledgeAlert", {"clinician", "nurse"}},
+      {"GetTwin", {"clinician", "nurse"}},
+  };
+  return kRules;
+}
+
+absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
+                                                      std::string_view action, const std::string& patient_id) {
+  auto caller = common::CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (auto s = policy_.Check(method, caller->identity); !s.ok()) {
+    // A refused role is an attempt on patient data too: it is recorded like a care-team refusal.
+    if (auto a = access_.Audit(*caller, action, patient_id, "denied", std::string(s.message())); !a.ok()) {
+      return absl::UnavailableError("access refused: the audit record could not be written");
+    }
+    return s;
+  }
+  return caller;
+}
+
 grpc::ServerUnaryReactor* ClinicianServiceImpl::WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest*,
                                                        v1::WhoAmIResponse* resp) {
   return common::RunUnary(ctx, executor_, [=]() -> absl::Status {
-    auto caller = Identify(*ctx, {Role::kClinician, Role::kNurse, Role::kResearcher, Role::kAdmin});
+    auto caller = Identify(*ctx, "WhoAmI", "identity.whoami");
     if (!caller.ok()) return caller.status();
     resp->set_subject(caller->identity.common_name);
     resp->set_role(std::string(common::RoleName(caller->identity.role)));
@@ -114,7 +136,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ListMyPatients(grpc::CallbackSer
                                                                const v1::ListMyPatientsRequest*,
                                                                v1::ListMyPatientsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, kCareRoles);
+    auto caller = Identify(*ctx, "ListMyPatients", "patient.list");
     if (!caller.ok()) return caller.status();
     auto patients = access_.CareTeamPatients(*caller);
     if (!patients.ok()) return patients.status();
@@ -131,11 +153,12 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetVitals(grpc::CallbackServerCo
                                                           const healthtwin::vitals::v1::QueryVitalsRequest* req,
                                                           healthtwin::vitals::v1::QueryVitalsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, kCareRoles);
+    auto caller = Identify(*ctx, "GetVitals", "vitals.read", req->patient_id());
     if (!caller.ok()) return caller.status();
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (auto s = access_.CheckAndAudit(*caller, "vitals.read", req->patient_id()); !s.ok()) return s;
-    return CallUpstream(up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals, *req, resp);
+    return CallUpstream(*caller, up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals,
+                        *req, resp);
   });
 }
 
@@ -144,7 +167,7 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
   auto* relay = new AlertRelay();
   // Authorisation needs the database, so it runs on the executor; the relay waits.
   executor_.Submit([=, this] {
-    auto caller = Identify(*ctx, kCareRoles);
+    auto caller = Identify(*ctx, "SubscribeAlerts", "alerts.subscribe");
     if (!caller.ok()) return relay->Refuse(caller.status());
     alerts_v1::SubscribeRequest upstream = *req;
     if (req->patient_ids().empty()) {
@@ -166,7 +189,7 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
         if (auto s = access_.CheckAndAudit(*caller, "alerts.subscribe", p); !s.ok()) return relay->Refuse(s);
       }
     }
-    relay->Start(up_.alerts.get(), upstream);
+    relay->Start(*caller, up_.alerts.get(), upstream);
   });
   return relay;
 }
@@ -175,31 +198,40 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackS
                                                                  const v1::AcknowledgeAlertRequest* req,
                                                                  alerts_v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, kCareRoles);
+    auto caller = Identify(*ctx, "AcknowledgeAlert", "alert.acknowledge");
     if (!caller.ok()) return caller.status();
     if (req->alert_id().empty()) return absl::InvalidArgumentError("alert_id: required");
+    if (!common::IsUuid(req->alert_id())) return absl::InvalidArgumentError("alert_id: not a UUID");
     auto patient = access_.AlertPatient(req->alert_id());
-    if (!patient.ok()) return patient.status();
+    if (!patient.ok()) {
+      if (absl::IsNotFound(patient.status())) {
+        if (auto s = access_.Audit(*caller, "alert.acknowledge", "", "not_found", "alert " + req->alert_id());
+            !s.ok()) {
+          return absl::UnavailableError("access refused: the audit record could not be written");
+        }
+      }
+      return patient.status();
+    }
     if (auto s = access_.CheckAndAudit(*caller, "alert.acknowledge", *patient); !s.ok()) return s;
     alerts_v1::AcknowledgeRequest upstream;
     upstream.set_alert_id(req->alert_id());
     upstream.set_recipient(caller->identity.common_name);
     upstream.set_note(req->note());
-    return CallUpstream(up_.alerts.get(), &alerts_v1::AlertService::Stub::Acknowledge, upstream, resp);
+    return CallUpstream(*caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::Acknowledge, upstream, resp);
   });
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                                         healthtwin::twin::v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, kCareRoles);
+    auto caller = Identify(*ctx, "GetTwin", "twin.read", req->patient_id());
     if (!caller.ok()) return caller.status();
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (auto s = access_.CheckAndAudit(*caller, "twin.read", req->patient_id()); !s.ok()) return s;
     healthtwin::twin::v1::GetTwinRequest upstream;
     upstream.set_patient_id(req->patient_id());
     if (req->has_as_of()) *upstream.mutable_as_of() = req->as_of();
-    return CallUpstream(up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::GetTwin, upstream, resp);
+    return CallUpstream(*caller, up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::GetTwin, upstream, resp);
   });
 }
 

@@ -1,7 +1,8 @@
 // healthtwin.clinician.v1.ClinicianService: the gateway clinicians' apps and the CLI call.
-// It authenticates the person by client certificate, checks the care team, audits, and
-// forwards to the owning service over mutual TLS (vitals to ingest, alerts to alerts,
-// twins to twin).
+// It authenticates the person by client certificate, checks the care team, audits (refusals
+// included), and forwards to the owning service over mutual TLS (vitals to ingest, alerts to
+// alerts, twins to twin), naming the person in kOnBehalfOfHeader so the owning service audits
+// both the relay and the person.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 
 namespace healthtwin::clinician {
@@ -27,8 +29,11 @@ struct Upstreams {
 
 class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService {
  public:
-  ClinicianServiceImpl(Access& access, Upstreams upstreams, common::Executor& executor)
-      : access_(access), up_(std::move(upstreams)), executor_(executor) {}
+  // Who may call each method (people, by role; care team is checked per patient on top).
+  static const common::CallerPolicy::Rules& DefaultPolicy();
+
+  ClinicianServiceImpl(Access& access, Upstreams upstreams, common::Executor& executor, common::CallerPolicy policy)
+      : access_(access), up_(std::move(upstreams)), executor_(executor), policy_(std::move(policy)) {}
 
   grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest* req,
                                    v1::WhoAmIResponse* resp) override;
@@ -45,9 +50,14 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
                                     healthtwin::twin::v1::TwinSnapshot* resp) override;
 
  private:
+  // The caller when the policy admits it for `method`; a refusal is audited under `action`.
+  absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
+                                  std::string_view action, const std::string& patient_id = "");
+
   Access& access_;
   Upstreams up_;
   common::Executor& executor_;
+  const common::CallerPolicy policy_;
 };
 
 }  // namespace healthtwin::clinician

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   common::PgPool pool(cfg.db_conninfo, 8);
   common::Executor executor(8);
   common::Access access(pool);
-  clinician::ClinicianServiceImpl service(access, std::move(up), executor);
+  clinician::ClinicianServiceImpl service(
+      access, std::move(up), executor,
+      common::PolicyOrExit("clinician_api", clinician::ClinicianServiceImpl::DefaultPolicy(), cfg.access));
   return common::RunService(cfg, {&service});
 }

@@ -109,7 +109,7 @@ for i in 1 2 3; do
   ht --as cli-admin admin create-patient --patient "$p" >/dev/null
   while read -r device patient kind; do
     [[ $patient == "$p" ]] || continue
-    ht --as cli-admin admin bind-device --device "$device" --kind "$kind" --patient "$p" >/dev/null
+    ht --as cli-admin admin bind-device --device "$device" --kind "$kind" --patient "$p" --gateway bridge-001 >/dev/null
   done <"$WORK/wearables.devices"
   ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice >/dev/null
 done

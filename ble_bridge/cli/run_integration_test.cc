@@ -55,7 +55,10 @@ class BridgeRunIntegrationTest : public ::testing::Test {
       pqxx::connection c(conninfo_);
       pqxx::work tx(c);
       tx.exec("INSERT INTO patients (patient_id) VALUES ('pat-0001')");
-      tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ($1, 1, 'pat-0001', now())",
+      tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at)"
+                     " VALUES ($1, 1, 'pat-0001', now() - interval '1 day')",
+                     std::string(kStrap));
+      tx.exec_params("INSERT INTO device_gateways (device_id, bridge_id) VALUES ($1, 'bridge-001')",
                      std::string(kStrap));
       tx.exec_params("INSERT INTO devices (device_id, kind) VALUES ($1, 1)", std::string(kLoose));
       tx.commit();

@@ -15,16 +15,16 @@ absl::StatusOr<bool> BindingCache::IsBound(const std::string& device_id) {
     if (it != entries_.end() && now - it->second.fetched_at_us < ttl_.count() * 1000) return it->second.bound;
   }
   // Asked without the lock: a slow registry must not block other callers' cached answers.
-  auto patient = registry_.PatientOf(device_id);
+  auto may_forward = registry_.MayForward(device_id);
   std::lock_guard lock(mu_);
   Entry fresh{.fetched_at_us = now};
-  if (patient.ok()) {
+  if (may_forward.ok()) {
     fresh.known = true;
-    fresh.bound = !patient->empty();
-  } else if (patient.status().code() != absl::StatusCode::kNotFound) {
+    fresh.bound = *may_forward;
+  } else if (may_forward.status().code() != absl::StatusCode::kNotFound) {
     auto it = entries_.find(device_id);
-    if (it == entries_.end()) return patient.status();
-    common::LogWarn("bridge.binding_stale", {{"device_id", device_id}, {"error", patient.status().message()}});
+    if (it == entries_.end()) return may_forward.status();
+    common::LogWarn("bridge.binding_stale", {{"device_id", device_id}, {"error", may_forward.status().message()}});
     return it->second.bound;  // the last answer, until the registry answers again
   }
   auto previous = entries_.find(device_id);

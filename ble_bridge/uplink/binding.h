@@ -2,7 +2,7 @@
 // binds to a patient. Others stay in the outbox (nothing is lost) and are listed for
 // enrollment; once a device is bound, its held measurements go out.
 //
-// DeviceRegistry is the small interface over RegistryService.GetDevice (the gRPC
+// DeviceRegistry is the small interface over RegistryService.CheckForwarding (the gRPC
 // implementation is GrpcDeviceRegistry); BindingCache remembers answers for `ttl` so the
 // registry is asked about once per device per ttl, and keeps serving the last answer while
 // the registry cannot be reached. BindingCache is thread-safe.
@@ -23,9 +23,11 @@ namespace healthtwin::ble {
 class DeviceRegistry {
  public:
   virtual ~DeviceRegistry() = default;
-  // The patient the device is bound to; "" when it is known but unbound. NotFound when the
-  // registry does not know the device; other errors when it cannot be asked.
-  virtual absl::StatusOr<std::string> PatientOf(const std::string& device_id) = 0;
+  // Whether this bridge may forward the device now: true when it is bound to a patient with this
+  // bridge as one of its gateways, false when the registry knows it but this bridge may not
+  // forward it. NotFound when the registry does not know the device; other errors when it
+  // cannot be asked. The registry never tells a bridge which patient a device belongs to.
+  virtual absl::StatusOr<bool> MayForward(const std::string& device_id) = 0;
 };
 
 struct UnboundDevice {

@@ -11,12 +11,12 @@ using namespace std::chrono_literals;
 
 class ScriptedRegistry final : public DeviceRegistry {
  public:
-  absl::StatusOr<std::string> PatientOf(const std::string& device_id) override {
+  absl::StatusOr<bool> MayForward(const std::string& device_id) override {
     ++calls;
     if (down) return absl::UnavailableError("registry down");
     auto it = patients.find(device_id);
     if (it == patients.end()) return absl::NotFoundError("no such device");
-    return it->second;
+    return !it->second.empty();
   }
   std::map<std::string, std::string> patients;
   bool down = false;

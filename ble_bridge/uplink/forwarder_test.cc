@@ -186,13 +186,13 @@ TEST_F(ForwarderTest, StopEndsAnEndlessOutagePromptly) {
 // Answers from a map the test can change: device -> patient ("" unbound); absent: NotFound.
 class FakeRegistry final : public DeviceRegistry {
  public:
-  absl::StatusOr<std::string> PatientOf(const std::string& device_id) override {
+  absl::StatusOr<bool> MayForward(const std::string& device_id) override {
     std::lock_guard lock(mu);
     ++calls;
     if (down) return absl::UnavailableError("registry down");
     auto it = patients.find(device_id);
     if (it == patients.end()) return absl::NotFoundError("device " + device_id + " does not exist");
-    return it->second;
+    return !it->second.empty();
   }
   std::mutex mu;
   std::map<std::string, std::string> patients;

@@ -192,19 +192,19 @@ GrpcDeviceRegistry::GrpcDeviceRegistry(std::function<std::string()> address, com
                                        std::chrono::milliseconds timeout)
     : address_(std::move(address)), tls_(std::move(tls)), timeout_(timeout) {}
 
-absl::StatusOr<std::string> GrpcDeviceRegistry::PatientOf(const std::string& device_id) {
+absl::StatusOr<bool> GrpcDeviceRegistry::MayForward(const std::string& device_id) {
   const std::string address = address_();
   auto channel = common::MakePeerChannel(address, tls_);
   if (!channel.ok()) return channel.status();
   auto stub = registry::v1::RegistryService::NewStub(*channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-  registry::v1::GetDeviceRequest req;
+  registry::v1::CheckForwardingRequest req;
   req.set_device_id(device_id);
-  registry::v1::Device device;
-  auto status = stub->GetDevice(&ctx, req, &device);
+  registry::v1::CheckForwardingResponse resp;
+  auto status = stub->CheckForwarding(&ctx, req, &resp);
   if (!status.ok()) return FromGrpc(status, address);
-  return device.patient_id();
+  return resp.state() == registry::v1::FORWARDING_STATE_ALLOWED;
 }
 
 }  // namespace healthtwin::ble

@@ -1,4 +1,4 @@
-// The gRPC side of the uplink: IngestService.StreamSamples and RegistryService.GetDevice over
+// The gRPC side of the uplink: IngestService.StreamSamples and RegistryService.CheckForwarding over
 // mutual TLS with the bridge's certificate. Thin adapters: they convert between outbox rows
 // and protos, and between grpc::Status and absl::Status; every decision is the forwarder's.
 #pragma once
@@ -39,12 +39,12 @@ class GrpcSampleSink final : public SampleSink {
   const GrpcSinkOptions options_;
 };
 
-// RegistryService.GetDevice with the bridge certificate. Thread-safe.
+// RegistryService.CheckForwarding with the bridge certificate. Thread-safe.
 class GrpcDeviceRegistry final : public DeviceRegistry {
  public:
   GrpcDeviceRegistry(std::function<std::string()> address, common::TlsFiles tls,
                      std::chrono::milliseconds timeout = std::chrono::milliseconds(5'000));
-  absl::StatusOr<std::string> PatientOf(const std::string& device_id) override;
+  absl::StatusOr<bool> MayForward(const std::string& device_id) override;
 
  private:
   std::function<std::string()> address_;

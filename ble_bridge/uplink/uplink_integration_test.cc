@@ -48,8 +48,9 @@ class UplinkIntegrationTest : public ::testing::Test {
       pqxx::work tx(c);
       tx.exec_params("INSERT INTO patients (patient_id) SELECT 'p' || g FROM generate_series(0, $1 - 1) g", kDevices);
       tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at)"
-                     " SELECT 'd' || g, 1, 'p' || g, now() FROM generate_series(0, $1 - 1) g",
+                     " SELECT 'd' || g, 1, 'p' || g, now() - interval '1 day' FROM generate_series(0, $1 - 1) g",
                      kDevices);
+      tx.exec("INSERT INTO device_gateways (device_id, bridge_id) SELECT device_id, 'bridge-001' FROM devices");
       tx.exec("INSERT INTO devices (device_id, kind) VALUES ('loose', 1)");  // enrolled, not bound
       tx.commit();
     }

@@ -7,7 +7,7 @@
 //   healthtwin alerts watch [--patient ID ...] [--since 10m] [--count N] [--timeout-s S]
 //   healthtwin alerts ack ALERT_ID [--note TEXT]
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
-//   healthtwin admin bind-device --device ID --kind KIND --patient ID
+//   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
 //   healthtwin admin add-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
@@ -196,6 +196,10 @@ int main(int argc, char** argv) {
                                       "weight_scale, glucose_meter or synthetic")
       ->required();
   bind->add_option("--patient", b_patient, "patient id")->required();
+  std::vector<std::string> b_gateways;
+  bind->add_option("--gateway", b_gateways,
+                   "bridge (certificate CN) allowed to forward this device; repeat for several")
+      ->required();
   auto* release = admin->add_subcommand("release-quarantine", "move a device's quarantined samples to its patient");
   std::string r_device;
   release->add_option("--device", r_device, "device id")->required();
@@ -430,9 +434,14 @@ int main(int argc, char** argv) {
     req.mutable_device()->set_device_id(b_device);
     req.mutable_device()->set_kind(kind);
     req.set_patient_id(b_patient);
+    for (const auto& g : b_gateways) req.add_gateway_ids(g);
     reg::Device resp;
     s = stub->BindDevice(&ctx, req, &resp);
-    if (s.ok()) std::cout << "bound device " << resp.device_id() << " to " << resp.patient_id() << "\n";
+    if (s.ok()) {
+      std::cout << "bound device " << resp.device_id() << " to " << resp.patient_id() << " via";
+      for (const auto& g : resp.gateway_ids()) std::cout << " " << g;
+      std::cout << "\n";
+    }
   } else if (release->parsed()) {
     reg::ReleaseQuarantineRequest req;
     req.set_device_id(r_device);
@@ -440,7 +449,8 @@ int main(int argc, char** argv) {
     s = stub->ReleaseQuarantine(&ctx, req, &resp);
     if (s.ok()) {
       std::cout << "released " << resp.released_count() << " samples of " << r_device << " ("
-                << resp.duplicate_count() << " were already stored)\n";
+                << resp.duplicate_count() << " were already stored, " << resp.held_count()
+                << " still held: another gateway or measured before the binding)\n";
     }
   } else if (team->parsed()) {
     reg::AddCareTeamMemberRequest req;

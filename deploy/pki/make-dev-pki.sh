@@ -16,7 +16,7 @@ readonly LEAF_DAYS=825
 readonly CA_DAYS=3650
 
 readonly SERVICES=(ingest twin alerts simulation clinician_api)
-readonly BRIDGES=(bridge-001)
+readonly BRIDGES=(bridge-001 bridge-002)
 readonly CLINICIANS=(dr-alice dr-bob)
 readonly ADMINS=(cli-admin)
 readonly RESEARCHERS=(researcher-rita researcher-sam)

@@ -14,7 +14,6 @@ namespace healthtwin::alerts {
 
 namespace {
 constexpr std::size_t kMaxQueuedEvents = 1000;
-constexpr std::initializer_list<common::Role> kCallers = {common::Role::kService, common::Role::kAdmin};
 
 std::string JoinIds(const std::vector<std::string>& ids) {
   std::string s;
@@ -77,17 +76,28 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     min_priority_ = req.min_priority();
   }
 
-  // Starts the subscription: registers with the hub, then replays history up to that point.
-  void Begin(common::PgPool& pool, common::Executor& executor, std::optional<int64_t> since_us) {
+  // Starts the subscription: registers with the hub (holding live events back), then on the
+  // executor authorises the call (which needs the database, for the audit record) and replays
+  // history up to the registration point. Nothing reaches the caller before it is authorised.
+  void Begin(common::PgPool& pool, common::Executor& executor, std::optional<int64_t> since_us,
+             std::function<absl::Status()> authorize) {
     {
       std::lock_guard lock(mu_);
-      replaying_ = since_us.has_value();
+      replaying_ = true;
     }
     const int64_t upto = hub_.Add(this);
-    if (!since_us) return;
-    refs_.fetch_add(1);  // the replay task keeps this alive even if the call ends first
-    executor.Submit([this, &pool, upto, since = *since_us] {
-      ReplayHistory(pool, upto, since);
+    refs_.fetch_add(1);  // the task keeps this alive even if the call ends first
+    executor.Submit([this, &pool, upto, since_us, authorize = std::move(authorize)] {
+      if (auto s = authorize(); !s.ok()) {
+        End(common::ToGrpcStatus(s));
+      } else if (since_us) {
+        ReplayHistory(pool, upto, *since_us);
+      } else {
+        std::lock_guard lock(mu_);
+        replaying_ = false;
+        for (auto& ev : pending_) EnqueueLocked(std::move(ev));
+        pending_.clear();
+      }
       Release();
     });
   }
@@ -283,12 +293,21 @@ void AlertHub::Loop() {
   }
 }
 
+const common::CallerPolicy::Rules& AlertServiceImpl::DefaultPolicy() {
+  // People reach alerts through clinician_api, which checks their care team and relays; admins
+  // and other services have no business reading or acknowledging them (ADR 0003).
+  static const common::CallerPolicy::Rules kRules = {{"Subscribe", {"service:clinician_api"}},
+                                                     {"Acknowledge", {"service:clinician_api"}},
+                                                     {"ListAlerts", {"service:clinician_api"}}};
+  return kRules;
+}
+
 grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::CallbackServerContext* ctx,
                                                                       const v1::SubscribeRequest* req) {
   auto* sub = new Subscription(hub_, *req);
-  auto peer = common::RequireRole(*ctx, kCallers);
-  if (!peer.ok()) {
-    sub->End(common::ToGrpcStatus(peer.status()));
+  if (req->patient_ids().empty()) {
+    // No "every patient" subscription: whoever relays must name the patients it checked.
+    sub->End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "patient_ids: required"));
     return sub;
   }
   if (!v1::Priority_IsValid(req->min_priority())) {
@@ -297,28 +316,57 @@ grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::Call
   }
   std::optional<int64_t> since;
   if (req->has_since()) since = common::ToUnixMicros(req->since());
-  sub->Begin(pool_, executor_, since);
+  auto caller = common::CallerOf(*ctx);
+  if (!caller.ok()) {
+    sub->End(common::ToGrpcStatus(caller.status()));
+    return sub;
+  }
+  std::vector<std::string> patients(req->patient_ids().begin(), req->patient_ids().end());
+  sub->Begin(pool_, executor_, since,
+             [this, caller = *std::move(caller), patients = std::move(patients)]() -> absl::Status {
+               return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", patients);
+             });
   return sub;
 }
 
 grpc::ServerUnaryReactor* AlertServiceImpl::Acknowledge(grpc::CallbackServerContext* ctx,
                                                         const v1::AcknowledgeRequest* req, v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return peer.status();
+    auto caller = common::Authorize(*ctx, policy_, "Acknowledge");
+    auto patient = IsUuid(req->alert_id()) ? access_.AlertPatient(req->alert_id())
+                                           : absl::StatusOr<std::string>(std::string());
+    if (!caller.ok()) {
+      if (auto peer = common::CallerOf(*ctx); peer.ok()) {
+        (void)access_.Audit(*peer, "alert.acknowledge", patient.ok() ? *patient : "", "denied",
+                            std::string(caller.status().message()));
+      }
+      return caller.status();
+    }
     if (!IsUuid(req->alert_id())) return absl::InvalidArgumentError("alert_id: not a UUID");
     if (req->recipient().empty()) return absl::InvalidArgumentError("recipient: required");
+    // The person comes from the relay's authenticated assertion, not only from a request field.
+    if (caller->on_behalf_of != req->recipient()) {
+      return absl::InvalidArgumentError(std::string("recipient: must be the person named in ") +
+                                        common::kOnBehalfOfHeader);
+    }
     if (req->note().size() > 2000) return absl::InvalidArgumentError("note: longer than 2000 characters");
-    bool found = false;
+    if (!patient.ok()) {
+      (void)access_.Audit(*caller, "alert.acknowledge", "", "not_found", "alert " + req->alert_id());
+      return patient.status();
+    }
+    if (auto s = access_.Audit(*caller, "alert.acknowledge", *patient, "allowed", "alert " + req->alert_id());
+        !s.ok()) {
+      return absl::UnavailableError("access refused: the audit record could not be written");
+    }
     auto s = pool_.WithTransaction("acknowledge alert", [&](pqxx::work& tx) {
-      auto r = tx.exec_params(
+      tx.exec_params(
           "UPDATE alerts SET state = CASE WHEN state IN (1, 3) THEN 2 ELSE state END, updated_at = now()"
-          " WHERE alert_id = $1::uuid RETURNING alert_id",
+          " WHERE alert_id = $1::uuid",
           req->alert_id());
-      if (!(found = !r.empty())) return;
       auto ins = tx.exec_params(
-          "INSERT INTO alert_acknowledgements (alert_id, recipient, note) VALUES ($1::uuid, $2, $3)"
+          "INSERT INTO alert_acknowledgements (alert_id, recipient, note, relayed_by) VALUES ($1::uuid, $2, $3, $4)"
           " ON CONFLICT DO NOTHING",
-          req->alert_id(), req->recipient(), req->note());
+          req->alert_id(), req->recipient(), req->note(), caller->identity.common_name);
       if (ins.affected_rows() == 1) {
         LockAlertEvents(tx);
         tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, 2)", req->alert_id());
@@ -326,7 +374,6 @@ grpc::ServerUnaryReactor* AlertServiceImpl::Acknowledge(grpc::CallbackServerCont
       }
       *resp = LoadAlerts(tx, {req->alert_id()}).at(0);
     });
-    if (s.ok() && !found) return absl::NotFoundError("alert " + req->alert_id() + " does not exist");
     return s;
   });
 }
@@ -334,7 +381,10 @@ grpc::ServerUnaryReactor* AlertServiceImpl::Acknowledge(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* AlertServiceImpl::ListAlerts(grpc::CallbackServerContext* ctx,
                                                        const v1::ListAlertsRequest* req, v1::ListAlertsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "ListAlerts", access_, "alerts.list", {req->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (req->page_size() > 1000) return absl::InvalidArgumentError("page_size: at most 1000");
     const int64_t since = req->has_since() ? common::ToUnixMicros(req->since()) : 0;

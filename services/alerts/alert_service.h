@@ -3,7 +3,8 @@
 //
 // The hub follows alert_events in PostgreSQL (woken by NOTIFY alerts_new, polling every
 // second as a fallback), so any replica delivers every event raised by any replica.
-// Callers are other services (clinician_api), which enforce care-team access.
+// Callers are clinician_api only (by default; config `[access]`), which enforces care-team
+// access and names the person it relays for; every call is audited here as well.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,8 @@
 #include <thread>
 
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
+#include "services/common/access.h"
+#include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
 
@@ -50,8 +53,10 @@ class AlertHub {
 
 class AlertServiceImpl final : public v1::AlertService::CallbackService {
  public:
-  AlertServiceImpl(common::PgPool& pool, common::Executor& executor, AlertHub& hub)
-      : pool_(pool), executor_(executor), hub_(hub) {}
+  static const common::CallerPolicy::Rules& DefaultPolicy();
+
+  AlertServiceImpl(common::PgPool& pool, common::Executor& executor, AlertHub& hub, common::CallerPolicy policy)
+      : pool_(pool), executor_(executor), hub_(hub), access_(pool), policy_(std::move(policy)) {}
 
   grpc::ServerWriteReactor<v1::AlertEvent>* Subscribe(grpc::CallbackServerContext* ctx,
                                                       const v1::SubscribeRequest* req) override;
@@ -64,6 +69,8 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
   common::PgPool& pool_;
   common::Executor& executor_;
   AlertHub& hub_;
+  common::Access access_;
+  const common::CallerPolicy policy_;
 };
 
 // Loads alerts with their acknowledgements; `ids` are alert UUIDs.

@@ -129,10 +129,50 @@ absl::StatusOr<int> Evaluator::RunOnce() {
   return looked_at;
 }
 
+absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
+  int taken = 0;
+  auto status = pool_.WithTransaction("raise technical alerts", [&](pqxx::work& tx) {
+    taken = 0;
+    auto rows = tx.exec(
+        "SELECT id, patient_id, device_id, bridge_id, sample_count,"
+        " (extract(epoch FROM date_trunc('hour', created_at)) * 1000000)::bigint"
+        " FROM technical_events WHERE alerted_at IS NULL AND patient_id IS NOT NULL AND kind = 'foreign_gateway'"
+        " ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED");
+    bool raised = false;
+    for (const auto& row : rows) {
+      ++taken;
+      const std::string summary = "Readings of device " + row[2].as<std::string>() + " came from gateway " +
+                                  row[3].as<std::string>() +
+                                  ", which is not bound to it; they were quarantined, not charted";
+      auto r = tx.exec_params(
+          "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
+          "                    peak_value, ucum_unit, duration_s)"
+          " VALUES ($1, $2, 2, $3, $4, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6, '{readings}', 0)"
+          " ON CONFLICT (patient_id, rule_id, condition_started_at) DO NOTHING RETURNING alert_id",
+          row[1].as<std::string>(), std::string(kForeignGatewayRuleId), kStateOpen, summary, row[5].as<int64_t>(),
+          row[4].as<int>());
+      if (!r.empty()) {
+        LockAlertEvents(tx);
+        tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, $2)", r[0][0].as<std::string>(),
+                       kEventRaised);
+        raised = true;
+        common::LogInfo("alerts.raised", {{"rule", kForeignGatewayRuleId}, {"alert_id", r[0][0].as<std::string>()}});
+      }
+      tx.exec_params("UPDATE technical_events SET alerted_at = now() WHERE id = $1", row[0].as<int64_t>());
+    }
+    if (raised) tx.exec("SELECT pg_notify('alerts_new', '')");
+  });
+  if (!status.ok()) return status;
+  return taken;
+}
+
 void Evaluator::Loop() {
   using namespace std::chrono_literals;
   common::PgListener listener(conninfo_, "vitals_new");
   while (!stop_) {
+    if (auto technical = RunTechnicalOnce(); !technical.ok()) {
+      common::LogWarn("alerts.technical_failed", {{"error", technical.status().message()}});
+    }
     auto consumed = RunOnce();
     if (!consumed.ok()) {
       common::LogWarn("alerts.evaluate_failed", {{"error", consumed.status().message()}});

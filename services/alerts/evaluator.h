@@ -26,6 +26,10 @@ void LockAlertEvents(pqxx::work& tx);
 
 inline constexpr int64_t kGapGraceMs = 2000;
 inline constexpr char kHrRuleId[] = "hr_high_sustained";
+// Technical: a gateway forwarded readings of a device it is not bound to (ingest quarantined
+// them). The care team hears of it because the patient's data may be under attack or the
+// device may have moved to another home; at most one such alert per patient per hour.
+inline constexpr char kForeignGatewayRuleId[] = "tech_foreign_gateway";
 
 class Evaluator {
  public:
@@ -37,6 +41,9 @@ class Evaluator {
   // One round: evaluates rows after the cursor and advances it. Returns the number of
   // vitals rows the cursor moved over (0 when idle or held at a young gap).
   absl::StatusOr<int> RunOnce();
+
+  // Raises the technical alerts of pending technical_events; returns how many events it took.
+  absl::StatusOr<int> RunTechnicalOnce();
 
  private:
   void Loop();

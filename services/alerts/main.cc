@@ -3,6 +3,7 @@
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
 #include "services/common/config.h"
+#include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
 
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
   common::Executor executor(4);
   alerts::AlertHub hub(pool, cfg.db_conninfo);
   alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{});
-  alerts::AlertServiceImpl service(pool, executor, hub);
+  alerts::AlertServiceImpl service(pool, executor, hub,
+                                  common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access));
   return common::RunService(
       cfg, {&service},
       {.on_first_healthy =

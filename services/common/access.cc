@@ -1,5 +1,7 @@
 #include "services/common/access.h"
 
+#include "services/common/ids.h"
+
 namespace healthtwin::common {
 
 absl::StatusOr<std::vector<std::string>> Access::CareTeamPatients(const Caller& caller) {
@@ -14,14 +16,39 @@ absl::StatusOr<std::vector<std::string>> Access::CareTeamPatients(const Caller& 
   return out;
 }
 
+namespace {
+
+// Audit fields come partly from requests; bound them so a refused request cannot write
+// megabytes into the log. Ids are at most 64 characters wherever they are valid.
+std::string Bounded(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  return std::string(text.substr(0, max)) + "...";
+}
+
+void InsertAudit(pqxx::work& tx, const Caller& caller, std::string_view action, const std::string& patient_id,
+                 std::string_view outcome, std::string_view detail) {
+  tx.exec_params(
+      "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer, on_behalf_of)"
+      " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8)",
+      caller.identity.common_name, std::string(RoleName(caller.identity.role)), std::string(action),
+      Bounded(patient_id, 80), std::string(outcome), Bounded(detail, 500), caller.peer_address,
+      Bounded(caller.on_behalf_of, 80));
+}
+
+}  // namespace
+
 absl::Status Access::Audit(const Caller& caller, std::string_view action, const std::string& patient_id,
                            std::string_view outcome, std::string_view detail) {
-  return pool_.WithTransaction("write audit record", [&](pqxx::work& tx) {
-    tx.exec_params(
-        "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer)"
-        " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7)",
-        caller.identity.common_name, std::string(RoleName(caller.identity.role)), std::string(action),
-        patient_id, std::string(outcome), std::string(detail), caller.peer_address);
+  return pool_.WithTransaction("write audit record",
+                               [&](pqxx::work& tx) { InsertAudit(tx, caller, action, patient_id, outcome, detail); });
+}
+
+absl::Status Access::AuditEach(const Caller& caller, std::string_view action,
+                               const std::vector<std::string>& patient_ids, std::string_view outcome,
+                               std::string_view detail) {
+  return pool_.WithTransaction("write audit records", [&](pqxx::work& tx) {
+    if (patient_ids.empty()) InsertAudit(tx, caller, action, "", outcome, detail);
+    for (const auto& p : patient_ids) InsertAudit(tx, caller, action, p, outcome, detail);
   });
 }
 
@@ -42,13 +69,15 @@ absl::Status Access::CheckAndAudit(const Caller& caller, std::string_view action
     return absl::UnavailableError("access refused: the audit record could not be written");
   }
   if (!allowed) {
-    return absl::PermissionDeniedError(caller.identity.common_name + " is not on the care team of patient " +
-                                       patient_id);
+    // The patient is not named: the caller may have asked by alert id and must not learn whose it is.
+    return absl::PermissionDeniedError(caller.identity.common_name + " is not on this patient's care team");
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Access::AlertPatient(const std::string& alert_id) {
+  // Checked here, not by the ::uuid cast, so that no database error text reaches the caller.
+  if (!IsUuid(alert_id)) return absl::InvalidArgumentError("alert_id: not a UUID");
   std::string patient;
   auto s = pool_.WithTransaction("find alert", [&](pqxx::work& tx) {
     auto r = tx.exec_params("SELECT patient_id FROM alerts WHERE alert_id = $1::uuid", alert_id);

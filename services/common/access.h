@@ -17,6 +17,9 @@ namespace healthtwin::common {
 struct Caller {
   PeerIdentity identity;
   std::string peer_address;
+  // The person a relaying service (clinician_api) acts for, from its request metadata; empty
+  // when the peer acts for itself. Recorded beside the peer, never instead of it.
+  std::string on_behalf_of;
 };
 
 class Access {
@@ -32,6 +35,11 @@ class Access {
   // Records an access decided elsewhere.
   absl::Status Audit(const Caller& caller, std::string_view action, const std::string& patient_id,
                      std::string_view outcome, std::string_view detail);
+
+  // One record per patient in one transaction (one record with no patient when the list is
+  // empty), e.g. for a subscription that covers several patients.
+  absl::Status AuditEach(const Caller& caller, std::string_view action, const std::vector<std::string>& patient_ids,
+                         std::string_view outcome, std::string_view detail);
 
   // The patient an alert belongs to, or NOT_FOUND.
   absl::StatusOr<std::string> AlertPatient(const std::string& alert_id);

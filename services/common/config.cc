@@ -53,6 +53,20 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
         if (!peer_names.contains(peer)) return bad("peers." + peer, "unknown peer for this service");
         if (auto s = get_string(peer_node, "peers." + peer, cfg.peers[peer]); !s.ok()) return s;
       }
+    } else if (key == "access") {
+      const auto* table = node.as_table();
+      if (!table) return bad(key, "must be a table of method = [\"role\" or \"role:CN\", ...]");
+      for (const auto& [method_view, method_node] : *table) {
+        const std::string full = "access." + std::string(method_view.str());
+        const auto* list = method_node.as_array();
+        if (!list) return bad(full, "must be an array of strings");
+        auto& principals = cfg.access[std::string(method_view.str())];
+        for (const auto& item : *list) {
+          auto v = item.value<std::string>();
+          if (!v) return bad(full, "must be an array of strings");
+          principals.push_back(*v);
+        }
+      }
     } else if (kTables.contains(key)) {
       const auto* table = node.as_table();
       if (!table) return bad(key, "must be a table");

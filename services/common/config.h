@@ -17,6 +17,8 @@
 //   format = "json"
 //   [peers]
 //   alerts = "alerts.internal:7443"
+//   [access]                       # replaces a method's allow-list (services/common/caller_policy.h)
+//   Acknowledge = ["service:clinician-api.prod"]
 #pragma once
 
 #include <functional>
@@ -46,6 +48,8 @@ struct ServiceConfig {
   // Addresses of the other services this one calls, by service name.
   std::map<std::string, std::string> peers;
   int drain_timeout_s = 10;
+  // Allow-list overrides by method name, from `[access]`; checked by CallerPolicy::Create.
+  std::map<std::string, std::vector<std::string>, std::less<>> access;
 };
 
 // Parses argv (and the file named by --config). `peer_names` lists the services this one

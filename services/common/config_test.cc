@@ -34,6 +34,31 @@ class ConfigTest : public ::testing::Test {
   std::string dir_;
 };
 
+TEST_F(ConfigTest, ReadsAccessOverrides) {
+  auto path = WriteFile(R"(
+[access]
+Acknowledge = ["service:clinician-api.prod", "admin"]
+)");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path});
+  auto cfg = Parse(args);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_EQ(cfg->access.count("Acknowledge"), 1u);
+  EXPECT_EQ(cfg->access.at("Acknowledge"), (std::vector<std::string>{"service:clinician-api.prod", "admin"}));
+}
+
+TEST_F(ConfigTest, RejectsAccessEntryThatIsNotAnArrayOfStrings) {
+  auto path = WriteFile(R"(
+[access]
+Acknowledge = "service:clinician_api"
+)");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path});
+  auto cfg = Parse(args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("access.Acknowledge: must be an array of strings"), std::string::npos);
+}
+
 TEST_F(ConfigTest, FlagOverridesFile) {
   auto path = WriteFile(R"(
 listen = "127.0.0.1:7000"

@@ -1,6 +1,9 @@
 #include "services/common/grpc_util.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <iostream>
 
 namespace healthtwin::common {
 
@@ -15,6 +18,66 @@ absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx,
                                        "' may not call this method");
   }
   return peer;
+}
+
+absl::StatusOr<Caller> CallerOf(const grpc::CallbackServerContext& ctx) {
+  auto auth = ctx.auth_context();
+  if (!auth) return absl::UnauthenticatedError("no authentication context");
+  auto peer = PeerIdentityFromAuthContext(*auth);
+  if (!peer.ok()) return peer.status();
+  Caller caller{*std::move(peer), ctx.peer(), ""};
+  // Only a service relays for someone; a person's own call never speaks for another person.
+  if (caller.identity.role != Role::kService) return caller;
+  const auto& md = ctx.client_metadata();
+  if (auto it = md.find(kOnBehalfOfHeader); it != md.end()) {
+    const std::string_view who(it->second.data(), it->second.size());
+    const bool valid = !who.empty() && who.size() <= 64 && std::all_of(who.begin(), who.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '@';
+    });
+    if (!valid) return absl::InvalidArgumentError(std::string(kOnBehalfOfHeader) + ": not a valid identity name");
+    caller.on_behalf_of = std::string(who);
+  }
+  return caller;
+}
+
+absl::StatusOr<Caller> Authorize(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
+                                 std::string_view method) {
+  auto caller = CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (auto s = policy.Check(method, caller->identity); !s.ok()) return s;
+  return caller;
+}
+
+absl::Status AuthorizeAndAudit(const Caller& caller, const CallerPolicy& policy, std::string_view method,
+                               Access& access, std::string_view action, const std::vector<std::string>& patient_ids,
+                               std::string_view detail) {
+  const absl::Status decision = policy.Check(method, caller.identity);
+  const std::string refusal(decision.message());
+  if (auto s = access.AuditEach(caller, action, patient_ids, decision.ok() ? "allowed" : "denied",
+                                decision.ok() ? detail : std::string_view(refusal));
+      !s.ok()) {
+    return absl::UnavailableError("access refused: the audit record could not be written");
+  }
+  return decision;
+}
+
+absl::StatusOr<Caller> AuthorizeAndAudit(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
+                                         std::string_view method, Access& access, std::string_view action,
+                                         const std::vector<std::string>& patient_ids, std::string_view detail) {
+  auto caller = CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (auto s = AuthorizeAndAudit(*caller, policy, method, access, action, patient_ids, detail); !s.ok()) return s;
+  return caller;
+}
+
+CallerPolicy PolicyOrExit(std::string_view service_name, const CallerPolicy::Rules& defaults,
+                          const CallerPolicy::Rules& overrides) {
+  auto policy = CallerPolicy::Create(defaults, overrides);
+  if (!policy.ok()) {
+    std::cerr << "healthtwin-" << service_name << ": " << policy.status().message() << "\n";
+    std::exit(2);
+  }
+  return *std::move(policy);
 }
 
 bool IsTlsHandshakeFailure(const grpc::Status& status) {

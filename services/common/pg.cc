@@ -21,19 +21,30 @@ std::vector<double> ParseNumberList(std::string_view text) {
 }
 
 absl::Status StatusFromException(const std::exception& e, std::string_view what) {
-  const std::string msg = std::string(what) + ": " + e.what();
-  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return absl::UnavailableError(msg);
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return absl::UnavailableError(msg);
-  if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) return absl::AlreadyExistsError(msg);
-  if (dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr) return absl::FailedPreconditionError(msg);
-  if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr) return absl::InvalidArgumentError(msg);
-  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr) return absl::AbortedError(msg);
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    // Class 08 is connection exceptions, 57P is operator intervention (e.g. server shutdown).
-    const std::string state = sql->sqlstate();
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) return absl::UnavailableError(msg);
+  // The database's own text never reaches a caller: it can quote values (a patient id in a key
+  // violation) and the schema. Callers get what we were doing and the SQLSTATE; the text goes
+  // to the debug log, the SQLSTATE to the warning.
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  const std::string state = sql != nullptr ? sql->sqlstate() : "";
+  LogDebug("db.error", {{"what", std::string(what)}, {"sqlstate", state}, {"error", e.what()}});
+  auto msg = [&](std::string_view kind) {
+    return std::string(what) + ": " + std::string(kind) + (state.empty() ? "" : " (SQLSTATE " + state + ")");
+  };
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return absl::UnavailableError(msg("database unreachable"));
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return absl::UnavailableError(msg("connection lost during commit; the outcome is unknown"));
   }
-  return absl::InternalError(msg);
+  if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) return absl::AlreadyExistsError(msg("already exists"));
+  if (dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr) {
+    return absl::FailedPreconditionError(msg("refers to something that does not exist"));
+  }
+  if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr) return absl::InvalidArgumentError(msg("invalid value"));
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr) return absl::AbortedError(msg("conflict; retry"));
+  // Class 08 is connection exceptions, 57P is operator intervention (e.g. server shutdown).
+  if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) return absl::UnavailableError(msg("database unavailable"));
+  LogWarn("db.internal_error", {{"what", std::string(what)}, {"sqlstate", state}});
+  if (sql == nullptr) return absl::InternalError(msg("internal error"));
+  return absl::InternalError(msg("database error"));
 }
 
 PgPool::PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect)
@@ -149,7 +160,8 @@ void PgSupervisor::Run() {
       conn.reset();
       SetHealthy(false);
       wait = backoff;
-      LogWarn("db.unreachable", {{"error", StatusFromException(e, "PostgreSQL").message()},
+      // For the operator, so the database's own text (connection refused, bad password).
+      LogWarn("db.unreachable", {{"error", e.what()},
                                  {"retry_in_ms", static_cast<int64_t>(backoff.count())}});
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5000ms);
     }

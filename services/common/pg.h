@@ -24,7 +24,9 @@ namespace healthtwin::common {
 
 // Maps a libpqxx or standard exception to the most specific status: broken connections
 // become UNAVAILABLE, unique violations ALREADY_EXISTS, bad data INVALID_ARGUMENT,
-// serialization failures ABORTED, the rest INTERNAL. `what` says what we were doing.
+// serialization failures ABORTED, the rest INTERNAL. `what` says what we were doing. The
+// message is `what`, a category and the SQLSTATE, never the database's text (which can quote
+// values and the schema); that text goes to the debug log.
 absl::Status StatusFromException(const std::exception& e, std::string_view what);
 
 // The numbers of a PostgreSQL array read as `array_to_string(column, ',')` ("" -> empty).

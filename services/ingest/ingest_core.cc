@@ -33,6 +33,11 @@ absl::StatusOr<BatchResult> IngestStream::Process(const std::vector<IncomingSamp
     auto outcome = store_.StoreBatch(bridge_id_, valid);
     if (!outcome.ok()) return outcome.status();
     result.outcome = *outcome;
+    for (std::size_t i : outcome->refused_quarantine_full) {
+      result.rejections.push_back({valid.at(i).sender_seq, RejectReason::kQuarantineFull,
+                                   "device_id: " + valid[i].device_id +
+                                       " is not forwardable and this bridge's quarantine is full"});
+    }
   }
   last_seq_ = prev;
   result.durable_through_seq = last_seq_;

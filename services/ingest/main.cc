@@ -1,6 +1,7 @@
 // healthtwin-ingest: receives vitals from bridges, validates and stores them, serves
 // vitals queries and the patient/device registry.
 #include "services/common/config.h"
+#include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
@@ -28,8 +29,13 @@ int main(int argc, char** argv) {
   ingest::VitalsReader reader(pool);
   ingest::PartitionMaintainer partitions(pool, retention_days);
   ingest::IngestServiceImpl ingest_service(store, executor, common::NowUnixMicros);
-  ingest::QueryServiceImpl query_service(reader, executor);
-  registry::RegistryServiceImpl registry_service(pool, executor);
+  // One policy for the process: the method names of its services are distinct, and so one
+  // `[access]` table configures them all.
+  common::CallerPolicy::Rules rules = registry::RegistryServiceImpl::DefaultPolicy();
+  rules.insert(ingest::QueryServiceImpl::DefaultPolicy().begin(), ingest::QueryServiceImpl::DefaultPolicy().end());
+  const common::CallerPolicy policy = common::PolicyOrExit("ingest", rules, cfg.access);
+  ingest::QueryServiceImpl query_service(reader, executor, pool, policy);
+  registry::RegistryServiceImpl registry_service(pool, executor, policy);
   return common::RunService(cfg, {&ingest_service, &query_service, &registry_service},
                             {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = [&] { ingest_service.BeginDrain(); }});
 }

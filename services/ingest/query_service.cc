@@ -7,11 +7,21 @@ namespace healthtwin::ingest {
 
 namespace v1 = healthtwin::vitals::v1;
 
+const common::CallerPolicy::Rules& QueryServiceImpl::DefaultPolicy() {
+  // People read vitals through clinician_api (care team checked there); no other service needs them.
+  static const common::CallerPolicy::Rules kRules = {{"QueryVitals", {"service:clinician_api"}}};
+  return kRules;
+}
+
 grpc::ServerUnaryReactor* QueryServiceImpl::QueryVitals(grpc::CallbackServerContext* ctx,
                                                         const v1::QueryVitalsRequest* request,
                                                         v1::QueryVitalsResponse* response) {
   return common::RunUnary(ctx, executor_, [this, ctx, request, response]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, {common::Role::kService}); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "QueryVitals", access_, "vitals.query",
+                                           {request->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (!request->has_start() || !request->has_end()) return absl::InvalidArgumentError("start and end: required");
     VitalsQuery q;
     q.patient_id = request->patient_id();

@@ -15,13 +15,17 @@ struct StoreOutcome {
   uint32_t stored = 0;
   uint32_t duplicates = 0;
   uint32_t quarantined = 0;
+  // Positions (in the batch) of samples refused because the bridge's quarantine is full:
+  // not stored anywhere, so the caller rejects them with that reason.
+  std::vector<std::size_t> refused_quarantine_full;
 };
 
 class SampleStore {
  public:
   virtual ~SampleStore() = default;
   // Stores the whole batch atomically and durably before returning OK: samples from a
-  // device bound to a patient become vitals; the others go to quarantine with the reason.
+  // device bound to a patient, sent by one of its gateways after the binding, become vitals;
+  // the others go to quarantine with the reason, or are refused when it is full.
   // A sample already stored (same device, type, measured_at and device record sequence)
   // is counted as a duplicate and not stored again. On error nothing of the batch is stored.
   virtual absl::StatusOr<StoreOutcome> StoreBatch(std::string_view bridge_id,

@@ -1,5 +1,6 @@
 #include "services/ingest/validation.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -94,6 +95,16 @@ std::optional<double> ToCanonicalUnit(VitalType type, double value, std::string_
 
 Verdict ValidateSample(const IncomingSample& in, int64_t now_us) {
   if (in.device_id.empty()) return Reject(in, RejectReason::kMissingField, "device_id: empty");
+  if (in.device_id.size() > kMaxDeviceIdLength) {
+    return Reject(in, RejectReason::kInvalidDeviceId,
+                  "device_id: " + std::to_string(in.device_id.size()) + " characters; at most " +
+                      std::to_string(kMaxDeviceIdLength));
+  }
+  for (char c : in.device_id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':')) {
+      return Reject(in, RejectReason::kInvalidDeviceId, "device_id: may contain only letters, digits and . _ - :");
+    }
+  }
   if (!common::IsKnownVitalType(in.type)) {
     return Reject(in, RejectReason::kMissingField, "type: " + std::to_string(in.type) + " is not a known VitalType");
   }

@@ -46,7 +46,18 @@ struct ValidSample {
   uint32_t flags = 0;
 };
 
-enum class RejectReason { kImplausibleValue = 1, kUnknownUnit = 2, kFutureTimestamp = 3, kMissingField = 4 };
+enum class RejectReason {
+  kImplausibleValue = 1,
+  kUnknownUnit = 2,
+  kFutureTimestamp = 3,
+  kMissingField = 4,
+  kInvalidDeviceId = 5,
+  kQuarantineFull = 6,
+};
+
+// Device ids are the bridge's stable names for a device (e.g. "hr-AA:BB:CC:DD:EE:01"); they key
+// quarantine and the registry, so they are bounded exactly like the registry's ids (CheckId).
+inline constexpr std::size_t kMaxDeviceIdLength = 64;
 
 struct Rejection {
   uint64_t sender_seq = 0;

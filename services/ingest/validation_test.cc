@@ -31,6 +31,25 @@ TEST(VitalsValidatorTest, AcceptsNormalHeartRateWithoutFlags) {
   EXPECT_EQ(AsValid(v).flags, 0u);
 }
 
+TEST(VitalsValidatorTest, RejectsDeviceIdLongerThan64Characters) {
+  auto in = Hr(72);
+  in.device_id = std::string(65, 'a');
+  auto v = ValidateSample(in, kNow);
+  ASSERT_TRUE(std::holds_alternative<Rejection>(v));
+  EXPECT_EQ(AsRejection(v).reason, RejectReason::kInvalidDeviceId);
+  EXPECT_NE(AsRejection(v).detail.find("at most 64"), std::string::npos);
+}
+
+TEST(VitalsValidatorTest, RejectsDeviceIdWithControlOrSpaceCharacters) {
+  for (std::string bad : {"AA BB", "dev\nice", "dev'ice", "dev\tice", "d\xc3\xa9v"}) {
+    auto in = Hr(72);
+    in.device_id = bad;
+    auto v = ValidateSample(in, kNow);
+    ASSERT_TRUE(std::holds_alternative<Rejection>(v)) << bad;
+    EXPECT_EQ(AsRejection(v).reason, RejectReason::kInvalidDeviceId) << bad;
+  }
+}
+
 TEST(VitalsValidatorTest, RejectsHeartRateAbove300) {
   auto v = ValidateSample(Hr(900), kNow);
   ASSERT_TRUE(std::holds_alternative<Rejection>(v));

@@ -1,19 +1,22 @@
 #include "services/registry/registry_service.h"
 
+#include <cmath>
+
+#include "services/common/binding.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
 
 namespace healthtwin::registry {
 namespace {
 
-using common::Role;
-
-constexpr std::initializer_list<Role> kWriters = {Role::kAdmin, Role::kService};
-constexpr std::initializer_list<Role> kReaders = {Role::kAdmin, Role::kService, Role::kBridge};
+// A device may name a few gateways (a home hub and its spare, a clinic's bridges), not a fleet.
+constexpr int kMaxGatewaysPerDevice = 8;
 
 constexpr const char* kDeviceColumns =
     "device_id, kind, manufacturer, model, serial_number, firmware_revision, coalesce(patient_id, ''),"
-    " (extract(epoch FROM bound_at) * 1000000)::bigint";
+    " (extract(epoch FROM bound_at) * 1000000)::bigint,"
+    " coalesce((SELECT string_agg(g.bridge_id, ',' ORDER BY g.bridge_id) FROM device_gateways g"
+    "           WHERE g.device_id = devices.device_id), '')";
 
 void RowToDevice(const pqxx::row& row, v1::Device* d) {
   d->set_device_id(row[0].as<std::string>());
@@ -24,7 +27,16 @@ void RowToDevice(const pqxx::row& row, v1::Device* d) {
   d->set_firmware_revision(row[5].as<std::string>());
   d->set_patient_id(row[6].as<std::string>());
   if (!row[7].is_null()) *d->mutable_bound_at() = common::FromUnixMicros(row[7].as<int64_t>());
+  const std::string gateways = row[8].as<std::string>();
+  for (std::size_t start = 0; start < gateways.size();) {
+    std::size_t end = gateways.find(',', start);
+    if (end == std::string::npos) end = gateways.size();
+    d->add_gateway_ids(gateways.substr(start, end - start));
+    start = end + 1;
+  }
 }
+
+std::string DeviceDetail(std::string_view device_id) { return "device " + std::string(device_id.substr(0, 64)); }
 
 constexpr const char* kPatientColumns =
     "patient_id, sex, coalesce(birth_year, 0), coalesce(height_cm, 0), array_to_string(conditions, ','),"
@@ -48,6 +60,18 @@ void RowToPatient(const pqxx::row& row, v1::Patient* p) {
 
 }  // namespace
 
+const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
+  // Registry administration is the admin's job; no service needs these methods (ingest reads
+  // bindings from the database directly). A bridge learns only what it may forward.
+  static const common::CallerPolicy::Rules kRules = {
+      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},   {"ListPatients", {"admin"}},
+      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}}, {"GetDevice", {"admin"}},
+      {"ListDevices", {"admin"}},       {"AddCareTeamMember", {"admin"}},
+      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},
+  };
+  return kRules;
+}
+
 absl::Status CheckId(std::string_view field, std::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError(std::string(field) + ": required");
   if (id.size() > 64) return absl::InvalidArgumentError(std::string(field) + ": longer than 64 characters");
@@ -62,8 +86,12 @@ absl::Status CheckId(std::string_view field, std::string_view id) {
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServerContext* ctx,
                                                              const v1::CreatePatientRequest* req, v1::Patient* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kWriters); !peer.ok()) return peer.status();
     const auto& p = req->patient();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "CreatePatient", access_, "registry.create_patient",
+                                           {p.patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (p.patient_id().find(':') != std::string::npos) {
       return absl::InvalidArgumentError("patient.patient_id: may not contain ':'");
     }
@@ -72,7 +100,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
     if (p.birth_year() != 0 && (p.birth_year() < 1900 || p.birth_year() > 2100)) {
       return absl::InvalidArgumentError("patient.birth_year: must be between 1900 and 2100");
     }
-    if (p.height_cm() < 0 || p.height_cm() > 272) {
+    if (!(p.height_cm() >= 0 && p.height_cm() <= 272)) {  // written so that NaN fails too
       return absl::InvalidArgumentError("patient.height_cm: must be between 0 and 272");
     }
     std::string conditions = "{";
@@ -96,7 +124,11 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetPatient(grpc::CallbackServerContext* ctx,
                                                           const v1::GetPatientRequest* req, v1::Patient* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kReaders); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "GetPatient", access_, "registry.get_patient",
+                                           {req->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
     bool found = false;
     auto s = pool_.WithTransaction("get patient", [&](pqxx::work& tx) {
@@ -113,7 +145,10 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListPatients(grpc::CallbackServer
                                                             const v1::ListPatientsRequest* req,
                                                             v1::ListPatientsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kReaders); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "ListPatients", access_, "registry.list_patients", {});
+        !c.ok()) {
+      return c.status();
+    }
     if (req->page_size() > 1000) return absl::InvalidArgumentError("page_size: at most 1000");
     const int64_t page = req->page_size() == 0 ? 100 : req->page_size();
     return pool_.WithTransaction("list patients", [&](pqxx::work& tx) {
@@ -135,32 +170,51 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListPatients(grpc::CallbackServer
 grpc::ServerUnaryReactor* RegistryServiceImpl::BindDevice(grpc::CallbackServerContext* ctx,
                                                           const v1::BindDeviceRequest* req, v1::Device* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kWriters); !peer.ok()) return peer.status();
     const auto& d = req->device();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "BindDevice", access_, "registry.bind_device",
+                                           {req->patient_id()}, DeviceDetail(d.device_id()));
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckId("device.device_id", d.device_id()); !s.ok()) return s;
     if (d.kind() == v1::DEVICE_KIND_UNSPECIFIED || !v1::DeviceKind_IsValid(d.kind())) {
       return absl::InvalidArgumentError("device.kind: required");
     }
     if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
+    if (req->gateway_ids().empty()) {
+      return absl::InvalidArgumentError("gateway_ids: name at least one bridge allowed to forward this device");
+    }
+    if (req->gateway_ids_size() > kMaxGatewaysPerDevice) {
+      return absl::InvalidArgumentError("gateway_ids: at most " + std::to_string(kMaxGatewaysPerDevice));
+    }
+    for (const auto& g : req->gateway_ids()) {
+      if (auto s = CheckId("gateway_ids", g); !s.ok()) return s;
+    }
     bool patient_exists = true;
     auto s = pool_.WithTransaction("bind device", [&](pqxx::work& tx) {
       if (tx.exec_params("SELECT 1 FROM patients WHERE patient_id = $1", req->patient_id()).empty()) {
         patient_exists = false;
         return;
       }
-      auto r = tx.exec_params(
-          std::string("INSERT INTO devices (device_id, kind, manufacturer, model, serial_number, firmware_revision,"
-                      " patient_id, bound_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
-                      " ON CONFLICT (device_id) DO UPDATE SET kind = EXCLUDED.kind,"
-                      " manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,"
-                      " serial_number = EXCLUDED.serial_number, firmware_revision = EXCLUDED.firmware_revision,"
-                      " patient_id = EXCLUDED.patient_id,"
-                      " bound_at = CASE WHEN devices.patient_id IS DISTINCT FROM EXCLUDED.patient_id"
-                      "                 THEN now() ELSE devices.bound_at END"
-                      " RETURNING ") + kDeviceColumns,
+      tx.exec_params(
+          "INSERT INTO devices (device_id, kind, manufacturer, model, serial_number, firmware_revision,"
+          " patient_id, bound_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
+          " ON CONFLICT (device_id) DO UPDATE SET kind = EXCLUDED.kind,"
+          " manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,"
+          " serial_number = EXCLUDED.serial_number, firmware_revision = EXCLUDED.firmware_revision,"
+          " patient_id = EXCLUDED.patient_id,"
+          " bound_at = CASE WHEN devices.patient_id IS DISTINCT FROM EXCLUDED.patient_id"
+          "                 THEN now() ELSE devices.bound_at END",
           d.device_id(), static_cast<int>(d.kind()), d.manufacturer(), d.model(), d.serial_number(),
           d.firmware_revision(), req->patient_id());
-      RowToDevice(r[0], resp);
+      tx.exec_params("DELETE FROM device_gateways WHERE device_id = $1", d.device_id());
+      for (const auto& g : req->gateway_ids()) {
+        tx.exec_params("INSERT INTO device_gateways (device_id, bridge_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                       d.device_id(), g);
+      }
+      RowToDevice(tx.exec_params(std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE device_id = $1",
+                                 d.device_id())[0],
+                  resp);
     });
     if (s.ok() && !patient_exists) return absl::NotFoundError("patient_id: patient " + req->patient_id() + " does not exist");
     return s;
@@ -170,10 +224,15 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BindDevice(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* RegistryServiceImpl::UnbindDevice(grpc::CallbackServerContext* ctx,
                                                             const v1::UnbindDeviceRequest* req, v1::Device* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kWriters); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "UnbindDevice", access_, "registry.unbind_device", {},
+                                           DeviceDetail(req->device_id()));
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
     bool found = false;
     auto s = pool_.WithTransaction("unbind device", [&](pqxx::work& tx) {
+      tx.exec_params("DELETE FROM device_gateways WHERE device_id = $1", req->device_id());
       auto r = tx.exec_params(std::string("UPDATE devices SET patient_id = NULL, bound_at = NULL"
                                           " WHERE device_id = $1 RETURNING ") + kDeviceColumns,
                               req->device_id());
@@ -187,7 +246,11 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UnbindDevice(grpc::CallbackServer
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetDevice(grpc::CallbackServerContext* ctx,
                                                          const v1::GetDeviceRequest* req, v1::Device* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kReaders); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "GetDevice", access_, "registry.get_device", {},
+                                           DeviceDetail(req->device_id()));
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
     bool found = false;
     auto s = pool_.WithTransaction("get device", [&](pqxx::work& tx) {
@@ -204,7 +267,12 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListDevices(grpc::CallbackServerC
                                                            const v1::ListDevicesRequest* req,
                                                            v1::ListDevicesResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kReaders); !peer.ok()) return peer.status();
+    std::vector<std::string> patients;
+    if (!req->patient_id().empty()) patients.push_back(req->patient_id());
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "ListDevices", access_, "registry.list_devices", patients);
+        !c.ok()) {
+      return c.status();
+    }
     if (!req->patient_id().empty()) {
       if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
     }
@@ -222,7 +290,11 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::AddCareTeamMember(grpc::CallbackS
                                                                  const v1::AddCareTeamMemberRequest* req,
                                                                  v1::AddCareTeamMemberResponse*) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kWriters); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "AddCareTeamMember", access_, "registry.add_care_team_member",
+                                           {req->patient_id()}, "member " + req->member().substr(0, 64));
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
     if (auto s = CheckId("member", req->member()); !s.ok()) return s;
     bool patient_exists = true;
@@ -243,37 +315,82 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ReleaseQuarantine(grpc::CallbackS
                                                                  const v1::ReleaseQuarantineRequest* req,
                                                                  v1::ReleaseQuarantineResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kWriters); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "ReleaseQuarantine", access_, "registry.release_quarantine",
+                                           {}, DeviceDetail(req->device_id()));
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
     std::string patient;
     auto s = pool_.WithTransaction("release quarantine", [&](pqxx::work& tx) {
       auto r = tx.exec_params("SELECT coalesce(patient_id, '') FROM devices WHERE device_id = $1 FOR SHARE",
                               req->device_id());
       if (r.empty() || (patient = r[0][0].as<std::string>()).empty()) return;
-      const int64_t pending = tx.exec_params("SELECT count(*) FROM quarantine WHERE device_id = $1"
-                                             " AND released_at IS NULL",
-                                             req->device_id())[0][0]
-                                  .as<int64_t>();
+      // Only what the ingest rule would have attached had the binding existed: rows sent by one
+      // of the device's gateways, measured after the binding (less the clock grace). Rows from
+      // any other bridge, or from before the binding, stay held for review.
+      constexpr const char* kEligible =
+          " FROM quarantine q JOIN devices d ON d.device_id = q.device_id"
+          " WHERE q.device_id = $1 AND q.released_at IS NULL"
+          "   AND EXISTS (SELECT 1 FROM device_gateways g WHERE g.device_id = q.device_id AND g.bridge_id = q.bridge_id)"
+          "   AND q.measured_at >= d.bound_at - $2::integer * interval '1 second'";
+      const int grace = common::kBindingClockGraceS;
+      const int64_t pending =
+          tx.exec_params(std::string("SELECT count(*)") + kEligible, req->device_id(), grace)[0][0].as<int64_t>();
       auto moved = tx.exec_params(
-          "WITH moved AS ("
-          "  INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,"
-          "                      device_record_seq, flags, bridge_id)"
-          "  SELECT $2, device_id, vital_type, value, ucum_unit, measured_at, received_at, device_record_seq,"
-          "         flags, bridge_id FROM quarantine WHERE device_id = $1 AND released_at IS NULL"
-          "  ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING RETURNING 1)"
-          " SELECT count(*) FROM moved",
-          req->device_id(), patient);
-      tx.exec_params("UPDATE quarantine SET released_at = now() WHERE device_id = $1 AND released_at IS NULL",
-                     req->device_id());
+          std::string("WITH moved AS ("
+                      "  INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
+                      "                      received_at, device_record_seq, flags, bridge_id)"
+                      "  SELECT $3, q.device_id, q.vital_type, q.value, q.ucum_unit, q.measured_at, q.received_at,"
+                      "         q.device_record_seq, q.flags, q.bridge_id") +
+              kEligible +
+              "  ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING RETURNING 1)"
+              " SELECT count(*) FROM moved",
+          req->device_id(), grace, patient);
+      tx.exec_params(std::string("UPDATE quarantine SET released_at = now() WHERE id IN (SELECT q.id") + kEligible +
+                         ")",
+                     req->device_id(), grace);
       const auto released = moved[0][0].as<int64_t>();
       resp->set_released_count(static_cast<uint32_t>(released));
       resp->set_duplicate_count(static_cast<uint32_t>(pending - released));
+      resp->set_held_count(tx.exec_params("SELECT count(*) FROM quarantine WHERE device_id = $1 AND released_at IS NULL",
+                                          req->device_id())[0][0]
+                               .as<uint32_t>());
       if (released > 0) tx.exec("SELECT pg_notify('vitals_new', '')");
     });
     if (s.ok() && patient.empty()) {
       return absl::FailedPreconditionError("device_id: device " + req->device_id() +
                                            " is not bound to a patient; bind it before releasing its quarantine");
     }
+    return s;
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::CheckForwarding(grpc::CallbackServerContext* ctx,
+                                                               const v1::CheckForwardingRequest* req,
+                                                               v1::CheckForwardingResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    // Not audited when allowed: it reveals no patient data, and bridges ask about every device
+    // they see once per cache period. A refusal (not a bridge) is audited.
+    auto caller = common::Authorize(*ctx, policy_, "CheckForwarding");
+    if (!caller.ok()) {
+      if (auto peer = common::CallerOf(*ctx); peer.ok()) {
+        (void)access_.Audit(*peer, "registry.check_forwarding", "", "denied", std::string(caller.status().message()));
+      }
+      return caller.status();
+    }
+    if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
+    bool known = false;
+    auto s = pool_.WithTransaction("check forwarding", [&](pqxx::work& tx) {
+      auto r = tx.exec_params(
+          "SELECT d.patient_id IS NOT NULL AND EXISTS (SELECT 1 FROM device_gateways g"
+          "   WHERE g.device_id = d.device_id AND g.bridge_id = $2)"
+          " FROM devices d WHERE d.device_id = $1",
+          req->device_id(), caller->identity.common_name);
+      if (!(known = !r.empty())) return;
+      resp->set_state(r[0][0].as<bool>() ? v1::FORWARDING_STATE_ALLOWED : v1::FORWARDING_STATE_NOT_BOUND);
+    });
+    if (s.ok() && !known) return absl::NotFoundError("device " + req->device_id() + " is not enrolled");
     return s;
   });
 }

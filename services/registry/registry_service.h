@@ -1,9 +1,12 @@
-// healthtwin.registry.v1.RegistryService: patients, devices, bindings and care teams.
-// Writes need the admin or service role; reads also allow bridges (to learn bindings).
-// Hosted by the ingest process, which is the main consumer of bindings.
+// healthtwin.registry.v1.RegistryService: patients, devices, bindings (patient and gateways) and
+// care teams. Every method but CheckForwarding is for admins and is audited; a bridge may only
+// ask whether it may forward a device (docs/security.md). Hosted by the ingest process, which is
+// the main consumer of bindings.
 #pragma once
 
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "services/common/access.h"
+#include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
 
@@ -13,7 +16,11 @@ namespace v1 = healthtwin::registry::v1;
 
 class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  public:
-  RegistryServiceImpl(common::PgPool& pool, common::Executor& executor) : pool_(pool), executor_(executor) {}
+  // The allow-list of every method; a deployment may override it (config `[access]`).
+  static const common::CallerPolicy::Rules& DefaultPolicy();
+
+  RegistryServiceImpl(common::PgPool& pool, common::Executor& executor, common::CallerPolicy policy)
+      : pool_(pool), executor_(executor), access_(pool), policy_(std::move(policy)) {}
 
   grpc::ServerUnaryReactor* CreatePatient(grpc::CallbackServerContext* ctx, const v1::CreatePatientRequest* req,
                                           v1::Patient* resp) override;
@@ -35,10 +42,14 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ReleaseQuarantine(grpc::CallbackServerContext* ctx,
                                               const v1::ReleaseQuarantineRequest* req,
                                               v1::ReleaseQuarantineResponse* resp) override;
+  grpc::ServerUnaryReactor* CheckForwarding(grpc::CallbackServerContext* ctx, const v1::CheckForwardingRequest* req,
+                                            v1::CheckForwardingResponse* resp) override;
 
  private:
   common::PgPool& pool_;
   common::Executor& executor_;
+  common::Access access_;
+  const common::CallerPolicy policy_;
 };
 
 // Checks an id: 1-64 of [A-Za-z0-9._:-] (':' for BLE addresses as device ids; patient ids

@@ -13,8 +13,11 @@ namespace {
 
 using common::Role;
 
-constexpr std::initializer_list<Role> kCohortCallers = {Role::kResearcher, Role::kAdmin, Role::kService};
-constexpr std::initializer_list<Role> kWhatIfCallers = {Role::kClinician, Role::kAdmin, Role::kService};
+// Cohorts are virtual patients: researchers run them, admins may oversee (cancel) them. A what-if
+// runs on a real patient's twin: clinicians only, on their care team. No service needs either
+// (ADR 0003: admins read patient data only through the clinicians' path).
+constexpr std::initializer_list<Role> kCohortCallers = {Role::kResearcher, Role::kAdmin};
+constexpr std::initializer_list<Role> kWhatIfCallers = {Role::kClinician};
 constexpr std::size_t kMaxSpecBytes = 1 << 20;
 constexpr uint32_t kDefaultCsvRows = 5000;
 constexpr uint32_t kMaxCsvRows = 20000;
@@ -232,15 +235,22 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
   auto* writer = new common::QueuedWriter<v1::WhatIfEvent>(16);
   // Copies: the call (ctx, req) may end before the task runs.
   auto peer = common::RequireRole(*ctx, kWhatIfCallers);
-  compute_.Submit([this, writer, peer, address = ctx->peer(), request = *req] {
+  auto identity = common::CallerOf(*ctx);  // for the audit record of a refusal
+  compute_.Submit([this, writer, peer, identity = identity.ok() ? std::optional(identity->identity) : std::nullopt,
+                   address = ctx->peer(), request = *req] {
     absl::StatusOr<v1::WhatIfResult> result = [&]() -> absl::StatusOr<v1::WhatIfResult> {
-      if (!peer.ok()) return peer.status();
+      if (!peer.ok()) {
+        if (identity) {
+          (void)access_.Audit(common::Caller{*identity, address, ""}, "simulation.whatif", request.patient_id(),
+                              "denied", std::string(peer.status().message()));
+        }
+        return peer.status();
+      }
       if (request.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
-      const common::Caller caller{*peer, address};
-      absl::Status allowed = peer->role == Role::kClinician
-                                 ? access_.CheckAndAudit(caller, "simulation.whatif", request.patient_id())
-                                 : access_.Audit(caller, "simulation.whatif", request.patient_id(), "allowed", "");
-      if (!allowed.ok()) return allowed;
+      const common::Caller caller{*peer, address, ""};
+      if (auto allowed = access_.CheckAndAudit(caller, "simulation.whatif", request.patient_id()); !allowed.ok()) {
+        return allowed;
+      }
       absl::StatusOr<WhatIfPatient> patient = patients_.Load(request.patient_id());
       if (!patient.ok()) return patient.status();
       ProgressFn progress = [writer](double fraction, std::string_view stage) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "services/common/config.h"
+#include "services/common/grpc_util.h"
 #include "services/common/logging.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
   common::PgPool pool(cfg.db_conninfo, 4);
   common::Executor executor(4);
   twin::TwinKeeper keeper(pool, cfg.db_conninfo, std::make_shared<twin::ModelCache>(), options);
-  twin::TwinServiceImpl service(pool, executor, keeper);
+  twin::TwinServiceImpl service(pool, executor, keeper,
+                                common::PolicyOrExit("twin", twin::TwinServiceImpl::DefaultPolicy(), cfg.access));
   common::LogInfo("twin.shard", {{"index", shard->index}, {"count", shard->count}, {"consumer", shard->ConsumerName()}});
   return common::RunService(cfg, {&service},
                             {.on_first_healthy = [&] { keeper.Start(); },

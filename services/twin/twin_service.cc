@@ -17,7 +17,6 @@ namespace {
 
 namespace mc = healthtwin::models::calibration;
 
-constexpr std::initializer_list<common::Role> kCallers = {common::Role::kService, common::Role::kAdmin};
 constexpr int64_t kFarFutureUs = 253'402'300'799'000'000;  // 9999-12-31
 constexpr double kZ90 = 1.6448536269514722;
 constexpr uint32_t kDefaultHorizonH = 24;
@@ -108,10 +107,24 @@ void ToProto(const SnapshotRecord& r, v1::TwinSnapshot* s) {
   s->set_last_calibration_error(r.last_calibration_error);
 }
 
+const common::CallerPolicy::Rules& TwinServiceImpl::DefaultPolicy() {
+  // People reach twins through clinician_api (care team checked there) and simulation reads the
+  // twin tables itself; admins administer and read no twin (ADR 0003).
+  static const common::CallerPolicy::Rules kRules = {
+      {"GetTwin", {"service:clinician_api"}},     {"GetTwinHistory", {"service:clinician_api"}},
+      {"Predict", {"service:clinician_api"}},     {"Recalibrate", {"service:clinician_api"}},
+      {"WatchTwins", {"service:clinician_api"}},
+  };
+  return kRules;
+}
+
 grpc::ServerUnaryReactor* TwinServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                                    v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "GetTwin", access_, "twin.read", {req->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
     const int64_t as_of = req->has_as_of() ? common::ToUnixMicros(req->as_of()) : kFarFutureUs;
     bool found = false;
@@ -146,7 +159,10 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwinHistory(grpc::CallbackServerCo
                                                           const v1::GetTwinHistoryRequest* req,
                                                           v1::GetTwinHistoryResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "GetTwinHistory", access_, "twin.history", {req->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
     if (req->page_size() > 1000) return absl::InvalidArgumentError("page_size: at most 1000");
     const int64_t start = req->has_start() ? common::ToUnixMicros(req->start()) : 0;
@@ -183,7 +199,10 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwinHistory(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* TwinServiceImpl::Predict(grpc::CallbackServerContext* ctx, const v1::PredictRequest* req,
                                                    v1::PredictResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "Predict", access_, "twin.predict", {req->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
     const uint32_t horizon_h = req->horizon_h() == 0 ? kDefaultHorizonH : req->horizon_h();
     const uint32_t step_min = req->step_min() == 0 ? kDefaultStepMin : req->step_min();
@@ -232,7 +251,10 @@ grpc::ServerUnaryReactor* TwinServiceImpl::Predict(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* TwinServiceImpl::Recalibrate(grpc::CallbackServerContext* ctx,
                                                        const v1::RecalibrateRequest* req, v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return peer.status();
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "Recalibrate", access_, "twin.recalibrate", {req->patient_id()});
+        !c.ok()) {
+      return c.status();
+    }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
     std::optional<int64_t> start, end;
     if (req->has_window_start()) start = common::ToUnixMicros(req->window_start()) / 1'000'000;
@@ -269,7 +291,14 @@ grpc::ServerWriteReactor<v1::TwinSnapshot>* TwinServiceImpl::WatchTwins(grpc::Ca
     writer->Release();
     return writer;
   };
-  if (auto peer = common::RequireRole(*ctx, kCallers); !peer.ok()) return fail(peer.status());
+  // Audited before the stream starts; the whole shard (no patient ids) is one record without a
+  // patient. Synchronous: the keeper's first snapshots follow at once.
+  std::vector<std::string> patients(req->patient_ids().begin(), req->patient_ids().end());
+  if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "WatchTwins", access_, "twin.watch", patients,
+                                         patients.empty() ? "all patients of the shard" : "");
+      !c.ok()) {
+    return fail(c.status());
+  }
   auto watch = std::make_shared<Watch>();
   watch->writer = writer;
   for (const std::string& id : req->patient_ids()) {

@@ -8,7 +8,8 @@
 //                             (first the current snapshot of each, then updates; a client may
 //                             see a version twice or an older one after a newer one at the
 //                             start, and should keep the highest version)
-// Callers: services (clinician_api relays GetTwin after its care-team check) and admins.
+// Callers: clinician_api only by default (config `[access]`), after its care-team check; every
+// call is audited here with the person clinician_api names. WatchTwins is audited once, at start.
 // Thread-safe. Shutdown() ends every WatchTwins stream; call it before the host drains.
 #pragma once
 
@@ -17,6 +18,8 @@
 #include <mutex>
 
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
+#include "services/common/access.h"
+#include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
 #include "services/twin/twin_keeper.h"
@@ -31,8 +34,10 @@ void ToProto(const SnapshotRecord& r, v1::TwinSnapshot* out);
 class TwinServiceImpl final : public v1::TwinService::CallbackService {
  public:
   // `keeper` must outlive the service.
-  TwinServiceImpl(common::PgPool& pool, common::Executor& executor, TwinKeeper& keeper)
-      : pool_(pool), executor_(executor), keeper_(keeper) {}
+  static const common::CallerPolicy::Rules& DefaultPolicy();
+
+  TwinServiceImpl(common::PgPool& pool, common::Executor& executor, TwinKeeper& keeper, common::CallerPolicy policy)
+      : pool_(pool), executor_(executor), keeper_(keeper), access_(pool), policy_(std::move(policy)) {}
   ~TwinServiceImpl() override { Shutdown(); }
 
   void Shutdown();
@@ -54,6 +59,8 @@ class TwinServiceImpl final : public v1::TwinService::CallbackService {
   common::PgPool& pool_;
   common::Executor& executor_;
   TwinKeeper& keeper_;
+  common::Access access_;
+  const common::CallerPolicy policy_;
   std::mutex mu_;
   std::map<int, std::shared_ptr<Watch>> watches_;
   bool shut_down_ = false;

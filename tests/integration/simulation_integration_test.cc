@@ -400,6 +400,22 @@ TEST_F(SimulationTest, WhatIfOnATachycardicPatientFitsThePressuresAndSaysSo) {
   }
 }
 
+TEST_F(SimulationTest, WhatIfOnAPatientsTwinIsForClinicians) {
+  // Admins and services once ran what-ifs on any patient, unchecked: a what-if reads the twin.
+  AddPatient(conninfo_);
+  for (const char* identity : {"cli-admin", "clinician_api", "researcher-rita"}) {
+    auto ctx = Ctx();
+    auto reader = Stub(identity)->RunWhatIf(ctx.get(), TwoOptions());
+    v1::WhatIfEvent ev;
+    while (reader->Read(&ev)) EXPECT_FALSE(ev.has_result()) << identity;
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
+  }
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM audit_log WHERE action = 'simulation.whatif' AND outcome = "
+                                "'denied' AND actor IN ('cli-admin', 'clinician_api', 'researcher-rita')"),
+            3);
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_whatif_runs"), 0);
+}
+
 TEST_F(SimulationTest, WhatIfIsDeniedOffTheCareTeamAndRejectsUnknownDrugs) {
   AddPatient(conninfo_);
   {

@@ -23,12 +23,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "healthtwin/alerts/v1/alerts.pb.h"
+#include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
-#include "healthtwin/twin/v1/twin.pb.h"
+#include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/pg.h"
 #include "services/common/time_util.h"
+#include "services/ingest/pg_sample_store.h"
 #include "tests/integration/test_env.h"
 
 namespace healthtwin::testing {
@@ -220,6 +222,7 @@ class SliceTest : public ::testing::Test {
       req.mutable_device()->set_device_id(device);
       req.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
       req.set_patient_id(patient);
+      req.add_gateway_ids("bridge-001");
       registry_v1::Device resp;
       grpc::Status s = registry->BindDevice(&ctx, req, &resp);
       ASSERT_TRUE(s.ok()) << "BindDevice " << device << ": " << s.error_message();
@@ -290,7 +293,8 @@ class SliceTest : public ::testing::Test {
   // second. Returns the start of the first minute.
   int64_t StoreTwoMinutesOfHeartRate() {
     const int64_t minute_us = 60 * kMicrosPerSecond;
-    const int64_t base_us = SecondsAgoUs(600) / minute_us * minute_us;
+    // Within ingest's binding clock grace (10 min) of the Enroll that precedes this.
+    const int64_t base_us = SecondsAgoUs(300) / minute_us * minute_us;
     vitals_v1::SampleBatch batch;
     for (int i = 0; i < 12; ++i) {
       const double bpm = i < 6 ? 70 + 2 * i : 90 + 2 * (i - 6);
@@ -411,15 +415,22 @@ TEST_F(SliceTest, ReleasingQuarantineOfAnUnboundDeviceIsFailedPrecondition) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE released_at IS NULL"), 2);
 }
 
-TEST_F(SliceTest, DeviceIdsWithCopySpecialCharactersAreStoredExactly) {
-  // Unknown device ids are free text from the bridge; they travel through COPY.
+TEST_F(SliceTest, DeviceIdsOutsideTheRegistryCharsetAreRejectedNotQuarantined) {
+  // Quarantine once took any text as a device id; ids now follow the registry's rule, so a
+  // bridge cannot fill quarantine with ids that could never be bound.
   const std::string device = "weird\tdevice\\with\nspecials";
-  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 2, SecondsAgoUs(60), 70)}).status.ok());
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE device_id = E'weird\\tdevice\\\\with\\nspecials'"), 2);
+  StreamOutcome out = Stream({HeartRateRun(device, 1, 2, SecondsAgoUs(60), 70)});
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  ASSERT_EQ(out.acks[0].rejections_size(), 2);
+  EXPECT_EQ(out.acks[0].rejections(0).reason(), vitals_v1::REJECT_REASON_INVALID_DEVICE_ID);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine"), 0);
 }
 
 TEST_F(SliceTest, VitalsLandInMonthlyPartitionsAndOldOnesInDefault) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  // The device was the patient's long ago, so its two-year-old stored record is theirs.
+  QueryInt(db(), "UPDATE devices SET bound_at = now() - interval '3 years' RETURNING 1");
   vitals_v1::SampleBatch batch = HeartRateRun(kDevice, 1, 2, SecondsAgoUs(60), 70);
   *batch.add_samples() = HeartRate(3, kDevice, 71, SecondsAgoUs(2 * 365 * 86400));  // a stored record
   ASSERT_TRUE(Stream({batch}).status.ok());
@@ -564,6 +575,7 @@ TEST_F(SliceTest, RegistryBindDeviceToMissingPatientIsNotFound) {
   req.mutable_device()->set_device_id(kDevice);
   req.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
   req.set_patient_id("pat-missing");
+  req.add_gateway_ids("bridge-001");
   registry_v1::Device resp;
 
   grpc::Status s = registry->BindDevice(&ctx, req, &resp);
@@ -667,7 +679,10 @@ TEST_F(SliceTest, GetVitalsAuditsAllowedAndDeniedAccess) {
                      "SELECT count(*) FROM audit_log WHERE actor = 'dr-bob' AND role = 'clinician'"
                      " AND action = 'vitals.read' AND patient_id = 'pat-0001' AND outcome = 'denied'"),
             1);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log"), 2);
+  // Plus ingest's own record of the one relayed query (dr-bob's never left clinician_api).
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action LIKE 'vitals.%'"), 3);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'vitals.query' AND on_behalf_of = 'dr-alice'"),
+            1);
 }
 
 // ----------------------------------------------------------------------------- alerts
@@ -840,6 +855,389 @@ TEST_F(SliceTest, GetTwinWithoutSnapshotsIsNotFound) {
 
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr(kPatient));
+}
+
+// ----------------------------------------------------------------------------- authorization
+// Negative tests for the access model of docs/security.md: each would pass a request that the
+// code before that model let through.
+
+TEST_F(SliceTest, BridgeCertificateCannotReadTheRegistry) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto registry = Registry("bridge-001");
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    registry_v1::ListPatientsResponse resp;
+    EXPECT_EQ(registry->ListPatients(&ctx, {}, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(resp.patients_size(), 0);
+  }
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    registry_v1::GetPatientRequest req;
+    req.set_patient_id(kPatient);
+    registry_v1::Patient resp;
+    EXPECT_EQ(registry->GetPatient(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    registry_v1::ListDevicesResponse resp;
+    EXPECT_EQ(registry->ListDevices(&ctx, {}, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(resp.devices_size(), 0);
+  }
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    registry_v1::GetDeviceRequest req;
+    req.set_device_id(kDevice);
+    registry_v1::Device resp;
+    EXPECT_EQ(registry->GetDevice(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_TRUE(resp.patient_id().empty());
+  }
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = 'bridge-001' AND outcome = 'denied'"
+                           " AND action LIKE 'registry.%'"),
+            4);
+}
+
+TEST_F(SliceTest, BridgeLearnsOnlyWhetherItMayForwardADevice) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  auto ask = [&](std::string_view identity, const std::string& device, registry_v1::CheckForwardingResponse* resp) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    registry_v1::CheckForwardingRequest req;
+    req.set_device_id(device);
+    return Registry(identity)->CheckForwarding(&ctx, req, resp);
+  };
+  registry_v1::CheckForwardingResponse resp;
+  ASSERT_TRUE(ask("bridge-001", kDevice, &resp).ok());
+  EXPECT_EQ(resp.state(), registry_v1::FORWARDING_STATE_ALLOWED);
+  ASSERT_TRUE(ask("bridge-002", kDevice, &resp).ok());
+  EXPECT_EQ(resp.state(), registry_v1::FORWARDING_STATE_NOT_BOUND) << "bridge-002 is not the device's gateway";
+  EXPECT_EQ(ask("bridge-001", "AA:BB:CC:99:99:99", &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ask("cli-admin", kDevice, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SliceTest, ASecondBridgeCannotWriteAPatientsVitalsNorSilenceTheTachycardiaAlert) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  AlertWatch watch(*alice, SubscribeTo(kPatient));
+  const int64_t start_us = SecondsAgoUs(180);
+  // bridge-002 injects a normal heart rate between every genuine reading of the strap, first.
+  const vitals_v1::SampleBatch injected = HeartRateRun(kDevice, 1, 70, start_us + kMicrosPerSecond / 2, 70);
+  StreamOutcome rogue = Stream(Chunk(injected, 10), "bridge-002");
+  ASSERT_TRUE(rogue.status.ok()) << rogue.status.error_message();
+  for (const auto& ack : rogue.acks) EXPECT_EQ(ack.stored_count(), 0u);
+  StreamOutcome genuine = Stream(Chunk(HeartRateRun(kDevice, 1, 70, start_us, 135), 10));
+  ASSERT_TRUE(genuine.status.ok()) << genuine.status.error_message();
+
+  auto raised = watch.WaitFor(
+      [](const alerts_v1::AlertEvent& e) {
+        return e.kind() == alerts_v1::AlertEvent::KIND_RAISED && e.alert().rule_id() == "hr_high_sustained";
+      },
+      kAlertWait);
+  ASSERT_TRUE(raised.has_value()) << "the injected readings suppressed the tachycardia alert";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001'"), 70);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE bridge_id <> 'bridge-001'"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE bridge_id = 'bridge-002'"
+                           " AND reason = 'gateway not bound to the device'"),
+            70);
+  // And the care team hears that someone else forwarded the patient's device.
+  auto technical = watch.WaitFor(
+      [](const alerts_v1::AlertEvent& e) {
+        return e.kind() == alerts_v1::AlertEvent::KIND_RAISED && e.alert().rule_id() == "tech_foreign_gateway";
+      },
+      kAlertWait);
+  ASSERT_TRUE(technical.has_value()) << "no technical alert for the foreign gateway";
+  EXPECT_EQ(technical->alert().patient_id(), kPatient);
+  EXPECT_THAT(technical->alert().summary(), HasSubstr("bridge-002"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE rule_id = 'tech_foreign_gateway'"), 1);
+}
+
+TEST_F(SliceTest, ASampleMeasuredBeforeTheBindingIsQuarantined) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  vitals_v1::SampleBatch batch;
+  *batch.add_samples() = HeartRate(1, kDevice, 64, SecondsAgoUs(3600));  // the previous wearer's
+  *batch.add_samples() = HeartRate(2, kDevice, 70, SecondsAgoUs(30));
+  StreamOutcome out = Stream({batch});
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  EXPECT_EQ(out.acks[0].stored_count(), 1u);
+  EXPECT_EQ(out.acks[0].quarantined_count(), 1u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE value = 64"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE value = 64"
+                           " AND reason = 'measured before the device was bound'"),
+            1);
+}
+
+TEST_F(SliceTest, ReleaseMovesOnlyTheGatewaysReadingsMeasuredAfterTheBinding) {
+  const std::string device = "AA:BB:CC:00:00:07";
+  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 3, SecondsAgoUs(60), 77)}).status.ok());             // gateway, recent
+  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 2, SecondsAgoUs(50), 55)}, "bridge-002").status.ok()); // another bridge
+  ASSERT_TRUE(Stream({HeartRateRun(device, 4, 2, SecondsAgoUs(7200), 66)}).status.ok());           // before binding
+  ASSERT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine"), 7);
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, device, {}));
+
+  registry_v1::ReleaseQuarantineRequest req;
+  req.set_device_id(device);
+  registry_v1::ReleaseQuarantineResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  ASSERT_TRUE(Registry()->ReleaseQuarantine(&ctx, req, &resp).ok());
+
+  EXPECT_EQ(resp.released_count(), 3u);
+  EXPECT_EQ(resp.held_count(), 4u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 3);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE value <> 77"), 0);
+}
+
+TEST_F(SliceTest, QuarantineIsBoundedPerBridgeAndRefusesBeyondTheBound) {
+  // A store over the slice's database with a small bound; the rule is the store's, not gRPC's.
+  common::PgPool pool(db(), 2, ingest::PgSampleStore::PrepareConnection);
+  ingest::PgSampleStore store(pool, {.max_pending_quarantine_per_bridge = 3});
+  std::vector<ingest::ValidSample> samples;
+  for (int i = 0; i < 5; ++i) {
+    ingest::ValidSample s;
+    s.sender_seq = i + 1;
+    s.device_id = "AA:BB:CC:00:00:55";
+    s.type = common::VitalType::kHeartRate;
+    s.value = 60 + i;
+    s.measured_at_us = SecondsAgoUs(60 - i);
+    samples.push_back(s);
+  }
+  auto outcome = store.StoreBatch("bridge-002", samples);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->quarantined, 3u);
+  EXPECT_EQ(outcome->refused_quarantine_full, (std::vector<std::size_t>{3, 4}));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE bridge_id = 'bridge-002'"), 3);
+  EXPECT_EQ(QueryInt(db(), "SELECT sum(sample_count) FROM technical_events WHERE kind = 'quarantine_full'"
+                           " AND bridge_id = 'bridge-002'"),
+            2);
+  // A replay of what is already held is a duplicate, not a refusal; another bridge has its own room.
+  auto replay = store.StoreBatch("bridge-002", {samples.begin(), samples.begin() + 3});
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(replay->refused_quarantine_full.empty());
+  EXPECT_EQ(replay->duplicates, 3u);
+  auto other = store.StoreBatch("bridge-001", {samples.begin() + 3, samples.end()});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->quarantined, 2u);
+}
+
+TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const int64_t base_us = StoreTwoMinutesOfHeartRate();
+  for (std::string_view identity : {"cli-admin", "twin", "simulation"}) {
+    {
+      auto stub = vitals_v1::VitalsQueryService::NewStub(Slice::Channel(slice_->data_address(), identity));
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      vitals_v1::QueryVitalsResponse resp;
+      EXPECT_EQ(stub->QueryVitals(&ctx, HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp)
+                    .error_code(),
+                grpc::StatusCode::PERMISSION_DENIED)
+          << identity;
+      EXPECT_EQ(resp.samples_size(), 0) << identity;
+    }
+    {
+      auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity));
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      alerts_v1::ListAlertsRequest req;
+      req.set_patient_id(kPatient);
+      alerts_v1::ListAlertsResponse resp;
+      EXPECT_EQ(stub->ListAlerts(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
+    }
+    {
+      auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity));
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      alerts_v1::SubscribeRequest req;
+      req.add_patient_ids(kPatient);
+      auto reader = stub->Subscribe(&ctx, req);
+      alerts_v1::AlertEvent ev;
+      EXPECT_FALSE(reader->Read(&ev));
+      EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
+    }
+    {
+      auto stub = twin_v1::TwinService::NewStub(Slice::Channel(slice_->data_address(), identity));
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      twin_v1::GetTwinRequest req;
+      req.set_patient_id(kPatient);
+      twin_v1::TwinSnapshot resp;
+      EXPECT_EQ(stub->GetTwin(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
+    }
+    {  // and no service certificate administers care teams
+      registry_v1::AddCareTeamMemberRequest req;
+      req.set_patient_id(kPatient);
+      req.set_member("dr-mallory");
+      registry_v1::AddCareTeamMemberResponse resp;
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      const auto code = Registry(identity)->AddCareTeamMember(&ctx, req, &resp).error_code();
+      if (identity != "cli-admin") EXPECT_EQ(code, grpc::StatusCode::PERMISSION_DENIED) << identity;
+    }
+  }
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM care_team WHERE member = 'dr-mallory'"), 1) << "only the admin's";
+  // Each refusal is in the audit log, with the patient it was about.
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE outcome = 'denied' AND patient_id = 'pat-0001'"
+                           " AND actor IN ('cli-admin', 'twin', 'simulation')"
+                           " AND action IN ('vitals.query', 'alerts.list', 'alerts.subscribe', 'twin.read')"),
+            12);
+}
+
+TEST_F(SliceTest, TheAcknowledgingPersonComesFromTheAuthenticatedRelay) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  AlertWatch watch(*alice, SubscribeTo(kPatient));
+  ASSERT_TRUE(Stream(Chunk(HeartRateRun(kDevice, 1, 70, SecondsAgoUs(180), 135), 10)).status.ok());
+  auto raised = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
+  ASSERT_TRUE(raised.has_value());
+  const std::string alert_id = raised->alert().alert_id();
+  auto ack_as = [&](std::string_view identity, const std::string& header) {
+    auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity));
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (!header.empty()) ctx.AddMetadata("x-healthtwin-on-behalf-of", header);
+    alerts_v1::AcknowledgeRequest req;
+    req.set_alert_id(alert_id);
+    req.set_recipient("dr-alice");
+    alerts_v1::Alert resp;
+    return stub->Acknowledge(&ctx, req, &resp);
+  };
+  // A service or admin certificate cannot acknowledge "as dr-alice" ...
+  EXPECT_EQ(ack_as("twin", "dr-alice").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ack_as("cli-admin", "dr-alice").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // ... and even the relay must name the same person it authenticated.
+  EXPECT_EQ(ack_as("clinician_api", "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ack_as("clinician_api", "dr-bob").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alert_acknowledgements"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 1) << "still open";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledge' AND outcome = 'denied'"
+                           " AND actor IN ('twin', 'cli-admin') AND patient_id = 'pat-0001'"),
+            2);
+
+  // Through clinician_api: both the person and the relay are recorded.
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  clinician_v1::AcknowledgeAlertRequest req;
+  req.set_alert_id(alert_id);
+  alerts_v1::Alert acked;
+  ASSERT_TRUE(alice->AcknowledgeAlert(&ctx, req, &acked).ok());
+  EXPECT_EQ(QueryText(db(), "SELECT recipient || '/' || relayed_by FROM alert_acknowledgements"),
+            "dr-alice/clinician_api");
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledge' AND outcome = 'allowed'"
+                           " AND actor = 'clinician_api' AND on_behalf_of = 'dr-alice'"),
+            1);
+}
+
+TEST_F(SliceTest, InternalServicesAuditEveryRelayedReadWithThePerson) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const int64_t base_us = StoreTwoMinutesOfHeartRate();
+  vitals_v1::QueryVitalsResponse resp;
+  ASSERT_TRUE(GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp).ok());
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'vitals.query' AND actor = 'clinician_api'"
+                           " AND on_behalf_of = 'dr-alice' AND patient_id = 'pat-0001' AND outcome = 'allowed'"),
+            1);
+  // A person cannot pass the relay header themselves: dr-alice's own assertion is ignored.
+  auto stub = Clinician("dr-alice");
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  ctx.AddMetadata("x-healthtwin-on-behalf-of", "dr-bob");
+  clinician_v1::ListMyPatientsResponse mine;
+  ASSERT_TRUE(stub->ListMyPatients(&ctx, {}, &mine).ok());
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE on_behalf_of = 'dr-bob'"), 0);
+}
+
+TEST_F(SliceTest, AlertSubscriptionMustNamePatients) {
+  auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), "clinician_api"));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  auto reader = stub->Subscribe(&ctx, alerts_v1::SubscribeRequest{});
+  alerts_v1::AlertEvent ev;
+  EXPECT_FALSE(reader->Read(&ev));
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("patient_ids"));
+}
+
+TEST_F(SliceTest, ClinicianApiAuditsRoleRefusals) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  vitals_v1::QueryVitalsResponse resp;
+  grpc::Status s = GetVitals("bridge-001", HeartRateQuery(kPatient, SecondsAgoUs(60), SecondsAgoUs(0), 0), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = 'bridge-001' AND role = 'bridge'"
+                           " AND action = 'vitals.read' AND outcome = 'denied' AND patient_id = 'pat-0001'"),
+            1);
+}
+
+TEST_F(SliceTest, AcknowledgeAlertValidatesTheIdAuditsNotFoundAndNamesNoPatient) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  ASSERT_NO_FATAL_FAILURE(Enroll("pat-0002", "AA:BB:CC:00:00:02", {"dr-bob"}));
+  auto bob = Clinician("dr-bob");
+  auto ack = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    clinician_v1::AcknowledgeAlertRequest req;
+    req.set_alert_id(id);
+    alerts_v1::Alert resp;
+    return bob->AcknowledgeAlert(&ctx, req, &resp);
+  };
+  grpc::Status malformed = ack("not-a-uuid'; --");
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(malformed.error_message(), "alert_id: not a UUID");
+
+  grpc::Status missing = ack("00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = 'dr-bob' AND action = 'alert.acknowledge'"
+                           " AND outcome = 'not_found'"),
+            1);
+
+  // An alert of dr-alice's patient: refused, and the refusal does not say whose it is.
+  const std::string alert_id = QueryText(
+      db(), "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+            " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high_sustained', 3, 1, 's', now(), 130, '/min', 60)"
+            " RETURNING alert_id::text");
+  grpc::Status denied = ack(alert_id);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(denied.error_message(), ::testing::Not(HasSubstr("pat-0001")));
+}
+
+TEST_F(SliceTest, RegistryRejectsNaNHeightAndAuditsAdministration) {
+  auto registry = Registry();
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  registry_v1::CreatePatientRequest req;
+  req.mutable_patient()->set_patient_id("pat-0009");
+  req.mutable_patient()->set_height_cm(std::nan(""));
+  registry_v1::Patient resp;
+  grpc::Status s = registry->CreatePatient(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("height_cm"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM patients"), 0);
+
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  for (const char* action : {"registry.create_patient", "registry.bind_device", "registry.add_care_team_member"}) {
+    EXPECT_EQ(QueryInt(db(), std::string("SELECT count(*) FROM audit_log WHERE actor = 'cli-admin' AND outcome = "
+                                         "'allowed' AND patient_id = 'pat-0001' AND action = '") +
+                                 action + "'"),
+              1)
+        << action;
+  }
+}
+
+TEST_F(SliceTest, BindingNeedsAGateway) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  registry_v1::BindDeviceRequest req;
+  req.mutable_device()->set_device_id("AA:BB:CC:00:00:31");
+  req.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
+  req.set_patient_id(kPatient);
+  registry_v1::Device resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  grpc::Status s = Registry()->BindDevice(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("gateway_ids"));
 }
 
 }  // namespace

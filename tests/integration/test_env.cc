@@ -170,11 +170,16 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.store = std::make_unique<ingest::PgSampleStore>(*p.data_pool);
   p.reader = std::make_unique<ingest::VitalsReader>(*p.data_pool);
   p.ingest = std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.data_executor, common::NowUnixMicros);
-  p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor);
-  p.registry = std::make_unique<registry::RegistryServiceImpl>(*p.data_pool, *p.data_executor);
+  // The services' own default allow-lists, exactly as their mains build them.
+  auto policy = [](const common::CallerPolicy::Rules& rules) { return common::PolicyOrExit("slice", rules, {}); };
+  p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor, *p.data_pool,
+                                                       policy(ingest::QueryServiceImpl::DefaultPolicy()));
+  p.registry = std::make_unique<registry::RegistryServiceImpl>(*p.data_pool, *p.data_executor,
+                                                               policy(registry::RegistryServiceImpl::DefaultPolicy()));
   p.twin_keeper = std::make_unique<twin::TwinKeeper>(*p.data_pool, conninfo, std::make_shared<twin::ModelCache>(),
                                                      twin::KeeperOptions{});
-  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.data_pool, *p.data_executor, *p.twin_keeper);
+  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.data_pool, *p.data_executor, *p.twin_keeper,
+                                                   policy(twin::TwinServiceImpl::DefaultPolicy()));
   auto data_host = common::ServiceHost::Start(HostConfig("ingest", "ingest", conninfo),
                                               {p.ingest.get(), p.query.get(), p.registry.get(), p.twin.get()});
   if (!data_host.ok()) return data_host.status();
@@ -185,7 +190,8 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.alerts_executor = std::make_unique<common::Executor>(4);
   p.hub = std::make_unique<alerts::AlertHub>(*p.alerts_pool, conninfo);
   p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, conninfo, alerts::HrRuleConfig{});
-  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub);
+  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub,
+                                                               policy(alerts::AlertServiceImpl::DefaultPolicy()));
   auto alerts_host = common::ServiceHost::Start(HostConfig("alerts", "alerts", conninfo), {p.alert_service.get()});
   if (!alerts_host.ok()) return alerts_host.status();
   p.alerts_host = std::move(*alerts_host);
@@ -209,7 +215,8 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.clinician_executor = std::make_unique<common::Executor>(8);
   p.access = std::make_unique<common::Access>(*p.clinician_pool);
   p.clinician_service =
-      std::make_unique<clinician::ClinicianServiceImpl>(*p.access, std::move(up), *p.clinician_executor);
+      std::make_unique<clinician::ClinicianServiceImpl>(*p.access, std::move(up), *p.clinician_executor,
+                                                        policy(clinician::ClinicianServiceImpl::DefaultPolicy()));
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", conninfo),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();

@@ -24,6 +24,7 @@
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
 #include "services/twin/twin_keeper.h"
+#include "services/common/grpc_util.h"
 #include "services/twin/twin_service.h"
 #include "services/twin/vitals_mapping.h"
 #include "tests/harness/ingest_process.h"
@@ -90,7 +91,8 @@ class TwinServiceTest : public ::testing::Test {
 
   void StartKeeperAndHost(twin::KeeperOptions o) {
     keeper_ = std::make_unique<twin::TwinKeeper>(*pool_, conninfo_, SharedCache(), o);
-    service_ = std::make_unique<twin::TwinServiceImpl>(*pool_, *executor_, *keeper_);
+    service_ = std::make_unique<twin::TwinServiceImpl>(
+        *pool_, *executor_, *keeper_, common::PolicyOrExit("twin", twin::TwinServiceImpl::DefaultPolicy(), {}));
     common::ServiceConfig cfg;
     cfg.service_name = "twin";
     cfg.tls = SliceEnvironment::Tls("twin");

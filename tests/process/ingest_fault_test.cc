@@ -110,8 +110,9 @@ class IngestFaultTest : public ::testing::Test {
       pqxx::work tx(c);
       tx.exec_params("INSERT INTO patients (patient_id) SELECT 'p' || g FROM generate_series(0, $1 - 1) g", kDevices);
       tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at)"
-                     " SELECT 'd' || g, 1, 'p' || g, now() FROM generate_series(0, $1 - 1) g",
+                     " SELECT 'd' || g, 1, 'p' || g, now() - interval '1 day' FROM generate_series(0, $1 - 1) g",
                      kDevices);
+      tx.exec("INSERT INTO device_gateways (device_id, bridge_id) SELECT device_id, 'bridge-001' FROM devices");
       tx.commit();
     }
     work_ = cluster_->dir() + "-faults";

@@ -103,8 +103,9 @@ void Enrol(const std::string& conninfo, int devices) {
       "INSERT INTO patients (patient_id) SELECT 'bench-' || g FROM generate_series(0, $1 - 1) g", devices);
   tx.exec_params(
       "INSERT INTO devices (device_id, kind, patient_id, bound_at)"
-      " SELECT 'bench-hr-' || g, 1, 'bench-' || g, now() FROM generate_series(0, $1 - 1) g",
+      " SELECT 'bench-hr-' || g, 1, 'bench-' || g, now() - interval '1 day' FROM generate_series(0, $1 - 1) g",
       devices);
+  tx.exec("INSERT INTO device_gateways (device_id, bridge_id) SELECT device_id, 'bridge-001' FROM devices");
   tx.commit();
 }
 
