@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     worker = std::string(host) + ":" + std::to_string(getpid());
   }
 
-  common::PgPool pool(cfg.db_conninfo, 6);
+  common::PgPool pool(cfg.db_conninfo, 6, {}, cfg.db_limits);
   common::Executor executor(4);
   common::Executor compute(whatif_threads);
   simulation::JobStore store(pool);

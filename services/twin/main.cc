@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   options.calibration_window_days = window_days;
   options.recalibrate_every_days = recalibrate_days;
 
-  common::PgPool pool(cfg.db_conninfo, 4);
+  common::PgPool pool(cfg.db_conninfo, 4, {}, cfg.db_limits);
   common::Executor executor(4);
   twin::TwinKeeper keeper(pool, cfg.db_conninfo, std::make_shared<twin::ModelCache>(), options);
   twin::TwinServiceImpl service(pool, executor, keeper);
