@@ -167,7 +167,7 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
       }
     }
     relay->Start(up_.alerts.get(), upstream);
-  });
+  }, [relay] { relay->Refuse(common::ServerBusyError()); });
   return relay;
 }
 

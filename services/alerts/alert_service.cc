@@ -86,10 +86,15 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     const int64_t upto = hub_.Add(this);
     if (!since_us) return;
     refs_.fetch_add(1);  // the replay task keeps this alive even if the call ends first
-    executor.Submit([this, &pool, upto, since = *since_us] {
-      ReplayHistory(pool, upto, since);
-      Release();
-    });
+    executor.Submit(
+        [this, &pool, upto, since = *since_us] {
+          ReplayHistory(pool, upto, since);
+          Release();
+        },
+        [this] {
+          End(common::ToGrpcStatus(common::ServerBusyError()));
+          refs_.fetch_sub(1);  // the call still holds its own reference
+        });
   }
 
   void ReplayHistory(common::PgPool& pool, int64_t upto, int64_t since) {

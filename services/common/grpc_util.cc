@@ -17,6 +17,10 @@ absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx,
   return peer;
 }
 
+absl::Status ServerBusyError() {
+  return absl::ResourceExhaustedError("server busy: too many requests are waiting; retry later");
+}
+
 bool IsTlsHandshakeFailure(const grpc::Status& status) {
   // gRPC 1.51 reports a refused handshake only as UNAVAILABLE with this text.
   return status.error_code() == grpc::StatusCode::UNAVAILABLE &&

@@ -16,12 +16,18 @@ namespace healthtwin::common {
 // The caller's identity, or PERMISSION_DENIED unless its role is one of `allowed`.
 absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx, std::initializer_list<Role> allowed);
 
+// What a call gets when its executor's queue is full (RESOURCE_EXHAUSTED, retryable later).
+absl::Status ServerBusyError();
+
 // Runs `fn` (returning absl::Status) on `executor` and finishes the unary call with its
-// status. `fn` fills the response itself.
+// status. `fn` fills the response itself. When the executor's queue is full, `fn` never runs
+// and the call finishes at once with ServerBusyError().
 template <typename Fn>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, Executor& executor, Fn fn) {
   auto* reactor = ctx->DefaultReactor();
-  executor.Submit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); });
+  if (!executor.TrySubmit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); })) {
+    reactor->Finish(ToGrpcStatus(ServerBusyError()));
+  }
   return reactor;
 }
 

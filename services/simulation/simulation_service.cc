@@ -184,6 +184,9 @@ grpc::ServerWriteReactor<v1::CohortJob>* SimulationServiceImpl::WatchCohort(grpc
     }
     watches_.emplace(job_id, std::make_pair(writer, std::string()));
     cv_.notify_all();
+  }, [writer] {
+    writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
+    writer->Release();
   });
   return writer;
 }
@@ -274,6 +277,9 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
     } else {
       writer->Close(common::ToGrpcStatus(result.status()));
     }
+    writer->Release();
+  }, [writer] {
+    writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
     writer->Release();
   });
   return writer;

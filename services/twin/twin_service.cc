@@ -323,6 +323,10 @@ grpc::ServerWriteReactor<v1::TwinSnapshot>* TwinServiceImpl::WatchTwins(grpc::Ca
         return;
       }
       for (auto& m : current) watch->writer->Push(std::move(m));
+    }, [watch] {
+      const grpc::Status busy = common::ToGrpcStatus(common::ServerBusyError());
+      std::lock_guard wl(watch->mu);
+      watch->ReleaseLocked(&busy);
     });
   }
   return writer;

@@ -119,5 +119,42 @@ TEST_F(BoundsTest, PoolWaitGivesUpWhenEveryConnectionStaysBusy) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
 }
 
+// ------------------------------------------------------------------------------ executor
+
+TEST_F(BoundsTest, FullExecutorQueueAnswersServerBusyAtOnce) {
+  common::PgPool pool(conninfo_, 2);
+  ingest::VitalsReader reader(pool);
+  common::Executor executor(1, /*max_queued=*/1);
+  ingest::QueryServiceImpl query(reader, executor);
+  auto host = common::ServiceHost::Start(HostConfig(conninfo_), {&query});
+  ASSERT_TRUE(host.ok()) << host.status();
+  // Occupy the only thread, then the only queue slot.
+  std::promise<void> running, release;
+  std::shared_future<void> release_future = release.get_future().share();
+  ASSERT_TRUE(executor.TrySubmit([&running, release_future] {
+    running.set_value();
+    release_future.wait();
+  }));
+  running.get_future().wait();
+  ASSERT_TRUE(executor.TrySubmit([] {}));
+
+  auto stub = vv1::VitalsQueryService::NewStub(
+      Slice::Channel("127.0.0.1:" + std::to_string((*host)->port()), "clinician_api"));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  vv1::QueryVitalsRequest req;
+  req.set_patient_id("pat-busy");
+  *req.mutable_start() = common::FromUnixMicros(kBaseUs);
+  *req.mutable_end() = common::FromUnixMicros(kBaseUs + kDayUs);
+  vv1::QueryVitalsResponse resp;
+  const auto t0 = std::chrono::steady_clock::now();
+  const grpc::Status s = stub->QueryVitals(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("server busy"), std::string::npos) << s.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  release.set_value();
+  (*host)->Shutdown();
+}
+
 }  // namespace
 }  // namespace healthtwin::testing
