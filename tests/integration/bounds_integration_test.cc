@@ -156,5 +156,157 @@ TEST_F(BoundsTest, FullExecutorQueueAnswersServerBusyAtOnce) {
   (*host)->Shutdown();
 }
 
+// ------------------------------------------------------------------------------ vitals
+
+using SampleKey = std::tuple<std::string, int, int64_t, double>;
+using BucketKey = std::tuple<int, int64_t, double, double, double, uint32_t>;
+
+class VitalsPagingTest : public BoundsTest {
+ protected:
+  void SetUp() override {
+    BoundsTest::SetUp();
+    if (HasFatalFailure()) return;
+    // 900 rows of three types; every two rows share an instant, and device dev-b repeats
+    // some of dev-a's heart rates at the same instant (ties the ingest_seq order must break).
+    Exec(conninfo_,
+         "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+         " bridge_id) SELECT 'pat-v', 'dev-a', 1 + i % 3, 60 + i % 50, 'x',"
+         " timestamptz 'epoch' + (" + std::to_string(kBaseUs) + " + (i::bigint / 2) * 7000000) * interval '1 microsecond',"
+         " i, 'b' FROM generate_series(0, 899) i;"
+         "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+         " bridge_id) SELECT patient_id, 'dev-b', vital_type, value + 1, ucum_unit, measured_at, device_record_seq,"
+         " bridge_id FROM vitals WHERE vital_type = 1 AND device_record_seq % 5 = 0;"
+         "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+         " bridge_id) SELECT 'pat-other', 'dev-o', vital_type, value, ucum_unit, measured_at, device_record_seq,"
+         " 'b' FROM vitals WHERE device_id = 'dev-a' AND device_record_seq < 100");
+    stub_ = vv1::VitalsQueryService::NewStub(Slice::Channel(slice_->data_address(), "clinician_api"));
+  }
+
+  vv1::QueryVitalsRequest Request(uint32_t bucket_s, uint32_t page_size) const {
+    vv1::QueryVitalsRequest req;
+    req.set_patient_id("pat-v");
+    *req.mutable_start() = common::FromUnixMicros(kBaseUs + 10 * kSecondUs);
+    *req.mutable_end() = common::FromUnixMicros(kBaseUs + 3000 * kSecondUs);
+    req.set_bucket_s(bucket_s);
+    req.set_page_size(page_size);
+    return req;
+  }
+
+  grpc::Status Call(const vv1::QueryVitalsRequest& req, vv1::QueryVitalsResponse& resp) const {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    return stub_->QueryVitals(&ctx, req, &resp);
+  }
+
+  // Every page of `req`, concatenated; `between` runs after the first page.
+  vv1::QueryVitalsResponse AllPages(vv1::QueryVitalsRequest req, int& pages,
+                                    const std::function<void()>& between = {}) const {
+    vv1::QueryVitalsResponse all;
+    pages = 0;
+    while (true) {
+      vv1::QueryVitalsResponse page;
+      const grpc::Status s = Call(req, page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) return all;
+      ++pages;
+      EXPECT_LE(page.samples_size() + page.buckets_size(), static_cast<int>(req.page_size()));
+      for (auto& x : *page.mutable_samples()) *all.add_samples() = std::move(x);
+      for (auto& x : *page.mutable_buckets()) *all.add_buckets() = std::move(x);
+      if (page.next_page_token().empty()) return all;
+      EXPECT_LT(pages, 5000) << "paging does not end";
+      if (pages >= 5000) return all;
+      req.set_page_token(page.next_page_token());
+      if (pages == 1 && between) between();
+    }
+  }
+
+  static std::vector<SampleKey> Samples(const vv1::QueryVitalsResponse& r) {
+    std::vector<SampleKey> out;
+    for (const auto& s : r.samples()) {
+      out.emplace_back(s.device_id(), s.type(), common::ToUnixMicros(s.measured_at()), s.value());
+    }
+    return out;
+  }
+  static std::vector<BucketKey> Buckets(const vv1::QueryVitalsResponse& r) {
+    std::vector<BucketKey> out;
+    for (const auto& b : r.buckets()) {
+      out.emplace_back(b.type(), common::ToUnixMicros(b.bucket_start()), b.min(), b.max(), b.mean(), b.count());
+    }
+    return out;
+  }
+
+  std::unique_ptr<vv1::VitalsQueryService::Stub> stub_;
+};
+
+TEST_F(VitalsPagingTest, RawPagesUnionToTheUnpagedResultWithoutDuplicates) {
+  vv1::QueryVitalsResponse unpaged;
+  ASSERT_TRUE(Call(Request(0, 10'000), unpaged).ok());
+  ASSERT_GT(unpaged.samples_size(), 900);  // 10 s after the first instant, plus dev-b's rows
+  ASSERT_TRUE(unpaged.next_page_token().empty());
+  int pages = 0;
+  const vv1::QueryVitalsResponse paged = AllPages(Request(0, 7), pages);
+  EXPECT_EQ(Samples(paged), Samples(unpaged));
+  EXPECT_EQ(pages, (unpaged.samples_size() + 6) / 7);
+  const std::vector<SampleKey> keys = Samples(paged);
+  EXPECT_EQ(std::set<SampleKey>(keys.begin(), keys.end()).size(), keys.size());
+}
+
+TEST_F(VitalsPagingTest, RowsStoredBeforeTheCursorBetweenPagesNeitherRepeatNorShiftRows) {
+  vv1::QueryVitalsResponse unpaged;
+  ASSERT_TRUE(Call(Request(0, 10'000), unpaged).ok());
+  int pages = 0;
+  // After page 1, three rows arrive at the start of the range (a late device sync). With
+  // offset paging every later page would shift back by three and repeat rows.
+  const vv1::QueryVitalsResponse paged = AllPages(Request(0, 50), pages, [&] {
+    Exec(conninfo_,
+         "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+         " bridge_id) SELECT 'pat-v', 'dev-late', 1, 99, 'x', timestamptz 'epoch' + (" +
+             std::to_string(kBaseUs + 10 * kSecondUs) + " + i) * interval '1 microsecond', i, 'b'"
+             " FROM generate_series(1, 3) i");
+  });
+  EXPECT_EQ(Samples(paged), Samples(unpaged));
+}
+
+TEST_F(VitalsPagingTest, BucketPagesUnionToTheUnpagedResult) {
+  vv1::QueryVitalsResponse unpaged;
+  ASSERT_TRUE(Call(Request(60, 10'000), unpaged).ok());
+  ASSERT_GT(unpaged.buckets_size(), 100);
+  for (uint32_t page_size : {1u, 2u, 7u, 500u}) {  // smaller than, and larger than, the 10 types
+    int pages = 0;
+    const vv1::QueryVitalsResponse paged = AllPages(Request(60, page_size), pages);
+    EXPECT_EQ(Buckets(paged), Buckets(unpaged)) << "page_size " << page_size;
+  }
+}
+
+TEST_F(VitalsPagingTest, RejectsTooManyBucketsNamingBucketS) {
+  vv1::QueryVitalsRequest req = Request(1, 0);
+  *req.mutable_end() = common::FromUnixMicros(kBaseUs + 30 * kDayUs);
+  vv1::QueryVitalsResponse resp;
+  const grpc::Status s = Call(req, resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("bucket_s"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("10000"), std::string::npos) << s.error_message();
+}
+
+TEST_F(VitalsPagingTest, RejectsOffsetMalformedOversizedAndForeignTokens) {
+  vv1::QueryVitalsResponse first;
+  ASSERT_TRUE(Call(Request(0, 5), first).ok());
+  ASSERT_FALSE(first.next_page_token().empty());
+  struct Case {
+    uint32_t bucket_s;
+    std::string token;
+  };
+  for (const Case& c : {Case{0, "5"}, Case{0, "s1.abc.1"}, Case{0, "s1.1." + std::string(80, '1')},
+                        Case{60, first.next_page_token()},  // a raw token on a bucketed query
+                        Case{0, "s1.0.1"}}) {                 // a position outside the range
+    vv1::QueryVitalsRequest req = Request(c.bucket_s, 5);
+    req.set_page_token(c.token);
+    vv1::QueryVitalsResponse resp;
+    const grpc::Status s = Call(req, resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "'" << c.token << "': " << s.error_message();
+    EXPECT_NE(s.error_message().find("page_token"), std::string::npos) << s.error_message();
+  }
+}
+
 }  // namespace
 }  // namespace healthtwin::testing
