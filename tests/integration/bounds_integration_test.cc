@@ -308,5 +308,120 @@ TEST_F(VitalsPagingTest, RejectsOffsetMalformedOversizedAndForeignTokens) {
   }
 }
 
+// ------------------------------------------------------------------------------ alerts
+
+class AlertReplayTest : public BoundsTest {
+ protected:
+  // Starts an alerts service of our own on the test database, after the data is in place, so
+  // its hub's live point is the last inserted event.
+  void StartAlerts() {
+    pool_ = std::make_unique<common::PgPool>(conninfo_, 4);
+    executor_ = std::make_unique<common::Executor>(2);
+    hub_ = std::make_unique<alerts::AlertHub>(*pool_, conninfo_);
+    service_ = std::make_unique<alerts::AlertServiceImpl>(*pool_, *executor_, *hub_);
+    auto host = common::ServiceHost::Start(HostConfig(conninfo_), {service_.get()});
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = std::move(*host);
+    alerts::AlertHub* hub = hub_.get();
+    host_->OnDrain([hub] { hub->FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down")); });
+    hub_->Start();
+    stub_ = av1::AlertService::NewStub(Slice::Channel("127.0.0.1:" + std::to_string(host_->port()), "clinician_api"));
+  }
+
+  void TearDown() override {
+    if (host_) host_->Shutdown();
+    hub_.reset();
+  }
+
+  std::unique_ptr<common::PgPool> pool_;
+  std::unique_ptr<common::Executor> executor_;
+  std::unique_ptr<alerts::AlertHub> hub_;
+  std::unique_ptr<alerts::AlertServiceImpl> service_;
+  std::unique_ptr<common::ServiceHost> host_;
+  std::unique_ptr<av1::AlertService::Stub> stub_;
+};
+
+// `n` alerts for `patient`, raised two per second from kBaseUs (pairs tie on raised_at), each
+// with its RAISED event; the first `updated` also get an UPDATED event.
+std::string InsertAlertsSql(const std::string& patient, int n, int updated) {
+  return "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
+         " peak_value, ucum_unit, duration_s) SELECT '" + patient + "', 'hr_high_sustained', 3, 1, 'test',"
+         " timestamptz 'epoch' + (" + std::to_string(kBaseUs) + " + i::bigint * 1000000) * interval '1 microsecond',"
+         " timestamptz 'epoch' + (" + std::to_string(kBaseUs) + " + (i::bigint / 2) * 1000000) * interval '1 microsecond',"
+         " 130, '/min', 60 FROM generate_series(1, " + std::to_string(n) + ") i;"
+         "INSERT INTO alert_events (alert_id, kind) SELECT alert_id, 1 FROM alerts WHERE patient_id = '" + patient +
+         "' ORDER BY condition_started_at;"
+         "INSERT INTO alert_events (alert_id, kind) SELECT alert_id, 2 FROM alerts WHERE patient_id = '" + patient +
+         "' ORDER BY condition_started_at LIMIT " + std::to_string(updated) + ";";
+}
+
+// Reads until `expected` events arrived (or the deadline); returns (alert_id, kind) in order.
+std::vector<std::pair<std::string, int>> ReadEvents(grpc::ClientReader<av1::AlertEvent>& reader, std::size_t expected) {
+  std::vector<std::pair<std::string, int>> out;
+  av1::AlertEvent ev;
+  while (out.size() < expected && reader.Read(&ev)) out.emplace_back(ev.alert().alert_id(), ev.kind());
+  return out;
+}
+
+TEST_F(AlertReplayTest, ReplaysMoreThanTenThousandEventsCompletelyThenGoesLive) {
+  constexpr int kAlerts = 10'050, kUpdated = 20, kOther = 30;
+  Exec(conninfo_, InsertAlertsSql("pat-a", kAlerts, kUpdated) + InsertAlertsSql("pat-b", kOther, 0));
+  StartAlerts();
+  ASSERT_FALSE(HasFatalFailure());
+
+  // Every patient first: its live alert (pat-c) is outside the filtered replay that follows.
+  for (const bool filtered : {false, true}) {
+    SCOPED_TRACE(filtered ? "patient pat-a" : "every patient");
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, std::chrono::seconds(60));
+    av1::SubscribeRequest req;
+    if (filtered) req.add_patient_ids("pat-a");
+    *req.mutable_since() = common::FromUnixMicros(kBaseUs);
+    auto reader = stub_->Subscribe(&ctx, req);
+    const std::size_t expected = kAlerts + kUpdated + (filtered ? 0 : kOther);
+    const auto events = ReadEvents(*reader, expected);
+    ASSERT_EQ(events.size(), expected);
+    std::set<std::pair<std::string, int>> distinct(events.begin(), events.end());
+    EXPECT_EQ(distinct.size(), events.size()) << "an event was replayed twice";
+    std::set<std::string> alerts;
+    for (const auto& [id, kind] : events) alerts.insert(id);
+    EXPECT_EQ(alerts.size(), static_cast<std::size_t>(kAlerts + (filtered ? 0 : kOther)));
+    const int64_t in_db = QueryInt(conninfo_, filtered ? "SELECT count(*) FROM alert_events e JOIN alerts a USING"
+                                                         " (alert_id) WHERE a.patient_id = 'pat-a'"
+                                                       : "SELECT count(*) FROM alert_events");
+    EXPECT_EQ(static_cast<int64_t>(events.size()), in_db);
+
+    // Past the replay, live events follow.
+    const std::string live_patient = filtered ? "pat-a" : "pat-c";
+    Exec(conninfo_,
+         "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+         " ucum_unit, duration_s) VALUES ('" + live_patient + "', 'live', 3, 1, 'live', now(), 140, '/min', 60);"
+         "INSERT INTO alert_events (alert_id, kind) SELECT alert_id, 1 FROM alerts WHERE rule_id = 'live'"
+         " AND patient_id = '" + live_patient + "';"
+         "SELECT pg_notify('alerts_new', '')");
+    av1::AlertEvent live;
+    ASSERT_TRUE(reader->Read(&live));
+    EXPECT_EQ(live.alert().rule_id(), "live");
+    EXPECT_EQ(live.alert().patient_id(), live_patient);
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
+}
+
+TEST_F(AlertReplayTest, RejectsMoreThanAThousandPatientIds) {
+  StartAlerts();
+  ASSERT_FALSE(HasFatalFailure());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  av1::SubscribeRequest req;
+  for (int i = 0; i <= 1000; ++i) req.add_patient_ids("pat-" + std::to_string(i));
+  auto reader = stub_->Subscribe(&ctx, req);
+  av1::AlertEvent ev;
+  EXPECT_FALSE(reader->Read(&ev));
+  const grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("patient_ids"), std::string::npos) << s.error_message();
+}
+
 }  // namespace
 }  // namespace healthtwin::testing
