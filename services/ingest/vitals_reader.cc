@@ -22,10 +22,6 @@ std::string TypeList(const std::vector<common::VitalType>& types) {
   return s;
 }
 
-std::size_t TypeCount(const VitalsQuery& q) {
-  return q.types.empty() ? static_cast<std::size_t>(common::kMaxVitalType) : q.types.size();
-}
-
 constexpr const char* kAt = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
 
 // kAt with its parameter number.
@@ -67,9 +63,10 @@ absl::Status CheckQuery(const VitalsQuery& q) {
 //  - Raw: one LATERAL per type reads that type's rows from the cursor in index order and stops
 //    after page + 1, so a page touches at most types x (page + 1) rows (plus ties on the same
 //    instant), never the rest of the range.
-//  - Bucketed: a page covers a window of max(1, page / types) whole buckets from the cursor;
-//    the GROUP BY sees only that window's rows, and the next page starts at the window's end
-//    (or inside a bucket, after the last type returned, when page < types).
+//  - Bucketed: a page covers a window of `page` whole buckets from the cursor, so the GROUP BY
+//    sees only that window's rows (at most page x types groups) and a page of dense data is
+//    full; the next page starts at the window's end, or inside the window after the last
+//    (bucket, type) returned when the window held more than `page` groups.
 absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
   if (auto s = CheckQuery(q); !s.ok()) return s;
   const uint32_t page = q.page_size == 0 ? kDefaultPageSize : q.page_size;
@@ -119,8 +116,7 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
       return;
     }
     const int64_t bucket_us = static_cast<int64_t>(q.bucket_s) * 1'000'000;
-    const int64_t window_buckets = std::max<int64_t>(1, page / TypeCount(q));
-    const int64_t window_end = std::min(q.end_us, cursor.at_us + window_buckets * bucket_us);
+    const int64_t window_end = std::min(q.end_us, cursor.at_us + static_cast<int64_t>(page) * bucket_us);
     const pqxx::result r = tx.exec_params(
         "SELECT vital_type, b, lo, hi, mean, n FROM ("
         "  SELECT vital_type, (floor(extract(epoch FROM measured_at) / $7) * $7 * 1000000)::bigint AS b,"
