@@ -190,7 +190,7 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
       }
     }
     relay->Start(*caller, up_.alerts.get(), upstream);
-  });
+  }, [relay] { relay->Refuse(common::ServerBusyError()); });
   return relay;
 }
 

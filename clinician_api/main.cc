@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   up.alerts = alerts::v1::AlertService::NewStub(channel("alerts"));
   up.twin = twin::v1::TwinService::NewStub(channel("twin"));
 
-  common::PgPool pool(cfg.db_conninfo, 8);
+  common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(8);
   common::Access access(pool);
   clinician::ClinicianServiceImpl service(

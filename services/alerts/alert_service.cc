@@ -3,7 +3,9 @@
 #include <chrono>
 #include <deque>
 
+#include "absl/strings/str_cat.h"
 #include "services/alerts/evaluator.h"
+#include "services/alerts/limits.h"
 #include "services/common/grpc_util.h"
 #include "services/common/ids.h"
 #include "services/common/logging.h"
@@ -13,7 +15,6 @@
 namespace healthtwin::alerts {
 
 namespace {
-constexpr std::size_t kMaxQueuedEvents = 1000;
 
 std::string JoinIds(const std::vector<std::string>& ids) {
   std::string s;
@@ -69,6 +70,12 @@ std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>
 
 // One live subscription. Writes one event at a time from a bounded queue; a consumer that
 // falls kMaxQueuedEvents behind is ended with RESOURCE_EXHAUSTED rather than buffered forever.
+//
+// Replay (`since`): history up to the live point (the hub's last event when the subscription
+// registered) is read in pages of kReplayPageEvents by patient, raise time, alert and event
+// (alerts_patient_idx, then alert_events_alert_idx), each page fetched on the executor when
+// the queue has drained to kReplayLowWater. Live events arriving meanwhile wait in `pending_`
+// (bounded like the queue) and follow the last page, so nothing is missed or sent twice.
 class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
  public:
   Subscription(AlertHub& hub, const v1::SubscribeRequest& req) : hub_(hub) {
@@ -81,67 +88,53 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   // history up to the registration point. Nothing reaches the caller before it is authorised.
   void Begin(common::PgPool& pool, common::Executor& executor, std::optional<int64_t> since_us,
              std::function<absl::Status()> authorize) {
+    pool_ = &pool;
+    executor_ = &executor;
     {
       std::lock_guard lock(mu_);
       replaying_ = true;
     }
     const int64_t upto = hub_.Add(this);
     refs_.fetch_add(1);  // the task keeps this alive even if the call ends first
-    executor.Submit([this, &pool, upto, since_us, authorize = std::move(authorize)] {
-      if (auto s = authorize(); !s.ok()) {
-        End(common::ToGrpcStatus(s));
-      } else if (since_us) {
-        ReplayHistory(pool, upto, *since_us);
-      } else {
-        std::lock_guard lock(mu_);
-        replaying_ = false;
-        for (auto& ev : pending_) EnqueueLocked(std::move(ev));
-        pending_.clear();
-      }
-      Release();
-    });
-  }
-
-  void ReplayHistory(common::PgPool& pool, int64_t upto, int64_t since) {
-    std::vector<v1::AlertEvent> history;
-    auto s = pool.WithTransaction("replay alerts", [&](pqxx::work& tx) {
-      auto rows = tx.exec_params(
-          "SELECT e.kind, e.alert_id::text FROM alert_events e JOIN alerts a USING (alert_id)"
-          " WHERE e.event_seq <= $1 AND a.raised_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
-          " ORDER BY e.event_seq LIMIT 10000",
-          upto, since);
-      std::vector<std::string> ids;
-      for (const auto& r : rows) ids.push_back(r[1].as<std::string>());
-      std::map<std::string, v1::Alert> alerts;
-      for (auto& a : LoadAlerts(tx, ids)) alerts[a.alert_id()] = std::move(a);
-      for (const auto& r : rows) {
-        const auto& alert = alerts.at(r[1].as<std::string>());
-        if (!Matches(alert)) continue;
-        v1::AlertEvent ev;
-        ev.set_kind(static_cast<v1::AlertEvent::Kind>(r[0].as<int>()));
-        *ev.mutable_alert() = alert;
-        history.push_back(std::move(ev));
-      }
-    });
-    std::lock_guard lock(mu_);
-    if (!s.ok()) {
-      FinishLocked(common::ToGrpcStatus(s));
-      return;
-    }
-    replaying_ = false;
-    for (auto& ev : history) EnqueueLocked(std::move(ev));
-    for (auto& ev : pending_) EnqueueLocked(std::move(ev));
-    pending_.clear();
+    executor.Submit(
+        [this, upto, since_us, authorize = std::move(authorize)] {
+          const absl::Status allowed = authorize();
+          {
+            std::lock_guard lock(mu_);
+            if (!allowed.ok()) {
+              FinishLocked(common::ToGrpcStatus(allowed));
+            } else if (since_us) {
+              upto_ = upto;
+              since_us_ = *since_us;
+              cursor_.patient_id = patients_.empty() ? std::string() : *patients_.begin();
+              cursor_.raised_at_us = *since_us;
+              ScheduleReplayLocked();
+            } else {
+              replaying_ = false;
+              for (auto& ev : pending_) EnqueueLocked(std::move(ev));
+              pending_.clear();
+            }
+          }
+          Release();
+        },
+        [this] {
+          std::lock_guard lock(mu_);
+          refs_.fetch_sub(1);  // the call's own reference is still held
+          FinishLocked(common::ToGrpcStatus(common::ServerBusyError()));
+        });
   }
 
   // Called by the hub thread for every new event.
   void Push(const v1::AlertEvent& ev) {
     if (!Matches(ev.alert())) return;
     std::lock_guard lock(mu_);
-    if (replaying_) {
-      pending_.push_back(ev);
-    } else {
+    if (!replaying_) {
       EnqueueLocked(ev);
+    } else if (pending_.size() >= kMaxQueuedEvents) {
+      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                "subscriber is too slow to replay and keep up; resubscribe with a later since"));
+    } else {
+      pending_.push_back(ev);
     }
   }
 
@@ -159,6 +152,7 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     }
     queue_.pop_front();
     WriteNextLocked();
+    if (queue_.size() <= kReplayLowWater) ScheduleReplayLocked();
   }
 
   void OnCancel() override { End(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled")); }
@@ -169,12 +163,125 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   }
 
  private:
+  // Where the replay continues: after this event of this alert (ordered by patient, raised_at,
+  // alert_id, event_seq). `patient_index` walks the sorted filter; unused for "all patients".
+  struct ReplayCursor {
+    std::size_t patient_index = 0;
+    std::string patient_id;
+    int64_t raised_at_us = 0;
+    std::string alert_id = "00000000-0000-0000-0000-000000000000";
+    int64_t event_seq = 0;
+  };
+
   bool Matches(const v1::Alert& a) const {
     return (patients_.empty() || patients_.contains(a.patient_id())) && a.priority() >= min_priority_;
   }
 
   void Release() {
     if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  // Fetches the next replay page on the executor unless one is in flight or replay is over.
+  void ScheduleReplayLocked() {
+    if (!replaying_ || fetching_ || finished_) return;
+    fetching_ = true;
+    refs_.fetch_add(1);  // the task keeps this alive even if the call ends first
+    executor_->Submit(
+        [this] {
+          ReplayPage();
+          Release();
+        },
+        [this] {  // runs here, under mu_; the call's own reference is still held (not finished)
+          fetching_ = false;
+          refs_.fetch_sub(1);
+          FinishLocked(common::ToGrpcStatus(common::ServerBusyError()));
+        });
+  }
+
+  // Reads up to kReplayPageEvents events after `from`; sets `done` when history is exhausted.
+  std::vector<v1::AlertEvent> ReadReplayPage(pqxx::work& tx, ReplayCursor& cursor, bool& done) const {
+    const std::vector<std::string> patients(patients_.begin(), patients_.end());
+    std::vector<std::string> ids;
+    std::vector<int> kinds;
+    done = false;
+    while (ids.size() < kReplayPageEvents && !done) {
+      const std::size_t want = kReplayPageEvents - ids.size();
+      // Index range scan of alerts_patient_idx from the cursor (the >= row comparison is its
+      // index condition), nested loop into alert_events_alert_idx; LIMIT stops both.
+      auto rows = tx.exec_params(
+          "SELECT a.patient_id, (extract(epoch FROM a.raised_at) * 1000000)::bigint, a.alert_id::text,"
+          " e.event_seq, e.kind FROM alerts a JOIN alert_events e ON e.alert_id = a.alert_id AND e.event_seq <= $1"
+          " WHERE (NOT $10 OR a.patient_id = $2) AND a.priority >= $3"
+          " AND a.raised_at >= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
+          " AND (a.patient_id, a.raised_at, a.alert_id)"
+          "   >= ($5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid)"
+          " AND ((a.patient_id, a.raised_at, a.alert_id)"
+          "   > ($5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid) OR e.event_seq > $8)"
+          " ORDER BY a.patient_id, a.raised_at, a.alert_id, e.event_seq LIMIT $9",
+          upto_, patients.empty() ? std::string() : patients[cursor.patient_index], min_priority_, since_us_,
+          cursor.patient_id, cursor.raised_at_us, cursor.alert_id, cursor.event_seq, static_cast<int64_t>(want),
+          !patients.empty());
+      for (const auto& r : rows) {
+        cursor.patient_id = r[0].as<std::string>();
+        cursor.raised_at_us = r[1].as<int64_t>();
+        cursor.alert_id = r[2].as<std::string>();
+        cursor.event_seq = r[3].as<int64_t>();
+        ids.push_back(cursor.alert_id);
+        kinds.push_back(r[4].as<int>());
+      }
+      if (rows.size() == want) break;
+      // This patient (or, unfiltered, everyone) is exhausted: on to the next patient.
+      if (patients.empty() || ++cursor.patient_index == patients.size()) {
+        done = true;
+      } else {
+        cursor = ReplayCursor{.patient_index = cursor.patient_index, .patient_id = patients[cursor.patient_index],
+                              .raised_at_us = since_us_};
+      }
+    }
+    std::map<std::string, v1::Alert> alerts;
+    for (auto& a : LoadAlerts(tx, ids)) alerts[a.alert_id()] = std::move(a);
+    std::vector<v1::AlertEvent> page;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      v1::AlertEvent ev;
+      ev.set_kind(static_cast<v1::AlertEvent::Kind>(kinds[i]));
+      *ev.mutable_alert() = alerts.at(ids[i]);
+      page.push_back(std::move(ev));
+    }
+    return page;
+  }
+
+  void ReplayPage() {
+    ReplayCursor cursor;
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) {
+        fetching_ = false;
+        return;
+      }
+      cursor = cursor_;
+    }
+    std::vector<v1::AlertEvent> page;
+    bool done = false;
+    ReplayCursor next;
+    auto s = pool_->WithTransaction("replay alerts", [&](pqxx::work& tx) {
+      next = cursor;  // a retried transaction starts again from the same place
+      page = ReadReplayPage(tx, next, done);
+    });
+    std::lock_guard lock(mu_);
+    fetching_ = false;
+    if (!s.ok()) {
+      FinishLocked(common::ToGrpcStatus(s));
+      return;
+    }
+    cursor_ = next;
+    for (auto& ev : page) EnqueueLocked(std::move(ev));
+    if (done) {
+      replaying_ = false;
+      for (auto& ev : pending_) EnqueueLocked(std::move(ev));
+      pending_.clear();
+      return;
+    }
+    if (queue_.size() <= kReplayLowWater) ScheduleReplayLocked();
   }
 
   void EnqueueLocked(v1::AlertEvent ev) {
@@ -203,10 +310,16 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   AlertHub& hub_;
   std::set<std::string> patients_;
   int min_priority_ = 0;
+  common::PgPool* pool_ = nullptr;
+  common::Executor* executor_ = nullptr;
   std::mutex mu_;
   std::deque<v1::AlertEvent> queue_;
-  std::vector<v1::AlertEvent> pending_;
+  std::vector<v1::AlertEvent> pending_;  // live events that arrived during replay
   bool replaying_ = false;
+  bool fetching_ = false;  // a replay page task is queued or running
+  ReplayCursor cursor_;
+  int64_t upto_ = 0;
+  int64_t since_us_ = 0;
   bool writing_ = false;
   bool finished_ = false;
   std::atomic<int> refs_{1};  // the call, plus a pending replay task
@@ -312,6 +425,12 @@ grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::Call
   }
   if (!v1::Priority_IsValid(req->min_priority())) {
     sub->End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "min_priority: unknown value"));
+    return sub;
+  }
+  if (req->patient_ids_size() > kMaxSubscriptionPatients) {
+    sub->End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("patient_ids: ", req->patient_ids_size(), " ids; at most ",
+                                       kMaxSubscriptionPatients, " per subscription")));
     return sub;
   }
   std::optional<int64_t> since;

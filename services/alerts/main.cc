@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   common::BlockShutdownSignals();
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {});
 
-  common::PgPool pool(cfg.db_conninfo, 8);
+  common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(4);
   alerts::AlertHub hub(pool, cfg.db_conninfo);
   alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{});

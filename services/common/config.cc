@@ -13,6 +13,8 @@
 namespace healthtwin::common {
 namespace {
 
+constexpr int kMaxDbLimitMs = 3'600'000;  // an hour: anything longer is a typo
+
 absl::StatusOr<LogFormat> ParseLogFormat(std::string_view s) {
   if (s == "json") return LogFormat::kJson;
   if (s == "text") return LogFormat::kText;
@@ -33,7 +35,9 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
     return absl::OkStatus();
   };
   static const std::map<std::string, std::set<std::string>> kTables = {
-      {"tls", {"ca", "cert", "key"}}, {"database", {"conninfo"}}, {"log", {"level", "format"}}};
+      {"tls", {"ca", "cert", "key"}},
+      {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms"}},
+      {"log", {"level", "format"}}};
 
   for (const auto& [key_view, node] : doc) {
     const std::string key(key_view.str());
@@ -74,6 +78,13 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
         const std::string sub(sub_view.str());
         const std::string full = key + "." + sub;
         if (!kTables.at(key).contains(sub)) return bad(full, "unknown key");
+        if (full == "database.statement_timeout_ms" || full == "database.pool_wait_ms") {
+          auto v = sub_node.value<int64_t>();
+          if (!v || *v < 0 || *v > kMaxDbLimitMs) return bad(full, "must be an integer from 0 to 3600000");
+          (full == "database.pool_wait_ms" ? cfg.db_limits.acquire_timeout : cfg.db_limits.statement_timeout) =
+              std::chrono::milliseconds(*v);
+          continue;
+        }
         std::string* target = nullptr;
         if (full == "tls.ca") target = &cfg.tls.ca_cert_path;
         if (full == "tls.cert") target = &cfg.tls.cert_path;
@@ -98,7 +109,7 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   CLI::App app("healthtwin " + std::string(service_name) + " service", "healthtwin-" + std::string(service_name));
   std::string config_path;
   std::optional<std::string> listen, port_file, ca, cert, key, db, log_level, log_format;
-  std::optional<int> drain_s;
+  std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms;
   std::map<std::string, std::optional<std::string>> peer_flags;
   app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
   app.add_option("--listen", listen, "host:port to listen on (port 0 picks a free one)");
@@ -107,6 +118,12 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   app.add_option("--tls-cert", cert, "PEM certificate of this service");
   app.add_option("--tls-key", key, "PEM private key of this service");
   app.add_option("--db", db, "libpq connection string (empty: PG* environment variables)");
+  app.add_option("--db-statement-timeout-ms", statement_timeout_ms,
+                 "cancel a database query running longer than this (0: never; default 15000)")
+      ->check(CLI::Range(0, kMaxDbLimitMs));
+  app.add_option("--db-pool-wait-ms", pool_wait_ms,
+                 "fail a call that waited this long for a free database connection (default 5000)")
+      ->check(CLI::Range(0, kMaxDbLimitMs));
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--log-format", log_format, "json or text");
   app.add_option("--drain-timeout-s", drain_s, "seconds to finish in-flight calls on SIGTERM")
@@ -148,6 +165,8 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   if (log_level) cfg.log_level = *log_level;
   if (log_format) format_name = *log_format;
   if (drain_s) cfg.drain_timeout_s = *drain_s;
+  if (statement_timeout_ms) cfg.db_limits.statement_timeout = std::chrono::milliseconds(*statement_timeout_ms);
+  if (pool_wait_ms) cfg.db_limits.acquire_timeout = std::chrono::milliseconds(*pool_wait_ms);
   for (const auto& [peer, value] : peer_flags) {
     if (value) cfg.peers[peer] = *value;
   }

@@ -12,6 +12,8 @@
 //   key = "/etc/healthtwin/pki/ingest.key"
 //   [database]
 //   conninfo = "host=/run/postgresql dbname=healthtwin"
+//   statement_timeout_ms = 15000   # optional, see PgPoolLimits
+//   pool_wait_ms = 5000            # optional
 //   [log]
 //   level = "info"
 //   format = "json"
@@ -31,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/logging.h"
+#include "services/common/pg_limits.h"
 #include "services/common/tls/tls.h"
 
 namespace healthtwin::common {
@@ -43,6 +46,8 @@ struct ServiceConfig {
   std::string port_file;
   TlsFiles tls;
   std::string db_conninfo;
+  // --db-statement-timeout-ms / --db-pool-wait-ms, [database] statement_timeout_ms / pool_wait_ms.
+  PgPoolLimits db_limits;
   std::string log_level = "info";
   LogFormat log_format = LogFormat::kJson;
   // Addresses of the other services this one calls, by service name.

@@ -84,6 +84,31 @@ TEST_F(ConfigTest, RejectsUnknownKeyNamingIt) {
   EXPECT_NE(cfg.status().message().find("database.connifo"), std::string::npos) << cfg.status();
 }
 
+TEST_F(ConfigTest, DatabaseLimitsFromFileAndFlags) {
+  auto path = WriteFile("[database]\nstatement_timeout_ms = 2500\npool_wait_ms = 700\n");
+  std::vector<std::string> args = {"--config", path, "--db-pool-wait-ms", "900"};
+  args.insert(args.end(), kTls.begin(), kTls.end());
+  auto cfg = Parse(args);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->db_limits.statement_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(cfg->db_limits.acquire_timeout, std::chrono::milliseconds(900));
+}
+
+TEST_F(ConfigTest, DatabaseLimitsDefaultToBoundedWaits) {
+  std::vector<std::string> args = kTls;
+  auto cfg = Parse(args);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->db_limits.statement_timeout, std::chrono::milliseconds(15'000));
+  EXPECT_EQ(cfg->db_limits.acquire_timeout, std::chrono::milliseconds(5'000));
+}
+
+TEST_F(ConfigTest, RejectsNegativeStatementTimeoutNamingIt) {
+  auto path = WriteFile("[database]\nstatement_timeout_ms = -1\n");
+  auto cfg = Parse({"--config", path});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("database.statement_timeout_ms"), std::string::npos) << cfg.status();
+}
+
 TEST_F(ConfigTest, RejectsSyntaxErrorWithLine) {
   auto path = WriteFile("listen = \n");
   auto cfg = Parse({"--config", path});

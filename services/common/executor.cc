@@ -2,7 +2,7 @@
 
 namespace healthtwin::common {
 
-Executor::Executor(int threads) {
+Executor::Executor(int threads, std::size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       while (true) {
@@ -29,12 +29,18 @@ Executor::~Executor() {
   for (auto& t : threads_) t.join();
 }
 
-void Executor::Submit(std::function<void()> task) {
+bool Executor::TrySubmit(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
+    if (stop_ || tasks_.size() >= max_queued_) return false;
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();
+  return true;
+}
+
+void Executor::Submit(std::function<void()> task, const std::function<void()>& on_busy) {
+  if (!TrySubmit(std::move(task))) on_busy();
 }
 
 }  // namespace healthtwin::common

@@ -50,13 +50,18 @@ absl::StatusOr<Caller> Authorize(const grpc::CallbackServerContext& ctx, const C
 // the process with code 2 and one line naming the bad entry, like every other config error.
 CallerPolicy PolicyOrExit(std::string_view service_name, const CallerPolicy::Rules& defaults,
                           const CallerPolicy::Rules& overrides);
+// What a call gets when its executor's queue is full (RESOURCE_EXHAUSTED, retryable later).
+absl::Status ServerBusyError();
 
 // Runs `fn` (returning absl::Status) on `executor` and finishes the unary call with its
-// status. `fn` fills the response itself.
+// status. `fn` fills the response itself. When the executor's queue is full, `fn` never runs
+// and the call finishes at once with ServerBusyError().
 template <typename Fn>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, Executor& executor, Fn fn) {
   auto* reactor = ctx->DefaultReactor();
-  executor.Submit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); });
+  if (!executor.TrySubmit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); })) {
+    reactor->Finish(ToGrpcStatus(ServerBusyError()));
+  }
   return reactor;
 }
 

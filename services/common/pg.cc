@@ -30,6 +30,11 @@ absl::Status StatusFromException(const std::exception& e, std::string_view what)
   auto msg = [&](std::string_view kind) {
     return std::string(what) + ": " + std::string(kind) + (state.empty() ? "" : " (SQLSTATE " + state + ")");
   };
+  // 57014 query_canceled: PgPoolLimits::statement_timeout fired (or an operator cancelled it).
+  if (state == "57014") {
+    return absl::DeadlineExceededError(std::string(what) +
+                                       ": the database query took longer than the statement timeout and was cancelled");
+  }
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return absl::UnavailableError(msg("database unreachable"));
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return absl::UnavailableError(msg("connection lost during commit; the outcome is unknown"));
@@ -47,15 +52,23 @@ absl::Status StatusFromException(const std::exception& e, std::string_view what)
   return absl::InternalError(msg("database error"));
 }
 
-PgPool::PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect)
-    : conninfo_(std::move(conninfo)), max_connections_(std::max(1, max_connections)), on_connect_(std::move(on_connect)) {}
+PgPool::PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect,
+               PgPoolLimits limits)
+    : conninfo_(std::move(conninfo)),
+      max_connections_(std::max(1, max_connections)),
+      on_connect_(std::move(on_connect)),
+      limits_(limits) {}
 
 PgPool::~PgPool() = default;
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_connections_; });
+    if (!cv_.wait_for(lock, limits_.acquire_timeout, [&] { return !idle_.empty() || open_ < max_connections_; })) {
+      return absl::ResourceExhaustedError("database pool exhausted: all " + std::to_string(max_connections_) +
+                                          " connections stayed busy for " +
+                                          std::to_string(limits_.acquire_timeout.count()) + " ms; retry later");
+    }
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -65,6 +78,11 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
   }
   try {
     auto conn = std::make_unique<pqxx::connection>(conninfo_);
+    {
+      pqxx::nontransaction tx(*conn);
+      tx.exec_params("SELECT set_config('statement_timeout', $1, false)",
+                     std::to_string(limits_.statement_timeout.count()));
+    }
     if (on_connect_) on_connect_(*conn);
     return conn;
   } catch (const std::exception& e) {

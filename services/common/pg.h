@@ -19,14 +19,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/common/pg_limits.h"
 
 namespace healthtwin::common {
 
 // Maps a libpqxx or standard exception to the most specific status: broken connections
 // become UNAVAILABLE, unique violations ALREADY_EXISTS, bad data INVALID_ARGUMENT,
-// serialization failures ABORTED, the rest INTERNAL. `what` says what we were doing. The
-// message is `what`, a category and the SQLSTATE, never the database's text (which can quote
-// values and the schema); that text goes to the debug log.
+// serialization failures ABORTED, a cancelled query (statement_timeout) DEADLINE_EXCEEDED,
+// the rest INTERNAL. `what` says what we were doing. The message is `what`, a category and the
+// SQLSTATE, never the database's text (which can quote values and the schema); that text goes
+// to the debug log.
 absl::Status StatusFromException(const std::exception& e, std::string_view what);
 
 // The numbers of a PostgreSQL array read as `array_to_string(column, ',')` ("" -> empty).
@@ -36,7 +38,8 @@ class PgPool {
  public:
   // `on_connect` runs on every new connection before first use (session settings,
   // temporary tables); its failure fails the call that opened the connection.
-  PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect = {});
+  PgPool(std::string conninfo, int max_connections, std::function<void(pqxx::connection&)> on_connect = {},
+         PgPoolLimits limits = {});
   ~PgPool();
 
   // Runs `fn` inside one transaction on a pooled connection and commits. Exceptions are
@@ -55,6 +58,7 @@ class PgPool {
   const std::string conninfo_;
   const int max_connections_;
   const std::function<void(pqxx::connection&)> on_connect_;
+  const PgPoolLimits limits_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;

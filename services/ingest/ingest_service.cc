@@ -33,7 +33,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
       Finish(grpc::Status::OK);
       return;
     }
-    executor_.Submit([this, samples = FromProto(batch_)] {
+    const bool queued = executor_.TrySubmit([this, samples = FromProto(batch_)] {
       auto result = stream_->Process(samples);
       if (!result.ok()) {
         common::LogWarn("ingest.batch_failed", {{"bridge", bridge_id_}, {"error", result.status().message()}});
@@ -44,6 +44,12 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
       ToProto(*result, &ack_);
       StartWrite(&ack_);
     });
+    if (!queued) {
+      // Nothing is lost: the batch was not acknowledged, so the bridge's outbox still holds
+      // it and the bridge resends from its watermark after its backoff.
+      common::LogWarn("ingest.busy", {{"bridge", bridge_id_}});
+      Finish(common::ToGrpcStatus(common::ServerBusyError()));
+    }
   }
 
   void OnWriteDone(bool ok) override {

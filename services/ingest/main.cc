@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 36500));
   });
 
-  common::PgPool pool(cfg.db_conninfo, 8, ingest::PgSampleStore::PrepareConnection);
+  common::PgPool pool(cfg.db_conninfo, 8, ingest::PgSampleStore::PrepareConnection, cfg.db_limits);
   common::Executor executor(8);
   ingest::PgSampleStore store(pool);
   ingest::VitalsReader reader(pool);

@@ -1,24 +1,34 @@
 #include "services/ingest/vitals_reader.h"
 
-#include <charconv>
+#include <algorithm>
 
 namespace healthtwin::ingest {
 namespace {
 
 // Types travel to SQL as a comma-separated list parsed there, since libpqxx 6.4 has no
-// array parameters. Only integers we produced ourselves end up in it.
+// array parameters. Only integers we produced ourselves end up in it. An empty filter means
+// every known type, spelled out so that the (patient_id, vital_type, measured_at) index
+// serves each type with an equality.
 std::string TypeList(const std::vector<common::VitalType>& types) {
   std::string s;
-  for (auto t : types) {
+  auto add = [&](int t) {
     if (!s.empty()) s += ",";
-    s += std::to_string(static_cast<int>(t));
+    s += std::to_string(t);
+  };
+  if (types.empty()) {
+    for (int t = 1; t <= common::kMaxVitalType; ++t) add(t);
   }
+  for (auto t : types) add(static_cast<int>(t));
   return s;
 }
 
-bool ParseUint(std::string_view s, uint64_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
+constexpr const char* kAt = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
+
+// kAt with its parameter number.
+std::string At(int param) {
+  std::string s = kAt;
+  s.replace(s.find('%'), 1, std::to_string(param));
+  return s;
 }
 
 }  // namespace
@@ -29,43 +39,70 @@ absl::Status CheckQuery(const VitalsQuery& q) {
   if (q.page_size > kMaxPageSize) {
     return absl::InvalidArgumentError("page_size: at most " + std::to_string(kMaxPageSize));
   }
-  if (q.bucket_s > 31u * 86400u) return absl::InvalidArgumentError("bucket_s: at most 31 days");
+  if (q.bucket_s > kMaxBucketS) return absl::InvalidArgumentError("bucket_s: at most 31 days");
+  if (auto s = CheckBucketCount(q.start_us, q.end_us, q.bucket_s); !s.ok()) return s;
   for (auto t : q.types) {
     if (!common::IsKnownVitalType(static_cast<int>(t))) return absl::InvalidArgumentError("types: unknown VitalType");
   }
-  uint64_t offset = 0;
-  if (!q.page_token.empty() && !ParseUint(q.page_token, offset)) {
-    return absl::InvalidArgumentError("page_token: not a token this service issued");
+  if (q.page_token.empty()) return absl::OkStatus();
+  absl::StatusOr<VitalsCursor> c = DecodeCursor(q.page_token);
+  if (!c.ok()) return c.status();
+  // A token continues the query that issued it: the same mode, a position inside the range.
+  const bool bucketed = q.bucket_s != 0;
+  const int64_t first = bucketed ? BucketStartUs(q.start_us, q.bucket_s) : q.start_us;
+  if (c->bucketed != bucketed || c->at_us < first || c->at_us >= q.end_us ||
+      (bucketed && BucketStartUs(c->at_us, q.bucket_s) != c->at_us)) {
+    return absl::InvalidArgumentError("page_token: does not belong to this query (range, bucket_s or mode changed)");
   }
   return absl::OkStatus();
 }
 
+// What each page reads (EXPLAIN-level): every statement has patient_id and vital_type as
+// equalities and a measured_at range, so it is an index range scan of vitals_patient_time_idx
+// in the partitions of that range only.
+//  - Raw: one LATERAL per type reads that type's rows from the cursor in index order and stops
+//    after page + 1, so a page touches at most types x (page + 1) rows (plus ties on the same
+//    instant), never the rest of the range.
+//  - Bucketed: a page covers a window of `page` whole buckets from the cursor, so the GROUP BY
+//    sees only that window's rows (at most page x types groups) and a page of dense data is
+//    full; the next page starts at the window's end, or inside the window after the last
+//    (bucket, type) returned when the window held more than `page` groups.
 absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
   if (auto s = CheckQuery(q); !s.ok()) return s;
   const uint32_t page = q.page_size == 0 ? kDefaultPageSize : q.page_size;
-  uint64_t offset = 0;
-  if (!q.page_token.empty()) ParseUint(q.page_token, offset);
+  VitalsCursor cursor;
+  if (!q.page_token.empty()) {
+    cursor = *DecodeCursor(q.page_token);  // CheckQuery accepted it
+  } else if (q.bucket_s == 0) {
+    cursor = {.bucketed = false, .at_us = q.start_us, .after = -1};  // -1: every ingest_seq at start
+  } else {
+    cursor = {.bucketed = true, .at_us = BucketStartUs(q.start_us, q.bucket_s), .after = 0};
+  }
   const std::string types = TypeList(q.types);
+  // One more row than the page tells whether the page is the last one.
+  const int64_t limit = static_cast<int64_t>(page) + 1;
   VitalsPage out;
   auto status = pool_.WithTransaction("query vitals", [&](pqxx::work& tx) {
+    out = VitalsPage{};
     tx.exec("SET TRANSACTION READ ONLY");
-    pqxx::result r;
-    // One more row than the page tells whether a next page exists.
-    const int64_t limit = static_cast<int64_t>(page) + 1;
-    const auto off = static_cast<int64_t>(offset);
-    const char* type_filter = "($2 = '' OR vital_type = ANY (string_to_array($2, ',')::smallint[]))";
-    const std::string range =
-        " AND measured_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond'"
-        " AND measured_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond'";
     if (q.bucket_s == 0) {
-      r = tx.exec_params(
-          "SELECT device_id, vital_type, value, (extract(epoch FROM measured_at) * 1000000)::bigint,"
-          " (extract(epoch FROM received_at) * 1000000)::bigint, flags FROM vitals"
-          " WHERE patient_id = $1 AND " + std::string(type_filter) + range +
-          " ORDER BY measured_at, ingest_seq LIMIT $5 OFFSET $6",
-          q.patient_id, types, q.start_us, q.end_us, limit, off);
+      const pqxx::result r = tx.exec_params(
+          "SELECT v.device_id, v.vital_type, v.value, (extract(epoch FROM v.measured_at) * 1000000)::bigint,"
+          " (extract(epoch FROM v.received_at) * 1000000)::bigint, v.flags, v.ingest_seq"
+          " FROM unnest(string_to_array($2, ',')::smallint[]) AS t(vital_type)"
+          " CROSS JOIN LATERAL (SELECT * FROM vitals WHERE patient_id = $1 AND vital_type = t.vital_type"
+          "   AND measured_at >= " + At(3) + " AND measured_at < " + At(4) +
+          "   AND (measured_at > " + At(3) + " OR ingest_seq > $5)"
+          "   ORDER BY measured_at, ingest_seq LIMIT $6) v"
+          " ORDER BY v.measured_at, v.ingest_seq LIMIT $6",
+          q.patient_id, types, cursor.at_us, q.end_us, cursor.after, limit);
+      int64_t last_seq = 0;
       for (const auto& row : r) {
-        if (out.samples.size() == page) break;
+        if (out.samples.size() == page) {
+          out.next_page_token = EncodeCursor({.bucketed = false, .at_us = out.samples.back().measured_at_us,
+                                              .after = last_seq});
+          break;
+        }
         StoredVital v;
         v.device_id = row[0].as<std::string>();
         v.type = static_cast<common::VitalType>(row[1].as<int>());
@@ -73,23 +110,36 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
         v.measured_at_us = row[3].as<int64_t>();
         if (!row[4].is_null()) v.received_at_us = row[4].as<int64_t>();
         v.flags = static_cast<uint32_t>(row[5].as<int64_t>());
+        last_seq = row[6].as<int64_t>();
         out.samples.push_back(std::move(v));
       }
-    } else {
-      r = tx.exec_params(
-          "SELECT vital_type, (floor(extract(epoch FROM measured_at) / $7) * $7 * 1000000)::bigint AS b,"
-          " min(value), max(value), avg(value), count(*) FROM vitals"
-          " WHERE patient_id = $1 AND " + std::string(type_filter) + range +
-          " GROUP BY 1, 2 ORDER BY 2, 1 LIMIT $5 OFFSET $6",
-          q.patient_id, types, q.start_us, q.end_us, limit, off, static_cast<int64_t>(q.bucket_s));
-      for (const auto& row : r) {
-        if (out.buckets.size() == page) break;
-        out.buckets.push_back({static_cast<common::VitalType>(row[0].as<int>()), row[1].as<int64_t>(),
-                               row[2].as<double>(), row[3].as<double>(), row[4].as<double>(),
-                               static_cast<uint32_t>(row[5].as<int64_t>())});
-      }
+      return;
     }
-    if (r.size() > page) out.next_page_token = std::to_string(offset + page);
+    const int64_t bucket_us = static_cast<int64_t>(q.bucket_s) * 1'000'000;
+    const int64_t window_end = std::min(q.end_us, cursor.at_us + static_cast<int64_t>(page) * bucket_us);
+    const pqxx::result r = tx.exec_params(
+        "SELECT vital_type, b, lo, hi, mean, n FROM ("
+        "  SELECT vital_type, (floor(extract(epoch FROM measured_at) / $7) * $7 * 1000000)::bigint AS b,"
+        "   min(value) AS lo, max(value) AS hi, avg(value) AS mean, count(*) AS n FROM vitals"
+        "  WHERE patient_id = $1 AND vital_type = ANY (string_to_array($2, ',')::smallint[])"
+        "   AND measured_at >= " + At(3) + " AND measured_at < " + At(4) +
+        "  GROUP BY 1, 2) g"
+        " WHERE b > $5 OR vital_type > $6 ORDER BY b, vital_type LIMIT $8",
+        q.patient_id, types, std::max(q.start_us, cursor.at_us), window_end, cursor.at_us, cursor.after,
+        static_cast<int64_t>(q.bucket_s), limit);
+    for (const auto& row : r) {
+      if (out.buckets.size() == page) {
+        const VitalsBucket& last = out.buckets.back();
+        out.next_page_token = EncodeCursor(
+            {.bucketed = true, .at_us = last.bucket_start_us, .after = static_cast<int64_t>(last.type)});
+        return;
+      }
+      out.buckets.push_back({static_cast<common::VitalType>(row[0].as<int>()), row[1].as<int64_t>(),
+                             row[2].as<double>(), row[3].as<double>(), row[4].as<double>(),
+                             static_cast<uint32_t>(row[5].as<int64_t>())});
+    }
+    // The window is done; a window may be empty (no data there) and still not be the last.
+    if (window_end < q.end_us) out.next_page_token = EncodeCursor({.bucketed = true, .at_us = window_end, .after = 0});
   });
   if (!status.ok()) return status;
   return out;

@@ -1,5 +1,5 @@
 // Reads stored vitals for plots and tables: raw samples or min/max/mean per time bucket,
-// paginated. Checks the query and names the bad field.
+// paginated by key (vitals_paging.h). Checks the query and names the bad field.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "services/common/pg.h"
 #include "services/common/vital_type.h"
+#include "services/ingest/vitals_paging.h"
 
 namespace healthtwin::ingest {
 
@@ -43,9 +44,6 @@ struct VitalsPage {
   std::vector<VitalsBucket> buckets;
   std::string next_page_token;
 };
-
-inline constexpr uint32_t kDefaultPageSize = 500;
-inline constexpr uint32_t kMaxPageSize = 10'000;
 
 // InvalidArgument naming the field for a bad query.
 absl::Status CheckQuery(const VitalsQuery& q);

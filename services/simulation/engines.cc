@@ -8,6 +8,7 @@
 #include "models/treatment/cohort.h"
 #include "models/treatment/treatment_json.h"
 #include "models/treatment/whatif.h"
+#include "services/simulation/limits.h"
 #include "services/twin/patient_model.h"
 
 namespace healthtwin::simulation {
@@ -18,8 +19,6 @@ namespace models = healthtwin::models;
 using nlohmann::json;
 
 // Defaults for proto3 fields left at zero; documented in simulation.proto's comments.
-constexpr uint32_t kDefaultDays = 30;
-constexpr uint32_t kDefaultEnsemble = 50;
 constexpr double kDefaultAgeYears = 55.0;    // when the registry has no birth year
 constexpr double kDefaultHeightCm = 170.0;   // when the registry has no height
 constexpr double kDefaultWeightKg = 75.0;    // when no weight was measured in the window
@@ -121,8 +120,8 @@ std::optional<models::TwinPosterior> PosteriorOf(const WhatIfPatient& p) {
 
 absl::StatusOr<mt::WhatIfSpec> ToSpec(const v1::WhatIfRequest& req) {
   mt::WhatIfSpec spec;
-  spec.days = static_cast<int>(req.days() == 0 ? kDefaultDays : req.days());
-  spec.ensemble_size = static_cast<int>(req.ensemble_size() == 0 ? kDefaultEnsemble : req.ensemble_size());
+  spec.days = static_cast<int>(req.days() == 0 ? kDefaultWhatIfDays : req.days());
+  spec.ensemble_size = static_cast<int>(req.ensemble_size() == 0 ? kDefaultWhatIfEnsemble : req.ensemble_size());
   if (req.days() > 365) return absl::InvalidArgumentError(absl::StrCat("days: ", req.days(), "; at most 365"));
   if (req.ensemble_size() > 1000) {
     return absl::InvalidArgumentError(absl::StrCat("ensemble_size: ", req.ensemble_size(), "; at most 1000"));

@@ -49,16 +49,32 @@ bool IsTerminal(JobState state) {
 }
 
 absl::StatusOr<JobRecord> JobStore::Submit(const std::string& spec_json, const std::string& requested_by,
-                                           const std::string& requested_role) {
+                                           const std::string& requested_role, int max_active) {
   JobRecord out;
+  int64_t active = 0;
   auto s = pool_.WithTransaction("submit cohort job", [&](pqxx::work& tx) {
+    active = 0;
+    if (max_active > 0) {
+      tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('simulation_jobs/' || $1))", requested_by);
+      active = tx.exec_params("SELECT count(*) FROM simulation_jobs WHERE requested_by = $1 AND state IN ($2, $3)",
+                              requested_by, static_cast<int>(JobState::kQueued), static_cast<int>(JobState::kRunning))
+                   [0][0]
+                       .as<int64_t>();
+      if (active >= max_active) return;
+    }
     auto r = tx.exec_params(absl::StrCat("INSERT INTO simulation_jobs (state, requested_by, requested_role, spec)"
                                          " VALUES ($1, $2, $3, $4::jsonb) RETURNING ",
                                          kColumns),
                             static_cast<int>(JobState::kQueued), requested_by, requested_role, spec_json);
     out = RowToRecord(r[0]);
+    active = -1;  // stored
   });
   if (!s.ok()) return s;
+  if (active >= 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(requested_by, " already has ", active,
+                                                     " cohort jobs queued or running; at most ", max_active,
+                                                     " at once (wait for one to finish or cancel one)"));
+  }
   return out;
 }
 

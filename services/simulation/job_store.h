@@ -50,9 +50,11 @@ class JobStore {
  public:
   explicit JobStore(common::PgPool& pool) : pool_(pool) {}
 
-  // Stores a queued job. `spec_json` must already be validated.
+  // Stores a queued job. `spec_json` must already be validated. RESOURCE_EXHAUSTED when
+  // `requested_by` already has `max_active` jobs queued or running (0: no limit); checked under
+  // a per-requester advisory lock, so concurrent submits on any replica cannot both pass.
   absl::StatusOr<JobRecord> Submit(const std::string& spec_json, const std::string& requested_by,
-                                   const std::string& requested_role);
+                                   const std::string& requested_role, int max_active = 0);
   // NOT_FOUND for an unknown id, INVALID_ARGUMENT for one that is not a UUID.
   absl::StatusOr<JobRecord> Get(const std::string& job_id);
   // The jobs among `job_ids` that exist (ids must be valid UUIDs).

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   int whatif_threads = 1;
   std::string worker;
   double lease_s = 60.0;
+  simulation::SimulationLimits limits;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "simulation", {}, [&](CLI::App& app) {
     app.add_option("--cohort-threads", cohort_threads, "threads for one cohort job (0: every core)")
         ->check(CLI::Range(0, 256));
@@ -26,6 +27,12 @@ int main(int argc, char** argv) {
     app.add_option("--job-lease-seconds", lease_s,
                    "a running job whose worker has not reported for this long is run again elsewhere")
         ->check(CLI::Range(5.0, 3600.0));
+    app.add_option("--max-whatif-member-days", limits.max_whatif_member_days,
+                   "largest what-if, options x ensemble members x days (default 1000000)")
+        ->check(CLI::Range(int64_t{1}, int64_t{7'300'000}));
+    app.add_option("--max-active-jobs-per-requester", limits.max_active_jobs_per_requester,
+                   "cohort jobs one requester may have queued or running (0: no limit; default 2)")
+        ->check(CLI::Range(0, 1000));
   });
   if (worker.empty()) {
     char host[256] = {};
@@ -33,14 +40,14 @@ int main(int argc, char** argv) {
     worker = std::string(host) + ":" + std::to_string(getpid());
   }
 
-  common::PgPool pool(cfg.db_conninfo, 6);
+  common::PgPool pool(cfg.db_conninfo, 6, {}, cfg.db_limits);
   common::Executor executor(4);
-  common::Executor compute(whatif_threads);
+  common::Executor compute(whatif_threads, static_cast<std::size_t>(whatif_threads) * simulation::kWhatIfQueuePerThread);
   simulation::JobStore store(pool);
   simulation::JobRunner runner(store, simulation::MakeTreatmentCohortEngine(cohort_threads),
                                {.worker = worker, .lease_s = lease_s});
   simulation::SimulationServiceImpl service(pool, store, &runner, simulation::MakeTreatmentEngines(cohort_threads),
-                                            executor, compute);
+                                            executor, compute, limits);
   return common::RunService(cfg, {&service},
                             {.on_first_healthy = [&] { runner.Start(); },
                              .on_drain = [&] {

@@ -72,11 +72,12 @@ std::string CsvPage(const std::string& csv, uint32_t offset, uint32_t limit, uin
 
 SimulationServiceImpl::SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner,
                                              SimulationEngines engines, common::Executor& executor,
-                                             common::Executor& compute)
+                                             common::Executor& compute, SimulationLimits limits)
     : pool_(pool),
       store_(store),
       runner_(runner),
       engines_(std::move(engines)),
+      limits_(limits),
       executor_(executor),
       compute_(compute),
       access_(pool),
@@ -114,7 +115,8 @@ grpc::ServerUnaryReactor* SimulationServiceImpl::SubmitCohort(grpc::CallbackServ
     }
     if (auto s = engines_.validate_cohort_spec(req->spec_json()); !s.ok()) return s;
     absl::StatusOr<JobRecord> job =
-        store_.Submit(req->spec_json(), peer->common_name, std::string(common::RoleName(peer->role)));
+        store_.Submit(req->spec_json(), peer->common_name, std::string(common::RoleName(peer->role)),
+                      limits_.max_active_jobs_per_requester);
     if (!job.ok()) return job.status();
     common::LogInfo("simulation.job_submitted", {{"job_id", job->job_id}, {"requested_by", peer->common_name}});
     if (runner_ != nullptr) runner_->Wake();
@@ -187,6 +189,9 @@ grpc::ServerWriteReactor<v1::CohortJob>* SimulationServiceImpl::WatchCohort(grpc
     }
     watches_.emplace(job_id, std::make_pair(writer, std::string()));
     cv_.notify_all();
+  }, [writer] {
+    writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
+    writer->Release();
   });
   return writer;
 }
@@ -253,6 +258,11 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
       }
       absl::StatusOr<WhatIfPatient> patient = patients_.Load(request.patient_id());
       if (!patient.ok()) return patient.status();
+      if (auto s = CheckWhatIfSize(request.options_size(), request.ensemble_size(), request.days(),
+                                   limits_.max_whatif_member_days);
+          !s.ok()) {
+        return s;
+      }
       ProgressFn progress = [writer](double fraction, std::string_view stage) {
         v1::WhatIfEvent ev;
         ev.mutable_progress()->set_fraction_done(fraction);
@@ -284,6 +294,9 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
     } else {
       writer->Close(common::ToGrpcStatus(result.status()));
     }
+    writer->Release();
+  }, [writer] {
+    writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
     writer->Release();
   });
   return writer;

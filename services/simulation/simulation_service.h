@@ -27,6 +27,7 @@
 #include "services/common/stream_writer.h"
 #include "services/simulation/job_runner.h"
 #include "services/simulation/job_store.h"
+#include "services/simulation/limits.h"
 #include "services/simulation/patient_source.h"
 
 namespace healthtwin::simulation {
@@ -48,7 +49,7 @@ class SimulationServiceImpl final : public v1::SimulationService::CallbackServic
  public:
   // `compute` runs what-if simulations (CPU bound); `executor` the short database calls.
   SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner, SimulationEngines engines,
-                        common::Executor& executor, common::Executor& compute);
+                        common::Executor& executor, common::Executor& compute, SimulationLimits limits = {});
   ~SimulationServiceImpl() override;
 
   grpc::ServerWriteReactor<v1::WhatIfEvent>* RunWhatIf(grpc::CallbackServerContext* ctx,
@@ -73,6 +74,7 @@ class SimulationServiceImpl final : public v1::SimulationService::CallbackServic
   JobStore& store_;
   JobRunner* runner_;
   const SimulationEngines engines_;
+  const SimulationLimits limits_;
   common::Executor& executor_;
   common::Executor& compute_;
   common::Access access_;

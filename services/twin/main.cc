@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   int shard_index = 0, shard_count = 1;
   int persist_every_s = 600;
   int window_days = 30, recalibrate_days = 7;
+  int max_recalibration_window_days = twin::kDefaultMaxRecalibrationWindowDays;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "twin", {}, [&](CLI::App& app) {
     app.add_option("--shard-index", shard_index, "this replica's shard, 0 .. shard-count - 1");
     app.add_option("--shard-count", shard_count, "number of twin replicas sharing the patients")
@@ -30,7 +31,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(2, 365));
     app.add_option("--recalibrate-every-days", recalibrate_days, "days of data between scheduled calibrations")
         ->check(CLI::Range(1, 365));
+    app.add_option("--max-recalibration-window-days", max_recalibration_window_days,
+                   "longest data window a Recalibrate call may ask for (default 90)")
+        ->check(CLI::Range(1, 365));
   });
+  if (window_days > max_recalibration_window_days) {
+    std::fprintf(stderr, "healthtwin-twin: --calibration-window-days %d exceeds --max-recalibration-window-days %d\n",
+                 window_days, max_recalibration_window_days);
+    return 2;
+  }
   auto shard = twin::ShardSpec::Create(shard_index, shard_count);
   if (!shard.ok()) {
     std::fprintf(stderr, "healthtwin-twin: %s\n", std::string(shard.status().message()).c_str());
@@ -41,8 +50,9 @@ int main(int argc, char** argv) {
   options.persist_every = std::chrono::seconds(persist_every_s);
   options.calibration_window_days = window_days;
   options.recalibrate_every_days = recalibrate_days;
+  options.max_recalibration_window_days = max_recalibration_window_days;
 
-  common::PgPool pool(cfg.db_conninfo, 4);
+  common::PgPool pool(cfg.db_conninfo, 4, {}, cfg.db_limits);
   common::Executor executor(4);
   twin::TwinKeeper keeper(pool, cfg.db_conninfo, std::make_shared<twin::ModelCache>(), options);
   twin::TwinServiceImpl service(pool, executor, keeper,

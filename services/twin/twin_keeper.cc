@@ -611,6 +611,12 @@ absl::StatusOr<SnapshotRecord> TwinKeeper::Recalibrate(const std::string& patien
       outcome = absl::InvalidArgumentError("window_start: must be before window_end");
       return;
     }
+    if (end - start > static_cast<std::int64_t>(options_.max_recalibration_window_days) * kDayS) {
+      outcome = absl::InvalidArgumentError(absl::StrCat(
+          "window_start: the window is ", (end - start + kDayS - 1) / kDayS, " days; at most ",
+          options_.max_recalibration_window_days, " days (--max-recalibration-window-days)"));
+      return;
+    }
     // Only rows the twin has absorbed (or skipped as late): the consumer never absorbs them again.
     const std::int64_t max_seq = std::max(e.absorbed_through, read_seq_);
     e.TakeEvents();

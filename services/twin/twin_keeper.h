@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "models/calibration/twin.h"
 #include "services/common/pg.h"
+#include "services/twin/limits.h"
 #include "services/twin/patient_model.h"
 #include "services/twin/shard.h"
 
@@ -101,6 +102,8 @@ struct KeeperOptions {
   std::chrono::seconds persist_every{600};
   int calibration_window_days = 30;
   int recalibrate_every_days = 7;
+  // Recalibrate refuses a longer window with INVALID_ARGUMENT (limits.h says why 90).
+  int max_recalibration_window_days = kDefaultMaxRecalibrationWindowDays;
   int batch_rows = 5000;
   std::chrono::milliseconds gap_grace{2000};
   // The accumulating day of a twin is closed (drift detector) this long after its midnight,

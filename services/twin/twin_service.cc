@@ -10,6 +10,7 @@
 #include "services/common/stream_writer.h"
 #include "services/common/time_util.h"
 #include "services/common/vital_type.h"
+#include "services/twin/limits.h"
 #include "services/twin/vitals_mapping.h"
 
 namespace healthtwin::twin {
@@ -21,7 +22,6 @@ constexpr int64_t kFarFutureUs = 253'402'300'799'000'000;  // 9999-12-31
 constexpr double kZ90 = 1.6448536269514722;
 constexpr uint32_t kDefaultHorizonH = 24;
 constexpr uint32_t kDefaultStepMin = 60;
-constexpr std::size_t kMaxPredictedPoints = 20000;
 
 constexpr const char* kColumns =
     "patient_id, version, model_version, reason, (extract(epoch FROM created_at) * 1000000)::bigint,"
@@ -164,10 +164,12 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwinHistory(grpc::CallbackServerCo
       return c.status();
     }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
-    if (req->page_size() > 1000) return absl::InvalidArgumentError("page_size: at most 1000");
+    if (req->page_size() > kMaxHistoryPageSize) {
+      return absl::InvalidArgumentError(absl::StrCat("page_size: at most ", kMaxHistoryPageSize));
+    }
     const int64_t start = req->has_start() ? common::ToUnixMicros(req->start()) : 0;
     const int64_t end = req->has_end() ? common::ToUnixMicros(req->end()) : kFarFutureUs;
-    const int64_t limit = req->page_size() == 0 ? 100 : req->page_size();
+    const int64_t limit = req->page_size() == 0 ? kDefaultHistoryPageSize : req->page_size();
     int64_t after_version = 0;
     if (!req->page_token().empty()) {
       try {
@@ -206,7 +208,9 @@ grpc::ServerUnaryReactor* TwinServiceImpl::Predict(grpc::CallbackServerContext* 
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
     const uint32_t horizon_h = req->horizon_h() == 0 ? kDefaultHorizonH : req->horizon_h();
     const uint32_t step_min = req->step_min() == 0 ? kDefaultStepMin : req->step_min();
-    if (horizon_h > 720) return absl::InvalidArgumentError(absl::StrCat("horizon_h: ", horizon_h, "; at most 720 (30 days)"));
+    if (horizon_h > kMaxHorizonH) {
+      return absl::InvalidArgumentError(absl::StrCat("horizon_h: ", horizon_h, "; at most ", kMaxHorizonH, " (30 days)"));
+    }
     const double level = req->interval_level() == 0.0 ? 0.9 : req->interval_level();
     if (!(level > 0.0 && level < 1.0)) {
       return absl::InvalidArgumentError(absl::StrCat("interval_level: ", req->interval_level(), "; must be in (0, 1)"));
@@ -291,6 +295,11 @@ grpc::ServerWriteReactor<v1::TwinSnapshot>* TwinServiceImpl::WatchTwins(grpc::Ca
     writer->Release();
     return writer;
   };
+  // Bounded before anything is audited: a refused oversize request writes no thousand records.
+  if (req->patient_ids_size() > kMaxWatchPatients) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("patient_ids: ", req->patient_ids_size(), " ids; at most ", kMaxWatchPatients, " per watch")));
+  }
   // Audited before the stream starts; the whole shard (no patient ids) is one record without a
   // patient. Synchronous: the keeper's first snapshots follow at once.
   std::vector<std::string> patients(req->patient_ids().begin(), req->patient_ids().end());
@@ -352,6 +361,10 @@ grpc::ServerWriteReactor<v1::TwinSnapshot>* TwinServiceImpl::WatchTwins(grpc::Ca
         return;
       }
       for (auto& m : current) watch->writer->Push(std::move(m));
+    }, [watch] {
+      const grpc::Status busy = common::ToGrpcStatus(common::ServerBusyError());
+      std::lock_guard wl(watch->mu);
+      watch->ReleaseLocked(&busy);
     });
   }
   return writer;

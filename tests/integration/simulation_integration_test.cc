@@ -442,5 +442,45 @@ TEST_F(SimulationTest, WhatIfIsDeniedOffTheCareTeamAndRejectsUnknownDrugs) {
   }
 }
 
+TEST_F(SimulationTest, ARequesterMayHaveAtMostTwoJobsQueuedOrRunning) {
+  runner_->Stop();  // nothing runs, so the submitted jobs stay queued
+  auto rita = Stub("researcher-rita");
+  v1::SubmitCohortRequest submit;
+  submit.set_spec_json(SmallCohortSpec(4, 7, kTwoArms));
+  v1::CohortJob first, second, third;
+  ASSERT_TRUE(rita->SubmitCohort(Ctx().get(), submit, &first).ok());
+  ASSERT_TRUE(rita->SubmitCohort(Ctx().get(), submit, &second).ok());
+  const grpc::Status refused = rita->SubmitCohort(Ctx().get(), submit, &third);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("at most 2"), std::string::npos) << refused.error_message();
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE requested_by = 'researcher-rita'"), 2);
+  // Another requester is not affected, and a cancelled job frees a slot.
+  EXPECT_TRUE(Stub("cli-admin")->SubmitCohort(Ctx().get(), submit, &third).ok());
+  v1::JobRequest cancel;
+  cancel.set_job_id(first.job_id());
+  v1::CohortJob cancelled;
+  ASSERT_TRUE(rita->CancelCohort(Ctx().get(), cancel, &cancelled).ok());
+  EXPECT_TRUE(rita->SubmitCohort(Ctx().get(), submit, &third).ok());
+}
+
+TEST_F(SimulationTest, WhatIfLargerThanTheMemberDayLimitIsRejectedBeforeRunning) {
+  AddPatient(conninfo_);
+  v1::WhatIfRequest req = TwoOptions();
+  req.set_days(365);
+  req.set_ensemble_size(1000);
+  for (int i = 0; i < 4; ++i) req.add_options()->set_name("extra " + std::to_string(i));  // 6 x 1000 x 365
+  auto ctx = Ctx(60s);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto reader = Stub("dr-alice")->RunWhatIf(ctx.get(), req);
+  v1::WhatIfEvent ev;
+  while (reader->Read(&ev)) {
+  }
+  const grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("member-days"), std::string::npos) << s.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_whatif_runs"), 0);
+}
+
 }  // namespace
 }  // namespace healthtwin::testing

@@ -325,6 +325,37 @@ TEST_F(TwinServiceTest, KeepsTwinsCurrentFromVitalsAndServesThem) {
             1);
   // An unknown patient.
   EXPECT_EQ(Recalibrate("nobody", &b_recal).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // A window longer than 90 days is refused before any data is read; the twin is unchanged.
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+    v1::RecalibrateRequest req;
+    req.set_patient_id("pat-a");
+    const std::int64_t end_us = DbNowUs();
+    *req.mutable_window_end() = common::FromUnixMicros(end_us);
+    *req.mutable_window_start() = common::FromUnixMicros(end_us - std::int64_t{91} * 86'400'000'000);
+    v1::TwinSnapshot wide;
+    st = stub_->Recalibrate(&ctx, req, &wide);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("at most 90 days"));
+    v1::TwinSnapshot after;
+    ASSERT_TRUE(GetTwin("pat-a", &after).ok());
+    EXPECT_EQ(after.version(), recal.version());
+  }
+  // A watch naming more than 1,000 patients.
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    v1::WatchTwinsRequest req;
+    for (int i = 0; i <= 1000; ++i) req.add_patient_ids("pat-w" + std::to_string(i));
+    auto reader = stub_->WatchTwins(&ctx, req);
+    v1::TwinSnapshot ignored;
+    EXPECT_FALSE(reader->Read(&ignored));
+    const grpc::Status ws = reader->Finish();
+    EXPECT_EQ(ws.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << ws.error_message();
+    EXPECT_THAT(ws.error_message(), HasSubstr("patient_ids"));
+  }
 }
 
 // kill -9 between snapshots: the cursor lags behind unpersisted twins, and the replay skips
