@@ -18,7 +18,6 @@
 #include <limits>
 #include <map>
 #include <cmath>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "gmock/gmock.h"
@@ -28,6 +27,7 @@
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/testing/reflection_probe.h"
 #include "services/common/time_util.h"
 #include "tests/integration/test_env.h"
 
@@ -787,44 +787,12 @@ TEST_F(SliceTest, ReplayedAlertsAreOnlyTheCallersPatients) {
 }
 
 TEST_F(SliceTest, ServerReflectionListsOurServices) {
-  // grpc.reflection.v1alpha.ServerReflection, called generically (Debian ships no reflection
-  // proto). The request is ServerReflectionRequest{list_services: "*"}: field 7, "*".
-  grpc::GenericStub stub(Slice::Channel(slice_->data_address(), "cli-admin"));
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  grpc::CompletionQueue cq;
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  auto next = [&cq](void* expected) {
-    void* tag = nullptr;
-    bool ok = false;
-    return cq.Next(&tag, &ok) && tag == expected && ok;
-  };
-  int start_tag = 1, write_tag = 2, read_tag = 3, finish_tag = 4;
-  call->StartCall(&start_tag);
-  ASSERT_TRUE(next(&start_tag));
-  const char request[] = {0x3a, 0x01, '*'};
-  grpc::Slice slice(request, sizeof request);
-  grpc::ByteBuffer out(&slice, 1);
-  call->WriteLast(out, grpc::WriteOptions(), &write_tag);
-  ASSERT_TRUE(next(&write_tag));
-  grpc::ByteBuffer in;
-  call->Read(&in, &read_tag);
-  ASSERT_TRUE(next(&read_tag));
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(in.Dump(&slices).ok());
-  std::string response;
-  for (const auto& s : slices) response.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  grpc::Status status;
-  call->Finish(&status, &finish_tag);
-  next(&finish_tag);
-  cq.Shutdown();
-  void* ignored_tag;
-  bool ignored_ok;
-  while (cq.Next(&ignored_tag, &ignored_ok)) {
-  }
-  EXPECT_NE(response.find("healthtwin.vitals.v1.IngestService"), std::string::npos);
-  EXPECT_NE(response.find("healthtwin.registry.v1.RegistryService"), std::string::npos);
-  EXPECT_NE(response.find("grpc.health.v1.Health"), std::string::npos);
+  const common::testing::ReflectionReply r =
+      common::testing::ListServices(Slice::Channel(slice_->data_address(), "cli-admin"), kRpcDeadline);
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_NE(r.response.find("healthtwin.vitals.v1.IngestService"), std::string::npos);
+  EXPECT_NE(r.response.find("healthtwin.registry.v1.RegistryService"), std::string::npos);
+  EXPECT_NE(r.response.find("grpc.health.v1.Health"), std::string::npos);
 }
 
 TEST_F(SliceTest, GetTwinWithoutSnapshotsIsNotFound) {
