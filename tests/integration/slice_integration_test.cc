@@ -18,7 +18,10 @@
 #include <limits>
 #include <map>
 #include <cmath>
+#include <sstream>
+
 #include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -27,6 +30,7 @@
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/logging.h"
 #include "services/common/testing/reflection_probe.h"
 #include "services/common/time_util.h"
 #include "tests/integration/test_env.h"
@@ -671,6 +675,36 @@ TEST_F(SliceTest, GetVitalsAuditsAllowedAndDeniedAccess) {
 }
 
 // ----------------------------------------------------------------------------- alerts
+
+// The alerts.raised log line names the alert, never the patient or the peak heart rate (PHI).
+TEST_F(SliceTest, AlertRaisedLogLineCarriesTheAlertIdButNoPatientOrPeak) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  AlertWatch watch(*alice, SubscribeTo(kPatient));
+  std::ostringstream captured;
+  ASSERT_TRUE(common::InitLogging("slice_integration_test", "info", common::LogFormat::kJson,
+                                  std::make_shared<spdlog::sinks::ostream_sink_mt>(captured, /*force_flush=*/true))
+                  .ok());
+  StreamOutcome out = Stream(Chunk(HeartRateRun(kDevice, 1, 70, SecondsAgoUs(180), 137), 10));
+  auto raised = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
+  ASSERT_TRUE(common::InitLogging("slice_integration_test", "warn", common::LogFormat::kText).ok());
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_TRUE(raised.has_value()) << "no KIND_RAISED event within " << kAlertWait.count() << " s";
+
+  std::istringstream lines(captured.str());
+  std::string line, raised_line;
+  while (std::getline(lines, line)) {
+    if (line.find("\"alerts.raised\"") != std::string::npos) raised_line = line;
+  }
+  ASSERT_FALSE(raised_line.empty()) << captured.str();
+  const nlohmann::json fields = nlohmann::json::parse(raised_line);
+  EXPECT_EQ(fields.value("alert_id", ""), raised->alert().alert_id()) << raised_line;
+  EXPECT_EQ(raised_line.find(kPatient), std::string::npos) << raised_line;
+  EXPECT_EQ(raised_line.find("peak"), std::string::npos) << raised_line;
+  for (const auto& [key, value] : fields.items()) {
+    EXPECT_FALSE(value.is_number() && value.get<double>() == 137) << key << " carries the peak: " << raised_line;
+  }
+}
 
 // 70 readings at 1 Hz (69 s of data) of HR 135 for a patient on dr-alice's care team.
 TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
