@@ -1,6 +1,6 @@
 #include "services/ingest/vitals_reader.h"
 
-#include <charconv>
+#include "services/common/page_token.h"
 
 namespace healthtwin::ingest {
 namespace {
@@ -16,10 +16,8 @@ std::string TypeList(const std::vector<common::VitalType>& types) {
   return s;
 }
 
-bool ParseUint(std::string_view s, uint64_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
+// The largest offset a token may carry: offset + page size still fits a bigint.
+constexpr int64_t kMaxOffset = INT64_MAX - kMaxPageSize;
 
 }  // namespace
 
@@ -33,18 +31,13 @@ absl::Status CheckQuery(const VitalsQuery& q) {
   for (auto t : q.types) {
     if (!common::IsKnownVitalType(static_cast<int>(t))) return absl::InvalidArgumentError("types: unknown VitalType");
   }
-  uint64_t offset = 0;
-  if (!q.page_token.empty() && !ParseUint(q.page_token, offset)) {
-    return absl::InvalidArgumentError("page_token: not a token this service issued");
-  }
-  return absl::OkStatus();
+  return common::ParsePageToken(q.page_token, kMaxOffset).status();
 }
 
 absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
   if (auto s = CheckQuery(q); !s.ok()) return s;
   const uint32_t page = q.page_size == 0 ? kDefaultPageSize : q.page_size;
-  uint64_t offset = 0;
-  if (!q.page_token.empty()) ParseUint(q.page_token, offset);
+  const int64_t offset = *common::ParsePageToken(q.page_token, kMaxOffset);  // checked above
   const std::string types = TypeList(q.types);
   VitalsPage out;
   auto status = pool_.WithTransaction("query vitals", [&](pqxx::work& tx) {
@@ -52,7 +45,6 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
     pqxx::result r;
     // One more row than the page tells whether a next page exists.
     const int64_t limit = static_cast<int64_t>(page) + 1;
-    const auto off = static_cast<int64_t>(offset);
     const char* type_filter = "($2 = '' OR vital_type = ANY (string_to_array($2, ',')::smallint[]))";
     const std::string range =
         " AND measured_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond'"
@@ -63,7 +55,7 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
           " (extract(epoch FROM received_at) * 1000000)::bigint, flags FROM vitals"
           " WHERE patient_id = $1 AND " + std::string(type_filter) + range +
           " ORDER BY measured_at, ingest_seq LIMIT $5 OFFSET $6",
-          q.patient_id, types, q.start_us, q.end_us, limit, off);
+          q.patient_id, types, q.start_us, q.end_us, limit, offset);
       for (const auto& row : r) {
         if (out.samples.size() == page) break;
         StoredVital v;
@@ -81,7 +73,7 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
           " min(value), max(value), avg(value), count(*) FROM vitals"
           " WHERE patient_id = $1 AND " + std::string(type_filter) + range +
           " GROUP BY 1, 2 ORDER BY 2, 1 LIMIT $5 OFFSET $6",
-          q.patient_id, types, q.start_us, q.end_us, limit, off, static_cast<int64_t>(q.bucket_s));
+          q.patient_id, types, q.start_us, q.end_us, limit, offset, static_cast<int64_t>(q.bucket_s));
       for (const auto& row : r) {
         if (out.buckets.size() == page) break;
         out.buckets.push_back({static_cast<common::VitalType>(row[0].as<int>()), row[1].as<int64_t>(),

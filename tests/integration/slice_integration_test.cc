@@ -611,7 +611,7 @@ TEST_F(SliceTest, GetVitalsReturnsSamplesToCareTeamMember) {
     EXPECT_EQ(sample.type(), vitals_v1::VITAL_TYPE_HEART_RATE);
     EXPECT_EQ(sample.ucum_unit(), "/min");
     EXPECT_DOUBLE_EQ(sample.value(), i < 6 ? 70 + 2 * i : 90 + 2 * (i - 6));
-    EXPECT_EQ(common::ToUnixMicros(sample.measured_at()), base_us + i * 10 * kMicrosPerSecond);
+    EXPECT_EQ(common::ToUnixMicros(sample.measured_at(), "timestamp").value(), base_us + i * 10 * kMicrosPerSecond);
   }
 }
 
@@ -627,7 +627,7 @@ TEST_F(SliceTest, GetVitalsWithBucketsReturnsMinMaxMeanPerBucket) {
   EXPECT_EQ(resp.samples_size(), 0);
   ASSERT_EQ(resp.buckets_size(), 2);
   const auto& first = resp.buckets(0);
-  EXPECT_EQ(common::ToUnixMicros(first.bucket_start()), base_us);
+  EXPECT_EQ(common::ToUnixMicros(first.bucket_start(), "timestamp").value(), base_us);
   EXPECT_EQ(first.type(), vitals_v1::VITAL_TYPE_HEART_RATE);
   EXPECT_DOUBLE_EQ(first.min(), 70);
   EXPECT_DOUBLE_EQ(first.max(), 80);
@@ -635,7 +635,7 @@ TEST_F(SliceTest, GetVitalsWithBucketsReturnsMinMaxMeanPerBucket) {
   EXPECT_EQ(first.count(), 6u);
   EXPECT_EQ(first.ucum_unit(), "/min");
   const auto& second = resp.buckets(1);
-  EXPECT_EQ(common::ToUnixMicros(second.bucket_start()), base_us + 60 * kMicrosPerSecond);
+  EXPECT_EQ(common::ToUnixMicros(second.bucket_start(), "timestamp").value(), base_us + 60 * kMicrosPerSecond);
   EXPECT_DOUBLE_EQ(second.min(), 90);
   EXPECT_DOUBLE_EQ(second.max(), 100);
   EXPECT_DOUBLE_EQ(second.mean(), 95);
@@ -721,7 +721,7 @@ TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
   EXPECT_EQ(raised->alert().rule_id(), "hr_high_sustained");
   EXPECT_EQ(raised->alert().state(), alerts_v1::ALERT_STATE_OPEN);
   EXPECT_EQ(raised->alert().priority(), alerts_v1::PRIORITY_HIGH);
-  EXPECT_EQ(common::ToUnixMicros(raised->alert().condition_started_at()), start_us);
+  EXPECT_EQ(common::ToUnixMicros(raised->alert().condition_started_at(), "timestamp").value(), start_us);
   EXPECT_DOUBLE_EQ(raised->alert().peak_value(), 135);
 
   // 30 more seconds of the same episode: still one alert.
