@@ -829,6 +829,36 @@ TEST_F(SliceTest, ServerReflectionListsOurServices) {
   EXPECT_NE(r.response.find("grpc.health.v1.Health"), std::string::npos);
 }
 
+// 20236744074158 s times 1e6 used to wrap to a time in 2026 and run the query.
+TEST_F(SliceTest, GetVitalsRejectsATimestampOutsideYears0001To9999) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  vitals_v1::QueryVitalsRequest req = HeartRateQuery(kPatient, SecondsAgoUs(60), SecondsAgoUs(0), 0);
+  req.mutable_end()->set_seconds(20'236'744'074'158);
+  vitals_v1::QueryVitalsResponse resp;
+
+  grpc::Status s = GetVitals("dr-alice", req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("end: seconds 20236744074158 is outside years 0001..9999"));
+}
+
+TEST_F(SliceTest, GetTwinRejectsNegativeNanosInAsOf) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  clinician_v1::GetTwinRequest req;
+  req.set_patient_id(kPatient);
+  *req.mutable_as_of() = common::FromUnixMicros(SecondsAgoUs(0));
+  req.mutable_as_of()->set_nanos(-1);
+  twin_v1::TwinSnapshot resp;
+
+  grpc::Status s = alice->GetTwin(&ctx, req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("as_of: nanos -1 is outside 0..999999999"));
+}
+
 TEST_F(SliceTest, GetTwinWithoutSnapshotsIsNotFound) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
   auto alice = Clinician("dr-alice");
