@@ -279,6 +279,13 @@ class SliceTest : public ::testing::Test {
     return clinician->GetVitals(&ctx, req, resp);
   }
 
+  grpc::Status GetTwin(std::string_view identity, const clinician_v1::GetTwinRequest& req, twin_v1::TwinSnapshot* resp) {
+    auto clinician = Clinician(identity);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    return clinician->GetTwin(&ctx, req, resp);
+  }
+
   static vitals_v1::QueryVitalsRequest HeartRateQuery(const std::string& patient, int64_t start_us, int64_t end_us,
                                                       uint32_t bucket_s) {
     vitals_v1::QueryVitalsRequest req;
@@ -844,16 +851,13 @@ TEST_F(SliceTest, GetVitalsRejectsATimestampOutsideYears0001To9999) {
 
 TEST_F(SliceTest, GetTwinRejectsNegativeNanosInAsOf) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
-  auto alice = Clinician("dr-alice");
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   clinician_v1::GetTwinRequest req;
   req.set_patient_id(kPatient);
   *req.mutable_as_of() = common::FromUnixMicros(SecondsAgoUs(0));
   req.mutable_as_of()->set_nanos(-1);
   twin_v1::TwinSnapshot resp;
 
-  grpc::Status s = alice->GetTwin(&ctx, req, &resp);
+  grpc::Status s = GetTwin("dr-alice", req, &resp);
 
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("as_of: nanos -1 is outside 0..999999999"));
@@ -861,14 +865,11 @@ TEST_F(SliceTest, GetTwinRejectsNegativeNanosInAsOf) {
 
 TEST_F(SliceTest, GetTwinWithoutSnapshotsIsNotFound) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
-  auto alice = Clinician("dr-alice");
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   clinician_v1::GetTwinRequest req;
   req.set_patient_id(kPatient);
   twin_v1::TwinSnapshot resp;
 
-  grpc::Status s = alice->GetTwin(&ctx, req, &resp);
+  grpc::Status s = GetTwin("dr-alice", req, &resp);
 
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr(kPatient));
