@@ -1,10 +1,10 @@
 #include "services/common/logging.h"
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <memory>
 #include <sstream>
 #include <string>
-
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "gtest/gtest.h"
 
@@ -32,7 +32,9 @@ TEST(LoggingTest, TextValueWithSpacesEqualsQuotesAndNewlinesCannotForgeFields) {
   const std::string line = log.text();
   EXPECT_EQ(line.find('\n'), line.size() - 1) << "one event, one line: " << line;
   // Fields come in key order; the forged "level=error" stays inside the quoted value.
-  EXPECT_NE(line.find(R"( count=2 device_id="AA:01 level=error\nfake.event \"x\"\\")" "\n"), std::string::npos)
+  EXPECT_NE(line.find(R"( count=2 device_id="AA:01 level=error\nfake.event \"x\"\\")"
+                      "\n"),
+            std::string::npos)
       << line;
 }
 

@@ -3,14 +3,13 @@
 
 #include "services/common/service_host.h"
 
+#include <grpcpp/grpcpp.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"

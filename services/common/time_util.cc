@@ -1,9 +1,9 @@
 #include "services/common/time_util.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <cstdio>
 #include <ctime>
-
-#include <google/protobuf/util/time_util.h>
 
 namespace healthtwin::common {
 
@@ -11,10 +11,9 @@ absl::StatusOr<int64_t> ToUnixMicros(const google::protobuf::Timestamp& ts, std:
   using google::protobuf::util::TimeUtil;
   const std::string name(field);
   if (ts.seconds() < TimeUtil::kTimestampMinSeconds || ts.seconds() > TimeUtil::kTimestampMaxSeconds) {
-    return absl::InvalidArgumentError(name + ": seconds " + std::to_string(ts.seconds()) +
-                                      " is outside years 0001..9999 (" +
-                                      std::to_string(TimeUtil::kTimestampMinSeconds) + ".." +
-                                      std::to_string(TimeUtil::kTimestampMaxSeconds) + ")");
+    return absl::InvalidArgumentError(
+        name + ": seconds " + std::to_string(ts.seconds()) + " is outside years 0001..9999 (" +
+        std::to_string(TimeUtil::kTimestampMinSeconds) + ".." + std::to_string(TimeUtil::kTimestampMaxSeconds) + ")");
   }
   if (ts.nanos() < 0 || ts.nanos() >= 1'000'000'000) {
     return absl::InvalidArgumentError(name + ": nanos " + std::to_string(ts.nanos()) + " is outside 0..999999999");

@@ -13,7 +13,7 @@ google::protobuf::Timestamp Ts(int64_t seconds, int32_t nanos = 0) {
   return ts;
 }
 
-constexpr int64_t kYear1Seconds = -62135596800;       // 0001-01-01T00:00:00Z
+constexpr int64_t kYear1Seconds = -62135596800;        // 0001-01-01T00:00:00Z
 constexpr int64_t kYear9999EndSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
 TEST(TimestampTest, ConvertsTheWholeRangeOfYears0001To9999) {
@@ -50,8 +50,8 @@ TEST(PageTokenTest, AcceptsOnlyDecimalDigitsUpToTheMaximum) {
   EXPECT_EQ(*ParsePageToken("", 10), 0);
   EXPECT_EQ(*ParsePageToken("0", 10), 0);
   EXPECT_EQ(*ParsePageToken("10", 10), 10);
-  for (const char* token : {"11", "-1", " 1", "1 ", "+1", "1abc", "0x10", "18446744073709551615",
-                            "99999999999999999999999"}) {
+  for (const char* token :
+       {"11", "-1", " 1", "1 ", "+1", "1abc", "0x10", "18446744073709551615", "99999999999999999999999"}) {
     absl::StatusOr<int64_t> v = ParsePageToken(token, 10);
     ASSERT_FALSE(v.ok()) << token;
     EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
