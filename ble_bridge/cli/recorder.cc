@@ -124,7 +124,9 @@ void Recorder::OnDeviceReport(const DeviceReport& r) {
     d["racp"] = {{"outcome", std::string(RacpOutcomeName(r.racp))}, {"detail", r.racp_detail}};
     if (r.racp_from_sequence) d["racp"]["from_sequence"] = *r.racp_from_sequence;
   }
-  common::Log(spdlog::level::info, "bridge.device_report", {{"device_id", r.device_address}, {"report", d}});
+  nlohmann::json logged = d;
+  logged.erase("serial");  // a device serial stays in the book, out of the logs
+  common::Log(spdlog::level::info, "bridge.device_report", {{"device_id", r.device_address}, {"report", logged}});
   SaveLocked();
 }
 

@@ -43,7 +43,7 @@ absl::StatusOr<Common> ParseCommon(std::span<const uint8_t> value) {
     st.improper_measurement_position = st.raw & 0x0020;
     c.extras.status = st;
   }
-  return c;
+  return r.Finish(std::move(c));
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ absl::StatusOr<CurrentTime> ParseCurrentTime(std::span<const uint8_t> value) {
   if (t.day_of_week > 7) return absl::InvalidArgumentError(absl::StrCat("day of week ", t.day_of_week, " is above 7"));
   t.fractions256 = r.U8();
   t.adjust_reason = r.U8();
-  return t;
+  return r.Finish(std::move(t));
 }
 
 absl::StatusOr<std::vector<uint8_t>> EncodeCurrentTime(const CurrentTime& time) {

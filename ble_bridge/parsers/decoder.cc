@@ -132,7 +132,8 @@ std::size_t GattDecoder::Index(Characteristic c) {
   for (std::size_t i = 0; i < kAllCharacteristics.size(); ++i) {
     if (kAllCharacteristics[i] == c) return i;
   }
-  std::abort();  // Characteristic values outside the enum cannot be constructed by our callers
+  // A value outside the enum is a caller's bug; one bad caller must not take down the bridge.
+  return kAllCharacteristics.size();
 }
 
 absl::StatusOr<Decoded> GattDecoder::Decode(Characteristic c, std::span<const uint8_t> value) {

@@ -90,7 +90,8 @@ absl::StatusOr<Decoded> Decode(Characteristic c, std::span<const uint8_t> value)
 
 class GattDecoder {
  public:
-  // Decode(), counting accepted and rejected values per characteristic.
+  // Decode(), counting accepted and rejected values per characteristic. A value outside
+  // kAllCharacteristics (a caller's bug) is rejected, not fatal, and counted under its own slot.
   absl::StatusOr<Decoded> Decode(Characteristic c, std::span<const uint8_t> value);
 
   uint64_t rejected(Characteristic c) const { return counters_[Index(c)].rejected.load(std::memory_order_relaxed); }
@@ -101,9 +102,10 @@ class GattDecoder {
     std::atomic<uint64_t> accepted{0};
     std::atomic<uint64_t> rejected{0};
   };
+  // The slot of `c`; kAllCharacteristics.size() for a value outside the enum.
   static std::size_t Index(Characteristic c);
 
-  std::array<Counters, kAllCharacteristics.size()> counters_;
+  std::array<Counters, kAllCharacteristics.size() + 1> counters_;
 };
 
 }  // namespace healthtwin::ble

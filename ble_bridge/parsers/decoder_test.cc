@@ -59,5 +59,17 @@ TEST(GattDecoderTest, CountsRejectsPerCharacteristic) {
   EXPECT_EQ(decoder.rejected(Characteristic::kWeightMeasurement), 0u);
 }
 
+// A Characteristic outside the enum used to abort in the counter lookup, taking the bridge down.
+TEST(GattDecoderTest, CharacteristicOutsideTheEnumIsRejectedNotFatal) {
+  GattDecoder decoder;
+  const auto bogus = static_cast<Characteristic>(0x1234);
+  auto d = decoder.Decode(bogus, V("00"));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(decoder.rejected(bogus), 1u);
+  EXPECT_EQ(decoder.accepted(bogus), 0u);
+  for (Characteristic c : kAllCharacteristics) EXPECT_EQ(decoder.rejected(c), 0u) << CharacteristicName(c);
+}
+
 }  // namespace
 }  // namespace healthtwin::ble

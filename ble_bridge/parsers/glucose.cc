@@ -91,7 +91,7 @@ absl::StatusOr<GlucoseMeasurement> ParseGlucoseMeasurement(std::span<const uint8
   }
   if (flags & 0x08) m.sensor_status_annunciation = r.U16();
   m.context_information_follows = flags & 0x10;
-  return m;
+  return r.Finish(std::move(m));
 }
 
 absl::StatusOr<GlucoseMeasurementContext> ParseGlucoseMeasurementContext(std::span<const uint8_t> value) {
@@ -131,7 +131,7 @@ absl::StatusOr<GlucoseMeasurementContext> ParseGlucoseMeasurementContext(std::sp
     c.medication_unit = flags & 0x20 ? MedicationUnit::kLiters : MedicationUnit::kKilograms;
   }
   if (flags & 0x40) c.hba1c_percent = DecodeSfloat(r.U16());
-  return c;
+  return r.Finish(std::move(c));
 }
 
 }  // namespace healthtwin::ble

@@ -35,7 +35,7 @@ absl::StatusOr<HeartRateMeasurement> ParseHeartRateMeasurement(std::span<const u
     m.rr_intervals_1024ths.emplace();
     while (r.remaining() > 0) m.rr_intervals_1024ths->push_back(r.U16());
   }
-  return m;
+  return r.Finish(std::move(m));
 }
 
 }  // namespace healthtwin::ble

@@ -26,7 +26,7 @@ absl::StatusOr<PlxSpotCheckMeasurement> ParsePlxSpotCheckMeasurement(std::span<c
   if (flags & 0x04) m.device_and_sensor_status = r.U24();
   if (flags & 0x08) m.pulse_amplitude_index_percent = DecodeSfloat(r.U16());
   m.device_clock_not_set = flags & 0x10;
-  return m;
+  return r.Finish(std::move(m));
 }
 
 absl::StatusOr<PlxContinuousMeasurement> ParsePlxContinuousMeasurement(std::span<const uint8_t> value) {
@@ -52,7 +52,7 @@ absl::StatusOr<PlxContinuousMeasurement> ParsePlxContinuousMeasurement(std::span
   if (flags & 0x04) m.measurement_status = r.U16();
   if (flags & 0x08) m.device_and_sensor_status = r.U24();
   if (flags & 0x10) m.pulse_amplitude_index_percent = DecodeSfloat(r.U16());
-  return m;
+  return r.Finish(std::move(m));
 }
 
 }  // namespace healthtwin::ble

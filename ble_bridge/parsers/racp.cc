@@ -29,7 +29,7 @@ absl::StatusOr<RacpMessage> ParseRequest(RacpMessage m, ByteReader& r) {
       return Invalid(
           absl::StrCat("operator ", RacpOperatorName(m.op), " takes no operand, got ", r.remaining(), " bytes"));
     }
-    return m;
+    return r.Finish(std::move(m));
   }
   if (r.remaining() < 1) return Invalid(absl::StrCat("operator ", RacpOperatorName(m.op), " needs a filter type"));
   const uint8_t filter = r.U8();
@@ -55,7 +55,7 @@ absl::StatusOr<RacpMessage> ParseRequest(RacpMessage m, ByteReader& r) {
     return Invalid(absl::StrCat("range minimum ", f.sequence_numbers[0], " is above maximum ", f.sequence_numbers[1]));
   }
   m.filter = std::move(f);
-  return m;
+  return r.Finish(std::move(m));
 }
 
 }  // namespace
@@ -136,7 +136,7 @@ absl::StatusOr<RacpMessage> ParseRacp(std::span<const uint8_t> value) {
   switch (m.op_code) {
     case RacpOpCode::kAbortOperation:
       if (r.remaining() != 0) return Invalid(absl::StrCat("abort takes no operand, got ", r.remaining(), " bytes"));
-      return m;
+      return r.Finish(std::move(m));
     case RacpOpCode::kNumberOfStoredRecordsResponse:
       if (r.remaining() == 2) {
         m.number_of_records = r.U16();
@@ -146,14 +146,14 @@ absl::StatusOr<RacpMessage> ParseRacp(std::span<const uint8_t> value) {
         return Invalid(absl::StrCat("number of stored records needs a 2- or 4-byte count, got ", r.remaining()));
       }
       m.count_size_bytes = static_cast<uint8_t>(value.size() - 2);
-      return m;
+      return r.Finish(std::move(m));
     case RacpOpCode::kResponseCode:
       if (r.remaining() != 2) {
         return Invalid(absl::StrCat("response code needs request op code and value (2 bytes), got ", r.remaining()));
       }
       m.request_op_code = r.U8();
       m.response_code = r.U8();
-      return m;
+      return r.Finish(std::move(m));
     default:
       break;
   }

@@ -31,7 +31,7 @@ absl::StatusOr<TemperatureMeasurement> ParseTemperatureMeasurement(std::span<con
     m.timestamp = *ts;
   }
   if (flags & 0x04) m.temperature_type = r.U8();
-  return m;
+  return r.Finish(std::move(m));
 }
 
 }  // namespace healthtwin::ble

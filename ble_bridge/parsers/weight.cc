@@ -27,7 +27,7 @@ absl::StatusOr<WeightMeasurement> ParseWeightMeasurement(std::span<const uint8_t
     m.bmi_raw = r.U16();
     m.height_raw = r.U16();
   }
-  return m;
+  return r.Finish(std::move(m));
 }
 
 }  // namespace healthtwin::ble

@@ -157,13 +157,14 @@ absl::Status Forwarder::HandleAck(const UplinkAck& ack, std::span<const OutboxRo
   }
   for (const auto& rej : ack.rejections) {
     auto it = by_seq.find(rej.sender_seq);
-    nlohmann::json fields = {{"sender_seq", rej.sender_seq}, {"reason", rej.reason}, {"detail", rej.detail}};
+    // The field the detail names, not the detail: it quotes the clinical value.
+    nlohmann::json fields = {{"sender_seq", rej.sender_seq},
+                             {"reason", rej.reason},
+                             {"field", rej.detail.substr(0, rej.detail.find(':'))}};
     if (it != by_seq.end()) {
       const Measurement& m = it->second->measurement;
       fields["device_id"] = m.device_id;
       fields["type"] = std::string(common::VitalTypeName(m.type));
-      fields["value"] = m.value;
-      fields["ucum_unit"] = m.ucum_unit;
       ++rejected_total_;
     }
     // Rejected for good: resending would only be rejected again. It is removed with the rest.

@@ -114,7 +114,7 @@ std::string FormatAlert(const alr::AlertEvent& ev) {
   std::string prio = alr::Priority_Name(a.priority()).substr(std::string("PRIORITY_").size());
   std::string kind = ev.kind() == alr::AlertEvent::KIND_RAISED ? "ALERT" : "UPDATE";
   std::string state = alr::AlertState_Name(a.state()).substr(std::string("ALERT_STATE_").size());
-  return "[" + common::FormatUnixMicros(common::ToUnixMicros(a.raised_at())) + "] " + kind + " " + prio + " " +
+  return "[" + common::FormatTimestamp(a.raised_at()) + "] " + kind + " " + prio + " " +
          a.patient_id() + " " + a.rule_id() + ": " + a.summary() + " (" + state + ", id " + a.alert_id() + ")";
 }
 
@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
     healthtwin::twin::v1::TwinSnapshot snap;
     auto s = stub->GetTwin(&ctx, req, &snap);
     if (!s.ok()) return Fail(s);
-    auto when = [](const google::protobuf::Timestamp& ts) { return common::FormatUnixMicros(common::ToUnixMicros(ts)); };
+    auto when = [](const google::protobuf::Timestamp& ts) { return common::FormatTimestamp(ts); };
     const std::string reason = healthtwin::twin::v1::UpdateReason_Name(snap.reason()).substr(std::string("UPDATE_REASON_").size());
     if (ts_json) {
       nlohmann::json params = nlohmann::json::array();
@@ -338,7 +338,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     auto type_name = [](int t) { return std::string(common::VitalTypeName(static_cast<common::VitalType>(t))); };
     for (const auto& v : resp.samples()) {
-      const auto at = common::FormatUnixMicros(common::ToUnixMicros(v.measured_at()));
+      const auto at = common::FormatTimestamp(v.measured_at());
       if (v_json) {
         std::cout << nlohmann::json{{"measured_at", at}, {"type", type_name(v.type())}, {"value", v.value()},
                                     {"ucum_unit", v.ucum_unit()}, {"device_id", v.device_id()}}
@@ -350,7 +350,7 @@ int main(int argc, char** argv) {
       }
     }
     for (const auto& b : resp.buckets()) {
-      const auto at = common::FormatUnixMicros(common::ToUnixMicros(b.bucket_start()));
+      const auto at = common::FormatTimestamp(b.bucket_start());
       if (v_json) {
         std::cout << nlohmann::json{{"bucket_start", at}, {"type", type_name(b.type())}, {"min", b.min()},
                                     {"max", b.max()}, {"mean", b.mean()}, {"count", b.count()},

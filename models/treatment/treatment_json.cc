@@ -52,6 +52,10 @@ absl::Status Integer(const json& obj, std::string_view key, const std::string& p
   auto it = obj.find(std::string(key));
   if (it == obj.end()) return required ? Error(field, "is required") : absl::OkStatus();
   if (!it->is_number_integer()) return Error(field, "must be an integer");
+  // An unsigned above INT64_MAX would wrap to a negative int64 (e.g. 2^64 - 1 to -1).
+  if (it->is_number_unsigned() &&
+      it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+    return Error(field, "is out of range");
   const auto v = it->get<std::int64_t>();
   if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
     return Error(field, "is out of range");

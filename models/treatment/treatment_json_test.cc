@@ -128,6 +128,16 @@ TEST(WhatIfOptionsJsonTest, ErrorsNameTheField) {
   EXPECT_THAT(ParseWhatIfOptions(R"({"option": []})", {}).status().message(), HasSubstr("option: unknown field"));
 }
 
+// 2^64 - 1 used to come back from get<int64_t> as -1 and pass the int range check (the error
+// then quoted -1, a value nobody sent).
+TEST(WhatIfOptionsJsonTest, UnsignedIntegerAboveInt64IsOutOfRangeNotWrapped) {
+  std::string text(kOptions);
+  text.replace(text.find(R"("stop_day": 20)"), 14, R"("stop_day": 18446744073709551615)");
+  EXPECT_THAT(std::string(ParseWhatIfOptions(text, {}).status().message()),
+              HasSubstr("options[1].drugs[0].stop_day: is out of range"));
+  EXPECT_THAT(ErrorOf(Edit(R"("days": 30)", R"("days": 18446744073709551586)")), HasSubstr("days: is out of range"));
+}
+
 TEST(WhatIfOptionsJsonTest, ReadsAPosterior) {
   absl::StatusOr<WhatIfSpec> s = ParseWhatIfOptions(R"({"options": [{"name": "none"}],
       "posterior": {"names": ["log_resistance"], "mean": [0.1], "covariance": [0.0025], "version": 7,

@@ -434,7 +434,14 @@ grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::Call
     return sub;
   }
   std::optional<int64_t> since;
-  if (req->has_since()) since = common::ToUnixMicros(req->since());
+  if (req->has_since()) {
+    absl::StatusOr<int64_t> us = common::ToUnixMicros(req->since(), "since");
+    if (!us.ok()) {
+      sub->End(common::ToGrpcStatus(us.status()));
+      return sub;
+    }
+    since = *us;
+  }
   auto caller = common::CallerOf(*ctx);
   if (!caller.ok()) {
     sub->End(common::ToGrpcStatus(caller.status()));
@@ -506,14 +513,15 @@ grpc::ServerUnaryReactor* AlertServiceImpl::ListAlerts(grpc::CallbackServerConte
     }
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (req->page_size() > 1000) return absl::InvalidArgumentError("page_size: at most 1000");
-    const int64_t since = req->has_since() ? common::ToUnixMicros(req->since()) : 0;
+    absl::StatusOr<int64_t> since = req->has_since() ? common::ToUnixMicros(req->since(), "since") : 0;
+    if (!since.ok()) return since.status();
     const int64_t limit = req->page_size() == 0 ? 100 : req->page_size();
     return pool_.WithTransaction("list alerts", [&](pqxx::work& tx) {
       auto rows = tx.exec_params(
           "SELECT alert_id::text FROM alerts WHERE patient_id = $1"
           " AND raised_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
           " ORDER BY raised_at DESC LIMIT $3",
-          req->patient_id(), since, limit);
+          req->patient_id(), *since, limit);
       std::vector<std::string> ids;
       for (const auto& r : rows) ids.push_back(r[0].as<std::string>());
       for (auto& a : LoadAlerts(tx, ids)) *resp->add_alerts() = std::move(a);

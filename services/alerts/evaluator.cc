@@ -116,8 +116,8 @@ absl::StatusOr<int> Evaluator::RunOnce() {
           tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, $2)", r[0][0].as<std::string>(),
                          kEventRaised);
           raised = true;
-          common::LogInfo("alerts.raised", {{"patient_id", patient}, {"rule", kHrRuleId},
-                                            {"alert_id", r[0][0].as<std::string>()}, {"peak_bpm", e.peak_bpm}});
+          // The alert id only: the patient and the peak are PHI, readable behind the alerts API.
+          common::LogInfo("alerts.raised", {{"alert_id", r[0][0].as<std::string>()}, {"rule", kHrRuleId}});
         }
       }
     }

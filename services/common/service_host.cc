@@ -11,6 +11,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "services/common/logging.h"
+#include "services/common/reflection_access.h"
 
 namespace healthtwin::common {
 namespace {
@@ -48,6 +49,8 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
                                                                 const std::vector<grpc::Service*>& services) {
   auto creds = MakeServerCredentials(cfg.tls);
   if (!creds.ok()) return creds.status();
+  // Reflection answers only admin and service certificates (see reflection_access.h).
+  (*creds)->SetAuthMetadataProcessor(std::make_shared<ReflectionAccessProcessor>());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

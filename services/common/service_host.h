@@ -1,5 +1,6 @@
 // Runs one gRPC server the way every healthtwin service needs it: mutual TLS only,
-// grpc.health.v1 health checking, server reflection, a port file for tests and the demo,
+// grpc.health.v1 health checking (open to any certificate from the CA, for probes), server
+// reflection (admin and service certificates only), a port file for tests and the demo,
 // and a graceful drain on SIGTERM/SIGINT.
 //
 // Usage in main():

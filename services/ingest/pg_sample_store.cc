@@ -154,7 +154,7 @@ absl::StatusOr<StoreOutcome> PgSampleStore::StoreBatch(std::string_view bridge_i
           line += "\\N";
         }
         line += '\t';
-        AppendInt(line, static_cast<int64_t>(s.device_record_seq));
+        AppendInt(line, static_cast<int64_t>(s.device_record_seq));  // <= kMaxDeviceRecordSeq (validated)
         line += '\t';
         AppendInt(line, s.flags);
         line += '\t';

@@ -16,8 +16,24 @@ std::vector<IncomingSample> FromProto(const v1::SampleBatch& batch) {
     in.type = s.type();
     in.value = s.value();
     in.ucum_unit = s.ucum_unit();
-    if (s.has_measured_at()) in.measured_at_us = common::ToUnixMicros(s.measured_at());
-    if (s.has_received_at()) in.received_at_us = common::ToUnixMicros(s.received_at());
+    // A timestamp out of range rejects this sample only (a stream error would make the bridge
+    // resend it for ever); ValidateSample reports mapping_error.
+    if (s.has_measured_at()) {
+      absl::StatusOr<int64_t> us = common::ToUnixMicros(s.measured_at(), "measured_at");
+      if (us.ok()) {
+        in.measured_at_us = *us;
+      } else {
+        in.mapping_error = std::string(us.status().message());
+      }
+    }
+    if (s.has_received_at() && in.mapping_error.empty()) {
+      absl::StatusOr<int64_t> us = common::ToUnixMicros(s.received_at(), "received_at");
+      if (us.ok()) {
+        in.received_at_us = *us;
+      } else {
+        in.mapping_error = std::string(us.status().message());
+      }
+    }
     in.device_record_seq = s.device_record_seq();
     out.push_back(std::move(in));
   }

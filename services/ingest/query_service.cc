@@ -26,8 +26,12 @@ grpc::ServerUnaryReactor* QueryServiceImpl::QueryVitals(grpc::CallbackServerCont
     VitalsQuery q;
     q.patient_id = request->patient_id();
     for (int t : request->types()) q.types.push_back(static_cast<common::VitalType>(t));
-    q.start_us = common::ToUnixMicros(request->start());
-    q.end_us = common::ToUnixMicros(request->end());
+    absl::StatusOr<int64_t> start_us = common::ToUnixMicros(request->start(), "start");
+    if (!start_us.ok()) return start_us.status();
+    absl::StatusOr<int64_t> end_us = common::ToUnixMicros(request->end(), "end");
+    if (!end_us.ok()) return end_us.status();
+    q.start_us = *start_us;
+    q.end_us = *end_us;
     q.bucket_s = request->bucket_s();
     q.page_size = request->page_size();
     q.page_token = request->page_token();

@@ -94,6 +94,12 @@ std::optional<double> ToCanonicalUnit(VitalType type, double value, std::string_
 }
 
 Verdict ValidateSample(const IncomingSample& in, int64_t now_us) {
+  if (!in.mapping_error.empty()) return Reject(in, RejectReason::kInvalidField, in.mapping_error);
+  if (in.device_record_seq > kMaxDeviceRecordSeq) {
+    return Reject(in, RejectReason::kInvalidField,
+                  "device_record_seq: " + std::to_string(in.device_record_seq) + " is above " +
+                      std::to_string(kMaxDeviceRecordSeq));
+  }
   if (in.device_id.empty()) return Reject(in, RejectReason::kMissingField, "device_id: empty");
   if (in.device_id.size() > kMaxDeviceIdLength) {
     return Reject(in, RejectReason::kInvalidDeviceId,

@@ -33,6 +33,9 @@ struct IncomingSample {
   std::optional<int64_t> measured_at_us;
   std::optional<int64_t> received_at_us;
   uint64_t device_record_seq = 0;
+  // Set by the proto mapping when a field cannot be represented (e.g. a Timestamp outside years
+  // 0001..9999); names the field. The sample is then rejected with kInvalidField.
+  std::string mapping_error;
 };
 
 struct ValidSample {
@@ -46,6 +49,7 @@ struct ValidSample {
   uint32_t flags = 0;
 };
 
+// Values match healthtwin.vitals.v1.RejectReason.
 enum class RejectReason {
   kImplausibleValue = 1,
   kUnknownUnit = 2,
@@ -53,11 +57,15 @@ enum class RejectReason {
   kMissingField = 4,
   kInvalidDeviceId = 5,
   kQuarantineFull = 6,
+  kInvalidField = 7,  // a value outside what its field can represent
 };
 
 // Device ids are the bridge's stable names for a device (e.g. "hr-AA:BB:CC:DD:EE:01"); they key
 // quarantine and the registry, so they are bounded exactly like the registry's ids (CheckId).
 inline constexpr std::size_t kMaxDeviceIdLength = 64;
+
+// device_record_seq is stored as a PostgreSQL bigint.
+inline constexpr uint64_t kMaxDeviceRecordSeq = static_cast<uint64_t>(INT64_MAX);
 
 struct Rejection {
   uint64_t sender_seq = 0;

@@ -126,5 +126,27 @@ TEST(VitalsValidatorTest, RejectsMissingFieldsNamingThem) {
   EXPECT_NE(AsRejection(ValidateSample(s, kNow)).detail.find("measured_at"), std::string::npos);
 }
 
+// Stored as a bigint: above 2^63 - 1 it would turn negative (and collide with another record).
+TEST(VitalsValidatorTest, RejectsDeviceRecordSeqAboveBigintNamingIt) {
+  auto s = Hr(72);
+  s.device_record_seq = kMaxDeviceRecordSeq;
+  EXPECT_TRUE(std::holds_alternative<ValidSample>(ValidateSample(s, kNow)));
+  s.device_record_seq = kMaxDeviceRecordSeq + 1;
+  auto v = ValidateSample(s, kNow);
+  ASSERT_TRUE(std::holds_alternative<Rejection>(v));
+  EXPECT_EQ(AsRejection(v).reason, RejectReason::kInvalidField);
+  EXPECT_EQ(AsRejection(v).detail, "device_record_seq: 9223372036854775808 is above 9223372036854775807");
+}
+
+TEST(VitalsValidatorTest, RejectsWhatTheMappingCouldNotConvertWithItsMessage) {
+  auto s = Hr(72);
+  s.measured_at_us.reset();
+  s.mapping_error = "measured_at: seconds 253402300800 is outside years 0001..9999";
+  auto v = ValidateSample(s, kNow);
+  ASSERT_TRUE(std::holds_alternative<Rejection>(v));
+  EXPECT_EQ(AsRejection(v).reason, RejectReason::kInvalidField);
+  EXPECT_EQ(AsRejection(v).detail, s.mapping_error);
+}
+
 }  // namespace
 }  // namespace healthtwin::ingest

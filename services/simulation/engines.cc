@@ -19,6 +19,7 @@ namespace models = healthtwin::models;
 using nlohmann::json;
 
 // Defaults for proto3 fields left at zero; documented in simulation.proto's comments.
+constexpr uint32_t kMaxDays = 365;  // no what-if spans more than a year
 constexpr double kDefaultAgeYears = 55.0;    // when the registry has no birth year
 constexpr double kDefaultHeightCm = 170.0;   // when the registry has no height
 constexpr double kDefaultWeightKg = 75.0;    // when no weight was measured in the window
@@ -120,12 +121,13 @@ std::optional<models::TwinPosterior> PosteriorOf(const WhatIfPatient& p) {
 
 absl::StatusOr<mt::WhatIfSpec> ToSpec(const v1::WhatIfRequest& req) {
   mt::WhatIfSpec spec;
-  spec.days = static_cast<int>(req.days() == 0 ? kDefaultWhatIfDays : req.days());
-  spec.ensemble_size = static_cast<int>(req.ensemble_size() == 0 ? kDefaultWhatIfEnsemble : req.ensemble_size());
-  if (req.days() > 365) return absl::InvalidArgumentError(absl::StrCat("days: ", req.days(), "; at most 365"));
+  // Range checks before each narrowing to int, so the error quotes the value that was sent.
+  if (req.days() > kMaxDays) return absl::InvalidArgumentError(absl::StrCat("days: ", req.days(), "; at most 365"));
   if (req.ensemble_size() > 1000) {
     return absl::InvalidArgumentError(absl::StrCat("ensemble_size: ", req.ensemble_size(), "; at most 1000"));
   }
+  spec.days = static_cast<int>(req.days() == 0 ? kDefaultWhatIfDays : req.days());
+  spec.ensemble_size = static_cast<int>(req.ensemble_size() == 0 ? kDefaultWhatIfEnsemble : req.ensemble_size());
   spec.seed = req.seed() == 0 ? 1 : req.seed();
   if (req.has_target()) {
     spec.target.systolic_below_mmhg = req.target().systolic_below_mmhg();
@@ -144,6 +146,12 @@ absl::StatusOr<mt::WhatIfSpec> ToSpec(const v1::WhatIfRequest& req) {
       if (d.interval_h() == 0) return absl::InvalidArgumentError(field + ".interval_h: required (24 for once daily)");
       if (d.adherence_fraction() == 0) {
         return absl::InvalidArgumentError(field + ".adherence_fraction: required, in (0, 1] (1 = every dose taken)");
+      }
+      // No simulation is longer than kMaxDays, so a larger day is never meaningful.
+      if (d.start_day() > kMaxDays || d.stop_day() > kMaxDays) {
+        const bool start = d.start_day() > kMaxDays;
+        return absl::InvalidArgumentError(absl::StrCat(field, start ? ".start_day: " : ".stop_day: ",
+                                                       start ? d.start_day() : d.stop_day(), "; at most ", kMaxDays));
       }
       mt::DrugRegimen r;
       r.drug = d.drug();

@@ -49,7 +49,8 @@ std::string ToJson(const google::protobuf::Message& m) {
   return out;
 }
 
-// Rows [offset, offset + limit) of a CSV with a header line, header included.
+}  // namespace
+
 std::string CsvPage(const std::string& csv, uint32_t offset, uint32_t limit, uint32_t& total) {
   total = 0;
   std::size_t header_end = csv.find('\n');
@@ -60,15 +61,14 @@ std::string CsvPage(const std::string& csv, uint32_t offset, uint32_t limit, uin
   while (pos < csv.size()) {
     std::size_t end = csv.find('\n', pos);
     if (end == std::string::npos) end = csv.size() - 1;
-    if (row >= offset && row < offset + limit) out.append(csv, pos, end - pos + 1);
+    // row - offset, not offset + limit: the sum of two uint32 request fields can wrap.
+    if (row >= offset && row - offset < limit) out.append(csv, pos, end - pos + 1);
     ++row;
     pos = end + 1;
   }
   total = row;
   return out;
 }
-
-}  // namespace
 
 SimulationServiceImpl::SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner,
                                              SimulationEngines engines, common::Executor& executor,

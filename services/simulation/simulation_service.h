@@ -45,6 +45,10 @@ struct SimulationEngines {
   std::function<absl::Status(const std::string& result_json, v1::CohortResults& out)> parse_cohort_result;
 };
 
+// Rows [offset, offset + limit) of a per-patient CSV with a header line, header included;
+// `total` is its number of rows. Exposed for tests.
+std::string CsvPage(const std::string& csv, uint32_t offset, uint32_t limit, uint32_t& total);
+
 class SimulationServiceImpl final : public v1::SimulationService::CallbackService {
  public:
   // `compute` runs what-if simulations (CPU bound); `executor` the short database calls.

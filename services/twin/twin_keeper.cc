@@ -177,15 +177,16 @@ absl::Status CalibrateEntry(pqxx::work& tx, const std::string& patient_id, TwinK
     }
   }
   const std::uint64_t version = status.ok() ? e.db_version + 1 : 0;
-  tx.exec_params(
+  const auto calibration_id = tx.exec_params(
       "INSERT INTO twin_calibrations (patient_id, trigger, window_start, window_end, ok, message, twin_version)"
-      " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint), $5, $6, NULLIF($7::bigint, 0))",
+      " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint), $5, $6, NULLIF($7::bigint, 0))"
+      " RETURNING id",
       patient_id, std::string(trigger), start_s, end_s, status.ok(), std::string(status.message()),
-      static_cast<std::int64_t>(version));
+      static_cast<std::int64_t>(version))[0][0].as<std::int64_t>();
+  // Logs carry the calibration's id, never the patient or the fit's message (it quotes values).
   if (!status.ok()) {
     e.last_calibration_error = std::string(status.message());
-    common::LogInfo("twin.calibration_failed",
-                    {{"patient_id", patient_id}, {"trigger", trigger}, {"reason", status.message()}});
+    common::LogInfo("twin.calibration_failed", {{"calibration_id", calibration_id}, {"trigger", trigger}});
     return status;
   }
   e.twin.emplace(std::move(*fitted));
@@ -196,8 +197,8 @@ absl::Status CalibrateEntry(pqxx::work& tx, const std::string& patient_id, TwinK
   e.fit_quality = FitQualityJson(quality);
   e.unsaved = true;
   e.Want(reason);
-  common::LogInfo("twin.calibrated", {{"patient_id", patient_id}, {"trigger", trigger}, {"samples", window.size()},
-                                      {"converged", quality.converged}});
+  common::LogInfo("twin.calibrated", {{"calibration_id", calibration_id}, {"trigger", trigger},
+                                      {"samples", window.size()}, {"converged", quality.converged}});
   return absl::OkStatus();
 }
 
@@ -271,8 +272,7 @@ SnapshotRecord Persist(pqxx::work& tx, const std::string& patient_id, TwinKeeper
           static_cast<std::int64_t>(er.twin_version));
       if (ins.empty()) continue;  // replayed after a crash: already recorded
       er.event_id = ins[0][0].as<std::uint64_t>();
-      common::LogInfo("twin.event", {{"patient_id", patient_id}, {"type", er.type}, {"event_id", er.event_id},
-                                     {"magnitude", er.magnitude}});
+      common::LogInfo("twin.event", {{"event_id", er.event_id}, {"type", er.type}});
       rec.events.push_back(std::move(er));
     }
     tx.exec("SELECT pg_notify('twin_events_new', '')");
@@ -354,14 +354,12 @@ absl::StatusOr<TwinKeeper::Entry*> TwinKeeper::LoadEntry(pqxx::work& tx, const s
     // A day already closed in the snapshot is not closed again by the sweep.
     if (snap->open_day < 0 && snap->state_time_unix_s > 0) e->closed_through_day = Day(snap->state_time_unix_s);
   } else {
-    if (!rec.registered) {
-      common::LogWarn("twin.unregistered_patient", {{"patient_id", patient_id}, {"note", "population defaults used"}});
-    }
+    if (!rec.registered) common::LogWarn("twin.unregistered_patient", {{"note", "population defaults used"}});
     absl::StatusOr<mc::Twin> t = mc::Twin::Create(e->model, setup->prior, options_.twin_options);
     if (!t.ok()) return t.status();
     e->twin.emplace(std::move(*t));
     e->is_new = true;
-    common::LogInfo("twin.created", {{"patient_id", patient_id}, {"archetype", setup->archetype}});
+    common::LogInfo("twin.created");  // no patient id, and the archetype names conditions
   }
   auto err = tx.exec_params(
       "SELECT message FROM twin_calibrations WHERE patient_id = $1 AND NOT ok AND id > coalesce("
@@ -451,7 +449,8 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
       if (!entry.ok()) {
         // Known limitation: these rows are not absorbed (the batch calibration still reads them
         // once the patient's model can be built).
-        common::LogWarn("twin.load_failed", {{"patient_id", patient}, {"error", entry.status().message()}});
+        // The code only: the message names the patient.
+        common::LogWarn("twin.load_failed", {{"code", absl::StatusCodeToString(entry.status().code())}});
         continue;
       }
       Entry& e = **entry;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_util.h"
+#include "services/common/page_token.h"
 #include "services/common/stream_writer.h"
 #include "services/common/time_util.h"
 #include "services/common/vital_type.h"
@@ -126,7 +127,8 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwin(grpc::CallbackServerContext* 
       return c.status();
     }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
-    const int64_t as_of = req->has_as_of() ? common::ToUnixMicros(req->as_of()) : kFarFutureUs;
+    absl::StatusOr<int64_t> as_of = req->has_as_of() ? common::ToUnixMicros(req->as_of(), "as_of") : kFarFutureUs;
+    if (!as_of.ok()) return as_of.status();
     bool found = false;
     auto s = pool_.WithTransaction("get twin", [&](pqxx::work& tx) {
       resp->Clear();
@@ -134,7 +136,7 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwin(grpc::CallbackServerContext* 
                                   " FROM twin_snapshots WHERE patient_id = $1"
                                   " AND created_at <= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
                                   " ORDER BY version DESC LIMIT 1",
-                              req->patient_id(), as_of);
+                              req->patient_id(), *as_of);
       if (!(found = !r.empty())) return;
       RowToSnapshot(r[0], resp);
       // The newest failed calibration after the last success, as of the same instant.
@@ -144,7 +146,7 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwin(grpc::CallbackServerContext* 
           " AND id > coalesce((SELECT max(id) FROM twin_calibrations WHERE patient_id = $1 AND ok"
           "   AND attempted_at <= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'), 0)"
           " ORDER BY id DESC LIMIT 1",
-          req->patient_id(), as_of);
+          req->patient_id(), *as_of);
       if (!err.empty()) resp->set_last_calibration_error(err[0][0].as<std::string>());
     });
     if (s.ok() && !found) {
@@ -167,17 +169,13 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwinHistory(grpc::CallbackServerCo
     if (req->page_size() > kMaxHistoryPageSize) {
       return absl::InvalidArgumentError(absl::StrCat("page_size: at most ", kMaxHistoryPageSize));
     }
-    const int64_t start = req->has_start() ? common::ToUnixMicros(req->start()) : 0;
-    const int64_t end = req->has_end() ? common::ToUnixMicros(req->end()) : kFarFutureUs;
+    absl::StatusOr<int64_t> start = req->has_start() ? common::ToUnixMicros(req->start(), "start") : 0;
+    if (!start.ok()) return start.status();
+    absl::StatusOr<int64_t> end = req->has_end() ? common::ToUnixMicros(req->end(), "end") : kFarFutureUs;
+    if (!end.ok()) return end.status();
     const int64_t limit = req->page_size() == 0 ? kDefaultHistoryPageSize : req->page_size();
-    int64_t after_version = 0;
-    if (!req->page_token().empty()) {
-      try {
-        after_version = std::stoll(req->page_token());
-      } catch (const std::exception&) {
-        return absl::InvalidArgumentError("page_token: not a token this service issued");
-      }
-    }
+    absl::StatusOr<int64_t> after_version = common::ParsePageToken(req->page_token(), INT64_MAX);
+    if (!after_version.ok()) return after_version.status();
     return pool_.WithTransaction("get twin history", [&](pqxx::work& tx) {
       resp->Clear();
       auto rows = tx.exec_params(
@@ -186,7 +184,7 @@ grpc::ServerUnaryReactor* TwinServiceImpl::GetTwinHistory(grpc::CallbackServerCo
               " AND created_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond'"
               " AND created_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
               " ORDER BY version LIMIT $5",
-          req->patient_id(), after_version, start, end, limit + 1);
+          req->patient_id(), *after_version, *start, *end, limit + 1);
       for (const auto& r : rows) {
         if (resp->snapshots_size() == limit) {
           resp->set_next_page_token(std::to_string(resp->snapshots(resp->snapshots_size() - 1).version()));
@@ -261,8 +259,16 @@ grpc::ServerUnaryReactor* TwinServiceImpl::Recalibrate(grpc::CallbackServerConte
     }
     if (auto s = CheckPatientId(req->patient_id()); !s.ok()) return s;
     std::optional<int64_t> start, end;
-    if (req->has_window_start()) start = common::ToUnixMicros(req->window_start()) / 1'000'000;
-    if (req->has_window_end()) end = common::ToUnixMicros(req->window_end()) / 1'000'000;
+    if (req->has_window_start()) {
+      absl::StatusOr<int64_t> us = common::ToUnixMicros(req->window_start(), "window_start");
+      if (!us.ok()) return us.status();
+      start = *us / 1'000'000;
+    }
+    if (req->has_window_end()) {
+      absl::StatusOr<int64_t> us = common::ToUnixMicros(req->window_end(), "window_end");
+      if (!us.ok()) return us.status();
+      end = *us / 1'000'000;
+    }
     if (start && end && *start >= *end) return absl::InvalidArgumentError("window_start: must be before window_end");
     absl::StatusOr<SnapshotRecord> r = keeper_.Recalibrate(req->patient_id(), start, end);
     if (!r.ok()) return r.status();

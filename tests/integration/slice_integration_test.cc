@@ -18,8 +18,10 @@
 #include <limits>
 #include <map>
 #include <cmath>
-#include <grpcpp/generic/generic_stub.h>
+#include <sstream>
+
 #include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -29,6 +31,8 @@
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
 #include "services/common/pg.h"
+#include "services/common/logging.h"
+#include "services/common/testing/reflection_probe.h"
 #include "services/common/time_util.h"
 #include "services/ingest/pg_sample_store.h"
 #include "tests/integration/test_env.h"
@@ -276,6 +280,13 @@ class SliceTest : public ::testing::Test {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     return clinician->GetVitals(&ctx, req, resp);
+  }
+
+  grpc::Status GetTwin(std::string_view identity, const clinician_v1::GetTwinRequest& req, twin_v1::TwinSnapshot* resp) {
+    auto clinician = Clinician(identity);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    return clinician->GetTwin(&ctx, req, resp);
   }
 
   static vitals_v1::QueryVitalsRequest HeartRateQuery(const std::string& patient, int64_t start_us, int64_t end_us,
@@ -619,7 +630,7 @@ TEST_F(SliceTest, GetVitalsReturnsSamplesToCareTeamMember) {
     EXPECT_EQ(sample.type(), vitals_v1::VITAL_TYPE_HEART_RATE);
     EXPECT_EQ(sample.ucum_unit(), "/min");
     EXPECT_DOUBLE_EQ(sample.value(), i < 6 ? 70 + 2 * i : 90 + 2 * (i - 6));
-    EXPECT_EQ(common::ToUnixMicros(sample.measured_at()), base_us + i * 10 * kMicrosPerSecond);
+    EXPECT_EQ(common::ToUnixMicros(sample.measured_at(), "timestamp").value(), base_us + i * 10 * kMicrosPerSecond);
   }
 }
 
@@ -635,7 +646,7 @@ TEST_F(SliceTest, GetVitalsWithBucketsReturnsMinMaxMeanPerBucket) {
   EXPECT_EQ(resp.samples_size(), 0);
   ASSERT_EQ(resp.buckets_size(), 2);
   const auto& first = resp.buckets(0);
-  EXPECT_EQ(common::ToUnixMicros(first.bucket_start()), base_us);
+  EXPECT_EQ(common::ToUnixMicros(first.bucket_start(), "timestamp").value(), base_us);
   EXPECT_EQ(first.type(), vitals_v1::VITAL_TYPE_HEART_RATE);
   EXPECT_DOUBLE_EQ(first.min(), 70);
   EXPECT_DOUBLE_EQ(first.max(), 80);
@@ -643,7 +654,7 @@ TEST_F(SliceTest, GetVitalsWithBucketsReturnsMinMaxMeanPerBucket) {
   EXPECT_EQ(first.count(), 6u);
   EXPECT_EQ(first.ucum_unit(), "/min");
   const auto& second = resp.buckets(1);
-  EXPECT_EQ(common::ToUnixMicros(second.bucket_start()), base_us + 60 * kMicrosPerSecond);
+  EXPECT_EQ(common::ToUnixMicros(second.bucket_start(), "timestamp").value(), base_us + 60 * kMicrosPerSecond);
   EXPECT_DOUBLE_EQ(second.min(), 90);
   EXPECT_DOUBLE_EQ(second.max(), 100);
   EXPECT_DOUBLE_EQ(second.mean(), 95);
@@ -687,6 +698,36 @@ TEST_F(SliceTest, GetVitalsAuditsAllowedAndDeniedAccess) {
 
 // ----------------------------------------------------------------------------- alerts
 
+// The alerts.raised log line names the alert, never the patient or the peak heart rate (PHI).
+TEST_F(SliceTest, AlertRaisedLogLineCarriesTheAlertIdButNoPatientOrPeak) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  auto alice = Clinician("dr-alice");
+  AlertWatch watch(*alice, SubscribeTo(kPatient));
+  std::ostringstream captured;
+  ASSERT_TRUE(common::InitLogging("slice_integration_test", "info", common::LogFormat::kJson,
+                                  std::make_shared<spdlog::sinks::ostream_sink_mt>(captured, /*force_flush=*/true))
+                  .ok());
+  StreamOutcome out = Stream(Chunk(HeartRateRun(kDevice, 1, 70, SecondsAgoUs(180), 137), 10));
+  auto raised = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
+  ASSERT_TRUE(common::InitLogging("slice_integration_test", "warn", common::LogFormat::kText).ok());
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_TRUE(raised.has_value()) << "no KIND_RAISED event within " << kAlertWait.count() << " s";
+
+  std::istringstream lines(captured.str());
+  std::string line, raised_line;
+  while (std::getline(lines, line)) {
+    if (line.find("\"alerts.raised\"") != std::string::npos) raised_line = line;
+  }
+  ASSERT_FALSE(raised_line.empty()) << captured.str();
+  const nlohmann::json fields = nlohmann::json::parse(raised_line);
+  EXPECT_EQ(fields.value("alert_id", ""), raised->alert().alert_id()) << raised_line;
+  EXPECT_EQ(raised_line.find(kPatient), std::string::npos) << raised_line;
+  EXPECT_EQ(raised_line.find("peak"), std::string::npos) << raised_line;
+  for (const auto& [key, value] : fields.items()) {
+    EXPECT_FALSE(value.is_number() && value.get<double>() == 137) << key << " carries the peak: " << raised_line;
+  }
+}
+
 // 70 readings at 1 Hz (69 s of data) of HR 135 for a patient on dr-alice's care team.
 TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
@@ -702,7 +743,7 @@ TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
   EXPECT_EQ(raised->alert().rule_id(), "hr_high_sustained");
   EXPECT_EQ(raised->alert().state(), alerts_v1::ALERT_STATE_OPEN);
   EXPECT_EQ(raised->alert().priority(), alerts_v1::PRIORITY_HIGH);
-  EXPECT_EQ(common::ToUnixMicros(raised->alert().condition_started_at()), start_us);
+  EXPECT_EQ(common::ToUnixMicros(raised->alert().condition_started_at(), "timestamp").value(), start_us);
   EXPECT_DOUBLE_EQ(raised->alert().peak_value(), 135);
 
   // 30 more seconds of the same episode: still one alert.
@@ -802,56 +843,48 @@ TEST_F(SliceTest, ReplayedAlertsAreOnlyTheCallersPatients) {
 }
 
 TEST_F(SliceTest, ServerReflectionListsOurServices) {
-  // grpc.reflection.v1alpha.ServerReflection, called generically (Debian ships no reflection
-  // proto). The request is ServerReflectionRequest{list_services: "*"}: field 7, "*".
-  grpc::GenericStub stub(Slice::Channel(slice_->data_address(), "cli-admin"));
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  grpc::CompletionQueue cq;
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  auto next = [&cq](void* expected) {
-    void* tag = nullptr;
-    bool ok = false;
-    return cq.Next(&tag, &ok) && tag == expected && ok;
-  };
-  int start_tag = 1, write_tag = 2, read_tag = 3, finish_tag = 4;
-  call->StartCall(&start_tag);
-  ASSERT_TRUE(next(&start_tag));
-  const char request[] = {0x3a, 0x01, '*'};
-  grpc::Slice slice(request, sizeof request);
-  grpc::ByteBuffer out(&slice, 1);
-  call->WriteLast(out, grpc::WriteOptions(), &write_tag);
-  ASSERT_TRUE(next(&write_tag));
-  grpc::ByteBuffer in;
-  call->Read(&in, &read_tag);
-  ASSERT_TRUE(next(&read_tag));
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(in.Dump(&slices).ok());
-  std::string response;
-  for (const auto& s : slices) response.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  grpc::Status status;
-  call->Finish(&status, &finish_tag);
-  next(&finish_tag);
-  cq.Shutdown();
-  void* ignored_tag;
-  bool ignored_ok;
-  while (cq.Next(&ignored_tag, &ignored_ok)) {
-  }
-  EXPECT_NE(response.find("healthtwin.vitals.v1.IngestService"), std::string::npos);
-  EXPECT_NE(response.find("healthtwin.registry.v1.RegistryService"), std::string::npos);
-  EXPECT_NE(response.find("grpc.health.v1.Health"), std::string::npos);
+  const common::testing::ReflectionReply r =
+      common::testing::ListServices(Slice::Channel(slice_->data_address(), "cli-admin"), kRpcDeadline);
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_NE(r.response.find("healthtwin.vitals.v1.IngestService"), std::string::npos);
+  EXPECT_NE(r.response.find("healthtwin.registry.v1.RegistryService"), std::string::npos);
+  EXPECT_NE(r.response.find("grpc.health.v1.Health"), std::string::npos);
+}
+
+// 20236744074158 s times 1e6 used to wrap to a time in 2026 and run the query.
+TEST_F(SliceTest, GetVitalsRejectsATimestampOutsideYears0001To9999) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  vitals_v1::QueryVitalsRequest req = HeartRateQuery(kPatient, SecondsAgoUs(60), SecondsAgoUs(0), 0);
+  req.mutable_end()->set_seconds(20'236'744'074'158);
+  vitals_v1::QueryVitalsResponse resp;
+
+  grpc::Status s = GetVitals("dr-alice", req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("end: seconds 20236744074158 is outside years 0001..9999"));
+}
+
+TEST_F(SliceTest, GetTwinRejectsNegativeNanosInAsOf) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  clinician_v1::GetTwinRequest req;
+  req.set_patient_id(kPatient);
+  *req.mutable_as_of() = common::FromUnixMicros(SecondsAgoUs(0));
+  req.mutable_as_of()->set_nanos(-1);
+  twin_v1::TwinSnapshot resp;
+
+  grpc::Status s = GetTwin("dr-alice", req, &resp);
+
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("as_of: nanos -1 is outside 0..999999999"));
 }
 
 TEST_F(SliceTest, GetTwinWithoutSnapshotsIsNotFound) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
-  auto alice = Clinician("dr-alice");
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   clinician_v1::GetTwinRequest req;
   req.set_patient_id(kPatient);
   twin_v1::TwinSnapshot resp;
 
-  grpc::Status s = alice->GetTwin(&ctx, req, &resp);
+  grpc::Status s = GetTwin("dr-alice", req, &resp);
 
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr(kPatient));

@@ -133,8 +133,8 @@ double RunCopyBaseline(const Options& o, const std::string& conninfo,
           for (const auto& s : batch.samples()) {
             line = "bench-" + s.device_id().substr(9) + '\t' + s.device_id() + "\t1\t" +
                    std::to_string(static_cast<int>(s.value())) + "\t/min\t" +
-                   common::FormatUnixMicros(common::ToUnixMicros(s.measured_at())) + '\t' +
-                   common::FormatUnixMicros(common::ToUnixMicros(s.received_at())) + "\t0\t0\tbridge-001";
+                   common::FormatTimestamp(s.measured_at()) + '\t' +
+                   common::FormatTimestamp(s.received_at()) + "\t0\t0\tbridge-001";
             w.write_raw_line(line);
           }
           w.complete();
