@@ -50,7 +50,8 @@ std::string DbusErrorName(const absl::Status& status) {
 }
 
 // One connection to the system bus. Its loop stops, and the connection closes, when the last
-// holder lets go: a thread still waiting for a reply keeps the loop that will deliver it.
+// holder lets go: a thread still waiting for a reply keeps the loop that will deliver it. The
+// last reference must never be dropped under mu_ (the loop's exit handler takes it).
 struct SdbusBluezBus::Session {
   std::unique_ptr<sdbus::IConnection> connection;
   sdbus::Slot name_match;
@@ -217,9 +218,19 @@ void SdbusBluezBus::Supervise() {
           Invoke(kDbusPath, "org.freedesktop.DBus.Peer", "Ping", options_.ping_timeout, nullptr, kDbusService);
       lock.lock();
       next_ping = Clock::now() + options_.health_interval;
+      const Session* pinged = session.get();
+      bool drop = false;
       if (pong.ok()) {
         session->failed_pings = 0;
-      } else if (++session->failed_pings >= 2 && session_ == session) {
+      } else {
+        drop = ++session->failed_pings >= 2;
+      }
+      // Never the last reference under mu_: closing a session joins its loop, whose exit
+      // handler takes mu_.
+      lock.unlock();
+      session.reset();
+      lock.lock();
+      if (drop && session_.get() == pinged) {
         DropSession(lock, "the bus daemon does not answer: " + pong.status().ToString());
       }
       continue;
