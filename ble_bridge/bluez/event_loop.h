@@ -14,13 +14,13 @@
 // called from any thread but the loop's own.
 #pragma once
 
+#include <sdbus-c++/IConnection.h>
+
 #include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <sdbus-c++/IConnection.h>
 
 #include "absl/status/status.h"
 

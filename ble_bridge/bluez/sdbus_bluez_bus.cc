@@ -1,12 +1,12 @@
 #include "ble_bridge/bluez/sdbus_bluez_bus.h"
 
-#include <exception>
-#include <utility>
-
 #include <sdbus-c++/Error.h>
 #include <sdbus-c++/IProxy.h>
 #include <sdbus-c++/Message.h>
 #include <spdlog/spdlog.h>
+
+#include <exception>
+#include <utility>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"

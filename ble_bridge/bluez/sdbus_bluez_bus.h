@@ -18,6 +18,8 @@
 // through the dispatch thread).
 #pragma once
 
+#include <sdbus-c++/IConnection.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -26,8 +28,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <sdbus-c++/IConnection.h>
 
 #include "ble_bridge/bluez/backoff.h"
 #include "ble_bridge/bluez/bluez_bus.h"

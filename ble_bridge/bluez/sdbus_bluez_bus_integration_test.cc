@@ -1,8 +1,6 @@
 // SdbusBluezBus against a private dbus-daemon and the dbusmock bluez5 template: presence of
 // org.bluez across a released name and a bus restart, and the health the systemd watchdog
 // follows when the dispatch thread is stuck.
-#include "ble_bridge/bluez/sdbus_bluez_bus.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "ble_bridge/bluez/sdbus_bluez_bus.h"
 #include "ble_bridge/bluez/testing/mock_bluez.h"
 
 namespace healthtwin::ble {
@@ -82,7 +81,7 @@ TEST(SdbusBluezBusTest, ReconnectsToANewDaemonAtTheSameAddress) {
   (*mock)->KillDaemon();
   ASSERT_TRUE(PollUntil([&] { return !(*bus)->Presence().available; }, seconds(5)));
   absl::Status down = (*bus)->Call("/org/bluez/hci0", kAdapterIface, "StartDiscovery", std::nullopt);
-  EXPECT_FALSE(down.ok());  // fails at once instead of hanging
+  EXPECT_FALSE(down.ok());                   // fails at once instead of hanging
   EXPECT_TRUE((*bus)->Healthy(seconds(2)));  // retrying is healthy
 
   ASSERT_TRUE((*mock)->RestartDaemon().ok());

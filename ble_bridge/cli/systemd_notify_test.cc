@@ -2,12 +2,11 @@
 // directory, named by NOTIFY_SOCKET as systemd would.
 #include "ble_bridge/cli/systemd_notify.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "ble_bridge/cli/testing/notify_socket.h"
 

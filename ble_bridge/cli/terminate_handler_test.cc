@@ -1,9 +1,9 @@
 #include "ble_bridge/cli/terminate_handler.h"
 
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace healthtwin::ble {
 namespace {
