@@ -216,7 +216,7 @@ TEST_P(RacpAcrossOutageTest, ResubscribesAndFetchesWhatTheMeterStoredMeanwhileOn
 
 INSTANTIATE_TEST_SUITE_P(Outages, RacpAcrossOutageTest,
                          ::testing::Values(Outage::kBluetoothdRestart, Outage::kBusRestart, Outage::kNameReleased),
-                         [](const ::testing::TestParamInfo<Outage>& info) { return OutageName(info.param); });
+                         [](const ::testing::TestParamInfo<Outage>& p) { return OutageName(p.param); });
 
 }  // namespace
 }  // namespace healthtwin::ble

@@ -295,7 +295,7 @@ TEST_P(BridgeRunOutageTest, NotificationsResumeAndNothingIsLostOrDuplicated) {
 
 INSTANTIATE_TEST_SUITE_P(Outages, BridgeRunOutageTest,
                          ::testing::Values(Outage::kBluetoothdRestart, Outage::kBusRestart, Outage::kNameReleased),
-                         [](const ::testing::TestParamInfo<Outage>& info) { return OutageName(info.param); });
+                         [](const ::testing::TestParamInfo<Outage>& p) { return OutageName(p.param); });
 
 TEST_F(BridgeRunIntegrationTest, SigintWhileTheBusIsDownExitsZeroAtOnce) {
   ASSERT_NO_FATAL_FAILURE(StartBridge());
