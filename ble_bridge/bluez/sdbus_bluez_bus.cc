@@ -81,7 +81,7 @@ absl::StatusOr<std::unique_ptr<SdbusBluezBus>> SdbusBluezBus::Create(SdbusBusOpt
     if (options.require_bus_at_start) return first;
     spdlog::warn("dbus: system bus not reachable yet ({}); retrying in the background", first.ToString());
   }
-  bus->supervisor_ = std::thread([b = bus.get()] { b->Supervise(); });
+  bus->supervisor_ = std::thread([b = bus.get()] { b->SuperviseGuarded(); });
   return bus;
 }
 
@@ -168,6 +168,20 @@ absl::Status SdbusBluezBus::InstallBluezMatches(Session& session) {
     return FromSdbus(e);
   }
   return absl::OkStatus();
+}
+
+void SdbusBluezBus::SuperviseGuarded() {
+  while (true) {
+    try {
+      Supervise();
+      return;
+    } catch (const std::exception& e) {
+      // Bus errors are Status values; this is a bug (or memory). Log it and go on supervising.
+      spdlog::error("dbus: supervisor: {}", e.what());
+    }
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) return;
+  }
 }
 
 void SdbusBluezBus::Supervise() {

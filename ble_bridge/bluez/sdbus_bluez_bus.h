@@ -80,6 +80,8 @@ class SdbusBluezBus final : public BluezBus {
   explicit SdbusBluezBus(SdbusBusOptions options);
   // Opens a connection, installs the matches and starts its loop; also asks who owns org.bluez.
   absl::Status Connect();
+  // The supervisor thread's entry point: Supervise(), started again if anything escapes it.
+  void SuperviseGuarded();
   void Supervise();
   // Applies an owner change ("" = gone) and reports it; called on the supervisor thread.
   void ApplyOwner(const std::string& owner);
