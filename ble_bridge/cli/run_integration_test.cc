@@ -8,7 +8,8 @@
 // dbus-daemon killed and a new one started at the same address, org.bluez released and taken
 // again. Each time the bridge keeps uplinking its outbox while BlueZ is away, subscribes again
 // when it is back, and nothing is lost or stored twice. SIGINT while the bus is down exits 0 at
-// once, and under systemd (NOTIFY_SOCKET) the bridge reports READY=1 and WATCHDOG=1.
+// once, a bridge started before the bus connects when it appears, and under systemd
+// (NOTIFY_SOCKET) the bridge reports READY=1 and WATCHDOG=1.
 #include <signal.h>
 
 #include <algorithm>
@@ -127,7 +128,7 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     return ch.value_or("");
   }
 
-  void StartBridge(const std::vector<std::string>& extra_env = {}) {
+  void StartBridge(const std::vector<std::string>& extra_env = {}, bool wait_subscribed = true) {
     healthtwin::testing::SubprocessOptions options;
     options.extra_env = extra_env;
     auto bridge = Subprocess::Spawn(kBridgeBin,
@@ -137,6 +138,7 @@ class BridgeRunIntegrationTest : public ::testing::Test {
                                     options);
     ASSERT_TRUE(bridge.ok()) << bridge.status();
     bridge_ = *std::move(bridge);
+    if (!wait_subscribed) return;
     ASSERT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 1; }, 15s)) << bridge_->Stderr();
   }
 
@@ -311,6 +313,18 @@ TEST_F(BridgeRunIntegrationTest, SigintWhileTheBusIsDownExitsZeroAtOnce) {
   EXPECT_TRUE(done->exited && done->code == 0) << done->ToString() << "\n" << bridge_->Stderr();
   EXPECT_EQ(bridge_->Stderr().find("std::terminate"), std::string::npos) << bridge_->Stderr();
   EXPECT_NE(bridge_->Stdout().find("\"bluez_losses\":1"), std::string::npos) << bridge_->Stdout();
+}
+
+TEST_F(BridgeRunIntegrationTest, StartsWithoutTheBusAndConnectsWhenItAppears) {
+  mock_->KillDaemon();
+  ASSERT_NO_FATAL_FAILURE(StartBridge({}, /*wait_subscribed=*/false));
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("bridge.started"); }, 10s)) << bridge_->Stderr();
+  ASSERT_TRUE(mock_->RestartDaemon().ok());
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("connected to the system bus"); }, 15s)) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(AddWearables());
+  ASSERT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 1; }, 15s)) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(Notify(0, kReadings / 2));
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings / 2));
 }
 
 TEST_F(BridgeRunIntegrationTest, TellsSystemdItIsReadyAndPingsTheWatchdog) {
