@@ -25,6 +25,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # BlueZ client (ble_bridge/bluez) and its radio-free tests: private dbus-daemon + dbusmock
   libsdbus-c++-dev dbus python3-dbusmock
+  # sd_notify for the bridge under systemd (Type=notify, WatchdogSec=; deploy/systemd)
+  libsystemd-dev
 )
 
 missing=()

@@ -30,16 +30,70 @@ done
 
 WORK=$(mktemp -d /tmp/healthtwin-demo.XXXXXX)
 chmod 755 "$WORK"
+# Every background process, in start order, with a name for the report.
 PIDS=()
+NAMES=()
 say() { printf '\033[1m[demo]\033[0m %s\n' "$*"; }
+
+# Starts "$@" in the background as process NAME. setsid: a new session, so Ctrl-C in the terminal
+# reaches only this script and the foreground command; cleanup() then stops every process once,
+# in order, and each can drain properly.
+start_bg() {  # name command [args...]
+  local name=$1
+  shift
+  setsid "$@" &
+  PIDS+=($!)
+  NAMES+=("$name")
+}
+
+# Stops one process with SIGTERM and waits for it; records "<name>: exit N" (or "killed by
+# ABRT" and the like) in STOPPED, and the name in BAD unless it exited 0.
+stop_one() {  # index
+  local pid=${PIDS[$1]} name=${NAMES[$1]} st=0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || st=$?
+  if ((st == 0)); then
+    STOPPED+=("$name: exit 0")
+  elif ((st > 128)); then
+    STOPPED+=("$name: killed by $(kill -l $((st - 128)) 2>/dev/null || echo "signal $((st - 128))")")
+    BAD+=("$name")
+  else
+    STOPPED+=("$name: exit $st")
+    BAD+=("$name")
+  fi
+}
 
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
   say "stopping: ${#PIDS[@]} processes, then PostgreSQL"
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  STOPPED=()
+  BAD=()
+  # Newest first: the bridge drains into ingest and leaves the mock bus before they go; then the
+  # wearables; then the services, all at once (they drain in parallel), ingest last of all.
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    case ${NAMES[$i]} in bridge | wearables) stop_one "$i" ;; esac
+  done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    case ${NAMES[$i]} in bridge | wearables | ingest) ;; *) kill -TERM "${PIDS[$i]}" 2>/dev/null || true ;; esac
+  done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    case ${NAMES[$i]} in bridge | wearables | ingest) ;; *) stop_one "$i" ;; esac
+  done
+  for ((i = 0; i < ${#PIDS[@]}; i++)); do
+    [[ ${NAMES[$i]} == ingest ]] && stop_one "$i"
+  done
   "$BUILD/tests/harness/healthtwin-pg-harness" stop --dir "$WORK/pg" --remove >/dev/null 2>&1 || true
+  if ((${#STOPPED[@]})); then
+    local joined
+    joined=$(printf '%s, ' "${STOPPED[@]}")
+    say "exit status: ${joined%, }"
+  fi
+  if ((${#BAD[@]})); then
+    say "not stopped cleanly: ${BAD[*]}"
+    ((code == 0 || code == 130)) && code=1
+  fi
   if ((code != 0 && code != 130)); then
     say "failed (exit $code); logs kept in $WORK"
     for f in "$WORK"/*.log; do echo "----- $f (last lines)"; tail -n 15 "$f"; done
@@ -69,28 +123,32 @@ say "development PKI in $WORK/pki (CA, services, bridge-001, dr-alice, dr-bob, c
 DB="host=$WORK/pg port=5432 dbname=healthtwin user=postgres"
 say "PostgreSQL on Unix socket $WORK/pg (no TCP port)"
 
+# Starts a service and sets ADDR to its address. Not called in $(...): the process must be a
+# child of this shell, so that cleanup() can wait for it and see its exit status.
 start_service() {  # name binary [extra flags...]
   local name=$1 bin=$2
   shift 2
-  "$BUILD/$bin" --tls-ca "$WORK/pki/ca.pem" --tls-cert "$WORK/pki/$name.pem" --tls-key "$WORK/pki/$name.key" \
-    --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" --log-format text "$@" \
-    >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
+  start_bg "$name" "$BUILD/$bin" --tls-ca "$WORK/pki/ca.pem" --tls-cert "$WORK/pki/$name.pem" \
+    --tls-key "$WORK/pki/$name.key" --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
+    --log-format text "$@" >"$WORK/$name.log" 2>&1
   for _ in $(seq 100); do [[ -s "$WORK/$name.port" ]] && break; sleep 0.1; done
   [[ -s "$WORK/$name.port" ]] || { echo "demo: $name did not start; see $WORK/$name.log" >&2; exit 1; }
-  echo "localhost:$(cat "$WORK/$name.port")"
+  ADDR="localhost:$(cat "$WORK/$name.port")"
 }
 
-INGEST=$(start_service ingest services/ingest/healthtwin-ingest)
-ALERTS=$(start_service alerts services/alerts/healthtwin-alerts)
+start_service ingest services/ingest/healthtwin-ingest
+INGEST=$ADDR
+start_service alerts services/alerts/healthtwin-alerts
+ALERTS=$ADDR
 # The twin service follows the vitals table; in the demo it writes a sequential snapshot at most
 # every 10 s per twin (production default: 600 s) so `twin show` reflects the last seconds.
-TWIN=$(start_service twin services/twin/healthtwin-twin --persist-every-s 10)
-SIM=$(start_service simulation services/simulation/healthtwin-simulation)
-API=$(start_service clinician_api clinician_api/healthtwin-clinician-api \
-  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN")
-# Re-read PIDs: command substitution ran start_service in a subshell.
-PIDS=($(pgrep -f "$WORK/pki" || true))
+start_service twin services/twin/healthtwin-twin --persist-every-s 10
+TWIN=$ADDR
+start_service simulation services/simulation/healthtwin-simulation
+SIM=$ADDR
+start_service clinician_api clinician_api/healthtwin-clinician-api \
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN"
+API=$ADDR
 
 ht() { "$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM" "$@"; }
 for addr in "$INGEST" "$ALERTS" "$TWIN" "$SIM" "$API"; do ht --as cli-admin health --addr "$addr" --wait-s 30 >/dev/null; done
@@ -98,9 +156,8 @@ say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWI
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
 # C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
-"$BUILD/ble_bridge/simulated/healthtwin-wearables" --patients 3 --bus-address-file "$WORK/bluez.address" \
-  >"$WORK/wearables.devices" 2>"$WORK/wearables.log" &
-PIDS+=($!)
+start_bg wearables "$BUILD/ble_bridge/simulated/healthtwin-wearables" --patients 3 \
+  --bus-address-file "$WORK/bluez.address" >"$WORK/wearables.devices" 2>"$WORK/wearables.log"
 for _ in $(seq 100); do [[ -s "$WORK/bluez.address" ]] && break; sleep 0.1; done
 [[ -s "$WORK/bluez.address" ]] || { echo "demo: the simulated wearables did not start; see $WORK/wearables.log" >&2; exit 1; }
 
@@ -115,10 +172,9 @@ for i in 1 2 3; do
 done
 say "enrolled pat-0001..pat-0003, each with a BLE heart-rate strap, BP cuff, oximeter, scale and thermometer; dr-alice is on their care team"
 
-DBUS_SYSTEM_BUS_ADDRESS=$(cat "$WORK/bluez.address") "$BUILD/ble_bridge/cli/healthtwin-bridge" run \
+start_bg bridge env "DBUS_SYSTEM_BUS_ADDRESS=$(cat "$WORK/bluez.address")" "$BUILD/ble_bridge/cli/healthtwin-bridge" run \
   --ingest-addr "$INGEST" --registry-addr "$INGEST" --pki "$WORK/pki" --as bridge-001 \
-  --outbox "$WORK/bridge-outbox.db" --adapter hci0 >"$WORK/bridge.log" 2>&1 &
-PIDS+=($!)
+  --outbox "$WORK/bridge-outbox.db" --adapter hci0 >"$WORK/bridge.log" 2>&1
 say "healthtwin-bridge run: BlueZ (mock) -> outbox $WORK/bridge-outbox.db -> ingest as bridge-001"
 say "wearables: HR (1 Hz) and BP for 3 patients; pat-0002 is tachycardic (the alert needs ~1 min of data)"
 say "logs: $WORK/*.log"

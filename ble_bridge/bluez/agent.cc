@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<BluezAgent>> BluezAgent::Create(PairingPrompt& pr
       spdlog::info("agent: BlueZ cancelled the pairing request");
     });
     o.finishRegistration();
-    agent->connection_->enterEventLoopAsync();
+    agent->loop_ = std::make_unique<EventLoopThread>(*agent->connection_, "agent", nullptr);
     CallManager(*agent->connection_, "RegisterAgent", sdbus::ObjectPath(path), &capability);
     CallManager(*agent->connection_, "RequestDefaultAgent", sdbus::ObjectPath(path), nullptr);
   } catch (const sdbus::Error& e) {
@@ -121,14 +121,11 @@ absl::StatusOr<std::unique_ptr<BluezAgent>> BluezAgent::Create(PairingPrompt& pr
 BluezAgent::~BluezAgent() {
   try {
     if (connection_) CallManager(*connection_, "UnregisterAgent", sdbus::ObjectPath(path_), nullptr);
-  } catch (const sdbus::Error&) {
-    // BlueZ may be gone already; nothing to undo then.
+  } catch (const std::exception&) {
+    // BlueZ (or the bus) may be gone already; nothing to undo then.
   }
+  loop_.reset();
   object_.reset();
-  try {
-    if (connection_) connection_->leaveEventLoop();
-  } catch (const sdbus::Error&) {
-  }
 }
 
 void BluezAgent::SetTarget(const std::string& device_path) {

@@ -12,7 +12,8 @@
 //   - RequestPinCode / DisplayPinCode (legacy BR/EDR PIN): rejected; health devices are LE.
 //   - DisplayPasskey, Cancel, Release: logged and counted.
 //
-// Threading: the agent's connection runs its own event-loop thread; the PairingPrompt is called
+// Threading: the agent's connection runs its own event-loop thread (an EventLoopThread: a bus that
+// goes away ends it with a log line, not std::terminate); the PairingPrompt is called
 // on it and may block (reading a passkey from the terminal) without delaying the bridge's other
 // bus. The prompt must not call into org.bluez synchronously: bluetoothd (and the mock) waits for
 // the agent's reply. Ownership: the agent does not own the prompt, which must outlive it; the
@@ -29,6 +30,7 @@
 #include <sdbus-c++/IObject.h>
 
 #include "absl/status/statusor.h"
+#include "ble_bridge/bluez/event_loop.h"
 
 namespace healthtwin::ble {
 
@@ -78,6 +80,7 @@ class BluezAgent {
   const std::string path_;
   std::unique_ptr<sdbus::IConnection> connection_;
   std::unique_ptr<sdbus::IObject> object_;
+  std::unique_ptr<EventLoopThread> loop_;  // after connection_: stopped before it closes
   mutable std::mutex mu_;
   std::string target_;
   std::atomic<uint64_t> authorizations_{0}, passkeys_{0}, confirmations_{0}, rejected_{0}, cancels_{0};

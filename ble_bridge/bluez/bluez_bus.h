@@ -14,6 +14,11 @@
 // Threading: the methods may be called from any thread, concurrently. Signal handlers run on the
 // bus's own dispatch thread, one at a time; they must not block for long and must not call back
 // into the bus synchronously (the client queues work for its device threads instead).
+//
+// Presence: bluetoothd can restart (org.bluez loses its owner and gets a new one) and the system
+// bus itself can go away. Presence() says whether org.bluez is reachable now; its epoch grows on
+// every change, and presence_changed reports each change. Everything learnt before a change
+// (objects, subscriptions, Connected devices) is stale after it: the client enumerates again.
 #pragma once
 
 #include <chrono>
@@ -44,12 +49,20 @@ using PropertyMap = std::map<std::string, sdbus::Variant>;
 using InterfaceMap = std::map<std::string, PropertyMap>;
 using ManagedObjects = std::map<std::string, InterfaceMap>;  // object path -> interfaces
 
+struct BluezPresence {
+  bool available = false;  // org.bluez has an owner on a live bus connection
+  uint64_t epoch = 0;      // grows with every change: lost, back, new owner, new bus connection
+};
+
 struct BusSignalHandlers {
   std::function<void(const std::string& path, const InterfaceMap& added)> interfaces_added;
   std::function<void(const std::string& path, const std::vector<std::string>& removed)> interfaces_removed;
   std::function<void(const std::string& path, const std::string& iface, const PropertyMap& changed,
                      const std::vector<std::string>& invalidated)>
       properties_changed;
+  // On a bus thread (not necessarily the dispatch thread), one at a time and in order; must not
+  // block nor call the bus synchronously.
+  std::function<void(const BluezPresence&)> presence_changed;
 };
 
 class BluezBus {
@@ -61,6 +74,9 @@ class BluezBus {
   virtual absl::Status Subscribe(BusSignalHandlers handlers) = 0;
   // Stops delivering signals; after it returns no handler runs any more. Idempotent.
   virtual void Unsubscribe() = 0;
+
+  // A bus without presence tracking is always available (fakes in unit tests).
+  virtual BluezPresence Presence() const { return {.available = true, .epoch = 1}; }
 
   virtual absl::StatusOr<ManagedObjects> GetManagedObjects() = 0;
   // org.freedesktop.DBus.Properties.Set.

@@ -130,6 +130,7 @@ absl::Status BluezClient::Start() {
   {
     std::lock_guard lock(mu_);
     if (started_ || stopping_) return absl::FailedPreconditionError("BluezClient::Start called twice");
+    started_ = true;
   }
   BusSignalHandlers handlers;
   handlers.interfaces_added = [this](const std::string& p, const InterfaceMap& a) { OnInterfacesAdded(p, a); };
@@ -138,25 +139,91 @@ absl::Status BluezClient::Start() {
   };
   handlers.properties_changed = [this](const std::string& p, const std::string& i, const PropertyMap& c,
                                        const std::vector<std::string>&) { OnPropertiesChanged(p, i, c); };
+  handlers.presence_changed = [this](const BluezPresence& p) { OnPresence(p); };
   if (absl::Status s = bus_.Subscribe(std::move(handlers)); !s.ok()) return s;
+  // Read after subscribing, so a change in between is reported by the handler instead.
+  OnPresence(bus_.Presence());
+  std::lock_guard lock(mu_);
+  if (!presence_.available) spdlog::warn("bluez: org.bluez is not on the system bus yet; waiting for it");
+  threads_.emplace_back([this] { RunRescans(); });
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
-  if (!objects.ok()) {
-    bus_.Unsubscribe();
-    return objects.status();
+void BluezClient::OnPresence(const BluezPresence& p) {
+  std::lock_guard lock(mu_);
+  if (p.epoch <= presence_.epoch) return;  // already known (read and reported both)
+  // Any change while BlueZ was available voids what it told us: gone, or replaced by a new owner.
+  if (presence_.available) ForgetBluezLocked();
+  presence_ = p;
+  cv_.notify_all();
+}
+
+void BluezClient::ForgetBluezLocked() {
+  bluez_losses_.fetch_add(1);
+  for (auto& [path, d] : devices_) {
+    d->present = false;
+    d->connected = false;
+    d->services_resolved = false;
   }
+  characteristics_.clear();
+  spdlog::warn("bluez: BlueZ went away; {} device(s) marked disconnected until it is back", devices_.size());
+}
+
+void BluezClient::RunRescans() {
+  Backoff backoff(options_.backoff, options_.backoff_seed ^ 0x5ca75ca7u);
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || (presence_.available && presence_.epoch > enumerated_epoch_); });
+    if (stopping_) return;
+    const uint64_t epoch = presence_.epoch;
+    lock.unlock();
+    absl::Status s;
+    try {
+      s = Enumerate(epoch);
+    } catch (const std::exception& e) {
+      s = absl::InternalError(std::string("enumerating: ") + e.what());
+    }
+    lock.lock();
+    if (s.ok()) {
+      enumerated_epoch_ = std::max(enumerated_epoch_, epoch);
+      backoff.Reset();
+      continue;
+    }
+    if (stopping_) return;
+    const auto delay = backoff.Next();
+    spdlog::warn("bluez: reading BlueZ's objects failed ({}); retrying in {} ms", s.ToString(), delay.count());
+    cv_.wait_for(lock, delay, [&] { return stopping_ || presence_.epoch != epoch; });
+  }
+}
+
+absl::Status BluezClient::Enumerate(uint64_t epoch) {
+  absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
+  if (!objects.ok()) return objects.status();
+  int adapters = 0, devices = 0;
   for (const auto& [path, ifaces] : *objects) {
     auto adapter = ifaces.find(kAdapterIface);
-    if (adapter != ifaces.end() && WantAdapter(path)) SetUpAdapter(path, adapter->second);
+    if (adapter != ifaces.end() && WantAdapter(path)) {
+      SetUpAdapter(path, adapter->second);
+      ++adapters;
+    }
   }
   std::lock_guard lock(mu_);
-  started_ = true;
+  // BlueZ went away (again) meanwhile: these objects are already stale; the next epoch reads anew.
+  if (presence_.epoch != epoch || stopping_) return absl::OkStatus();
   for (const auto& [path, ifaces] : *objects) {
     auto device = ifaces.find(kDeviceIface);
-    if (device != ifaces.end()) TrackDeviceLocked(path, device->second, /*announced=*/false);
+    if (device == ifaces.end()) continue;
+    TrackDeviceLocked(path, device->second, /*announced=*/false);
+    if (auto it = devices_.find(path); it != devices_.end()) {
+      it->second->present = true;
+      ++devices;
+    }
   }
-  // Devices announced by a signal before started_ was set have no session yet.
+  // Devices announced by a signal before now may have no session yet.
   for (auto& [path, device] : devices_) TrackDeviceLocked(path, {}, false);
+  enumerations_.fetch_add(1);
+  spdlog::info("bluez: read {} adapter(s) and {} device(s) from BlueZ (epoch {})", adapters, devices, epoch);
+  cv_.notify_all();
   return absl::OkStatus();
 }
 
@@ -189,6 +256,8 @@ BluezClientStats BluezClient::stats() const {
   s.racp_requests = racp_requests_.load();
   s.racp_failures = racp_failures_.load();
   s.time_writes = time_writes_.load();
+  s.bluez_losses = bluez_losses_.load();
+  s.enumerations = enumerations_.load();
   return s;
 }
 
@@ -263,6 +332,20 @@ void BluezClient::TrackDeviceLocked(const std::string& path, const PropertyMap& 
 }
 
 void BluezClient::RunDevice(std::shared_ptr<Device> d) {
+  try {
+    RunDeviceSession(d);
+  } catch (const std::exception& e) {
+    // A bug, not the bus (bus errors are Status values): end this session; the device's next
+    // advertisement starts a new one.
+    spdlog::error("bluez: {} session ended by an exception: {}", d->address, e.what());
+    std::lock_guard lock(mu_);
+    d->subscribed = false;
+    d->session_started = false;
+    std::erase_if(characteristics_, [&](const auto& entry) { return entry.second.device == d; });
+  }
+}
+
+void BluezClient::RunDeviceSession(const std::shared_ptr<Device>& d) {
   uint64_t consumed_adverts = 0;
   std::unique_lock lock(mu_);
   while (true) {
@@ -584,7 +667,15 @@ void BluezClient::OnInterfacesAdded(const std::string& path, const InterfaceMap&
   if (auto adapter = added.find(kAdapterIface); adapter != added.end() && WantAdapter(path)) {
     std::lock_guard lock(mu_);
     // Set-up makes blocking calls, which must not run on the dispatch thread.
-    if (started_ && !stopping_) threads_.emplace_back([this, path, props = adapter->second] { SetUpAdapter(path, props); });
+    if (started_ && !stopping_) {
+      threads_.emplace_back([this, path, props = adapter->second] {
+        try {
+          SetUpAdapter(path, props);
+        } catch (const std::exception& e) {
+          spdlog::error("bluez: setting up {}: {}", path, e.what());
+        }
+      });
+    }
   }
   if (auto device = added.find(kDeviceIface); device != added.end()) {
     std::lock_guard lock(mu_);

@@ -21,6 +21,14 @@
 // notifications) arrive on the bus's dispatch thread; notifications are decoded and delivered to
 // the sink there, in arrival order per characteristic.
 //
+// BlueZ or the bus going away: when the bus reports org.bluez gone (bluetoothd stopped, or the
+// system bus connection lost), every device is treated as disconnected and absent and its
+// subscriptions as void. When org.bluez is back (a new owner, or a new bus connection), a rescan
+// thread enumerates the objects again (GetManagedObjects), powers the adapters and restarts
+// discovery; devices that BlueZ still has connected are subscribed again (StartNotify) and go
+// through the on-connect steps above, RACP catch-up from the stored cursor included; the others
+// are connected when they advertise, as after any disconnect.
+//
 // Ownership and threading: the client does not own the bus, which must outlive it. Start() and
 // Stop() are called from one thread; every other method is thread-safe. The sink is called on the
 // bus's dispatch thread and must not block for long (appending to the outbox is fine) nor call
@@ -121,6 +129,8 @@ struct BluezClientStats {
   uint64_t racp_requests = 0;
   uint64_t racp_failures = 0;    // error response, bad write or no response in time
   uint64_t time_writes = 0;      // Current Time written
+  uint64_t bluez_losses = 0;     // org.bluez went away (bluetoothd restart, bus lost)
+  uint64_t enumerations = 0;     // object enumerations (the first, then one per return of org.bluez)
 };
 
 class BluezClient {
@@ -129,10 +139,11 @@ class BluezClient {
                                                             MeasurementSink sink);
   ~BluezClient();  // Stop()s
 
-  // Subscribes to signals, reads the current objects, powers on the adapters, sets the discovery
-  // filter (LE, health services) and starts discovery, then starts a session per accepted device.
-  // An error from the bus (BlueZ not running) is returned; a single adapter that refuses to power
-  // on or discover is logged and skipped.
+  // Subscribes to signals and starts the rescan thread, which (now, and each time org.bluez comes
+  // back) reads the current objects, powers on the adapters, sets the discovery filter (LE,
+  // health services) and starts discovery, then starts a session per accepted device. Returns
+  // without waiting for BlueZ: when it is not running yet the client waits for it. A single
+  // adapter that refuses to power on or discover is logged and skipped.
   absl::Status Start();
   // Stops every session thread and signal delivery. Idempotent. Leaves devices connected.
   void Stop();
@@ -156,7 +167,15 @@ class BluezClient {
   bool WantAdapter(const std::string& path) const;
   // Called with mu_ held.
   void TrackDeviceLocked(const std::string& path, const PropertyMap& props, bool announced);
+  // Thread entry points: each catches and logs what escapes, so nothing reaches std::terminate.
   void RunDevice(std::shared_ptr<Device> device);
+  void RunDeviceSession(const std::shared_ptr<Device>& device);
+  void RunRescans();
+  // Reads BlueZ's objects for presence `epoch`; sets up adapters and tracks devices.
+  absl::Status Enumerate(uint64_t epoch);
+  void OnPresence(const BluezPresence& presence);
+  // org.bluez is gone: nothing learnt from it holds any more. Called with mu_ held.
+  void ForgetBluezLocked();
   absl::Status ConnectWithBackoff(Device& device);
   absl::StatusOr<GattInventory> SubscribeCharacteristics(const std::shared_ptr<Device>& device);
   // Reads, time sync and RACP catch-up after a connect; returns what it learnt.
@@ -181,6 +200,8 @@ class BluezClient {
   std::map<std::string, CharacteristicRef> characteristics_;              // subscribed, by object path
   std::vector<std::thread> threads_;                                      // device sessions, adapter set-up
   uint64_t next_seed_ = 0;
+  BluezPresence presence_;            // the latest the bus reported
+  uint64_t enumerated_epoch_ = 0;     // presence epoch whose objects have been read
 
   std::atomic<uint64_t> connect_attempts_{0};
   std::atomic<uint64_t> connect_retries_{0};
@@ -192,6 +213,8 @@ class BluezClient {
   std::atomic<uint64_t> racp_requests_{0};
   std::atomic<uint64_t> racp_failures_{0};
   std::atomic<uint64_t> time_writes_{0};
+  std::atomic<uint64_t> bluez_losses_{0};
+  std::atomic<uint64_t> enumerations_{0};
 };
 
 }  // namespace healthtwin::ble

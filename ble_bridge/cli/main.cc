@@ -17,7 +17,14 @@
 // With --registry-addr only devices the registry binds to a patient are forwarded; the others
 // stay in the outbox until they are bound. SIGTERM/SIGINT: stop the BLE side, then try to
 // deliver what is left for up to --drain-timeout-s (what is not delivered stays in the outbox for
-// the next start), print a JSON summary on stdout and exit 0.
+// the next start), print a JSON summary on stdout and exit 0, whatever state D-Bus is in.
+//
+// D-Bus and BlueZ may go away under `run`: the system bus connection drops (dbus-daemon
+// restarted) or org.bluez loses its owner (bluetoothd restarted). The bridge then keeps
+// forwarding what the outbox holds, reconnects to the bus with backoff, and when org.bluez is
+// back reads adapters and devices again, subscribes again and reruns RACP catch-up from the
+// stored cursor (bluez/bluez_client.h). It also starts while the bus is still down. Under systemd
+// (NOTIFY_SOCKET) it sends READY=1 once running and WATCHDOG=1 while healthy (systemd_notify.h).
 //
 // On each connection `run` also reads battery and Device Information, measures the device clock
 // (Current Time) and sets it when allowed, and fetches stored glucose records through RACP from
@@ -62,6 +69,8 @@
 #include "ble_bridge/bluez/scanner.h"
 #include "ble_bridge/bluez/sdbus_bluez_bus.h"
 #include "ble_bridge/cli/recorder.h"
+#include "ble_bridge/cli/systemd_notify.h"
+#include "ble_bridge/cli/terminate_handler.h"
 #include "ble_bridge/outbox/outbox.h"
 #include "ble_bridge/parsers/decoder.h"
 #include "ble_bridge/parsers/hex.h"
@@ -79,6 +88,9 @@ namespace common = healthtwin::common;
 
 constexpr int kExitRuntime = 1;
 constexpr int kExitInvalid = 2;
+// The bus supervisor loops at least every few seconds (ping interval, ping timeout, reconnect
+// backoff); this long without a round means it, or the dispatch thread it pings, is stuck.
+constexpr std::chrono::seconds kBusStaleAfter{20};
 
 int Fail(absl::string_view reason) {
   std::string line(reason);
@@ -182,7 +194,10 @@ int Run(const RunFlags& f) {
   ble::Recorder recorder(**outbox);
   ble::MeasurementSink on_measurement = [&](const ble::ReceivedMeasurement& m) { (void)recorder.Record(m); };
 
-  auto bus = ble::SdbusBluezBus::Create();
+  // Unlike scan and pair, the daemon starts without a bus too: it keeps forwarding the outbox and
+  // connects when the bus is there (sdbus_bluez_bus.h).
+  auto bus = ble::SdbusBluezBus::Create({.seed = static_cast<uint64_t>(common::NowUnixMicros()),
+                                         .require_bus_at_start = false});
   if (!bus.ok()) {
     std::cerr << "healthtwin-bridge: system bus: " << bus.status().message() << "\n";
     return kExitRuntime;
@@ -203,10 +218,27 @@ int Run(const RunFlags& f) {
   }
 
   ble::StopSignal stop;
-  std::thread forwarding([&] { forwarder.Run(stop); });
+  // Every thread catches what escapes it: a bug in one must not take the daemon down through
+  // std::terminate. The forwarder starts again after a pause; bookkeeping goes on.
+  std::thread forwarding([&] {
+    while (true) {
+      try {
+        forwarder.Run(stop);
+        return;
+      } catch (const std::exception& e) {
+        common::Log(spdlog::level::err, "bridge.forwarder_exception", {{"what", e.what()}});
+      }
+      if (stop.WaitFor(std::chrono::seconds(1))) return;
+    }
+  });
   std::thread bookkeeping([&] {
-    do recorder.RefreshBindings([&](const std::string& id) { return Binding(bindings, id); });
-    while (!stop.WaitFor(std::chrono::seconds(2)));
+    do {
+      try {
+        recorder.RefreshBindings([&](const std::string& id) { return Binding(bindings, id); });
+      } catch (const std::exception& e) {
+        common::Log(spdlog::level::err, "bridge.bookkeeping_exception", {{"what", e.what()}});
+      }
+    } while (!stop.WaitFor(std::chrono::seconds(2)));
   });
   if (auto s = (*client)->Start(); !s.ok()) {
     std::cerr << "healthtwin-bridge: BlueZ: " << s.message() << "\n";
@@ -217,9 +249,31 @@ int Run(const RunFlags& f) {
   }
   common::Log(spdlog::level::info, "bridge.started",
               {{"ingest", f.ingest_addr}, {"binding_check", bindings != nullptr}, {"outbox", f.outbox_path}});
+  ble::SystemdNotifier notifier = ble::SystemdNotifier::FromEnvironment();
+  notifier.Ready((*bus)->Presence().available ? "running; BlueZ available" : "running; waiting for BlueZ");
 
+  // The main loop: wait for a stop signal, and meanwhile ping the systemd watchdog while the BLE
+  // side is healthy (the bus supervisor went round its loop recently; see sdbus_bluez_bus.h).
+  // D-Bus or BlueZ being away is not unhealthy: the bridge keeps forwarding and reconnects.
   int sig = 0;
-  sigwait(&signals, &sig);
+  bool healthy = true;
+  while (sig == 0) {
+    timespec tick{.tv_sec = 0, .tv_nsec = 250'000'000};
+    const int got = sigtimedwait(&signals, nullptr, &tick);
+    if (got == SIGINT || got == SIGTERM) {
+      sig = got;
+      break;
+    }
+    const bool now_healthy = (*bus)->Healthy(kBusStaleAfter);
+    if (now_healthy != healthy) {
+      common::Log(now_healthy ? spdlog::level::info : spdlog::level::err,
+                  now_healthy ? "bridge.healthy" : "bridge.unhealthy",
+                  {{"detail", "D-Bus supervisor heartbeat"}});
+      healthy = now_healthy;
+    }
+    notifier.Tick(healthy);
+  }
+  notifier.Stopping();
   common::Log(spdlog::level::info, "bridge.stopping", {{"signal", sig}});
   (*client)->Stop();  // no new measurements from here on
   stop.Stop();
@@ -253,6 +307,8 @@ int Run(const RunFlags& f) {
                               {"racp_requests", cs.racp_requests},
                               {"racp_failures", cs.racp_failures},
                               {"time_writes", cs.time_writes},
+                              {"bluez_losses", cs.bluez_losses},
+                              {"bus_connections", (*bus)->connections()},
                               {"acked", s.acked_total},
                               {"held", s.held_total},
                               {"drained", drained},
@@ -397,6 +453,7 @@ int Scan(const std::string& adapter, int64_t seconds, bool json, bool all, const
 }  // namespace
 
 int main(int argc, char** argv) {
+  ble::InstallTerminateHandler("healthtwin-bridge");
   CLI::App app{"healthtwin-bridge: the BLE gateway of healthtwin"};
   app.require_subcommand(1);
 

@@ -3,6 +3,13 @@
 // strap notifies N heart rates; the bridge is killed with SIGKILL mid-stream and started again;
 // PostgreSQL must hold every reading exactly once (count, distinct keys and a checksum), and a
 // strap that is not bound to a patient is held back and listed as unbound by `devices`.
+//
+// Outages under a running bridge, with the same checks: bluetoothd killed and restarted, the
+// dbus-daemon killed and a new one started at the same address, org.bluez released and taken
+// again. Each time the bridge keeps uplinking its outbox while BlueZ is away, subscribes again
+// when it is back, and nothing is lost or stored twice. SIGINT while the bus is down exits 0 at
+// once, a bridge started before the bus connects when it appears, and under systemd
+// (NOTIFY_SOCKET) the bridge reports READY=1 and WATCHDOG=1.
 #include <signal.h>
 
 #include <algorithm>
@@ -20,6 +27,7 @@
 #include <pqxx/pqxx>
 
 #include "ble_bridge/bluez/testing/mock_bluez.h"
+#include "ble_bridge/cli/testing/notify_socket.h"
 #include "ble_bridge/outbox/outbox.h"
 #include "services/common/db/migrator.h"
 #include "tests/harness/ingest_process.h"
@@ -34,6 +42,8 @@ using healthtwin::testing::PgCluster;
 using healthtwin::testing::PollUntil;
 using healthtwin::testing::ReadFileOrEmpty;
 using healthtwin::testing::Subprocess;
+using testing::Outage;
+using testing::OutageName;
 
 constexpr char kIngestBin[] = HT_INGEST_BIN;
 constexpr char kBridgeBin[] = HT_BRIDGE_BIN;
@@ -77,6 +87,12 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     auto mock = testing::MockBluez::Start();
     ASSERT_TRUE(mock.ok()) << mock.status();
     mock_ = *std::move(mock);
+    ASSERT_NO_FATAL_FAILURE(AddWearables());
+  }
+
+  // The adapter and both straps; again after the mock or the bus restarted (a restarted BlueZ
+  // starts empty here, as bluetoothd reads its devices back from storage).
+  void AddWearables() {
     auto adapter = mock_->AddAdapter("hci0");
     ASSERT_TRUE(adapter.ok()) << adapter.status();
     // The bound strap also has a battery (org.bluez.Battery1), Device Information and a
@@ -115,16 +131,44 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     return ch.value_or("");
   }
 
-  void StartBridge() {
-    auto bridge = Subprocess::Spawn(kBridgeBin, {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_,
-                                                 "--pki", work_ + "/pki", "--as", "bridge-001", "--outbox",
-                                                 work_ + "/outbox.db", "--batch-size", "10", "--binding-ttl-s", "1",
-                                                 "--log-level", "debug"});
+  void StartBridge(const std::vector<std::string>& extra_env = {}, bool wait_subscribed = true) {
+    healthtwin::testing::SubprocessOptions options;
+    options.extra_env = extra_env;
+    auto bridge = Subprocess::Spawn(kBridgeBin,
+                                    {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_, "--pki",
+                                     work_ + "/pki", "--as", "bridge-001", "--outbox", work_ + "/outbox.db",
+                                     "--batch-size", "10", "--binding-ttl-s", "1", "--log-level", "debug"},
+                                    options);
     ASSERT_TRUE(bridge.ok()) << bridge.status();
     bridge_ = *std::move(bridge);
-    ASSERT_TRUE(PollUntil([&] { return bridge_->Stderr().find(std::string(kStrap) + " subscribed") != std::string::npos; },
-                          15s))
+    if (!wait_subscribed) return;
+    ASSERT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 1; }, 15s)) << bridge_->Stderr();
+  }
+
+  // How often the bridge has logged the bound strap as subscribed.
+  int StrapSubscriptions() { return CountLogged(std::string(kStrap) + " subscribed"); }
+  int CountLogged(const std::string& needle) {
+    const std::string log = bridge_->Stderr();
+    int n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  }
+
+  // SIGTERM, exit 0, and PostgreSQL holds readings [0, n) of the bound strap exactly once.
+  void StopBridgeAndCheckExactlyOnce(int n) {
+    ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") >= n; }, 20s))
+        << Query("SELECT count(*) FROM vitals") << "\n"
         << bridge_->Stderr();
+    std::this_thread::sleep_for(500ms);  // a late duplicate would show up now
+    ASSERT_TRUE(bridge_->Signal(SIGTERM).ok());
+    auto done = bridge_->Wait(30s);
+    ASSERT_TRUE(done.ok());
+    EXPECT_TRUE(done->exited && done->code == 0) << done->ToString() << "\n" << bridge_->Stderr();
+    EXPECT_EQ(bridge_->Stderr().find("std::terminate"), std::string::npos) << bridge_->Stderr();
+    EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE device_id = '" + std::string(kStrap) + "'"), n);
+    EXPECT_EQ(Query("SELECT count(DISTINCT measured_at) FROM vitals"), n);
+    EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001' AND vital_type = 1"), n);
+    EXPECT_EQ(Query("SELECT coalesce(sum(value::bigint), 0) FROM vitals"), expected_sum_);
   }
 
   // Notifies readings [from, to) from the bound strap, 3 ms apart.
@@ -185,22 +229,10 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
   ASSERT_NO_FATAL_FAILURE(Notify(kReadings / 2, kReadings));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(mock_->Notify(loose_hr_, {0x00, 99}).ok());
 
-  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") >= kReadings; }, 20s))
-      << Query("SELECT count(*) FROM vitals") << "\n"
-      << bridge_->Stderr();
   ASSERT_TRUE(PollUntil([&] { return BridgeLogged("device=" + std::string(kLoose)); }, 10s));
-  std::this_thread::sleep_for(500ms);  // a late duplicate would show up now
-
-  ASSERT_TRUE(bridge_->Signal(SIGTERM).ok());
-  auto done = bridge_->Wait(30s);
-  ASSERT_TRUE(done.ok());
-  EXPECT_TRUE(done->exited && done->code == 0) << done->ToString() << "\n" << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings));
   EXPECT_NE(bridge_->Stdout().find("\"pending\":3"), std::string::npos) << bridge_->Stdout();  // the loose strap's
-
   EXPECT_EQ(Query("SELECT count(*) FROM vitals"), kReadings);
-  EXPECT_EQ(Query("SELECT count(DISTINCT measured_at) FROM vitals"), kReadings);
-  EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001' AND vital_type = 1"), kReadings);
-  EXPECT_EQ(Query("SELECT coalesce(sum(value::bigint), 0) FROM vitals"), expected_sum_);
   EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE device_id = '" + std::string(kLoose) + "'"), 0);
 
   auto devices = Subprocess::Spawn(kBridgeBin, {"devices", "--outbox", work_ + "/outbox.db"});
@@ -228,6 +260,94 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
   EXPECT_EQ(cts_writes->size(), 2u);  // once per connection
   EXPECT_TRUE(by_id[kStrap].contains("time_synced_unix_us")) << listed;
   EXPECT_FALSE(by_id[kLoose].contains("battery_percent")) << listed;
+}
+
+class BridgeRunOutageTest : public BridgeRunIntegrationTest, public ::testing::WithParamInterface<Outage> {};
+
+TEST_P(BridgeRunOutageTest, NotificationsResumeAndNothingIsLostOrDuplicated) {
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_NO_FATAL_FAILURE(Notify(0, kReadings / 2));
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=" + std::to_string(kReadings / 2) + " "); }, 15s))
+      << bridge_->Stderr();
+
+  ASSERT_TRUE(mock_->BeginOutage(GetParam()).ok());
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("org.bluez went away"); }, 10s)) << bridge_->Stderr();
+  // BlueZ is away, the bridge still uplinks what its outbox holds.
+  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") == kReadings / 2; }, 20s))
+      << bridge_->Stderr();
+  ASSERT_TRUE(bridge_->Running()) << bridge_->Stderr();
+
+  switch (GetParam()) {
+    case Outage::kBluetoothdRestart:
+      ASSERT_TRUE(mock_->RestartMock().ok());
+      ASSERT_NO_FATAL_FAILURE(AddWearables());
+      break;
+    case Outage::kBusRestart:
+      ASSERT_TRUE(mock_->RestartDaemon().ok());
+      // The straps are added once the bridge is back on the bus, so it sees them announced.
+      ASSERT_TRUE(PollUntil([&] { return BridgeLogged("connected to the system bus (connection 2)"); }, 15s))
+          << bridge_->Stderr();
+      ASSERT_NO_FATAL_FAILURE(AddWearables());
+      break;
+    case Outage::kNameReleased:
+      ASSERT_TRUE(mock_->RequestName().ok());  // the strap is still connected in BlueZ
+      break;
+  }
+  ASSERT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 2; }, 15s)) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(Notify(kReadings / 2, kReadings));
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings));
+}
+
+INSTANTIATE_TEST_SUITE_P(Outages, BridgeRunOutageTest,
+                         ::testing::Values(Outage::kBluetoothdRestart, Outage::kBusRestart, Outage::kNameReleased),
+                         [](const ::testing::TestParamInfo<Outage>& p) { return OutageName(p.param); });
+
+TEST_F(BridgeRunIntegrationTest, SigintWhileTheBusIsDownExitsZeroAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  mock_->KillDaemon();
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("lost the system bus connection"); }, 10s)) << bridge_->Stderr();
+  // A reconnect attempt or two has failed: the bridge is in its backoff now.
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("cannot connect to the system bus"); }, 10s)) << bridge_->Stderr();
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(bridge_->Signal(SIGINT).ok());
+  auto done = bridge_->Wait(10s);
+  ASSERT_TRUE(done.ok()) << bridge_->Stderr();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_TRUE(done->exited && done->code == 0) << done->ToString() << "\n" << bridge_->Stderr();
+  EXPECT_EQ(bridge_->Stderr().find("std::terminate"), std::string::npos) << bridge_->Stderr();
+  EXPECT_NE(bridge_->Stdout().find("\"bluez_losses\":1"), std::string::npos) << bridge_->Stdout();
+}
+
+TEST_F(BridgeRunIntegrationTest, StartsWithoutTheBusAndConnectsWhenItAppears) {
+  mock_->KillDaemon();
+  ASSERT_NO_FATAL_FAILURE(StartBridge({}, /*wait_subscribed=*/false));
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("bridge.started"); }, 10s)) << bridge_->Stderr();
+  ASSERT_TRUE(mock_->RestartDaemon().ok());
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("connected to the system bus"); }, 15s)) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(AddWearables());
+  ASSERT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 1; }, 15s)) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(Notify(0, kReadings / 2));
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings / 2));
+}
+
+TEST_F(BridgeRunIntegrationTest, TellsSystemdItIsReadyAndPingsTheWatchdog) {
+  testing::NotifySocket notify;
+  ASSERT_TRUE(notify.bound());
+  ASSERT_NO_FATAL_FAILURE(StartBridge({"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=1000000"}));
+  std::vector<std::string> got;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        if (std::string m = notify.Receive(); !m.empty()) got.push_back(m);
+        return got.size() >= 3;
+      },
+      10s));
+  EXPECT_EQ(got[0].rfind("READY=1\n", 0), 0u) << got[0];
+  EXPECT_EQ(got[1], "WATCHDOG=1");
+  EXPECT_EQ(got[2], "WATCHDOG=1");
+  ASSERT_TRUE(bridge_->Signal(SIGTERM).ok());
+  auto done = bridge_->Wait(30s);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->exited && done->code == 0) << done->ToString();
 }
 
 TEST_F(BridgeRunIntegrationTest, BadArgumentsGiveOneLineAndExitTwo) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
+#include <utility>
 #include <map>
 
 #include <sdbus-c++/Error.h>
@@ -132,11 +134,14 @@ constexpr char kGetWritesCode[] = "ret = dbus.Array([dbus.Array(w, signature='y'
 constexpr char kMakeStoreCode[] = "self.racp_records = {}\nself.racp_measurement = str(args[0])\n";
 constexpr char kAddRecordCode[] = "self.racp_records[int(args[0])] = [int(b) for b in args[1]]\n";
 
+constexpr char kReleaseNameCode[] = "self.connection.release_name('org.bluez')\n";
+constexpr char kRequestNameCode[] = "self.connection.request_name('org.bluez', dbus.bus.NAME_FLAG_DO_NOT_QUEUE)\n";
+
 template <typename... Args>
-absl::Status CallOn(sdbus::IConnection& connection, const std::string& path, const std::string& iface,
-                    const std::string& method, const Args&... args) {
+absl::Status CallOn(sdbus::IConnection& connection, const std::string& destination, const std::string& path,
+                    const std::string& iface, const std::string& method, const Args&... args) {
   try {
-    auto proxy = sdbus::createProxy(connection, "org.bluez", path);
+    auto proxy = sdbus::createProxy(connection, destination, path);
     auto call = proxy->createMethodCall(iface, method);
     ((call << args), ...);
     proxy->callMethod(call, kCallTimeoutUs);
@@ -150,66 +155,92 @@ absl::Status CallOn(sdbus::IConnection& connection, const std::string& path, con
 
 absl::StatusOr<std::unique_ptr<MockBluez>> MockBluez::Start() {
   std::unique_ptr<MockBluez> m(new MockBluez());
-  auto daemon = Subprocess::Spawn(
-      "/usr/bin/setpriv", {"--pdeathsig", "KILL", "--", "/usr/bin/dbus-daemon", "--session", "--nofork", "--print-address=1"});
+  char dir[] = "/tmp/ht-mockbluez-XXXXXX";
+  if (mkdtemp(dir) == nullptr) return absl::InternalError("mkdtemp failed");
+  m->dir_ = dir;
+  m->address_ = "unix:path=" + m->dir_ + "/bus";
+  if (absl::Status s = m->StartDaemon(); !s.ok()) return s;
+  if (absl::Status s = m->StartMock(); !s.ok()) return s;
+  if (const char* prev = getenv("DBUS_SYSTEM_BUS_ADDRESS")) m->previous_env_ = prev;
+  setenv("DBUS_SYSTEM_BUS_ADDRESS", m->address_.c_str(), 1);
+  return m;
+}
+
+absl::Status MockBluez::StartDaemon() {
+  // A daemon killed with SIGKILL leaves its socket file behind.
+  std::error_code ignored;
+  std::filesystem::remove(dir_ + "/bus", ignored);
+  auto daemon = Subprocess::Spawn("/usr/bin/setpriv", {"--pdeathsig", "KILL", "--", "/usr/bin/dbus-daemon", "--session",
+                                                       "--nofork", "--address=" + address_, "--print-address=1"});
   if (!daemon.ok()) return daemon.status();
-  m->daemon_ = *std::move(daemon);
-  Subprocess* d = m->daemon_.get();
+  daemon_ = *std::move(daemon);
+  Subprocess* d = daemon_.get();
   if (!PollUntil([d] { return d->Stdout().find('\n') != std::string::npos || !d->Running(); },
                  std::chrono::seconds(10))) {
     return absl::DeadlineExceededError("dbus-daemon printed no address: " + d->Stderr());
   }
-  std::string out = d->Stdout();
-  m->address_ = std::string(absl::StripAsciiWhitespace(out.substr(0, out.find('\n'))));
-  if (m->address_.empty()) return absl::InternalError("dbus-daemon failed: " + d->Stderr());
+  if (!d->Running()) return absl::InternalError("dbus-daemon failed: " + d->Stderr());
+  try {
+    connection_ = sdbus::createSessionBusConnectionWithAddress(address_);
+  } catch (const sdbus::Error& e) {
+    return absl::UnavailableError("cannot connect to the private bus: " + e.getMessage());
+  }
+  return absl::OkStatus();
+}
 
+absl::Status MockBluez::StartMock() {
   SubprocessOptions options;
-  options.extra_env = {"DBUS_SYSTEM_BUS_ADDRESS=" + m->address_};
+  options.extra_env = {"DBUS_SYSTEM_BUS_ADDRESS=" + address_};
   auto mock = Subprocess::Spawn("/usr/bin/setpriv",
                                 {"--pdeathsig", "KILL", "--", "/usr/bin/python3", "-m", "dbusmock", "--system",
                                  "--template", "bluez5"},
                                 options);
   if (!mock.ok()) return mock.status();
-  m->mock_ = *std::move(mock);
+  mock_ = *std::move(mock);
 
-  try {
-    m->connection_ = sdbus::createSessionBusConnectionWithAddress(m->address_);
-  } catch (const sdbus::Error& e) {
-    return absl::UnavailableError("cannot connect to the private bus: " + e.getMessage());
-  }
-  sdbus::IConnection& conn = *m->connection_;
-  Subprocess* py = m->mock_.get();
+  sdbus::IConnection& conn = *connection_;
+  Subprocess* py = mock_.get();
+  std::string owner;
   bool owned = PollUntil(
       [&] {
         try {
           auto proxy = sdbus::createProxy(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus");
-          bool has = false;
-          proxy->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments("org.bluez").storeResultsTo(has);
-          return has || !py->Running();
+          proxy->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments("org.bluez").storeResultsTo(owner);
+          return true;
         } catch (const sdbus::Error&) {
-          return false;
+          return !py->Running();
         }
       },
       std::chrono::seconds(15));
-  if (!owned || !py->Running()) return absl::UnavailableError("dbusmock bluez5 did not start: " + py->Stderr());
+  if (!owned || !py->Running() || owner.empty()) return absl::UnavailableError("dbusmock bluez5 did not start: " + py->Stderr());
+  mock_name_ = owner;
 
-  if (absl::Status s = CallOn(conn, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
+  if (absl::Status s = CallOn(conn, mock_name_, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
                               std::string("HealthtwinTrackAgents"), std::string(""), std::string(""),
                               std::string(kTrackAgentsCode));
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CallOn(conn, "/", "org.bluez.Mock", "HealthtwinTrackAgents"); !s.ok()) return s;
-
-  if (const char* prev = getenv("DBUS_SYSTEM_BUS_ADDRESS")) m->previous_env_ = prev;
-  setenv("DBUS_SYSTEM_BUS_ADDRESS", m->address_.c_str(), 1);
-  return m;
+  if (absl::Status s = CallOn(conn, mock_name_, "/", "org.bluez.Mock", "HealthtwinTrackAgents"); !s.ok()) return s;
+  for (const auto& [name, code] : {std::pair{"HealthtwinReleaseName", kReleaseNameCode},
+                                   std::pair{"HealthtwinRequestName", kRequestNameCode}}) {
+    if (absl::Status s = CallOn(conn, mock_name_, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
+                                std::string(name), std::string(""), std::string(""), std::string(code));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 MockBluez::~MockBluez() {
   connection_.reset();
   mock_.reset();    // SIGKILL + reap
   daemon_.reset();  // SIGKILL + reap
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
   if (previous_env_) {
     setenv("DBUS_SYSTEM_BUS_ADDRESS", previous_env_->c_str(), 1);
   } else {
@@ -217,9 +248,59 @@ MockBluez::~MockBluez() {
   }
 }
 
+std::string OutageName(Outage outage) {
+  switch (outage) {
+    case Outage::kBluetoothdRestart: return "BluetoothdRestart";
+    case Outage::kBusRestart: return "BusRestart";
+    case Outage::kNameReleased: return "NameReleased";
+  }
+  return "Unknown";
+}
+
+absl::Status MockBluez::BeginOutage(Outage outage) {
+  switch (outage) {
+    case Outage::kBluetoothdRestart:
+      KillMock();
+      return absl::OkStatus();
+    case Outage::kBusRestart:
+      KillDaemon();
+      return absl::OkStatus();
+    case Outage::kNameReleased:
+      return ReleaseName();
+  }
+  return absl::InvalidArgumentError("unknown outage");
+}
+
+void MockBluez::KillMock() {
+  mock_.reset();  // SIGKILL + reap
+  mock_name_.clear();
+}
+
+absl::Status MockBluez::RestartMock() { return StartMock(); }
+
+void MockBluez::KillDaemon() {
+  connection_.reset();
+  mock_.reset();
+  daemon_.reset();
+  mock_name_.clear();
+}
+
+absl::Status MockBluez::RestartDaemon() {
+  if (absl::Status s = StartDaemon(); !s.ok()) return s;
+  return StartMock();
+}
+
+absl::Status MockBluez::ReleaseName() {
+  return CallOn(*connection_, mock_name_, "/", "org.bluez.Mock", "HealthtwinReleaseName");
+}
+
+absl::Status MockBluez::RequestName() {
+  return CallOn(*connection_, mock_name_, "/", "org.bluez.Mock", "HealthtwinRequestName");
+}
+
 absl::StatusOr<std::string> MockBluez::AddAdapter(const std::string& name) {
   try {
-    auto proxy = sdbus::createProxy(*connection_, "org.bluez", "/");
+    auto proxy = sdbus::createProxy(*connection_, mock_name_, "/");
     std::string path;
     proxy->callMethod("AddAdapter").onInterface("org.bluez.Mock").withArguments(name, "healthtwin-test").storeResultsTo(path);
     return path;
@@ -259,14 +340,14 @@ absl::StatusOr<std::string> MockBluez::AddDevice(const std::string& adapter_path
       Method{"CancelPairing", "", "", ""},
       Method{"TestSetPairing", "su", "", kSetPairingCode},
   };
-  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "AddObject", path, std::string(kDevice), props, methods);
+  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", path, std::string(kDevice), props, methods);
       !s.ok()) {
     return s;
   }
   std::map<std::string, Props> ifaces;
   ifaces.emplace(kDevice, props);
   std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(path)), sdbus::Variant(ifaces)};
-  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
+  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
                               std::string("InterfacesAdded"), std::string("oa{sa{sv}}"), args);
       !s.ok()) {
     return s;
@@ -275,12 +356,12 @@ absl::StatusOr<std::string> MockBluez::AddDevice(const std::string& adapter_path
 }
 
 absl::Status MockBluez::RemoveDevice(const std::string& device_path) {
-  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "RemoveObject", sdbus::ObjectPath(device_path)); !s.ok()) {
+  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "RemoveObject", sdbus::ObjectPath(device_path)); !s.ok()) {
     return s;
   }
   std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(device_path)),
                                       sdbus::Variant(std::vector<std::string>{kDevice})};
-  return CallOn(*connection_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
+  return CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
                 std::string("InterfacesRemoved"), std::string("oas"), args);
 }
 
@@ -301,7 +382,7 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
   service.emplace("Primary", sdbus::Variant(true));
   service.emplace("Device", sdbus::Variant(sdbus::ObjectPath(device_path)));
   // A second characteristic of the same service finds the service already there.
-  (void)CallOn(*connection_, "/", kMockIface, "AddObject", service_path, std::string("org.bluez.GattService1"),
+  (void)CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", service_path, std::string("org.bluez.GattService1"),
                service, std::vector<Method>{});
   std::string char_path = absl::StrFormat("%s/char%04x", service_path, char_index);
   Props ch;
@@ -319,7 +400,7 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
       Method{"TestMakeRecordStore", "o", "", kMakeStoreCode},
       Method{"TestAddRecord", "qay", "", kAddRecordCode},
   };
-  if (absl::Status s = CallOn(*connection_, "/", kMockIface, "AddObject", char_path, std::string(kChar), ch, methods);
+  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", char_path, std::string(kChar), ch, methods);
       !s.ok()) {
     return s;
   }
@@ -328,7 +409,7 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
 
 absl::StatusOr<std::vector<std::vector<uint8_t>>> MockBluez::Writes(const std::string& characteristic_path) {
   try {
-    auto proxy = sdbus::createProxy(*connection_, "org.bluez", characteristic_path);
+    auto proxy = sdbus::createProxy(*connection_, mock_name_, characteristic_path);
     std::vector<std::vector<uint8_t>> writes;
     proxy->callMethod("TestGetWrites").onInterface(kChar).storeResultsTo(writes);
     return writes;
@@ -338,51 +419,51 @@ absl::StatusOr<std::vector<std::vector<uint8_t>>> MockBluez::Writes(const std::s
 }
 
 absl::Status MockBluez::MakeRecordStore(const std::string& racp_path, const std::string& measurement_path) {
-  return CallOn(*connection_, racp_path, kChar, "TestMakeRecordStore", sdbus::ObjectPath(measurement_path));
+  return CallOn(*connection_, mock_name_, racp_path, kChar, "TestMakeRecordStore", sdbus::ObjectPath(measurement_path));
 }
 
 absl::Status MockBluez::AddStoredRecord(const std::string& racp_path, uint16_t sequence_number,
                                         const std::vector<uint8_t>& value) {
-  return CallOn(*connection_, racp_path, kChar, "TestAddRecord", sequence_number, value);
+  return CallOn(*connection_, mock_name_, racp_path, kChar, "TestAddRecord", sequence_number, value);
 }
 
 absl::Status MockBluez::SetPairing(const std::string& device_path, PairingMode mode, uint32_t passkey) {
   const std::string name = mode == PairingMode::kJustWorks ? "justworks" : mode == PairingMode::kConfirm ? "confirm" : "passkey";
-  return CallOn(*connection_, device_path, kDevice, "TestSetPairing", name, passkey);
+  return CallOn(*connection_, mock_name_, device_path, kDevice, "TestSetPairing", name, passkey);
 }
 
 absl::Status MockBluez::AddBattery(const std::string& device_path, uint8_t percentage) {
   Props props;
   props.emplace("Percentage", sdbus::Variant(percentage));
-  return CallOn(*connection_, device_path, kMockIface, "AddProperties", std::string("org.bluez.Battery1"), props);
+  return CallOn(*connection_, mock_name_, device_path, kMockIface, "AddProperties", std::string("org.bluez.Battery1"), props);
 }
 
 absl::Status MockBluez::Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value) {
   Props props;
   props.emplace("Value", sdbus::Variant(value));
-  return CallOn(*connection_, characteristic_path, kMockIface, "UpdateProperties", std::string(kChar), props);
+  return CallOn(*connection_, mock_name_, characteristic_path, kMockIface, "UpdateProperties", std::string(kChar), props);
 }
 
 absl::Status MockBluez::DropConnection(const std::string& device_path) {
   Props props;
   props.emplace("Connected", sdbus::Variant(false));
   props.emplace("ServicesResolved", sdbus::Variant(false));
-  return CallOn(*connection_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
+  return CallOn(*connection_, mock_name_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
 }
 
 absl::Status MockBluez::Advertise(const std::string& device_path, int16_t rssi) {
   Props props;
   props.emplace("RSSI", sdbus::Variant(rssi));
-  return CallOn(*connection_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
+  return CallOn(*connection_, mock_name_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
 }
 
 absl::Status MockBluez::FailNextConnects(const std::string& device_path, int count, const std::string& error_name) {
-  return CallOn(*connection_, device_path, kDevice, "TestSetFailConnects", int32_t{count}, error_name);
+  return CallOn(*connection_, mock_name_, device_path, kDevice, "TestSetFailConnects", int32_t{count}, error_name);
 }
 
 absl::StatusOr<bool> MockBluez::GetBool(const std::string& path, const std::string& iface, const std::string& name) {
   try {
-    auto proxy = sdbus::createProxy(*connection_, "org.bluez", path);
+    auto proxy = sdbus::createProxy(*connection_, mock_name_, path);
     sdbus::Variant v;
     proxy->callMethod("Get").onInterface("org.freedesktop.DBus.Properties").withArguments(iface, name).storeResultsTo(v);
     return v.get<bool>();

@@ -20,6 +20,14 @@
 //     measurement characteristic, then the RACP response indication;
 //   - org.bluez.Battery1 on a device.
 //
+// Outages: the daemon listens on a fixed unix socket in a private directory, so KillDaemon() then
+// RestartDaemon() gives a new dbus-daemon at the same address (a system bus restart), and
+// KillMock() then RestartMock() a new "bluetoothd" on a live bus. Both restarts start with an
+// empty BlueZ (no adapter, no device): the test adds its objects again, as a real bluetoothd
+// reads them back from its storage. ReleaseName() / RequestName() make org.bluez lose and regain
+// its owner without losing any object. Every call goes to the mock's unique name, so the harness
+// works while org.bluez is released.
+//
 // Ownership: MockBluez owns both processes. They are SIGKILLed and reaped by the destructor, even
 // when a test fails; they are also started under `setpriv --pdeathsig KILL`, so they die with the
 // test process if it crashes. Thread safety: none; use from the test thread.
@@ -38,6 +46,15 @@
 #include "tests/harness/subprocess.h"
 
 namespace healthtwin::ble::testing {
+
+// The ways BlueZ goes away under a running bridge, for parameterised tests.
+enum class Outage {
+  kBluetoothdRestart,  // KillMock(), later RestartMock()
+  kBusRestart,         // KillDaemon(), later RestartDaemon()
+  kNameReleased,       // ReleaseName(), later RequestName()
+};
+// "BluetoothdRestart", "BusRestart", "NameReleased": test name suffixes.
+std::string OutageName(Outage outage);
 
 class MockBluez {
  public:
@@ -95,10 +112,28 @@ class MockBluez {
 
   absl::StatusOr<bool> GetBool(const std::string& path, const std::string& iface, const std::string& name);
 
+  // bluetoothd crashes: SIGKILL the dbusmock process (org.bluez loses its owner).
+  void KillMock();
+  // A new dbusmock bluez5 on the same bus, with no objects yet.
+  absl::Status RestartMock();
+  // The system bus goes away: SIGKILL the dbus-daemon (and the mock, which lives on it).
+  void KillDaemon();
+  // A new dbus-daemon at the same address, then a new mock on it (no objects yet).
+  absl::Status RestartDaemon();
+  // org.bluez loses its owner / gets it back (the same process, objects kept).
+  absl::Status ReleaseName();
+  absl::Status RequestName();
+  // The first half of `outage` (kill the mock, kill the daemon, or release the name).
+  absl::Status BeginOutage(Outage outage);
+
  private:
   MockBluez() = default;
+  absl::Status StartDaemon();
+  absl::Status StartMock();
 
-  std::string address_;
+  std::string dir_;      // private directory holding the bus socket
+  std::string address_;  // unix:path=<dir_>/bus
+  std::string mock_name_;  // the mock's unique bus name
   std::optional<std::string> previous_env_;
   std::unique_ptr<healthtwin::testing::Subprocess> daemon_;
   std::unique_ptr<healthtwin::testing::Subprocess> mock_;
