@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/db/roles.h"
 #include "tests/harness/pg_cluster.h"
 
 namespace healthtwin::common {
@@ -41,7 +42,11 @@ class MigratorTest : public ::testing::Test {
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     absl::Status created = cluster_->CreateDatabase(name);
     ASSERT_TRUE(created.ok()) << created;
-    conninfo_ = cluster_->ConnInfo(name);
+    // Migrations run as the migrator, as healthtwin-migrate does (0006 insists on it).
+    pqxx::connection superuser(cluster_->ConnInfo(name));
+    absl::Status roles = BootstrapRoles(superuser);
+    ASSERT_TRUE(roles.ok()) << roles;
+    conninfo_ = ConnInfoAs(cluster_->ConnInfo(name), kMigratorRole);
   }
 
   std::unique_ptr<pqxx::connection> Connect() const { return std::make_unique<pqxx::connection>(conninfo_); }
@@ -126,6 +131,26 @@ TEST_F(MigratorTest, SecondRunAppliesNothing) {
   EXPECT_TRUE(report->applied.empty());
   EXPECT_EQ(report->from_version, BuiltInMigrations().back().version);
   EXPECT_EQ(report->to_version, report->from_version);
+}
+
+TEST_F(MigratorTest, CheckSchemaAcceptsExactlyThisBuildsMigrations) {
+  std::vector<Migration> v1 = {{1, "first", "CREATE TABLE first (id int)"}};
+  std::vector<Migration> v2 = v1;
+  v2.push_back({2, "second", "CREATE TABLE second (id int)"});
+  std::unique_ptr<pqxx::connection> conn = Connect();
+
+  absl::Status missing = CheckSchema(*conn, v2);
+  ASSERT_TRUE(Migrate(v1).ok());
+  absl::Status older = CheckSchema(*conn, v2);
+  ASSERT_TRUE(Migrate(v2).ok());
+  absl::Status current = CheckSchema(*conn, v2);
+
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.message(), HasSubstr("has no healthtwin schema; run healthtwin-migrate"));
+  EXPECT_EQ(older.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(older.message(), "database schema version 1 is older than this build (2); run healthtwin-migrate");
+  EXPECT_TRUE(current.ok()) << current;
+  EXPECT_EQ(CheckSchema(*conn, v1).code(), absl::StatusCode::kFailedPrecondition) << "newer than the build";
 }
 
 TEST_F(MigratorTest, AppliesOnlyMigrationsNewerThanTheDatabase) {
