@@ -1,7 +1,6 @@
 #include "services/common/db/migrator.h"
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -13,33 +12,20 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/db/roles.h"
-#include "tests/harness/pg_cluster.h"
+#include "tests/harness/cluster_per_suite_test.h"
 
 namespace healthtwin::common {
 namespace {
 
-using ::healthtwin::testing::PgCluster;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // One cluster per test binary; every test gets its own database.
-class MigratorTest : public ::testing::Test {
+class MigratorTest : public ::healthtwin::testing::ClusterPerSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start();
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    cluster_ = std::move(cluster).value().release();
-  }
-
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr);
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    const std::string name = TestDatabaseName();
     absl::Status created = cluster_->CreateDatabase(name);
     ASSERT_TRUE(created.ok()) << created;
     // Migrations run as the migrator, as healthtwin-migrate does (0006 insists on it).
@@ -79,11 +65,8 @@ class MigratorTest : public ::testing::Test {
     return ApplyMigrations(conn, migrations);
   }
 
-  static PgCluster* cluster_;
   std::string conninfo_;
 };
-
-PgCluster* MigratorTest::cluster_ = nullptr;
 
 std::vector<int> Versions(const std::vector<Migration>& migrations) {
   std::vector<int> versions;

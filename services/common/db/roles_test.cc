@@ -4,7 +4,6 @@
 #include "services/common/db/roles.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
@@ -17,13 +16,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/db/migrator.h"
+#include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
-#include "tests/harness/pg_cluster.h"
 
 namespace healthtwin::common {
 namespace {
-
-using ::healthtwin::testing::PgCluster;
 
 // object -> service -> its privileges (comma-separated, as in GRANT). A service not named has
 // none. Every table, sequence and function in the schema must have a row, even an empty one:
@@ -90,24 +87,11 @@ std::set<std::string> Privileges(const Matrix& matrix, const std::string& object
 
 constexpr char kPermissionDenied[] = "permission denied (42501)";
 
-class RolesTest : public ::testing::Test {
+class RolesTest : public testing::ClusterPerSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    auto cluster = PgCluster::Start();
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    cluster_ = std::move(cluster).value().release();
-  }
-
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr);
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    auto conninfo = testing::CreateMigratedDatabase(*cluster_, name.substr(0, 60));
+    auto conninfo = testing::CreateMigratedDatabase(*cluster_, TestDatabaseName());
     ASSERT_TRUE(conninfo.ok()) << conninfo.status();
     superuser_ = *conninfo;
   }
@@ -171,11 +155,8 @@ class RolesTest : public ::testing::Test {
     }
   }
 
-  static PgCluster* cluster_;
   std::string superuser_;
 };
-
-PgCluster* RolesTest::cluster_ = nullptr;
 
 TEST_F(RolesTest, EveryTableSequenceAndFunctionMatchesTheGrantMatrix) {
   // Partitions of vitals are reached through vitals, whose privileges are the ones checked.
