@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole healthtwin slice on this machine with simulated patients:
-# a private PostgreSQL, the ingest, alerts, twin and clinician_api services over mutual TLS,
+# a private PostgreSQL (schema by healthtwin-migrate, one database role per service), the ingest,
+# alerts, twin, simulation and clinician_api services over mutual TLS,
 # simulated BLE wearables (heart-rate strap, blood-pressure cuff, pulse oximeter, scale and
 # thermometer per patient, with battery, Device Information and clocks, on a mock
 # BlueZ: private dbus-daemon + python3-dbusmock) and the real BLE bridge (`healthtwin-bridge run`)
@@ -110,7 +111,7 @@ for bin in services/ingest/healthtwin-ingest services/alerts/healthtwin-alerts s
            services/simulation/healthtwin-simulation \
            clinician_api/healthtwin-clinician-api clinician_api/cli/healthtwin ble_bridge/cli/healthtwin-bridge \
            ble_bridge/simulated/healthtwin-wearables \
-           tests/harness/healthtwin-pg-harness; do
+           services/common/db/healthtwin-migrate tests/harness/healthtwin-pg-harness; do
   [[ -x "$BUILD/$bin" ]] || { echo "demo: $BUILD/$bin is missing; run 'make build' first" >&2; exit 2; }
 done
 
@@ -120,16 +121,21 @@ say "development PKI in $WORK/pki (CA, services, bridge-001, dr-alice, dr-bob, c
 
 "$BUILD/tests/harness/healthtwin-pg-harness" start --dir "$WORK/pg" >"$WORK/pg.conninfo"
 "$BUILD/tests/harness/healthtwin-pg-harness" createdb --dir "$WORK/pg" healthtwin >/dev/null
+# The superuser connection is only for creating the roles and for the checks at the end; the
+# schema is migrated as healthtwin_migrator and each service connects as its own role
+# (docs/database-roles.md). libpq takes the last user= of a conninfo.
 DB="host=$WORK/pg port=5432 dbname=healthtwin user=postgres"
-say "PostgreSQL on Unix socket $WORK/pg (no TCP port)"
+"$BUILD/services/common/db/healthtwin-migrate" --db "$DB" --bootstrap-roles >"$WORK/migrate.log"
+"$BUILD/services/common/db/healthtwin-migrate" --db "$DB user=healthtwin_migrator" >>"$WORK/migrate.log"
+say "PostgreSQL on Unix socket $WORK/pg (no TCP port): $(tail -n 1 "$WORK/migrate.log") as healthtwin_migrator"
 
 # Starts a service and sets ADDR to its address. Not called in $(...): the process must be a
 # child of this shell, so that cleanup() can wait for it and see its exit status.
-start_service() {  # name binary [extra flags...]
+start_service() {  # name binary [extra flags...]; connects as the role healthtwin_<name>
   local name=$1 bin=$2
   shift 2
   start_bg "$name" "$BUILD/$bin" --tls-ca "$WORK/pki/ca.pem" --tls-cert "$WORK/pki/$name.pem" \
-    --tls-key "$WORK/pki/$name.key" --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
+    --tls-key "$WORK/pki/$name.key" --db "$DB user=healthtwin_$name" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
     --log-format text "$@" >"$WORK/$name.log" 2>&1
   for _ in $(seq 100); do [[ -s "$WORK/$name.port" ]] && break; sleep 0.1; done
   [[ -s "$WORK/$name.port" ]] || { echo "demo: $name did not start; see $WORK/$name.log" >&2; exit 1; }
@@ -222,9 +228,14 @@ if ((HEADLESS)); then
     sleep 0.5
   done
   ((rows >= 60)) || { echo "demo: expected >= 60 heart-rate rows for pat-0002, found $rows" >&2; exit 1; }
+  # Least privilege: every service is connected, and as its own role, none as the superuser.
+  users=$(runuser -u postgres -- "$PSQL" "$DB" -Atc "SELECT string_agg(DISTINCT usename::text, ',' ORDER BY usename::text)
+    FROM pg_stat_activity WHERE datname = 'healthtwin' AND pid <> pg_backend_pid()")
+  [[ $users == healthtwin_alerts,healthtwin_clinician_api,healthtwin_ingest,healthtwin_simulation,healthtwin_twin ]] ||
+    { echo "demo: expected each service connected as its own role, found: $users" >&2; exit 1; }
   grep -q "^ 1\. " "$WORK/whatif.txt" || { echo "demo: the what-if did not rank the options" >&2; exit 1; }
   grep -q "^amlodipine 5 mg " "$WORK/cohort.txt" || { echo "demo: the cohort job gave no results" >&2; exit 1; }
-  say "checked: alert on the subscription, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done"
+  say "checked: alert on the subscription, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done, services connected as $users"
   exit 0
 fi
 

@@ -148,7 +148,7 @@ void PgSupervisor::Run() {
   using namespace std::chrono_literals;
   std::unique_ptr<pqxx::connection> conn;
   auto backoff = 100ms;
-  bool migrated = false;
+  bool checked = false;
   while (true) {
     std::chrono::milliseconds wait = 1000ms;
     try {
@@ -156,19 +156,19 @@ void PgSupervisor::Run() {
         conn = std::make_unique<pqxx::connection>(conninfo_);
         LogInfo("db.connected", {{"database", conn->dbname()}});
       }
-      if (!migrated) {
-        auto report = ApplyMigrations(*conn, BuiltInMigrations());
-        if (!report.ok()) {
-          if (absl::IsFailedPrecondition(report.status())) {
-            LogError("db.schema_refused", {{"error", report.status().message()}});
-            SetHealthy(false);
-            if (on_fatal_) on_fatal_(report.status());
-            return;
-          }
-          throw std::runtime_error(std::string(report.status().message()));
+      if (!checked) {
+        // Services do not migrate (their roles cannot run DDL; healthtwin-migrate does, as
+        // healthtwin_migrator): a schema other than this build's is fatal, not retried.
+        absl::Status schema = CheckSchema(*conn, BuiltInMigrations());
+        if (absl::IsFailedPrecondition(schema)) {
+          LogError("db.schema_refused", {{"error", schema.message()}});
+          SetHealthy(false);
+          if (on_fatal_) on_fatal_(schema);
+          return;
         }
-        LogInfo("db.migrated", {{"from_version", report->from_version}, {"to_version", report->to_version}});
-        migrated = true;
+        if (!schema.ok()) throw std::runtime_error(std::string(schema.message()));
+        LogInfo("db.schema_ok", {{"version", BuiltInMigrations().empty() ? 0 : BuiltInMigrations().back().version}});
+        checked = true;
       }
       pqxx::nontransaction ping(*conn);
       ping.exec("SELECT 1");

@@ -1,6 +1,6 @@
 // PostgreSQL access for services: a small connection pool that translates libpqxx
-// exceptions into absl::Status exactly once, and a supervisor that connects, migrates and
-// watches the database so that health checking can report NOT_SERVING while it is down.
+// exceptions into absl::Status exactly once, and a supervisor that connects, checks the schema
+// and watches the database so that health checking can report NOT_SERVING while it is down.
 //
 // Thread-safe. Connections are created lazily, so a pool can exist while the database is
 // unreachable; calls then fail with UNAVAILABLE instead of crashing.
@@ -65,9 +65,10 @@ class PgPool {
   int open_ = 0;
 };
 
-// Connects and applies migrations with exponential backoff (100 ms up to 5 s), then pings
-// every second. Reports every change of health through `on_health`. A database whose schema
-// is newer than this build is fatal: `on_fatal` is called once and the supervisor stops.
+// Connects with exponential backoff (100 ms up to 5 s) and checks that the database has exactly
+// this build's migrations (CheckSchema; services never migrate), then pings every second.
+// Reports every change of health through `on_health`. A missing, older or newer schema is
+// fatal: `on_fatal` is called once and the supervisor stops.
 class PgSupervisor {
  public:
   PgSupervisor(std::string conninfo, std::function<void(bool healthy)> on_health,

@@ -1,5 +1,5 @@
 // The whole life of a service process after its objects are built: serve over mutual TLS,
-// keep PostgreSQL supervised (health follows it; a schema newer than this build exits 2),
+// keep PostgreSQL supervised (health follows it; a schema other than this build's exits 2),
 // run `on_first_healthy` once the schema is in place, and drain on SIGTERM/SIGINT.
 #pragma once
 

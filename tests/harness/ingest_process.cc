@@ -3,10 +3,6 @@
 #include <chrono>
 #include <filesystem>
 
-#include <pqxx/pqxx>
-
-#include "services/common/db/migrator.h"
-
 namespace healthtwin::testing {
 
 absl::Status MakeDevPki(const std::string& script, const std::string& dir) {
@@ -18,27 +14,17 @@ absl::Status MakeDevPki(const std::string& script, const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> CreateMigratedDatabase(PgCluster& cluster, std::string_view name) {
-  if (auto s = cluster.CreateDatabase(name); !s.ok()) return s;
-  const std::string conninfo = cluster.ConnInfo(name);
-  try {
-    pqxx::connection c(conninfo);
-    auto report = common::ApplyMigrations(c, common::BuiltInMigrations());
-    if (!report.ok()) return report.status();
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(std::string("migrate ") + conninfo + ": " + e.what());
-  }
-  return conninfo;
-}
-
 absl::StatusOr<IngestProcess> StartIngestProcess(const std::string& binary, const std::string& pki_dir,
                                                  const std::string& conninfo, const std::string& work_dir,
                                                  const std::vector<std::string>& extra_args) {
   const std::string port_file = work_dir + "/ingest.port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> args = {"--tls-ca",   pki_dir + "/ca.pem", "--tls-cert", pki_dir + "/ingest.pem",
-                                   "--tls-key",  pki_dir + "/ingest.key", "--db",   conninfo,
-                                   "--listen",   "127.0.0.1:0",          "--port-file", port_file};
+  std::vector<std::string> args = {"--tls-ca",    pki_dir + "/ca.pem",
+                                   "--tls-cert",  pki_dir + "/ingest.pem",
+                                   "--tls-key",   pki_dir + "/ingest.key",
+                                   "--db",        ServiceConnInfo(conninfo, "ingest"),
+                                   "--listen",    "127.0.0.1:0",
+                                   "--port-file", port_file};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   auto proc = Subprocess::Spawn(binary, args);
   if (!proc.ok()) return proc.status();

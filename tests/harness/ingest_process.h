@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
 
@@ -15,16 +16,13 @@ namespace healthtwin::testing {
 // Runs deploy/pki/make-dev-pki.sh (`script`) into `dir`.
 absl::Status MakeDevPki(const std::string& script, const std::string& dir);
 
-// Creates database `name` in `cluster` and applies the built-in migrations; returns its conninfo.
-absl::StatusOr<std::string> CreateMigratedDatabase(PgCluster& cluster, std::string_view name);
-
 struct IngestProcess {
   std::unique_ptr<Subprocess> process;
   std::string address;  // "localhost:PORT"
 };
 
 // Starts `binary` (healthtwin-ingest) on 127.0.0.1:0 with the `ingest` certificate from
-// `pki_dir`, against `conninfo`, writing its port file into `work_dir`; returns once the port
+// `pki_dir`, against `conninfo` as the ingest role (whatever user `conninfo` names), writing its port file into `work_dir`; returns once the port
 // is known. `extra_args` are appended (e.g. "--log-level", "warn").
 absl::StatusOr<IngestProcess> StartIngestProcess(const std::string& binary, const std::string& pki_dir,
                                                  const std::string& conninfo, const std::string& work_dir,

@@ -48,7 +48,7 @@ class SimulationTest : public ::testing::Test {
     auto conninfo = CreateMigratedDatabase(*cluster, db.substr(0, 60));
     ASSERT_TRUE(conninfo.ok()) << conninfo.status();
     conninfo_ = *conninfo;
-    pool_ = std::make_unique<common::PgPool>(conninfo_, 4);
+    pool_ = std::make_unique<common::PgPool>(ServiceConnInfo(conninfo_, "simulation"), 4);
     executor_ = std::make_unique<common::Executor>(4);
     compute_ = std::make_unique<common::Executor>(1);
     store_ = std::make_unique<simulation::JobStore>(*pool_);
@@ -61,7 +61,7 @@ class SimulationTest : public ::testing::Test {
     common::ServiceConfig cfg;
     cfg.service_name = "simulation";
     cfg.tls = SliceEnvironment::Tls("simulation");
-    cfg.db_conninfo = conninfo_;
+    cfg.db_conninfo = ServiceConnInfo(conninfo_, "simulation");
     cfg.drain_timeout_s = 2;
     auto host = common::ServiceHost::Start(cfg, {service_.get()});
     ASSERT_TRUE(host.ok()) << host.status();
@@ -103,7 +103,7 @@ class SimulationTest : public ::testing::Test {
     return last;
   }
 
-  std::string conninfo_;
+  std::string conninfo_;  // superuser, for fixtures and assertions
   std::unique_ptr<common::PgPool> pool_;
   std::unique_ptr<common::Executor> executor_;
   std::unique_ptr<common::Executor> compute_;

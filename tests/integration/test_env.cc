@@ -12,7 +12,6 @@
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
 #include "services/common/config.h"
-#include "services/common/db/migrator.h"
 #include "services/common/executor.h"
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
@@ -25,6 +24,7 @@
 #include "services/ingest/vitals_reader.h"
 #include "services/registry/registry_service.h"
 #include "services/twin/twin_service.h"
+#include "tests/harness/migrated_database.h"
 
 #ifndef HT_PKI_SCRIPT
 #error "HT_PKI_SCRIPT must name deploy/pki/make-dev-pki.sh"
@@ -116,6 +116,7 @@ struct Slice::Parts {
   std::unique_ptr<registry::RegistryServiceImpl> registry;
   // The slice's twin keeper is not started (no consumer thread): twin_integration_test covers
   // the consumer; here GetTwin and friends answer from the database.
+  std::unique_ptr<common::PgPool> twin_pool;
   std::unique_ptr<twin::TwinKeeper> twin_keeper;
   std::unique_ptr<twin::TwinServiceImpl> twin;
   std::unique_ptr<common::ServiceHost> data_host;
@@ -149,23 +150,22 @@ struct Slice::Parts {
 absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   PgCluster* cluster = SliceEnvironment::cluster();
   if (cluster == nullptr) return absl::FailedPreconditionError("the shared PostgreSQL cluster is not running");
-  if (auto s = cluster->CreateDatabase(db_name); !s.ok()) return s;
+  auto migrated = CreateMigratedDatabase(*cluster, db_name);
+  if (!migrated.ok()) return migrated.status();
 
   std::unique_ptr<Slice> slice(new Slice());
-  slice->conninfo_ = cluster->ConnInfo(db_name);
-  const std::string& conninfo = slice->conninfo_;
-  try {
-    pqxx::connection conn(conninfo);
-    auto report = common::ApplyMigrations(conn, common::BuiltInMigrations());
-    if (!report.ok()) return report.status();
-  } catch (const std::exception& e) {
-    return common::StatusFromException(e, "migrate the test database");
-  }
+  slice->conninfo_ = *std::move(migrated);
+  // Each service connects as its own role, as in production (docs/database-roles.md); the
+  // superuser conninfo_ is for the tests' fixtures and assertions only.
+  const std::string data_db = ServiceConnInfo(slice->conninfo_, "ingest");
+  const std::string twin_db = ServiceConnInfo(slice->conninfo_, "twin");
+  const std::string alerts_db = ServiceConnInfo(slice->conninfo_, "alerts");
+  const std::string clinician_db = ServiceConnInfo(slice->conninfo_, "clinician_api");
 
   slice->parts_ = std::make_unique<Parts>();
   Parts& p = *slice->parts_;
 
-  p.data_pool = std::make_unique<common::PgPool>(conninfo, 8, ingest::PgSampleStore::PrepareConnection);
+  p.data_pool = std::make_unique<common::PgPool>(data_db, 8, ingest::PgSampleStore::PrepareConnection);
   p.data_executor = std::make_unique<common::Executor>(8);
   p.store = std::make_unique<ingest::PgSampleStore>(*p.data_pool);
   p.reader = std::make_unique<ingest::VitalsReader>(*p.data_pool);
@@ -176,23 +176,25 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
                                                        policy(ingest::QueryServiceImpl::DefaultPolicy()));
   p.registry = std::make_unique<registry::RegistryServiceImpl>(*p.data_pool, *p.data_executor,
                                                                policy(registry::RegistryServiceImpl::DefaultPolicy()));
-  p.twin_keeper = std::make_unique<twin::TwinKeeper>(*p.data_pool, conninfo, std::make_shared<twin::ModelCache>(),
+  // The twin service shares the data host but, like the healthtwin-twin process, not its role.
+  p.twin_pool = std::make_unique<common::PgPool>(twin_db, 4);
+  p.twin_keeper = std::make_unique<twin::TwinKeeper>(*p.twin_pool, twin_db, std::make_shared<twin::ModelCache>(),
                                                      twin::KeeperOptions{});
-  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.data_pool, *p.data_executor, *p.twin_keeper,
+  p.twin = std::make_unique<twin::TwinServiceImpl>(*p.twin_pool, *p.data_executor, *p.twin_keeper,
                                                    policy(twin::TwinServiceImpl::DefaultPolicy()));
-  auto data_host = common::ServiceHost::Start(HostConfig("ingest", "ingest", conninfo),
+  auto data_host = common::ServiceHost::Start(HostConfig("ingest", "ingest", data_db),
                                               {p.ingest.get(), p.query.get(), p.registry.get(), p.twin.get()});
   if (!data_host.ok()) return data_host.status();
   p.data_host = std::move(*data_host);
   p.data_host->SetServing(true);
 
-  p.alerts_pool = std::make_unique<common::PgPool>(conninfo, 8);
+  p.alerts_pool = std::make_unique<common::PgPool>(alerts_db, 8);
   p.alerts_executor = std::make_unique<common::Executor>(4);
-  p.hub = std::make_unique<alerts::AlertHub>(*p.alerts_pool, conninfo);
-  p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, conninfo, alerts::HrRuleConfig{});
+  p.hub = std::make_unique<alerts::AlertHub>(*p.alerts_pool, alerts_db);
+  p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, alerts_db, alerts::HrRuleConfig{});
   p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub,
                                                                policy(alerts::AlertServiceImpl::DefaultPolicy()));
-  auto alerts_host = common::ServiceHost::Start(HostConfig("alerts", "alerts", conninfo), {p.alert_service.get()});
+  auto alerts_host = common::ServiceHost::Start(HostConfig("alerts", "alerts", alerts_db), {p.alert_service.get()});
   if (!alerts_host.ok()) return alerts_host.status();
   p.alerts_host = std::move(*alerts_host);
   alerts::AlertHub* hub = p.hub.get();
@@ -211,13 +213,13 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   up.vitals = vitals::v1::VitalsQueryService::NewStub(*to_data);
   up.alerts = alerts::v1::AlertService::NewStub(*to_alerts);
   up.twin = twin::v1::TwinService::NewStub(*to_data);
-  p.clinician_pool = std::make_unique<common::PgPool>(conninfo, 8);
+  p.clinician_pool = std::make_unique<common::PgPool>(clinician_db, 8);
   p.clinician_executor = std::make_unique<common::Executor>(8);
   p.access = std::make_unique<common::Access>(*p.clinician_pool);
   p.clinician_service =
       std::make_unique<clinician::ClinicianServiceImpl>(*p.access, std::move(up), *p.clinician_executor,
                                                         policy(clinician::ClinicianServiceImpl::DefaultPolicy()));
-  auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", conninfo),
+  auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", clinician_db),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();
   p.clinician_host = std::move(*clinician_host);

@@ -67,7 +67,8 @@ class TwinServiceTest : public ::testing::Test {
     auto conninfo = CreateMigratedDatabase(*cluster, db.substr(0, 60));
     ASSERT_TRUE(conninfo.ok()) << conninfo.status();
     conninfo_ = *conninfo;
-    pool_ = std::make_unique<common::PgPool>(conninfo_, 6);
+    twin_db_ = ServiceConnInfo(conninfo_, "twin");
+    pool_ = std::make_unique<common::PgPool>(twin_db_, 6);
     executor_ = std::make_unique<common::Executor>(4);
     auto setup = SharedCache()->Get(Record());
     ASSERT_TRUE(setup.ok()) << setup.status();
@@ -90,13 +91,13 @@ class TwinServiceTest : public ::testing::Test {
   }
 
   void StartKeeperAndHost(twin::KeeperOptions o) {
-    keeper_ = std::make_unique<twin::TwinKeeper>(*pool_, conninfo_, SharedCache(), o);
+    keeper_ = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), o);
     service_ = std::make_unique<twin::TwinServiceImpl>(
         *pool_, *executor_, *keeper_, common::PolicyOrExit("twin", twin::TwinServiceImpl::DefaultPolicy(), {}));
     common::ServiceConfig cfg;
     cfg.service_name = "twin";
     cfg.tls = SliceEnvironment::Tls("twin");
-    cfg.db_conninfo = conninfo_;
+    cfg.db_conninfo = twin_db_;
     cfg.drain_timeout_s = 2;
     auto host = common::ServiceHost::Start(cfg, {service_.get()});
     ASSERT_TRUE(host.ok()) << host.status();
@@ -198,7 +199,8 @@ class TwinServiceTest : public ::testing::Test {
 
   std::int64_t DbNowUs() { return QueryInt(conninfo_, "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"); }
 
-  std::string conninfo_;
+  std::string conninfo_;  // superuser, for fixtures and assertions
+  std::string twin_db_;   // the twin service's role
   std::unique_ptr<common::PgPool> pool_;
   std::unique_ptr<common::Executor> executor_;
   twin::TwinSetup setup_;
@@ -363,7 +365,7 @@ TEST_F(TwinServiceTest, KeepsTwinsCurrentFromVitalsAndServesThem) {
 TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing) {
   Register("pat-r");
   const std::vector<mc::Sample> r = Simulate(5, 5);
-  auto keeper1 = std::make_unique<twin::TwinKeeper>(*pool_, conninfo_, SharedCache(), Options());
+  auto keeper1 = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), Options());
   Insert("pat-r", r, 0, 3.5);
   Drain(*keeper1);
   Insert("pat-r", r, 3.5, 3.95);  // same data day: no calibration, absorbed in memory only
@@ -377,7 +379,7 @@ TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing)
   const std::int64_t snapshots = QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots");
   keeper1.reset();  // a crash: no flush
 
-  auto keeper2 = std::make_unique<twin::TwinKeeper>(*pool_, conninfo_, SharedCache(), Options());
+  auto keeper2 = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), Options());
   Drain(*keeper2);
   auto mem2 = keeper2->InMemory("pat-r");
   ASSERT_TRUE(mem2.has_value());
@@ -394,7 +396,7 @@ TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing)
   EXPECT_EQ(absorbed, static_cast<std::int64_t>(mem1->samples_absorbed));
   const std::int64_t after_flush = QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots");
   keeper2.reset();
-  auto keeper3 = std::make_unique<twin::TwinKeeper>(*pool_, conninfo_, SharedCache(), Options());
+  auto keeper3 = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), Options());
   Drain(*keeper3);
   ASSERT_TRUE(keeper3->Flush().ok());
   EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots"), after_flush);
@@ -462,7 +464,7 @@ TEST_F(TwinServiceTest, ShardsSplitPatientsAndRefuseForeignOnes) {
   Insert(mine, x, 0, 2);
   Insert(theirs, x, 0, 2);
   StartKeeperAndHost(Options(0, 2));
-  twin::TwinKeeper other(*pool_, conninfo_, SharedCache(), Options(1, 2));
+  twin::TwinKeeper other(*pool_, twin_db_, SharedCache(), Options(1, 2));
   Drain(*keeper_);
   Drain(other);
   EXPECT_TRUE(keeper_->InMemory(mine).has_value());

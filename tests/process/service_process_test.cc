@@ -24,7 +24,8 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "services/common/db/migrator.h"
+#include "services/common/db/roles.h"
+#include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
 
@@ -169,7 +170,7 @@ class ServiceProcessTest : public ::testing::Test {
     return {dir + "/ca.pem", dir + "/" + name + ".pem", dir + "/" + name + ".key"};
   }
 
-  // The flags every ingest run in these tests shares, plus `db_conninfo`.
+  // The flags every ingest run in these tests shares, plus `db_conninfo` as the ingest role.
   std::vector<std::string> IngestArgs(const std::string& db_conninfo) {
     const std::string pki = PkiDir();
     return {"--tls-ca",
@@ -179,7 +180,7 @@ class ServiceProcessTest : public ::testing::Test {
             "--tls-key",
             pki + "/ingest.key",
             "--db",
-            db_conninfo,
+            ServiceConnInfo(db_conninfo, "ingest"),
             "--listen",
             "127.0.0.1:0",
             "--port-file",
@@ -209,11 +210,11 @@ class ServiceProcessTest : public ::testing::Test {
 
   int Port() const { return std::atoi(ReadFileOrEmpty(PortFile()).c_str()); }
 
-  // A running cluster with an empty database `healthtwin`.
+  // A running cluster with a migrated database `healthtwin` (migrated_database.h).
   static absl::StatusOr<std::unique_ptr<PgCluster>> StartDatabase() {
     auto cluster = PgCluster::Start();
     if (!cluster.ok()) return cluster.status();
-    if (absl::Status s = (*cluster)->CreateDatabase("healthtwin"); !s.ok()) return s;
+    if (auto s = CreateMigratedDatabase(**cluster, "healthtwin"); !s.ok()) return s.status();
     return cluster;
   }
 
@@ -334,8 +335,6 @@ TEST_F(ServiceProcessTest, SchemaNewerThanTheCodeExits2) {
   const std::string conninfo = (*db)->ConnInfo("healthtwin");
   {
     pqxx::connection conn(conninfo);
-    auto report = common::ApplyMigrations(conn, common::BuiltInMigrations());
-    ASSERT_TRUE(report.ok()) << report.status();
     pqxx::work tx(conn);
     tx.exec(
         "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
@@ -350,6 +349,30 @@ TEST_F(ServiceProcessTest, SchemaNewerThanTheCodeExits2) {
   ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << (*ingest)->Stderr();
   EXPECT_EQ(exit->ToString(), "exit code 2");
   EXPECT_THAT((*ingest)->Stderr(), HasSubstr("schema version 9999 is newer than this build"));
+}
+
+// Services do not migrate: the ingest role has no DDL privilege, and an unmigrated database is
+// refused at once instead of retried.
+TEST_F(ServiceProcessTest, UnmigratedDatabaseExits2AndIngestCreatesNothing) {
+  auto cluster = PgCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->CreateDatabase("healthtwin").ok());
+  const std::string conninfo = (*cluster)->ConnInfo("healthtwin");
+  {
+    pqxx::connection superuser(conninfo);
+    ASSERT_TRUE(common::BootstrapRoles(superuser).ok());
+  }
+
+  auto ingest = Subprocess::Spawn(kIngestBin, IngestArgs(conninfo));
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+  auto exit = (*ingest)->Wait(30s);
+
+  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << (*ingest)->Stderr();
+  EXPECT_EQ(exit->ToString(), "exit code 2");
+  EXPECT_THAT((*ingest)->Stderr(), HasSubstr("has no healthtwin schema; run healthtwin-migrate"));
+  pqxx::connection check(conninfo);
+  pqxx::nontransaction tx(check);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")[0].as<int>(), 0);
 }
 
 TEST_F(ServiceProcessTest, SigtermDrainsAndExits0) {

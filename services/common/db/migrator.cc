@@ -125,6 +125,14 @@ absl::Status CheckHistory(const std::map<int, AppliedMigration>& applied, const 
   return absl::OkStatus();
 }
 
+std::map<int, AppliedMigration> ReadApplied(pqxx::transaction_base& tx) {
+  std::map<int, AppliedMigration> applied;
+  for (const pqxx::row& row : tx.exec("SELECT version, name, checksum FROM schema_migrations")) {
+    applied[row[0].as<int>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+  }
+  return applied;
+}
+
 // The work done under the lock. libpqxx exceptions propagate to the caller;
 // `current` names the migration being applied when one is thrown.
 absl::StatusOr<MigrationReport> MigrateLocked(pqxx::connection& conn, const MigrationLock& lock,
@@ -137,9 +145,7 @@ absl::StatusOr<MigrationReport> MigrateLocked(pqxx::connection& conn, const Migr
     if (tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>()) {
       tx.exec(kCreateSchemaMigrations);
     }
-    for (const pqxx::row& row : tx.exec("SELECT version, name, checksum FROM schema_migrations")) {
-      applied[row[0].as<int>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
-    }
+    applied = ReadApplied(tx);
     tx.commit();
   }
   if (absl::Status s = CheckHistory(applied, migrations); !s.ok()) return s;
@@ -215,6 +221,37 @@ absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn, const st
     return absl::InternalError(absl::StrCat(Describe(current), " failed", sqlstate, ": ", Message(e)));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(Describe(current), " failed: ", Message(e)));
+  }
+}
+
+absl::Status CheckSchema(pqxx::connection& conn, const std::vector<Migration>& migrations) {
+  if (absl::Status s = ValidateOrder(migrations); !s.ok()) return s;
+  const int code_version = migrations.empty() ? 0 : migrations.back().version;
+  try {
+    pqxx::read_transaction tx(conn, "check_schema");
+    if (tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>()) {
+      return absl::FailedPreconditionError(absl::StrCat("database ", conn.dbname(),
+                                                        " has no healthtwin schema; run healthtwin-migrate"));
+    }
+    const std::map<int, AppliedMigration> applied = ReadApplied(tx);
+    if (absl::Status s = CheckHistory(applied, migrations); !s.ok()) return s;
+    const int db_version = applied.empty() ? 0 : applied.rbegin()->first;
+    if (db_version < code_version) {
+      return absl::FailedPreconditionError(absl::StrCat("database schema version ", db_version,
+                                                        " is older than this build (", code_version,
+                                                        "); run healthtwin-migrate"));
+    }
+    return absl::OkStatus();
+  } catch (const pqxx::broken_connection& e) {
+    return absl::UnavailableError(absl::StrCat("check the database schema: ", Message(e)));
+  } catch (const pqxx::insufficient_privilege& e) {
+    // A role without the grants of migration 0006: wrong role or migrated by an older build.
+    return absl::FailedPreconditionError(absl::StrCat("database user ", conn.username(),
+                                                      " may not read the schema version (", Message(e),
+                                                      "); see docs/database-roles.md"));
+  } catch (const std::exception& e) {
+    if (conn.backendpid() == 0) return absl::UnavailableError(absl::StrCat("check the database schema: ", Message(e)));
+    return absl::InternalError(absl::StrCat("check the database schema: ", Message(e)));
   }
 }
 

@@ -1,4 +1,5 @@
-// Versioned SQL migrations, applied by every service when it starts.
+// Versioned SQL migrations, applied by `healthtwin-migrate` as healthtwin_migrator
+// (docs/database-roles.md); services only check the schema with CheckSchema().
 //
 // Migrations are the files services/common/db/migrations/NNNN_name.sql,
 // embedded in the binary at build time. ApplyMigrations() brings a database
@@ -71,6 +72,18 @@ struct MigrationReport {
 //  - Unavailable: the connection failed or was lost (nothing half-applied).
 //  - Internal: a migration's SQL failed; the message names the migration.
 absl::StatusOr<MigrationReport> ApplyMigrations(pqxx::connection& conn, const std::vector<Migration>& migrations);
+
+// What a service runs at start instead of migrating (it has no DDL privilege): OK when the
+// database has applied exactly `migrations`. Reads schema_migrations only.
+//
+// Errors:
+//  - FailedPrecondition: no schema_migrations ("... has no healthtwin schema; run
+//    healthtwin-migrate"), a version older than the newest of `migrations` ("database schema
+//    version N is older than this build (M); run healthtwin-migrate"), or any refusal of
+//    ApplyMigrations (newer, changed or unknown migrations).
+//  - Unavailable: the connection failed.
+//  - Internal: the query failed (e.g. permission denied on schema_migrations).
+absl::Status CheckSchema(pqxx::connection& conn, const std::vector<Migration>& migrations);
 
 }  // namespace healthtwin::common
 

@@ -1,7 +1,6 @@
 #include "services/common/db/migrator.h"
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -12,36 +11,28 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/harness/pg_cluster.h"
+#include "services/common/db/roles.h"
+#include "tests/harness/cluster_per_suite_test.h"
 
 namespace healthtwin::common {
 namespace {
 
-using ::healthtwin::testing::PgCluster;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // One cluster per test binary; every test gets its own database.
-class MigratorTest : public ::testing::Test {
+class MigratorTest : public ::healthtwin::testing::ClusterPerSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start();
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    cluster_ = std::move(cluster).value().release();
-  }
-
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr);
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    const std::string name = TestDatabaseName();
     absl::Status created = cluster_->CreateDatabase(name);
     ASSERT_TRUE(created.ok()) << created;
-    conninfo_ = cluster_->ConnInfo(name);
+    // Migrations run as the migrator, as healthtwin-migrate does (0006 insists on it).
+    pqxx::connection superuser(cluster_->ConnInfo(name));
+    absl::Status roles = BootstrapRoles(superuser);
+    ASSERT_TRUE(roles.ok()) << roles;
+    conninfo_ = ConnInfoAs(cluster_->ConnInfo(name), kMigratorRole);
   }
 
   std::unique_ptr<pqxx::connection> Connect() const { return std::make_unique<pqxx::connection>(conninfo_); }
@@ -74,11 +65,8 @@ class MigratorTest : public ::testing::Test {
     return ApplyMigrations(conn, migrations);
   }
 
-  static PgCluster* cluster_;
   std::string conninfo_;
 };
-
-PgCluster* MigratorTest::cluster_ = nullptr;
 
 std::vector<int> Versions(const std::vector<Migration>& migrations) {
   std::vector<int> versions;
@@ -126,6 +114,26 @@ TEST_F(MigratorTest, SecondRunAppliesNothing) {
   EXPECT_TRUE(report->applied.empty());
   EXPECT_EQ(report->from_version, BuiltInMigrations().back().version);
   EXPECT_EQ(report->to_version, report->from_version);
+}
+
+TEST_F(MigratorTest, CheckSchemaAcceptsExactlyThisBuildsMigrations) {
+  std::vector<Migration> v1 = {{1, "first", "CREATE TABLE first (id int)"}};
+  std::vector<Migration> v2 = v1;
+  v2.push_back({2, "second", "CREATE TABLE second (id int)"});
+  std::unique_ptr<pqxx::connection> conn = Connect();
+
+  absl::Status missing = CheckSchema(*conn, v2);
+  ASSERT_TRUE(Migrate(v1).ok());
+  absl::Status older = CheckSchema(*conn, v2);
+  ASSERT_TRUE(Migrate(v2).ok());
+  absl::Status current = CheckSchema(*conn, v2);
+
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.message(), HasSubstr("has no healthtwin schema; run healthtwin-migrate"));
+  EXPECT_EQ(older.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(older.message(), "database schema version 1 is older than this build (2); run healthtwin-migrate");
+  EXPECT_TRUE(current.ok()) << current;
+  EXPECT_EQ(CheckSchema(*conn, v1).code(), absl::StatusCode::kFailedPrecondition) << "newer than the build";
 }
 
 TEST_F(MigratorTest, AppliesOnlyMigrationsNewerThanTheDatabase) {

@@ -1,0 +1,272 @@
+// Least privilege in PostgreSQL (migration 0006, docs/database-roles.md), checked on a real
+// server: the grant matrix below is the documented decision for every table, sequence and
+// function of the schema, and the roles can do exactly what it says.
+#include "services/common/db/roles.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/db/migrator.h"
+#include "tests/harness/cluster_per_suite_test.h"
+#include "tests/harness/migrated_database.h"
+
+namespace healthtwin::common {
+namespace {
+
+// object -> service -> its privileges (comma-separated, as in GRANT). A service not named has
+// none. Every table, sequence and function in the schema must have a row, even an empty one:
+// a new table is a decision to make, not something that works by accident or not at all.
+using Matrix = std::map<std::string, std::map<std::string, std::string>>;
+
+std::map<std::string, std::string> Everyone(const std::string& privileges) {
+  std::map<std::string, std::string> out;
+  for (const std::string& service : DatabaseServices()) out[service] = privileges;
+  return out;
+}
+
+const Matrix& TableMatrix() {
+  static const auto* const kMatrix = new Matrix{
+      {"app_info", {}},
+      {"schema_migrations", Everyone("SELECT")},
+      {"patients", {{"ingest", "SELECT,INSERT"}, {"twin", "SELECT"}, {"simulation", "SELECT"}}},
+      {"devices", {{"ingest", "SELECT,INSERT,UPDATE"}}},
+      {"care_team", {{"ingest", "INSERT"}, {"simulation", "SELECT"}, {"clinician_api", "SELECT"}}},
+      {"vitals", {{"ingest", "SELECT,INSERT"}, {"alerts", "SELECT"}, {"twin", "SELECT"}, {"simulation", "SELECT"}}},
+      {"quarantine", {{"ingest", "SELECT,INSERT,UPDATE"}}},
+      {"device_gateways", {{"ingest", "SELECT,INSERT,DELETE"}}},
+      {"technical_events", {{"ingest", "INSERT"}, {"alerts", "SELECT,UPDATE"}}},
+      {"consumer_cursors", {{"alerts", "SELECT,INSERT,UPDATE"}, {"twin", "SELECT,INSERT,UPDATE"}}},
+      {"alerts", {{"alerts", "SELECT,INSERT,UPDATE"}, {"clinician_api", "SELECT"}}},
+      {"alert_acknowledgements", {{"alerts", "SELECT,INSERT"}}},
+      {"alert_events", {{"alerts", "SELECT,INSERT"}}},
+      {"audit_log", Everyone("SELECT,INSERT")},
+      {"twin_snapshots", {{"twin", "SELECT,INSERT"}, {"simulation", "SELECT"}}},
+      {"twin_events", {{"twin", "SELECT,INSERT"}}},
+      {"twin_calibrations", {{"twin", "SELECT,INSERT"}}},
+      {"simulation_jobs", {{"simulation", "SELECT,INSERT,UPDATE"}}},
+      {"simulation_whatif_runs", {{"simulation", "INSERT"}}},
+  };
+  return *kMatrix;
+}
+
+const Matrix& SequenceMatrix() {
+  static const auto* const kMatrix = new Matrix{
+      {"vitals_ingest_seq", {{"ingest", "USAGE"}}},
+      {"quarantine_id_seq", {{"ingest", "USAGE"}}},
+      {"technical_events_id_seq", {{"ingest", "USAGE"}}},
+      {"alert_events_event_seq_seq", {{"alerts", "USAGE"}}},
+      {"audit_log_id_seq", Everyone("USAGE")},
+      {"twin_events_event_id_seq", {{"twin", "USAGE"}}},
+      {"twin_calibrations_id_seq", {{"twin", "USAGE"}}},
+  };
+  return *kMatrix;
+}
+
+const Matrix& FunctionMatrix() {
+  static const auto* const kMatrix = new Matrix{
+      {"healthtwin_ensure_vitals_partitions(integer)", {{"ingest", "EXECUTE"}}},
+      {"healthtwin_apply_vitals_retention(integer)", {{"ingest", "EXECUTE"}}},
+  };
+  return *kMatrix;
+}
+
+std::set<std::string> Privileges(const Matrix& matrix, const std::string& object, const std::string& service) {
+  auto row = matrix.find(object);
+  if (row == matrix.end()) return {};
+  auto cell = row->second.find(service);
+  if (cell == row->second.end()) return {};
+  std::vector<std::string> list = absl::StrSplit(cell->second, ',');
+  return {list.begin(), list.end()};
+}
+
+constexpr char kPermissionDenied[] = "permission denied (42501)";
+
+class RolesTest : public testing::ClusterPerSuiteTest {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr);
+    auto conninfo = testing::CreateMigratedDatabase(*cluster_, TestDatabaseName());
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    superuser_ = *conninfo;
+  }
+
+  // Runs `sql` as `service`'s role: "" when it succeeds, kPermissionDenied when PostgreSQL says
+  // 42501 (libpqxx 6 leaves sqlstate() empty for exec(), but throws the matching class), else
+  // the message.
+  std::string RunAs(const std::string& service, const std::string& sql) const {
+    try {
+      pqxx::connection conn(testing::ServiceConnInfo(superuser_, service));
+      pqxx::work tx(conn);
+      tx.exec(sql);
+      tx.commit();
+      return "";
+    } catch (const pqxx::insufficient_privilege&) {
+      return kPermissionDenied;
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
+
+  std::vector<std::string> Column(const std::string& sql) const {
+    pqxx::connection conn(superuser_);
+    pqxx::nontransaction tx(conn);
+    std::vector<std::string> out;
+    for (const pqxx::row& row : tx.exec(sql)) out.push_back(row[0].as<std::string>());
+    return out;
+  }
+
+  bool Ask(const std::string& sql) const {
+    pqxx::connection conn(superuser_);
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<bool>();
+  }
+
+  // Checks every object `list_sql` finds against `matrix`, for each privilege in `kinds`,
+  // with `has_fn` (has_table_privilege, ...).
+  void ExpectMatrix(const Matrix& matrix, const std::string& list_sql, const std::string& has_fn,
+                    const std::vector<std::string>& kinds) const {
+    const std::vector<std::string> objects = Column(list_sql);
+    for (const std::string& object : objects) {
+      EXPECT_TRUE(matrix.contains(object))
+          << object << " has no grant decision: add it to the matrix in roles_test.cc, grant it in a migration and "
+          << "document it in docs/database-roles.md";
+    }
+    for (const auto& [object, unused] : matrix) {
+      EXPECT_NE(std::find(objects.begin(), objects.end(), object), objects.end())
+          << object << " is in the matrix but not in the schema";
+    }
+    pqxx::connection conn(superuser_);
+    pqxx::nontransaction tx(conn);
+    for (const std::string& object : objects) {
+      for (const std::string& service : DatabaseServices()) {
+        const std::set<std::string> expected = Privileges(matrix, object, service);
+        for (const std::string& kind : kinds) {
+          const bool has = tx.exec_params1("SELECT " + has_fn + "($1::name, $2::text, $3::text)", ServiceRole(service), object, kind)[0]
+                               .as<bool>();
+          EXPECT_EQ(has, expected.contains(kind)) << service << " " << kind << " on " << object;
+        }
+      }
+    }
+  }
+
+  std::string superuser_;
+};
+
+TEST_F(RolesTest, EveryTableSequenceAndFunctionMatchesTheGrantMatrix) {
+  // Partitions of vitals are reached through vitals, whose privileges are the ones checked.
+  ExpectMatrix(TableMatrix(),
+               "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+               " AND relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT relispartition ORDER BY 1",
+               "has_table_privilege", {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"});
+  ExpectMatrix(SequenceMatrix(),
+               "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'S' ORDER BY 1",
+               "has_sequence_privilege", {"USAGE", "SELECT", "UPDATE"});
+  ExpectMatrix(FunctionMatrix(),
+               "SELECT oid::regprocedure::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1",
+               "has_function_privilege", {"EXECUTE"});
+}
+
+TEST_F(RolesTest, TheMigratorOwnsEverythingAndNoServiceCanCreateAnything) {
+  EXPECT_THAT(Column("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                     " AND relowner <> 'healthtwin_migrator'::regrole"),
+              ::testing::IsEmpty());
+  EXPECT_THAT(Column("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+                     " AND (proowner <> 'healthtwin_migrator'::regrole OR NOT prosecdef"
+                     "      OR NOT 'search_path=public, pg_temp' = ANY (proconfig))"),
+              ::testing::IsEmpty());
+  EXPECT_TRUE(Ask("SELECT datdba = 'healthtwin_migrator'::regrole FROM pg_database WHERE datname = current_database()"));
+  for (const std::string& service : DatabaseServices()) {
+    const std::string role = "'" + ServiceRole(service) + "'";
+    EXPECT_TRUE(Ask("SELECT NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)"
+                    " FROM pg_roles WHERE rolname = " + role))
+        << service;
+    EXPECT_FALSE(Ask("SELECT has_schema_privilege(" + role + ", 'public', 'CREATE')")) << service;
+    EXPECT_FALSE(Ask("SELECT has_database_privilege(" + role + ", current_database(), 'CREATE')")) << service;
+    EXPECT_TRUE(Ask("SELECT has_database_privilege(" + role + ", current_database(), 'CONNECT')")) << service;
+    // Only ingest stages batches in a temporary table (pg_sample_store.cc).
+    EXPECT_EQ(Ask("SELECT has_database_privilege(" + role + ", current_database(), 'TEMPORARY')"), service == "ingest")
+        << service;
+  }
+}
+
+TEST_F(RolesTest, IngestCannotCreateTablesButCanStageInATemporaryOne) {
+  EXPECT_EQ(RunAs("ingest", "CREATE TABLE intruder (id int)"), kPermissionDenied);
+  EXPECT_EQ(RunAs("ingest", "CREATE TABLE vitals_209901 PARTITION OF vitals FOR VALUES FROM ('2099-01-01') TO "
+                            "('2099-02-01')"),
+            kPermissionDenied);
+  EXPECT_EQ(RunAs("ingest", "CREATE TEMP TABLE staging (id int)"), "");
+  EXPECT_EQ(RunAs("alerts", "CREATE TEMP TABLE staging (id int)"), kPermissionDenied);
+}
+
+TEST_F(RolesTest, NoServiceCanAlterOrDropTheSchema) {
+  // "must be owner of table" is 42501 too.
+  for (const std::string& service : DatabaseServices()) {
+    EXPECT_EQ(RunAs(service, "ALTER TABLE vitals ADD COLUMN intruder int"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "DROP TABLE audit_log"), kPermissionDenied) << service;
+  }
+}
+
+TEST_F(RolesTest, AuditLogIsAppendOnlyForEveryService) {
+  for (const std::string& service : DatabaseServices()) {
+    EXPECT_EQ(RunAs(service, "INSERT INTO audit_log (actor, role, action, outcome) VALUES ('t', 't', 't', 'allowed')"),
+              "")
+        << service;
+    EXPECT_EQ(RunAs(service, "SELECT count(*) FROM audit_log"), "") << service;
+    EXPECT_EQ(RunAs(service, "UPDATE audit_log SET outcome = 'denied'"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "DELETE FROM audit_log"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "TRUNCATE audit_log"), kPermissionDenied) << service;
+  }
+  EXPECT_EQ(Column("SELECT count(*) FROM audit_log")[0], std::to_string(DatabaseServices().size()));
+}
+
+TEST_F(RolesTest, ServicesCannotTouchTablesOutsideTheirWork) {
+  EXPECT_EQ(RunAs("twin", "INSERT INTO care_team (patient_id, member) VALUES ('p', 'mallory')"), kPermissionDenied);
+  EXPECT_EQ(RunAs("twin", "SELECT * FROM care_team"), kPermissionDenied);
+  EXPECT_EQ(RunAs("clinician_api", "SELECT * FROM vitals"), kPermissionDenied);
+  EXPECT_EQ(RunAs("clinician_api", "INSERT INTO care_team (patient_id, member) VALUES ('p', 'mallory')"),
+            kPermissionDenied);
+  EXPECT_EQ(RunAs("alerts", "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
+                            " bridge_id) VALUES ('p', 'd', 1, 80, '/min', now(), 'b')"),
+            kPermissionDenied);
+  EXPECT_EQ(RunAs("simulation", "UPDATE devices SET patient_id = NULL"), kPermissionDenied);
+  EXPECT_EQ(RunAs("ingest", "DELETE FROM vitals"), kPermissionDenied);
+}
+
+TEST_F(RolesTest, OnlyIngestMaintainsPartitionsAndThePartitionsBelongToTheMigrator) {
+  EXPECT_EQ(RunAs("alerts", "SELECT healthtwin_ensure_vitals_partitions(4)"), kPermissionDenied);
+  EXPECT_EQ(RunAs("twin", "SELECT healthtwin_apply_vitals_retention(1)"), kPermissionDenied);
+
+  EXPECT_EQ(RunAs("ingest", "SELECT healthtwin_ensure_vitals_partitions(4)"), "");
+  EXPECT_EQ(RunAs("ingest", "SELECT healthtwin_apply_vitals_retention(36500)"), "");
+
+  const std::vector<std::string> partitions =
+      Column("SELECT c.relname || ':' || pg_get_userbyid(c.relowner) FROM pg_inherits i"
+             " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'vitals'::regclass ORDER BY 1");
+  EXPECT_EQ(partitions.size(), 6u) << absl::StrJoin(partitions, " ");  // default + this month + 4 ahead
+  for (const std::string& p : partitions) EXPECT_THAT(p, ::testing::EndsWith(":healthtwin_migrator"));
+}
+
+TEST_F(RolesTest, MigrationsRefuseToRunAsAnyoneButTheMigrator) {
+  // A fresh database migrated as the superuser would leave superuser-owned objects, and a
+  // SECURITY DEFINER function owned by a superuser.
+  ASSERT_TRUE(cluster_->CreateDatabase("as_superuser").ok());
+  pqxx::connection superuser(cluster_->ConnInfo("as_superuser"));
+  ASSERT_TRUE(BootstrapRoles(superuser).ok());
+
+  absl::StatusOr<MigrationReport> report = ApplyMigrations(superuser, BuiltInMigrations());
+
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(report.status().message(), ::testing::HasSubstr("run migrations as healthtwin_migrator, not postgres"));
+}
+
+}  // namespace
+}  // namespace healthtwin::common
