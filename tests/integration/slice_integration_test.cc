@@ -194,10 +194,10 @@ class SliceTest : public ::testing::Test {
   const std::string& db() const { return slice_->conninfo(); }
 
   std::unique_ptr<registry_v1::RegistryService::Stub> Registry(std::string_view identity = "cli-admin") {
-    return registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), identity));
+    return registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
   }
   std::unique_ptr<clinician_v1::ClinicianService::Stub> Clinician(std::string_view identity) {
-    return clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), identity));
+    return clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), identity, "clinician_api"));
   }
 
   // Creates `patient`, binds `device` to it and puts `care_team` on its care team, as an admin.
@@ -239,7 +239,7 @@ class SliceTest : public ::testing::Test {
   // Opens one ingest stream as `identity`, sends each batch and reads its Ack before the next,
   // then half-closes. Stops early when the server ends the stream.
   StreamOutcome Stream(const std::vector<vitals_v1::SampleBatch>& batches, std::string_view identity = "bridge-001") {
-    auto stub = vitals_v1::IngestService::NewStub(Slice::Channel(slice_->data_address(), identity));
+    auto stub = vitals_v1::IngestService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
     grpc::ClientContext ctx;
     SetDeadline(ctx, 15s);
     auto stream = stub->StreamSamples(&ctx);
@@ -789,7 +789,7 @@ TEST_F(SliceTest, ReplayedAlertsAreOnlyTheCallersPatients) {
 TEST_F(SliceTest, ServerReflectionListsOurServices) {
   // grpc.reflection.v1alpha.ServerReflection, called generically (Debian ships no reflection
   // proto). The request is ServerReflectionRequest{list_services: "*"}: field 7, "*".
-  grpc::GenericStub stub(Slice::Channel(slice_->data_address(), "cli-admin"));
+  grpc::GenericStub stub(Slice::Channel(slice_->data_address(), "cli-admin", "ingest"));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   grpc::CompletionQueue cq;
