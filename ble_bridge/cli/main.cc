@@ -171,9 +171,9 @@ int Run(const RunFlags& f) {
   auto outbox = ble::Outbox::Open(f.outbox_path, f.outbox_options);
   if (!outbox.ok()) return Fail(outbox.status().message());
 
-  ble::GrpcSampleSink sink([a = f.ingest_addr] { return a; }, *tls,
-                           {.ack_timeout = std::chrono::milliseconds(f.ack_timeout_ms),
-                            .ingest_identity = f.ingest_identity});
+  ble::GrpcSampleSink sink(
+      [a = f.ingest_addr] { return a; }, *tls,
+      {.ack_timeout = std::chrono::milliseconds(f.ack_timeout_ms), .ingest_identity = f.ingest_identity});
   ble::GrpcDeviceRegistry registry([a = f.registry_addr] { return a; }, *tls, std::chrono::milliseconds(5'000),
                                    f.ingest_identity);
   ble::BindingCache binding_cache(registry, std::chrono::seconds(f.binding_ttl_s), common::NowUnixMicros);

@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto addr = [address] { return address; };
-  ble::GrpcSampleSink sink(addr, tls,
-                          {.ack_timeout = std::chrono::milliseconds(ack_timeout_ms), .ingest_identity = ingest_identity});
+  ble::GrpcSampleSink sink(
+      addr, tls, {.ack_timeout = std::chrono::milliseconds(ack_timeout_ms), .ingest_identity = ingest_identity});
   ble::GrpcDeviceRegistry registry(addr, tls, std::chrono::milliseconds(5'000), ingest_identity);
   ble::BindingCache bindings(registry, std::chrono::seconds(binding_ttl_s), common::NowUnixMicros);
   ble::Forwarder forwarder(**outbox, sink, fwd, require_binding ? &bindings : nullptr);

@@ -155,10 +155,9 @@ int main(int argc, char** argv) {
   healthtwin::models::cli::ModelCommands model(app);  // offline: no server, no certificates
   healthtwin::models::treatment::SimCommands sim(app);  // offline: no server, no certificates
   healthtwin::models::calibration::cli::TwinCommands twin(app);  // `twin calibrate` is offline
-  healthtwin::cli::SimulationClientCommands jobs(
-      app, [&conn](const std::string& address, const char* flag) {
-        return conn.Open(address, flag, conn.simulation_identity);
-      });
+  healthtwin::cli::SimulationClientCommands jobs(app, [&conn](const std::string& address, const char* flag) {
+    return conn.Open(address, flag, conn.simulation_identity);
+  });
   auto* twin_show = twin.twin_command()->add_subcommand("show", "show a patient's twin (through clinician_api)");
   std::string ts_patient, ts_as_of;
   bool ts_json = false;

@@ -172,8 +172,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
     }
     if (!cfg.peer_identities.contains(peer)) cfg.peer_identities[peer] = peer;
     if (cfg.peer_identities[peer].empty()) {
-      return absl::InvalidArgumentError("peer_identities." + peer + ": must not be empty; it names the certificate the " +
-                                        peer + " service must present");
+      return absl::InvalidArgumentError("peer_identities." + peer +
+                                        ": must not be empty; it names the certificate the " + peer +
+                                        " service must present");
     }
   }
   return cfg;

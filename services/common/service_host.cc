@@ -1,5 +1,7 @@
 #include "services/common/service_host.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <chrono>
@@ -7,9 +9,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "services/common/logging.h"
 #include "services/common/time_util.h"

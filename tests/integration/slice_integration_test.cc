@@ -197,7 +197,8 @@ class SliceTest : public ::testing::Test {
     return registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
   }
   std::unique_ptr<clinician_v1::ClinicianService::Stub> Clinician(std::string_view identity) {
-    return clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), identity, "clinician_api"));
+    return clinician_v1::ClinicianService::NewStub(
+        Slice::Channel(slice_->clinician_address(), identity, "clinician_api"));
   }
 
   // Creates `patient`, binds `device` to it and puts `care_team` on its care team, as an admin.

@@ -4,6 +4,10 @@
 //
 // Every wait is bounded; a hung binary fails its test instead of hanging ctest.
 
+#include <grpcpp/grpcpp.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -11,14 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <openssl/bn.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -89,10 +88,8 @@ std::string LineWith(const std::string& text, const std::string& needle) {
 // The serial number (upper-case hex, as `openssl x509 -serial` prints it) of the first
 // certificate in `pem`; "" if none parses.
 std::string SerialOfPem(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                &BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-                                                   &X509_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
   if (cert == nullptr) return "";
   std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr),
                                                  &BN_free);
@@ -128,8 +125,8 @@ struct ClientIdentity {
 };
 
 // A health stub for the server on 127.0.0.1:port, which must prove it is `expected_peer`.
-absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(int port, const ClientIdentity& id,
-                                                                           const std::string& expected_peer = "ingest") {
+absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(
+    int port, const ClientIdentity& id, const std::string& expected_peer = "ingest") {
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = ReadFileOrEmpty(id.ca_path);
   tls.pem_cert_chain = ReadFileOrEmpty(id.cert_path);
@@ -464,10 +461,10 @@ TEST_F(ServiceProcessTest, SighupReloadsTheCertificateForNewConnections) {
 
   std::string served;
   EXPECT_TRUE(PollUntil([&] { return (served = ServedSerial(Port(), admin)) == serial_b; }, 10s))
-      << "still serving " << served << "; stderr:\n" << (*started)->Stderr();
+      << "still serving " << served << "; stderr:\n"
+      << (*started)->Stderr();
   EXPECT_TRUE((*started)->Running());
-  EXPECT_THAT(LineWith((*started)->Stderr(), "tls.reloaded"),
-              HasSubstr(serial_b));
+  EXPECT_THAT(LineWith((*started)->Stderr(), "tls.reloaded"), HasSubstr(serial_b));
 }
 
 // What health service healthtwin.tls of the ingest at `port` reports; UNKNOWN if unreachable.
@@ -493,8 +490,7 @@ TEST_F(ServiceProcessTest, CertificateOutsideTheWarningWindowKeepsHealthtwinTlsS
   auto started = StartIngest(kUnreachableDb);
   ASSERT_TRUE(started.ok()) << started.status();
   EXPECT_EQ(TlsHealth(Port(), Identity("cli-admin")), HealthCheckResponse::SERVING);
-  EXPECT_EQ(LineWith((*started)->Stderr(), "tls.certificate_expiring"),
-            "");
+  EXPECT_EQ(LineWith((*started)->Stderr(), "tls.certificate_expiring"), "");
 }
 
 TEST_F(ServiceProcessTest, CliHealthRefusesAServerThatIsNotTheExpectedService) {

@@ -1,7 +1,6 @@
 #include "services/common/tls/server_certificates.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/asn1.h>
@@ -11,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,18 +58,17 @@ absl::StatusOr<int> MemoryFile(const char* name, const std::string& contents, in
 }  // namespace
 
 absl::StatusOr<CertificateInfo> DescribeCertificate(const std::string& cert_pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())),
+                                                &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
   ERR_clear_error();
   if (cert == nullptr) return absl::InvalidArgumentError("certificate PEM does not parse");
   CertificateInfo info;
   char subject[512];
   X509_NAME_oneline(X509_get_subject_name(cert.get()), subject, sizeof(subject));
   info.subject = subject;
-  std::unique_ptr<BIGNUM, decltype(&BN_free)> serial(
-      ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr), &BN_free);
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr),
+                                                     &BN_free);
   if (serial != nullptr) {
     char* hex = BN_bn2hex(serial.get());
     info.serial_hex = hex;

@@ -18,13 +18,13 @@
 // Thread-safe: Reload() and the accessors may be called from any thread.
 #pragma once
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/security/tls_certificate_provider.h>
 
 #include "absl/status/statusor.h"
 #include "services/common/tls/tls.h"
@@ -33,8 +33,8 @@ namespace healthtwin::common {
 
 // What the served certificate says about itself, for logs and expiry warnings.
 struct CertificateInfo {
-  std::string subject;       // One-line subject, e.g. "/O=healthtwin/OU=service/CN=ingest".
-  std::string serial_hex;    // Upper-case hex, as `openssl x509 -serial` prints it.
+  std::string subject;     // One-line subject, e.g. "/O=healthtwin/OU=service/CN=ingest".
+  std::string serial_hex;  // Upper-case hex, as `openssl x509 -serial` prints it.
   int64_t not_after_unix_s = 0;
 };
 

@@ -323,17 +323,14 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
   return credentials;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address,
-                                                               const TlsFiles& tls,
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls,
                                                                const std::string& expected_peer,
                                                                grpc::ChannelArguments args) {
   if (expected_peer.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no expected peer identity given for ", address,
-        "; a client must name the service it dials (e.g. 'ingest')"));
+    return absl::InvalidArgumentError(absl::StrCat("no expected peer identity given for ", address,
+                                                   "; a client must name the service it dials (e.g. 'ingest')"));
   }
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      MakeChannelCredentials(tls);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(tls);
   if (!credentials.ok()) return credentials.status();
   // gRPC verifies the server certificate's SAN against this name instead of
   // the dialled host, so "127.0.0.1" or "localhost" (names every service

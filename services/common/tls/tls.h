@@ -12,10 +12,10 @@
 #pragma once
 
 #include <grpcpp/channel.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/status.h>
 
 #include <memory>
@@ -23,7 +23,6 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-
 
 namespace healthtwin::common {
 
@@ -84,8 +83,7 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 //
 // Errors: InvalidArgument when `expected_peer` is empty (a client must say
 // whom it expects), otherwise those of LoadTlsMaterial.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address,
-                                                               const TlsFiles& tls,
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls,
                                                                const std::string& expected_peer,
                                                                grpc::ChannelArguments args = {});
 

@@ -123,9 +123,8 @@ class TestServer {
 // Dials 127.0.0.1:port expecting the server to be `expected_peer` (the name its certificate
 // must carry), on a connection of its own: a fresh subchannel pool keeps gRPC from reusing a
 // connection (and so a certificate) another channel opened earlier.
-grpc::Status CallCheck(int port, std::shared_ptr<grpc::ChannelCredentials> credentials,
-                       HealthCheckResponse* response, const std::string& expected_peer = "twin",
-                       std::string* server_cert_pem = nullptr) {
+grpc::Status CallCheck(int port, std::shared_ptr<grpc::ChannelCredentials> credentials, HealthCheckResponse* response,
+                       const std::string& expected_peer = "twin", std::string* server_cert_pem = nullptr) {
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride(expected_peer);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -390,8 +389,8 @@ TEST_F(TlsIntegrationTest, ClientDialingLocalhostWithoutExpectationIsRefused) {
   // host name (as every client did before) reaches nobody instead of anybody.
   std::unique_ptr<TestServer> server = StartOurServer(TestServer::Kind::kRecording);
   ASSERT_TRUE(server && server->started());
-  grpc::Status status = CallThrough(
-      grpc::CreateChannel("localhost:" + std::to_string(server->port()), OurClient("clinician_api")));
+  grpc::Status status =
+      CallThrough(grpc::CreateChannel("localhost:" + std::to_string(server->port()), OurClient("clinician_api")));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_EQ(server->recorder().calls(), 0);
 }
@@ -470,8 +469,7 @@ TEST_F(ServerCertificatesTest, ReloadOfABrokenCertificateKeepsTheOldOne) {
   ASSERT_TRUE(server.started());
   const std::string serial_a = SerialOf(Ingest().cert_path);
   // A certificate that does not match the key, as a half-finished renewal leaves it.
-  std::filesystem::copy_file(dir_ / "twin.pem", dir_ / "ingest.pem",
-                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir_ / "twin.pem", dir_ / "ingest.pem", std::filesystem::copy_options::overwrite_existing);
 
   absl::Status reloaded = (*certs)->Reload();
   EXPECT_EQ(reloaded.code(), absl::StatusCode::kInvalidArgument) << reloaded;

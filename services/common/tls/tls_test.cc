@@ -389,7 +389,8 @@ TEST_F(TlsTest, ScriptReissuesAServerCertificateWithAnOutdatedSan) {
   // What older versions of the script issued: a shared localhost name.
   const std::string d = "'" + dir.string() + "'";
   CommandResult old = RunCommand(
-      "cd " + d + " && printf 'subjectAltName = DNS:twin, DNS:localhost, IP:127.0.0.1\\n' > old.ext && "
+      "cd " + d +
+      " && printf 'subjectAltName = DNS:twin, DNS:localhost, IP:127.0.0.1\\n' > old.ext && "
       "openssl req -new -key twin.key -subj '/O=healthtwin/OU=service/CN=twin' -out old.csr && "
       "openssl x509 -req -in old.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 30 -extfile old.ext -out twin.pem");
   ASSERT_EQ(old.exit_code, 0) << old.output;
@@ -401,9 +402,8 @@ TEST_F(TlsTest, ScriptReissuesAServerCertificateWithAnOutdatedSan) {
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_THAT(again.output, HasSubstr("twin.pem' has an outdated SAN"));
   EXPECT_EQ(SanOf(dir / "twin.pem"), "DNS:twin");
-  EXPECT_TRUE(LoadTlsMaterial({(dir / "ca.pem").string(), (dir / "twin.pem").string(),
-                               (dir / "twin.key").string()})
-                  .ok());
+  EXPECT_TRUE(
+      LoadTlsMaterial({(dir / "ca.pem").string(), (dir / "twin.pem").string(), (dir / "twin.key").string()}).ok());
   EXPECT_EQ(ReadFile(dir / "ca.pem"), ca_before);
   EXPECT_EQ(ReadFile(dir / "dr-alice.pem"), alice_before);
   EXPECT_THAT(RunPkiScript(d).output, HasSubstr("nothing to do"));

@@ -242,8 +242,8 @@ int main(int argc, char** argv) {
   const std::string address = started.address;
   const common::TlsFiles bridge{work + "/pki/ca.pem", work + "/pki/bridge-001.pem", work + "/pki/bridge-001.key"};
   {
-    auto health = grpc::health::v1::Health::NewStub(
-        Check(common::MakePeerChannel(address, bridge, "ingest"), "channel"));
+    auto health =
+        grpc::health::v1::Health::NewStub(Check(common::MakePeerChannel(address, bridge, "ingest"), "channel"));
     const bool serving = testing::PollUntil(
         [&] {
           grpc::ClientContext ctx;
