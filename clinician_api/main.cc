@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   common::BlockShutdownSignals();
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "clinician_api", {"ingest", "alerts", "twin"});
   auto channel = [&](const std::string& peer) {
-    auto ch = common::MakePeerChannel(cfg.peers.at(peer), cfg.tls);
+    auto ch = common::MakePeerChannel(cfg.peers.at(peer), cfg.tls, cfg.peer_identities.at(peer));
     if (!ch.ok()) {
       std::cerr << "healthtwin-clinician_api: " << ch.status().message() << "\n";
       std::exit(2);

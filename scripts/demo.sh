@@ -157,7 +157,9 @@ start_service clinician_api clinician_api/healthtwin-clinician-api \
 API=$ADDR
 
 ht() { "$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM" "$@"; }
-for addr in "$INGEST" "$ALERTS" "$TWIN" "$SIM" "$API"; do ht --as cli-admin health --addr "$addr" --wait-s 30 >/dev/null; done
+for svc in "ingest $INGEST" "alerts $ALERTS" "twin $TWIN" "simulation $SIM" "clinician_api $API"; do
+  ht --as cli-admin health --service "${svc% *}" --addr "${svc#* }" --wait-s 30 >/dev/null
+done
 say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, simulation $SIM, clinician_api $API"
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap

@@ -157,6 +157,7 @@ std::string Binding(ble::BindingCache* bindings, const std::string& device_id) {
 
 struct RunFlags {
   std::string ingest_addr, registry_addr, outbox_path, adapter, log_level = "info";
+  std::string ingest_identity = "ingest";  // Ingest hosts the registry too.
   TlsFlags tls;
   ble::OutboxOptions outbox_options;
   int64_t binding_ttl_s = 60, drain_timeout_s = 10, ack_timeout_ms = 60'000, max_backoff_ms = 30'000;
@@ -182,9 +183,11 @@ int Run(const RunFlags& f) {
   auto outbox = ble::Outbox::Open(f.outbox_path, f.outbox_options);
   if (!outbox.ok()) return Fail(outbox.status().message());
 
-  ble::GrpcSampleSink sink([a = f.ingest_addr] { return a; }, *tls,
-                           {.ack_timeout = std::chrono::milliseconds(f.ack_timeout_ms)});
-  ble::GrpcDeviceRegistry registry([a = f.registry_addr] { return a; }, *tls);
+  ble::GrpcSampleSink sink(
+      [a = f.ingest_addr] { return a; }, *tls,
+      {.ack_timeout = std::chrono::milliseconds(f.ack_timeout_ms), .ingest_identity = f.ingest_identity});
+  ble::GrpcDeviceRegistry registry([a = f.registry_addr] { return a; }, *tls, std::chrono::milliseconds(5'000),
+                                   f.ingest_identity);
   ble::BindingCache binding_cache(registry, std::chrono::seconds(f.binding_ttl_s), common::NowUnixMicros);
   ble::BindingCache* bindings = f.registry_addr.empty() ? nullptr : &binding_cache;
   ble::ForwarderOptions fwd{.batch_size = f.batch_size,
@@ -484,6 +487,9 @@ int main(int argc, char** argv) {
   run->add_option("--max-backoff-ms", rf.max_backoff_ms, "longest wait between retries")
       ->check(CLI::Range(100, 3'600'000));
   run->add_option("--log-level", rf.log_level, "trace, debug, info, warn or error");
+  run->add_option("--ingest-identity", rf.ingest_identity,
+                  "name the certificate of ingest (and the registry) must carry (DNS SAN)")
+      ->capture_default_str();
   run->add_option("--racp-timeout-ms", rf.racp_timeout_ms, "wait this long for a device's RACP response")
       ->check(CLI::Range(100, 600'000));
   run->add_flag("--no-time-sync", rf.no_time_sync, "never write Current Time to devices");

@@ -79,13 +79,15 @@ class Source {
 
 int main(int argc, char** argv) {
   CLI::App app("Synthetic vitals source for the demo and tests", "healthtwin-synth");
-  std::string address, pki, as = "bridge-001";
+  std::string address, pki, as = "bridge-001", ingest_identity = "ingest";
   int patients = 3, backfill_s = 120, duration_s = 0;
   uint64_t seed = 42;
   app.add_option("--ingest-addr", address, "ingest service host:port")->required();
   app.add_option("--pki", pki, "directory with ca.pem and the bridge certificate")->required()
       ->check(CLI::ExistingDirectory);
   app.add_option("--as", as, "bridge identity within --pki");
+  app.add_option("--ingest-identity", ingest_identity, "name ingest's certificate must carry (DNS SAN)")
+      ->capture_default_str();
   app.add_option("--patients", patients, "number of patients, pat-0001 ...")->check(CLI::Range(1, 10000));
   app.add_option("--backfill-s", backfill_s, "seconds of recent history to send at start")->check(CLI::Range(0, 86400));
   app.add_option("--duration-s", duration_s, "stop after this many seconds of live data (0: until signalled)")
@@ -102,7 +104,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
-  auto channel = common::MakePeerChannel(address, {pki + "/ca.pem", pki + "/" + as + ".pem", pki + "/" + as + ".key"});
+  auto channel = common::MakePeerChannel(address, {pki + "/ca.pem", pki + "/" + as + ".pem", pki + "/" + as + ".key"},
+                                         ingest_identity);
   if (!channel.ok()) {
     std::cerr << "healthtwin-synth: " << channel.status().message() << "\n";
     return 2;

@@ -18,6 +18,10 @@ namespace {
 namespace v1 = healthtwin::vitals::v1;
 
 absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
+  if (common::IsPeerNameMismatch(status)) {
+    return absl::UnauthenticatedError("the server at " + address +
+                                      " is not the expected service: " + status.error_message());
+  }
   if (common::IsTlsHandshakeFailure(status)) {
     return absl::UnauthenticatedError("TLS handshake with " + address +
                                       " refused: the server and the bridge certificate do not share a CA");
@@ -183,18 +187,21 @@ GrpcSampleSink::GrpcSampleSink(std::function<std::string()> address, common::Tls
 
 absl::StatusOr<std::unique_ptr<SampleStream>> GrpcSampleSink::Open() {
   const std::string address = address_();
-  auto channel = common::MakePeerChannel(address, tls_);
+  auto channel = common::MakePeerChannel(address, tls_, options_.ingest_identity);
   if (!channel.ok()) return channel.status();
   return std::unique_ptr<SampleStream>(new GrpcSampleStream(*std::move(channel), address, options_));
 }
 
 GrpcDeviceRegistry::GrpcDeviceRegistry(std::function<std::string()> address, common::TlsFiles tls,
-                                       std::chrono::milliseconds timeout)
-    : address_(std::move(address)), tls_(std::move(tls)), timeout_(timeout) {}
+                                       std::chrono::milliseconds timeout, std::string ingest_identity)
+    : address_(std::move(address)),
+      tls_(std::move(tls)),
+      timeout_(timeout),
+      ingest_identity_(std::move(ingest_identity)) {}
 
 absl::StatusOr<bool> GrpcDeviceRegistry::MayForward(const std::string& device_id) {
   const std::string address = address_();
-  auto channel = common::MakePeerChannel(address, tls_);
+  auto channel = common::MakePeerChannel(address, tls_, ingest_identity_);
   if (!channel.ok()) return channel.status();
   auto stub = registry::v1::RegistryService::NewStub(*channel);
   grpc::ClientContext ctx;

@@ -23,6 +23,9 @@ struct GrpcSinkOptions {
   // An acknowledgement that takes longer than this cancels the stream (a hung ingest or a
   // dead connection), and the forwarder starts over.
   std::chrono::milliseconds ack_timeout{60'000};
+  // The name ingest's certificate must carry (DNS SAN); anything else at the address is
+  // refused at the handshake, so vitals never go to an impostor.
+  std::string ingest_identity = "ingest";
 };
 
 // Opens a new channel for every stream, so the forwarder's backoff, not gRPC's reconnect
@@ -39,17 +42,20 @@ class GrpcSampleSink final : public SampleSink {
   const GrpcSinkOptions options_;
 };
 
-// RegistryService.CheckForwarding with the bridge certificate. Thread-safe.
+// RegistryService.CheckForwarding with the bridge certificate, from the ingest process (whose
+// certificate must name `ingest_identity`). Thread-safe.
 class GrpcDeviceRegistry final : public DeviceRegistry {
  public:
   GrpcDeviceRegistry(std::function<std::string()> address, common::TlsFiles tls,
-                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5'000));
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5'000),
+                     std::string ingest_identity = "ingest");
   absl::StatusOr<bool> MayForward(const std::string& device_id) override;
 
  private:
   std::function<std::string()> address_;
   const common::TlsFiles tls_;
   const std::chrono::milliseconds timeout_;
+  const std::string ingest_identity_;
 };
 
 }  // namespace healthtwin::ble

@@ -24,7 +24,7 @@ using namespace healthtwin;
 
 int main(int argc, char** argv) {
   CLI::App app("Forwards the BLE bridge's outbox to ingest", "healthtwin-bridge-uplink");
-  std::string outbox_path, address, pki, as = "bridge-001", log_level = "info";
+  std::string outbox_path, address, pki, as = "bridge-001", log_level = "info", ingest_identity = "ingest";
   ble::OutboxOptions outbox_options;
   ble::ForwarderOptions fwd;
   int64_t ack_timeout_ms = 60'000, max_backoff_ms = 30'000, binding_ttl_s = 60;
@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--binding-ttl-s", binding_ttl_s, "how long a registry answer is trusted")->check(CLI::Range(1, 86'400));
   app.add_flag("--drain", drain, "exit 0 once everything forwardable is acknowledged");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--ingest-identity", ingest_identity, "name ingest's certificate must carry (DNS SAN)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -76,8 +78,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto addr = [address] { return address; };
-  ble::GrpcSampleSink sink(addr, tls, {.ack_timeout = std::chrono::milliseconds(ack_timeout_ms)});
-  ble::GrpcDeviceRegistry registry(addr, tls);
+  ble::GrpcSampleSink sink(
+      addr, tls, {.ack_timeout = std::chrono::milliseconds(ack_timeout_ms), .ingest_identity = ingest_identity});
+  ble::GrpcDeviceRegistry registry(addr, tls, std::chrono::milliseconds(5'000), ingest_identity);
   ble::BindingCache bindings(registry, std::chrono::seconds(binding_ttl_s), common::NowUnixMicros);
   ble::Forwarder forwarder(**outbox, sink, fwd, require_binding ? &bindings : nullptr);
 

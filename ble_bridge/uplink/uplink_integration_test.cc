@@ -147,6 +147,21 @@ class UplinkIntegrationTest : public ::testing::Test {
   int64_t expected_count_ = 0;
 };
 
+TEST_F(UplinkIntegrationTest, RegistryClientRefusesAServerThatIsNotTheExpectedService) {
+  ASSERT_NO_FATAL_FAILURE(StartIngest());
+  // Same CA, same address: only the expected name differs.
+  GrpcDeviceRegistry expecting_twin([this] { return Address(); }, Bridge(), 5s, "twin");
+  auto refused = expecting_twin.PatientOf("d0");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+  EXPECT_NE(refused.status().message().find("Peer name twin is not in peer certificate"), std::string::npos)
+      << refused.status();
+
+  GrpcDeviceRegistry expecting_ingest([this] { return Address(); }, Bridge(), 5s);
+  auto answered = expecting_ingest.PatientOf("d0");
+  EXPECT_NE(answered.status().code(), absl::StatusCode::kUnauthenticated) << answered.status();
+  EXPECT_NE(answered.status().code(), absl::StatusCode::kUnavailable) << answered.status();
+}
+
 TEST_F(UplinkIntegrationTest, BackendDownRowsBufferedThenDeliveredExactlyOnce) {
   ASSERT_NO_FATAL_FAILURE(FillOutbox(150));
   SetAddress("localhost:1");  // nothing listens: ingest is down

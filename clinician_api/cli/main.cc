@@ -2,7 +2,7 @@
 //
 //   healthtwin [--api HOST:PORT] [--pki DIR --as NAME | --ca F --cert F --key F] COMMAND
 //   healthtwin whoami
-//   healthtwin health --addr HOST:PORT [--wait-s S]
+//   healthtwin health --addr HOST:PORT --service NAME [--check SERVICE] [--wait-s S]
 //   healthtwin vitals --patient ID [--type heart_rate] [--since 1h] [--bucket-s 60] [--json]
 //   healthtwin alerts watch [--patient ID ...] [--since 10m] [--count N] [--timeout-s S]
 //   healthtwin alerts ack ALERT_ID [--note TEXT]
@@ -18,6 +18,9 @@
 //                                      (the simulation service; see clinician_api/cli/simulation_client.h)
 //
 // Defaults come from HEALTHTWIN_API, HEALTHTWIN_REGISTRY, HEALTHTWIN_PKI and HEALTHTWIN_AS.
+// Every server must prove who it is: its certificate must name the service we meant (DNS SAN
+// "clinician_api" for --api, "ingest" for --registry, "simulation" for --simulation, the
+// --service of `health`); --api-identity and friends name other identities.
 // Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or credentials.
 #include <csignal>
 #include <cstdlib>
@@ -59,6 +62,11 @@ std::string Env(const char* name, const char* fallback = "") {
 }
 
 int Fail(const grpc::Status& s) {
+  if (common::IsPeerNameMismatch(s)) {
+    std::cerr << "healthtwin: the server is not the service expected here: " << s.error_message()
+              << " (check the address, or --service / --*-identity)\n";
+    return 2;
+  }
   if (common::IsTlsHandshakeFailure(s)) {
     std::cerr << "healthtwin: TLS handshake refused: the server and this certificate do not share a CA "
                  "(check --ca/--cert or --pki/--as)\n";
@@ -94,8 +102,12 @@ struct Connection {
   std::string pki = Env("HEALTHTWIN_PKI");
   std::string as = Env("HEALTHTWIN_AS");
   common::TlsFiles tls;
+  std::string api_identity = "clinician_api";
+  std::string registry_identity = "ingest";  // The registry runs in the ingest process.
+  std::string simulation_identity = "simulation";
 
-  std::shared_ptr<grpc::Channel> Open(const std::string& address, const char* flag) {
+  // `expected` is the identity (certificate DNS SAN) the server at `address` must prove.
+  std::shared_ptr<grpc::Channel> Open(const std::string& address, const char* flag, const std::string& expected) {
     if (address.empty()) Die(2, std::string(flag) + ": the server address is required");
     if (tls.ca_cert_path.empty() && !pki.empty()) tls.ca_cert_path = pki + "/ca.pem";
     if (tls.cert_path.empty() && !pki.empty() && !as.empty()) tls.cert_path = pki + "/" + as + ".pem";
@@ -103,7 +115,7 @@ struct Connection {
     if (tls.ca_cert_path.empty() || tls.cert_path.empty() || tls.key_path.empty()) {
       Die(2, "credentials: give --pki DIR and --as NAME, or --ca, --cert and --key");
     }
-    auto ch = common::MakePeerChannel(address, tls);
+    auto ch = common::MakePeerChannel(address, tls, expected);
     if (!ch.ok()) Die(2, std::string(ch.status().message()));
     return *ch;
   }
@@ -131,13 +143,21 @@ int main(int argc, char** argv) {
   app.add_option("--ca", conn.tls.ca_cert_path, "CA bundle");
   app.add_option("--cert", conn.tls.cert_path, "client certificate");
   app.add_option("--key", conn.tls.key_path, "client private key");
+  app.add_option("--api-identity", conn.api_identity, "name clinician_api's certificate must carry")
+      ->capture_default_str();
+  app.add_option("--registry-identity", conn.registry_identity, "name the registry's certificate must carry")
+      ->capture_default_str();
+  app.add_option("--simulation-identity", conn.simulation_identity,
+                 "name the simulation service's certificate must carry")
+      ->capture_default_str();
 
   auto* whoami = app.add_subcommand("whoami", "show the identity the server sees");
   healthtwin::models::cli::ModelCommands model(app);  // offline: no server, no certificates
   healthtwin::models::treatment::SimCommands sim(app);  // offline: no server, no certificates
   healthtwin::models::calibration::cli::TwinCommands twin(app);  // `twin calibrate` is offline
-  healthtwin::cli::SimulationClientCommands jobs(
-      app, [&conn](const std::string& address, const char* flag) { return conn.Open(address, flag); });
+  healthtwin::cli::SimulationClientCommands jobs(app, [&conn](const std::string& address, const char* flag) {
+    return conn.Open(address, flag, conn.simulation_identity);
+  });
   auto* twin_show = twin.twin_command()->add_subcommand("show", "show a patient's twin (through clinician_api)");
   std::string ts_patient, ts_as_of;
   bool ts_json = false;
@@ -146,9 +166,12 @@ int main(int argc, char** argv) {
   twin_show->add_flag("--json", ts_json, "one JSON object");
 
   auto* health = app.add_subcommand("health", "check a service's grpc.health.v1 status");
-  std::string h_addr;
+  std::string h_addr, h_service, h_check;
   int h_wait_s = 0;
   health->add_option("--addr", h_addr, "service host:port")->required();
+  health->add_option("--service", h_service, "the service expected at --addr (its certificate name), e.g. ingest")
+      ->required();
+  health->add_option("--check", h_check, "health service name to ask about, e.g. healthtwin.tls (default: the server)");
   health->add_option("--wait-s", h_wait_s, "keep asking until SERVING for up to this long")
       ->check(CLI::NonNegativeNumber);
 
@@ -233,7 +256,7 @@ int main(int argc, char** argv) {
       }
       *req.mutable_as_of() = common::FromUnixMicros(absl::ToUnixMicros(t));
     }
-    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api", conn.api_identity));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     healthtwin::twin::v1::TwinSnapshot snap;
@@ -284,7 +307,7 @@ int main(int argc, char** argv) {
   }
 
   if (whoami->parsed()) {
-    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api", conn.api_identity));
     grpc::ClientContext ctx;
     clin::WhoAmIResponse resp;
     auto s = stub->WhoAmI(&ctx, {}, &resp);
@@ -294,7 +317,7 @@ int main(int argc, char** argv) {
   }
 
   if (health->parsed()) {
-    auto stub = grpc::health::v1::Health::NewStub(conn.Open(h_addr, "--addr"));
+    auto stub = grpc::health::v1::Health::NewStub(conn.Open(h_addr, "--addr", h_service));
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(h_wait_s);
     while (true) {
       grpc::ClientContext ctx;
@@ -303,10 +326,12 @@ int main(int argc, char** argv) {
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::clamp<std::chrono::steady_clock::duration>(left, std::chrono::seconds(1),
                                                                        std::chrono::seconds(2)));
+      grpc::health::v1::HealthCheckRequest req;
+      req.set_service(h_check);
       grpc::health::v1::HealthCheckResponse resp;
-      auto s = stub->Check(&ctx, {}, &resp);
+      auto s = stub->Check(&ctx, req, &resp);
       const bool serving = s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
-      if (common::IsTlsHandshakeFailure(s)) return Fail(s);
+      if (common::IsTlsHandshakeFailure(s) || common::IsPeerNameMismatch(s)) return Fail(s);
       if (serving || std::chrono::steady_clock::now() >= until) {
         std::cout << h_addr << " "
                   << (s.ok() ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status())
@@ -319,7 +344,7 @@ int main(int argc, char** argv) {
   }
 
   if (vitals->parsed()) {
-    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api", conn.api_identity));
     vit::QueryVitalsRequest req;
     req.set_patient_id(v_patient);
     if (!v_type.empty()) {
@@ -367,7 +392,7 @@ int main(int argc, char** argv) {
   }
 
   if (watch->parsed()) {
-    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api", conn.api_identity));
     alr::SubscribeRequest req;
     for (const auto& p : w_patients) req.add_patient_ids(p);
     if (!w_since.empty()) *req.mutable_since() = common::FromUnixMicros(common::NowUnixMicros() - ParseDurationUs(w_since));
@@ -393,7 +418,7 @@ int main(int argc, char** argv) {
   }
 
   if (ack->parsed()) {
-    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api"));
+    auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api", conn.api_identity));
     clin::AcknowledgeAlertRequest req;
     req.set_alert_id(a_id);
     req.set_note(a_note);
@@ -408,7 +433,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto stub = reg::RegistryService::NewStub(conn.Open(conn.registry, "--registry"));
+  auto stub = reg::RegistryService::NewStub(conn.Open(conn.registry, "--registry", conn.registry_identity));
   grpc::ClientContext ctx;
   grpc::Status s;
   if (create->parsed()) {

@@ -8,7 +8,10 @@
 #
 # The OU of each subject carries the role (service, bridge, clinician, admin, researcher);
 # see README.md beside this script. Running it again over a complete OUTDIR
-# changes nothing; over a partial one it issues only the missing certificates.
+# changes nothing; over a partial one it issues only the missing certificates,
+# and it reissues server certificates whose SAN is not the current one (older
+# versions of this script gave every service DNS:localhost, which let one
+# service pose as another).
 set -euo pipefail
 
 readonly PROG="${0##*/}"
@@ -74,6 +77,25 @@ fi
 
 command -v openssl >/dev/null 2>&1 || die "the 'openssl' command was not found in PATH"
 
+# The SAN of a server certificate: its own service name and nothing shared, so
+# that a client expecting one service (the TLS target name it checks) cannot be
+# answered by another. The foreign server claims every one of our names, so a
+# test that sees it refused knows the CA check did it, not the name check.
+server_san() {
+  if [[ "$1" == "foreign-server" ]]; then
+    local san="DNS:foreign-server" n
+    for n in "${SERVICES[@]}"; do san+=", DNS:${n}"; done
+    echo "${san}"
+  else
+    echo "DNS:$1"
+  fi
+}
+
+# The SAN of an existing certificate, in `server_san`'s spelling; empty if none.
+existing_san() {
+  openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | sed -n '2{s/^ *//;p}'
+}
+
 # Each entry: name|OU|kind, where kind is 'server+client' or 'client'.
 identities=()
 if ((foreign)); then
@@ -100,6 +122,10 @@ missing=()
 for entry in "${identities[@]}"; do
   name="${entry%%|*}"
   if [[ ! -s "${outdir}/${name}.pem" || ! -s "${outdir}/${name}.key" ]]; then
+    missing+=("${entry}")
+  elif [[ "${entry##*|}" == "server+client" &&
+    "$(existing_san "${outdir}/${name}.pem")" != "$(server_san "${name}")" ]]; then
+    echo "${PROG}: '${outdir}/${name}.pem' has an outdated SAN; reissuing it"
     missing+=("${entry}")
   fi
 done
@@ -177,7 +203,7 @@ for entry in "${missing[@]}"; do
     echo "authorityKeyIdentifier = keyid:always"
     if [[ "${kind}" == "server+client" ]]; then
       echo "extendedKeyUsage = serverAuth, clientAuth"
-      echo "subjectAltName = DNS:${name}, DNS:localhost, IP:127.0.0.1"
+      echo "subjectAltName = $(server_san "${name}")"
     else
       echo "extendedKeyUsage = clientAuth"
     fi

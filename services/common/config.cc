@@ -35,7 +35,7 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
     return absl::OkStatus();
   };
   static const std::map<std::string, std::set<std::string>> kTables = {
-      {"tls", {"ca", "cert", "key"}},
+      {"tls", {"ca", "cert", "key", "expiry_warning_days"}},
       {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms"}},
       {"log", {"level", "format"}}};
 
@@ -49,13 +49,14 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
       auto v = node.value<int64_t>();
       if (!v || *v < 0 || *v > 3600) return bad(key, "must be an integer from 0 to 3600");
       cfg.drain_timeout_s = static_cast<int>(*v);
-    } else if (key == "peers") {
+    } else if (key == "peers" || key == "peer_identities") {
       const auto* table = node.as_table();
       if (!table) return bad(key, "must be a table");
+      auto& target = key == "peers" ? cfg.peers : cfg.peer_identities;
       for (const auto& [peer_view, peer_node] : *table) {
         const std::string peer(peer_view.str());
-        if (!peer_names.contains(peer)) return bad("peers." + peer, "unknown peer for this service");
-        if (auto s = get_string(peer_node, "peers." + peer, cfg.peers[peer]); !s.ok()) return s;
+        if (!peer_names.contains(peer)) return bad(key + "." + peer, "unknown peer for this service");
+        if (auto s = get_string(peer_node, key + "." + peer, target[peer]); !s.ok()) return s;
       }
     } else if (key == "access") {
       const auto* table = node.as_table();
@@ -78,6 +79,12 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
         const std::string sub(sub_view.str());
         const std::string full = key + "." + sub;
         if (!kTables.at(key).contains(sub)) return bad(full, "unknown key");
+        if (full == "tls.expiry_warning_days") {
+          auto v = sub_node.value<int64_t>();
+          if (!v || *v < 0 || *v > 3650) return bad(full, "must be an integer from 0 to 3650");
+          cfg.tls_expiry_warning_days = static_cast<int>(*v);
+          continue;
+        }
         if (full == "database.statement_timeout_ms" || full == "database.pool_wait_ms") {
           auto v = sub_node.value<int64_t>();
           if (!v || *v < 0 || *v > kMaxDbLimitMs) return bad(full, "must be an integer from 0 to 3600000");
@@ -109,14 +116,17 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   CLI::App app("healthtwin " + std::string(service_name) + " service", "healthtwin-" + std::string(service_name));
   std::string config_path;
   std::optional<std::string> listen, port_file, ca, cert, key, db, log_level, log_format;
-  std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms;
-  std::map<std::string, std::optional<std::string>> peer_flags;
+  std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms, expiry_days;
+  std::map<std::string, std::optional<std::string>> peer_flags, identity_flags;
   app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
   app.add_option("--listen", listen, "host:port to listen on (port 0 picks a free one)");
   app.add_option("--port-file", port_file, "write the bound port to this file");
   app.add_option("--tls-ca", ca, "PEM CA bundle that signs clients and peers");
   app.add_option("--tls-cert", cert, "PEM certificate of this service");
   app.add_option("--tls-key", key, "PEM private key of this service");
+  app.add_option("--tls-expiry-warning-days", expiry_days,
+                 "warn (log, health service healthtwin.tls) when the certificate has fewer days left (default 30)")
+      ->check(CLI::Range(0, 3650));
   app.add_option("--db", db, "libpq connection string (empty: PG* environment variables)");
   app.add_option("--db-statement-timeout-ms", statement_timeout_ms,
                  "cancel a database query running longer than this (0: never; default 15000)")
@@ -130,6 +140,8 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
       ->check(CLI::Range(0, 3600));
   for (const auto& peer : peer_names) {
     app.add_option("--" + peer + "-addr", peer_flags[peer], "address of the " + peer + " service");
+    app.add_option("--" + peer + "-identity", identity_flags[peer],
+                   "name the " + peer + " service's certificate must carry (DNS SAN; default '" + peer + "')");
   }
   if (extra) extra(app);
 
@@ -167,8 +179,12 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   if (drain_s) cfg.drain_timeout_s = *drain_s;
   if (statement_timeout_ms) cfg.db_limits.statement_timeout = std::chrono::milliseconds(*statement_timeout_ms);
   if (pool_wait_ms) cfg.db_limits.acquire_timeout = std::chrono::milliseconds(*pool_wait_ms);
+  if (expiry_days) cfg.tls_expiry_warning_days = *expiry_days;
   for (const auto& [peer, value] : peer_flags) {
     if (value) cfg.peers[peer] = *value;
+  }
+  for (const auto& [peer, value] : identity_flags) {
+    if (value) cfg.peer_identities[peer] = *value;
   }
 
   auto format = ParseLogFormat(format_name);
@@ -186,6 +202,12 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
     if (cfg.peers[peer].empty()) {
       return absl::InvalidArgumentError("peers." + peer + ": the address of the " + peer +
                                         " service is required (--" + peer + "-addr)");
+    }
+    if (!cfg.peer_identities.contains(peer)) cfg.peer_identities[peer] = peer;
+    if (cfg.peer_identities[peer].empty()) {
+      return absl::InvalidArgumentError("peer_identities." + peer +
+                                        ": must not be empty; it names the certificate the " + peer +
+                                        " service must present");
     }
   }
   return cfg;

@@ -17,10 +17,13 @@
 //   [log]
 //   level = "info"
 //   format = "json"
+//   expiry_warning_days = 30
 //   [peers]
 //   alerts = "alerts.internal:7443"
 //   [access]                       # replaces a method's allow-list (services/common/caller_policy.h)
 //   Acknowledge = ["service:clinician-api.prod"]
+//   [peer_identities]           # optional; default: the peer's own service name
+//   alerts = "alerts"
 #pragma once
 
 #include <functional>
@@ -45,6 +48,9 @@ struct ServiceConfig {
   // When set, the bound port is written here once the server listens.
   std::string port_file;
   TlsFiles tls;
+  // A certificate with fewer whole days left than this is reported (log warning
+  // tls.certificate_expiring, health service "healthtwin.tls" NOT_SERVING).
+  int tls_expiry_warning_days = 30;
   std::string db_conninfo;
   // --db-statement-timeout-ms / --db-pool-wait-ms, [database] statement_timeout_ms / pool_wait_ms.
   PgPoolLimits db_limits;
@@ -52,13 +58,17 @@ struct ServiceConfig {
   LogFormat log_format = LogFormat::kJson;
   // Addresses of the other services this one calls, by service name.
   std::map<std::string, std::string> peers;
+  // The identity each peer must prove, by the same keys: the DNS SAN its server certificate
+  // must carry (MakePeerChannel). Defaults to the service name ("ingest", "alerts", ...).
+  std::map<std::string, std::string> peer_identities;
   int drain_timeout_s = 10;
   // Allow-list overrides by method name, from `[access]`; checked by CallerPolicy::Create.
   std::map<std::string, std::vector<std::string>, std::less<>> access;
 };
 
 // Parses argv (and the file named by --config). `peer_names` lists the services this one
-// calls; each gets a `--<name>-addr` flag and a `[peers] <name>` key, and all are required.
+// calls; each gets a `--<name>-addr` flag and a `[peers] <name>` key, and all are required,
+// and a `--<name>-identity` flag and `[peer_identities] <name>` key (default: the name itself).
 // `extra` may add service-specific flags to the CLI11 app before parsing.
 // Returns InvalidArgument naming the bad flag, key or value. `--help` yields a
 // status with code kCancelled whose message is the help text.

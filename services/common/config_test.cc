@@ -156,6 +156,43 @@ TEST_F(ConfigTest, RequiresPeerAddresses) {
   EXPECT_EQ(cfg->peers.at("alerts"), "localhost:1");
 }
 
+TEST_F(ConfigTest, PeerIdentityDefaultsToTheServiceName) {
+  auto args = kTls;
+  args.insert(args.end(), {"--alerts-addr", "localhost:1"});
+  auto cfg = Parse(args, {"alerts"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->peer_identities.at("alerts"), "alerts");
+  EXPECT_EQ(cfg->tls_expiry_warning_days, 30);
+}
+
+TEST_F(ConfigTest, PeerIdentityAndExpiryThresholdComeFromFileAndFlags) {
+  auto path = WriteFile(R"(
+[tls]
+expiry_warning_days = 45
+[peers]
+alerts = "10.0.0.5:7444"
+twin = "10.0.0.6:7445"
+[peer_identities]
+alerts = "alerts-eu1"
+twin = "twin-eu1"
+)");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path, "--twin-identity", "twin-eu2"});
+  auto cfg = Parse(args, {"alerts", "twin"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->peer_identities.at("alerts"), "alerts-eu1");
+  EXPECT_EQ(cfg->peer_identities.at("twin"), "twin-eu2");
+  EXPECT_EQ(cfg->tls_expiry_warning_days, 45);
+}
+
+TEST_F(ConfigTest, RejectsEmptyPeerIdentity) {
+  auto args = kTls;
+  args.insert(args.end(), {"--alerts-addr", "localhost:1", "--alerts-identity", ""});
+  auto cfg = Parse(args, {"alerts"});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("peer_identities.alerts"), std::string::npos) << cfg.status();
+}
+
 TEST_F(ConfigTest, RejectsMissingConfigFile) {
   auto cfg = Parse({"--config", dir_ + "/nope.toml"});
   ASSERT_FALSE(cfg.ok());
@@ -169,6 +206,7 @@ TEST_F(ConfigTest, ShippedExampleConfigsParse) {
   auto api = Parse({"--config", std::string(HT_CONFIG_DIR) + "/clinician_api.toml"}, {"ingest", "alerts", "twin"});
   ASSERT_TRUE(api.ok()) << api.status();
   EXPECT_EQ(api->peers.at("twin"), "localhost:7445");
+  EXPECT_EQ(api->peer_identities.at("twin"), "twin");
 }
 
 }  // namespace

@@ -88,13 +88,4 @@ bool IsTlsHandshakeFailure(const grpc::Status& status) {
          status.error_message().find("andshake failed") != std::string::npos;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls) {
-  auto creds = MakeChannelCredentials(tls);
-  if (!creds.ok()) return creds.status();
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
-  return grpc::CreateCustomChannel(address, *creds, args);
-}
-
 }  // namespace healthtwin::common

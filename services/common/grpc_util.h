@@ -69,7 +69,4 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, Executor& e
 // CA on either side), as opposed to the peer being down.
 bool IsTlsHandshakeFailure(const grpc::Status& status);
 
-// Creates a mutual-TLS channel to a peer service.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls);
-
 }  // namespace healthtwin::common

@@ -1,17 +1,18 @@
 #include "services/common/service_host.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-
 #include "services/common/logging.h"
 #include "services/common/reflection_access.h"
+#include "services/common/time_util.h"
 
 namespace healthtwin::common {
 namespace {
@@ -21,6 +22,7 @@ sigset_t ShutdownSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -47,18 +49,19 @@ void BlockShutdownSignals() {
 
 absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceConfig& cfg,
                                                                 const std::vector<grpc::Service*>& services) {
-  auto creds = MakeServerCredentials(cfg.tls);
-  if (!creds.ok()) return creds.status();
+  auto certificates = ServerCertificates::Create(cfg.tls);
+  if (!certificates.ok()) return certificates.status();
   // Reflection answers only admin and service certificates (see reflection_access.h).
-  (*creds)->SetAuthMetadataProcessor(std::make_shared<ReflectionAccessProcessor>());
+  (*certificates)->credentials()->SetAuthMetadataProcessor(std::make_shared<ReflectionAccessProcessor>());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::unique_ptr<ServiceHost> host(new ServiceHost());
   host->cfg_ = cfg;
+  host->certificates_ = *std::move(certificates);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(cfg.listen_address, *creds, &host->port_);
+  builder.AddListeningPort(cfg.listen_address, host->certificates_->credentials(), &host->port_);
   // Bounded messages: a sender cannot make us buffer more than this per message.
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   for (grpc::Service* service : services) builder.RegisterService(service);
@@ -67,6 +70,7 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
     return absl::UnavailableError("cannot listen on " + cfg.listen_address);
   }
   host->SetServing(false);
+  host->CheckCertificateExpiry();
   if (!cfg.port_file.empty()) {
     if (auto s = WritePortFile(cfg.port_file, host->port_); !s.ok()) return s;
   }
@@ -77,20 +81,74 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
 ServiceHost::~ServiceHost() { Shutdown(); }
 
 void ServiceHost::SetServing(bool serving) {
-  if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(serving);
+  std::lock_guard<std::mutex> lock(health_mu_);
+  auto* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  // The bulk call also sets every name registered so far, healthtwin.tls included.
+  health->SetServingStatus(serving);
+  health->SetServingStatus(kTlsHealthService, tls_ok_);
+}
+
+absl::Status ServiceHost::ReloadTls() {
+  const CertificateInfo before = certificates_->current();
+  absl::Status status = certificates_->Reload();
+  if (status.ok()) {
+    const CertificateInfo after = certificates_->current();
+    LogInfo("tls.reloaded", {{"subject", after.subject},
+                             {"serial", after.serial_hex},
+                             {"previous_serial", before.serial_hex},
+                             {"not_after", FormatUnixMicros(after.not_after_unix_s * 1'000'000)}});
+  } else {
+    LogError("tls.reload_failed", {{"error", status.message()}, {"serving_serial", before.serial_hex}});
+  }
+  CheckCertificateExpiry();
+  return status;
+}
+
+void ServiceHost::CheckCertificateExpiry() {
+  const CertificateInfo cert = certificates_->current();
+  const int64_t days_left = DaysLeft(cert, std::time(nullptr));
+  const bool ok = days_left >= cfg_.tls_expiry_warning_days;
+  if (!ok) {
+    LogWarn("tls.certificate_expiring", {{"days_left", days_left},
+                                         {"threshold_days", cfg_.tls_expiry_warning_days},
+                                         {"not_after", FormatUnixMicros(cert.not_after_unix_s * 1'000'000)},
+                                         {"subject", cert.subject},
+                                         {"serial", cert.serial_hex},
+                                         {"cert", cfg_.tls.cert_path}});
+  }
+  std::lock_guard<std::mutex> lock(health_mu_);
+  tls_ok_ = ok;
+  if (shut_down_) return;
+  if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(kTlsHealthService, ok);
 }
 
 void ServiceHost::WaitForShutdownSignal() {
-  sigset_t set = ShutdownSignals();
-  int sig = 0;
-  sigwait(&set, &sig);
-  LogInfo("server.signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  const sigset_t set = ShutdownSignals();
+  // Wake hourly, so a long-running process notices its certificate entering the warning
+  // window without being told.
+  const timespec recheck{3600, 0};
+  while (true) {
+    const int sig = sigtimedwait(&set, nullptr, &recheck);
+    if (sig == SIGHUP) {
+      LogInfo("server.signal", {{"signal", "SIGHUP"}});
+      ReloadTls().IgnoreError();  // Logged; the old certificate keeps serving.
+    } else if (sig < 0) {
+      CheckCertificateExpiry();  // EAGAIN (timeout) or EINTR.
+    } else {
+      LogInfo("server.signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      break;
+    }
+  }
   Shutdown();
 }
 
 void ServiceHost::Shutdown() {
   if (shut_down_ || !server_) return;
-  shut_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    shut_down_ = true;
+  }
   LogInfo("server.draining", {{"timeout_s", cfg_.drain_timeout_s}});
   SetServing(false);
   if (on_drain_) on_drain_();

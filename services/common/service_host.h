@@ -1,7 +1,14 @@
 // Runs one gRPC server the way every healthtwin service needs it: mutual TLS only,
 // grpc.health.v1 health checking (open to any certificate from the CA, for probes), server
-// reflection (admin and service certificates only), a port file for tests and the demo,
-// and a graceful drain on SIGTERM/SIGINT.
+// reflection (admin and service certificates only), a port file for tests and the demo, a
+// graceful drain on SIGTERM/SIGINT, and certificate reload on SIGHUP.
+//
+// Certificate lifetime: at start, on every reload and hourly while waiting for signals the
+// host compares the served certificate's notAfter with cfg.tls_expiry_warning_days. Inside
+// that window it logs the warning `tls.certificate_expiring` (days_left, not_after, subject)
+// and reports the health service name "healthtwin.tls" as NOT_SERVING; outside it,
+// "healthtwin.tls" is SERVING. The server's own status ("" and each service) never depends
+// on it: an expiring certificate still works, and load balancers must not drop the replica.
 //
 // Usage in main():
 //   BlockShutdownSignals();                 // before any thread exists
@@ -12,17 +19,19 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "services/common/config.h"
+#include "services/common/tls/server_certificates.h"
 
 namespace healthtwin::common {
 
-// Blocks SIGTERM and SIGINT in the calling thread, and so in every thread it creates later,
-// so that WaitForShutdownSignal() receives them synchronously.
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread, and so in every thread it creates
+// later, so that WaitForShutdownSignal() receives them synchronously.
 void BlockShutdownSignals();
 
 class ServiceHost {
@@ -37,14 +46,23 @@ class ServiceHost {
   int port() const { return port_; }
   grpc::Server* server() { return server_.get(); }
 
-  // Sets grpc.health.v1 status for the whole server and each registered service.
+  // Sets grpc.health.v1 status for the whole server and each registered service (not
+  // "healthtwin.tls", which follows the certificate).
   void SetServing(bool serving);
+
+  // Re-reads cfg.tls (what SIGHUP does). On success new connections get the new certificate
+  // within about a second; on error the old one stays in use and the error is returned and
+  // logged as tls.reload_failed. Either way the expiry check runs again.
+  absl::Status ReloadTls();
+
+  // The grpc.health.v1 service name that reports certificate expiry.
+  static constexpr char kTlsHealthService[] = "healthtwin.tls";
 
   // Called at the start of a drain, before in-flight calls are cancelled: long-lived streams
   // should finish here so clients see a clean end.
   void OnDrain(std::function<void()> fn) { on_drain_ = std::move(fn); }
 
-  // Blocks until SIGTERM or SIGINT, then Shutdown().
+  // Blocks until SIGTERM or SIGINT, then Shutdown(). SIGHUP meanwhile calls ReloadTls().
   void WaitForShutdownSignal();
 
   // Stops accepting calls, reports NOT_SERVING, gives in-flight calls up to
@@ -53,8 +71,13 @@ class ServiceHost {
 
  private:
   ServiceHost() = default;
+  // Logs and publishes (healthtwin.tls) how long the served certificate has left.
+  void CheckCertificateExpiry();
 
   ServiceConfig cfg_;
+  std::unique_ptr<ServerCertificates> certificates_;
+  std::mutex health_mu_;  // Orders SetServing against the healthtwin.tls update.
+  bool tls_ok_ = true;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::string> service_names_;
   std::function<void()> on_drain_;

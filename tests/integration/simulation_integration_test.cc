@@ -78,7 +78,7 @@ class SimulationTest : public ::testing::Test {
 
   std::unique_ptr<v1::SimulationService::Stub> Stub(std::string_view identity) {
     return v1::SimulationService::NewStub(
-        Slice::Channel("localhost:" + std::to_string(host_->port()), identity));
+        Slice::Channel("localhost:" + std::to_string(host_->port()), identity, "simulation"));
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx(std::chrono::seconds deadline = 5s) {

@@ -200,10 +200,11 @@ class SliceTest : public ::testing::Test {
   const std::string& db() const { return slice_->conninfo(); }
 
   std::unique_ptr<registry_v1::RegistryService::Stub> Registry(std::string_view identity = "cli-admin") {
-    return registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), identity));
+    return registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
   }
   std::unique_ptr<clinician_v1::ClinicianService::Stub> Clinician(std::string_view identity) {
-    return clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), identity));
+    return clinician_v1::ClinicianService::NewStub(
+        Slice::Channel(slice_->clinician_address(), identity, "clinician_api"));
   }
 
   // Creates `patient`, binds `device` to it and puts `care_team` on its care team, as an admin.
@@ -246,7 +247,7 @@ class SliceTest : public ::testing::Test {
   // Opens one ingest stream as `identity`, sends each batch and reads its Ack before the next,
   // then half-closes. Stops early when the server ends the stream.
   StreamOutcome Stream(const std::vector<vitals_v1::SampleBatch>& batches, std::string_view identity = "bridge-001") {
-    auto stub = vitals_v1::IngestService::NewStub(Slice::Channel(slice_->data_address(), identity));
+    auto stub = vitals_v1::IngestService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
     grpc::ClientContext ctx;
     SetDeadline(ctx, 15s);
     auto stream = stub->StreamSamples(&ctx);
@@ -844,7 +845,7 @@ TEST_F(SliceTest, ReplayedAlertsAreOnlyTheCallersPatients) {
 
 TEST_F(SliceTest, ServerReflectionListsOurServices) {
   const common::testing::ReflectionReply r =
-      common::testing::ListServices(Slice::Channel(slice_->data_address(), "cli-admin"), kRpcDeadline);
+      common::testing::ListServices(Slice::Channel(slice_->data_address(), "cli-admin", "ingest"), kRpcDeadline);
   EXPECT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_NE(r.response.find("healthtwin.vitals.v1.IngestService"), std::string::npos);
   EXPECT_NE(r.response.find("healthtwin.registry.v1.RegistryService"), std::string::npos);
@@ -1061,7 +1062,7 @@ TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
   const int64_t base_us = StoreTwoMinutesOfHeartRate();
   for (std::string_view identity : {"cli-admin", "twin", "simulation"}) {
     {
-      auto stub = vitals_v1::VitalsQueryService::NewStub(Slice::Channel(slice_->data_address(), identity));
+      auto stub = vitals_v1::VitalsQueryService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
       grpc::ClientContext ctx;
       SetDeadline(ctx);
       vitals_v1::QueryVitalsResponse resp;
@@ -1072,7 +1073,7 @@ TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
       EXPECT_EQ(resp.samples_size(), 0) << identity;
     }
     {
-      auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity));
+      auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity, "alerts"));
       grpc::ClientContext ctx;
       SetDeadline(ctx);
       alerts_v1::ListAlertsRequest req;
@@ -1081,7 +1082,7 @@ TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
       EXPECT_EQ(stub->ListAlerts(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
     }
     {
-      auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity));
+      auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity, "alerts"));
       grpc::ClientContext ctx;
       SetDeadline(ctx);
       alerts_v1::SubscribeRequest req;
@@ -1092,7 +1093,7 @@ TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
       EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
     }
     {
-      auto stub = twin_v1::TwinService::NewStub(Slice::Channel(slice_->data_address(), identity));
+      auto stub = twin_v1::TwinService::NewStub(Slice::Channel(slice_->data_address(), identity, "ingest"));
       grpc::ClientContext ctx;
       SetDeadline(ctx);
       twin_v1::GetTwinRequest req;
@@ -1128,7 +1129,7 @@ TEST_F(SliceTest, TheAcknowledgingPersonComesFromTheAuthenticatedRelay) {
   ASSERT_TRUE(raised.has_value());
   const std::string alert_id = raised->alert().alert_id();
   auto ack_as = [&](std::string_view identity, const std::string& header) {
-    auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity));
+    auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), identity, "alerts"));
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     if (!header.empty()) ctx.AddMetadata("x-healthtwin-on-behalf-of", header);
@@ -1183,7 +1184,7 @@ TEST_F(SliceTest, InternalServicesAuditEveryRelayedReadWithThePerson) {
 }
 
 TEST_F(SliceTest, AlertSubscriptionMustNamePatients) {
-  auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), "clinician_api"));
+  auto stub = alerts_v1::AlertService::NewStub(Slice::Channel(slice_->alerts_address(), "clinician_api", "alerts"));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   auto reader = stub->Subscribe(&ctx, alerts_v1::SubscribeRequest{});

@@ -205,9 +205,10 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.alerts_host->SetServing(true);
 
   const common::TlsFiles clinician_tls = SliceEnvironment::Tls("clinician_api");
-  auto to_data = common::MakePeerChannel(slice->data_address(), clinician_tls);
+  // The data host serves twin too, under the ingest certificate.
+  auto to_data = common::MakePeerChannel(slice->data_address(), clinician_tls, "ingest");
   if (!to_data.ok()) return to_data.status();
-  auto to_alerts = common::MakePeerChannel(slice->alerts_address(), clinician_tls);
+  auto to_alerts = common::MakePeerChannel(slice->alerts_address(), clinician_tls, "alerts");
   if (!to_alerts.ok()) return to_alerts.status();
   clinician::Upstreams up;
   up.vitals = vitals::v1::VitalsQueryService::NewStub(*to_data);
@@ -235,8 +236,9 @@ std::string Slice::clinician_address() const {
   return "127.0.0.1:" + std::to_string(parts_->clinician_host->port());
 }
 
-std::shared_ptr<grpc::Channel> Slice::Channel(const std::string& address, std::string_view identity) {
-  auto channel = common::MakePeerChannel(address, SliceEnvironment::Tls(identity));
+std::shared_ptr<grpc::Channel> Slice::Channel(const std::string& address, std::string_view identity,
+                                              std::string_view expected_peer) {
+  auto channel = common::MakePeerChannel(address, SliceEnvironment::Tls(identity), std::string(expected_peer));
   // The PKI is made by the environment; a failure here is a broken test setup.
   if (!channel.ok()) {
     ADD_FAILURE() << "channel to " << address << " as " << identity << ": " << channel.status();

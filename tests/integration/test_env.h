@@ -53,8 +53,11 @@ class Slice {
   std::string alerts_address() const;
   std::string clinician_address() const;
 
-  // A mutual-TLS channel to `address` presenting `identity`'s certificate.
-  static std::shared_ptr<grpc::Channel> Channel(const std::string& address, std::string_view identity);
+  // A mutual-TLS channel to `address` presenting `identity`'s certificate and accepting only a
+  // server whose certificate names `expected_peer` ("ingest" for data_address(), "alerts",
+  // "clinician_api", ...).
+  static std::shared_ptr<grpc::Channel> Channel(const std::string& address, std::string_view identity,
+                                                std::string_view expected_peer);
 
  private:
   struct Parts;

@@ -103,7 +103,8 @@ class TwinServiceTest : public ::testing::Test {
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
     host_->SetServing(true);
-    stub_ = v1::TwinService::NewStub(Slice::Channel("localhost:" + std::to_string(host_->port()), "clinician_api"));
+    stub_ =
+        v1::TwinService::NewStub(Slice::Channel("localhost:" + std::to_string(host_->port()), "clinician_api", "twin"));
   }
 
   void StopHost() {

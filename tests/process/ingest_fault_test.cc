@@ -51,7 +51,7 @@ class ResilientSender {
   bool Run(std::chrono::seconds timeout, const FaultHook& hook) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (watermark_ < outbox_.size() && std::chrono::steady_clock::now() < deadline) {
-      auto channel = grpc::CreateChannel(address_(), *common::MakeChannelCredentials(tls_));
+      auto channel = *common::MakePeerChannel(address_(), tls_, "ingest");
       auto stub = v1::IngestService::NewStub(channel);
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + 20s);

@@ -4,6 +4,10 @@
 //
 // Every wait is bounded; a hung binary fails its test instead of hanging ctest.
 
+#include <grpcpp/grpcpp.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -11,11 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -84,6 +86,20 @@ std::string LineWith(const std::string& text, const std::string& needle) {
   return "";
 }
 
+// The serial number (upper-case hex, as `openssl x509 -serial` prints it) of the first
+// certificate in `pem`; "" if none parses.
+std::string SerialOfPem(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (cert == nullptr) return "";
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr),
+                                                 &BN_free);
+  char* hex = BN_bn2hex(bn.get());
+  std::string serial = hex;
+  OPENSSL_free(hex);
+  return serial;
+}
+
 // Waits (bounded) for a process that should stop on its own, quickly.
 absl::StatusOr<ExitInfo> RunToExit(Subprocess& process) {
   return process.Wait(std::chrono::duration_cast<std::chrono::milliseconds>(kQuickExit));
@@ -109,7 +125,9 @@ struct ClientIdentity {
   std::string key_path;
 };
 
-absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(int port, const ClientIdentity& id) {
+// A health stub for the server on 127.0.0.1:port, which must prove it is `expected_peer`.
+absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(
+    int port, const ClientIdentity& id, const std::string& expected_peer = "ingest") {
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = ReadFileOrEmpty(id.ca_path);
   tls.pem_cert_chain = ReadFileOrEmpty(id.cert_path);
@@ -120,18 +138,27 @@ absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(int p
   // A fresh channel per stub: a refused handshake must not be hidden by a cached one.
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetSslTargetNameOverride(expected_peer);
   auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(tls), args);
   return grpc::health::v1::Health::NewStub(channel);
 }
 
 // One grpc.health.v1 Check of the whole server, bounded to 5 s (the first one also handshakes).
-grpc::Status CheckHealth(grpc::health::v1::Health::Stub& stub, HealthCheckResponse::ServingStatus* status) {
+// `service` names a health service ("" is the server); `server_cert_pem`, when given, receives
+// the certificate the server presented.
+grpc::Status CheckHealth(grpc::health::v1::Health::Stub& stub, HealthCheckResponse::ServingStatus* status,
+                         const std::string& service = "", std::string* server_cert_pem = nullptr) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + 5s);
   grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
   HealthCheckResponse response;
   grpc::Status s = stub.Check(&ctx, request, &response);
   *status = response.status();
+  if (server_cert_pem != nullptr && ctx.auth_context() != nullptr) {
+    auto pems = ctx.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (!pems.empty()) server_cert_pem->assign(pems.front().data(), pems.front().size());
+  }
   return s;
 }
 
@@ -170,9 +197,10 @@ class ServiceProcessTest : public ::testing::Test {
     return {dir + "/ca.pem", dir + "/" + name + ".pem", dir + "/" + name + ".key"};
   }
 
-  // The flags every ingest run in these tests shares, plus `db_conninfo` as the ingest role.
-  std::vector<std::string> IngestArgs(const std::string& db_conninfo) {
-    const std::string pki = PkiDir();
+  // The flags every ingest run in these tests shares, plus `db_conninfo` as the ingest role;
+  // `pki` defaults to the shared PkiDir().
+  std::vector<std::string> IngestArgs(const std::string& db_conninfo, std::string pki = "") {
+    if (pki.empty()) pki = PkiDir();
     return {"--tls-ca",
             pki + "/ca.pem",
             "--tls-cert",
@@ -192,9 +220,13 @@ class ServiceProcessTest : public ::testing::Test {
   std::string PortFile() const { return work_ / "ingest.port"; }
 
   // Starts the ingest binary and waits (bounded) until it has written its port file.
-  absl::StatusOr<std::unique_ptr<Subprocess>> StartIngest(const std::string& db_conninfo) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> StartIngest(const std::string& db_conninfo,
+                                                          const std::vector<std::string>& extra_args = {},
+                                                          const std::string& pki = "") {
+    std::vector<std::string> args = IngestArgs(db_conninfo, pki);
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     auto ingest = Subprocess::Spawn(
-        kIngestBin, IngestArgs(db_conninfo),
+        kIngestBin, args,
         {.stdout_path = work_ / "ingest.stdout", .stderr_path = work_ / "ingest.stderr", .extra_env = {}});
     if (!ingest.ok()) return ingest.status();
     Subprocess& process = **ingest;
@@ -419,6 +451,91 @@ TEST_F(ServiceProcessTest, ClientWithForeignCaCertificateIsRefused) {
 
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
   EXPECT_TRUE((*started)->Running()) << (*started)->Stderr();
+}
+
+// The serial of the certificate the ingest at `port` shows a new connection; "" when refused.
+std::string ServedSerial(int port, const ClientIdentity& id) {
+  auto stub = HealthStub(port, id);
+  if (!stub.ok()) return "";
+  HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
+  std::string pem;
+  if (!CheckHealth(**stub, &status, "", &pem).ok()) return "";
+  return SerialOfPem(pem);
+}
+
+TEST_F(ServiceProcessTest, SighupReloadsTheCertificateForNewConnections) {
+  // A private copy of the PKI, so reissuing "ingest" (same CA, new serial) touches no other test.
+  TempDir pki;
+  ASSERT_TRUE(pki.ok());
+  fs::copy(PkiDir(), pki.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  auto started = StartIngest(kUnreachableDb, {}, pki.path());
+  ASSERT_TRUE(started.ok()) << started.status();
+  const ClientIdentity admin = Identity("cli-admin");
+  const std::string serial_a = SerialOfPem(ReadFileOrEmpty(pki / "ingest.pem"));
+  ASSERT_FALSE(serial_a.empty());
+  ASSERT_EQ(ServedSerial(Port(), admin), serial_a);
+
+  fs::remove(pki / "ingest.pem");
+  fs::remove(pki / "ingest.key");
+  ASSERT_TRUE(MakePki(pki.path(), /*foreign=*/false).ok());
+  const std::string serial_b = SerialOfPem(ReadFileOrEmpty(pki / "ingest.pem"));
+  ASSERT_NE(serial_b, serial_a);
+  ASSERT_TRUE((*started)->Signal(SIGHUP).ok());
+
+  std::string served;
+  EXPECT_TRUE(PollUntil([&] { return (served = ServedSerial(Port(), admin)) == serial_b; }, 10s))
+      << "still serving " << served << "; stderr:\n"
+      << (*started)->Stderr();
+  EXPECT_TRUE((*started)->Running());
+  EXPECT_THAT(LineWith((*started)->Stderr(), "tls.reloaded"), HasSubstr(serial_b));
+}
+
+// What health service healthtwin.tls of the ingest at `port` reports; UNKNOWN if unreachable.
+HealthCheckResponse::ServingStatus TlsHealth(int port, const ClientIdentity& id) {
+  HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
+  auto stub = HealthStub(port, id);
+  if (!stub.ok() || !CheckHealth(**stub, &status, "healthtwin.tls").ok()) return HealthCheckResponse::UNKNOWN;
+  return status;
+}
+
+TEST_F(ServiceProcessTest, CertificateInsideTheWarningWindowIsLoggedAndReportedByHealthtwinTls) {
+  // The dev leaves live 825 days, so a 900-day window puts them inside it.
+  auto started = StartIngest(kUnreachableDb, {"--tls-expiry-warning-days", "900"});
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(TlsHealth(Port(), Identity("cli-admin")), HealthCheckResponse::NOT_SERVING);
+  const std::string logs = (*started)->Stderr();
+  const std::string warning = LineWith(logs, "tls.certificate_expiring");
+  EXPECT_THAT(warning, HasSubstr("\"days_left\":824")) << logs;
+  EXPECT_THAT(warning, HasSubstr("\"threshold_days\":900"));
+}
+
+TEST_F(ServiceProcessTest, CertificateOutsideTheWarningWindowKeepsHealthtwinTlsServing) {
+  auto started = StartIngest(kUnreachableDb);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(TlsHealth(Port(), Identity("cli-admin")), HealthCheckResponse::SERVING);
+  EXPECT_EQ(LineWith((*started)->Stderr(), "tls.certificate_expiring"), "");
+}
+
+TEST_F(ServiceProcessTest, CliHealthRefusesAServerThatIsNotTheExpectedService) {
+  auto started = StartIngest(kUnreachableDb);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const std::string addr = absl::StrCat("127.0.0.1:", Port());
+  auto wrong = Subprocess::Spawn(
+      kCliBin, {"--pki", PkiDir(), "--as", "cli-admin", "health", "--addr", addr, "--service", "twin"});
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  auto wrong_exit = RunToExit(**wrong);
+  ASSERT_TRUE(wrong_exit.ok()) << wrong_exit.status();
+  EXPECT_EQ(wrong_exit->ToString(), "exit code 2");
+  EXPECT_THAT((*wrong)->Stderr(), HasSubstr("not the service expected"));
+
+  // Control: the right name gets through (NOT_SERVING: there is no database).
+  auto right = Subprocess::Spawn(
+      kCliBin, {"--pki", PkiDir(), "--as", "cli-admin", "health", "--addr", addr, "--service", "ingest"});
+  ASSERT_TRUE(right.ok()) << right.status();
+  auto right_exit = RunToExit(**right);
+  ASSERT_TRUE(right_exit.ok()) << right_exit.status();
+  EXPECT_EQ(right_exit->ToString(), "exit code 1");
+  EXPECT_THAT((*right)->Stdout(), HasSubstr("NOT_SERVING"));
 }
 
 TEST_F(ServiceProcessTest, CliWithUnknownIdentityExits2NamingTheCertificateFile) {

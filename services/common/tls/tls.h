@@ -11,9 +11,12 @@
 
 #pragma once
 
+#include <grpcpp/channel.h>
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <grpcpp/support/status.h>
 
 #include <memory>
 #include <string>
@@ -63,10 +66,30 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 // Channel credentials that present our certificate and trust only the CA
 // bundle (never the system roots). gRPC also checks that the server's
-// certificate names the host we dial (e.g. SAN IP:127.0.0.1 or
-// DNS:localhost). Errors are those of LoadTlsMaterial.
+// certificate names the TLS target name of the channel (see MakePeerChannel).
+// Errors are those of LoadTlsMaterial.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TlsFiles& files);
+
+// A mutual-TLS channel to `address` (host:port, e.g. 127.0.0.1:7443) that
+// accepts only a server whose certificate carries the SAN DNS:<expected_peer>,
+// e.g. "ingest". The address only says where to connect; the TLS target name
+// is `expected_peer`, so whatever else listens on that port (another service
+// with its own certificate from the same CA) fails the handshake. Calls then
+// fail UNAVAILABLE with a message naming the peer (see IsPeerNameMismatch).
+//
+// `args` may carry extra channel arguments (e.g. a private subchannel pool);
+// the target name, keepalive and reconnect backoff are set on top of them.
+//
+// Errors: InvalidArgument when `expected_peer` is empty (a client must say
+// whom it expects), otherwise those of LoadTlsMaterial.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string& address, const TlsFiles& tls,
+                                                               const std::string& expected_peer,
+                                                               grpc::ChannelArguments args = {});
+
+// True when a call failed because the server's certificate did not name the
+// peer the channel expects (it is some other service).
+bool IsPeerNameMismatch(const grpc::Status& status);
 
 // What a caller may do. The certificate's OU names it.
 enum class Role { kUnknown, kService, kBridge, kClinician, kNurse, kResearcher, kAdmin };

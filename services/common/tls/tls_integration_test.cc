@@ -22,11 +22,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/status/statusor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "services/common/tls/server_certificates.h"
 #include "services/common/tls/tls.h"
 
 namespace healthtwin::common {
@@ -118,14 +120,25 @@ class TestServer {
   std::unique_ptr<grpc::Server> server_;
 };
 
-grpc::Status CallCheck(int port, std::shared_ptr<grpc::ChannelCredentials> credentials,
-                       HealthCheckResponse* response) {
+// Dials 127.0.0.1:port expecting the server to be `expected_peer` (the name its certificate
+// must carry), on a connection of its own: a fresh subchannel pool keeps gRPC from reusing a
+// connection (and so a certificate) another channel opened earlier.
+grpc::Status CallCheck(int port, std::shared_ptr<grpc::ChannelCredentials> credentials, HealthCheckResponse* response,
+                       const std::string& expected_peer = "twin", std::string* server_cert_pem = nullptr) {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(expected_peer);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), std::move(credentials));
+      grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), std::move(credentials), args);
   std::unique_ptr<Health::Stub> stub = Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
-  return stub->Check(&context, HealthCheckRequest(), response);
+  grpc::Status status = stub->Check(&context, HealthCheckRequest(), response);
+  if (server_cert_pem != nullptr && context.auth_context() != nullptr) {
+    auto pems = context.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (!pems.empty()) server_cert_pem->assign(pems.front().data(), pems.front().size());
+  }
+  return status;
 }
 
 class TlsIntegrationTest : public ::testing::Test {
@@ -334,6 +347,145 @@ TEST_F(TlsIntegrationTest, ServerRefusesProtocolsBelowTls12) {
   EXPECT_EQ(HandshakeVersion(server->port(), TLS1_1_VERSION, OurFiles("dr-alice")), 0);
   EXPECT_EQ(HandshakeVersion(server->port(), TLS1_VERSION, OurFiles("dr-alice")), 0);
   EXPECT_EQ(server->recorder().calls(), 0);
+}
+
+grpc::Status CallThrough(const std::shared_ptr<grpc::Channel>& channel) {
+  std::unique_ptr<Health::Stub> stub = Health::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+  HealthCheckResponse response;
+  return stub->Check(&context, HealthCheckRequest(), &response);
+}
+
+// The twin's certificate comes from the same CA as ingest's, so only the name check can tell
+// them apart.
+TEST_F(TlsIntegrationTest, ClientExpectingIngestRefusesTwinServer) {
+  std::unique_ptr<TestServer> server = StartOurServer(TestServer::Kind::kRecording);
+  ASSERT_TRUE(server && server->started());
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakePeerChannel(address, OurFiles("clinician_api"), "ingest");
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  grpc::Status status = CallThrough(*channel);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(IsPeerNameMismatch(status)) << status.error_message();
+  EXPECT_NE(status.error_message().find("ingest"), std::string::npos) << status.error_message();
+  EXPECT_EQ(server->recorder().calls(), 0);
+}
+
+TEST_F(TlsIntegrationTest, ClientExpectingTwinReachesTwinServer) {
+  std::unique_ptr<TestServer> server = StartOurServer(TestServer::Kind::kRecording);
+  ASSERT_TRUE(server && server->started());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakePeerChannel("127.0.0.1:" + std::to_string(server->port()), OurFiles("clinician_api"), "twin");
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  grpc::Status status = CallThrough(*channel);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(server->recorder().calls(), 1);
+}
+
+TEST_F(TlsIntegrationTest, ClientDialingLocalhostWithoutExpectationIsRefused) {
+  // No service certificate names localhost any more, so a client that trusts the dialled
+  // host name (as every client did before) reaches nobody instead of anybody.
+  std::unique_ptr<TestServer> server = StartOurServer(TestServer::Kind::kRecording);
+  ASSERT_TRUE(server && server->started());
+  grpc::Status status =
+      CallThrough(grpc::CreateChannel("localhost:" + std::to_string(server->port()), OurClient("clinician_api")));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(server->recorder().calls(), 0);
+}
+
+TEST_F(TlsIntegrationTest, MakePeerChannelRequiresAnExpectedPeer) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakePeerChannel("127.0.0.1:1", OurFiles("clinician_api"), "");
+  EXPECT_EQ(channel.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A copy of our PKI whose "ingest" certificate a test may reissue (same CA, new serial).
+class ServerCertificatesTest : public TlsIntegrationTest {
+ protected:
+  void SetUp() override {
+    dir_ = *root_ / ("reload-" + std::to_string(++counter_));
+    std::filesystem::copy(Ours(), dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  TlsFiles Ingest() const {
+    return {(dir_ / "ca.pem").string(), (dir_ / "ingest.pem").string(), (dir_ / "ingest.key").string()};
+  }
+  void ReissueIngest() const {
+    std::filesystem::remove(dir_ / "ingest.pem");
+    std::filesystem::remove(dir_ / "ingest.key");
+    const std::string command = std::string("'") + HT_PKI_SCRIPT + "' '" + dir_.string() + "' >/dev/null";
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
+  }
+  // The serial of the certificate a new connection to `port` is shown; empty if refused.
+  static std::string ServedSerial(int port) {
+    HealthCheckResponse response;
+    std::string pem;
+    grpc::Status status = CallCheck(port, OurClient("dr-alice"), &response, "ingest", &pem);
+    if (!status.ok()) return "";
+    absl::StatusOr<CertificateInfo> info = DescribeCertificate(pem);
+    return info.ok() ? info->serial_hex : "";
+  }
+  static std::string SerialOf(const std::string& path) {
+    absl::StatusOr<CertificateInfo> info = DescribeCertificate(ReadFile(path));
+    return info.ok() ? info->serial_hex : "(unparsable)";
+  }
+
+  std::filesystem::path dir_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(ServerCertificatesTest, ReloadServesTheNewCertificateToNewConnections) {
+  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(Ingest());
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  TestServer server((*certs)->credentials(), TestServer::Kind::kRecording);
+  ASSERT_TRUE(server.started());
+  const std::string serial_a = SerialOf(Ingest().cert_path);
+  ASSERT_EQ(ServedSerial(server.port()), serial_a);
+  EXPECT_EQ((*certs)->current().serial_hex, serial_a);
+
+  ReissueIngest();
+  const std::string serial_b = SerialOf(Ingest().cert_path);
+  ASSERT_NE(serial_a, serial_b);
+  // Until told, the server keeps the certificate it has.
+  EXPECT_EQ(ServedSerial(server.port()), serial_a);
+
+  ASSERT_TRUE((*certs)->Reload().ok());
+  EXPECT_EQ((*certs)->current().serial_hex, serial_b);
+  std::string served;
+  for (int i = 0; i < 50 && (served = ServedSerial(server.port())) != serial_b; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(served, serial_b);
+}
+
+TEST_F(ServerCertificatesTest, ReloadOfABrokenCertificateKeepsTheOldOne) {
+  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(Ingest());
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  TestServer server((*certs)->credentials(), TestServer::Kind::kRecording);
+  ASSERT_TRUE(server.started());
+  const std::string serial_a = SerialOf(Ingest().cert_path);
+  // A certificate that does not match the key, as a half-finished renewal leaves it.
+  std::filesystem::copy_file(dir_ / "twin.pem", dir_ / "ingest.pem", std::filesystem::copy_options::overwrite_existing);
+
+  absl::Status reloaded = (*certs)->Reload();
+  EXPECT_EQ(reloaded.code(), absl::StatusCode::kInvalidArgument) << reloaded;
+  EXPECT_EQ((*certs)->current().serial_hex, serial_a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past gRPC's re-read
+  EXPECT_EQ(ServedSerial(server.port()), serial_a);
+}
+
+TEST_F(ServerCertificatesTest, DaysLeftCountsWholeDaysToNotAfter) {
+  absl::StatusOr<CertificateInfo> info = DescribeCertificate(ReadFile(Ingest().cert_path));
+  ASSERT_TRUE(info.ok()) << info.status();
+  const int64_t now = std::time(nullptr);
+  // make-dev-pki.sh issues leaves for 825 days from now.
+  EXPECT_EQ(DaysLeft(*info, now), 824);
+  EXPECT_EQ(DaysLeft(*info, info->not_after_unix_s - 1), 0);
+  EXPECT_EQ(DaysLeft(*info, info->not_after_unix_s + 1), -1);
 }
 
 }  // namespace

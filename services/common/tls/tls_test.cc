@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -367,6 +368,45 @@ TEST_F(TlsTest, ScriptSecondRunChangesNothing) {
   EXPECT_THAT(again.output, HasSubstr("nothing to do"));
   EXPECT_EQ(ReadFile(Pki() / "ca.pem"), ca_before);
   EXPECT_EQ(ReadFile(Pki() / "dr-alice.pem"), alice_before);
+}
+
+std::string SanOf(const std::filesystem::path& cert) {
+  CommandResult san = RunCommand("openssl x509 -in '" + cert.string() + "' -noout -ext subjectAltName | sed -n 2p");
+  return std::string(absl::StripAsciiWhitespace(san.output));
+}
+
+TEST_F(TlsTest, ScriptGivesEachServiceOnlyItsOwnName) {
+  // A name two services share (localhost, 127.0.0.1) would let one answer for the other.
+  for (const std::string name : {"ingest", "twin", "alerts", "simulation", "clinician_api"}) {
+    EXPECT_EQ(SanOf(Pki() / (name + ".pem")), "DNS:" + name);
+  }
+  EXPECT_EQ(SanOf(Pki() / "dr-alice.pem"), "");
+}
+
+TEST_F(TlsTest, ScriptReissuesAServerCertificateWithAnOutdatedSan) {
+  const std::filesystem::path dir = Scratch() / "outdated-san";
+  std::filesystem::copy(Pki(), dir);
+  // What older versions of the script issued: a shared localhost name.
+  const std::string d = "'" + dir.string() + "'";
+  CommandResult old = RunCommand(
+      "cd " + d +
+      " && printf 'subjectAltName = DNS:twin, DNS:localhost, IP:127.0.0.1\\n' > old.ext && "
+      "openssl req -new -key twin.key -subj '/O=healthtwin/OU=service/CN=twin' -out old.csr && "
+      "openssl x509 -req -in old.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 30 -extfile old.ext -out twin.pem");
+  ASSERT_EQ(old.exit_code, 0) << old.output;
+  ASSERT_EQ(SanOf(dir / "twin.pem"), "DNS:twin, DNS:localhost, IP Address:127.0.0.1");
+  const std::string alice_before = ReadFile(dir / "dr-alice.pem");
+  const std::string ca_before = ReadFile(dir / "ca.pem");
+
+  CommandResult again = RunPkiScript(d);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("twin.pem' has an outdated SAN"));
+  EXPECT_EQ(SanOf(dir / "twin.pem"), "DNS:twin");
+  EXPECT_TRUE(
+      LoadTlsMaterial({(dir / "ca.pem").string(), (dir / "twin.pem").string(), (dir / "twin.key").string()}).ok());
+  EXPECT_EQ(ReadFile(dir / "ca.pem"), ca_before);
+  EXPECT_EQ(ReadFile(dir / "dr-alice.pem"), alice_before);
+  EXPECT_THAT(RunPkiScript(d).output, HasSubstr("nothing to do"));
 }
 
 TEST_F(TlsTest, ScriptRefusesToMixForeignCaIntoOurs) {

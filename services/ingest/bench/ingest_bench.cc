@@ -160,8 +160,7 @@ StreamResult RunStream(const Options& o, const std::string& address, const commo
   // A channel per stream: separate HTTP/2 connections, as separate gateways would have.
   grpc::ChannelArguments args;
   args.SetInt("healthtwin.bench_stream", k);
-  auto creds = Check(common::MakeChannelCredentials(tls), "client credentials");
-  auto channel = grpc::CreateCustomChannel(address, creds, args);
+  auto channel = Check(common::MakePeerChannel(address, tls, "ingest", args), "client channel");
   auto stub = v1::IngestService::NewStub(channel);
   grpc::ClientContext ctx;
   auto stream = stub->StreamSamples(&ctx);
@@ -244,8 +243,8 @@ int main(int argc, char** argv) {
   const std::string address = started.address;
   const common::TlsFiles bridge{work + "/pki/ca.pem", work + "/pki/bridge-001.pem", work + "/pki/bridge-001.key"};
   {
-    auto health = grpc::health::v1::Health::NewStub(
-        grpc::CreateChannel(address, Check(common::MakeChannelCredentials(bridge), "credentials")));
+    auto health =
+        grpc::health::v1::Health::NewStub(Check(common::MakePeerChannel(address, bridge, "ingest"), "channel"));
     const bool serving = testing::PollUntil(
         [&] {
           grpc::ClientContext ctx;
