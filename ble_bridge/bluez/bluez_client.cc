@@ -585,8 +585,11 @@ DeviceReport BluezClient::AfterConnect(const std::shared_ptr<Device>& d, const G
   CatchUpRecords(d, inv, r);
   if (r.battery_percent) spdlog::info("bluez: {} battery {}% ({})", d->address, *r.battery_percent, r.battery_source);
   if (r.manufacturer || r.model || r.serial || r.firmware) {
-    spdlog::info("bluez: {} device information: manufacturer '{}', model '{}', serial '{}', firmware '{}'", d->address,
-                 r.manufacturer.value_or(""), r.model.value_or(""), r.serial.value_or(""), r.firmware.value_or(""));
+    // No serial number in the log (it identifies the wearer's device); the strings come from
+    // the device, so they are quoted and escaped ({:?}) and cannot forge log lines.
+    spdlog::info("bluez: {} device information: manufacturer {:?}, model {:?}, firmware {:?}{}", d->address,
+                 r.manufacturer.value_or(""), r.model.value_or(""), r.firmware.value_or(""),
+                 r.serial ? " (serial number read)" : "");
   }
   return r;
 }

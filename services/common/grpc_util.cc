@@ -78,6 +78,8 @@ CallerPolicy PolicyOrExit(std::string_view service_name, const CallerPolicy::Rul
     std::exit(2);
   }
   return *std::move(policy);
+}
+
 absl::Status ServerBusyError() {
   return absl::ResourceExhaustedError("server busy: too many requests are waiting; retry later");
 }

@@ -68,9 +68,10 @@ class ServiceHostTest : public ::testing::Test {
   }
 
   std::shared_ptr<grpc::Channel> ChannelAs(const std::string& name) {
-    auto creds = MakeChannelCredentials(Files(name));
-    EXPECT_TRUE(creds.ok()) << creds.status();
-    return grpc::CreateChannel("localhost:" + std::to_string(host_->port()), *creds);
+    // The host serves the ingest certificate, which names only "ingest".
+    auto channel = MakePeerChannel("127.0.0.1:" + std::to_string(host_->port()), Files(name), "ingest");
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    return *channel;
   }
 
   grpc::Status HealthCheckAs(const std::string& name) {

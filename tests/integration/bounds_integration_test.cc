@@ -27,6 +27,7 @@
 #include "services/common/pg.h"
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
+#include "services/common/grpc_util.h"
 #include "services/ingest/query_service.h"
 #include "services/ingest/vitals_reader.h"
 #include "tests/integration/test_env.h"
@@ -125,7 +126,8 @@ TEST_F(BoundsTest, FullExecutorQueueAnswersServerBusyAtOnce) {
   common::PgPool pool(conninfo_, 2);
   ingest::VitalsReader reader(pool);
   common::Executor executor(1, /*max_queued=*/1);
-  ingest::QueryServiceImpl query(reader, executor);
+  ingest::QueryServiceImpl query(reader, executor, pool,
+                                 common::PolicyOrExit("ingest", ingest::QueryServiceImpl::DefaultPolicy(), {}));
   auto host = common::ServiceHost::Start(HostConfig(conninfo_), {&query});
   ASSERT_TRUE(host.ok()) << host.status();
   // Occupy the only thread, then the only queue slot.
@@ -139,7 +141,7 @@ TEST_F(BoundsTest, FullExecutorQueueAnswersServerBusyAtOnce) {
   ASSERT_TRUE(executor.TrySubmit([] {}));
 
   auto stub = vv1::VitalsQueryService::NewStub(
-      Slice::Channel("127.0.0.1:" + std::to_string((*host)->port()), "clinician_api"));
+      Slice::Channel("127.0.0.1:" + std::to_string((*host)->port()), "clinician_api", "ingest"));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   vv1::QueryVitalsRequest req;
@@ -179,7 +181,7 @@ class VitalsPagingTest : public BoundsTest {
          "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
          " bridge_id) SELECT 'pat-other', 'dev-o', vital_type, value, ucum_unit, measured_at, device_record_seq,"
          " 'b' FROM vitals WHERE device_id = 'dev-a' AND device_record_seq < 100");
-    stub_ = vv1::VitalsQueryService::NewStub(Slice::Channel(slice_->data_address(), "clinician_api"));
+    stub_ = vv1::VitalsQueryService::NewStub(Slice::Channel(slice_->data_address(), "clinician_api", "ingest"));
   }
 
   vv1::QueryVitalsRequest Request(uint32_t bucket_s, uint32_t page_size) const {
@@ -223,14 +225,14 @@ class VitalsPagingTest : public BoundsTest {
   static std::vector<SampleKey> Samples(const vv1::QueryVitalsResponse& r) {
     std::vector<SampleKey> out;
     for (const auto& s : r.samples()) {
-      out.emplace_back(s.device_id(), s.type(), common::ToUnixMicros(s.measured_at()), s.value());
+      out.emplace_back(s.device_id(), s.type(), *common::ToUnixMicros(s.measured_at(), "measured_at"), s.value());
     }
     return out;
   }
   static std::vector<BucketKey> Buckets(const vv1::QueryVitalsResponse& r) {
     std::vector<BucketKey> out;
     for (const auto& b : r.buckets()) {
-      out.emplace_back(b.type(), common::ToUnixMicros(b.bucket_start()), b.min(), b.max(), b.mean(), b.count());
+      out.emplace_back(b.type(), *common::ToUnixMicros(b.bucket_start(), "bucket_start"), b.min(), b.max(), b.mean(), b.count());
     }
     return out;
   }
@@ -318,14 +320,15 @@ class AlertReplayTest : public BoundsTest {
     pool_ = std::make_unique<common::PgPool>(conninfo_, 4);
     executor_ = std::make_unique<common::Executor>(2);
     hub_ = std::make_unique<alerts::AlertHub>(*pool_, conninfo_);
-    service_ = std::make_unique<alerts::AlertServiceImpl>(*pool_, *executor_, *hub_);
+    service_ = std::make_unique<alerts::AlertServiceImpl>(
+        *pool_, *executor_, *hub_, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), {}));
     auto host = common::ServiceHost::Start(HostConfig(conninfo_), {service_.get()});
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
     alerts::AlertHub* hub = hub_.get();
     host_->OnDrain([hub] { hub->FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down")); });
     hub_->Start();
-    stub_ = av1::AlertService::NewStub(Slice::Channel("127.0.0.1:" + std::to_string(host_->port()), "clinician_api"));
+    stub_ = av1::AlertService::NewStub(Slice::Channel("127.0.0.1:" + std::to_string(host_->port()), "clinician_api", "ingest"));
   }
 
   void TearDown() override {
@@ -369,13 +372,18 @@ TEST_F(AlertReplayTest, ReplaysMoreThanTenThousandEventsCompletelyThenGoesLive) 
   StartAlerts();
   ASSERT_FALSE(HasFatalFailure());
 
-  // Every patient first: its live alert (pat-c) is outside the filtered replay that follows.
+  // All three patients first (a subscription must name its patients): the replay pages across
+  // patients; the live alert of pat-c is outside the one-patient replay that follows.
   for (const bool filtered : {false, true}) {
-    SCOPED_TRACE(filtered ? "patient pat-a" : "every patient");
+    SCOPED_TRACE(filtered ? "patient pat-a" : "patients pat-a, pat-b and pat-c");
     grpc::ClientContext ctx;
     SetDeadline(ctx, std::chrono::seconds(60));
     av1::SubscribeRequest req;
-    if (filtered) req.add_patient_ids("pat-a");
+    req.add_patient_ids("pat-a");
+    if (!filtered) {
+      req.add_patient_ids("pat-b");
+      req.add_patient_ids("pat-c");
+    }
     *req.mutable_since() = common::FromUnixMicros(kBaseUs);
     auto reader = stub_->Subscribe(&ctx, req);
     const std::size_t expected = kAlerts + kUpdated + (filtered ? 0 : kOther);
