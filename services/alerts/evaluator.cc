@@ -16,6 +16,8 @@ int64_t NowMs() {
 }
 
 constexpr int kHeartRateType = 1;
+constexpr int kPriorityLow = 1;
+constexpr int kPriorityMedium = 2;
 constexpr int kPriorityHigh = 3;
 constexpr int kStateOpen = 1;
 constexpr int kEventRaised = 1;
@@ -133,33 +135,49 @@ absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
   int taken = 0;
   auto status = pool_.WithTransaction("raise technical alerts", [&](pqxx::work& tx) {
     taken = 0;
+    // One row per alert to raise: a foreign gateway names its patient; a full quarantine is
+    // raised to every patient the bridge is a gateway for (none: the event is only marked).
     auto rows = tx.exec(
-        "SELECT id, patient_id, device_id, bridge_id, sample_count,"
-        " (extract(epoch FROM date_trunc('hour', created_at)) * 1000000)::bigint"
-        " FROM technical_events WHERE alerted_at IS NULL AND patient_id IS NOT NULL AND kind = 'foreign_gateway'"
-        " ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED");
+        "WITH pending AS ("
+        "  SELECT id, kind, patient_id, device_id, bridge_id, sample_count, created_at FROM technical_events"
+        "  WHERE alerted_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED)"
+        " SELECT p.id, p.kind, coalesce(p.patient_id, d.patient_id), p.device_id, p.bridge_id, p.sample_count,"
+        "  (extract(epoch FROM date_trunc(CASE WHEN p.kind = 'foreign_gateway' THEN 'hour' ELSE 'day' END,"
+        "                                 p.created_at)) * 1000000)::bigint"
+        " FROM pending p"
+        " LEFT JOIN device_gateways g ON p.kind = 'quarantine_full' AND g.bridge_id = p.bridge_id"
+        " LEFT JOIN devices d ON d.device_id = g.device_id AND d.patient_id IS NOT NULL"
+        " ORDER BY p.id");
     bool raised = false;
+    std::set<int64_t> events;
     for (const auto& row : rows) {
-      ++taken;
-      const std::string summary = "Readings of device " + row[2].as<std::string>() + " came from gateway " +
-                                  row[3].as<std::string>() +
-                                  ", which is not bound to it; they were quarantined, not charted";
+      events.insert(row[0].as<int64_t>());
+      if (row[2].is_null()) continue;
+      const bool foreign = row[1].as<std::string>() == "foreign_gateway";
+      const std::string summary =
+          foreign ? "Readings of device " + row[3].as<std::string>() + " came from gateway " + row[4].as<std::string>() +
+                        ", which is not bound to it; they were quarantined, not charted"
+                  : "Gateway " + row[4].as<std::string>() +
+                        " refuses readings of devices not enrolled for its patients (its quarantine is full); a"
+                        " device in use may need binding";
       auto r = tx.exec_params(
           "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
           "                    peak_value, ucum_unit, duration_s)"
-          " VALUES ($1, $2, 2, $3, $4, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6, '{readings}', 0)"
+          " VALUES ($1, $2, $3, $4, $5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, '{readings}', 0)"
           " ON CONFLICT (patient_id, rule_id, condition_started_at) DO NOTHING RETURNING alert_id",
-          row[1].as<std::string>(), std::string(kForeignGatewayRuleId), kStateOpen, summary, row[5].as<int64_t>(),
-          row[4].as<int>());
+          row[2].as<std::string>(), std::string(foreign ? kForeignGatewayRuleId : kQuarantineFullRuleId),
+          foreign ? kPriorityMedium : kPriorityLow, kStateOpen, summary, row[6].as<int64_t>(), row[5].as<int>());
       if (!r.empty()) {
         LockAlertEvents(tx);
         tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, $2)", r[0][0].as<std::string>(),
                        kEventRaised);
         raised = true;
-        common::LogInfo("alerts.raised", {{"rule", kForeignGatewayRuleId}, {"alert_id", r[0][0].as<std::string>()}});
+        common::LogInfo("alerts.raised", {{"rule", foreign ? kForeignGatewayRuleId : kQuarantineFullRuleId},
+                                          {"alert_id", r[0][0].as<std::string>()}});
       }
-      tx.exec_params("UPDATE technical_events SET alerted_at = now() WHERE id = $1", row[0].as<int64_t>());
     }
+    for (int64_t id : events) tx.exec_params("UPDATE technical_events SET alerted_at = now() WHERE id = $1", id);
+    taken = static_cast<int>(events.size());
     if (raised) tx.exec("SELECT pg_notify('alerts_new', '')");
   });
   if (!status.ok()) return status;

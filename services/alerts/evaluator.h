@@ -30,6 +30,10 @@ inline constexpr char kHrRuleId[] = "hr_high_sustained";
 // them). The care team hears of it because the patient's data may be under attack or the
 // device may have moved to another home; at most one such alert per patient per hour.
 inline constexpr char kForeignGatewayRuleId[] = "tech_foreign_gateway";
+// Technical: a gateway's quarantine is full, so ingest refuses readings of devices not enrolled
+// there (most often a new device the patient uses that nobody bound). Raised, low priority, to
+// each patient whose devices that gateway forwards; at most one per patient per day.
+inline constexpr char kQuarantineFullRuleId[] = "tech_gateway_quarantine_full";
 
 class Evaluator {
  public:

@@ -1057,6 +1057,38 @@ TEST_F(SliceTest, QuarantineIsBoundedPerBridgeAndRefusesBeyondTheBound) {
   EXPECT_EQ(other->quarantined, 2u);
 }
 
+TEST_F(SliceTest, AFullQuarantineIsRaisedToThePatientsOfThatGateway) {
+  // pat-0001's strap goes through bridge-001; a new cuff nobody bound fills bridge-001's room.
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  common::PgPool pool(db(), 2, ingest::PgSampleStore::PrepareConnection);
+  ingest::PgSampleStore store(pool, {.max_pending_quarantine_per_bridge = 1});
+  std::vector<ingest::ValidSample> samples(2);
+  for (int i = 0; i < 2; ++i) {
+    samples[i].sender_seq = i + 1;
+    samples[i].device_id = "AA:BB:CC:00:00:56";
+    samples[i].type = common::VitalType::kSystolicBp;
+    samples[i].value = 150 + i;
+    samples[i].measured_at_us = SecondsAgoUs(30 - i);
+  }
+  auto outcome = store.StoreBatch("bridge-001", samples);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_EQ(outcome->refused_quarantine_full.size(), 1u);
+
+  ASSERT_TRUE(PollUntil(
+      [&] { return QueryInt(db(), "SELECT count(*) FROM alerts WHERE rule_id = 'tech_gateway_quarantine_full'") > 0; },
+      kAlertWait))
+      << "no technical alert for the full quarantine";
+  EXPECT_EQ(QueryText(db(), "SELECT patient_id || '/' || priority FROM alerts"
+                            " WHERE rule_id = 'tech_gateway_quarantine_full'"),
+            "pat-0001/1");
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM technical_events WHERE alerted_at IS NULL"), 0);
+  // A second refusal the same day raises nothing new.
+  ASSERT_TRUE(store.StoreBatch("bridge-001", {samples[1]}).ok());
+  ASSERT_TRUE(PollUntil([&] { return QueryInt(db(), "SELECT count(*) FROM technical_events WHERE alerted_at IS NULL") == 0; },
+                        kAlertWait));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE rule_id = 'tech_gateway_quarantine_full'"), 1);
+}
+
 TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
   const int64_t base_us = StoreTwoMinutesOfHeartRate();

@@ -25,12 +25,13 @@ ALTER TABLE alert_acknowledgements ADD COLUMN relayed_by text NOT NULL DEFAULT '
 -- Ingest bounds each bridge's pending quarantine; this keeps that count an index scan.
 CREATE INDEX quarantine_bridge_pending_idx ON quarantine (bridge_id) WHERE released_at IS NULL;
 
--- Things an operator or a care team must hear about that are not physiology: a gateway
--- forwarding a device it is not bound to ('foreign_gateway', with the device's patient), and a
--- bridge whose quarantine is full ('quarantine_full'). Written by ingest in the transaction that
--- stored the batch. The alerts service raises a technical alert for each that names a patient
--- and marks it (alerted_at), taking rows with SKIP LOCKED so replicas share the work; ids
--- commit out of order, so a cursor over id could skip one.
+-- Things a care team must hear about that are not physiology: a gateway forwarding a device it
+-- is not bound to ('foreign_gateway', with the device's patient), and a bridge whose quarantine
+-- is full ('quarantine_full': readings of devices not enrolled there are being refused, e.g. a
+-- new cuff nobody bound; raised to the patients that gateway serves). Written by ingest in the
+-- transaction that stored the batch. The alerts service raises the technical alerts and marks
+-- each row (alerted_at), taking rows with SKIP LOCKED so replicas share the work; ids commit
+-- out of order, so a cursor over id could skip one.
 CREATE TABLE technical_events (
   id            bigserial PRIMARY KEY,
   kind          text NOT NULL CHECK (kind IN ('foreign_gateway', 'quarantine_full')),
@@ -41,4 +42,4 @@ CREATE TABLE technical_events (
   created_at    timestamptz NOT NULL DEFAULT now(),
   alerted_at    timestamptz
 );
-CREATE INDEX technical_events_pending_idx ON technical_events (id) WHERE alerted_at IS NULL AND patient_id IS NOT NULL;
+CREATE INDEX technical_events_pending_idx ON technical_events (id) WHERE alerted_at IS NULL;

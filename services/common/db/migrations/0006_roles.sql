@@ -83,8 +83,10 @@ GRANT SELECT, INSERT, UPDATE ON alerts TO healthtwin_alerts;
 GRANT SELECT, INSERT ON alert_acknowledgements TO healthtwin_alerts;
 GRANT SELECT, INSERT ON alert_events TO healthtwin_alerts;
 GRANT USAGE ON SEQUENCE alert_events_event_seq_seq TO healthtwin_alerts;
--- Technical events are taken FOR UPDATE SKIP LOCKED and marked alerted (evaluator.cc).
+-- Technical events are taken FOR UPDATE SKIP LOCKED and marked alerted (evaluator.cc); a full
+-- quarantine is raised to the patients of the gateway's devices.
 GRANT SELECT, UPDATE ON technical_events TO healthtwin_alerts;
+GRANT SELECT ON device_gateways, devices TO healthtwin_alerts;
 
 -- twin (twin_keeper.cc, twin_service.cc, patient_model.cc). twin_events is read only through
 -- INSERT ... RETURNING event_id, which needs SELECT.
