@@ -123,7 +123,7 @@ absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServer
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest*,
                                                        v1::WhoAmIResponse* resp) {
-  return common::RunUnary(ctx, executor_, [=]() -> absl::Status {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
     auto caller = Identify(*ctx, "WhoAmI", "identity.whoami");
     if (!caller.ok()) return caller.status();
     resp->set_subject(caller->identity.common_name);
