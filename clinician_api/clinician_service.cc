@@ -109,16 +109,8 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
 
 absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
                                                       std::string_view action, const std::string& patient_id) {
-  auto caller = common::CallerOf(ctx);
-  if (!caller.ok()) return caller.status();
-  if (auto s = policy_.Check(method, caller->identity); !s.ok()) {
-    // A refused role is an attempt on patient data too: it is recorded like a care-team refusal.
-    if (auto a = access_.Audit(*caller, action, patient_id, "denied", std::string(s.message())); !a.ok()) {
-      return absl::UnavailableError("access refused: the audit record could not be written");
-    }
-    return s;
-  }
-  return caller;
+  // A refused role is an attempt on patient data too: it is recorded like a care-team refusal.
+  return common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient_id);
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest*,

@@ -458,16 +458,12 @@ grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::Call
 grpc::ServerUnaryReactor* AlertServiceImpl::Acknowledge(grpc::CallbackServerContext* ctx,
                                                         const v1::AcknowledgeRequest* req, v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = common::Authorize(*ctx, policy_, "Acknowledge");
+    // The alert's patient first, so that a refusal is audited against it.
     auto patient = IsUuid(req->alert_id()) ? access_.AlertPatient(req->alert_id())
                                            : absl::StatusOr<std::string>(std::string());
-    if (!caller.ok()) {
-      if (auto peer = common::CallerOf(*ctx); peer.ok()) {
-        (void)access_.Audit(*peer, "alert.acknowledge", patient.ok() ? *patient : "", "denied",
-                            std::string(caller.status().message()));
-      }
-      return caller.status();
-    }
+    auto caller = common::AuthorizeAuditingRefusal(*ctx, policy_, "Acknowledge", access_, "alert.acknowledge",
+                                                   patient.ok() ? *patient : "");
+    if (!caller.ok()) return caller.status();
     if (!IsUuid(req->alert_id())) return absl::InvalidArgumentError("alert_id: not a UUID");
     if (req->recipient().empty()) return absl::InvalidArgumentError("recipient: required");
     // The person comes from the relay's authenticated assertion, not only from a request field.

@@ -40,14 +40,6 @@ absl::StatusOr<Caller> CallerOf(const grpc::CallbackServerContext& ctx) {
   return caller;
 }
 
-absl::StatusOr<Caller> Authorize(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
-                                 std::string_view method) {
-  auto caller = CallerOf(ctx);
-  if (!caller.ok()) return caller.status();
-  if (auto s = policy.Check(method, caller->identity); !s.ok()) return s;
-  return caller;
-}
-
 absl::Status AuthorizeAndAudit(const Caller& caller, const CallerPolicy& policy, std::string_view method,
                                Access& access, std::string_view action, const std::vector<std::string>& patient_ids,
                                std::string_view detail) {
@@ -67,6 +59,20 @@ absl::StatusOr<Caller> AuthorizeAndAudit(const grpc::CallbackServerContext& ctx,
   auto caller = CallerOf(ctx);
   if (!caller.ok()) return caller.status();
   if (auto s = AuthorizeAndAudit(*caller, policy, method, access, action, patient_ids, detail); !s.ok()) return s;
+  return caller;
+}
+
+absl::StatusOr<Caller> AuthorizeAuditingRefusal(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
+                                                std::string_view method, Access& access, std::string_view action,
+                                                const std::string& patient_id) {
+  auto caller = CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (auto s = policy.Check(method, caller->identity); !s.ok()) {
+    if (auto a = access.Audit(*caller, action, patient_id, "denied", std::string(s.message())); !a.ok()) {
+      return absl::UnavailableError("access refused: the audit record could not be written");
+    }
+    return s;
+  }
   return caller;
 }
 

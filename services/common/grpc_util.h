@@ -41,10 +41,12 @@ absl::Status AuthorizeAndAudit(const Caller& caller, const CallerPolicy& policy,
                                Access& access, std::string_view action, const std::vector<std::string>& patient_ids,
                                std::string_view detail = "");
 
-// Authorises without auditing, for calls that touch no patient data (health of a job queue,
-// registry enrolment of devices); PERMISSION_DENIED when refused.
-absl::StatusOr<Caller> Authorize(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
-                                 std::string_view method);
+// Authorises against `policy` for `method` and audits only a refusal (under `action`, about
+// `patient_id`), fail closed: for calls whose allowed outcome is audited later with more
+// detail, or not at all because it reveals no patient data.
+absl::StatusOr<Caller> AuthorizeAuditingRefusal(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
+                                                std::string_view method, Access& access, std::string_view action,
+                                                const std::string& patient_id = "");
 
 // A service's policy built from its defaults and the `[access]` overrides of its config; exits
 // the process with code 2 and one line naming the bad entry, like every other config error.

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "absl/strings/str_split.h"
+
 #include "services/common/binding.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
@@ -27,12 +29,8 @@ void RowToDevice(const pqxx::row& row, v1::Device* d) {
   d->set_firmware_revision(row[5].as<std::string>());
   d->set_patient_id(row[6].as<std::string>());
   if (!row[7].is_null()) *d->mutable_bound_at() = common::FromUnixMicros(row[7].as<int64_t>());
-  const std::string gateways = row[8].as<std::string>();
-  for (std::size_t start = 0; start < gateways.size();) {
-    std::size_t end = gateways.find(',', start);
-    if (end == std::string::npos) end = gateways.size();
-    d->add_gateway_ids(gateways.substr(start, end - start));
-    start = end + 1;
+  for (absl::string_view g : absl::StrSplit(row[8].as<std::string>(), ',', absl::SkipEmpty())) {
+    d->add_gateway_ids(std::string(g));
   }
 }
 
@@ -372,13 +370,9 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CheckForwarding(grpc::CallbackSer
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
     // Not audited when allowed: it reveals no patient data, and bridges ask about every device
     // they see once per cache period. A refusal (not a bridge) is audited.
-    auto caller = common::Authorize(*ctx, policy_, "CheckForwarding");
-    if (!caller.ok()) {
-      if (auto peer = common::CallerOf(*ctx); peer.ok()) {
-        (void)access_.Audit(*peer, "registry.check_forwarding", "", "denied", std::string(caller.status().message()));
-      }
-      return caller.status();
-    }
+    auto caller =
+        common::AuthorizeAuditingRefusal(*ctx, policy_, "CheckForwarding", access_, "registry.check_forwarding");
+    if (!caller.ok()) return caller.status();
     if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
     bool known = false;
     auto s = pool_.WithTransaction("check forwarding", [&](pqxx::work& tx) {
