@@ -1,6 +1,5 @@
 #include "services/ingest/pg_sample_store.h"
 
-#include <algorithm>
 #include <charconv>
 
 #include <pqxx/tablewriter>
@@ -48,9 +47,11 @@ constexpr const char* kMoveToVitals = R"sql(
     RETURNING 1)
   SELECT count(*) FROM moved)sql";
 
-// Quarantines the samples that have a reason, at most $1 new ones (the room left in this
-// bridge's quarantine). A sample already held counts as a duplicate, never as refused. The
-// second column lists the staging positions of the new samples that did not fit.
+// Quarantines the samples that have a reason, at most as many new ones as the room left in the
+// bridge's quarantine ($1, the bound, less what bridge $2 holds unreleased; counted only when a
+// sample needs quarantine, since the filter that reads it runs only then). A sample already
+// held counts as a duplicate, never as refused. The second column lists the staging positions
+// of the new samples that did not fit.
 constexpr const char* kMoveToQuarantine = R"sql(
   WITH fresh AS (
     SELECT s.*, timestamptz 'epoch' + s.measured_us * interval '1 microsecond' AS measured_at,
@@ -60,17 +61,19 @@ constexpr const char* kMoveToQuarantine = R"sql(
       SELECT 1 FROM quarantine q WHERE q.device_id = s.device_id AND q.vital_type = s.vital_type
         AND q.measured_at = timestamptz 'epoch' + s.measured_us * interval '1 microsecond'
         AND q.device_record_seq = s.device_record_seq)),
+  room AS (
+    SELECT greatest(0, $1::bigint - count(*)) AS n FROM quarantine WHERE bridge_id = $2 AND released_at IS NULL),
   moved AS (
     INSERT INTO quarantine (device_id, vital_type, value, ucum_unit, measured_at, received_at,
                             device_record_seq, flags, bridge_id, reason)
     SELECT f.device_id, f.vital_type, f.value, f.ucum_unit, f.measured_at,
            timestamptz 'epoch' + f.received_us * interval '1 microsecond',
            f.device_record_seq, f.flags, f.bridge_id, f.reason
-    FROM fresh f WHERE f.n <= $1
+    FROM fresh f WHERE f.n <= (SELECT n FROM room)
     ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING
     RETURNING 1)
   SELECT (SELECT count(*) FROM moved),
-         coalesce((SELECT array_to_string(array_agg(idx ORDER BY idx), ',') FROM fresh WHERE n > $1), ''))sql";
+         coalesce((SELECT array_to_string(array_agg(idx ORDER BY idx), ',') FROM fresh WHERE n > (SELECT n FROM room)), ''))sql";
 
 // One technical event per device that this bridge forwarded without being its gateway, for the
 // alerts service to raise with the device's patient (technical_events in migration 0005).
@@ -166,11 +169,7 @@ absl::StatusOr<StoreOutcome> PgSampleStore::StoreBatch(std::string_view bridge_i
     tx.exec_params(kClassify, limits_.binding_clock_grace_s);
     outcome.stored = tx.exec(kMoveToVitals)[0][0].as<uint32_t>();
 
-    const int64_t pending = tx.exec_params("SELECT count(*) FROM quarantine WHERE bridge_id = $1 AND released_at IS NULL",
-                                           std::string(bridge_id))[0][0]
-                                .as<int64_t>();
-    const int64_t room = std::max<int64_t>(0, limits_.max_pending_quarantine_per_bridge - pending);
-    auto q = tx.exec_params(kMoveToQuarantine, room);
+    auto q = tx.exec_params(kMoveToQuarantine, limits_.max_pending_quarantine_per_bridge, std::string(bridge_id));
     outcome.quarantined = q[0][0].as<uint32_t>();
     for (double idx : common::ParseNumberList(q[0][1].as<std::string>())) {
       outcome.refused_quarantine_full.push_back(static_cast<std::size_t>(idx));
