@@ -14,6 +14,7 @@
 //   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see models/calibration/cli_commands.h)
 //   healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]   (through clinician_api)
 //   healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
+//   healthtwin score news2 [--json] [--spo2 N --heart-rate N ...]   (offline; see models/scores/cli_commands.h)
 //   healthtwin job submit|watch|results|cancel ..., healthtwin whatif --patient ID ...
 //                                      (the simulation service; see clinician_api/cli/simulation_client.h)
 //
@@ -37,6 +38,7 @@
 #include "clinician_api/cli/simulation_client.h"
 #include "models/calibration/cli_commands.h"
 #include "models/cli_commands.h"
+#include "models/scores/cli_commands.h"
 #include "models/treatment/sim_commands.h"
 #include "absl/time/time.h"
 #include "services/common/grpc_util.h"
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
   healthtwin::models::cli::ModelCommands model(app);  // offline: no server, no certificates
   healthtwin::models::treatment::SimCommands sim(app);  // offline: no server, no certificates
   healthtwin::models::calibration::cli::TwinCommands twin(app);  // `twin calibrate` is offline
+  healthtwin::models::scores::cli::ScoreCommands score(app);  // offline: no server, no certificates
   healthtwin::cli::SimulationClientCommands jobs(app, [&conn](const std::string& address, const char* flag) {
     return conn.Open(address, flag, conn.simulation_identity);
   });
@@ -244,6 +247,7 @@ int main(int argc, char** argv) {
   if (sim.parsed()) return sim.Run(std::cout, std::cerr);
   if (jobs.parsed()) return jobs.Run(std::cout, std::cerr);
   if (twin.parsed()) return twin.Run(std::cout, std::cerr);
+  if (score.parsed()) return score.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;
