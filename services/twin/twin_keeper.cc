@@ -292,7 +292,11 @@ SnapshotRecord Persist(pqxx::work& tx, const std::string& patient_id, TwinKeeper
 
 TwinKeeper::TwinKeeper(common::PgPool& pool, std::string conninfo, std::shared_ptr<ModelCache> models,
                        KeeperOptions options)
-    : pool_(pool), conninfo_(std::move(conninfo)), models_(std::move(models)), options_(std::move(options)) {}
+    : pool_(pool),
+      conninfo_(std::move(conninfo)),
+      models_(std::move(models)),
+      options_(std::move(options)),
+      gaps_(options_.gap_grace) {}
 
 TwinKeeper::~TwinKeeper() { Stop(); }
 
@@ -419,21 +423,15 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
         " FROM vitals WHERE ingest_seq > $1 ORDER BY ingest_seq LIMIT $2",
         from, options_.batch_rows);
 
-    // Advance over contiguous values; stop at a gap younger than the grace period.
-    std::int64_t advance_to = from;
-    std::int64_t expected = from + 1;
-    const std::int64_t now_ms = NowMs();
-    bool blocked = false;
+    // Rows behind a gap younger than the grace period wait: absorbing is not idempotent.
+    std::vector<std::int64_t> seqs;
+    seqs.reserve(rows.size());
+    for (const auto& row : rows) seqs.push_back(row[0].as<std::int64_t>());
+    const std::int64_t advance_to = gaps_.Advance(from, seqs, NowMs());
     std::map<std::string, std::vector<RowSample>> by_patient;
     for (const auto& row : rows) {
       const std::int64_t seq = row[0].as<std::int64_t>();
-      for (; !blocked && expected < seq; ++expected) {
-        auto [it, inserted] = gap_first_seen_ms_.emplace(expected, now_ms);
-        if (now_ms - it->second < options_.gap_grace.count()) blocked = true;
-      }
-      if (blocked) break;  // rows behind a young gap wait: absorbing is not idempotent
-      advance_to = seq;
-      expected = seq + 1;
+      if (seq > advance_to) break;
       ++moved;
       std::string patient = row[1].as<std::string>();
       if (!options_.shard.Owns(patient)) continue;
@@ -441,7 +439,6 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
           ToSample(row[2].as<int>(), row[3].as<double>(), row[4].as<std::int64_t>(), row[5].as<int>());
       if (s) by_patient[std::move(patient)].push_back({seq, *s});
     }
-    gap_first_seen_ms_.erase(gap_first_seen_ms_.begin(), gap_first_seen_ms_.upper_bound(advance_to));
 
     int skipped = 0;
     for (auto& [patient, samples] : by_patient) {

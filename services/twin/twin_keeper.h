@@ -52,6 +52,7 @@
 
 #include "absl/status/statusor.h"
 #include "models/calibration/twin.h"
+#include "services/common/gap_tracker.h"
 #include "services/common/pg.h"
 #include "services/twin/limits.h"
 #include "services/twin/patient_model.h"
@@ -178,7 +179,7 @@ class TwinKeeper {
   mutable std::mutex entries_mu_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::int64_t read_seq_ = -1;  // every row <= this is in the in-memory twins (-1: unknown)
-  std::map<std::int64_t, std::int64_t> gap_first_seen_ms_;
+  common::GapTracker gaps_;
 
   std::mutex watch_mu_;
   std::map<int, Watcher> watchers_;
