@@ -1,5 +1,6 @@
 #include "services/alerts/evaluator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -34,7 +35,7 @@ std::string Summary(const HrEpisode& e, const HrRuleConfig& cfg) {
 void LockAlertEvents(pqxx::work& tx) { tx.exec("SELECT pg_advisory_xact_lock(7468657274)"); }
 
 Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg)
-    : pool_(pool), conninfo_(std::move(conninfo)), cfg_(cfg) {}
+    : pool_(pool), conninfo_(std::move(conninfo)), cfg_(cfg), gaps_(std::chrono::milliseconds(kGapGraceMs)) {}
 
 Evaluator::~Evaluator() {
   stop_ = true;
@@ -59,43 +60,41 @@ absl::StatusOr<int> Evaluator::RunOnce() {
         cursor);
     if (rows.empty()) return;
 
-    // Advance over contiguous values; stop at a gap younger than the grace period.
-    int64_t advance_to = cursor;
-    int64_t expected = cursor + 1;
-    const int64_t now_ms = NowMs();
-    bool blocked = false;
-    std::map<std::string, int64_t> latest_hr_us;
+    // Every row is evaluated, also those behind a young gap (evaluation is idempotent); the
+    // cursor moves only as far as the gap tracker allows.
+    std::vector<int64_t> seqs;
+    seqs.reserve(rows.size());
+    std::map<std::string, std::pair<int64_t, int64_t>> hr_span_us;  // patient -> oldest, newest new heart rate
     for (const auto& row : rows) {
-      const int64_t seq = row[0].as<int64_t>();
-      for (; !blocked && expected < seq; ++expected) {
-        auto [it, inserted] = gap_first_seen_ms_.emplace(expected, now_ms);
-        if (now_ms - it->second < kGapGraceMs) blocked = true;
-      }
-      if (!blocked) {
-        advance_to = seq;
-        ++looked_at;
-      }
-      expected = seq + 1;
+      seqs.push_back(row[0].as<int64_t>());
       if (row[2].as<int>() == kHeartRateType) {
-        auto& latest = latest_hr_us[row[1].as<std::string>()];
-        latest = std::max(latest, row[3].as<int64_t>());
+        const int64_t t = row[3].as<int64_t>();
+        auto [span, inserted] = hr_span_us.try_emplace(row[1].as<std::string>(), t, t);
+        span->second.first = std::min(span->second.first, t);
+        span->second.second = std::max(span->second.second, t);
       }
     }
-    gap_first_seen_ms_.erase(gap_first_seen_ms_.begin(), gap_first_seen_ms_.upper_bound(advance_to));
+    const int64_t advance_to = gaps_.Advance(cursor, seqs, NowMs());
+    looked_at = static_cast<int>(std::upper_bound(seqs.begin(), seqs.end(), advance_to) - seqs.begin());
 
     bool raised = false;
-    for (const auto& [patient, until_us] : latest_hr_us) {
-      // The episode in progress at `until` started after the last normal reading.
+    for (const auto& [patient, span] : hr_span_us) {
+      // Every run the new rows touch: from the last normal reading before the oldest new heart
+      // rate (where the run in progress then began) to the newest. Not only the run in progress
+      // at the newest row: when rows arrive together after an outage (of this service, of
+      // PostgreSQL or of the uplink), a whole episode and the normal readings after it can be
+      // new in one round.
+      const auto [from_us, until_us] = span;
       auto pts = tx.exec_params(
           "SELECT (extract(epoch FROM measured_at) * 1000000)::bigint, value FROM vitals"
           " WHERE patient_id = $1 AND vital_type = $2"
           "   AND measured_at > coalesce((SELECT max(measured_at) FROM vitals WHERE patient_id = $1"
           "        AND vital_type = $2 AND value <= $3"
-          "        AND measured_at <= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'),"
+          "        AND measured_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond'),"
           "       '-infinity')"
-          "   AND measured_at <= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
+          "   AND measured_at <= timestamptz 'epoch' + $5::bigint * interval '1 microsecond'"
           " ORDER BY measured_at LIMIT 100000",
-          patient, kHeartRateType, cfg_.threshold_bpm, until_us);
+          patient, kHeartRateType, cfg_.threshold_bpm, from_us, until_us);
       std::vector<HrPoint> points;
       points.reserve(pts.size());
       for (const auto& p : pts) points.push_back({p[0].as<int64_t>(), p[1].as<double>()});

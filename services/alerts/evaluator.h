@@ -5,8 +5,13 @@
 // Ordering caveat: ingest_seq values are assigned before commit, so a lower value can
 // become visible after a higher one. The cursor therefore never moves past a missing
 // value until it has been missing for kGapGraceMs (then it is taken as a rolled-back
-// insert). Rows behind a young gap are evaluated anyway and again later; evaluation is
-// idempotent, so that only costs work.
+// insert, or a value PostgreSQL skipped in a crash; see common::GapTracker). Rows behind a
+// young gap are evaluated anyway and again later; evaluation is idempotent, so that only
+// costs work.
+//
+// Each round evaluates every heart-rate run its new rows touch, so an episode that began and
+// ended between two rounds (this service, PostgreSQL or the uplink was down meanwhile) is
+// still raised.
 #pragma once
 
 #include <atomic>
@@ -16,6 +21,7 @@
 #include <thread>
 
 #include "services/alerts/hr_rule.h"
+#include "services/common/gap_tracker.h"
 #include "services/common/pg.h"
 
 namespace healthtwin::alerts {
@@ -55,7 +61,7 @@ class Evaluator {
   common::PgPool& pool_;
   const std::string conninfo_;
   const HrRuleConfig cfg_;
-  std::map<int64_t, int64_t> gap_first_seen_ms_;
+  common::GapTracker gaps_;  // only the evaluator thread (or RunOnce's caller) touches it
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

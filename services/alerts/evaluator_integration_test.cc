@@ -1,11 +1,11 @@
 // The alerts evaluator against a real PostgreSQL: which rows raise an alert, and that one
 // round over rows that became visible together (after an outage of the alerts service, of
 // PostgreSQL, or of the uplink) finds what a round per row would have found.
-#include "services/alerts/evaluator.h"
-
 #include <gtest/gtest.h>
+
 #include <pqxx/pqxx>
 
+#include "services/alerts/evaluator.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
 
@@ -32,7 +32,8 @@ class EvaluatorTest : public testing::ClusterPerSuiteTest {
     pqxx::work tx(c);
     for (size_t i = 0; i < bpm.size(); ++i) {
       tx.exec_params(
-          "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at, bridge_id)"
+          "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at, "
+          "bridge_id)"
           " VALUES ('pat-0001', 'strap', 1, $1, '/min', now() - make_interval(secs => $2), now(), 'bridge-001')",
           bpm[i], start_s - static_cast<int>(i));
     }
