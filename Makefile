@@ -2,11 +2,15 @@
 #   make test   - install packages, build, run every test (unit, integration, e2e) in the dev
 #                 build and again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo   - install packages, build, run the whole system on simulated patients
+#   make soak   - the seeded chaos run of `make test` for SOAK_S seconds (default an hour);
+#                 SEED=N replays a seed
 PRESET ?= dev
 TEST_PRESETS ?= dev asan
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: bootstrap build test demo bench clean
+.PHONY: bootstrap build test demo soak bench clean
+SOAK_S ?= 3600
+SEED ?=
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -25,6 +29,10 @@ test: bootstrap
 
 demo: build
 	@bash scripts/demo.sh --build-dir $(BUILD_DIR)
+
+soak: build
+	@$(BUILD_DIR)/tests/chaos/healthtwin-chaos --duration-s $(SOAK_S) --min-faults $$(( $(SOAK_S) / 10 )) \
+	  $(if $(SEED),--seed $(SEED))
 
 # Benchmarks, optimised build; figures go in the issue notes. Not part of `make test`.
 bench: bootstrap

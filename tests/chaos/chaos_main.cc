@@ -20,19 +20,18 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <pqxx/pqxx>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -89,26 +88,40 @@ struct Fault {
 
 std::string Describe(const Fault& f) {
   switch (f.kind) {
-    case Kind::kKill9: return "kill -9 " + f.target;
-    case Kind::kTerm: return "SIGTERM " + f.target;
-    case Kind::kPgCrash: return "PostgreSQL crash (SIGKILL of the postmaster)";
-    case Kind::kBusRestart: return "D-Bus restart (dbus-daemon killed, a new one at the same address)";
-    case Kind::kBluezRestart: return "bluetoothd restart (mock killed and started again)";
-    case Kind::kUplinkStall: return "uplink stall (proxy stops forwarding)";
-    case Kind::kUplinkReset: return "uplink reset (proxy resets every connection)";
+    case Kind::kKill9:
+      return "kill -9 " + f.target;
+    case Kind::kTerm:
+      return "SIGTERM " + f.target;
+    case Kind::kPgCrash:
+      return "PostgreSQL crash (SIGKILL of the postmaster)";
+    case Kind::kBusRestart:
+      return "D-Bus restart (dbus-daemon killed, a new one at the same address)";
+    case Kind::kBluezRestart:
+      return "bluetoothd restart (mock killed and started again)";
+    case Kind::kUplinkStall:
+      return "uplink stall (proxy stops forwarding)";
+    case Kind::kUplinkReset:
+      return "uplink reset (proxy resets every connection)";
   }
   return "?";
 }
 
 std::string KindName(Kind k) {
   switch (k) {
-    case Kind::kKill9: return "kill9";
-    case Kind::kTerm: return "sigterm";
-    case Kind::kPgCrash: return "pg_crash";
-    case Kind::kBusRestart: return "dbus_restart";
-    case Kind::kBluezRestart: return "bluez_restart";
-    case Kind::kUplinkStall: return "uplink_stall";
-    case Kind::kUplinkReset: return "uplink_reset";
+    case Kind::kKill9:
+      return "kill9";
+    case Kind::kTerm:
+      return "sigterm";
+    case Kind::kPgCrash:
+      return "pg_crash";
+    case Kind::kBusRestart:
+      return "dbus_restart";
+    case Kind::kBluezRestart:
+      return "bluez_restart";
+    case Kind::kUplinkStall:
+      return "uplink_stall";
+    case Kind::kUplinkReset:
+      return "uplink_reset";
   }
   return "?";
 }
@@ -201,8 +214,9 @@ absl::Status Harness::SeedRegistry() {
   }
   // Bound a day ago, so that nothing the devices measure predates the binding.
   for (const WearableDevice& d : wearables_->devices()) {
-    tx.exec_params("INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ($1, $2, $3, now() - interval '1 day')",
-                   d.address, d.kind, d.patient_id);
+    tx.exec_params(
+        "INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ($1, $2, $3, now() - interval '1 day')",
+        d.address, d.kind, d.patient_id);
     tx.exec_params("INSERT INTO device_gateways (device_id, bridge_id) VALUES ($1, 'bridge-001')", d.address);
   }
   tx.commit();
@@ -232,19 +246,20 @@ absl::Status Harness::SetUp() {
   auto mock = ble::testing::MockBluez::Start();  // also points DBUS_SYSTEM_BUS_ADDRESS at it
   if (!mock.ok()) return mock.status();
   mock_ = *std::move(mock);
-  wearables_ = std::make_unique<Wearables>(o_.patients, o_.hr_hz, o_.glucose_interval_s, NowUs(),
-                                           work_ + "/emitted.log");
+  wearables_ =
+      std::make_unique<Wearables>(o_.patients, o_.hr_hz, o_.glucose_interval_s, NowUs(), work_ + "/emitted.log");
   if (absl::Status s = wearables_->Install(*mock_); !s.ok()) return s;
   if (absl::Status s = SeedRegistry(); !s.ok()) return s;
 
   const std::string pki = work_ + "/pki";
   auto service = [this, pki](const std::string& name, std::vector<std::string> extra) {
     return [this, pki, name, extra] {
-      std::vector<std::string> a = {"--tls-ca",   pki + "/ca.pem", "--tls-cert", pki + "/" + name + ".pem",
-                                    "--tls-key",  pki + "/" + name + ".key",
-                                    "--db",       testing::ServiceConnInfo(conninfo_, name),
-                                    "--listen",   "127.0.0.1:0",
-                                    "--port-file", work_ + "/" + name + ".port",
+      std::vector<std::string> a = {"--tls-ca",     pki + "/ca.pem",
+                                    "--tls-cert",   pki + "/" + name + ".pem",
+                                    "--tls-key",    pki + "/" + name + ".key",
+                                    "--db",         testing::ServiceConnInfo(conninfo_, name),
+                                    "--listen",     "127.0.0.1:0",
+                                    "--port-file",  work_ + "/" + name + ".port",
                                     "--log-format", "text"};
       a.insert(a.end(), extra.begin(), extra.end());
       std::filesystem::remove(work_ + "/" + name + ".port");
@@ -275,10 +290,29 @@ absl::Status Harness::SetUp() {
   procs_.push_back(std::make_unique<ManagedProcess>(
       "bridge", HT_BRIDGE_BIN,
       [this, pki, uplink] {
-        return std::vector<std::string>{"run", "--ingest-addr", uplink, "--registry-addr", uplink, "--pki", pki,
-                                        "--as", "bridge-001", "--outbox", work_ + "/outbox.db", "--adapter", "hci0",
-                                        "--batch-size", "50", "--binding-ttl-s", "5", "--ack-timeout-ms", "3000",
-                                        "--max-backoff-ms", "2000", "--drain-timeout-s", "10"};
+        return std::vector<std::string>{"run",
+                                        "--ingest-addr",
+                                        uplink,
+                                        "--registry-addr",
+                                        uplink,
+                                        "--pki",
+                                        pki,
+                                        "--as",
+                                        "bridge-001",
+                                        "--outbox",
+                                        work_ + "/outbox.db",
+                                        "--adapter",
+                                        "hci0",
+                                        "--batch-size",
+                                        "50",
+                                        "--binding-ttl-s",
+                                        "5",
+                                        "--ack-timeout-ms",
+                                        "3000",
+                                        "--max-backoff-ms",
+                                        "2000",
+                                        "--drain-timeout-s",
+                                        "10"};
       },
       logs));
   for (auto& p : procs_) {
@@ -418,7 +452,8 @@ void Harness::Heal(bool all) {
   }
   if (bluez_down_ && due(bluez_back_at_us_)) {
     if (absl::Status s = mock_->RestartMock(); !s.ok()) Fail("bluetoothd restart: " + s.ToString());
-    if (absl::Status s = wearables_->Install(*mock_); !s.ok()) Fail("wearables after bluetoothd restart: " + s.ToString());
+    if (absl::Status s = wearables_->Install(*mock_); !s.ok())
+      Fail("wearables after bluetoothd restart: " + s.ToString());
     bluez_down_ = false;
     bluez_back_at_us_.reset();
     Say("healed: bluetoothd back, wearables back");
@@ -483,14 +518,19 @@ absl::Status Harness::WaitQuiet() {
   if (absl::Status s = bridge->Terminate(); !s.ok()) return s;
   if (!bridge->AwaitStopped(35'000)) return absl::DeadlineExceededError("the bridge did not stop");
   const std::string out = bridge->process()->Stdout();
-  const auto summary = nlohmann::json::parse(out.substr(out.rfind('{')), nullptr, false);
-  if (summary.is_discarded() || summary.value("pending", -1) != 0) {
+  const size_t last = out.rfind('{');
+  const auto summary =
+      nlohmann::json::parse(last == std::string::npos ? std::string() : out.substr(last), nullptr, false);
+  if (summary.is_discarded() || !summary.is_object() || summary.value("pending", -1) != 0) {
     Fail("the bridge stopped with rows still in its outbox: " + out);
   }
   // The consumers catch up: alerts follows the vitals table, twin flushes on SIGTERM.
   const std::string end = "(SELECT coalesce(max(ingest_seq), 0) FROM vitals)";
-  if (!PollUntil([&] { return Scalar("SELECT last_seq = " + end + " FROM consumer_cursors WHERE consumer = 'alerts'") == 1; },
-                 milliseconds(30'000))) {
+  if (!PollUntil(
+          [&] {
+            return Scalar("SELECT (last_seq = " + end + ")::int FROM consumer_cursors WHERE consumer = 'alerts'") == 1;
+          },
+          milliseconds(30'000))) {
     Fail(absl::StrCat("the alerts cursor stayed at ",
                       Scalar("SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts'"), " of ",
                       Scalar("SELECT max(ingest_seq) FROM vitals")));
@@ -535,7 +575,8 @@ bool Harness::Judge(nlohmann::json& summary) {
   }
   const RecordVerdict rec = JudgeRecords(wearables_->records(), stored_records);
   for (const Record& r : rec.missing) Fail(absl::StrFormat("glucose record lost: %s #%d", r.device, r.record_seq));
-  for (const Record& r : rec.duplicated) Fail(absl::StrFormat("glucose record stored twice: %s #%d", r.device, r.record_seq));
+  for (const Record& r : rec.duplicated)
+    Fail(absl::StrFormat("glucose record stored twice: %s #%d", r.device, r.record_seq));
   for (const Record& r : rec.unexpected) {
     Fail(absl::StrFormat("glucose record stored that was not sent: %s #%d %.1f", r.device, r.record_seq, r.value));
   }
@@ -555,10 +596,11 @@ bool Harness::Judge(nlohmann::json& summary) {
     const std::vector<int64_t> want =
         ExpectedTachycardiaStarts(points, kHrThresholdBpm, kHrMinDurationS, kHrMaxGapS, kAlertDedupUs);
     std::vector<int64_t> got;
-    for (const auto& r : tx.exec_params("SELECT (extract(epoch FROM condition_started_at) * 1000000)::bigint FROM alerts"
-                                        " WHERE patient_id = $1 AND rule_id = 'hr_high_sustained'"
-                                        " ORDER BY condition_started_at",
-                                        patient)) {
+    for (const auto& r :
+         tx.exec_params("SELECT (extract(epoch FROM condition_started_at) * 1000000)::bigint FROM alerts"
+                        " WHERE patient_id = $1 AND rule_id = 'hr_high_sustained'"
+                        " ORDER BY condition_started_at",
+                        patient)) {
       got.push_back(r[0].as<int64_t>());
     }
     expected_alerts += static_cast<int64_t>(want.size());
@@ -596,7 +638,8 @@ bool Harness::Judge(nlohmann::json& summary) {
     const int64_t absorbed = r[0][0].as<int64_t>(), covered = r[0][1].as<int64_t>(), rows = r[0][3].as<int64_t>(),
                   last = r[0][4].as<int64_t>();
     if (r[0][2].as<bool>()) continue;  // a calibration restarted the count: nothing exact to compare
-    if (absorbed != rows) Fail(absl::StrCat(patient, ": the twin absorbed ", absorbed, " heart rates of ", rows, " stored"));
+    if (absorbed != rows)
+      Fail(absl::StrCat(patient, ": the twin absorbed ", absorbed, " heart rates of ", rows, " stored"));
     if (covered < last) Fail(absl::StrCat(patient, ": the twin's snapshot covers rows to ", covered, " of ", last));
   }
 
@@ -658,7 +701,8 @@ int Harness::Run() {
   if (absl::Status s = WaitQuiet(); !s.ok()) Fail(s.ToString());
   nlohmann::json summary;
   const bool ok = Judge(summary) && faults_ >= o_.min_faults;
-  if (faults_ < o_.min_faults) Say(absl::StrCat("only ", faults_, " faults injected, at least ", o_.min_faults, " wanted"));
+  if (faults_ < o_.min_faults)
+    Say(absl::StrCat("only ", faults_, " faults injected, at least ", o_.min_faults, " wanted"));
   for (const std::string& f : failures_) Say("FAILED: " + f);
   std::cout << summary.dump() << std::endl;
   if (ok && !o_.keep) {

@@ -12,8 +12,8 @@ namespace healthtwin::chaos {
 namespace {
 
 // What a crash leaves in the output of our binaries.
-constexpr const char* kCrashSignatures[] = {"terminate called", "std::terminate", "AddressSanitizer",
-                                            "LeakSanitizer", "runtime error:"};
+constexpr const char* kCrashSignatures[] = {"terminate called", "std::terminate", "AddressSanitizer", "LeakSanitizer",
+                                            "runtime error:"};
 constexpr int64_t kDrainLimitUs = 30'000'000;
 
 int64_t NowUs() {

@@ -31,10 +31,9 @@ HrVerdict JudgeHeartRates(std::vector<HrEmission> emitted, std::vector<StoredHr>
   std::vector<bool> used(emitted.size(), false);
   size_t first_open = 0;  // emissions before this index are matched or out of every window
   for (const StoredHr& s : stored) {
-    while (first_open < emitted.size() &&
-           (emitted[first_open].device < s.device ||
-            (emitted[first_open].device == s.device &&
-             emitted[first_open].emitted_at_us < s.measured_at_us - max_latency_us))) {
+    while (first_open < emitted.size() && (emitted[first_open].device < s.device ||
+                                           (emitted[first_open].device == s.device &&
+                                            emitted[first_open].emitted_at_us < s.measured_at_us - max_latency_us))) {
       ++first_open;
     }
     bool found = false;

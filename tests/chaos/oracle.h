@@ -43,9 +43,9 @@ struct HrVerdict {
   int64_t emitted = 0;
   int64_t stored = 0;
   int64_t matched = 0;
-  int64_t missed_blind = 0;                   // emitted inside a blind window, not stored: allowed
-  std::vector<HrEmission> missed;             // emitted outside every blind window, not stored
-  std::vector<StoredHr> unexplained;          // stored, but matching no emission (fabricated or twice)
+  int64_t missed_blind = 0;           // emitted inside a blind window, not stored: allowed
+  std::vector<HrEmission> missed;     // emitted outside every blind window, not stored
+  std::vector<StoredHr> unexplained;  // stored, but matching no emission (fabricated or twice)
   bool ok() const { return missed.empty() && unexplained.empty(); }
 };
 

@@ -72,29 +72,30 @@ TEST(JudgeRecordsTest, MissingDuplicatedAndUnexpectedAreEachReported) {
   EXPECT_EQ(v.missing[1].record_seq, 3);
 }
 
-std::vector<HrPointUs> Run(int64_t from_s, int64_t to_s, double bpm) {
+std::vector<HrPointUs> Points(int64_t from_s, int64_t to_s, double bpm) {
   std::vector<HrPointUs> out;
   for (int64_t t = from_s; t <= to_s; ++t) out.push_back({t * kS, bpm});
   return out;
 }
 
 TEST(ExpectedTachycardiaStartsTest, OneSustainedRunIsOneAlert) {
-  auto pts = Run(0, 30, 70);
-  auto high = Run(31, 120, 130);
+  auto pts = Points(0, 30, 70);
+  auto high = Points(31, 120, 130);
   pts.insert(pts.end(), high.begin(), high.end());
   EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), std::vector<int64_t>{31 * kS});
 }
 
 TEST(ExpectedTachycardiaStartsTest, ASecondRunWithinTheDedupWindowIsSuppressedOneAfterItIsNot) {
-  auto pts = Run(0, 90, 130);
-  for (auto part : {Run(91, 200, 70), Run(201, 300, 130), Run(301, 800, 70), Run(801, 900, 130)}) {
+  auto pts = Points(0, 90, 130);
+  for (const std::vector<HrPointUs>& part :
+       {Points(91, 200, 70), Points(201, 300, 130), Points(301, 800, 70), Points(801, 900, 130)}) {
     pts.insert(pts.end(), part.begin(), part.end());
   }
   EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), (std::vector<int64_t>{0, 801 * kS}));
 }
 
 TEST(ExpectedTachycardiaStartsTest, AShortBurstRaisesNothing) {
-  EXPECT_TRUE(ExpectedTachycardiaStarts(Run(0, 40, 130), 120, 60, 30, 600 * kS).empty());
+  EXPECT_TRUE(ExpectedTachycardiaStarts(Points(0, 40, 130), 120, 60, 30, 600 * kS).empty());
 }
 
 }  // namespace

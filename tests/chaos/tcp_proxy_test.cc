@@ -1,6 +1,7 @@
 #include "tests/chaos/tcp_proxy.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace healthtwin::chaos {
 namespace {
@@ -69,44 +68,38 @@ std::string ReadWithin(int fd, int ms) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-TEST(TcpProxyTest, ForwardsBothWays) {
-  EchoServer echo;
-  auto proxy = TcpProxy::Start(echo.port());
-  ASSERT_TRUE(proxy.ok()) << proxy.status();
-  const int fd = Connect((*proxy)->port());
-  ASSERT_EQ(write(fd, "ping", 4), 4);
-  EXPECT_EQ(ReadWithin(fd, 2000), "ping");
-  close(fd);
+// An echo server behind a proxy, and a client connection through it that has carried bytes.
+class TcpProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto proxy = TcpProxy::Start(echo_.port());
+    ASSERT_TRUE(proxy.ok()) << proxy.status();
+    proxy_ = *std::move(proxy);
+    fd_ = Connect(proxy_->port());
+    ASSERT_EQ(write(fd_, "ping", 4), 4);
+    ASSERT_EQ(ReadWithin(fd_, 2000), "ping");
+  }
+  void TearDown() override { close(fd_); }
+
+  EchoServer echo_;
+  std::unique_ptr<TcpProxy> proxy_;
+  int fd_ = -1;
+};
+
+TEST_F(TcpProxyTest, PauseHoldsTheBytesAndResumeDeliversThem) {
+  proxy_->Pause();
+  ASSERT_EQ(write(fd_, "b", 1), 1);
+  EXPECT_EQ(ReadWithin(fd_, 300), "");
+  proxy_->Resume();
+  EXPECT_EQ(ReadWithin(fd_, 2000), "b");
 }
 
-TEST(TcpProxyTest, PauseHoldsTheBytesAndResumeDeliversThem) {
-  EchoServer echo;
-  auto proxy = TcpProxy::Start(echo.port());
-  ASSERT_TRUE(proxy.ok());
-  const int fd = Connect((*proxy)->port());
-  ASSERT_EQ(write(fd, "a", 1), 1);
-  ASSERT_EQ(ReadWithin(fd, 2000), "a");
-  (*proxy)->Pause();
-  ASSERT_EQ(write(fd, "b", 1), 1);
-  EXPECT_EQ(ReadWithin(fd, 300), "");
-  (*proxy)->Resume();
-  EXPECT_EQ(ReadWithin(fd, 2000), "b");
-  close(fd);
+TEST_F(TcpProxyTest, ResetCutsTheConnectionWithARst) {
+  EXPECT_EQ(proxy_->Reset(), 1);
+  EXPECT_EQ(ReadWithin(fd_, 2000), "<reset>");
 }
 
-TEST(TcpProxyTest, ResetCutsTheConnectionWithARst) {
-  EchoServer echo;
-  auto proxy = TcpProxy::Start(echo.port());
-  ASSERT_TRUE(proxy.ok());
-  const int fd = Connect((*proxy)->port());
-  ASSERT_EQ(write(fd, "a", 1), 1);
-  ASSERT_EQ(ReadWithin(fd, 2000), "a");
-  EXPECT_EQ((*proxy)->Reset(), 1);
-  EXPECT_EQ(ReadWithin(fd, 2000), "<reset>");
-  close(fd);
-}
-
-TEST(TcpProxyTest, AClientOfADownTargetIsRefused) {
+TEST(TcpProxyDownTargetTest, AClientOfADownTargetIsRefused) {
   auto proxy = TcpProxy::Start(1);  // nothing listens on port 1
   ASSERT_TRUE(proxy.ok());
   const int fd = Connect((*proxy)->port());

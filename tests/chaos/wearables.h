@@ -7,7 +7,7 @@
 // The heart rate follows a schedule that makes alert episodes: pat-0002 is above 120 /min for
 // 90 s out of every 12 min (one sustained-tachycardia alert each time), pat-0003 likewise with a
 // phase shift and, between, a 40 s burst that is too short to alert; the others stay normal.
-// Values cycle through 12 neighbouring integers so that the judge can tell readings apart.
+// Values cycle through 24 neighbouring integers so that the judge can tell readings apart.
 //
 // Thread safety: none; the harness drives it from its one thread, as MockBluez requires.
 #pragma once
