@@ -30,6 +30,9 @@ class AlertHub {
   AlertHub(common::PgPool& pool, std::string conninfo);
   ~AlertHub();
   void Start();
+  // Asks the consumer thread to end after its current wait (at most about a second) without
+  // waiting for it; the destructor joins it. Lets that wait overlap the server drain.
+  void RequestStop() { stop_ = true; }
   // Ends every live subscription with `status` (used on drain).
   void FinishAll(const grpc::Status& status);
 

@@ -47,6 +47,9 @@ class Evaluator {
   ~Evaluator();  // stops the thread
 
   void Start();
+  // Asks the consumer thread to end after its current wait (at most about a second) without
+  // waiting for it; the destructor joins it. Lets that wait overlap the server drain.
+  void RequestStop() { stop_ = true; }
 
   // One round: evaluates rows after the cursor and advances it. Returns the number of
   // vitals rows the cursor moved over (0 when idle or held at a young gap).

@@ -27,5 +27,10 @@ int main(int argc, char** argv) {
              hub.Start();
              evaluator.Start();
            },
-       .on_drain = [&] { hub.FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "alerts service shutting down")); }});
+       .on_drain =
+           [&] {
+             evaluator.RequestStop();
+             hub.RequestStop();
+             hub.FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "alerts service shutting down"));
+           }});
 }

@@ -149,10 +149,12 @@ void ServiceHost::Shutdown() {
     std::lock_guard<std::mutex> lock(health_mu_);
     shut_down_ = true;
   }
+  // One deadline for the whole drain: time the drain hooks take counts against it.
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(cfg_.drain_timeout_s);
   LogInfo("server.draining", {{"timeout_s", cfg_.drain_timeout_s}});
   SetServing(false);
   if (on_drain_) on_drain_();
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(cfg_.drain_timeout_s));
+  server_->Shutdown(deadline);
   server_->Wait();
   // A port file that outlives the process would advertise a dead server.
   if (!cfg_.port_file.empty()) std::remove(cfg_.port_file.c_str());

@@ -57,14 +57,22 @@ int main(int argc, char** argv) {
   twin::TwinKeeper keeper(pool, cfg.db_conninfo, std::make_shared<twin::ModelCache>(), options);
   twin::TwinServiceImpl service(pool, executor, keeper,
                                 common::PolicyOrExit("twin", twin::TwinServiceImpl::DefaultPolicy(), cfg.access));
-  common::LogInfo("twin.shard", {{"index", shard->index}, {"count", shard->count}, {"consumer", shard->ConsumerName()}});
-  return common::RunService(cfg, {&service},
-                            {.on_first_healthy = [&] { keeper.Start(); },
-                             .on_drain = [&] {
-                               service.Shutdown();
-                               keeper.Stop();
-                               if (auto s = keeper.Flush(); !s.ok()) {
-                                 common::LogWarn("twin.flush_failed", {{"error", s.message()}});
-                               }
-                             }});
+  return common::RunService(
+      cfg, {&service},
+      {.on_first_healthy =
+           [&] {
+             // Logged here, not before RunService: a process that cannot
+             // start must print nothing but its one error line.
+             common::LogInfo("twin.shard",
+                             {{"index", shard->index}, {"count", shard->count}, {"consumer", shard->ConsumerName()}});
+             keeper.Start();
+           },
+       .on_drain =
+           [&] {
+             service.Shutdown();
+             keeper.Stop();
+             if (auto s = keeper.Flush(); !s.ok()) {
+               common::LogWarn("twin.flush_failed", {{"error", s.message()}});
+             }
+           }});
 }

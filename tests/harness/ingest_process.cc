@@ -5,12 +5,16 @@
 
 namespace healthtwin::testing {
 
-absl::Status MakeDevPki(const std::string& script, const std::string& dir) {
-  auto pki = Subprocess::Spawn("/bin/bash", {script, dir});
+absl::Status MakeDevPki(const std::string& script, const std::string& dir, bool foreign) {
+  std::vector<std::string> args = {script, dir};
+  if (foreign) args.push_back("--foreign");
+  auto pki = Subprocess::Spawn("/bin/bash", args);
   if (!pki.ok()) return pki.status();
   auto exit = (*pki)->Wait(std::chrono::seconds(60));
   if (!exit.ok()) return exit.status();
-  if (!exit->exited || exit->code != 0) return absl::InternalError("make-dev-pki.sh failed: " + (*pki)->Stderr());
+  if (!exit->exited || exit->code != 0) {
+    return absl::InternalError("make-dev-pki.sh " + exit->ToString() + ": " + (*pki)->Stderr());
+  }
   return absl::OkStatus();
 }
 

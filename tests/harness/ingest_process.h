@@ -13,8 +13,9 @@
 
 namespace healthtwin::testing {
 
-// Runs deploy/pki/make-dev-pki.sh (`script`) into `dir`.
-absl::Status MakeDevPki(const std::string& script, const std::string& dir);
+// Runs deploy/pki/make-dev-pki.sh (`script`) into `dir`; with `foreign`, the unrelated CA and
+// its "intruder" client instead.
+absl::Status MakeDevPki(const std::string& script, const std::string& dir, bool foreign = false);
 
 struct IngestProcess {
   std::unique_ptr<Subprocess> process;

@@ -1,6 +1,8 @@
 // Black-box tests of the real service and CLI binaries: exit codes, stderr, health
-// checking that follows PostgreSQL, the schema guard, the SIGTERM drain and mutual TLS,
+// checking that follows PostgreSQL, the schema guard, certificate reload and mutual TLS,
 // observed from outside the process exactly as an operator or a supervisor sees them.
+// What every service shares (bad input, health, the SIGTERM drain, reflection) is checked for
+// each binary, ingest included, in every_service_process_test.cc.
 //
 // Every wait is bounded; a hung binary fails its test instead of hanging ctest.
 
@@ -9,7 +11,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -22,14 +23,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/db/roles.h"
+#include "tests/harness/ingest_process.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
+#include "tests/process/process_test_support.h"
 
 namespace healthtwin::testing {
 namespace {
@@ -43,48 +44,7 @@ constexpr char kIngestBin[] = HT_INGEST_BIN;
 constexpr char kCliBin[] = HT_CLI_BIN;
 constexpr char kPkiScript[] = HT_PKI_SCRIPT;
 
-// A process that fails on its arguments or configuration is done in well under this.
-constexpr auto kQuickExit = 15s;
-// From spawn to the port file: TLS setup and bind only, no database.
-constexpr auto kStartup = 15s;
-// The supervisor's backoff tops out at 5 s and pings every 1 s; this leaves ample slack.
-constexpr auto kHealthFlip = 30s;
 constexpr int kDrainTimeoutS = 2;
-
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/ht-proc-test.XXXXXX");
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::vector<std::string> NonEmptyLines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
-
-// The first line of `text` that contains `needle`, or "".
-std::string LineWith(const std::string& text, const std::string& needle) {
-  for (const std::string& line : NonEmptyLines(text)) {
-    if (line.find(needle) != std::string::npos) return line;
-  }
-  return "";
-}
 
 // The serial number (upper-case hex, as `openssl x509 -serial` prints it) of the first
 // certificate in `pem`; "" if none parses.
@@ -100,79 +60,6 @@ std::string SerialOfPem(const std::string& pem) {
   return serial;
 }
 
-// Waits (bounded) for a process that should stop on its own, quickly.
-absl::StatusOr<ExitInfo> RunToExit(Subprocess& process) {
-  return process.Wait(std::chrono::duration_cast<std::chrono::milliseconds>(kQuickExit));
-}
-
-// Creates a development PKI (or, with `foreign`, the unrelated CA plus `intruder`) in `dir`.
-absl::Status MakePki(const std::string& dir, bool foreign) {
-  std::vector<std::string> args = {kPkiScript, dir};
-  if (foreign) args.push_back("--foreign");
-  auto script = Subprocess::Spawn("/bin/bash", args);
-  if (!script.ok()) return script.status();
-  auto exit = (*script)->Wait(60s);
-  if (!exit.ok()) return exit.status();
-  if (!exit->exited || exit->code != 0) {
-    return absl::InternalError(absl::StrCat("make-dev-pki.sh ", exit->ToString(), ": ", (*script)->Stderr()));
-  }
-  return absl::OkStatus();
-}
-
-struct ClientIdentity {
-  std::string ca_path;    // whom the client trusts
-  std::string cert_path;  // what it presents
-  std::string key_path;
-};
-
-// A health stub for the server on 127.0.0.1:port, which must prove it is `expected_peer`.
-absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> HealthStub(
-    int port, const ClientIdentity& id, const std::string& expected_peer = "ingest") {
-  grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = ReadFileOrEmpty(id.ca_path);
-  tls.pem_cert_chain = ReadFileOrEmpty(id.cert_path);
-  tls.pem_private_key = ReadFileOrEmpty(id.key_path);
-  if (tls.pem_root_certs.empty() || tls.pem_cert_chain.empty() || tls.pem_private_key.empty()) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", id.ca_path, ", ", id.cert_path, " or ", id.key_path));
-  }
-  // A fresh channel per stub: a refused handshake must not be hidden by a cached one.
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetSslTargetNameOverride(expected_peer);
-  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(tls), args);
-  return grpc::health::v1::Health::NewStub(channel);
-}
-
-// One grpc.health.v1 Check of the whole server, bounded to 5 s (the first one also handshakes).
-// `service` names a health service ("" is the server); `server_cert_pem`, when given, receives
-// the certificate the server presented.
-grpc::Status CheckHealth(grpc::health::v1::Health::Stub& stub, HealthCheckResponse::ServingStatus* status,
-                         const std::string& service = "", std::string* server_cert_pem = nullptr) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  HealthCheckResponse response;
-  grpc::Status s = stub.Check(&ctx, request, &response);
-  *status = response.status();
-  if (server_cert_pem != nullptr && ctx.auth_context() != nullptr) {
-    auto pems = ctx.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-    if (!pems.empty()) server_cert_pem->assign(pems.front().data(), pems.front().size());
-  }
-  return s;
-}
-
-// Polls health until it reports `want`; false when `timeout` passes first.
-bool WaitForHealth(grpc::health::v1::Health::Stub& stub, HealthCheckResponse::ServingStatus want,
-                   std::chrono::milliseconds timeout) {
-  return PollUntil(
-      [&] {
-        HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
-        return CheckHealth(stub, &status).ok() && status == want;
-      },
-      timeout);
-}
-
 class ServiceProcessTest : public ::testing::Test {
  protected:
   static void TearDownTestSuite() {
@@ -186,16 +73,13 @@ class ServiceProcessTest : public ::testing::Test {
   static const std::string& PkiDir() {
     if (pki_ == nullptr) {
       pki_ = new TempDir();
-      absl::Status made = MakePki(pki_->path(), /*foreign=*/false);
+      absl::Status made = MakeDevPki(kPkiScript, pki_->path());
       if (!made.ok()) ADD_FAILURE() << made;
     }
     return pki_->path();
   }
 
-  static ClientIdentity Identity(const std::string& name) {
-    const std::string dir = PkiDir();
-    return {dir + "/ca.pem", dir + "/" + name + ".pem", dir + "/" + name + ".key"};
-  }
+  static ClientIdentity Identity(const std::string& name) { return PkiIdentity(PkiDir(), name); }
 
   // The flags every ingest run in these tests shares, plus `db_conninfo` as the ingest role;
   // `pki` defaults to the shared PkiDir().
@@ -225,30 +109,12 @@ class ServiceProcessTest : public ::testing::Test {
                                                           const std::string& pki = "") {
     std::vector<std::string> args = IngestArgs(db_conninfo, pki);
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    auto ingest = Subprocess::Spawn(
-        kIngestBin, args,
+    return StartListening(
+        kIngestBin, args, PortFile(),
         {.stdout_path = work_ / "ingest.stdout", .stderr_path = work_ / "ingest.stderr", .extra_env = {}});
-    if (!ingest.ok()) return ingest.status();
-    Subprocess& process = **ingest;
-    const bool listening = PollUntil([&] { return !process.Running() || !ReadFileOrEmpty(PortFile()).empty(); },
-                                     std::chrono::duration_cast<std::chrono::milliseconds>(kStartup));
-    if (!process.Running()) {
-      return absl::InternalError(absl::StrCat("ingest ended before listening: ", process.exit_info()->ToString(),
-                                              "; stderr:\n", process.Stderr()));
-    }
-    if (!listening) return absl::DeadlineExceededError(absl::StrCat("no port file; stderr:\n", process.Stderr()));
-    return ingest;
   }
 
-  int Port() const { return std::atoi(ReadFileOrEmpty(PortFile()).c_str()); }
-
-  // A running cluster with a migrated database `healthtwin` (migrated_database.h).
-  static absl::StatusOr<std::unique_ptr<PgCluster>> StartDatabase() {
-    auto cluster = PgCluster::Start();
-    if (!cluster.ok()) return cluster.status();
-    if (auto s = CreateMigratedDatabase(**cluster, "healthtwin"); !s.ok()) return s.status();
-    return cluster;
-  }
+  int Port() const { return PortInFile(PortFile()); }
 
   TempDir work_;
 
@@ -257,9 +123,6 @@ class ServiceProcessTest : public ::testing::Test {
 };
 
 TempDir* ServiceProcessTest::pki_ = nullptr;
-
-// A conninfo that fails at once: no socket there, no TCP.
-constexpr char kUnreachableDb[] = "host=/nonexistent-healthtwin-socket-dir port=5432 dbname=healthtwin user=postgres";
 
 TEST_F(ServiceProcessTest, UnknownFlagExits2WithOneLineNamingTheFlag) {
   auto ingest = Subprocess::Spawn(kIngestBin, {"--frobnicate"});
@@ -321,7 +184,7 @@ TEST_F(ServiceProcessTest, MissingCertificateFileExits2NamingThePath) {
 }
 
 TEST_F(ServiceProcessTest, HealthFollowsPostgresAvailability) {
-  auto db = StartDatabase();
+  auto db = StartMigratedCluster();
   ASSERT_TRUE(db.ok()) << db.status();
   PgCluster& cluster = **db;
   ASSERT_TRUE(cluster.Stop().ok());
@@ -329,7 +192,7 @@ TEST_F(ServiceProcessTest, HealthFollowsPostgresAvailability) {
   auto started = StartIngest(cluster.ConnInfo("healthtwin"));
   ASSERT_TRUE(started.ok()) << started.status();
   Subprocess& ingest = **started;
-  auto stub = HealthStub(Port(), Identity("cli-admin"));
+  auto stub = HealthStub(Port(), Identity("cli-admin"), "ingest");
   ASSERT_TRUE(stub.ok()) << stub.status();
 
   // Down from the start: listening, but NOT_SERVING, and saying why.
@@ -362,7 +225,7 @@ TEST_F(ServiceProcessTest, HealthFollowsPostgresAvailability) {
 }
 
 TEST_F(ServiceProcessTest, SchemaNewerThanTheCodeExits2) {
-  auto db = StartDatabase();
+  auto db = StartMigratedCluster();
   ASSERT_TRUE(db.ok()) << db.status();
   const std::string conninfo = (*db)->ConnInfo("healthtwin");
   {
@@ -407,37 +270,15 @@ TEST_F(ServiceProcessTest, UnmigratedDatabaseExits2AndIngestCreatesNothing) {
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")[0].as<int>(), 0);
 }
 
-TEST_F(ServiceProcessTest, SigtermDrainsAndExits0) {
-  auto db = StartDatabase();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto started = StartIngest((*db)->ConnInfo("healthtwin"));
-  ASSERT_TRUE(started.ok()) << started.status();
-  Subprocess& ingest = **started;
-  auto stub = HealthStub(Port(), Identity("cli-admin"));
-  ASSERT_TRUE(stub.ok()) << stub.status();
-  ASSERT_TRUE(WaitForHealth(**stub, HealthCheckResponse::SERVING, kHealthFlip)) << ingest.Stderr();
-
-  const auto signalled = std::chrono::steady_clock::now();
-  ASSERT_TRUE(ingest.Signal(SIGTERM).ok());
-  auto exit = ingest.Wait(std::chrono::seconds(kDrainTimeoutS + 5));
-  const auto elapsed = std::chrono::steady_clock::now() - signalled;
-
-  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << ingest.Stderr();
-  EXPECT_EQ(exit->ToString(), "exit code 0") << ingest.Stderr();
-  EXPECT_LT(elapsed, std::chrono::seconds(kDrainTimeoutS + 5));
-  EXPECT_THAT(ingest.Stderr(), HasSubstr("\"event\":\"server.draining\""));
-  EXPECT_THAT(ingest.Stderr(), HasSubstr("\"event\":\"server.stopped\""));
-}
-
 TEST_F(ServiceProcessTest, ClientWithForeignCaCertificateIsRefused) {
   TempDir foreign;
   ASSERT_TRUE(foreign.ok());
-  ASSERT_TRUE(MakePki(foreign.path(), /*foreign=*/true).ok());
+  ASSERT_TRUE(MakeDevPki(kPkiScript, foreign.path(), /*foreign=*/true).ok());
   auto started = StartIngest(kUnreachableDb);
   ASSERT_TRUE(started.ok()) << started.status();
 
   // Control: our own admin reaches the server (NOT_SERVING, since there is no database).
-  auto admin = HealthStub(Port(), Identity("cli-admin"));
+  auto admin = HealthStub(Port(), Identity("cli-admin"), "ingest");
   ASSERT_TRUE(admin.ok()) << admin.status();
   HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
   grpc::Status control = CheckHealth(**admin, &status);
@@ -445,7 +286,7 @@ TEST_F(ServiceProcessTest, ClientWithForeignCaCertificateIsRefused) {
 
   // The intruder trusts our CA, so it accepts the server; the server must refuse it.
   auto intruder =
-      HealthStub(Port(), {Identity("cli-admin").ca_path, foreign / "intruder.pem", foreign / "intruder.key"});
+      HealthStub(Port(), {Identity("cli-admin").ca_path, foreign / "intruder.pem", foreign / "intruder.key"}, "ingest");
   ASSERT_TRUE(intruder.ok()) << intruder.status();
   grpc::Status refused = CheckHealth(**intruder, &status);
 
@@ -455,7 +296,7 @@ TEST_F(ServiceProcessTest, ClientWithForeignCaCertificateIsRefused) {
 
 // The serial of the certificate the ingest at `port` shows a new connection; "" when refused.
 std::string ServedSerial(int port, const ClientIdentity& id) {
-  auto stub = HealthStub(port, id);
+  auto stub = HealthStub(port, id, "ingest");
   if (!stub.ok()) return "";
   HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
   std::string pem;
@@ -477,7 +318,7 @@ TEST_F(ServiceProcessTest, SighupReloadsTheCertificateForNewConnections) {
 
   fs::remove(pki / "ingest.pem");
   fs::remove(pki / "ingest.key");
-  ASSERT_TRUE(MakePki(pki.path(), /*foreign=*/false).ok());
+  ASSERT_TRUE(MakeDevPki(kPkiScript, pki.path()).ok());
   const std::string serial_b = SerialOfPem(ReadFileOrEmpty(pki / "ingest.pem"));
   ASSERT_NE(serial_b, serial_a);
   ASSERT_TRUE((*started)->Signal(SIGHUP).ok());
@@ -493,7 +334,7 @@ TEST_F(ServiceProcessTest, SighupReloadsTheCertificateForNewConnections) {
 // What health service healthtwin.tls of the ingest at `port` reports; UNKNOWN if unreachable.
 HealthCheckResponse::ServingStatus TlsHealth(int port, const ClientIdentity& id) {
   HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
-  auto stub = HealthStub(port, id);
+  auto stub = HealthStub(port, id, "ingest");
   if (!stub.ok() || !CheckHealth(**stub, &status, "healthtwin.tls").ok()) return HealthCheckResponse::UNKNOWN;
   return status;
 }

@@ -1,0 +1,268 @@
+// What every healthtwin service binary promises an operator, checked from outside the process
+// for each of them: bad flags, configuration or certificates exit 2 with one line naming the
+// problem; grpc.health.v1 follows PostgreSQL; SIGTERM drains for at most the drain timeout and
+// exits 0; server reflection lists the service.
+//
+// The PKI is shared by every test process of the run (SharedDevPki); each test that needs
+// PostgreSQL starts its own cluster. Every wait is bounded.
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/testing/reflection_probe.h"
+#include "tests/harness/migrated_database.h"
+#include "tests/process/process_test_support.h"
+
+namespace healthtwin::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using grpc::health::v1::HealthCheckResponse;
+using ::testing::HasSubstr;
+
+struct ServiceBinary {
+  std::string name;                        // its certificate, database role and DNS SAN
+  std::string binary;                      // path of the executable
+  std::vector<std::string> grpc_services;  // full names it registers
+  std::vector<std::string> peers;          // services it calls (each needs --<peer>-addr)
+};
+
+void PrintTo(const ServiceBinary& service, std::ostream* os) { *os << service.name; }
+
+std::vector<ServiceBinary> EveryService() {
+  return {
+      {"ingest",
+       HT_INGEST_BIN,
+       {"healthtwin.vitals.v1.IngestService", "healthtwin.vitals.v1.VitalsQueryService",
+        "healthtwin.registry.v1.RegistryService"},
+       {}},
+      {"alerts", HT_ALERTS_BIN, {"healthtwin.alerts.v1.AlertService"}, {}},
+      {"twin", HT_TWIN_BIN, {"healthtwin.twin.v1.TwinService"}, {}},
+      {"simulation", HT_SIMULATION_BIN, {"healthtwin.simulation.v1.SimulationService"}, {}},
+      {"clinician_api",
+       HT_CLINICIAN_API_BIN,
+       {"healthtwin.clinician.v1.ClinicianService"},
+       {"ingest", "alerts", "twin"}},
+  };
+}
+
+class EveryServiceTest : public ::testing::TestWithParam<ServiceBinary> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(work_.ok()) << "mkdtemp failed";
+    auto pki = SharedDevPki(HT_PKI_SCRIPT, HT_PKI_CACHE_DIR);
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *pki;
+  }
+
+  const ServiceBinary& service() const { return GetParam(); }
+  std::string PortFile() const { return work_ / "port"; }
+  int Port() const { return PortInFile(PortFile()); }
+
+  // The flags demo.sh gives the service, with `db_conninfo` as its own role. Peers get a
+  // closed port: none of these checks calls them.
+  std::vector<std::string> Args(const std::string& db_conninfo, int drain_timeout_s = 10) const {
+    const std::string& name = service().name;
+    std::vector<std::string> args = {"--tls-ca",
+                                     pki_ + "/ca.pem",
+                                     "--tls-cert",
+                                     pki_ + "/" + name + ".pem",
+                                     "--tls-key",
+                                     pki_ + "/" + name + ".key",
+                                     "--db",
+                                     ServiceConnInfo(db_conninfo, name),
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--port-file",
+                                     PortFile(),
+                                     "--drain-timeout-s",
+                                     std::to_string(drain_timeout_s)};
+    for (const std::string& peer : service().peers) {
+      args.push_back("--" + peer + "-addr");
+      args.push_back("127.0.0.1:1");
+    }
+    return args;
+  }
+
+  // Runs the service with `args`, which it must refuse, and returns its stderr.
+  std::string ExpectExit2(const std::vector<std::string>& args) {
+    auto process = Subprocess::Spawn(service().binary, args);
+    if (!process.ok()) {
+      ADD_FAILURE() << process.status();
+      return "";
+    }
+    auto exit = RunToExit(**process);
+    const std::string err = (*process)->Stderr();
+    EXPECT_TRUE(exit.ok()) << exit.status();
+    if (exit.ok()) {
+      EXPECT_EQ(exit->ToString(), "exit code 2") << err;
+    }
+    EXPECT_EQ(NonEmptyLines(err).size(), 1u) << err;
+    EXPECT_FALSE(fs::exists(PortFile())) << "it must not listen";
+    return err;
+  }
+
+  absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::string& db_conninfo, int drain_timeout_s = 10) {
+    return StartListening(service().binary, Args(db_conninfo, drain_timeout_s), PortFile());
+  }
+
+  absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> AdminHealth() const {
+    return HealthStub(Port(), PkiIdentity(pki_, "cli-admin"), service().name);
+  }
+
+  // A running service with PostgreSQL up, SERVING.
+  void StartServing(int drain_timeout_s) {
+    auto cluster = StartMigratedCluster();
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    auto started = Start(cluster_->ConnInfo("healthtwin"), drain_timeout_s);
+    ASSERT_TRUE(started.ok()) << started.status();
+    process_ = *std::move(started);
+    auto stub = AdminHealth();
+    ASSERT_TRUE(stub.ok()) << stub.status();
+    health_ = *std::move(stub);
+    ASSERT_TRUE(WaitForHealth(*health_, HealthCheckResponse::SERVING, kHealthFlip)) << process_->Stderr();
+  }
+
+  TempDir work_;
+  std::string pki_;
+  std::unique_ptr<PgCluster> cluster_;
+  std::unique_ptr<Subprocess> process_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+TEST_P(EveryServiceTest, UnknownFlagExits2WithOneLineNamingTheFlag) {
+  std::vector<std::string> args = Args(kUnreachableDb);
+  args.push_back("--frobnicate");
+
+  EXPECT_THAT(ExpectExit2(args), HasSubstr("--frobnicate"));
+}
+
+TEST_P(EveryServiceTest, UnknownConfigKeyExits2WithOneLineNamingTheKey) {
+  const std::string config = work_ / "service.toml";
+  std::ofstream(config) << "[database]\nconnection_string = \"x\"\n";
+  std::vector<std::string> args = Args(kUnreachableDb);
+  args.insert(args.end(), {"--config", config});
+
+  const std::string err = ExpectExit2(args);
+
+  EXPECT_THAT(err, HasSubstr("database.connection_string"));
+  EXPECT_THAT(err, HasSubstr("unknown key"));
+}
+
+TEST_P(EveryServiceTest, MissingCertificateFileExits2WithOneLineNamingThePath) {
+  std::vector<std::string> args = Args(kUnreachableDb);
+  ASSERT_EQ(args[2], "--tls-cert");
+  args[3] = work_ / "absent.pem";
+
+  EXPECT_THAT(ExpectExit2(args), HasSubstr(work_ / "absent.pem"));
+}
+
+TEST_P(EveryServiceTest, CertificateThatIsNotPemExits2WithOneLineNamingThePath) {
+  const std::string not_pem = work_ / "not-a-certificate.pem";
+  std::ofstream(not_pem) << "this is not a certificate\n";
+  std::vector<std::string> args = Args(kUnreachableDb);
+  ASSERT_EQ(args[2], "--tls-cert");
+  args[3] = not_pem;
+
+  const std::string err = ExpectExit2(args);
+
+  EXPECT_THAT(err, HasSubstr(not_pem));
+  EXPECT_THAT(err, HasSubstr("no PEM certificate"));
+}
+
+TEST_P(EveryServiceTest, HealthIsNotServingWhilePostgresIsDownAndServingAfter) {
+  ASSERT_NO_FATAL_FAILURE(StartServing(/*drain_timeout_s=*/10));
+
+  ASSERT_TRUE(cluster_->Stop().ok());
+  EXPECT_TRUE(WaitForHealth(*health_, HealthCheckResponse::NOT_SERVING, kHealthFlip)) << process_->Stderr();
+  ASSERT_TRUE(process_->Running()) << process_->exit_info()->ToString() << "\n" << process_->Stderr();
+
+  ASSERT_TRUE(cluster_->Restart().ok());
+  EXPECT_TRUE(WaitForHealth(*health_, HealthCheckResponse::SERVING, kHealthFlip)) << process_->Stderr();
+  EXPECT_TRUE(process_->Running()) << process_->Stderr();
+}
+
+// With no call in flight and no client connected the drain has nothing to wait for: exit 0
+// inside the timeout.
+TEST_P(EveryServiceTest, SigtermWhenIdleExits0WithinTheDrainTimeout) {
+  constexpr auto kDrainTimeout = 4s;
+  ASSERT_NO_FATAL_FAILURE(StartServing(kDrainTimeout.count()));
+  health_.reset();  // closes the connection: an open one alone holds gRPC's shutdown to the deadline
+
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(process_->Signal(SIGTERM).ok());
+  auto exit = process_->Wait(kDrainTimeout + 15s);
+  const auto elapsed = std::chrono::steady_clock::now() - signalled;
+
+  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << process_->Stderr();
+  EXPECT_EQ(exit->ToString(), "exit code 0") << process_->Stderr();
+  EXPECT_LT(elapsed, kDrainTimeout) << process_->Stderr();
+  EXPECT_THAT(process_->Stderr(), HasSubstr("\"event\":\"server.stopped\""));
+  EXPECT_FALSE(fs::exists(PortFile())) << "a port file must not outlive the server";
+}
+
+// A call still open (a health Watch stream, which only the client ends) holds the drain for
+// the whole drain timeout and no longer: the server reports NOT_SERVING on it at once, then
+// cancels it when the timeout runs out and exits 0.
+TEST_P(EveryServiceTest, SigtermWithAnOpenCallDrainsForTheDrainTimeoutThenExits0) {
+  constexpr auto kDrainTimeout = 3s;
+  constexpr auto kSlack = 500ms;  // signal delivery and process exit
+  ASSERT_NO_FATAL_FAILURE(StartServing(kDrainTimeout.count()));
+  grpc::ClientContext watch_ctx;
+  watch_ctx.set_deadline(std::chrono::system_clock::now() + kDrainTimeout + 30s);
+  auto watch = health_->Watch(&watch_ctx, grpc::health::v1::HealthCheckRequest());
+  HealthCheckResponse update;
+  ASSERT_TRUE(watch->Read(&update));
+  ASSERT_EQ(update.status(), HealthCheckResponse::SERVING);
+
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(process_->Signal(SIGTERM).ok());
+  ASSERT_TRUE(watch->Read(&update)) << process_->Stderr();
+  EXPECT_EQ(update.status(), HealthCheckResponse::NOT_SERVING);
+  auto exit = process_->Wait(kDrainTimeout + 15s);
+  const auto elapsed = std::chrono::steady_clock::now() - signalled;
+
+  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << process_->Stderr();
+  EXPECT_EQ(exit->ToString(), "exit code 0") << process_->Stderr();
+  EXPECT_GE(elapsed, kDrainTimeout - 200ms) << "the open call was not given the drain timeout";
+  EXPECT_LT(elapsed, kDrainTimeout + kSlack) << process_->Stderr();
+  EXPECT_THAT(LineWith(process_->Stderr(), "\"event\":\"server.draining\""),
+              HasSubstr(absl::StrCat("\"timeout_s\":", kDrainTimeout.count())));
+  EXPECT_THAT(process_->Stderr(), HasSubstr("\"event\":\"server.stopped\""));
+  while (watch->Read(&update)) {
+  }
+  EXPECT_FALSE(watch->Finish().ok()) << "the open call must have been cancelled, not finished";
+}
+
+TEST_P(EveryServiceTest, ServerReflectionListsTheService) {
+  auto started = Start(kUnreachableDb);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto channel = TlsChannel(Port(), PkiIdentity(pki_, "cli-admin"), service().name);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+
+  const common::testing::ReflectionReply reply = common::testing::ListServices(*channel);
+
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  for (const std::string& name : service().grpc_services) {
+    EXPECT_THAT(reply.response, HasSubstr(name));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Services, EveryServiceTest, ::testing::ValuesIn(EveryService()),
+                         [](const ::testing::TestParamInfo<ServiceBinary>& param) { return param.param.name; });
+
+}  // namespace
+}  // namespace healthtwin::testing
