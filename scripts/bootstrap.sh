@@ -28,7 +28,7 @@ PACKAGES=(
   # sd_notify for the bridge under systemd (Type=notify, WatchdogSec=; deploy/systemd)
   libsystemd-dev
   # libfaketime: the bridge clock-jump test shifts the wall clock of a running bridge
-  # (ble_bridge/cli/clock_jump_integration_test.cc)
+  # (ble_bridge/cli/run_integration_test.cc)
   faketime
 )
 

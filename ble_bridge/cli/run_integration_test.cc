@@ -10,6 +10,10 @@
 // when it is back, and nothing is lost or stored twice. SIGINT while the bus is down exits 0 at
 // once, a bridge started before the bus connects when it appears, and under systemd
 // (NOTIFY_SOCKET) the bridge reports READY=1 and WATCHDOG=1.
+//
+// The gateway clock stepping 3 h forward and back mid-stream (libfaketime in the bridge only;
+// ingest and PostgreSQL keep the real time): every heart rate is stored once, stamped with the
+// real time, and both steps are logged.
 #include <signal.h>
 
 #include <algorithm>
@@ -17,6 +21,7 @@
 #include <thread>
 
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -51,6 +56,8 @@ constexpr char kPkiScript[] = HT_PKI_SCRIPT;
 constexpr char kStrap[] = "AA:BB:CC:DD:EE:01";
 constexpr char kLoose[] = "AA:BB:CC:DD:EE:09";  // enrolled, bound to nobody
 constexpr int kReadings = 120;
+// Debian's libfaketime (package faketime, scripts/bootstrap.sh).
+constexpr char kLibFaketime[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 class BridgeRunIntegrationTest : public ::testing::Test {
  protected:
@@ -260,6 +267,40 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
   EXPECT_EQ(cts_writes->size(), 2u);  // once per connection
   EXPECT_TRUE(by_id[kStrap].contains("time_synced_unix_us")) << listed;
   EXPECT_FALSE(by_id[kLoose].contains("battery_percent")) << listed;
+}
+
+TEST_F(BridgeRunIntegrationTest, ClockStepsOfThreeHoursLoseNothingAndRepeatNothing) {
+  ASSERT_TRUE(std::filesystem::exists(kLibFaketime)) << kLibFaketime << " missing: run scripts/bootstrap.sh";
+  const std::string offset_file = work_ + "/faketime";
+  auto set_offset = [&](const std::string& offset) { std::ofstream(offset_file, std::ios::trunc) << offset << "\n"; };
+  set_offset("+0");
+  // Only CLOCK_REALTIME moves (FAKETIME_DONT_FAKE_MONOTONIC also spares CLOCK_BOOTTIME); the
+  // file is read on every call, so writing it steps the running bridge's clock.
+  ASSERT_NO_FATAL_FAILURE(
+      StartBridge({"LD_PRELOAD=" + std::string(kLibFaketime), "FAKETIME_TIMESTAMP_FILE=" + offset_file,
+                   "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1", "ASAN_OPTIONS=verify_asan_link_order=0"}));
+  auto notify_and_wait = [&](int from, int to) {
+    ASSERT_NO_FATAL_FAILURE(Notify(from, to));
+    ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=" + std::to_string(to) + " "); }, 15s))
+        << bridge_->Stderr();
+  };
+  ASSERT_NO_FATAL_FAILURE(notify_and_wait(0, kReadings / 3));
+  set_offset("+3h");
+  ASSERT_NO_FATAL_FAILURE(notify_and_wait(kReadings / 3, 2 * kReadings / 3));
+  ASSERT_EQ(CountLogged("\"bridge.clock_jump\""), 1) << bridge_->Stderr();
+  set_offset("+0");  // put right again: a step of 3 h back
+  ASSERT_NO_FATAL_FAILURE(notify_and_wait(2 * kReadings / 3, kReadings));
+  ASSERT_EQ(CountLogged("\"bridge.clock_jump\""), 2) << bridge_->Stderr();
+
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings));
+  EXPECT_FALSE(BridgeLogged("bridge.sample_rejected")) << bridge_->Stderr();
+  EXPECT_NE(bridge_->Stdout().find("\"clock_jumps\":2"), std::string::npos) << bridge_->Stdout();
+  // Stamped with the real time (ingest's clock), in notification order.
+  EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE measured_at > now() OR measured_at < now() - interval '5 min'"),
+            0);
+  EXPECT_EQ(Query("SELECT count(*) FROM (SELECT value::bigint - lag(value::bigint) OVER (ORDER BY measured_at) AS d"
+                  " FROM vitals) steps WHERE d IS NOT NULL AND (d + 90) % 90 <> 7"),
+            0);
 }
 
 class BridgeRunOutageTest : public BridgeRunIntegrationTest, public ::testing::WithParamInterface<Outage> {};
