@@ -24,10 +24,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "ble_bridge/bluez/bluez_client.h"
