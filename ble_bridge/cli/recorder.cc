@@ -102,14 +102,20 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
   }
   auto ids = outbox_.Append(conv.samples, state);
   if (!ids.ok()) {
-    append_failures_.fetch_add(1);
+    const uint64_t failures = append_failures_.fetch_add(1) + 1;
     if (record_seq >= 0) {
       // Remember the lowest refused record until it is stored: the cursor waits below it.
       auto [it, _] = refused_seq_.try_emplace(cursor_key, static_cast<uint32_t>(record_seq));
       it->second = std::min(it->second, static_cast<uint32_t>(record_seq));
     }
-    common::Log(spdlog::level::err, "bridge.append_failed",
-                {{"device_id", m.device_address}, {"error", std::string(ids.status().message())}});
+    // The first failure and every 1000th: a full disk refuses every reading until it is freed,
+    // and the outbox logs each episode itself.
+    if (failures % 1000 == 1) {
+      common::Log(spdlog::level::err, "bridge.append_failed",
+                  {{"device_id", m.device_address},
+                   {"error", std::string(ids.status().message())},
+                   {"append_failures", failures}});
+    }
     return ids.status();
   }
   if (auto it = refused_seq_.find(cursor_key); it != refused_seq_.end() && record_seq == it->second) {

@@ -13,13 +13,18 @@
 //
 // The gateway clock stepping 3 h forward and back mid-stream (libfaketime in the bridge only;
 // ingest and PostgreSQL keep the real time): every heart rate is stored once, stamped with the
-// real time, and both steps are logged.
+// real time, and both steps are logged. A full disk under the outbox (a tmpfs filled with a
+// ballast file) refuses readings loudly while the bridge keeps running, and it stores again once
+// space returns.
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <thread>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -124,6 +129,9 @@ class BridgeRunIntegrationTest : public ::testing::Test {
 
   void TearDown() override {
     bridge_.reset();
+    if (!mounted_.empty()) {
+      EXPECT_EQ(umount(mounted_.c_str()), 0) << mounted_;
+    }
     mock_.reset();
     if (ingest_) (void)ingest_->Signal(SIGKILL);
     ingest_.reset();
@@ -141,11 +149,12 @@ class BridgeRunIntegrationTest : public ::testing::Test {
   void StartBridge(const std::vector<std::string>& extra_env = {}, bool wait_subscribed = true) {
     healthtwin::testing::SubprocessOptions options;
     options.extra_env = extra_env;
-    auto bridge = Subprocess::Spawn(kBridgeBin,
-                                    {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_, "--pki",
-                                     work_ + "/pki", "--as", "bridge-001", "--outbox", work_ + "/outbox.db",
-                                     "--batch-size", "10", "--binding-ttl-s", "1", "--log-level", "debug"},
-                                    options);
+    const std::string outbox = outbox_path_.empty() ? work_ + "/outbox.db" : outbox_path_;
+    auto bridge = Subprocess::Spawn(
+        kBridgeBin,
+        {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_, "--pki", work_ + "/pki", "--as",
+         "bridge-001", "--outbox", outbox, "--batch-size", "10", "--binding-ttl-s", "1", "--log-level", "debug"},
+        options);
     ASSERT_TRUE(bridge.ok()) << bridge.status();
     bridge_ = *std::move(bridge);
     if (!wait_subscribed) return;
@@ -207,6 +216,8 @@ class BridgeRunIntegrationTest : public ::testing::Test {
 
   std::unique_ptr<PgCluster> cluster_;
   std::string conninfo_, work_, ingest_addr_, strap_hr_, loose_hr_;
+  std::string outbox_path_;  // default: work_/outbox.db
+  std::string mounted_;      // a tmpfs to unmount in TearDown
   std::unique_ptr<Subprocess> ingest_;
   std::unique_ptr<testing::MockBluez> mock_;
   std::unique_ptr<Subprocess> bridge_;
@@ -301,6 +312,42 @@ TEST_F(BridgeRunIntegrationTest, ClockStepsOfThreeHoursLoseNothingAndRepeatNothi
   EXPECT_EQ(Query("SELECT count(*) FROM (SELECT value::bigint - lag(value::bigint) OVER (ORDER BY measured_at) AS d"
                   " FROM vitals) steps WHERE d IS NOT NULL AND (d + 90) % 90 <> 7"),
             0);
+}
+
+TEST_F(BridgeRunIntegrationTest, FullDiskRefusesReadingsLoudlyAndTheBridgeResumesWhenSpaceReturns) {
+  const std::string disk = work_ + "/disk";
+  std::filesystem::create_directories(disk);
+  // Needs root, as in CI: without a real ENOSPC this test would prove nothing, so it fails.
+  ASSERT_EQ(mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=8m"), 0)
+      << "cannot mount a tmpfs (" << std::strerror(errno) << "): run the integration tests as root";
+  mounted_ = disk;
+  outbox_path_ = disk + "/outbox.db";
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_NO_FATAL_FAILURE(Notify(0, 40));
+  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") == 40; }, 20s)) << bridge_->Stderr();
+
+  {
+    std::ofstream ballast(disk + "/ballast", std::ios::binary);
+    const std::string block(4096, '\0');
+    while (ballast.write(block.data(), static_cast<std::streamsize>(block.size())) && ballast.flush()) {
+    }
+  }
+  const int64_t sum_stored = expected_sum_;
+  ASSERT_NO_FATAL_FAILURE(Notify(40, 60));  // a strap keeps no records: these are lost, loudly
+  expected_sum_ = sum_stored;
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("\"bridge.outbox_disk_full\""); }, 10s)) << bridge_->Stderr();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(bridge_->Running()) << bridge_->Stderr();
+  // Loud but rate-limited: a disk full for days must not fill the journal too.
+  EXPECT_EQ(CountLogged("\"bridge.outbox_disk_full\""), 1) << bridge_->Stderr();
+  EXPECT_EQ(CountLogged("\"bridge.append_failed\""), 1) << bridge_->Stderr();
+
+  ASSERT_TRUE(std::filesystem::remove(disk + "/ballast"));
+  ASSERT_NO_FATAL_FAILURE(Notify(60, 100));
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=80 "); }, 15s)) << bridge_->Stderr();
+  EXPECT_TRUE(BridgeLogged("\"bridge.outbox_disk_space_returned\"")) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(80));
+  EXPECT_NE(bridge_->Stdout().find("\"append_failures\":20"), std::string::npos) << bridge_->Stdout();
 }
 
 class BridgeRunOutageTest : public BridgeRunIntegrationTest, public ::testing::WithParamInterface<Outage> {};
