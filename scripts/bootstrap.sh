@@ -27,6 +27,9 @@ PACKAGES=(
   libsdbus-c++-dev dbus python3-dbusmock
   # sd_notify for the bridge under systemd (Type=notify, WatchdogSec=; deploy/systemd)
   libsystemd-dev
+  # libfaketime: the bridge clock-jump test shifts the wall clock of a running bridge
+  # (ble_bridge/cli/run_integration_test.cc)
+  faketime
 )
 
 missing=()

@@ -68,6 +68,7 @@
 #include "ble_bridge/bluez/pairing.h"
 #include "ble_bridge/bluez/scanner.h"
 #include "ble_bridge/bluez/sdbus_bluez_bus.h"
+#include "ble_bridge/cli/gateway_clock.h"
 #include "ble_bridge/cli/recorder.h"
 #include "ble_bridge/cli/systemd_notify.h"
 #include "ble_bridge/cli/terminate_handler.h"
@@ -188,13 +189,16 @@ int Run(const RunFlags& f) {
       {.ack_timeout = std::chrono::milliseconds(f.ack_timeout_ms), .ingest_identity = f.ingest_identity});
   ble::GrpcDeviceRegistry registry([a = f.registry_addr] { return a; }, *tls, std::chrono::milliseconds(5'000),
                                    f.ingest_identity);
-  ble::BindingCache binding_cache(registry, std::chrono::seconds(f.binding_ttl_s), common::NowUnixMicros);
+  ble::BindingCache binding_cache(registry, std::chrono::seconds(f.binding_ttl_s), ble::BindingCache::SteadyNowUs);
   ble::BindingCache* bindings = f.registry_addr.empty() ? nullptr : &binding_cache;
   ble::ForwarderOptions fwd{.batch_size = f.batch_size,
                             .max_backoff = std::chrono::milliseconds(f.max_backoff_ms),
                             .jitter_seed = static_cast<uint64_t>(common::NowUnixMicros())};
   ble::Forwarder forwarder(**outbox, sink, fwd, bindings);
   ble::Recorder recorder(**outbox);
+  // Receive times (the measurement time of heart rate) do not follow steps of the system clock:
+  // a stamp hours in the future would be rejected by ingest. See gateway_clock.h.
+  ble::GatewayClock gateway_clock;
   ble::MeasurementSink on_measurement = [&](const ble::ReceivedMeasurement& m) { (void)recorder.Record(m); };
 
   // Unlike scan and pair, the daemon starts without a bus too: it keeps forwarding the outbox and
@@ -209,6 +213,7 @@ int Run(const RunFlags& f) {
   if (!f.adapter.empty()) client_options.adapters = {f.adapter};
   client_options.backoff_seed = static_cast<uint64_t>(common::NowUnixMicros());
   client_options.racp_timeout = std::chrono::milliseconds(f.racp_timeout_ms);
+  client_options.now_unix_us = [&gateway_clock] { return gateway_clock.NowUnixMicros(); };
   client_options.write_current_time = !f.no_time_sync;
   client_options.last_record_seq = [&](const std::string& address, ble::Characteristic c) {
     return recorder.LastRecordSeq(address, c);
@@ -312,6 +317,7 @@ int Run(const RunFlags& f) {
                               {"time_writes", cs.time_writes},
                               {"bluez_losses", cs.bluez_losses},
                               {"bus_connections", (*bus)->connections()},
+                              {"clock_jumps", gateway_clock.Stats().jumps_total},
                               {"acked", s.acked_total},
                               {"held", s.held_total},
                               {"drained", drained},
@@ -333,7 +339,8 @@ int Devices(const std::string& outbox_path, const std::string& registry_addr, co
     auto tls = tls_flags.Resolve();
     if (!tls.ok()) return Fail(tls.status().message());
     registry = std::make_unique<ble::GrpcDeviceRegistry>([registry_addr] { return registry_addr; }, *tls);
-    bindings = std::make_unique<ble::BindingCache>(*registry, std::chrono::seconds(1), common::NowUnixMicros);
+    bindings =
+        std::make_unique<ble::BindingCache>(*registry, std::chrono::seconds(1), ble::BindingCache::SteadyNowUs);
   } else if (tls_flags.given()) {
     return Fail("TLS flags only make sense with --registry-addr");
   }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/numbers.h"
@@ -76,13 +77,23 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
     return absl::OkStatus();
   }
   std::map<std::string, std::string> state;
+  std::string cursor_key;
+  int64_t record_seq = -1;
   if (const auto* g = std::get_if<GlucoseMeasurement>(&m.decoded.value)) {
-    // Advance only: a record re-sent out of order never moves the cursor back.
-    const std::string key = CursorKey(m.device_address, Characteristic::kGlucoseMeasurement);
-    auto raw = outbox_.GetState(key);
+    cursor_key = CursorKey(m.device_address, Characteristic::kGlucoseMeasurement);
+    record_seq = g->sequence_number;
+    auto raw = outbox_.GetState(cursor_key);
     uint32_t current = 0;
     const bool has = raw.ok() && raw->has_value() && absl::SimpleAtoi(**raw, &current);
-    if (!has || g->sequence_number > current) state[key] = std::to_string(g->sequence_number);
+    // Advance only: a record re-sent out of order never moves the cursor back. Never past a
+    // refused record either: records after it that were stored (space came back mid-stream)
+    // would otherwise carry the cursor over it, and RACP would never fetch it again.
+    int64_t advance_to = record_seq;
+    if (auto it = refused_seq_.find(cursor_key); it != refused_seq_.end() && record_seq > it->second) {
+      advance_to = static_cast<int64_t>(it->second) - 1;
+    }
+    if (advance_to >= 0 && (!has || advance_to > current)) state[cursor_key] = std::to_string(advance_to);
+    if (has && record_seq <= current) record_seq = -1;  // already stored once: no gap if refused
   }
   if (conv.samples.empty() && state.empty()) return absl::OkStatus();
   if (!devices_.contains(m.device_address)) {
@@ -91,11 +102,26 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
   }
   auto ids = outbox_.Append(conv.samples, state);
   if (!ids.ok()) {
-    append_failures_.fetch_add(1);
-    common::Log(spdlog::level::err, "bridge.append_failed",
-                {{"device_id", m.device_address}, {"error", std::string(ids.status().message())}});
+    const uint64_t failures = append_failures_.fetch_add(1) + 1;
+    if (record_seq >= 0) {
+      // Remember the lowest refused record until it is stored: the cursor waits below it.
+      auto [it, _] = refused_seq_.try_emplace(cursor_key, static_cast<uint32_t>(record_seq));
+      it->second = std::min(it->second, static_cast<uint32_t>(record_seq));
+    }
+    // The first failure and every 1000th: a full disk refuses every reading until it is freed,
+    // and the outbox logs each episode itself.
+    if (failures % 1000 == 1) {
+      common::Log(spdlog::level::err, "bridge.append_failed",
+                  {{"device_id", m.device_address},
+                   {"error", std::string(ids.status().message())},
+                   {"append_failures", failures}});
+    }
     return ids.status();
   }
+  if (auto it = refused_seq_.find(cursor_key); it != refused_seq_.end() && record_seq == it->second) {
+    refused_seq_.erase(it);  // fetched again and stored: the cursor may pass it from now on
+  }
+
   const uint64_t total = appended_.fetch_add(conv.samples.size()) + conv.samples.size();
   // Tests follow this line to know a reading is durable before they kill the bridge.
   spdlog::debug("appended_total={} device={}", total, m.device_address);

@@ -11,6 +11,9 @@
 //
 // Cursor keys: "racp.cursor.<ADDRESS>.<UUID>", e.g. "racp.cursor.AA:BB:CC:DD:EE:01.2A18", value
 // the decimal sequence number. One per device and characteristic, in the outbox's state table.
+// A record the outbox refuses (bound reached, disk full) holds the cursor below it until it is
+// stored, even when later records of the same stream are stored meanwhile, so the meter's next
+// RACP catch-up fetches it again (the later ones come back as duplicates, which ingest absorbs).
 //
 // Thread safety: every method may be called from any thread (the sink runs on the D-Bus dispatch
 // thread, reports on device threads). The outbox must outlive the recorder.
@@ -62,6 +65,9 @@ class Recorder {
   nlohmann::json devices_;
   std::map<std::string, int64_t> last_received_us_;  // per device, to keep time stamps distinct
   std::set<std::string> skew_logged_;
+  // Per cursor key, the lowest record sequence number refused by the outbox and not yet stored
+  // since. In memory only: the persisted cursor is below it, so a restart refetches it anyway.
+  std::map<std::string, uint32_t> refused_seq_;
   std::atomic<uint64_t> appended_{0}, append_failures_{0};
 };
 

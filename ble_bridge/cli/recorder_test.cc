@@ -72,6 +72,33 @@ TEST_F(RecorderTest, FullOutboxLeavesTheCursorBehind) {
   EXPECT_EQ(r.append_failures(), 1u);
 }
 
+TEST_F(RecorderTest, CursorWaitsBelowARefusedRecordWhenLaterOnesAreStored) {
+  outbox_.reset();
+  auto small = Outbox::Open(dir_ + "/small.db", OutboxOptions{.max_rows = 1});
+  ASSERT_TRUE(small.ok());
+  Outbox& outbox = **small;
+  Recorder r(outbox);
+  auto free_space = [&] {
+    auto rows = outbox.ReadAfter(0, 10);
+    ASSERT_TRUE(rows.ok());
+    for (const auto& row : *rows) ASSERT_TRUE(outbox.Delete(std::span<const int64_t>(&row.id, 1)).ok());
+  };
+  auto cursor = [&] { return r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement); };
+  ASSERT_TRUE(r.Record(GlucoseRecord(1, 1'790'000'000'000'000)).ok());
+  EXPECT_FALSE(r.Record(GlucoseRecord(2, 1'790'000'000'000'001)).ok());
+  free_space();  // the uplink delivered record 1 while the meter kept sending
+  ASSERT_TRUE(r.Record(GlucoseRecord(3, 1'790'000'000'000'002)).ok());
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(1)) << "record 3 carried the cursor over refused record 2";
+
+  // The next catch-up asks for records after 1: 2 is stored now, and 3 again (a duplicate).
+  free_space();
+  ASSERT_TRUE(r.Record(GlucoseRecord(2, 1'790'000'000'000'003)).ok());
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(2));
+  free_space();
+  ASSERT_TRUE(r.Record(GlucoseRecord(3, 1'790'000'000'000'004)).ok());
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(3));
+}
+
 TEST_F(RecorderTest, DeviceReportIsKeptInTheDeviceBook) {
   {
     Recorder r(*outbox_);

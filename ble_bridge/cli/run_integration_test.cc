@@ -10,13 +10,23 @@
 // when it is back, and nothing is lost or stored twice. SIGINT while the bus is down exits 0 at
 // once, a bridge started before the bus connects when it appears, and under systemd
 // (NOTIFY_SOCKET) the bridge reports READY=1 and WATCHDOG=1.
+//
+// The gateway clock stepping 3 h forward and back mid-stream (libfaketime in the bridge only;
+// ingest and PostgreSQL keep the real time): every heart rate is stored once, stamped with the
+// real time, and both steps are logged. A full disk under the outbox (a tmpfs filled with a
+// ballast file) refuses readings loudly while the bridge keeps running, and it stores again once
+// space returns.
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <thread>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -51,6 +61,8 @@ constexpr char kPkiScript[] = HT_PKI_SCRIPT;
 constexpr char kStrap[] = "AA:BB:CC:DD:EE:01";
 constexpr char kLoose[] = "AA:BB:CC:DD:EE:09";  // enrolled, bound to nobody
 constexpr int kReadings = 120;
+// Debian's libfaketime (package faketime, scripts/bootstrap.sh).
+constexpr char kLibFaketime[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 class BridgeRunIntegrationTest : public ::testing::Test {
  protected:
@@ -117,6 +129,9 @@ class BridgeRunIntegrationTest : public ::testing::Test {
 
   void TearDown() override {
     bridge_.reset();
+    if (!mounted_.empty()) {
+      EXPECT_EQ(umount(mounted_.c_str()), 0) << mounted_;
+    }
     mock_.reset();
     if (ingest_) (void)ingest_->Signal(SIGKILL);
     ingest_.reset();
@@ -134,11 +149,12 @@ class BridgeRunIntegrationTest : public ::testing::Test {
   void StartBridge(const std::vector<std::string>& extra_env = {}, bool wait_subscribed = true) {
     healthtwin::testing::SubprocessOptions options;
     options.extra_env = extra_env;
-    auto bridge = Subprocess::Spawn(kBridgeBin,
-                                    {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_, "--pki",
-                                     work_ + "/pki", "--as", "bridge-001", "--outbox", work_ + "/outbox.db",
-                                     "--batch-size", "10", "--binding-ttl-s", "1", "--log-level", "debug"},
-                                    options);
+    const std::string outbox = outbox_path_.empty() ? work_ + "/outbox.db" : outbox_path_;
+    auto bridge = Subprocess::Spawn(
+        kBridgeBin,
+        {"run", "--ingest-addr", ingest_addr_, "--registry-addr", ingest_addr_, "--pki", work_ + "/pki", "--as",
+         "bridge-001", "--outbox", outbox, "--batch-size", "10", "--binding-ttl-s", "1", "--log-level", "debug"},
+        options);
     ASSERT_TRUE(bridge.ok()) << bridge.status();
     bridge_ = *std::move(bridge);
     if (!wait_subscribed) return;
@@ -200,6 +216,8 @@ class BridgeRunIntegrationTest : public ::testing::Test {
 
   std::unique_ptr<PgCluster> cluster_;
   std::string conninfo_, work_, ingest_addr_, strap_hr_, loose_hr_;
+  std::string outbox_path_;  // default: work_/outbox.db
+  std::string mounted_;      // a tmpfs to unmount in TearDown
   std::unique_ptr<Subprocess> ingest_;
   std::unique_ptr<testing::MockBluez> mock_;
   std::unique_ptr<Subprocess> bridge_;
@@ -260,6 +278,76 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
   EXPECT_EQ(cts_writes->size(), 2u);  // once per connection
   EXPECT_TRUE(by_id[kStrap].contains("time_synced_unix_us")) << listed;
   EXPECT_FALSE(by_id[kLoose].contains("battery_percent")) << listed;
+}
+
+TEST_F(BridgeRunIntegrationTest, ClockStepsOfThreeHoursLoseNothingAndRepeatNothing) {
+  ASSERT_TRUE(std::filesystem::exists(kLibFaketime)) << kLibFaketime << " missing: run scripts/bootstrap.sh";
+  const std::string offset_file = work_ + "/faketime";
+  auto set_offset = [&](const std::string& offset) { std::ofstream(offset_file, std::ios::trunc) << offset << "\n"; };
+  set_offset("+0");
+  // Only CLOCK_REALTIME moves (FAKETIME_DONT_FAKE_MONOTONIC also spares CLOCK_BOOTTIME); the
+  // file is read on every call, so writing it steps the running bridge's clock.
+  ASSERT_NO_FATAL_FAILURE(
+      StartBridge({"LD_PRELOAD=" + std::string(kLibFaketime), "FAKETIME_TIMESTAMP_FILE=" + offset_file,
+                   "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1", "ASAN_OPTIONS=verify_asan_link_order=0"}));
+  auto notify_and_wait = [&](int from, int to) {
+    ASSERT_NO_FATAL_FAILURE(Notify(from, to));
+    ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=" + std::to_string(to) + " "); }, 15s))
+        << bridge_->Stderr();
+  };
+  ASSERT_NO_FATAL_FAILURE(notify_and_wait(0, kReadings / 3));
+  set_offset("+3h");
+  ASSERT_NO_FATAL_FAILURE(notify_and_wait(kReadings / 3, 2 * kReadings / 3));
+  ASSERT_EQ(CountLogged("\"bridge.clock_jump\""), 1) << bridge_->Stderr();
+  set_offset("+0");  // put right again: a step of 3 h back
+  ASSERT_NO_FATAL_FAILURE(notify_and_wait(2 * kReadings / 3, kReadings));
+  ASSERT_EQ(CountLogged("\"bridge.clock_jump\""), 2) << bridge_->Stderr();
+
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings));
+  EXPECT_FALSE(BridgeLogged("bridge.sample_rejected")) << bridge_->Stderr();
+  EXPECT_NE(bridge_->Stdout().find("\"clock_jumps\":2"), std::string::npos) << bridge_->Stdout();
+  // Stamped with the real time (ingest's clock), in notification order.
+  EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE measured_at > now() OR measured_at < now() - interval '5 min'"),
+            0);
+  EXPECT_EQ(Query("SELECT count(*) FROM (SELECT value::bigint - lag(value::bigint) OVER (ORDER BY measured_at) AS d"
+                  " FROM vitals) steps WHERE d IS NOT NULL AND (d + 90) % 90 <> 7"),
+            0);
+}
+
+TEST_F(BridgeRunIntegrationTest, FullDiskRefusesReadingsLoudlyAndTheBridgeResumesWhenSpaceReturns) {
+  const std::string disk = work_ + "/disk";
+  std::filesystem::create_directories(disk);
+  // Needs root, as in CI: without a real ENOSPC this test would prove nothing, so it fails.
+  ASSERT_EQ(mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=8m"), 0)
+      << "cannot mount a tmpfs (" << std::strerror(errno) << "): run the integration tests as root";
+  mounted_ = disk;
+  outbox_path_ = disk + "/outbox.db";
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_NO_FATAL_FAILURE(Notify(0, 40));
+  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") == 40; }, 20s)) << bridge_->Stderr();
+
+  {
+    std::ofstream ballast(disk + "/ballast", std::ios::binary);
+    const std::string block(4096, '\0');
+    while (ballast.write(block.data(), static_cast<std::streamsize>(block.size())) && ballast.flush()) {
+    }
+  }
+  const int64_t sum_stored = expected_sum_;
+  ASSERT_NO_FATAL_FAILURE(Notify(40, 60));  // a strap keeps no records: these are lost, loudly
+  expected_sum_ = sum_stored;
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("\"bridge.outbox_disk_full\""); }, 10s)) << bridge_->Stderr();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(bridge_->Running()) << bridge_->Stderr();
+  // Loud but rate-limited: a disk full for days must not fill the journal too.
+  EXPECT_EQ(CountLogged("\"bridge.outbox_disk_full\""), 1) << bridge_->Stderr();
+  EXPECT_EQ(CountLogged("\"bridge.append_failed\""), 1) << bridge_->Stderr();
+
+  ASSERT_TRUE(std::filesystem::remove(disk + "/ballast"));
+  ASSERT_NO_FATAL_FAILURE(Notify(60, 100));
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=80 "); }, 15s)) << bridge_->Stderr();
+  EXPECT_TRUE(BridgeLogged("\"bridge.outbox_disk_space_returned\"")) << bridge_->Stderr();
+  ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(80));
+  EXPECT_NE(bridge_->Stdout().find("\"append_failures\":20"), std::string::npos) << bridge_->Stdout();
 }
 
 class BridgeRunOutageTest : public BridgeRunIntegrationTest, public ::testing::WithParamInterface<Outage> {};

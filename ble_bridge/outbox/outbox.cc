@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <cmath>
 #include <string_view>
 
@@ -32,7 +33,8 @@ constexpr char kSelectAfter[] =
     "SELECT id, device_id, vital_type, value, ucum_unit, measured_at_us, received_at_us, device_record_seq"
     " FROM measurements WHERE id > ?1 ORDER BY id LIMIT ?2";
 constexpr char kDelete[] =
-    "DELETE FROM measurements WHERE id = ?1 RETURNING length(CAST(device_id AS BLOB)) + length(CAST(ucum_unit AS BLOB))";
+    "DELETE FROM measurements WHERE id = ?1 RETURNING length(CAST(device_id AS BLOB)) + length(CAST(ucum_unit AS "
+    "BLOB))";
 constexpr char kTotals[] =
     "SELECT count(*), coalesce(sum(length(CAST(device_id AS BLOB)) + length(CAST(ucum_unit AS BLOB))), 0)"
     " FROM measurements";
@@ -51,7 +53,9 @@ class Stmt {
 
   bool ok() const { return rc_ == SQLITE_OK; }
   sqlite3_stmt* get() { return stmt_; }
-  void Text(int i, const std::string& s) { sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
+  void Text(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
   void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void Real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
   int Step() { return sqlite3_step(stmt_); }
@@ -70,6 +74,15 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
 };
+
+// SQLite reports a full disk as SQLITE_FULL when write() says ENOSPC, but as an I/O error when
+// another call (fsync, ftruncate, growing the WAL index) runs out of space first; the errno tells.
+bool IsDiskFull(sqlite3* db) {
+  const int rc = sqlite3_extended_errcode(db) & 0xff;
+  if (rc == SQLITE_FULL) return true;
+  const int err = sqlite3_system_errno(db);
+  return rc == SQLITE_IOERR && (err == ENOSPC || err == EDQUOT);
+}
 
 int64_t RowBytes(const Measurement& m) {
   return static_cast<int64_t>(m.device_id.size() + m.ucum_unit.size()) + kFixedRowBytes;
@@ -108,8 +121,8 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& path, Ou
     return absl::InvalidArgumentError("outbox warn_fraction: must be in (0, 1]");
   }
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -141,8 +154,8 @@ absl::Status Outbox::Init() {
     // without shared memory) would silently weaken our guarantees, so refuse it.
     Stmt wal(db_, "PRAGMA journal_mode=WAL");
     if (!wal.ok() || wal.Step() != SQLITE_ROW) {
-      return absl::FailedPreconditionError("outbox '" + path_ + "': not a usable SQLite database: " +
-                                           sqlite3_errmsg(db_));
+      return absl::FailedPreconditionError("outbox '" + path_ +
+                                           "': not a usable SQLite database: " + sqlite3_errmsg(db_));
     }
     if (wal.ColText(0) != "wal") {
       return absl::FailedPreconditionError("outbox '" + path_ + "': WAL journal mode unavailable (got '" +
@@ -194,8 +207,9 @@ absl::Status Outbox::RefreshOldestLocked() {
 }
 
 void Outbox::UpdateNearFullLocked() {
-  const bool near = static_cast<double>(stats_.rows) >= options_.warn_fraction * static_cast<double>(options_.max_rows) ||
-                    static_cast<double>(stats_.bytes) >= options_.warn_fraction * static_cast<double>(options_.max_bytes);
+  const bool near =
+      static_cast<double>(stats_.rows) >= options_.warn_fraction * static_cast<double>(options_.max_rows) ||
+      static_cast<double>(stats_.bytes) >= options_.warn_fraction * static_cast<double>(options_.max_bytes);
   if (near && !stats_.near_full) {
     ++stats_.near_full_warnings_total;
     common::LogWarn("bridge.outbox_near_full", {{"path", path_},
@@ -233,7 +247,7 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
   if (stats_.rows + n > options_.max_rows || stats_.bytes + add_bytes > options_.max_bytes) {
     ++stats_.refused_total;
     // Loud but not a flood: the first refusal and every 1000th after it.
-    if (stats_.refused_total % 1000 == 1) {
+    if ((stats_.refused_total - stats_.disk_full_total) % 1000 == 1) {
       common::LogError("bridge.outbox_full", {{"path", path_},
                                               {"rows", stats_.rows},
                                               {"max_rows", options_.max_rows},
@@ -247,8 +261,28 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
                                         " bytes): measurement refused, nothing stored was dropped");
   }
 
+  auto ids = WriteLocked(batch, state_updates);
+  if (!ids.ok()) {
+    if (ids.status().code() == absl::StatusCode::kResourceExhausted) return RefuseDiskFullLocked(ids.status());
+    return ids.status();
+  }
+  if (stats_.disk_full) {
+    stats_.disk_full = false;
+    common::LogInfo("bridge.outbox_disk_space_returned",
+                    {{"path", path_}, {"disk_full_total", stats_.disk_full_total}});
+  }
+  if (stats_.rows == 0 && !batch.empty()) stats_.oldest_received_at_unix_us = batch.front().received_at_unix_us;
+  stats_.rows += n;
+  stats_.bytes += add_bytes;
+  stats_.appended_total += static_cast<uint64_t>(n);
+  UpdateNearFullLocked();
+  return ids;
+}
+
+absl::StatusOr<std::vector<int64_t>> Outbox::WriteLocked(std::span<const Measurement> batch,
+                                                         const std::map<std::string, std::string>& state_updates) {
   Transaction tx(db_);
-  if (tx.Begin() != SQLITE_OK) return SqliteError("BEGIN");
+  if (tx.Begin() != SQLITE_OK) return WriteError("BEGIN");
   Stmt insert(db_, kInsert);
   if (!insert.ok()) return SqliteError("preparing insert");
   std::vector<int64_t> ids;
@@ -261,7 +295,7 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
     insert.Int(5, m.measured_at_unix_us);
     insert.Int(6, m.received_at_unix_us);
     insert.Int(7, static_cast<int64_t>(m.device_record_seq));  // bit pattern kept
-    if (insert.Step() != SQLITE_DONE) return SqliteError("insert");
+    if (insert.Step() != SQLITE_DONE) return WriteError("insert");
     ids.push_back(sqlite3_last_insert_rowid(db_));
     insert.Reset();
   }
@@ -271,18 +305,39 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
     for (const auto& [key, value] : state_updates) {
       put.Text(1, key);
       put.Text(2, value);
-      if (put.Step() != SQLITE_DONE) return SqliteError("state update");
+      if (put.Step() != SQLITE_DONE) return WriteError("state update");
       put.Reset();
     }
   }
-  if (tx.Commit() != SQLITE_OK) return SqliteError("COMMIT");
+  if (tx.Commit() != SQLITE_OK) return WriteError("COMMIT");
 
-  if (stats_.rows == 0 && !batch.empty()) stats_.oldest_received_at_unix_us = batch.front().received_at_unix_us;
-  stats_.rows += n;
-  stats_.bytes += add_bytes;
-  stats_.appended_total += static_cast<uint64_t>(n);
-  UpdateNearFullLocked();
   return ids;
+}
+
+absl::Status Outbox::WriteError(const char* what) const {
+  if (!IsDiskFull(db_)) return SqliteError(what);
+  return absl::ResourceExhaustedError("outbox '" + path_ + "': " + what + ": disk full (" + sqlite3_errmsg(db_) +
+                                      ", errno " + std::to_string(sqlite3_system_errno(db_)) + ")");
+}
+
+absl::Status Outbox::RefuseDiskFullLocked(const absl::Status& cause) {
+  ++stats_.refused_total;
+  ++stats_.disk_full_total;
+  if (!stats_.disk_full) {
+    stats_.disk_full = true;
+    disk_full_in_episode_ = 0;
+  }
+  // One error when an episode starts, then every 1000th refusal: loud, but a gateway whose disk
+  // stays full for days must not fill what is left of it with our own logs.
+  if (disk_full_in_episode_++ % 1000 == 0) {
+    common::LogError("bridge.outbox_disk_full", {{"path", path_},
+                                                 {"rows", stats_.rows},
+                                                 {"disk_full_total", stats_.disk_full_total},
+                                                 {"refused_total", stats_.refused_total},
+                                                 {"error", std::string(cause.message())}});
+  }
+  return absl::ResourceExhaustedError(std::string(cause.message()) +
+                                      ": measurement refused, nothing stored was dropped");
 }
 
 absl::StatusOr<int64_t> Outbox::Append(const Measurement& m) {

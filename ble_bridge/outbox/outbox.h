@@ -22,6 +22,13 @@
 // from the last persisted sequence number). When usage crosses `warn_fraction` of a bound a
 // warning is logged once (re-armed when usage falls back below it) and `near_full` is set.
 //
+// A full file system is refused the same way: when SQLite cannot write or fsync for lack of
+// space (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT) the append's transaction is rolled
+// back (no row and no state update of it is stored), RESOURCE_EXHAUSTED is returned,
+// `refused_total` and `disk_full_total` are incremented and `bridge.outbox_disk_full` is logged
+// at error level (rate-limited). The same open Outbox keeps working: appends succeed again as
+// soon as space returns, with no reopen, and `bridge.outbox_disk_space_returned` is logged.
+//
 // Thread safety: all methods may be called from any thread; calls are serialised by an
 // internal mutex. One process should open a given file; SQLite's own file locks make a
 // second writer wait up to `busy_timeout_ms` rather than corrupt anything.
@@ -46,13 +53,13 @@ namespace healthtwin::ble {
 
 // One scalar observation as the parsers produce it, before it has an outbox id.
 struct Measurement {
-  std::string device_id;                 // e.g. the BLE address "AA:BB:CC:DD:EE:FF"
+  std::string device_id;  // e.g. the BLE address "AA:BB:CC:DD:EE:FF"
   common::VitalType type = common::VitalType::kUnspecified;
   double value = 0;
-  std::string ucum_unit;                 // UCUM code of `value`, e.g. "mm[Hg]", "kPa"
-  int64_t measured_at_unix_us = 0;       // device clock
-  int64_t received_at_unix_us = 0;       // gateway clock
-  uint64_t device_record_seq = 0;        // the device's own record number; 0 when none
+  std::string ucum_unit;            // UCUM code of `value`, e.g. "mm[Hg]", "kPa"
+  int64_t measured_at_unix_us = 0;  // device clock
+  int64_t received_at_unix_us = 0;  // gateway clock
+  uint64_t device_record_seq = 0;   // the device's own record number; 0 when none
 };
 
 // A stored measurement. `id` is strictly increasing and is the uplink's sender_seq.
@@ -62,9 +69,9 @@ struct OutboxRow {
 };
 
 struct OutboxOptions {
-  int64_t max_rows = 5'000'000;          // about 30 days of 1 Hz heart rate from two devices
-  int64_t max_bytes = 1'000'000'000;     // estimated payload bytes (see OutboxStats::bytes)
-  double warn_fraction = 0.8;            // log and set near_full at this share of a bound
+  int64_t max_rows = 5'000'000;       // about 30 days of 1 Hz heart rate from two devices
+  int64_t max_bytes = 1'000'000'000;  // estimated payload bytes (see OutboxStats::bytes)
+  double warn_fraction = 0.8;         // log and set near_full at this share of a bound
   int busy_timeout_ms = 5'000;
 };
 
@@ -76,7 +83,9 @@ struct OutboxStats {
   int64_t oldest_received_at_unix_us = 0;  // 0 when empty
   uint64_t appended_total = 0;
   uint64_t deleted_total = 0;
-  uint64_t refused_total = 0;             // appends refused because the outbox was full
+  uint64_t refused_total = 0;    // appends refused: outbox bound reached or disk full
+  uint64_t disk_full_total = 0;  // of those, refused because the file system was full
+  bool disk_full = false;        // the last append was refused for a full disk
   uint64_t near_full_warnings_total = 0;
   bool near_full = false;
 };
@@ -96,7 +105,8 @@ class Outbox {
   // Appends `batch` and applies `state_updates` (key -> value) in one durable transaction and
   // returns the new ids in order. All or nothing. Errors: InvalidArgument for an empty
   // device_id or an unspecified type (naming the index), ResourceExhausted when the bound
-  // would be crossed (nothing is written), Internal for a SQLite failure.
+  // would be crossed or the file system is full (nothing is written), Internal for another
+  // SQLite failure.
   absl::StatusOr<std::vector<int64_t>> Append(std::span<const Measurement> batch,
                                               const std::map<std::string, std::string>& state_updates = {});
   absl::StatusOr<int64_t> Append(const Measurement& m);
@@ -121,6 +131,11 @@ class Outbox {
   absl::Status Init();
   absl::Status Exec(const char* sql);
   absl::Status SqliteError(const char* what) const;
+  // SqliteError, but ResourceExhausted when the failure was a full disk.
+  absl::Status WriteError(const char* what) const;
+  absl::StatusOr<std::vector<int64_t>> WriteLocked(std::span<const Measurement> batch,
+                                                   const std::map<std::string, std::string>& state_updates);
+  absl::Status RefuseDiskFullLocked(const absl::Status& cause);
   void UpdateNearFullLocked();
   absl::Status RefreshOldestLocked();
 
@@ -129,6 +144,7 @@ class Outbox {
   mutable std::mutex mu_;
   sqlite3* db_;  // owned
   OutboxStats stats_;
+  uint64_t disk_full_in_episode_ = 0;  // refusals since the disk-full episode began
 };
 
 }  // namespace healthtwin::ble

@@ -7,6 +7,11 @@ namespace healthtwin::ble {
 BindingCache::BindingCache(DeviceRegistry& registry, std::chrono::milliseconds ttl, std::function<int64_t()> now_us)
     : registry_(registry), ttl_(ttl), now_us_(std::move(now_us)) {}
 
+int64_t BindingCache::SteadyNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 absl::StatusOr<bool> BindingCache::IsBound(const std::string& device_id) {
   const int64_t now = now_us_();
   {

@@ -37,7 +37,11 @@ struct UnboundDevice {
 
 class BindingCache {
  public:
+  // `now_us` must be a monotonic clock (SteadyNowUs in production): a ttl measured on the wall
+  // clock would last hours longer after the gateway clock steps back.
   BindingCache(DeviceRegistry& registry, std::chrono::milliseconds ttl, std::function<int64_t()> now_us);
+
+  static int64_t SteadyNowUs();
 
   // Whether `device_id` may be forwarded now. An error only when the registry cannot be
   // asked and nothing was ever learned about the device; the caller then holds its rows.

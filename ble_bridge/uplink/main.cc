@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   ble::GrpcSampleSink sink(
       addr, tls, {.ack_timeout = std::chrono::milliseconds(ack_timeout_ms), .ingest_identity = ingest_identity});
   ble::GrpcDeviceRegistry registry(addr, tls, std::chrono::milliseconds(5'000), ingest_identity);
-  ble::BindingCache bindings(registry, std::chrono::seconds(binding_ttl_s), common::NowUnixMicros);
+  ble::BindingCache bindings(registry, std::chrono::seconds(binding_ttl_s), ble::BindingCache::SteadyNowUs);
   ble::Forwarder forwarder(**outbox, sink, fwd, require_binding ? &bindings : nullptr);
 
   ble::StopSignal stop;
