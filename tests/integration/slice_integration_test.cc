@@ -1141,7 +1141,9 @@ TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
       grpc::ClientContext ctx;
       SetDeadline(ctx);
       const auto code = Registry(identity)->AddCareTeamMember(&ctx, req, &resp).error_code();
-      if (identity != "cli-admin") EXPECT_EQ(code, grpc::StatusCode::PERMISSION_DENIED) << identity;
+      if (identity != "cli-admin") {
+        EXPECT_EQ(code, grpc::StatusCode::PERMISSION_DENIED) << identity;
+      }
     }
   }
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM care_team WHERE member = 'dr-mallory'"), 1) << "only the admin's";
