@@ -258,6 +258,7 @@ BluezClientStats BluezClient::stats() const {
   s.time_writes = time_writes_.load();
   s.bluez_losses = bluez_losses_.load();
   s.enumerations = enumerations_.load();
+  s.sessions_started = sessions_started_.load();
   return s;
 }
 
@@ -326,6 +327,7 @@ void BluezClient::TrackDeviceLocked(const std::string& path, const PropertyMap& 
   if (!d.accepted && options_.accept_device(d.address, d.uuids)) d.accepted = true;
   if (d.accepted && !d.session_started && started_ && !stopping_) {
     d.session_started = true;
+    sessions_started_.fetch_add(1);
     threads_.emplace_back([this, device = it->second] { RunDevice(device); });
   }
   cv_.notify_all();

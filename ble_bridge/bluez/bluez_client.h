@@ -131,6 +131,7 @@ struct BluezClientStats {
   uint64_t time_writes = 0;      // Current Time written
   uint64_t bluez_losses = 0;     // org.bluez went away (bluetoothd restart, bus lost)
   uint64_t enumerations = 0;     // object enumerations (the first, then one per return of org.bluez)
+  uint64_t sessions_started = 0;  // device sessions begun (an accepted device, again after each end)
 };
 
 class BluezClient {
@@ -215,6 +216,7 @@ class BluezClient {
   std::atomic<uint64_t> time_writes_{0};
   std::atomic<uint64_t> bluez_losses_{0};
   std::atomic<uint64_t> enumerations_{0};
+  std::atomic<uint64_t> sessions_started_{0};
 };
 
 }  // namespace healthtwin::ble

@@ -233,7 +233,10 @@ TEST_F(BluezClientIntegrationTest, IgnoresDevicesWithoutAHealthService) {
   auto other = mock_->AddDevice(hci0_, "AA:BB:CC:DD:EE:09", "headphones", {0x110B});
   ASSERT_TRUE(other.ok());
   StartClient();
-  std::this_thread::sleep_for(milliseconds(300));
+  // Once the first enumeration is done the client has decided about every device it read, and
+  // a session for an accepted one has begun.
+  ASSERT_TRUE(PollUntil([&] { return client_->stats().enumerations >= 1; }, seconds(5)));
+  EXPECT_EQ(client_->stats().sessions_started, 0u);
   EXPECT_EQ(client_->stats().connect_attempts, 0u);
 }
 

@@ -113,6 +113,7 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     auto manufacturer = mock_->AddCharacteristic(strap, 0x20, 0x180A, 0x21, 0x2A29, {"read"}, {'P', 'o', 'l', 'a', 'r'});
     ASSERT_TRUE(manufacturer.ok()) << manufacturer.status();
     const std::time_t behind = std::time(nullptr) - 600;
+    device_clock_unix_s_ = behind;
     std::tm tm{};
     localtime_r(&behind, &tm);
     ASSERT_TRUE(mock_->AddCharacteristic(strap, 0x40, 0x1805, 0x41, 0x2A2B, {"read", "write", "notify"},
@@ -208,6 +209,40 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     return std::stol(m[1].str());
   }
 
+  static int64_t NowUnixMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // When a bridge read the device's Current Time: after it was started, and before its
+  // "clock skew" line was seen.
+  struct ReadBracket {
+    int64_t after_unix_us;
+    int64_t before_unix_us;
+  };
+
+  // Starts the bridge, waits for its "clock skew N s" line, then for the strap's subscription.
+  // The mock's clock does not tick, so the skew is exactly `device_unix_s` minus the moment of
+  // the read, which lies inside the bracket; N is that skew truncated to whole seconds.
+  ReadBracket StartBridgeAndExpectLoggedSkew(int64_t device_unix_s) {
+    const int64_t started_us = NowUnixMicros();
+    StartBridge({}, /*wait_subscribed=*/false);
+    if (bridge_ == nullptr) return {};
+    EXPECT_TRUE(PollUntil([&] { return LoggedSkewSeconds().has_value(); }, 10s)) << bridge_->Stderr();
+    const ReadBracket read{started_us, NowUnixMicros()};
+    const int64_t device_us = device_unix_s * 1'000'000;
+    const double earliest_s = static_cast<double>(device_us - read.before_unix_us) / 1e6;
+    const double latest_s = static_cast<double>(device_us - read.after_unix_us) / 1e6;
+    const long logged_s = LoggedSkewSeconds().value_or(0);
+    // Truncation toward zero: a skew in (logged_s - 1, logged_s] is logged as logged_s.
+    EXPECT_GE(logged_s, earliest_s) << "skew between " << earliest_s << " and " << latest_s << " s\n"
+                                    << bridge_->Stderr();
+    EXPECT_LT(logged_s - 1, latest_s) << "skew between " << earliest_s << " and " << latest_s << " s\n"
+                                      << bridge_->Stderr();
+    EXPECT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 1; }, 15s)) << bridge_->Stderr();
+    return read;
+  }
+
   int64_t Query(const std::string& sql) {
     pqxx::connection c(conninfo_);
     pqxx::nontransaction tx(c);
@@ -222,28 +257,47 @@ class BridgeRunIntegrationTest : public ::testing::Test {
   std::unique_ptr<testing::MockBluez> mock_;
   std::unique_ptr<Subprocess> bridge_;
   int64_t expected_sum_ = 0;
+  int64_t device_clock_unix_s_ = 0;  // the strap's Current Time as AddWearables set it
 };
 
+// The local time a Current Time value (as the bridge writes it) holds, in whole seconds, as the
+// bridge reads it back.
+int64_t CurrentTimeUnixSeconds(const std::vector<uint8_t>& value) {
+  std::tm tm{};
+  tm.tm_year = (value.at(0) | (value.at(1) << 8)) - 1900;
+  tm.tm_mon = value.at(2) - 1;
+  tm.tm_mday = value.at(3);
+  tm.tm_hour = value.at(4);
+  tm.tm_min = value.at(5);
+  tm.tm_sec = value.at(6);
+  tm.tm_isdst = -1;
+  return std::mktime(&tm);
+}
+
 TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNine) {
-  ASSERT_NO_FATAL_FAILURE(StartBridge());
-  // The mock's clock was set 600 s behind when the harness started and does not tick, so the
-  // skew the bridge measures is -600 s minus the seconds since then (a few on a loaded machine).
-  ASSERT_TRUE(PollUntil([&] { return LoggedSkewSeconds().has_value(); }, 10s)) << bridge_->Stderr();
-  EXPECT_LE(*LoggedSkewSeconds(), -599) << bridge_->Stderr();
-  EXPECT_GE(*LoggedSkewSeconds(), -615) << bridge_->Stderr();
+  // The mock's clock was set 600 s behind when the harness started.
+  ASSERT_NO_FATAL_FAILURE(StartBridgeAndExpectLoggedSkew(device_clock_unix_s_));
   ASSERT_NO_FATAL_FAILURE(Notify(0, kReadings / 2));
   // Every reading of the first half is durable in the outbox, and forwarding has begun.
   ASSERT_TRUE(PollUntil([&] { return BridgeLogged("appended_total=" + std::to_string(kReadings / 2) + " "); }, 15s))
       << bridge_->Stderr();
   ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM vitals") > 0; }, 15s)) << bridge_->Stderr();
+  ASSERT_TRUE(PollUntil([&] { return BridgeLogged("Current Time set to"); }, 10s)) << bridge_->Stderr();
   ASSERT_TRUE(bridge_->Signal(SIGKILL).ok());
   auto killed = bridge_->Wait(10s);
   ASSERT_TRUE(killed.ok() && !killed->exited);
+  // The strap's clock now holds what the first connection wrote, and still does not tick.
+  const std::string cts_path = testing::MockBluez::DevicePath("/org/bluez/hci0", kStrap) + "/service0040/char0041";
+  auto first_writes = mock_->Writes(cts_path);
+  ASSERT_TRUE(first_writes.ok()) << first_writes.status();
+  ASSERT_EQ(first_writes->size(), 1u);
+  const int64_t written_unix_s = CurrentTimeUnixSeconds(first_writes->front());
 
   // The link drops with the bridge; the strap advertises again and the new bridge reconnects.
   const std::string strap_path = testing::MockBluez::DevicePath("/org/bluez/hci0", kStrap);
   ASSERT_TRUE(mock_->DropConnection(strap_path).ok());
-  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ReadBracket second_read{};
+  ASSERT_NO_FATAL_FAILURE(second_read = StartBridgeAndExpectLoggedSkew(written_unix_s));
   ASSERT_NO_FATAL_FAILURE(Notify(kReadings / 2, kReadings));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(mock_->Notify(loose_hr_, {0x00, 99}).ok());
 
@@ -271,9 +325,14 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
   EXPECT_EQ(by_id[kStrap]["battery_source"], "org.bluez.Battery1") << listed;
   EXPECT_EQ(by_id[kStrap]["manufacturer"], "Polar") << listed;
   // The first connection found the clock 600 s behind and set it; the book shows the last
-  // connection's reading, after the fix.
-  EXPECT_NEAR(by_id[kStrap]["clock_skew_s"].get<double>(), 0, 5) << listed;
-  auto cts_writes = mock_->Writes(testing::MockBluez::DevicePath("/org/bluez/hci0", kStrap) + "/service0040/char0041");
+  // connection's reading, after the fix: the written time minus the moment of that read.
+  EXPECT_GE(by_id[kStrap]["clock_skew_s"].get<double>(),
+            static_cast<double>(written_unix_s * 1'000'000 - second_read.before_unix_us) / 1e6)
+      << listed;
+  EXPECT_LE(by_id[kStrap]["clock_skew_s"].get<double>(),
+            static_cast<double>(written_unix_s * 1'000'000 - second_read.after_unix_us) / 1e6)
+      << listed;
+  auto cts_writes = mock_->Writes(cts_path);
   ASSERT_TRUE(cts_writes.ok()) << cts_writes.status();
   EXPECT_EQ(cts_writes->size(), 2u);  // once per connection
   EXPECT_TRUE(by_id[kStrap].contains("time_synced_unix_us")) << listed;

@@ -175,11 +175,17 @@ TEST_F(ForwarderTest, StopEndsAnEndlessOutagePromptly) {
   Forwarder f(*outbox_, ingest, slow);
   StopSignal stop;
   std::thread runner([&] { f.Run(stop); });
-  std::this_thread::sleep_for(20ms);
+  // The first attempt has failed, so the forwarder is in (or entering) its 10 s backoff.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.Stats().stream_failures_total < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(f.Stats().stream_failures_total, 1u);
   const auto t0 = std::chrono::steady_clock::now();
   stop.Stop();
   runner.join();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(ingest.opens, 1);           // stopped during the backoff, not before the first attempt
   EXPECT_EQ(outbox_->Stats().rows, 5);  // kept, not given up on
 }
 

@@ -1,5 +1,6 @@
 // SimulationService end to end in one process: real PostgreSQL, real gRPC over mutual TLS on
 // port 0 with the development PKI, the production engines (models/treatment) and JobRunner.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -223,6 +224,8 @@ TEST_F(SimulationTest, CancellingARunningJobStopsIt) {
          QueryInt(conninfo_, "SELECT state FROM simulation_jobs") != static_cast<int>(v1::JOB_STATE_RUNNING)) {
     std::this_thread::sleep_for(50ms);
   }
+  // Otherwise this would test cancelling a queued job.
+  ASSERT_EQ(QueryInt(conninfo_, "SELECT state FROM simulation_jobs"), static_cast<int>(v1::JOB_STATE_RUNNING));
   v1::CohortJob cancelled;
   ASSERT_TRUE(rita->CancelCohort(Ctx().get(), req, &cancelled).ok());
   grpc::Status watch_status;
@@ -393,11 +396,13 @@ TEST_F(SimulationTest, WhatIfOnATachycardicPatientFitsThePressuresAndSaysSo) {
   bool said = false;
   for (const std::string& a : result.assumptions()) said = said || a.find("outside the resting range") != std::string::npos;
   EXPECT_TRUE(said) << "the assumption is reported";
-  for (const auto& t : result.options(0).trajectories()) {
-    if (t.quantity() == "trough_systolic_mmhg") {
-      EXPECT_NEAR(t.days(0).mean(), 152, 6);
-    }
-  }
+  ASSERT_GE(result.options_size(), 1);
+  const auto& trajectories = result.options(0).trajectories();
+  auto trough = std::find_if(trajectories.begin(), trajectories.end(),
+                             [](const v1::Trajectory& t) { return t.quantity() == "trough_systolic_mmhg"; });
+  ASSERT_NE(trough, trajectories.end()) << "no trough_systolic_mmhg trajectory";
+  ASSERT_GE(trough->days_size(), 1);
+  EXPECT_NEAR(trough->days(0).mean(), 152, 6);
 }
 
 TEST_F(SimulationTest, WhatIfOnAPatientsTwinIsForClinicians) {
