@@ -85,12 +85,16 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
     auto raw = outbox_.GetState(cursor_key);
     uint32_t current = 0;
     const bool has = raw.ok() && raw->has_value() && absl::SimpleAtoi(**raw, &current);
-    // Advance only: a record re-sent out of order never moves the cursor back. Never past a
-    // refused record either: records after it that were stored (space came back mid-stream)
-    // would otherwise carry the cursor over it, and RACP would never fetch it again.
+    // Advance only: a record re-sent out of order never moves the cursor back. Never over a
+    // gap: a meter notifies a new record live, possibly before the catch-up that fetches the
+    // records before it, so a live record beyond cursor + 1 leaves the cursor where it is
+    // until a RACP catch-up succeeds (OnDeviceReport). Never past a refused record either:
+    // records after it that were stored (space came back mid-stream) would otherwise carry the
+    // cursor over it, and RACP would never fetch it again.
     int64_t advance_to = record_seq;
+    if (has && record_seq > static_cast<int64_t>(current) + 1) advance_to = current;
     if (auto it = refused_seq_.find(cursor_key); it != refused_seq_.end() && record_seq > it->second) {
-      advance_to = static_cast<int64_t>(it->second) - 1;
+      advance_to = std::min<int64_t>(advance_to, static_cast<int64_t>(it->second) - 1);
     }
     if (advance_to >= 0 && (!has || advance_to > current)) state[cursor_key] = std::to_string(advance_to);
     if (has && record_seq <= current) record_seq = -1;  // already stored once: no gap if refused
@@ -121,11 +125,34 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
   if (auto it = refused_seq_.find(cursor_key); it != refused_seq_.end() && record_seq == it->second) {
     refused_seq_.erase(it);  // fetched again and stored: the cursor may pass it from now on
   }
+  if (const auto* g = std::get_if<GlucoseMeasurement>(&m.decoded.value)) {
+    auto& seen = max_stored_seq_[cursor_key];
+    seen = std::max<uint32_t>(seen, g->sequence_number);
+  }
 
   const uint64_t total = appended_.fetch_add(conv.samples.size()) + conv.samples.size();
   // Tests follow this line to know a reading is durable before they kill the bridge.
   spdlog::debug("appended_total={} device={}", total, m.device_address);
   return absl::OkStatus();
+}
+
+// The meter has sent every record it holds from the cursor on (the RACP response follows its
+// records, on the same bus connection, so they are recorded by now): the cursor may move over
+// the gaps that live records left, to the highest record stored, but not past a refused one.
+void Recorder::CatchUpDoneLocked(const std::string& address) {
+  const std::string key = CursorKey(address, Characteristic::kGlucoseMeasurement);
+  auto seen = max_stored_seq_.find(key);
+  if (seen == max_stored_seq_.end()) return;
+  int64_t to = seen->second;
+  if (auto it = refused_seq_.find(key); it != refused_seq_.end()) to = std::min<int64_t>(to, int64_t{it->second} - 1);
+  auto raw = outbox_.GetState(key);
+  uint32_t current = 0;
+  const bool has = raw.ok() && raw->has_value() && absl::SimpleAtoi(**raw, &current);
+  if (to < 0 || (has && to <= current)) return;
+  if (absl::Status s = outbox_.PutState(key, std::to_string(to)); !s.ok()) {
+    // The cursor stays behind: the next catch-up fetches those records again, as duplicates.
+    common::Log(spdlog::level::warn, "bridge.cursor_not_saved", {{"device_id", address}, {"error", s.ToString()}});
+  }
 }
 
 void Recorder::OnDeviceReport(const DeviceReport& r) {
@@ -150,6 +177,7 @@ void Recorder::OnDeviceReport(const DeviceReport& r) {
     d["racp"] = {{"outcome", std::string(RacpOutcomeName(r.racp))}, {"detail", r.racp_detail}};
     if (r.racp_from_sequence) d["racp"]["from_sequence"] = *r.racp_from_sequence;
   }
+  if (r.racp == RacpOutcome::kSuccess || r.racp == RacpOutcome::kNoRecords) CatchUpDoneLocked(r.device_address);
   nlohmann::json logged = d;
   logged.erase("serial");  // a device serial stays in the book, out of the logs
   common::Log(spdlog::level::info, "bridge.device_report", {{"device_id", r.device_address}, {"report", logged}});

@@ -14,6 +14,9 @@
 // A record the outbox refuses (bound reached, disk full) holds the cursor below it until it is
 // stored, even when later records of the same stream are stored meanwhile, so the meter's next
 // RACP catch-up fetches it again (the later ones come back as duplicates, which ingest absorbs).
+// A live record beyond cursor + 1 (the meter notified a new record before the catch-up fetched
+// the ones before it) does not move the cursor either; a successful catch-up then moves it to
+// the highest record stored.
 //
 // Thread safety: every method may be called from any thread (the sink runs on the D-Bus dispatch
 // thread, reports on device threads). The outbox must outlive the recorder.
@@ -59,6 +62,7 @@ class Recorder {
 
  private:
   void SaveLocked();
+  void CatchUpDoneLocked(const std::string& address);
 
   Outbox& outbox_;
   std::mutex mu_;  // guards everything below
@@ -68,6 +72,8 @@ class Recorder {
   // Per cursor key, the lowest record sequence number refused by the outbox and not yet stored
   // since. In memory only: the persisted cursor is below it, so a restart refetches it anyway.
   std::map<std::string, uint32_t> refused_seq_;
+  // Per cursor key, the highest record sequence number stored by this process.
+  std::map<std::string, uint32_t> max_stored_seq_;
   std::atomic<uint64_t> appended_{0}, append_failures_{0};
 };
 

@@ -99,6 +99,47 @@ TEST_F(RecorderTest, CursorWaitsBelowARefusedRecordWhenLaterOnesAreStored) {
   EXPECT_EQ(cursor(), std::optional<uint16_t>(3));
 }
 
+// Found by the soak: after an outage a meter notified its newest record live before the catch-up
+// request; the cursor jumped to it and the records in between were never fetched.
+TEST_F(RecorderTest, ALiveRecordBeyondAGapHoldsTheCursorUntilACatchUpSucceeds) {
+  Recorder r(*outbox_);
+  auto cursor = [&] { return r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement); };
+  auto catch_up = [&](RacpOutcome outcome) {
+    DeviceReport rep;
+    rep.device_address = kMeter;
+    rep.racp = outcome;
+    r.OnDeviceReport(rep);
+  };
+  for (uint16_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE(r.Record(GlucoseRecord(seq, 1'790'000'000'000'000 + seq)).ok());
+  ASSERT_EQ(cursor(), std::optional<uint16_t>(5));
+  ASSERT_TRUE(r.Record(GlucoseRecord(9, 1'790'000'000'000'009)).ok());  // live, 6-8 still on the meter
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(5));
+  catch_up(RacpOutcome::kTimedOut);
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(5)) << "a failed catch-up proves nothing";
+  ASSERT_TRUE(r.Record(GlucoseRecord(6, 1'790'000'000'000'006)).ok());
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(6));
+  ASSERT_TRUE(r.Record(GlucoseRecord(7, 1'790'000'000'000'007)).ok());
+  ASSERT_TRUE(r.Record(GlucoseRecord(8, 1'790'000'000'000'008)).ok());
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(8));
+  catch_up(RacpOutcome::kSuccess);  // the meter sent everything from 6 on, 9 included
+  EXPECT_EQ(cursor(), std::optional<uint16_t>(9));
+}
+
+TEST_F(RecorderTest, ASuccessfulCatchUpDoesNotCarryTheCursorOverARefusedRecord) {
+  outbox_.reset();
+  auto small = Outbox::Open(dir_ + "/small.db", OutboxOptions{.max_rows = 2});
+  ASSERT_TRUE(small.ok());
+  Recorder r(**small);
+  ASSERT_TRUE(r.Record(GlucoseRecord(1, 1'790'000'000'000'001)).ok());
+  ASSERT_TRUE(r.Record(GlucoseRecord(3, 1'790'000'000'000'003)).ok());   // live; 2 not fetched yet
+  EXPECT_FALSE(r.Record(GlucoseRecord(2, 1'790'000'000'000'002)).ok());  // refused: full
+  DeviceReport rep;
+  rep.device_address = kMeter;
+  rep.racp = RacpOutcome::kSuccess;
+  r.OnDeviceReport(rep);
+  EXPECT_EQ(r.LastRecordSeq(kMeter, Characteristic::kGlucoseMeasurement), std::optional<uint16_t>(1));
+}
+
 TEST_F(RecorderTest, DeviceReportIsKeptInTheDeviceBook) {
   {
     Recorder r(*outbox_);
