@@ -31,12 +31,16 @@ std::string Recorder::CursorKey(const std::string& address, Characteristic c) {
   return "racp.cursor." + address + "." + CharacteristicShortUuid(c);
 }
 
-std::optional<uint16_t> Recorder::LastRecordSeq(const std::string& address, Characteristic c) {
-  auto raw = outbox_.GetState(CursorKey(address, c));
+std::optional<uint16_t> Recorder::StoredCursor(const std::string& key) {
+  auto raw = outbox_.GetState(key);
   if (!raw.ok() || !raw->has_value()) return std::nullopt;
   uint32_t v = 0;
   if (!absl::SimpleAtoi(**raw, &v) || v > 0xFFFF) return std::nullopt;
   return static_cast<uint16_t>(v);
+}
+
+std::optional<uint16_t> Recorder::LastRecordSeq(const std::string& address, Characteristic c) {
+  return StoredCursor(CursorKey(address, c));
 }
 
 absl::Status Recorder::Record(const ReceivedMeasurement& m) {
@@ -82,9 +86,9 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
   if (const auto* g = std::get_if<GlucoseMeasurement>(&m.decoded.value)) {
     cursor_key = CursorKey(m.device_address, Characteristic::kGlucoseMeasurement);
     record_seq = g->sequence_number;
-    auto raw = outbox_.GetState(cursor_key);
-    uint32_t current = 0;
-    const bool has = raw.ok() && raw->has_value() && absl::SimpleAtoi(**raw, &current);
+    const std::optional<uint16_t> stored = StoredCursor(cursor_key);
+    const bool has = stored.has_value();
+    const uint32_t current = stored.value_or(0);
     // Advance only: a record re-sent out of order never moves the cursor back. Never over a
     // gap: a meter notifies a new record live, possibly before the catch-up that fetches the
     // records before it, so a live record beyond cursor + 1 leaves the cursor where it is
@@ -145,10 +149,8 @@ void Recorder::CatchUpDoneLocked(const std::string& address) {
   if (seen == max_stored_seq_.end()) return;
   int64_t to = seen->second;
   if (auto it = refused_seq_.find(key); it != refused_seq_.end()) to = std::min<int64_t>(to, int64_t{it->second} - 1);
-  auto raw = outbox_.GetState(key);
-  uint32_t current = 0;
-  const bool has = raw.ok() && raw->has_value() && absl::SimpleAtoi(**raw, &current);
-  if (to < 0 || (has && to <= current)) return;
+  const std::optional<uint16_t> current = StoredCursor(key);
+  if (to < 0 || (current && to <= *current)) return;
   if (absl::Status s = outbox_.PutState(key, std::to_string(to)); !s.ok()) {
     // The cursor stays behind: the next catch-up fetches those records again, as duplicates.
     common::Log(spdlog::level::warn, "bridge.cursor_not_saved", {{"device_id", address}, {"error", s.ToString()}});

@@ -27,11 +27,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "ble_bridge/bluez/bluez_client.h"
@@ -63,6 +62,8 @@ class Recorder {
  private:
   void SaveLocked();
   void CatchUpDoneLocked(const std::string& address);
+  // The persisted cursor under `key`; nullopt when none (or unreadable).
+  std::optional<uint16_t> StoredCursor(const std::string& key);
 
   Outbox& outbox_;
   std::mutex mu_;  // guards everything below
