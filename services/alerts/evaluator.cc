@@ -11,11 +11,6 @@
 namespace healthtwin::alerts {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 constexpr int kHeartRateType = 1;
 constexpr int kPriorityLow = 1;
 constexpr int kPriorityMedium = 2;
@@ -35,7 +30,7 @@ std::string Summary(const HrEpisode& e, const HrRuleConfig& cfg) {
 void LockAlertEvents(pqxx::work& tx) { tx.exec("SELECT pg_advisory_xact_lock(7468657274)"); }
 
 Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg)
-    : pool_(pool), conninfo_(std::move(conninfo)), cfg_(cfg), gaps_(std::chrono::milliseconds(kGapGraceMs)) {}
+    : pool_(pool), conninfo_(std::move(conninfo)), cfg_(cfg) {}
 
 Evaluator::~Evaluator() {
   stop_ = true;
@@ -54,13 +49,14 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     // FOR UPDATE: two alerts replicas take turns instead of evaluating the same rows at once.
     const int64_t cursor =
         tx.exec("SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts' FOR UPDATE")[0][0].as<int64_t>();
+    gaps_.BeforeRead(tx);
     auto rows = tx.exec_params(
         "SELECT ingest_seq, patient_id, vital_type, (extract(epoch FROM measured_at) * 1000000)::bigint"
         " FROM vitals WHERE ingest_seq > $1 ORDER BY ingest_seq LIMIT 5000",
         cursor);
     if (rows.empty()) return;
 
-    // Every row is evaluated, also those behind a young gap (evaluation is idempotent); the
+    // Every row is evaluated, also those behind an unsettled gap (evaluation is idempotent); the
     // cursor moves only as far as the gap tracker allows.
     std::vector<int64_t> seqs;
     seqs.reserve(rows.size());
@@ -74,7 +70,7 @@ absl::StatusOr<int> Evaluator::RunOnce() {
         span->second.second = std::max(span->second.second, t);
       }
     }
-    const int64_t advance_to = gaps_.Advance(cursor, seqs, NowMs());
+    const int64_t advance_to = gaps_.AfterRead(tx, cursor, seqs);
     looked_at = static_cast<int>(std::upper_bound(seqs.begin(), seqs.end(), advance_to) - seqs.begin());
 
     bool raised = false;

@@ -4,9 +4,9 @@
 //
 // Ordering caveat: ingest_seq values are assigned before commit, so a lower value can
 // become visible after a higher one. The cursor therefore never moves past a missing
-// value until it has been missing for kGapGraceMs (then it is taken as a rolled-back
-// insert, or a value PostgreSQL skipped in a crash; see common::GapTracker). Rows behind a
-// young gap are evaluated anyway and again later; evaluation is idempotent, so that only
+// value until no transaction that could still commit it is running (then it is a rolled-back
+// insert, or a value PostgreSQL skipped in a crash; see common::GapTracker). Rows behind an
+// unsettled gap are evaluated anyway and again later; evaluation is idempotent, so that only
 // costs work.
 //
 // Each round evaluates every heart-rate run its new rows touch, so an episode that began and
@@ -30,7 +30,6 @@ namespace healthtwin::alerts {
 // become visible in order and a subscriber's cursor can never skip one.
 void LockAlertEvents(pqxx::work& tx);
 
-inline constexpr int64_t kGapGraceMs = 2000;
 inline constexpr char kHrRuleId[] = "hr_high_sustained";
 // Technical: a gateway forwarded readings of a device it is not bound to (ingest quarantined
 // them). The care team hears of it because the patient's data may be under attack or the

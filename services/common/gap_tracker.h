@@ -1,43 +1,75 @@
 // Where a consumer of the vitals table may move its cursor. ingest_seq values are taken before
 // commit, so a lower value can become visible after a higher one; a missing value is either a
 // transaction still in flight or one that will never commit (a rollback, or the up to 32 values
-// PostgreSQL skips after a crash because it logs sequences ahead). The cursor waits at a value
-// until it has been missing for the grace period, then passes it.
+// PostgreSQL skips after a crash because it logs sequences ahead).
 //
-// A gap is aged as a whole: every value of a run of missing values is first seen at the same
-// moment, so a crash's 32-value jump costs one grace period, not 32 of them.
+// A missing value is passed only once it is known not to be in flight, never after a guessed
+// delay (a timed grace lost rows in the hour's chaos soak: an ingest transaction that took its
+// ingest_seq and then stalled while PostgreSQL recovered committed after the grace had passed).
+// The reasoning, for a value g missing below a visible value h:
+//  - every writer of vitals has its transaction id before it takes an ingest_seq (ingest
+//    writes its staging table first; the registry locks the device row first; see
+//    pg_sample_store.cc and registry_service.cc), and g was taken before h, which committed
+//    before the read that saw h;
+//  - so g's writer, if it has not committed, was running when the read ran, and is among the
+//    transactions in progress in a snapshot taken after that read (its *witnesses*);
+//  - once every witness has ended (checked before a later read), g's writer has committed,
+//    and that later read shows g, or it never will.
+// A gap is therefore never passed in the round that first sees it, and a gap of values no
+// transaction took (a crash's jump) is passed one round later.
 //
-// Not thread-safe; one per consumer.
+// Use, in the consumer's READ COMMITTED transaction (each statement sees what committed before
+// it began), once per round:
+//   BeforeRead(tx); rows = read; to = AfterRead(tx, cursor, seqs);
+// The pure steps (Settle, Advance, Witness) are public for the unit tests.
+//
+// Not thread-safe; one per consumer. A new tracker (after a restart) witnesses gaps afresh.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <map>
+#include <pqxx/pqxx>
 #include <span>
+#include <vector>
 
 namespace healthtwin::common {
 
 class GapTracker {
  public:
-  explicit GapTracker(std::chrono::milliseconds grace) : grace_ms_(grace.count()) {}
+  // Settles the gaps whose witnesses have all ended; queries PostgreSQL only while gaps are
+  // being tracked.
+  void BeforeRead(pqxx::work& tx);
+  // Advances over `seqs` (the ingest_seq values read after `cursor`, ascending) and, when the
+  // read found new gaps, witnesses them with the transactions in progress now.
+  int64_t AfterRead(pqxx::work& tx, int64_t cursor, std::span<const int64_t> seqs);
 
-  // `seqs`: the ingest_seq values read after `cursor`, ascending. Returns how far the cursor
-  // may move: over every value present and every missing value that has been missing for at
-  // least the grace period, stopping before the first younger one.
-  int64_t Advance(int64_t cursor, std::span<const int64_t> seqs, int64_t now_ms);
+  // The transaction ids (xid8) that witness unsettled gaps.
+  std::vector<int64_t> Witnesses() const;
+  // `in_progress`: those of Witnesses() still running. A gap none of whose witnesses runs is
+  // settled.
+  void Settle(std::span<const int64_t> in_progress);
+  // Returns how far the cursor may move: over every value present and every settled missing
+  // value, stopping before the first unsettled one. Missing values not seen before start
+  // being tracked, unwitnessed.
+  int64_t Advance(int64_t cursor, std::span<const int64_t> seqs);
+  bool NeedsWitnesses() const;
+  // `in_progress`: the transactions in progress in a snapshot taken after the read that
+  // Advance was given. Witnesses every gap that has none yet.
+  void Witness(std::span<const int64_t> in_progress);
 
-  // Missing values being aged (for tests).
+  // Missing values being tracked (for tests).
   size_t tracked_ranges() const { return gaps_.size(); }
 
  private:
   struct Gap {
     int64_t last;
-    int64_t first_seen_ms;
+    bool witnessed = false;
+    bool settled = false;
+    std::vector<int64_t> witnesses = {};
   };
-  // Records [lo, hi] as missing (new parts seen now); true if any part is younger than grace.
-  bool Young(int64_t lo, int64_t hi, int64_t now_ms);
+  // Records [lo, hi] as missing (new parts unwitnessed); true if any part is unsettled.
+  bool Unsettled(int64_t lo, int64_t hi);
 
-  const int64_t grace_ms_;
   std::map<int64_t, Gap> gaps_;  // disjoint ranges of missing values by first value
 };
 

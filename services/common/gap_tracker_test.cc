@@ -7,62 +7,109 @@
 namespace healthtwin::common {
 namespace {
 
-using std::chrono::milliseconds;
+using V = std::vector<int64_t>;
 
-std::vector<int64_t> Range(int64_t from, int64_t to) {
-  std::vector<int64_t> v;
+V Range(int64_t from, int64_t to) {
+  V v;
   for (int64_t s = from; s <= to; ++s) v.push_back(s);
   return v;
 }
 
+// One consumer round as the PostgreSQL glue runs it: settle with the witnesses still running
+// (checked before the read), advance over the read, witness new gaps with the transactions
+// in progress after it.
+int64_t Round(GapTracker& t, int64_t cursor, const V& seqs, const V& running) {
+  V still;
+  for (int64_t w : t.Witnesses()) {
+    if (std::find(running.begin(), running.end(), w) != running.end()) still.push_back(w);
+  }
+  t.Settle(still);
+  const int64_t to = t.Advance(cursor, seqs);
+  if (t.NeedsWitnesses()) t.Witness(running);
+  return to;
+}
+
 TEST(GapTrackerTest, ContiguousValuesMoveTheCursorToTheLast) {
-  GapTracker t(milliseconds(2000));
-  EXPECT_EQ(t.Advance(10, Range(11, 20), 0), 20);
+  GapTracker t;
+  EXPECT_EQ(Round(t, 10, Range(11, 20), {}), 20);
+  EXPECT_FALSE(t.NeedsWitnesses());
 }
 
-TEST(GapTrackerTest, AYoungGapHoldsTheCursorBeforeIt) {
-  GapTracker t(milliseconds(2000));
-  EXPECT_EQ(t.Advance(0, std::vector<int64_t>{1, 2, 5, 6}, 1000), 2);
-  EXPECT_EQ(t.Advance(2, std::vector<int64_t>{5, 6}, 2999), 2);
+TEST(GapTrackerTest, AGapIsNeverPassedInTheRoundThatFirstSeesIt) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 2, 5, 6}, {}), 2);
+  EXPECT_EQ(t.tracked_ranges(), 1u);
 }
 
-TEST(GapTrackerTest, AGapOlderThanTheGraceIsPassed) {
-  GapTracker t(milliseconds(2000));
-  EXPECT_EQ(t.Advance(0, std::vector<int64_t>{1, 2, 5, 6}, 1000), 2);
-  EXPECT_EQ(t.Advance(2, std::vector<int64_t>{5, 6}, 3000), 6);
+// The values PostgreSQL skips in a crash, or a rollback that ended before the witnessing
+// snapshot: no witness runs, so the next round passes the gap.
+TEST(GapTrackerTest, AGapWithNoTransactionInFlightIsPassedInTheNextRound) {
+  GapTracker t;
+  V seqs = Range(1, 166);
+  const V after = Range(199, 250);
+  seqs.insert(seqs.end(), after.begin(), after.end());
+  EXPECT_EQ(Round(t, 0, seqs, {}), 166);
+  EXPECT_EQ(Round(t, 166, after, {}), 250);
   EXPECT_EQ(t.tracked_ranges(), 0u);
 }
 
-// After a PostgreSQL crash the sequence jumps by up to 32: the whole jump ages together.
-TEST(GapTrackerTest, ACrashJumpOf32ValuesCostsOneGracePeriod) {
-  GapTracker t(milliseconds(2000));
-  std::vector<int64_t> seqs = Range(1, 166);
-  const std::vector<int64_t> after = Range(199, 250);
-  seqs.insert(seqs.end(), after.begin(), after.end());
-  EXPECT_EQ(t.Advance(0, seqs, 0), 166);
-  EXPECT_EQ(t.Advance(166, after, 2000), 250);
+// The case a timed grace got wrong: the writer of 3-4 stalls for as long as it likes.
+TEST(GapTrackerTest, AGapWaitsForAsLongAsAWitnessRuns) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 2, 5, 6}, {700, 701}), 2);
+  for (int round = 0; round < 100; ++round) EXPECT_EQ(Round(t, 2, V{5, 6}, {701}), 2);
+  EXPECT_EQ(t.Witnesses(), (V{700, 701}));
+  // 701 commits: its rows are visible in the next read.
+  EXPECT_EQ(Round(t, 2, V{3, 4, 5, 6}, {}), 6);
+  EXPECT_EQ(t.tracked_ranges(), 0u);
 }
 
-TEST(GapTrackerTest, AValueThatCommitsLateInsideAGapKeepsTheRestOld) {
-  GapTracker t(milliseconds(2000));
-  EXPECT_EQ(t.Advance(0, std::vector<int64_t>{1, 10}, 0), 1);
-  // 5 commits late: 2-4 and 6-9 are still missing, and have been since time 0.
-  EXPECT_EQ(t.Advance(1, std::vector<int64_t>{5, 10}, 1000), 1);
-  EXPECT_EQ(t.Advance(1, std::vector<int64_t>{5, 10}, 2000), 10);
+TEST(GapTrackerTest, AGapWhoseWitnessesEndedWithoutItIsPassed) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 4}, {9}), 1);
+  EXPECT_EQ(Round(t, 1, V{4}, {}), 4);  // 9 rolled back
 }
 
-TEST(GapTrackerTest, ANewGapBeyondAnOldOneIsAgedFromWhenItIsSeen) {
-  GapTracker t(milliseconds(2000));
-  EXPECT_EQ(t.Advance(0, std::vector<int64_t>{1, 4}, 0), 1);
-  // 2-3 are old at 2500; 5-7 are first seen missing then.
-  EXPECT_EQ(t.Advance(1, std::vector<int64_t>{4, 8}, 2500), 4);
-  EXPECT_EQ(t.Advance(4, std::vector<int64_t>{8}, 4499), 4);
-  EXPECT_EQ(t.Advance(4, std::vector<int64_t>{8}, 4500), 8);
+// Transactions that start after the witnessing snapshot cannot hold a missing value, so they
+// never hold the gap back.
+TEST(GapTrackerTest, TransactionsStartedAfterTheGapWasWitnessedDoNotHoldIt) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 4}, {9}), 1);
+  EXPECT_EQ(Round(t, 1, V{4, 5}, {10, 11}), 5);
 }
 
-TEST(GapTrackerTest, ZeroGracePassesEveryGapAtOnce) {
-  GapTracker t(milliseconds(0));
-  EXPECT_EQ(t.Advance(0, std::vector<int64_t>{3, 9}, 0), 9);
+TEST(GapTrackerTest, AValueThatCommitsInsideAGapLeavesTheRestTracked) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 10}, {20, 21}), 1);
+  // 5 commits (writer 20 ends); 2-4 and 6-9 are still missing while 21 runs.
+  EXPECT_EQ(Round(t, 1, V{5, 10}, {21}), 1);
+  EXPECT_EQ(Round(t, 1, V{5, 10}, {}), 10);
+}
+
+TEST(GapTrackerTest, GapsBeyondAnUnsettledOneAreWitnessedInTheSameRound) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 3, 5, 7}, {30}), 1);
+  EXPECT_EQ(t.tracked_ranges(), 3u);
+  EXPECT_FALSE(t.NeedsWitnesses());
+  EXPECT_EQ(Round(t, 1, V{3, 5, 7}, {}), 7);
+}
+
+// A gap first seen in a later round is witnessed by the transactions running then, not by
+// the older gap's witnesses.
+TEST(GapTrackerTest, ANewGapBeyondAnOldOneHasItsOwnWitnesses) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 4}, {40}), 1);
+  EXPECT_EQ(Round(t, 1, V{4, 8}, {41}), 4);  // 40 ended: 2-3 pass; 5-7 new, witnessed by 41
+  EXPECT_EQ(Round(t, 4, V{8}, {41}), 4);
+  EXPECT_EQ(Round(t, 4, V{8}, {}), 8);
+}
+
+TEST(GapTrackerTest, AnUnwitnessedGapIsNotSettledBySettle) {
+  GapTracker t;
+  EXPECT_EQ(t.Advance(0, V{1, 3}), 1);
+  t.Settle({});
+  EXPECT_EQ(t.Advance(1, V{3}), 1);
+  EXPECT_TRUE(t.NeedsWitnesses());
 }
 
 }  // namespace

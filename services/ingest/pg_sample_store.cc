@@ -34,6 +34,9 @@ constexpr const char* kClassify = R"sql(
   FROM vitals_staging s2 LEFT JOIN devices d ON d.device_id = s2.device_id
   WHERE s.idx = s2.idx)sql";
 
+// Runs after the COPY into vitals_staging, which gives the transaction its id before the
+// INSERT takes ingest_seq values: the consumers' gap tracking relies on every writer of
+// vitals having one by then (common/gap_tracker.h).
 constexpr const char* kMoveToVitals = R"sql(
   WITH moved AS (
     INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,

@@ -321,6 +321,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ReleaseQuarantine(grpc::CallbackS
     if (auto s = CheckId("device_id", req->device_id()); !s.ok()) return s;
     std::string patient;
     auto s = pool_.WithTransaction("release quarantine", [&](pqxx::work& tx) {
+      // FOR SHARE also gives the transaction its id before the INSERT below takes ingest_seq
+      // values, which the consumers' gap tracking relies on (common/gap_tracker.h).
       auto r = tx.exec_params("SELECT coalesce(patient_id, '') FROM devices WHERE device_id = $1 FOR SHARE",
                               req->device_id());
       if (r.empty() || (patient = r[0][0].as<std::string>()).empty()) return;

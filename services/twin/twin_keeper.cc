@@ -29,10 +29,6 @@ constexpr std::int64_t kTwinEventsLock = 7468657276;
 
 std::int64_t Day(std::int64_t unix_s) { return unix_s >= 0 ? unix_s / kDayS : (unix_s - kDayS + 1) / kDayS; }
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
-
 std::int64_t WallNowS() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -296,7 +292,7 @@ TwinKeeper::TwinKeeper(common::PgPool& pool, std::string conninfo, std::shared_p
       conninfo_(std::move(conninfo)),
       models_(std::move(models)),
       options_(std::move(options)),
-      gaps_(options_.gap_grace) {}
+      gaps_() {}
 
 TwinKeeper::~TwinKeeper() { Stop(); }
 
@@ -418,16 +414,17 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
         tx.exec_params("SELECT last_seq FROM consumer_cursors WHERE consumer = $1 FOR UPDATE", consumer)[0][0]
             .as<std::int64_t>();
     const std::int64_t from = std::max(cursor, read_seq_);
+    gaps_.BeforeRead(tx);
     auto rows = tx.exec_params(
         "SELECT ingest_seq, patient_id, vital_type, value, floor(extract(epoch FROM measured_at))::bigint, flags"
         " FROM vitals WHERE ingest_seq > $1 ORDER BY ingest_seq LIMIT $2",
         from, options_.batch_rows);
 
-    // Rows behind a gap younger than the grace period wait: absorbing is not idempotent.
+    // Rows behind an unsettled gap wait: absorbing is not idempotent.
     std::vector<std::int64_t> seqs;
     seqs.reserve(rows.size());
     for (const auto& row : rows) seqs.push_back(row[0].as<std::int64_t>());
-    const std::int64_t advance_to = gaps_.Advance(from, seqs, NowMs());
+    const std::int64_t advance_to = gaps_.AfterRead(tx, from, seqs);
     std::map<std::string, std::vector<RowSample>> by_patient;
     for (const auto& row : rows) {
       const std::int64_t seq = row[0].as<std::int64_t>();

@@ -7,8 +7,8 @@
 // to batch_rows rows in one transaction, keeps those of its own patients (shard.h) and of the
 // twin's vitals (vitals_mapping.h), sorts each patient's samples by measured_at and feeds them
 // to Twin::Update. Gaps in ingest_seq are handled as in the alerts evaluator: the round stops at
-// a gap younger than gap_grace (it may still commit); an older gap is taken as a rolled-back
-// insert. A sample older than the twin's newest one (a late sync) cannot be absorbed by the
+// a gap a running transaction may still fill (common::GapTracker); a gap no running
+// transaction can fill is a rolled-back insert or a crash's jump. A sample older than the twin's newest one (a late sync) cannot be absorbed by the
 // filter; it is counted and enters the next batch calibration, which reads the vitals table.
 //
 // Calibration policy (batch MAP over a window read from `vitals`):
@@ -106,7 +106,6 @@ struct KeeperOptions {
   // Recalibrate refuses a longer window with INVALID_ARGUMENT (limits.h says why 90).
   int max_recalibration_window_days = kDefaultMaxRecalibrationWindowDays;
   int batch_rows = 5000;
-  std::chrono::milliseconds gap_grace{2000};
   // The accumulating day of a twin is closed (drift detector) this long after its midnight,
   // when no sample of a later day has closed it already.
   std::chrono::seconds day_close_grace{3600};

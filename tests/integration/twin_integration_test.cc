@@ -86,7 +86,6 @@ class TwinServiceTest : public ::testing::Test {
     twin::KeeperOptions o;
     o.shard = *twin::ShardSpec::Create(shard_index, shard_count);
     o.persist_every = 3600s;  // sequential-only changes are not written within a test
-    o.gap_grace = 0ms;        // rows are inserted by committed transactions: no in-flight gaps
     return o;
   }
 
