@@ -69,7 +69,9 @@ std::optional<double> ToCanonicalUnit(VitalType type, double value, std::string_
     case VitalType::kDiastolicBp:
     case VitalType::kMeanArterialBp:
       if (u == "mm[Hg]") return value;
-      if (u == "kPa") return value * 7.500616827;  // 1 kPa = 1000 / 133.322387415 mmHg
+      // 1 mmHg = 13.5951 g/cm3 x 9.80665 m/s2 x 1 mm = 133.322387415 Pa (the conventional
+      // millimetre of mercury; not the torr, 101325/760 Pa, which is 1.4 ppm smaller).
+      if (u == "kPa") return value * (1000.0 / 133.322387415);
       return std::nullopt;
     case VitalType::kSpo2:
       if (u == "%") return value;
