@@ -255,13 +255,8 @@ absl::Status Harness::SetUp() {
   const std::string pki = work_ + "/pki";
   auto service = [this, pki](const std::string& name, std::vector<std::string> extra) {
     return [this, pki, name, extra] {
-      std::vector<std::string> a = {"--tls-ca",     pki + "/ca.pem",
-                                    "--tls-cert",   pki + "/" + name + ".pem",
-                                    "--tls-key",    pki + "/" + name + ".key",
-                                    "--db",         testing::ServiceConnInfo(conninfo_, name),
-                                    "--listen",     "127.0.0.1:0",
-                                    "--port-file",  work_ + "/" + name + ".port",
-                                    "--log-format", "text"};
+      std::vector<std::string> a = testing::ServiceFlags(pki, name, conninfo_, work_ + "/" + name + ".port");
+      a.insert(a.end(), {"--log-format", "text"});
       a.insert(a.end(), extra.begin(), extra.end());
       std::filesystem::remove(work_ + "/" + name + ".port");
       return a;

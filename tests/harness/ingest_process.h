@@ -17,14 +17,19 @@ namespace healthtwin::testing {
 // its "intruder" client instead.
 absl::Status MakeDevPki(const std::string& script, const std::string& dir, bool foreign = false);
 
+// The flags every service binary takes, as demo.sh gives them: the `name` certificate from
+// `pki_dir`, `conninfo` as the service's own role, 127.0.0.1:0 and its port in `port_file`.
+std::vector<std::string> ServiceFlags(const std::string& pki_dir, const std::string& name, const std::string& conninfo,
+                                      const std::string& port_file);
+
 struct IngestProcess {
   std::unique_ptr<Subprocess> process;
   std::string address;  // "localhost:PORT"
 };
 
 // Starts `binary` (healthtwin-ingest) on 127.0.0.1:0 with the `ingest` certificate from
-// `pki_dir`, against `conninfo` as the ingest role (whatever user `conninfo` names), writing its port file into `work_dir`; returns once the port
-// is known. `extra_args` are appended (e.g. "--log-level", "warn").
+// `pki_dir`, against `conninfo` as the ingest role (whatever user `conninfo` names), writing its port file into
+// `work_dir`; returns once the port is known. `extra_args` are appended (e.g. "--log-level", "warn").
 absl::StatusOr<IngestProcess> StartIngestProcess(const std::string& binary, const std::string& pki_dir,
                                                  const std::string& conninfo, const std::string& work_dir,
                                                  const std::vector<std::string>& extra_args = {});
