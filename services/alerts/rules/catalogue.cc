@@ -25,18 +25,14 @@ const std::map<std::string, VitalRange>& VitalRanges() {
 }
 
 const std::map<std::string, RuleKind>& Kinds() {
-  static const auto* m = new std::map<std::string, RuleKind>{{"threshold_high", RuleKind::kThresholdHigh},
-                                                             {"threshold_low", RuleKind::kThresholdLow},
-                                                             {"weight_gain", RuleKind::kWeightGain},
-                                                             {"resting_hr_rise", RuleKind::kRestingHrRise},
-                                                             {"news2", RuleKind::kNews2},
-                                                             {"twin_drift", RuleKind::kTwinDrift},
-                                                             {"battery_low", RuleKind::kBatteryLow},
-                                                             {"contact_lost", RuleKind::kContactLost},
-                                                             {"device_silent", RuleKind::kDeviceSilent},
-                                                             {"clock_skew", RuleKind::kClockSkew},
-                                                             {"gateway_silent", RuleKind::kGatewaySilent},
-                                                             {"quarantine", RuleKind::kQuarantine}};
+  static const auto* m = new std::map<std::string, RuleKind>{
+      {"threshold_high", RuleKind::kThresholdHigh},  {"threshold_low", RuleKind::kThresholdLow},
+      {"relative_drop", RuleKind::kRelativeDrop},    {"weight_gain", RuleKind::kWeightGain},
+      {"resting_hr_rise", RuleKind::kRestingHrRise}, {"news2", RuleKind::kNews2},
+      {"twin_drift", RuleKind::kTwinDrift},          {"battery_low", RuleKind::kBatteryLow},
+      {"contact_lost", RuleKind::kContactLost},      {"device_silent", RuleKind::kDeviceSilent},
+      {"clock_skew", RuleKind::kClockSkew},          {"gateway_silent", RuleKind::kGatewaySilent},
+      {"quarantine", RuleKind::kQuarantine}};
   return *m;
 }
 
@@ -61,6 +57,7 @@ std::map<std::string, NumKey> NumericKeys(RuleKind kind) {
   switch (kind) {
     case RuleKind::kThresholdHigh:
     case RuleKind::kThresholdLow:
+    case RuleKind::kRelativeDrop:
       // threshold, threshold_scale2, override_range and high_priority_threshold are checked
       // against the vital's range separately.
       keys["min_duration_s"] = {0, 86400, d(&RuleSpec::min_duration_s)};
@@ -68,6 +65,11 @@ std::map<std::string, NumKey> NumericKeys(RuleKind kind) {
       keys["hysteresis"] = {0, 50, d(&RuleSpec::hysteresis)};
       keys["clear_duration_s"] = {0, 86400, d(&RuleSpec::clear_duration_s)};
       keys["stale_after_s"] = {30, 7 * 86400, d(&RuleSpec::stale_after_s)};
+      if (kind == RuleKind::kRelativeDrop) {
+        keys["window_days"] = {2, 28, d(&RuleSpec::window_days)};
+        keys["rise"] = {5, 100, d(&RuleSpec::rise)};
+        keys["exclude_recent_s"] = {3600, 7 * 86400, d(&RuleSpec::exclude_recent_s)};
+      }
       break;
     case RuleKind::kWeightGain:
       keys["window_days"] = {1, 14, d(&RuleSpec::window_days)};
@@ -200,7 +202,7 @@ class Parser {
         auto v = Strings(node, full);
         if (!v.ok()) return v.status();
         (key == "covers" ? spec.covers : key == "suppresses" ? spec.suppresses : spec.event_types) = *v;
-      } else if (threshold_rule && key == "vital") {
+      } else if ((threshold_rule || spec.kind == RuleKind::kRelativeDrop) && key == "vital") {
         auto s = node.value<std::string>();
         if (!s || !VitalRanges().contains(*s))
           return Bad(full, "must be one of heart_rate, systolic, spo2, temperature");
@@ -249,7 +251,12 @@ class Parser {
                    absl::StrCat(Num(spec.threshold), " is outside its override_range ", Num(*lo), "..", Num(*hi)));
       if (spec.stale_after_s == 0) return Bad(p + ".stale_after_s", "is required");
     }
-    if (spec.kind == RuleKind::kWeightGain || spec.kind == RuleKind::kRestingHrRise) {
+    if (spec.kind == RuleKind::kRelativeDrop) {
+      if (spec.vital.empty()) return Bad(p + ".vital", "is required");
+      if (spec.exclude_recent_s == 0) return Bad(p + ".exclude_recent_s", "is required");
+    }
+    if (spec.kind == RuleKind::kWeightGain || spec.kind == RuleKind::kRestingHrRise ||
+        spec.kind == RuleKind::kRelativeDrop) {
       if (spec.window_days == 0) return Bad(p + ".window_days", "is required");
       if (spec.rise == 0) return Bad(p + ".rise", "is required");
       if (spec.stale_after_s == 0) return Bad(p + ".stale_after_s", "is required");

@@ -22,6 +22,7 @@ namespace healthtwin::alerts::rules {
 enum class RuleKind {
   kThresholdHigh,  // a vital above a threshold, sustained
   kThresholdLow,   // a vital below a threshold, sustained
+  kRelativeDrop,   // a vital below the patient's own baseline by `rise`, sustained
   kWeightGain,     // body weight gain over a window of days
   kRestingHrRise,  // resting heart rate over days above the patient's own baseline
   kNews2,          // NEWS2 from the latest value of each parameter
@@ -58,8 +59,9 @@ struct RuleSpec {
   double stale_after_s = 0;                   // the verdict holds at most this long after the last sample
 
   // Trend rules.
-  double window_days = 0;  // weight_gain: gain window; resting_hr_rise: baseline days
-  double rise = 0;         // kg (weight_gain) or /min (resting_hr_rise)
+  double window_days = 0;       // weight_gain: gain window; resting_hr_rise, relative_drop: baseline days
+  double rise = 0;              // kg (weight_gain), /min (resting_hr_rise), the vital's unit (relative_drop)
+  double exclude_recent_s = 0;  // relative_drop: the baseline ends this long before now
 
   // NEWS2: a parameter's value counts while younger than its freshness window.
   double fresh_hr_s = 0, fresh_spo2_s = 0, fresh_sbp_s = 0, fresh_temp_s = 0, fresh_rr_s = 0;

@@ -32,6 +32,9 @@ std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, int64_t n
       case RuleKind::kThresholdLow:
         out.push_back(EvaluateThreshold(r, in, idx, now_us));
         break;
+      case RuleKind::kRelativeDrop:
+        out.push_back(EvaluateRelativeDrop(r, in, idx, now_us));
+        break;
       case RuleKind::kWeightGain:
         out.push_back(EvaluateWeightGain(r, in, idx, now_us));
         break;

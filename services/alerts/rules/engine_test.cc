@@ -169,6 +169,21 @@ TEST(SbpLowTest, BothSidesOfThreshold) {
   EXPECT_FALSE(Verdict(v, kT0 + 8 * kHour + 27 * kHour, "sbp_low").active);  // stale after 26 h
 }
 
+TEST(SbpDropTest, FortyBelowOwnBaselineOnTwoReadingsRaises) {
+  std::vector<VitalPoint> v;
+  Append(v, kSystolicBp, "cuff", kT0, 8 * kHour, 18, Const(160));  // six days of baseline
+  Append(v, kSystolicBp, "cuff", kT0 + 6 * kDay, 8 * kHour, 1, Const(118));
+  EXPECT_FALSE(Verdict(v, kT0 + 6 * kDay, "sbp_drop").active);  // one reading
+  Append(v, kSystolicBp, "cuff", kT0 + 6 * kDay + 8 * kHour, 8 * kHour, 1, Const(118));
+  const Observation o = Verdict(v, kT0 + 6 * kDay + 8 * kHour, "sbp_drop");
+  EXPECT_TRUE(o.active);
+  EXPECT_FALSE(Verdict(v, kT0 + 6 * kDay + 8 * kHour, "sbp_low").active);  // 118 is not <= 90
+  EXPECT_THAT(o.summary, HasSubstr("baseline 160"));
+  v.pop_back();
+  Append(v, kSystolicBp, "cuff", kT0 + 6 * kDay + 8 * kHour, 8 * kHour, 1, Const(121));  // 39 below
+  EXPECT_FALSE(Verdict(v, kT0 + 6 * kDay + 8 * kHour, "sbp_drop").active);
+}
+
 TEST(TemperatureTest, HighAndLowNeedTwoReadings) {
   std::vector<VitalPoint> v;
   Append(v, kBodyTemperature, "thermo", kT0, 4 * kHour, 2, Const(38.4));
@@ -193,6 +208,16 @@ TEST(WeightGainTest, MoreThanTwoKgInThreeDaysRaises) {
   EXPECT_EQ(o.condition_started_us, kT0 + 3 * kDay);
   v.clear();
   Append(v, kBodyWeight, "scale", kT0, kDay, 4, [](int i) { return 80.0 + 0.6 * i; });  // +1.8 kg
+  EXPECT_FALSE(Verdict(v, kT0 + 3 * kDay, "hf_weight_gain").active);
+}
+
+TEST(WeightGainTest, ComparesWithWeighingThreeDaysAgoAtAnotherTimeOfDay) {
+  std::vector<VitalPoint> v = {{kBodyWeight, 80.0, kT0 - 2 * kHour, 0, "scale"},
+                               {kBodyWeight, 81.0, kT0 + kDay, 0, "scale"},
+                               {kBodyWeight, 81.5, kT0 + 2 * kDay, 0, "scale"},
+                               {kBodyWeight, 82.2, kT0 + 3 * kDay, 0, "scale"}};
+  EXPECT_TRUE(Verdict(v, kT0 + 3 * kDay, "hf_weight_gain").active);  // 2.2 kg since 3 days 2 h ago
+  v[0].measured_us = kT0 - 7 * kHour;                                // 3 days 7 h before: outside the window
   EXPECT_FALSE(Verdict(v, kT0 + 3 * kDay, "hf_weight_gain").active);
 }
 

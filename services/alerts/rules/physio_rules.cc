@@ -41,6 +41,8 @@ int64_t RuleLookbackUs(const RuleSpec& spec) {
           kUsPerS);
     case RuleKind::kWeightGain:
       return static_cast<int64_t>(spec.window_days * kDayUs + 2 * spec.stale_after_s * kUsPerS);
+    case RuleKind::kRelativeDrop:
+      return static_cast<int64_t>(spec.window_days * kDayUs);
     case RuleKind::kRestingHrRise:
       return static_cast<int64_t>((spec.window_days + 2) * kDayUs);
     case RuleKind::kNews2:
@@ -52,11 +54,14 @@ int64_t RuleLookbackUs(const RuleSpec& spec) {
   }
 }
 
-Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us) {
+namespace {
+
+// A sustained threshold over every device's series of spec.vital read from `from_us`.
+Observation Sustained(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us, bool above,
+                      double threshold, int64_t from_us) {
   Observation o = BaseObservation(spec, in.patient_id);
-  const bool above = spec.kind == RuleKind::kThresholdHigh;
   SustainedParams p{.above = above,
-                    .threshold = EffectiveThreshold(spec, in.settings),
+                    .threshold = threshold,
                     .hysteresis = spec.hysteresis,
                     .min_samples = spec.min_samples,
                     .min_duration_s = spec.min_duration_s,
@@ -66,7 +71,7 @@ Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, con
   o.ucum_unit = UcumOf(spec.vital);
   SustainedVerdict best;
   bool any = false;
-  for (const auto& [device, series] : idx.ByDevice(types, now_us - RuleLookbackUs(spec))) {
+  for (const auto& [device, series] : idx.ByDevice(types, from_us)) {
     SustainedVerdict v = EvaluateSustained(series, p, now_us);
     o.observed_us = std::max(o.observed_us, v.last_sample_us);
     if (!v.had_episode) continue;
@@ -98,11 +103,42 @@ Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, con
   return o;
 }
 
+}  // namespace
+
+Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us) {
+  return Sustained(spec, in, idx, now_us, spec.kind == RuleKind::kThresholdHigh, EffectiveThreshold(spec, in.settings),
+                   now_us - RuleLookbackUs(spec));
+}
+
+Observation EvaluateRelativeDrop(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us) {
+  constexpr size_t kMinBaselineSamples = 6;
+  const int64_t from = now_us - RuleLookbackUs(spec);
+  const int64_t baseline_end = now_us - static_cast<int64_t>(spec.exclude_recent_s * kUsPerS);
+  std::vector<double> base;
+  for (const TimedValue& s : idx.Merged(VitalTypesOf(spec.vital), from)) {
+    if (s.t_us < baseline_end) base.push_back(s.value);
+  }
+  if (base.size() < kMinBaselineSamples) {
+    Observation o = BaseObservation(spec, in.patient_id);
+    o.ucum_unit = UcumOf(spec.vital);
+    o.summary = absl::StrCat(LabelOf(spec.vital), ": not enough readings for a baseline");
+    return o;
+  }
+  std::nth_element(base.begin(), base.begin() + base.size() / 2, base.end());
+  const double baseline = base[base.size() / 2];
+  Observation o = Sustained(spec, in, idx, now_us, /*above=*/false, baseline - spec.rise, baseline_end);
+  absl::StrAppend(&o.summary, absl::StrFormat(" (baseline %.0f %s, drop %g)", baseline, o.ucum_unit, spec.rise));
+  return o;
+}
+
 Observation EvaluateWeightGain(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us) {
   Observation o = BaseObservation(spec, in.patient_id);
   o.ucum_unit = "kg";
   const auto w = idx.Merged({kBodyWeight}, now_us - RuleLookbackUs(spec));
-  const int64_t window_us = static_cast<int64_t>(spec.window_days * kDayUs);
+  // Daily weighings are taken at roughly, not exactly, the same time: "in 3 days" compares
+  // with the weighing 3 days ago even when that one was taken a few hours later in the day.
+  constexpr int64_t kWeighingToleranceUs = 6 * 3600 * kUsPerS;
+  const int64_t window_us = static_cast<int64_t>(spec.window_days * kDayUs) + kWeighingToleranceUs;
   int64_t start = 0, ended = 0;
   bool active = false;
   double peak = 0;

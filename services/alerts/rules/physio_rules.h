@@ -24,8 +24,13 @@ int64_t RuleLookbackUs(const RuleSpec& spec);
 // episode. Devices are judged apart so that one device's artefact never joins another's run.
 Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
 
+// relative_drop: the baseline is the median of the vital's valid samples from window_days
+// before now up to exclude_recent_s before now (at least 6 of them); the condition is the
+// vital below baseline - rise, judged like a threshold_low rule (EvaluateSustained).
+Observation EvaluateRelativeDrop(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
+
 // weight_gain: the newest weighing minus the lowest weighing of the preceding window_days
-// exceeds `rise` kg. Active over the consecutive weighings that exceed it; holds at most
+// (plus 6 h, as daily weighings drift in time of day) exceeds `rise` kg. Active over the consecutive weighings that exceed it; holds at most
 // stale_after_s after the newest weighing.
 Observation EvaluateWeightGain(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
 

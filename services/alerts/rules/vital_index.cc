@@ -48,13 +48,20 @@ std::span<const VitalPoint* const> VitalIndex::From(int type, int64_t from_us) c
   return {all.data() + (first - all.begin()), static_cast<size_t>(all.end() - first)};
 }
 
+// Series of one type are already sorted; only a mix of types (heart rate and pulse rate) needs sorting.
+int VitalIndex::TypesPresent(const std::vector<int>& types, int64_t from_us) const {
+  int n = 0;
+  for (int t : types) n += From(t, from_us).empty() ? 0 : 1;
+  return n;
+}
+
 std::map<std::string, std::vector<TimedValue>> VitalIndex::ByDevice(const std::vector<int>& types,
                                                                     int64_t from_us) const {
   std::map<std::string, std::vector<TimedValue>> out;
   for (int t : types) {
     for (const VitalPoint* v : From(t, from_us)) out[v->device_id].push_back({v->measured_us, v->value});
   }
-  if (types.size() > 1) {
+  if (TypesPresent(types, from_us) > 1) {
     for (auto& [_, s] : out) std::stable_sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
   }
   return out;
@@ -65,7 +72,9 @@ std::vector<TimedValue> VitalIndex::Merged(const std::vector<int>& types, int64_
   for (int t : types) {
     for (const VitalPoint* v : From(t, from_us)) out.push_back({v->measured_us, v->value});
   }
-  if (types.size() > 1) std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
+  if (TypesPresent(types, from_us) > 1) {
+    std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
+  }
   return out;
 }
 

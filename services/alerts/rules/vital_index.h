@@ -35,6 +35,7 @@ class VitalIndex {
 
  private:
   std::span<const VitalPoint* const> From(int type, int64_t from_us) const;
+  int TypesPresent(const std::vector<int>& types, int64_t from_us) const;
   std::map<int, std::vector<const VitalPoint*>> by_type_;
 };
 
