@@ -10,7 +10,8 @@
 //
 // The score is computed every step_s across the lookback and the series of risk bands goes
 // through EvaluateSustained: the condition is a band of low-medium (a single parameter
-// scoring 3) or more, held for min_duration_s, cleared after clear_duration_s below it. The
+// scoring 3) or more, held for min_duration_s, cleared after clear_duration_s below it. A step
+// with no fresh parameter at all ends the condition (nothing is known any more). The
 // priority follows the band now (or the episode's worst band when ended): high for NEWS2 >= 7,
 // medium for 5-6 and for a single 3 (RCP: urgent ward-based response).
 #include <algorithm>

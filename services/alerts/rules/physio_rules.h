@@ -30,8 +30,8 @@ Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, con
 Observation EvaluateRelativeDrop(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
 
 // weight_gain: the newest weighing minus the lowest weighing of the preceding window_days
-// (plus 6 h, as daily weighings drift in time of day) exceeds `rise` kg. Active over the consecutive weighings that exceed it; holds at most
-// stale_after_s after the newest weighing.
+// (plus 6 h, as daily weighings drift in time of day) exceeds `rise` kg. Active over the
+// consecutive weighings that exceed it; holds at most stale_after_s after the newest weighing.
 Observation EvaluateWeightGain(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
 
 // resting_hr_rise: resting heart rate of a data-time (UTC) day = 10th percentile of its valid
