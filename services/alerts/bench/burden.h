@@ -33,7 +33,7 @@ struct BurdenResult {
     return physiological_alerts ? static_cast<double>(physiological_true) / physiological_alerts : 0;
   }
   double physiological_per_patient_day() const {
-    return patients * days ? static_cast<double>(physiological_alerts) / (patients * days) : 0;
+    return patients > 0 && days > 0 ? static_cast<double>(physiological_alerts) / (patients * days) : 0;
   }
 };
 
