@@ -38,10 +38,11 @@ soak: build
 bench: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target healthtwin-ingest-bench healthtwin-ingest healthtwin-model-bench \
-	  healthtwin-treatment-bench healthtwin-twin-bench healthtwin-alert-latency-bench healthtwin-alerts \
-	  healthtwin-clinician-api
+	  healthtwin-treatment-bench healthtwin-twin-bench healthtwin-alarm-burden healthtwin-alert-latency-bench \
+	  healthtwin-alerts healthtwin-clinician-api
 	@build/release/models/healthtwin-model-bench
 	@build/release/models/calibration/healthtwin-twin-bench
+	@build/release/services/alerts/bench/healthtwin-alarm-burden --patients 100 --days 7
 	@build/release/models/treatment/healthtwin-treatment-bench --patients 10000 --arms 5 --days 30 --threads 2 \
 	  --members 50 --options 5 --surrogate-check 8
 	@build/release/services/ingest/healthtwin-ingest-bench --ingest-bin build/release/services/ingest/healthtwin-ingest \

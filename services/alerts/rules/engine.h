@@ -1,0 +1,51 @@
+// The rule engine: the catalogue (deploy/config/alert_rules.toml) applied to one patient's
+// inputs at one moment. Pure and stateless: the same inputs and `now` give the same verdicts,
+// so a verdict can be recomputed after a restart; the alarm lifecycle keeps all state.
+//
+// Evaluate returns one Observation per enabled rule, active or not (the lifecycle needs the
+// inactive verdicts to end episodes), in catalogue order. The inputs' vitals must be sorted
+// by time and cover lookback_us() before `now`; samples after `now` are ignored.
+//
+// Thread-compatible: const methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/alerts/observation.h"
+#include "services/alerts/rules/catalogue.h"
+#include "services/alerts/rules/inputs.h"
+
+namespace healthtwin::alerts::rules {
+
+class RuleEngine {
+ public:
+  static absl::StatusOr<RuleEngine> FromToml(std::string_view toml, std::string_view source_name);
+  explicit RuleEngine(Catalogue catalogue);
+
+  std::vector<Observation> Evaluate(const PatientInputs& in, int64_t now_us) const;
+
+  // How much vital history before `now` Evaluate reads (the longest rule's window).
+  int64_t lookback_us() const { return lookback_us_; }
+
+  // For the API: InvalidArgument naming the field when `settings` does not fit the catalogue.
+  absl::Status ValidateSettings(const PatientAlertSettings& settings) const {
+    return ValidatePatientSettings(settings, catalogue_);
+  }
+
+  // Rule id -> the covers it suppresses, for the lifecycle's suppression.
+  std::map<std::string, std::vector<std::string>> SuppressionTable() const;
+
+  const Catalogue& catalogue() const { return catalogue_; }
+
+ private:
+  Catalogue catalogue_;
+  int64_t lookback_us_ = 0;
+};
+
+}  // namespace healthtwin::alerts::rules
