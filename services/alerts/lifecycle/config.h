@@ -58,4 +58,11 @@ struct Config {
   }
 };
 
+// The service's defaults: the suppression table of README.md ("Suppression") and the technical
+// rules that latch. A NEWS2 aggregate alert already tells the team about the parameters it
+// scores, so while it is open their single-parameter alerts of lower priority are held (RCP
+// 2017, NEWS2 chapter 5: respond to the aggregate score; a single red parameter is itself a
+// medium-level trigger, which the NEWS2 rule raises as such).
+Config DefaultConfig();
+
 }  // namespace healthtwin::alerts::lifecycle

@@ -103,6 +103,15 @@ Alert Raise(const Observation& obs, const Config& cfg, int64_t now_us) {
   return a;
 }
 
+// A new alert from `obs`, ended at once when the episode is already over.
+Transition RaiseNew(const Observation& obs, const Config& cfg, int64_t ended_us, int64_t now_us) {
+  Transition t{.alert = Raise(obs, cfg, now_us), .is_new = true, .events = {}};
+  t.events.push_back(Make(t.alert, EventKind::kRaised, now_us, obs.summary,
+                          {{"priority", static_cast<int>(obs.priority)}, {"peak_value", obs.peak_value}}));
+  if (!obs.active) End(t.alert, ended_us, now_us, t.events);
+  return t;
+}
+
 absl::Status Validate(const Observation& obs) {
   if (obs.patient_id.empty()) return absl::InvalidArgumentError("patient_id: required");
   if (obs.rule_id.empty()) return absl::InvalidArgumentError("rule_id: required");
@@ -163,12 +172,7 @@ absl::StatusOr<Transition> ApplyObservation(const Observation& obs, const Alert*
   const bool has_episode = obs.active || obs.condition_started_us != 0;
   if (latest == nullptr) {
     if (!has_episode) return t;
-    t.alert = Raise(obs, cfg, now_us);
-    t.is_new = true;
-    t.events.push_back(Make(t.alert, EventKind::kRaised, now_us, obs.summary,
-                            {{"priority", static_cast<int>(obs.priority)}, {"peak_value", obs.peak_value}}));
-    if (!obs.active) End(t.alert, ended_us, now_us, t.events);
-    return t;
+    return RaiseNew(obs, cfg, ended_us, now_us);
   }
   t.alert = *latest;
   Alert& a = t.alert;
@@ -184,12 +188,7 @@ absl::StatusOr<Transition> ApplyObservation(const Observation& obs, const Alert*
   // is a re-trigger; one that began before it is about the alert's own episode.
   const bool new_occurrence = obs.condition_started_us > a.condition_ended_us;
   if (new_occurrence && obs.condition_started_us - a.condition_ended_us > cfg.reopen_window_us) {
-    t.alert = Raise(obs, cfg, now_us);
-    t.is_new = true;
-    t.events.push_back(Make(t.alert, EventKind::kRaised, now_us, obs.summary,
-                            {{"priority", static_cast<int>(obs.priority)}, {"peak_value", obs.peak_value}}));
-    if (!obs.active) End(t.alert, ended_us, now_us, t.events);
-    return t;
+    return RaiseNew(obs, cfg, ended_us, now_us);
   }
   if (!new_occurrence && !obs.active) {
     TakeEvidence(a, obs);  // the same ended episode again: nothing to tell anyone

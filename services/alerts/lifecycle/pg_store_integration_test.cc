@@ -1,0 +1,288 @@
+// The alarm lifecycle on a real PostgreSQL, connected as the alerts service's role: an episode
+// is raised once across restarts and across two stores at once, each transition is recorded
+// once, escalation timers survive a restart, acknowledgement is per recipient, shelving is
+// limited and expires, HIGH alerts latch, and the event log is append-only.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "services/alerts/lifecycle/pg_store.h"
+#include "tests/harness/cluster_per_suite_test.h"
+#include "tests/harness/migrated_database.h"
+
+namespace healthtwin::alerts::lifecycle {
+namespace {
+
+constexpr int64_t kS = 1'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kS;
+
+class PgLifecycleStoreTest : public testing::ClusterPerSuiteTest {
+ protected:
+  void SetUp() override {
+    auto conninfo = testing::CreateMigratedDatabase(*cluster_, TestDatabaseName());
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    superuser_ = *conninfo;
+    service_ = testing::ServiceConnInfo(superuser_, "alerts");
+    Exec("INSERT INTO patients (patient_id) VALUES ('pat-1'), ('pat-2'), ('pat-3'), ('pat-4')");
+    Exec(
+        "INSERT INTO care_team (patient_id, member, tier) VALUES ('pat-1', 'nurse-1', 1), ('pat-1', 'dr-2', 2),"
+        " ('pat-1', 'oncall-3', 3)");
+  }
+
+  void Exec(const std::string& sql) {
+    pqxx::connection c(superuser_);
+    pqxx::work tx(c);
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  int64_t Count(const std::string& sql) {
+    pqxx::connection c(superuser_);
+    pqxx::nontransaction tx(c);
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+
+  std::string AlertId(const std::string& patient = "pat-1") {
+    pqxx::connection c(superuser_);
+    pqxx::nontransaction tx(c);
+    return tx.exec1("SELECT alert_id::text FROM alerts WHERE patient_id = " + tx.quote(patient))[0].as<std::string>();
+  }
+
+  int64_t Events(int kind, const std::string& patient = "pat-1") {
+    return Count("SELECT count(*) FROM alert_events JOIN alerts USING (alert_id) WHERE kind = " + std::to_string(kind) +
+                 " AND patient_id = '" + patient + "'");
+  }
+
+  // A heart-rate verdict; times in seconds after kT0 (data time).
+  static Observation Hr(bool active, int64_t observed_s, double peak = 130, Priority p = Priority::kHigh,
+                        const std::string& patient = "pat-1") {
+    Observation o;
+    o.patient_id = patient;
+    o.rule_id = "hr_high";
+    o.priority = p;
+    o.active = active;
+    o.condition_started_us = kT0;
+    o.condition_ended_us = active ? 0 : kT0 + observed_s * kS;
+    o.observed_us = kT0 + observed_s * kS;
+    o.peak_value = peak;
+    o.ucum_unit = "/min";
+    o.duration_s = static_cast<double>(observed_s);
+    o.summary = "Heart rate high";
+    o.covers = {"heart_rate"};
+    return o;
+  }
+
+  // Runs `fn` on a store with a pool of its own, as one replica or one life of the service.
+  template <typename Fn>
+  void WithStore(const Clock& clock, Fn fn, Config cfg = DefaultConfig()) {
+    common::PgPool pool(service_, 2);
+    PgLifecycleStore store(pool, std::move(cfg), clock);
+    fn(store, pool);
+  }
+
+  std::string superuser_;
+  std::string service_;
+  FakeClock clock_{kT0};
+};
+
+TEST_F(PgLifecycleStoreTest, AnEpisodeIsRaisedOnceAcrossARestart) {
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) { ASSERT_TRUE(store.Apply(Hr(true, 60)).ok()); });
+  clock_.Advance(30 * kS);
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) {
+    ASSERT_TRUE(store.Apply(Hr(true, 60)).ok());  // redelivered
+    ASSERT_TRUE(store.Apply(Hr(true, 90)).ok());  // continues
+  });
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts"), 1);
+  EXPECT_EQ(Events(1), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_events"), 1);  // duration alone is no event
+  EXPECT_EQ(Count("SELECT duration_s::bigint FROM alerts"), 90);
+}
+
+TEST_F(PgLifecycleStoreTest, AnEscalationTimerSurvivesARestartAndFiresOnce) {
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) { ASSERT_TRUE(store.Apply(Hr(true, 60)).ok()); });
+  // The service is down while the HIGH timer (2 min) passes.
+  clock_.Advance(3 * 60 * kS);
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) {
+    auto fired = store.FireDue();
+    ASSERT_TRUE(fired.ok()) << fired.status();
+    EXPECT_EQ(*fired, 1);
+    EXPECT_EQ(*store.FireDue(), 0);
+  });
+  EXPECT_EQ(Events(3), 1);
+  EXPECT_EQ(Count("SELECT tier FROM alerts"), 2);
+  EXPECT_EQ(Count("SELECT tier FROM alert_events WHERE kind = 3"), 2);
+  EXPECT_EQ(Count("SELECT state FROM alerts"), 3);  // ESCALATED for old clients
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_events WHERE kind = 3 AND actor = 'system'"
+                  " AND detail->>'tier_to' = '2' AND reason <> ''"),
+            1);
+  // Another two minutes: the last tier; then nothing more.
+  clock_.Advance(2 * 60 * kS);
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) { EXPECT_EQ(*store.FireDue(), 1); });
+  clock_.Advance(60 * 60 * kS);
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) { EXPECT_EQ(*store.FireDue(), 0); });
+  EXPECT_EQ(Count("SELECT tier FROM alerts"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE next_escalation_at IS NULL"), 1);
+}
+
+TEST_F(PgLifecycleStoreTest, TwoStoresApplyingTheSameVerdictsRaiseOnceAndRecordEachTransitionOnce) {
+  constexpr int kRounds = 20;
+  const std::vector<std::string> patients = {"pat-1", "pat-2", "pat-3", "pat-4"};
+  // Both replicas see every verdict of every patient: rising, a new peak, then the end.
+  auto replica = [&](absl::Status* failure) {
+    common::PgPool pool(service_, 2);
+    PgLifecycleStore store(pool, DefaultConfig(), clock_);
+    for (int round = 0; round < kRounds; ++round) {
+      for (const auto& p : patients) {
+        for (const Observation& o : {Hr(true, 60, 130, Priority::kHigh, p), Hr(true, 90, 150, Priority::kHigh, p),
+                                     Hr(false, 120, 150, Priority::kHigh, p)}) {
+          if (auto n = store.Apply(o); !n.ok()) *failure = n.status();
+        }
+      }
+    }
+  };
+  absl::Status failures[2];
+  std::thread a(replica, &failures[0]);
+  std::thread b(replica, &failures[1]);
+  a.join();
+  b.join();
+  ASSERT_TRUE(failures[0].ok()) << failures[0];
+  ASSERT_TRUE(failures[1].ok()) << failures[1];
+  for (const auto& p : patients) {
+    EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = '" + p + "'"), 1) << p;
+    EXPECT_EQ(Events(1, p), 1) << p;   // raised
+    EXPECT_EQ(Events(2, p), 1) << p;   // updated (new peak)
+    EXPECT_EQ(Events(9, p), 1) << p;   // ended
+    EXPECT_EQ(Events(11, p), 0) << p;  // never reopened by a stale verdict
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_events"), 3 * static_cast<int64_t>(patients.size()));
+}
+
+TEST_F(PgLifecycleStoreTest, AcknowledgementIsPerRecipientAndStopsEscalation) {
+  WithStore(clock_, [&](PgLifecycleStore& store, common::PgPool& pool) {
+    ASSERT_TRUE(store.Apply(Hr(true, 60)).ok());
+    const std::string id = AlertId();
+    for (const char* who : {"nurse-1", "dr-2", "nurse-1"}) {
+      ASSERT_TRUE(pool.WithTransaction("ack",
+                                       [&](pqxx::work& tx) {
+                                         ASSERT_TRUE(store.AcknowledgeInTx(tx, id, who, "seen", "clinician_api").ok());
+                                       })
+                      .ok());
+    }
+    absl::Status missing;
+    ASSERT_TRUE(pool.WithTransaction("ack",
+                                     [&](pqxx::work& tx) {
+                                       missing = store.AcknowledgeInTx(tx, "00000000-0000-0000-0000-000000000000",
+                                                                       "nurse-1", "", "clinician_api");
+                                     })
+                    .ok());
+    EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+    clock_.Advance(10 * 60 * kS);
+    EXPECT_EQ(*store.FireDue(), 0);
+  });
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_acknowledgements"), 2);
+  EXPECT_EQ(Events(4), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_events WHERE kind = 4 AND actor IN ('nurse-1', 'dr-2')"), 2);
+  EXPECT_EQ(Events(3), 0);
+  EXPECT_EQ(Count("SELECT state FROM alerts"), 2);
+  EXPECT_EQ(Count("SELECT phase FROM alerts"), 1);  // the condition is not cleared
+}
+
+TEST_F(PgLifecycleStoreTest, ShelvingIsLimitedPerRecipientAndItsExpiryIsAnEvent) {
+  WithStore(clock_, [&](PgLifecycleStore& store, common::PgPool& pool) {
+    ASSERT_TRUE(store.Apply(Hr(true, 60)).ok());
+    const std::string id = AlertId();
+    absl::Status too_long;
+    ASSERT_TRUE(pool.WithTransaction("shelve",
+                                     [&](pqxx::work& tx) {
+                                       too_long = store.ShelveInTx(tx, id, "nurse-1", 61 * 60 * kS, "procedure");
+                                     })
+                    .ok());
+    EXPECT_EQ(too_long.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(too_long.message().find("duration"), std::string::npos);
+    ASSERT_TRUE(pool.WithTransaction("shelve",
+                                     [&](pqxx::work& tx) {
+                                       ASSERT_TRUE(
+                                           store.ShelveInTx(tx, id, "nurse-1", 15 * 60 * kS, "dressing change").ok());
+                                     })
+                    .ok());
+    EXPECT_EQ(Count("SELECT count(*) FROM alert_shelves WHERE recipient = 'nurse-1' AND unshelved_at IS NULL"
+                    " AND shelved_until = timestamptz 'epoch' + " +
+                    std::to_string(kT0 + 15 * 60 * kS) + " * interval '1 microsecond'"),
+              1);
+    clock_.Advance(5 * 60 * kS);  // the HIGH timer is due, but waits for the shelf
+    EXPECT_EQ(*store.FireDue(), 0);
+    clock_.Advance(10 * 60 * kS);
+    EXPECT_EQ(*store.FireDue(), 2);  // unshelved, then escalated
+  });
+  EXPECT_EQ(Events(5), 1);
+  EXPECT_EQ(Events(6), 1);
+  EXPECT_EQ(Events(3), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_shelves WHERE unshelved_at IS NOT NULL"), 1);
+  EXPECT_EQ(Count("SELECT phase FROM alerts"), 1);  // the visual state stays
+}
+
+TEST_F(PgLifecycleStoreTest, AHighAlertLatchesUntilAcknowledged) {
+  WithStore(clock_, [&](PgLifecycleStore& store, common::PgPool& pool) {
+    ASSERT_TRUE(store.Apply(Hr(true, 60)).ok());
+    ASSERT_TRUE(store.Apply(Hr(false, 120)).ok());
+    EXPECT_EQ(Count("SELECT phase FROM alerts"), 2);
+    EXPECT_EQ(Count("SELECT state FROM alerts"), 5);
+    EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE latched AND ended_at IS NOT NULL"), 1);
+    const std::string id = AlertId();
+    ASSERT_TRUE(pool.WithTransaction("ack",
+                                     [&](pqxx::work& tx) {
+                                       ASSERT_TRUE(store.AcknowledgeInTx(tx, id, "nurse-1", "", "clinician_api").ok());
+                                     })
+                    .ok());
+  });
+  EXPECT_EQ(Count("SELECT phase FROM alerts"), 3);
+  EXPECT_EQ(Count("SELECT state FROM alerts"), 4);
+  EXPECT_EQ(Events(9), 1);
+  EXPECT_EQ(Events(10), 1);
+}
+
+TEST_F(PgLifecycleStoreTest, AReTriggerWithinTheWindowReopensTheSameAlert) {
+  WithStore(clock_, [&](PgLifecycleStore& store, common::PgPool&) {
+    ASSERT_TRUE(store.Apply(Hr(false, 120, 130, Priority::kMedium)).ok());
+    Observation again = Hr(true, 400, 135, Priority::kMedium);
+    again.condition_started_us = kT0 + 300 * kS;
+    ASSERT_TRUE(store.Apply(again).ok());
+  });
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts"), 1);
+  EXPECT_EQ(Events(11), 1);
+  EXPECT_EQ(Count("SELECT phase FROM alerts"), 1);
+}
+
+TEST_F(PgLifecycleStoreTest, AHigherPriorityAlertSuppressesACoveredOneUntilItEnds) {
+  WithStore(clock_, [&](PgLifecycleStore& store, common::PgPool&) {
+    ASSERT_TRUE(store.Apply(Hr(true, 60, 130, Priority::kMedium)).ok());
+    Observation news = Hr(true, 60, 7, Priority::kHigh);
+    news.rule_id = "news2_high";
+    news.covers = {"news2"};
+    ASSERT_TRUE(store.Apply(news).ok());
+    EXPECT_EQ(Count("SELECT count(*) FROM alerts h JOIN alerts n ON h.suppressed_by = n.alert_id"
+                    " WHERE h.rule_id = 'hr_high' AND n.rule_id = 'news2_high'"),
+              1);
+    EXPECT_EQ(Count("SELECT state FROM alerts WHERE rule_id = 'hr_high'"), 6);
+    news.active = false;
+    news.observed_us += 60 * kS;
+    news.condition_ended_us = news.observed_us;
+    ASSERT_TRUE(store.Apply(news).ok());
+  });
+  EXPECT_EQ(Events(7), 1);
+  EXPECT_EQ(Events(8), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE suppressed_by IS NOT NULL"), 0);
+}
+
+TEST_F(PgLifecycleStoreTest, TheEventLogIsAppendOnlyForTheService) {
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) { ASSERT_TRUE(store.Apply(Hr(true, 60)).ok()); });
+  pqxx::connection c(service_);
+  for (const char* sql : {"UPDATE alert_events SET reason = 'x'", "DELETE FROM alert_events"}) {
+    pqxx::work tx(c);
+    EXPECT_THROW(tx.exec(sql), pqxx::insufficient_privilege) << sql;
+  }
+}
+
+}  // namespace
+}  // namespace healthtwin::alerts::lifecycle
