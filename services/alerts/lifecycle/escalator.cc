@@ -18,7 +18,8 @@ void Escalator::Loop() {
   while (!stop_) {
     auto fired = store_.FireDue();
     if (!fired.ok()) common::LogWarn("alerts.timers_failed", {{"error", fired.status().message()}});
-    // A full batch: more may be due now.
+    // Something fired: look again at once, as more may be due (each alert moves at most one
+    // tier per round, and a batch holds at most 200 alerts).
     if (fired.ok() && *fired > 0) continue;
     for (auto waited = 0ms; waited < period_ && !stop_; waited += 100ms) std::this_thread::sleep_for(100ms);
   }

@@ -10,6 +10,7 @@
 #include "services/alerts/lifecycle/pg_store.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
+#include "tests/harness/subprocess.h"
 
 namespace healthtwin::alerts::lifecycle {
 namespace {
@@ -156,6 +157,34 @@ TEST_F(PgLifecycleStoreTest, TwoStoresApplyingTheSameVerdictsRaiseOnceAndRecordE
     EXPECT_EQ(Events(11, p), 0) << p;  // never reopened by a stale verdict
   }
   EXPECT_EQ(Count("SELECT count(*) FROM alert_events"), 3 * static_cast<int64_t>(patients.size()));
+}
+
+// The same, as the issue asks: two processes (alert_lifecycle_replica, replica_main.cc), each
+// with its own connections and clock, play every verdict and fire every timer over 20 rounds.
+TEST_F(PgLifecycleStoreTest, TwoProcessesApplyingTheSameVerdictsRaiseOnceAndRecordEachTransitionOnce) {
+  const std::vector<std::string> args = {service_, "4", "20", std::to_string(kT0 / kS)};
+  auto a = testing::Subprocess::Spawn(HT_LIFECYCLE_REPLICA_BIN, args);
+  auto b = testing::Subprocess::Spawn(HT_LIFECYCLE_REPLICA_BIN, args);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  for (auto* p : {a->get(), b->get()}) {
+    auto exit = p->Wait(std::chrono::seconds(90));
+    ASSERT_TRUE(exit.ok()) << exit.status();
+    EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString() << ": " << p->Stderr();
+  }
+  for (const std::string p : {"pat-1", "pat-2", "pat-3", "pat-4"}) {
+    EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = '" + p + "'"), 1) << p;
+    EXPECT_EQ(Events(1, p), 1) << p;   // raised
+    EXPECT_EQ(Events(2, p), 1) << p;   // updated (new peak)
+    EXPECT_EQ(Events(9, p), 1) << p;   // ended (HIGH: latched, so not resolved)
+    EXPECT_EQ(Events(10, p), 0) << p;  // resolved
+    EXPECT_EQ(Events(11, p), 0) << p;  // never reopened by a stale verdict
+  }
+  // pat-1's care team has tiers 1-3: two escalations, each once; the others have no team.
+  EXPECT_EQ(Events(3, "pat-1"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_events WHERE kind = 3"), 2);
+  EXPECT_EQ(Count("SELECT tier FROM alerts WHERE patient_id = 'pat-1'"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_events"), 3 * 4 + 2);
 }
 
 TEST_F(PgLifecycleStoreTest, AcknowledgementIsPerRecipientAndStopsEscalation) {

@@ -39,8 +39,7 @@ const Matrix& TableMatrix() {
       {"schema_migrations", Everyone("SELECT")},
       {"patients", {{"ingest", "SELECT,INSERT"}, {"twin", "SELECT"}, {"simulation", "SELECT"}}},
       {"devices", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
-      {"care_team",
-       {{"ingest", "INSERT"}, {"alerts", "SELECT"}, {"simulation", "SELECT"}, {"clinician_api", "SELECT"}}},
+      {"care_team", {{"ingest", "INSERT"}, {"alerts", "SELECT"}, {"simulation", "SELECT"}, {"clinician_api", "SELECT"}}},
       {"vitals", {{"ingest", "SELECT,INSERT"}, {"alerts", "SELECT"}, {"twin", "SELECT"}, {"simulation", "SELECT"}}},
       {"quarantine", {{"ingest", "SELECT,INSERT,UPDATE"}}},
       {"device_gateways", {{"ingest", "SELECT,INSERT,DELETE"}, {"alerts", "SELECT"}}},
@@ -152,8 +151,7 @@ class RolesTest : public testing::ClusterPerSuiteTest {
       for (const std::string& service : DatabaseServices()) {
         const std::set<std::string> expected = Privileges(matrix, object, service);
         for (const std::string& kind : kinds) {
-          const bool has = tx.exec_params1("SELECT " + has_fn + "($1::name, $2::text, $3::text)", ServiceRole(service),
-                                           object, kind)[0]
+          const bool has = tx.exec_params1("SELECT " + has_fn + "($1::name, $2::text, $3::text)", ServiceRole(service), object, kind)[0]
                                .as<bool>();
           EXPECT_EQ(has, expected.contains(kind)) << service << " " << kind << " on " << object;
         }
@@ -186,14 +184,11 @@ TEST_F(RolesTest, TheMigratorOwnsEverythingAndNoServiceCanCreateAnything) {
                      " AND (proowner <> 'healthtwin_migrator'::regrole OR NOT prosecdef"
                      "      OR NOT 'search_path=public, pg_temp' = ANY (proconfig))"),
               ::testing::IsEmpty());
-  EXPECT_TRUE(
-      Ask("SELECT datdba = 'healthtwin_migrator'::regrole FROM pg_database WHERE datname = current_database()"));
+  EXPECT_TRUE(Ask("SELECT datdba = 'healthtwin_migrator'::regrole FROM pg_database WHERE datname = current_database()"));
   for (const std::string& service : DatabaseServices()) {
     const std::string role = "'" + ServiceRole(service) + "'";
-    EXPECT_TRUE(
-        Ask("SELECT NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)"
-            " FROM pg_roles WHERE rolname = " +
-            role))
+    EXPECT_TRUE(Ask("SELECT NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)"
+                    " FROM pg_roles WHERE rolname = " + role))
         << service;
     EXPECT_FALSE(Ask("SELECT has_schema_privilege(" + role + ", 'public', 'CREATE')")) << service;
     EXPECT_FALSE(Ask("SELECT has_database_privilege(" + role + ", current_database(), 'CREATE')")) << service;
@@ -206,9 +201,8 @@ TEST_F(RolesTest, TheMigratorOwnsEverythingAndNoServiceCanCreateAnything) {
 
 TEST_F(RolesTest, IngestCannotCreateTablesButCanStageInATemporaryOne) {
   EXPECT_EQ(RunAs("ingest", "CREATE TABLE intruder (id int)"), kPermissionDenied);
-  EXPECT_EQ(RunAs("ingest",
-                  "CREATE TABLE vitals_209901 PARTITION OF vitals FOR VALUES FROM ('2099-01-01') TO "
-                  "('2099-02-01')"),
+  EXPECT_EQ(RunAs("ingest", "CREATE TABLE vitals_209901 PARTITION OF vitals FOR VALUES FROM ('2099-01-01') TO "
+                            "('2099-02-01')"),
             kPermissionDenied);
   EXPECT_EQ(RunAs("ingest", "CREATE TEMP TABLE staging (id int)"), "");
   EXPECT_EQ(RunAs("alerts", "CREATE TEMP TABLE staging (id int)"), kPermissionDenied);
@@ -241,9 +235,8 @@ TEST_F(RolesTest, ServicesCannotTouchTablesOutsideTheirWork) {
   EXPECT_EQ(RunAs("clinician_api", "SELECT * FROM vitals"), kPermissionDenied);
   EXPECT_EQ(RunAs("clinician_api", "INSERT INTO care_team (patient_id, member) VALUES ('p', 'mallory')"),
             kPermissionDenied);
-  EXPECT_EQ(RunAs("alerts",
-                  "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
-                  " bridge_id) VALUES ('p', 'd', 1, 80, '/min', now(), 'b')"),
+  EXPECT_EQ(RunAs("alerts", "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
+                            " bridge_id) VALUES ('p', 'd', 1, 80, '/min', now(), 'b')"),
             kPermissionDenied);
   EXPECT_EQ(RunAs("simulation", "UPDATE devices SET patient_id = NULL"), kPermissionDenied);
   EXPECT_EQ(RunAs("ingest", "DELETE FROM vitals"), kPermissionDenied);
@@ -256,9 +249,9 @@ TEST_F(RolesTest, OnlyIngestMaintainsPartitionsAndThePartitionsBelongToTheMigrat
   EXPECT_EQ(RunAs("ingest", "SELECT healthtwin_ensure_vitals_partitions(4)"), "");
   EXPECT_EQ(RunAs("ingest", "SELECT healthtwin_apply_vitals_retention(36500)"), "");
 
-  const std::vector<std::string> partitions = Column(
-      "SELECT c.relname || ':' || pg_get_userbyid(c.relowner) FROM pg_inherits i"
-      " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'vitals'::regclass ORDER BY 1");
+  const std::vector<std::string> partitions =
+      Column("SELECT c.relname || ':' || pg_get_userbyid(c.relowner) FROM pg_inherits i"
+             " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'vitals'::regclass ORDER BY 1");
   EXPECT_EQ(partitions.size(), 6u) << absl::StrJoin(partitions, " ");  // default + this month + 4 ahead
   for (const std::string& p : partitions) EXPECT_THAT(p, ::testing::EndsWith(":healthtwin_migrator"));
 }
