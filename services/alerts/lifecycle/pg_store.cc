@@ -153,8 +153,9 @@ bool Save(pqxx::work& tx, const Alert* before, Alert& after, const std::vector<E
     tx.exec("SELECT pg_notify('alerts_new', '')");
     // The alert id and the transition only: the patient and the evidence are PHI.
     for (const Event& e : events) {
-      common::LogInfo("alerts.transition",
-                      {{"alert_id", after.alert_id}, {"rule", after.rule_id}, {"event", EventKindName(e.kind)}});
+      // "alerts.raised" (the line operators and the slice test look for), "alerts.escalated", ...
+      common::LogInfo(std::string("alerts.") + EventKindName(e.kind),
+                      {{"alert_id", after.alert_id}, {"rule", after.rule_id}});
     }
   }
   return true;

@@ -4,10 +4,15 @@
 // limited and expires, HIGH alerts latch, and the event log is append-only.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "services/alerts/lifecycle/escalator.h"
 #include "services/alerts/lifecycle/pg_store.h"
+#include "services/common/db/migrator.h"
+#include "services/common/db/roles.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
@@ -126,6 +131,19 @@ TEST_F(PgLifecycleStoreTest, AnEscalationTimerSurvivesARestartAndFiresOnce) {
   EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE next_escalation_at IS NULL"), 1);
 }
 
+// The service's escalation thread fires a timer that comes due while it runs, once.
+TEST_F(PgLifecycleStoreTest, TheEscalatorThreadFiresADueTimerOnce) {
+  common::PgPool pool(service_, 2);
+  PgLifecycleStore store(pool, DefaultConfig(), clock_);
+  ASSERT_TRUE(store.Apply(Hr(true, 60)).ok());
+  Escalator escalator(store, std::chrono::milliseconds(100));
+  escalator.Start();
+  clock_.Advance(2 * 60 * kS);
+  EXPECT_TRUE(testing::PollUntil([&] { return Events(3) == 1; }, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // more rounds fire nothing more
+  EXPECT_EQ(Events(3), 1);
+}
+
 TEST_F(PgLifecycleStoreTest, TwoStoresApplyingTheSameVerdictsRaiseOnceAndRecordEachTransitionOnce) {
   constexpr int kRounds = 20;
   const std::vector<std::string> patients = {"pat-1", "pat-2", "pat-3", "pat-4"};
@@ -163,6 +181,7 @@ TEST_F(PgLifecycleStoreTest, TwoStoresApplyingTheSameVerdictsRaiseOnceAndRecordE
 // with its own connections and clock, play every verdict and fire every timer over 20 rounds.
 TEST_F(PgLifecycleStoreTest, TwoProcessesApplyingTheSameVerdictsRaiseOnceAndRecordEachTransitionOnce) {
   const std::vector<std::string> args = {service_, "4", "20", std::to_string(kT0 / kS)};
+  const auto start = std::chrono::steady_clock::now();
   auto a = testing::Subprocess::Spawn(HT_LIFECYCLE_REPLICA_BIN, args);
   auto b = testing::Subprocess::Spawn(HT_LIFECYCLE_REPLICA_BIN, args);
   ASSERT_TRUE(a.ok()) << a.status();
@@ -172,6 +191,11 @@ TEST_F(PgLifecycleStoreTest, TwoProcessesApplyingTheSameVerdictsRaiseOnceAndReco
     ASSERT_TRUE(exit.ok()) << exit.status();
     EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString() << ": " << p->Stderr();
   }
+  // Each replica: 20 rounds x 4 patients x 2-3 verdicts (220 transactions) + 20 timer rounds.
+  std::printf(
+      "two replicas, 2 x 240 lifecycle transactions: %lld ms\n",
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()));
   for (const std::string p : {"pat-1", "pat-2", "pat-3", "pat-4"}) {
     EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = '" + p + "'"), 1) << p;
     EXPECT_EQ(Events(1, p), 1) << p;   // raised
@@ -310,6 +334,62 @@ TEST_F(PgLifecycleStoreTest, TheEventLogIsAppendOnlyForTheService) {
   for (const char* sql : {"UPDATE alert_events SET reason = 'x'", "DELETE FROM alert_events"}) {
     pqxx::work tx(c);
     EXPECT_THROW(tx.exec(sql), pqxx::insufficient_privilege) << sql;
+  }
+}
+
+// Migration 0009 on alerts raised before the lifecycle: none is left active (it would swallow
+// the next episode of its rule); acknowledged or resolved ones close, open ones stay latched.
+class LifecycleMigrationTest : public testing::ClusterPerSuiteTest {};
+
+TEST_F(LifecycleMigrationTest, AlertsFromBeforeTheLifecycleEndAfterTheirDuration) {
+  const std::string name = TestDatabaseName();
+  ASSERT_TRUE(cluster_->CreateDatabase(name).ok());
+  {
+    pqxx::connection superuser(cluster_->ConnInfo(name));
+    ASSERT_TRUE(common::BootstrapRoles(superuser).ok());
+  }
+  const std::string migrator = common::ConnInfoAs(cluster_->ConnInfo(name), common::kMigratorRole);
+  std::vector<common::Migration> before;
+  for (const auto& m : common::BuiltInMigrations()) {
+    if (m.version < 9) before.push_back(m);
+  }
+  pqxx::connection conn(migrator);
+  ASSERT_TRUE(common::ApplyMigrations(conn, before).ok());
+  {
+    pqxx::work tx(conn);
+    tx.exec(
+        "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+        " ucum_unit, duration_s) VALUES"
+        " ('p', 'open', 3, 1, 's', '2026-01-01T00:00:00Z', 130, '/min', 90),"
+        " ('p', 'acked', 3, 2, 's', '2026-01-01T00:00:00Z', 130, '/min', 90),"
+        " ('p', 'escalated', 3, 3, 's', '2026-01-01T00:00:00Z', 130, '/min', 90),"
+        " ('p', 'resolved', 2, 4, 's', '2026-01-01T00:00:00Z', 130, '/min', 90)");
+    tx.commit();
+  }
+  auto report = common::ApplyMigrations(conn, common::BuiltInMigrations());
+  ASSERT_TRUE(report.ok()) << report.status();
+  pqxx::nontransaction tx(conn);
+  auto rows = tx.exec(
+      "SELECT rule_id, phase, state, latched, ended_at = '2026-01-01T00:01:30Z', resolved_at IS NOT NULL FROM alerts"
+      " ORDER BY rule_id");
+  ASSERT_EQ(rows.size(), 4u);
+  struct Want {
+    std::string rule;
+    int phase, state;
+    bool latched, resolved;
+  };
+  const std::vector<Want> want = {{"acked", 3, 4, false, true},
+                                  {"escalated", 2, 5, true, false},
+                                  {"open", 2, 5, true, false},
+                                  {"resolved", 3, 4, false, true}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(want[i].rule);
+    EXPECT_EQ(rows[i][0].as<std::string>(), want[i].rule);
+    EXPECT_EQ(rows[i][1].as<int>(), want[i].phase);
+    EXPECT_EQ(rows[i][2].as<int>(), want[i].state);
+    EXPECT_EQ(rows[i][3].as<bool>(), want[i].latched);
+    EXPECT_TRUE(rows[i][4].as<bool>());
+    EXPECT_EQ(rows[i][5].as<bool>(), want[i].resolved);
   }
 }
 

@@ -24,9 +24,18 @@ ALTER TABLE alerts
   ADD COLUMN tier smallint NOT NULL DEFAULT 1 CHECK (tier BETWEEN 1 AND 9),
   ADD COLUMN next_escalation_at timestamptz;
 
--- Alerts resolved before the lifecycle existed are closed; the rest stay active, as they were.
-UPDATE alerts SET phase = 3, resolved_at = updated_at WHERE state = 4;
-UPDATE alerts SET last_observed_at = condition_started_at WHERE last_observed_at IS NULL;
+-- Alerts from before the lifecycle had no end: their episode is taken to have ended after its
+-- recorded duration. Acknowledged or resolved ones are closed; the others stay visible, latched,
+-- until someone acknowledges them (no escalation timer: they were raised without one). Left
+-- active, an old alert would swallow the next episode of its rule as a continuation; an episode
+-- still in progress reopens its alert at the next evaluation instead.
+UPDATE alerts SET
+  ended_at = condition_started_at + duration_s * interval '1 second',
+  last_observed_at = condition_started_at + duration_s * interval '1 second',
+  phase = CASE WHEN state IN (2, 4) THEN 3 ELSE 2 END,
+  latched = state NOT IN (2, 4),
+  resolved_at = CASE WHEN state IN (2, 4) THEN updated_at END,
+  state = CASE WHEN state IN (2, 4) THEN 4 ELSE 5 END;
 
 -- The escalation loop reads due timers; only alerts with a timer are in the index.
 CREATE INDEX alerts_escalation_due_idx ON alerts (next_escalation_at) WHERE next_escalation_at IS NOT NULL;
