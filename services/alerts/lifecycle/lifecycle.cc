@@ -178,6 +178,9 @@ absl::StatusOr<Transition> ApplyObservation(const Observation& obs, const Alert*
   Alert& a = t.alert;
   // Older than what the alert already rests on: a redelivery or a re-evaluation of old data.
   if (obs.observed_us < a.last_observed_us || !has_episode) return t;
+  // An active verdict on data no newer than what ended the alert: a re-evaluation of part of
+  // that data (the rule saw the run but not yet the reading that ended it), not a re-trigger.
+  if (a.phase != Phase::kActive && obs.active && obs.observed_us <= a.last_observed_us) return t;
 
   if (a.phase == Phase::kActive) {
     Update(a, obs, cfg, now_us, t.events);

@@ -201,6 +201,21 @@ TEST(LifecycleTest, TheSameEndedEpisodeAgainChangesNothing) {
   EXPECT_TRUE(t->events.empty());
 }
 
+TEST(LifecycleTest, AnActiveVerdictNoNewerThanTheEndDoesNotReopen) {
+  Alert a = Raised(Hr(true, 0, 60));
+  a = ApplyObservation(Hr(false, 0, 90), &a, Config{}, kT0 + 100 * kS)->alert;
+  // The same run re-evaluated without the reading that ended it: active, observed at its last
+  // high reading, which is where the end was recorded.
+  Observation again = Hr(true, 0, 90);
+  auto t = ApplyObservation(again, &a, Config{}, kT0 + 200 * kS);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->events.empty());
+  EXPECT_EQ(t->alert.phase, Phase::kEnded);
+  // Newer data showing the condition again does reopen it.
+  again.observed_us += 30 * kS;
+  EXPECT_EQ(Kinds(ApplyObservation(again, &a, Config{}, kT0 + 200 * kS)->events).front(), EventKind::kReopened);
+}
+
 TEST(LifecycleTest, AcknowledgementIsPerRecipientAndStopsEscalation) {
   Alert a = Raised(Hr(true, 0, 60));
   auto first = Acknowledge(a, "nurse-1", "on my way", kT0 + kS);
