@@ -118,6 +118,7 @@ absl::Status Validate(const Observation& obs) {
   if (obs.priority < Priority::kLow || obs.priority > Priority::kHigh) {
     return absl::InvalidArgumentError("priority: unknown value");
   }
+  if (obs.observed_us <= 0) return absl::InvalidArgumentError("observed_us: required");
   if (obs.active && obs.condition_started_us == 0) {
     return absl::InvalidArgumentError("condition_started_us: required for an active observation");
   }

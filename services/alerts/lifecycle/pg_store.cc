@@ -172,11 +172,14 @@ std::optional<Alert> LoadAlertForUpdate(pqxx::work& tx, const std::string& alert
 absl::StatusOr<int> PgLifecycleStore::ApplyInTx(pqxx::work& tx, const Observation& obs) const {
   LockAlertEvents(tx);
   const int64_t now_us = clock_.NowUs();
-  // The newest episode of this rule in this patient: the only one a verdict can continue.
+  // The newest alert of this rule in this patient that began by the verdict's newest input: the
+  // one a verdict can continue. (An episode whose data arrives after a later one was alerted is
+  // judged against the alert before it, not made stale by the later one.)
   auto latest = LoadWhere(tx,
                           "alert_id = (SELECT alert_id FROM alerts WHERE patient_id = $1 AND rule_id = $2"
-                          " ORDER BY condition_started_at DESC LIMIT 1)",
-                          obs.patient_id, obs.rule_id);
+                          " AND condition_started_at <= " +
+                              Ts(3) + " ORDER BY condition_started_at DESC LIMIT 1)",
+                          obs.patient_id, obs.rule_id, obs.observed_us);
   const Alert* before = latest.empty() ? nullptr : &latest[0];
   auto t = ApplyObservation(obs, before, cfg_, now_us);
   if (!t.ok()) return t.status();

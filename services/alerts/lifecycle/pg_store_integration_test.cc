@@ -105,6 +105,21 @@ TEST_F(PgLifecycleStoreTest, AnEpisodeIsRaisedOnceAcrossARestart) {
   EXPECT_EQ(Count("SELECT duration_s::bigint FROM alerts"), 90);
 }
 
+// Data of an older episode that arrives after a later one was alerted (an uplink outage) is
+// judged against the alert before it: its own alert, not a stale verdict of the later one.
+TEST_F(PgLifecycleStoreTest, AnOlderEpisodeArrivingLateGetsItsOwnAlert) {
+  WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) {
+    Observation later = Hr(true, 1100);
+    later.condition_started_us = kT0 + 1000 * kS;
+    ASSERT_TRUE(store.Apply(later).ok());
+    ASSERT_TRUE(store.Apply(Hr(false, 90)).ok());
+  });
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts"), 2);
+  EXPECT_EQ(Events(1), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE phase = 1"), 1);  // the later one goes on
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE phase = 2"), 1);  // the older one ended, latched
+}
+
 TEST_F(PgLifecycleStoreTest, AnEscalationTimerSurvivesARestartAndFiresOnce) {
   WithStore(clock_, [](PgLifecycleStore& store, common::PgPool&) { ASSERT_TRUE(store.Apply(Hr(true, 60)).ok()); });
   // The service is down while the HIGH timer (2 min) passes.
