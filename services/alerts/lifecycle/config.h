@@ -16,9 +16,9 @@ struct Config {
   // A re-trigger of the same rule in the same patient this soon (data time) after the alert's
   // condition ended reopens that alert instead of raising another. Ten minutes is the window
   // the heart-rate rule already used to deduplicate episodes before the lifecycle existed
-  // (evaluator.cc, NOT EXISTS ... - interval '10 minutes'), kept so the alert count per patient
-  // does not change; an engineering default for the hospital's alarm policy to tune, not a
-  // clinical threshold.
+  // (evaluator.cc, NOT EXISTS ... - interval '10 minutes', then measured start to start), kept
+  // so an episode the chaos wearables repeat every 12 min stays one alert each; an engineering
+  // default for the hospital's alarm policy to tune, not a clinical threshold.
   int64_t reopen_window_us = 10 * kMinuteUs;
 
   // The longest a recipient may shelve an alert. IEC 60601-1-8 requires every alarm-signal
