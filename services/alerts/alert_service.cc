@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "services/alerts/evaluator.h"
@@ -26,6 +27,11 @@ std::string JoinIds(const std::vector<std::string>& ids) {
 }
 
 using common::IsUuid;
+
+// An alert_events row `e` as an AlertEventRecord (EventRecordFromRow reads them in this order).
+constexpr char kEventRecordColumns[] =
+    "e.event_seq, e.kind, e.actor, (extract(epoch FROM e.created_at) * 1000000)::bigint, e.reason, e.detail::text,"
+    " coalesce(e.tier, 0)";
 }  // namespace
 
 std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>& ids) {
@@ -34,7 +40,10 @@ std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>
   auto rows = tx.exec_params(
       "SELECT alert_id::text, patient_id, rule_id, priority, state, summary,"
       " (extract(epoch FROM condition_started_at) * 1000000)::bigint,"
-      " (extract(epoch FROM raised_at) * 1000000)::bigint, peak_value, ucum_unit, duration_s"
+      " (extract(epoch FROM raised_at) * 1000000)::bigint, peak_value, ucum_unit, duration_s,"
+      " category, phase, latched, coalesce((extract(epoch FROM ended_at) * 1000000)::bigint, 0),"
+      " coalesce(suppressed_by::text, ''), tier, coalesce((extract(epoch FROM next_escalation_at) * 1000000)::bigint, "
+      "0)"
       " FROM alerts WHERE alert_id = ANY (string_to_array($1, ',')::uuid[]) ORDER BY raised_at, alert_id",
       JoinIds(ids));
   std::map<std::string, std::size_t> index;
@@ -51,6 +60,15 @@ std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>
     a.set_peak_value(r[8].as<double>());
     a.set_ucum_unit(r[9].as<std::string>());
     a.set_duration_s(r[10].as<double>());
+    a.set_category(static_cast<v1::AlarmCategory>(r[11].as<int>()));
+    a.set_phase(static_cast<v1::AlertPhase>(r[12].as<int>()));
+    a.set_latched(r[13].as<bool>());
+    if (const int64_t ended = r[14].as<int64_t>(); ended != 0) *a.mutable_ended_at() = common::FromUnixMicros(ended);
+    a.set_suppressed_by(r[15].as<std::string>());
+    a.set_tier(r[16].as<uint32_t>());
+    if (const int64_t next = r[17].as<int64_t>(); next != 0) {
+      *a.mutable_next_escalation_at() = common::FromUnixMicros(next);
+    }
     index[a.alert_id()] = out.size();
     out.push_back(std::move(a));
   }
@@ -64,6 +82,44 @@ std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>
     ack->set_recipient(r[1].as<std::string>());
     *ack->mutable_acknowledged_at() = common::FromUnixMicros(r[2].as<int64_t>());
     ack->set_note(r[3].as<std::string>());
+  }
+  auto shelves = tx.exec_params(
+      "SELECT alert_id::text, recipient, (extract(epoch FROM shelved_at) * 1000000)::bigint,"
+      " (extract(epoch FROM shelved_until) * 1000000)::bigint, reason FROM alert_shelves"
+      " WHERE alert_id = ANY (string_to_array($1, ',')::uuid[]) AND unshelved_at IS NULL ORDER BY shelved_until",
+      JoinIds(ids));
+  for (const auto& r : shelves) {
+    v1::Alert& a = out[index.at(r[0].as<std::string>())];
+    auto* shelf = a.add_shelves();
+    shelf->set_recipient(r[1].as<std::string>());
+    *shelf->mutable_shelved_at() = common::FromUnixMicros(r[2].as<int64_t>());
+    *shelf->mutable_shelved_until() = common::FromUnixMicros(r[3].as<int64_t>());
+    shelf->set_reason(r[4].as<std::string>());
+    *a.mutable_shelved_until() = shelf->shelved_until();  // ordered: the latest wins
+  }
+  return out;
+}
+
+namespace {
+v1::AlertEventRecord EventRecordFromRow(const pqxx::row& r, int first) {
+  v1::AlertEventRecord rec;
+  rec.set_event_seq(r[first].as<int64_t>());
+  rec.set_kind(static_cast<v1::AlertEvent::Kind>(r[first + 1].as<int>()));
+  rec.set_actor(r[first + 2].as<std::string>());
+  *rec.mutable_at() = common::FromUnixMicros(r[first + 3].as<int64_t>());
+  rec.set_reason(r[first + 4].as<std::string>());
+  rec.set_detail_json(r[first + 5].as<std::string>());
+  rec.set_tier(r[first + 6].as<uint32_t>());
+  return rec;
+}
+}  // namespace
+
+std::vector<v1::AlertEventRecord> LoadAlertEvents(pqxx::work& tx, const std::string& alert_id) {
+  std::vector<v1::AlertEventRecord> out;
+  for (const auto& r : tx.exec_params(std::string("SELECT ") + kEventRecordColumns +
+                                          " FROM alert_events e WHERE e.alert_id = $1::uuid ORDER BY e.event_seq",
+                                      alert_id)) {
+    out.push_back(EventRecordFromRow(r, 0));
   }
   return out;
 }
@@ -202,22 +258,23 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   std::vector<v1::AlertEvent> ReadReplayPage(pqxx::work& tx, ReplayCursor& cursor, bool& done) const {
     const std::vector<std::string> patients(patients_.begin(), patients_.end());
     std::vector<std::string> ids;
-    std::vector<int> kinds;
+    std::vector<v1::AlertEventRecord> records;
     done = false;
     while (ids.size() < kReplayPageEvents && !done) {
       const std::size_t want = kReplayPageEvents - ids.size();
       // Index range scan of alerts_patient_idx from the cursor (the >= row comparison is its
       // index condition), nested loop into alert_events_alert_idx; LIMIT stops both.
       auto rows = tx.exec_params(
-          "SELECT a.patient_id, (extract(epoch FROM a.raised_at) * 1000000)::bigint, a.alert_id::text,"
-          " e.event_seq, e.kind FROM alerts a JOIN alert_events e ON e.alert_id = a.alert_id AND e.event_seq <= $1"
-          " WHERE (NOT $10 OR a.patient_id = $2) AND a.priority >= $3"
-          " AND a.raised_at >= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
-          " AND (a.patient_id, a.raised_at, a.alert_id)"
-          "   >= ($5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid)"
-          " AND ((a.patient_id, a.raised_at, a.alert_id)"
-          "   > ($5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid) OR e.event_seq > $8)"
-          " ORDER BY a.patient_id, a.raised_at, a.alert_id, e.event_seq LIMIT $9",
+          "SELECT a.patient_id, (extract(epoch FROM a.raised_at) * 1000000)::bigint, a.alert_id::text, " +
+              std::string(kEventRecordColumns) +
+              " FROM alerts a JOIN alert_events e ON e.alert_id = a.alert_id AND e.event_seq <= $1"
+              " WHERE (NOT $10 OR a.patient_id = $2) AND a.priority >= $3"
+              " AND a.raised_at >= timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
+              " AND (a.patient_id, a.raised_at, a.alert_id)"
+              "   >= ($5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid)"
+              " AND ((a.patient_id, a.raised_at, a.alert_id)"
+              "   > ($5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid) OR e.event_seq > $8)"
+              " ORDER BY a.patient_id, a.raised_at, a.alert_id, e.event_seq LIMIT $9",
           upto_, patients.empty() ? std::string() : patients[cursor.patient_index], min_priority_, since_us_,
           cursor.patient_id, cursor.raised_at_us, cursor.alert_id, cursor.event_seq, static_cast<int64_t>(want),
           !patients.empty());
@@ -227,14 +284,15 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         cursor.alert_id = r[2].as<std::string>();
         cursor.event_seq = r[3].as<int64_t>();
         ids.push_back(cursor.alert_id);
-        kinds.push_back(r[4].as<int>());
+        records.push_back(EventRecordFromRow(r, 3));
       }
       if (rows.size() == want) break;
       // This patient (or, unfiltered, everyone) is exhausted: on to the next patient.
       if (patients.empty() || ++cursor.patient_index == patients.size()) {
         done = true;
       } else {
-        cursor = ReplayCursor{.patient_index = cursor.patient_index, .patient_id = patients[cursor.patient_index],
+        cursor = ReplayCursor{.patient_index = cursor.patient_index,
+                              .patient_id = patients[cursor.patient_index],
                               .raised_at_us = since_us_};
       }
     }
@@ -243,8 +301,9 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     std::vector<v1::AlertEvent> page;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       v1::AlertEvent ev;
-      ev.set_kind(static_cast<v1::AlertEvent::Kind>(kinds[i]));
+      ev.set_kind(records[i].kind());
       *ev.mutable_alert() = alerts.at(ids[i]);
+      *ev.mutable_record() = std::move(records[i]);
       page.push_back(std::move(ev));
     }
     return page;
@@ -369,18 +428,19 @@ absl::Status AlertHub::DeliverNew() {
       from = tx.exec("SELECT coalesce(max(event_seq), 0) FROM alert_events")[0][0].as<int64_t>();
       return;
     }
-    auto rows = tx.exec_params(
-        "SELECT event_seq, kind, alert_id::text FROM alert_events WHERE event_seq > $1 ORDER BY event_seq LIMIT 1000",
-        from);
+    auto rows = tx.exec_params(std::string("SELECT e.alert_id::text, ") + kEventRecordColumns +
+                                   " FROM alert_events e WHERE e.event_seq > $1 ORDER BY e.event_seq LIMIT 1000",
+                               from);
     std::vector<std::string> ids;
-    for (const auto& r : rows) ids.push_back(r[2].as<std::string>());
+    for (const auto& r : rows) ids.push_back(r[0].as<std::string>());
     std::map<std::string, v1::Alert> alerts;
     for (auto& a : LoadAlerts(tx, ids)) alerts[a.alert_id()] = std::move(a);
     for (const auto& r : rows) {
       v1::AlertEvent ev;
-      ev.set_kind(static_cast<v1::AlertEvent::Kind>(r[1].as<int>()));
-      *ev.mutable_alert() = alerts.at(r[2].as<std::string>());
-      events.emplace_back(r[0].as<int64_t>(), std::move(ev));
+      *ev.mutable_record() = EventRecordFromRow(r, 1);
+      ev.set_kind(ev.record().kind());
+      *ev.mutable_alert() = alerts.at(r[0].as<std::string>());
+      events.emplace_back(ev.record().event_seq(), std::move(ev));
     }
   });
   if (!s.ok()) return s;
@@ -411,7 +471,9 @@ const common::CallerPolicy::Rules& AlertServiceImpl::DefaultPolicy() {
   // and other services have no business reading or acknowledging them (ADR 0003).
   static const common::CallerPolicy::Rules kRules = {{"Subscribe", {"service:clinician_api"}},
                                                      {"Acknowledge", {"service:clinician_api"}},
-                                                     {"ListAlerts", {"service:clinician_api"}}};
+                                                     {"ListAlerts", {"service:clinician_api"}},
+                                                     {"Shelve", {"service:clinician_api"}},
+                                                     {"GetAlert", {"service:clinician_api"}}};
   return kRules;
 }
 
@@ -459,44 +521,77 @@ grpc::ServerUnaryReactor* AlertServiceImpl::Acknowledge(grpc::CallbackServerCont
                                                         const v1::AcknowledgeRequest* req, v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
     // The alert's patient first, so that a refusal is audited against it.
-    auto patient = IsUuid(req->alert_id()) ? access_.AlertPatient(req->alert_id())
-                                           : absl::StatusOr<std::string>(std::string());
-    auto caller = common::AuthorizeAuditingRefusal(*ctx, policy_, "Acknowledge", access_, "alert.acknowledge",
-                                                   patient.ok() ? *patient : "");
+    auto caller = AuthorizeOnAlert(*ctx, "Acknowledge", "alert.acknowledge", req->alert_id(), &req->recipient());
     if (!caller.ok()) return caller.status();
-    if (!IsUuid(req->alert_id())) return absl::InvalidArgumentError("alert_id: not a UUID");
-    if (req->recipient().empty()) return absl::InvalidArgumentError("recipient: required");
-    // The person comes from the relay's authenticated assertion, not only from a request field.
-    if (caller->on_behalf_of != req->recipient()) {
+    if (req->note().size() > 2000) return absl::InvalidArgumentError("note: longer than 2000 characters");
+    absl::Status result;
+    auto s = pool_.WithTransaction("acknowledge alert", [&](pqxx::work& tx) {
+      result = store_.AcknowledgeInTx(tx, req->alert_id(), req->recipient(), req->note(), caller->identity.common_name);
+      if (result.ok()) *resp = LoadAlerts(tx, {req->alert_id()}).at(0);
+    });
+    return s.ok() ? result : s;
+  });
+}
+
+// The checks Acknowledge makes, shared by Shelve and GetAlert: the caller may act for
+// `recipient` (empty: no person is named) on the alert, audited as `action` against its patient.
+absl::StatusOr<common::Caller> AlertServiceImpl::AuthorizeOnAlert(grpc::CallbackServerContext& ctx, const char* method,
+                                                                  const char* action, const std::string& alert_id,
+                                                                  const std::string* recipient) {
+  auto patient = IsUuid(alert_id) ? access_.AlertPatient(alert_id) : absl::StatusOr<std::string>(std::string());
+  auto caller = common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient.ok() ? *patient : "");
+  if (!caller.ok()) return caller.status();
+  if (!IsUuid(alert_id)) return absl::InvalidArgumentError("alert_id: not a UUID");
+  if (recipient != nullptr) {
+    if (recipient->empty()) return absl::InvalidArgumentError("recipient: required");
+    if (caller->on_behalf_of != *recipient) {
       return absl::InvalidArgumentError(std::string("recipient: must be the person named in ") +
                                         common::kOnBehalfOfHeader);
     }
-    if (req->note().size() > 2000) return absl::InvalidArgumentError("note: longer than 2000 characters");
-    if (!patient.ok()) {
-      (void)access_.Audit(*caller, "alert.acknowledge", "", "not_found", "alert " + req->alert_id());
-      return patient.status();
+  }
+  if (!patient.ok()) {
+    (void)access_.Audit(*caller, action, "", "not_found", "alert " + alert_id);
+    return patient.status();
+  }
+  if (auto s = access_.Audit(*caller, action, *patient, "allowed", "alert " + alert_id); !s.ok()) {
+    return absl::UnavailableError("access refused: the audit record could not be written");
+  }
+  return caller;
+}
+
+grpc::ServerUnaryReactor* AlertServiceImpl::Shelve(grpc::CallbackServerContext* ctx, const v1::ShelveRequest* req,
+                                                   v1::Alert* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    if (auto c = AuthorizeOnAlert(*ctx, "Shelve", "alert.shelve", req->alert_id(), &req->recipient()); !c.ok()) {
+      return c.status();
     }
-    if (auto s = access_.Audit(*caller, "alert.acknowledge", *patient, "allowed", "alert " + req->alert_id());
-        !s.ok()) {
-      return absl::UnavailableError("access refused: the audit record could not be written");
+    if (req->reason().size() > 2000) return absl::InvalidArgumentError("reason: longer than 2000 characters");
+    if (!req->has_duration()) return absl::InvalidArgumentError("duration: required");
+    if (req->duration().seconds() > std::numeric_limits<int64_t>::max() / 1'000'000 / 2) {
+      return absl::InvalidArgumentError("duration: out of range");
     }
-    auto s = pool_.WithTransaction("acknowledge alert", [&](pqxx::work& tx) {
-      tx.exec_params(
-          "UPDATE alerts SET state = CASE WHEN state IN (1, 3) THEN 2 ELSE state END, updated_at = now()"
-          " WHERE alert_id = $1::uuid",
-          req->alert_id());
-      auto ins = tx.exec_params(
-          "INSERT INTO alert_acknowledgements (alert_id, recipient, note, relayed_by) VALUES ($1::uuid, $2, $3, $4)"
-          " ON CONFLICT DO NOTHING",
-          req->alert_id(), req->recipient(), req->note(), caller->identity.common_name);
-      if (ins.affected_rows() == 1) {
-        LockAlertEvents(tx);
-        tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, 2)", req->alert_id());
-        tx.exec("SELECT pg_notify('alerts_new', '')");
-      }
-      *resp = LoadAlerts(tx, {req->alert_id()}).at(0);
+    const int64_t duration_us = req->duration().seconds() * 1'000'000 + req->duration().nanos() / 1000;
+    absl::Status result;
+    auto s = pool_.WithTransaction("shelve alert", [&](pqxx::work& tx) {
+      result = store_.ShelveInTx(tx, req->alert_id(), req->recipient(), duration_us, req->reason());
+      if (result.ok()) *resp = LoadAlerts(tx, {req->alert_id()}).at(0);
     });
-    return s;
+    return s.ok() ? result : s;
+  });
+}
+
+grpc::ServerUnaryReactor* AlertServiceImpl::GetAlert(grpc::CallbackServerContext* ctx, const v1::GetAlertRequest* req,
+                                                     v1::Alert* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    if (auto c = AuthorizeOnAlert(*ctx, "GetAlert", "alert.get", req->alert_id(), nullptr); !c.ok()) {
+      return c.status();
+    }
+    return pool_.WithTransaction("get alert", [&](pqxx::work& tx) {
+      auto found = LoadAlerts(tx, {req->alert_id()});
+      if (found.empty()) return;  // AuthorizeOnAlert found it; alerts are never deleted
+      *resp = std::move(found[0]);
+      for (auto& e : LoadAlertEvents(tx, req->alert_id())) *resp->add_events() = std::move(e);
+    });
   });
 }
 

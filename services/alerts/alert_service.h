@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
+#include "services/alerts/lifecycle/pg_store.h"
 #include "services/common/access.h"
 #include "services/common/caller_policy.h"
 #include "services/common/executor.h"
@@ -58,8 +59,10 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
  public:
   static const common::CallerPolicy::Rules& DefaultPolicy();
 
-  AlertServiceImpl(common::PgPool& pool, common::Executor& executor, AlertHub& hub, common::CallerPolicy policy)
-      : pool_(pool), executor_(executor), hub_(hub), access_(pool), policy_(std::move(policy)) {}
+  // Acknowledge and Shelve go through `store` (the alarm lifecycle), which must outlive this.
+  AlertServiceImpl(common::PgPool& pool, common::Executor& executor, AlertHub& hub, common::CallerPolicy policy,
+                   const lifecycle::PgLifecycleStore& store)
+      : pool_(pool), executor_(executor), hub_(hub), access_(pool), policy_(std::move(policy)), store_(store) {}
 
   grpc::ServerWriteReactor<v1::AlertEvent>* Subscribe(grpc::CallbackServerContext* ctx,
                                                       const v1::SubscribeRequest* req) override;
@@ -67,16 +70,29 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
                                         v1::Alert* resp) override;
   grpc::ServerUnaryReactor* ListAlerts(grpc::CallbackServerContext* ctx, const v1::ListAlertsRequest* req,
                                        v1::ListAlertsResponse* resp) override;
+  grpc::ServerUnaryReactor* Shelve(grpc::CallbackServerContext* ctx, const v1::ShelveRequest* req,
+                                   v1::Alert* resp) override;
+  grpc::ServerUnaryReactor* GetAlert(grpc::CallbackServerContext* ctx, const v1::GetAlertRequest* req,
+                                     v1::Alert* resp) override;
 
  private:
+  // Authorises and audits `method` on the alert for `recipient` (null: no person named);
+  // NOT_FOUND for an unknown alert.
+  absl::StatusOr<common::Caller> AuthorizeOnAlert(grpc::CallbackServerContext& ctx, const char* method,
+                                                  const char* action, const std::string& alert_id,
+                                                  const std::string* recipient);
+
   common::PgPool& pool_;
   common::Executor& executor_;
   AlertHub& hub_;
   common::Access access_;
   const common::CallerPolicy policy_;
+  const lifecycle::PgLifecycleStore& store_;
 };
 
-// Loads alerts with their acknowledgements; `ids` are alert UUIDs.
+// Loads alerts with their acknowledgements and current shelves; `ids` are alert UUIDs.
 std::vector<v1::Alert> LoadAlerts(pqxx::work& tx, const std::vector<std::string>& ids);
+// The alert's event log, oldest first.
+std::vector<v1::AlertEventRecord> LoadAlertEvents(pqxx::work& tx, const std::string& alert_id);
 
 }  // namespace healthtwin::alerts

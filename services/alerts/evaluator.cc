@@ -12,25 +12,49 @@ namespace healthtwin::alerts {
 namespace {
 
 constexpr int kHeartRateType = 1;
-constexpr int kPriorityLow = 1;
-constexpr int kPriorityMedium = 2;
-constexpr int kPriorityHigh = 3;
-constexpr int kStateOpen = 1;
-constexpr int kEventRaised = 1;
 
-std::string Summary(const HrEpisode& e, const HrRuleConfig& cfg) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "Heart rate above %.0f /min for %.0f s (peak %.0f /min)", cfg.threshold_bpm,
-                e.duration_s(), e.peak_bpm);
-  return buf;
+// Applies `obs`; a verdict the lifecycle refuses is a bug in this file, logged and skipped so
+// the other patients' alerts still go out.
+void Apply(const lifecycle::PgLifecycleStore& store, pqxx::work& tx, const Observation& obs) {
+  if (auto n = store.ApplyInTx(tx, obs); !n.ok()) {
+    common::LogError("alerts.observation_refused", {{"rule", obs.rule_id}, {"error", n.status().message()}});
+  }
 }
 
 }  // namespace
 
-void LockAlertEvents(pqxx::work& tx) { tx.exec("SELECT pg_advisory_xact_lock(7468657274)"); }
+const lifecycle::Clock& SystemClock() {
+  static const lifecycle::SystemClock kClock;
+  return kClock;
+}
 
-Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg)
-    : pool_(pool), conninfo_(std::move(conninfo)), cfg_(cfg) {}
+Observation HrObservation(const std::string& patient_id, const HrEpisode& e, bool ongoing, const HrRuleConfig& cfg) {
+  Observation o;
+  o.patient_id = patient_id;
+  o.rule_id = kHrRuleId;
+  o.category = AlarmCategory::kPhysiological;
+  o.priority = Priority::kHigh;
+  o.active = ongoing;
+  o.condition_started_us = e.start_us;
+  o.condition_ended_us = ongoing ? 0 : e.end_us;
+  o.observed_us = e.end_us;
+  o.peak_value = e.peak_bpm;
+  o.ucum_unit = "/min";
+  o.duration_s = e.duration_s();
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "Heart rate above %.0f /min for %.0f s (peak %.0f /min)", cfg.threshold_bpm,
+                e.duration_s(), e.peak_bpm);
+  o.summary = buf;
+  o.covers = {"heart_rate"};
+  return o;
+}
+
+Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg, lifecycle::Config lifecycle,
+                     const lifecycle::Clock& clock)
+    : pool_(pool),
+      conninfo_(std::move(conninfo)),
+      cfg_(cfg),
+      store_(pool, std::move(lifecycle), clock) {}
 
 Evaluator::~Evaluator() {
   stop_ = true;
@@ -73,7 +97,6 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     const int64_t advance_to = gaps_.AfterRead(tx, cursor, seqs);
     looked_at = static_cast<int>(std::upper_bound(seqs.begin(), seqs.end(), advance_to) - seqs.begin());
 
-    bool raised = false;
     for (const auto& [patient, span] : hr_span_us) {
       // Every run the new rows touch: from the last normal reading before the oldest new heart
       // rate (where the run in progress then began) to the newest. Not only the run in progress
@@ -94,31 +117,11 @@ absl::StatusOr<int> Evaluator::RunOnce() {
       std::vector<HrPoint> points;
       points.reserve(pts.size());
       for (const auto& p : pts) points.push_back({p[0].as<int64_t>(), p[1].as<double>()});
+      // The run that holds the newest reading is still going on; every other one has ended.
       for (const auto& e : FindSustainedHighHeartRate(points, cfg_)) {
-        // Deduplication: the unique key is the episode start; NOT EXISTS also suppresses a
-        // second alert when late data moves the start of an episode already alerted.
-        auto r = tx.exec_params(
-            "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
-            "                    peak_value, ucum_unit, duration_s)"
-            " SELECT $1, $2, $3, $4, $5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, '/min', $8"
-            " WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE patient_id = $1 AND rule_id = $2"
-            "   AND condition_started_at BETWEEN timestamptz 'epoch' + $6::bigint * interval '1 microsecond'"
-            "         - interval '10 minutes'"
-            "     AND timestamptz 'epoch' + $9::bigint * interval '1 microsecond')"
-            " ON CONFLICT (patient_id, rule_id, condition_started_at) DO NOTHING RETURNING alert_id",
-            patient, std::string(kHrRuleId), kPriorityHigh, kStateOpen, Summary(e, cfg_), e.start_us, e.peak_bpm,
-            e.duration_s(), e.end_us);
-        if (!r.empty()) {
-          LockAlertEvents(tx);
-          tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, $2)", r[0][0].as<std::string>(),
-                         kEventRaised);
-          raised = true;
-          // The alert id only: the patient and the peak are PHI, readable behind the alerts API.
-          common::LogInfo("alerts.raised", {{"alert_id", r[0][0].as<std::string>()}, {"rule", kHrRuleId}});
-        }
+        Apply(store_, tx, HrObservation(patient, e, e.end_us == points.back().measured_at_us, cfg_));
       }
     }
-    if (raised) tx.exec("SELECT pg_notify('alerts_new', '')");
     tx.exec_params("UPDATE consumer_cursors SET last_seq = $1, updated_at = now() WHERE consumer = 'alerts'",
                    advance_to);
   });
@@ -143,37 +146,33 @@ absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
         " LEFT JOIN device_gateways g ON p.kind = 'quarantine_full' AND g.bridge_id = p.bridge_id"
         " LEFT JOIN devices d ON d.device_id = g.device_id AND d.patient_id IS NOT NULL"
         " ORDER BY p.id");
-    bool raised = false;
     std::set<int64_t> events;
     for (const auto& row : rows) {
       events.insert(row[0].as<int64_t>());
       if (row[2].is_null()) continue;
       const bool foreign = row[1].as<std::string>() == "foreign_gateway";
-      const std::string summary =
-          foreign ? "Readings of device " + row[3].as<std::string>() + " came from gateway " + row[4].as<std::string>() +
-                        ", which is not bound to it; they were quarantined, not charted"
-                  : "Gateway " + row[4].as<std::string>() +
-                        " refuses readings of devices not enrolled for its patients (its quarantine is full); a"
-                        " device in use may need binding";
-      auto r = tx.exec_params(
-          "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
-          "                    peak_value, ucum_unit, duration_s)"
-          " VALUES ($1, $2, $3, $4, $5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, '{readings}', 0)"
-          " ON CONFLICT (patient_id, rule_id, condition_started_at) DO NOTHING RETURNING alert_id",
-          row[2].as<std::string>(), std::string(foreign ? kForeignGatewayRuleId : kQuarantineFullRuleId),
-          foreign ? kPriorityMedium : kPriorityLow, kStateOpen, summary, row[6].as<int64_t>(), row[5].as<int>());
-      if (!r.empty()) {
-        LockAlertEvents(tx);
-        tx.exec_params("INSERT INTO alert_events (alert_id, kind) VALUES ($1::uuid, $2)", r[0][0].as<std::string>(),
-                       kEventRaised);
-        raised = true;
-        common::LogInfo("alerts.raised", {{"rule", foreign ? kForeignGatewayRuleId : kQuarantineFullRuleId},
-                                          {"alert_id", r[0][0].as<std::string>()}});
-      }
+      // A one-shot event: an inactive verdict for its hour or day, which the lifecycle raises
+      // and ends at once; these rules latch (lifecycle::DefaultConfig), so the alert stays
+      // visible until acknowledged. The bucket is the episode's identity (deduplication).
+      Observation o;
+      o.patient_id = row[2].as<std::string>();
+      o.rule_id = foreign ? kForeignGatewayRuleId : kQuarantineFullRuleId;
+      o.category = AlarmCategory::kTechnical;
+      o.priority = foreign ? Priority::kMedium : Priority::kLow;
+      o.active = false;
+      o.condition_started_us = o.condition_ended_us = o.observed_us = row[6].as<int64_t>();
+      o.peak_value = row[5].as<int>();
+      o.ucum_unit = "{readings}";
+      o.summary = foreign
+                      ? "Readings of device " + row[3].as<std::string>() + " came from gateway " +
+                            row[4].as<std::string>() + ", which is not bound to it; they were quarantined, not charted"
+                      : "Gateway " + row[4].as<std::string>() +
+                            " refuses readings of devices not enrolled for its patients (its quarantine is full); a"
+                            " device in use may need binding";
+      Apply(store_, tx, o);
     }
     for (int64_t id : events) tx.exec_params("UPDATE technical_events SET alerted_at = now() WHERE id = $1", id);
     taken = static_cast<int>(events.size());
-    if (raised) tx.exec("SELECT pg_notify('alerts_new', '')");
   });
   if (!status.ok()) return status;
   return taken;

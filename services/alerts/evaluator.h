@@ -12,6 +12,11 @@
 // Each round evaluates every heart-rate run its new rows touch, so an episode that began and
 // ended between two rounds (this service, PostgreSQL or the uplink was down meanwhile) is
 // still raised.
+//
+// Rules speak to the alarm lifecycle through Observations (observation.h): a sustained run in
+// progress is an active verdict, a run that has ended an inactive one, and a technical event an
+// inactive verdict for its hour (foreign gateway) or day (full quarantine). The lifecycle store
+// (lifecycle/pg_store.h) turns them into alerts and events in the round's transaction.
 #pragma once
 
 #include <atomic>
@@ -21,14 +26,11 @@
 #include <thread>
 
 #include "services/alerts/hr_rule.h"
+#include "services/alerts/lifecycle/pg_store.h"
 #include "services/common/gap_tracker.h"
 #include "services/common/pg.h"
 
 namespace healthtwin::alerts {
-
-// Every transaction that appends to alert_events takes this lock first, so event_seq values
-// become visible in order and a subscriber's cursor can never skip one.
-void LockAlertEvents(pqxx::work& tx);
 
 inline constexpr char kHrRuleId[] = "hr_high_sustained";
 // Technical: a gateway forwarded readings of a device it is not bound to (ingest quarantined
@@ -40,9 +42,18 @@ inline constexpr char kForeignGatewayRuleId[] = "tech_foreign_gateway";
 // each patient whose devices that gateway forwards; at most one per patient per day.
 inline constexpr char kQuarantineFullRuleId[] = "tech_gateway_quarantine_full";
 
+// The process's wall clock, for callers that do not inject one.
+const lifecycle::Clock& SystemClock();
+
+// The Observation of one heart-rate episode: active while `ongoing` (its last point is the
+// newest reading), ended otherwise.
+Observation HrObservation(const std::string& patient_id, const HrEpisode& e, bool ongoing, const HrRuleConfig& cfg);
+
 class Evaluator {
  public:
-  Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg);
+  // `clock` (the lifecycle's wall clock) must outlive the evaluator.
+  Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg,
+            lifecycle::Config lifecycle = lifecycle::DefaultConfig(), const lifecycle::Clock& clock = SystemClock());
   ~Evaluator();  // stops the thread
 
   void Start();
@@ -63,6 +74,7 @@ class Evaluator {
   common::PgPool& pool_;
   const std::string conninfo_;
   const HrRuleConfig cfg_;
+  const lifecycle::PgLifecycleStore store_;
   common::GapTracker gaps_;  // only the evaluator thread (or RunOnce's caller) touches it
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -348,5 +348,69 @@ TEST_F(EvaluatorTest, TwoEvaluatorsAtOnceRaiseEachAlertOnce) {
   EXPECT_EQ(Cursor(), MaxSeq());
 }
 
+// The lifecycle: the run in progress is an active verdict; once a normal reading ends it, the
+// HIGH alert ends and stays latched (phase 2) until acknowledged; more rounds add nothing.
+TEST_F(EvaluatorTest, AnEndedEpisodeLatchesItsHighAlertAndEndsOnce) {
+  common::PgPool pool(conninfo_, 2);
+  Evaluator evaluator(pool, conninfo_, HrRuleConfig{});
+  InsertHeartRatesAt(0, Concat({Seconds(10, 70), Seconds(90, 135)}));
+  ASSERT_TRUE(evaluator.RunOnce().ok());
+  pqxx::connection c(conninfo_);
+  auto phase = [&] { return pqxx::nontransaction(c).exec1("SELECT phase FROM alerts")[0].as<int>(); };
+  EXPECT_EQ(phase(), 1);
+  InsertHeartRatesAt(100, Seconds(30, 72));
+  ASSERT_TRUE(evaluator.RunOnce().ok());
+  ASSERT_TRUE(evaluator.RunOnce().ok());
+  RunOnceAfterRestart();
+  EXPECT_EQ(phase(), 2);
+  ExpectOneRaisedAlertStartingAt(10);
+  EXPECT_EQ(pqxx::nontransaction(c).exec1("SELECT count(*) FROM alert_events WHERE kind = 9")[0].as<int>(), 1);
+  EXPECT_EQ(pqxx::nontransaction(c).exec1("SELECT state FROM alerts")[0].as<int>(), 5);  // LATCHED
+}
+
+// A second run five minutes after the first ended is the same episode again: reopened, not a
+// second alert.
+TEST_F(EvaluatorTest, AReTriggerWithinTenMinutesReopensTheAlert) {
+  common::PgPool pool(conninfo_, 2);
+  Evaluator evaluator(pool, conninfo_, HrRuleConfig{});
+  InsertHeartRatesAt(0, Concat({Seconds(90, 135), Seconds(300, 72)}));
+  ASSERT_TRUE(evaluator.RunOnce().ok());
+  InsertHeartRatesAt(390, Seconds(90, 140));
+  ASSERT_TRUE(evaluator.RunOnce().ok());
+  ExpectOneRaisedAlertStartingAt(0);
+  pqxx::connection c(conninfo_);
+  EXPECT_EQ(pqxx::nontransaction(c).exec1("SELECT count(*) FROM alert_events WHERE kind = 11")[0].as<int>(), 1);
+  EXPECT_EQ(pqxx::nontransaction(c).exec1("SELECT phase FROM alerts")[0].as<int>(), 1);
+}
+
+// A foreign-gateway event raises one latched technical alert for its hour, whatever the number
+// of events in that hour.
+TEST_F(EvaluatorTest, TechnicalEventsRaiseOneLatchedTechnicalAlertPerHour) {
+  {
+    pqxx::connection c(conninfo_);
+    pqxx::work tx(c);
+    for (int i = 0; i < 3; ++i) {
+      tx.exec(
+          "INSERT INTO technical_events (kind, bridge_id, device_id, patient_id, sample_count, created_at)"
+          " VALUES ('foreign_gateway', 'bridge-x', 'strap', 'pat-0001', 5, date_trunc('hour', now()))");
+    }
+    tx.commit();
+  }
+  common::PgPool pool(conninfo_, 2);
+  Evaluator evaluator(pool, conninfo_, HrRuleConfig{});
+  auto taken = evaluator.RunTechnicalOnce();
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(*taken, 3);
+  pqxx::connection c(conninfo_);
+  auto row = pqxx::nontransaction(c).exec1(
+      "SELECT count(*), min(category), min(phase), bool_and(latched) FROM alerts WHERE rule_id = "
+      "'tech_foreign_gateway'");
+  EXPECT_EQ(row[0].as<int>(), 1);
+  EXPECT_EQ(row[1].as<int>(), 2);  // technical
+  EXPECT_EQ(row[2].as<int>(), 2);  // ended, latched: visible until acknowledged
+  EXPECT_TRUE(row[3].as<bool>());
+  EXPECT_EQ(pqxx::nontransaction(c).exec1("SELECT count(*) FROM alert_events WHERE kind = 1")[0].as<int>(), 1);
+}
+
 }  // namespace
 }  // namespace healthtwin::alerts

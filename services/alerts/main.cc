@@ -2,6 +2,7 @@
 // subscribers.
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
+#include "services/alerts/lifecycle/escalator.h"
 #include "services/common/config.h"
 #include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
@@ -16,9 +17,13 @@ int main(int argc, char** argv) {
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(4);
   alerts::AlertHub hub(pool, cfg.db_conninfo);
-  alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{});
-  alerts::AlertServiceImpl service(pool, executor, hub,
-                                  common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access));
+  const alerts::lifecycle::Config lifecycle = alerts::lifecycle::DefaultConfig();
+  alerts::lifecycle::PgLifecycleStore store(pool, lifecycle, alerts::SystemClock());
+  alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{}, lifecycle, alerts::SystemClock());
+  alerts::lifecycle::Escalator escalator(store);
+  alerts::AlertServiceImpl service(
+      pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access),
+      store);
   return common::RunService(
       cfg, {&service},
       {.on_first_healthy =
@@ -26,10 +31,12 @@ int main(int argc, char** argv) {
              // Consumers start once the schema is in place; later outages they ride out themselves.
              hub.Start();
              evaluator.Start();
+             escalator.Start();
            },
        .on_drain =
            [&] {
              evaluator.RequestStop();
+             escalator.RequestStop();
              hub.RequestStop();
              hub.FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "alerts service shutting down"));
            }});

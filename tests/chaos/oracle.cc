@@ -93,11 +93,14 @@ std::vector<int64_t> ExpectedTachycardiaStarts(const std::vector<HrPointUs>& poi
   const alerts::HrRuleConfig cfg{
       .threshold_bpm = threshold_bpm, .min_duration_s = min_duration_s, .max_gap_s = max_gap_s};
   std::vector<int64_t> raised;
+  int64_t last_end_us = 0;  // the end of the newest run of the newest alert
   for (const alerts::HrEpisode& e : alerts::FindSustainedHighHeartRate(pts, cfg)) {
-    const bool suppressed = std::any_of(raised.begin(), raised.end(), [&](int64_t start) {
-      return start >= e.start_us - dedup_us && start <= e.end_us;
-    });
-    if (!suppressed) raised.push_back(e.start_us);
+    if (!raised.empty() && e.start_us - last_end_us <= dedup_us) {
+      last_end_us = std::max(last_end_us, e.end_us);  // reopens that alert
+      continue;
+    }
+    raised.push_back(e.start_us);
+    last_end_us = e.end_us;
   }
   return raised;
 }

@@ -80,9 +80,9 @@ struct HrPointUs {
 };
 
 // The sustained-tachycardia alerts (services/alerts/hr_rule.h) that the complete data of one
-// patient implies, as episode start times: every qualifying run, less those suppressed by the
-// evaluator's documented deduplication (an alert already raised whose start lies within
-// [start - dedup, end] of the run). `points` sorted by time.
+// patient implies, as episode start times: every qualifying run, less those that reopen the
+// alert before them (the alarm lifecycle's deduplication, services/alerts/README.md: a run that
+// starts at most `dedup_us` after the end of that alert's newest run). `points` sorted by time.
 std::vector<int64_t> ExpectedTachycardiaStarts(const std::vector<HrPointUs>& points, double threshold_bpm,
                                                double min_duration_s, double max_gap_s, int64_t dedup_us);
 

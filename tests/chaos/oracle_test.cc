@@ -85,13 +85,15 @@ TEST(ExpectedTachycardiaStartsTest, OneSustainedRunIsOneAlert) {
   EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), std::vector<int64_t>{31 * kS});
 }
 
-TEST(ExpectedTachycardiaStartsTest, ASecondRunWithinTheDedupWindowIsSuppressedOneAfterItIsNot) {
+// The window runs from the end of the alert's newest run: the second run reopens the first
+// alert, and the third, 651 s after the second ended, is a new one.
+TEST(ExpectedTachycardiaStartsTest, ARunWithinTheDedupWindowOfTheLastEndReopensOneAfterItIsNew) {
   auto pts = Points(0, 90, 130);
   for (const std::vector<HrPointUs>& part :
-       {Points(91, 200, 70), Points(201, 300, 130), Points(301, 800, 70), Points(801, 900, 130)}) {
+       {Points(91, 200, 70), Points(201, 300, 130), Points(301, 950, 70), Points(951, 1050, 130)}) {
     pts.insert(pts.end(), part.begin(), part.end());
   }
-  EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), (std::vector<int64_t>{0, 801 * kS}));
+  EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), (std::vector<int64_t>{0, 951 * kS}));
 }
 
 TEST(ExpectedTachycardiaStartsTest, AShortBurstRaisesNothing) {

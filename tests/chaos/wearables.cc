@@ -11,7 +11,9 @@ namespace {
 using ble::testing::MockBluez;
 
 constexpr char kAdapter[] = "/org/bluez/hci0";
-constexpr int64_t kEpisodePeriodUs = 720'000'000;  // 12 min: more than the alerts' 10 min dedup
+// 12 min: a 90 s episode ends 10.5 min before the next begins, more than the alerts' 10 min
+// reopen window (measured from the end of an alert's newest run), so each episode is an alert.
+constexpr int64_t kEpisodePeriodUs = 720'000'000;
 constexpr size_t kMeterMemory = 300;               // records a meter keeps (oldest dropped)
 // Heart rates cycle through 24 neighbouring values (60-83 normal, 125-148 tachycardic): at 4 Hz a
 // value comes back after 6 s, longer than the judge's latency bound, so a stored heart rate

@@ -22,6 +22,7 @@
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
 #include "services/alerts/alert_service.h"
+#include "services/alerts/evaluator.h"
 #include "services/common/config.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
@@ -320,8 +321,11 @@ class AlertReplayTest : public BoundsTest {
     pool_ = std::make_unique<common::PgPool>(conninfo_, 4);
     executor_ = std::make_unique<common::Executor>(2);
     hub_ = std::make_unique<alerts::AlertHub>(*pool_, conninfo_);
+    store_ = std::make_unique<alerts::lifecycle::PgLifecycleStore>(*pool_, alerts::lifecycle::DefaultConfig(),
+                                                                   alerts::SystemClock());
     service_ = std::make_unique<alerts::AlertServiceImpl>(
-        *pool_, *executor_, *hub_, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), {}));
+        *pool_, *executor_, *hub_, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), {}),
+        *store_);
     auto host = common::ServiceHost::Start(HostConfig(conninfo_), {service_.get()});
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
@@ -339,6 +343,7 @@ class AlertReplayTest : public BoundsTest {
   std::unique_ptr<common::PgPool> pool_;
   std::unique_ptr<common::Executor> executor_;
   std::unique_ptr<alerts::AlertHub> hub_;
+  std::unique_ptr<alerts::lifecycle::PgLifecycleStore> store_;
   std::unique_ptr<alerts::AlertServiceImpl> service_;
   std::unique_ptr<common::ServiceHost> host_;
   std::unique_ptr<av1::AlertService::Stub> stub_;
@@ -429,6 +434,97 @@ TEST_F(AlertReplayTest, RejectsMoreThanAThousandPatientIds) {
   const grpc::Status s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_NE(s.error_message().find("patient_ids"), std::string::npos) << s.error_message();
+}
+
+// The lifecycle RPCs over gRPC: a shelve beyond the maximum names `duration`; a shelve and an
+// acknowledgement are each an event on the alert's log (GetAlert) and on Subscribe, naming who.
+TEST_F(AlertReplayTest, ShelveIsBoundedAndEveryLifecycleEventReachesGetAlertAndSubscribe) {
+  StartAlerts();
+  ASSERT_FALSE(HasFatalFailure());
+  alerts::Observation obs;
+  obs.patient_id = "pat-l";
+  obs.rule_id = "hr_high_sustained";
+  obs.priority = alerts::Priority::kHigh;
+  obs.active = true;
+  obs.condition_started_us = kBaseUs;
+  obs.observed_us = kBaseUs + 60'000'000;
+  obs.peak_value = 140;
+  obs.ucum_unit = "/min";
+  obs.summary = "test";
+  ASSERT_TRUE(store_->Apply(obs).ok());
+  const std::string id = QueryText(conninfo_, "SELECT alert_id::text FROM alerts WHERE patient_id = 'pat-l'");
+
+  grpc::ClientContext sub_ctx;
+  SetDeadline(sub_ctx, std::chrono::seconds(30));
+  av1::SubscribeRequest sub;
+  sub.add_patient_ids("pat-l");
+  *sub.mutable_since() = common::FromUnixMicros(0);
+  auto reader = stub_->Subscribe(&sub_ctx, sub);
+  av1::AlertEvent ev;
+  ASSERT_TRUE(reader->Read(&ev));
+  EXPECT_EQ(ev.kind(), av1::AlertEvent::KIND_RAISED);
+  EXPECT_EQ(ev.record().actor(), "system");
+
+  auto shelve = [&](int64_t seconds, av1::Alert& out) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    ctx.AddMetadata(common::kOnBehalfOfHeader, "nurse-1");
+    av1::ShelveRequest req;
+    req.set_alert_id(id);
+    req.set_recipient("nurse-1");
+    req.mutable_duration()->set_seconds(seconds);
+    req.set_reason("dressing change");
+    return stub_->Shelve(&ctx, req, &out);
+  };
+  av1::Alert shelved;
+  const grpc::Status too_long = shelve(61 * 60, shelved);
+  EXPECT_EQ(too_long.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(too_long.error_message().find("duration"), std::string::npos) << too_long.error_message();
+  const grpc::Status ok = shelve(15 * 60, shelved);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  ASSERT_EQ(shelved.shelves_size(), 1);
+  EXPECT_EQ(shelved.shelves(0).recipient(), "nurse-1");
+  EXPECT_TRUE(shelved.has_shelved_until());
+  EXPECT_EQ(shelved.phase(), av1::ALERT_PHASE_ACTIVE);  // the visual state stays
+  ASSERT_TRUE(reader->Read(&ev));
+  EXPECT_EQ(ev.kind(), av1::AlertEvent::KIND_SHELVED);
+  EXPECT_EQ(ev.record().actor(), "nurse-1");
+  EXPECT_EQ(ev.record().reason(), "dressing change");
+
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    ctx.AddMetadata(common::kOnBehalfOfHeader, "nurse-1");
+    av1::AcknowledgeRequest req;
+    req.set_alert_id(id);
+    req.set_recipient("nurse-1");
+    av1::Alert acked;
+    ASSERT_TRUE(stub_->Acknowledge(&ctx, req, &acked).ok());
+    EXPECT_EQ(acked.state(), av1::ALERT_STATE_ACKNOWLEDGED);
+  }
+  ASSERT_TRUE(reader->Read(&ev));
+  EXPECT_EQ(ev.kind(), av1::AlertEvent::KIND_ACKNOWLEDGED);
+
+  auto get = [&](const std::string& alert_id, av1::Alert& out) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    av1::GetAlertRequest req;
+    req.set_alert_id(alert_id);
+    return stub_->GetAlert(&ctx, req, &out);
+  };
+  av1::Alert full;
+  ASSERT_TRUE(get(id, full).ok());
+  ASSERT_EQ(full.events_size(), 3);
+  EXPECT_EQ(full.events(0).kind(), av1::AlertEvent::KIND_RAISED);
+  EXPECT_EQ(full.events(1).kind(), av1::AlertEvent::KIND_SHELVED);
+  EXPECT_EQ(full.events(2).kind(), av1::AlertEvent::KIND_ACKNOWLEDGED);
+  EXPECT_EQ(full.events(2).actor(), "nurse-1");
+  EXPECT_TRUE(full.latched());
+  EXPECT_EQ(full.category(), av1::ALARM_CATEGORY_PHYSIOLOGICAL);
+  av1::Alert none;
+  EXPECT_EQ(get("00000000-0000-0000-0000-000000000001", none).error_code(), grpc::StatusCode::NOT_FOUND);
+  sub_ctx.TryCancel();
+  (void)reader->Finish();
 }
 
 }  // namespace

@@ -787,13 +787,15 @@ TEST_F(SliceTest, AcknowledgeAlertRecordsRecipientAndNotifiesSubscriber) {
   EXPECT_EQ(acked.acknowledgements(0).recipient(), "dr-alice");
   EXPECT_EQ(acked.acknowledgements(0).note(), "seen, calling the patient");
 
+  // The alarm lifecycle records the acknowledgement as its own event kind, naming the person.
   auto updated = watch.WaitFor(
       [&](const alerts_v1::AlertEvent& e) {
-        return e.kind() == alerts_v1::AlertEvent::KIND_UPDATED && e.alert().alert_id() == alert_id;
+        return e.kind() == alerts_v1::AlertEvent::KIND_ACKNOWLEDGED && e.alert().alert_id() == alert_id;
       },
       kAlertWait);
-  ASSERT_TRUE(updated.has_value()) << "no KIND_UPDATED event within " << kAlertWait.count() << " s";
+  ASSERT_TRUE(updated.has_value()) << "no KIND_ACKNOWLEDGED event within " << kAlertWait.count() << " s";
   EXPECT_EQ(updated->alert().state(), alerts_v1::ALERT_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(updated->record().actor(), "dr-alice");
   EXPECT_EQ(QueryInt(db(),
                      "SELECT count(*) FROM audit_log WHERE actor = 'dr-alice' AND action = 'alert.acknowledge'"
                      " AND outcome = 'allowed'"),

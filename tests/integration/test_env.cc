@@ -125,6 +125,7 @@ struct Slice::Parts {
   std::unique_ptr<common::PgPool> alerts_pool;
   std::unique_ptr<common::Executor> alerts_executor;
   std::unique_ptr<alerts::AlertHub> hub;
+  std::unique_ptr<alerts::lifecycle::PgLifecycleStore> lifecycle;
   std::unique_ptr<alerts::Evaluator> evaluator;
   std::unique_ptr<alerts::AlertServiceImpl> alert_service;
   std::unique_ptr<common::ServiceHost> alerts_host;
@@ -191,9 +192,11 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.alerts_pool = std::make_unique<common::PgPool>(alerts_db, 8);
   p.alerts_executor = std::make_unique<common::Executor>(4);
   p.hub = std::make_unique<alerts::AlertHub>(*p.alerts_pool, alerts_db);
+  p.lifecycle = std::make_unique<alerts::lifecycle::PgLifecycleStore>(
+      *p.alerts_pool, alerts::lifecycle::DefaultConfig(), alerts::SystemClock());
   p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, alerts_db, alerts::HrRuleConfig{});
-  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub,
-                                                               policy(alerts::AlertServiceImpl::DefaultPolicy()));
+  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(
+      *p.alerts_pool, *p.alerts_executor, *p.hub, policy(alerts::AlertServiceImpl::DefaultPolicy()), *p.lifecycle);
   auto alerts_host = common::ServiceHost::Start(HostConfig("alerts", "alerts", alerts_db), {p.alert_service.get()});
   if (!alerts_host.ok()) return alerts_host.status();
   p.alerts_host = std::move(*alerts_host);
