@@ -54,6 +54,9 @@ const Matrix& TableMatrix() {
       {"twin_calibrations", {{"twin", "SELECT,INSERT"}}},
       {"simulation_jobs", {{"simulation", "SELECT,INSERT,UPDATE"}}},
       {"simulation_whatif_runs", {{"simulation", "INSERT"}}},
+      {"device_status_history", {{"ingest", "SELECT,INSERT"}, {"alerts", "SELECT"}}},
+      {"device_status_latest", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
+      {"gateway_heartbeats", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
   };
   return *kMatrix;
 }
@@ -67,6 +70,7 @@ const Matrix& SequenceMatrix() {
       {"audit_log_id_seq", Everyone("USAGE")},
       {"twin_events_event_id_seq", {{"twin", "USAGE"}}},
       {"twin_calibrations_id_seq", {{"twin", "USAGE"}}},
+      {"device_status_history_id_seq", {{"ingest", "USAGE"}}},
   };
   return *kMatrix;
 }
