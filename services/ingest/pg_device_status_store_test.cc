@@ -34,16 +34,15 @@ class PgDeviceStatusStoreTest : public testing::ClusterPerSuiteTest {
     auto conninfo = testing::CreateMigratedDatabase(*cluster_, TestDatabaseName());
     ASSERT_TRUE(conninfo.ok()) << conninfo.status();
     conninfo_ = *conninfo;
-    pqxx::connection c(conninfo_);
-    pqxx::work tx(c);
-    tx.exec("INSERT INTO patients (patient_id) VALUES ('pat-0001')");
-    // Bound a day before kNow, through bridge-001 only.
-    tx.exec_params(
-        "INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ($1, 1, 'pat-0001', "
-        "timestamptz 'epoch' + $2::bigint * interval '1 microsecond' - interval '1 day')",
-        std::string(kBound), kNow);
-    tx.exec_params("INSERT INTO device_gateways (device_id, bridge_id) VALUES ($1, 'bridge-001')", std::string(kBound));
-    tx.commit();
+    // pat-0001 wears kBound, bound a day before kNow through bridge-001 only. Constants only.
+    pqxx::connection setup(conninfo_);
+    pqxx::nontransaction(setup).exec(
+        "INSERT INTO patients (patient_id) VALUES ('pat-0001');"
+        "INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ('" +
+        std::string(kBound) + "', 1, 'pat-0001', to_timestamp(" + std::to_string(kNow / 1'000'000) +
+        ") - interval '1 day');"
+        "INSERT INTO device_gateways (device_id, bridge_id) VALUES ('" +
+        std::string(kBound) + "', 'bridge-001')");
     pool_ = std::make_unique<common::PgPool>(testing::ServiceConnInfo(conninfo_, "ingest"), 2);
     store_ = std::make_unique<PgDeviceStatusStore>(*pool_);
   }
