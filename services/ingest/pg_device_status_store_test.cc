@@ -109,6 +109,24 @@ TEST_F(PgDeviceStatusStoreTest, LatestMovesOnlyForwardAndKeepsTheLastKnownBatter
   EXPECT_EQ(One("SELECT battery_percent FROM device_status_history ORDER BY observed_at DESC LIMIT 1"), "NULL");
 }
 
+TEST_F(PgDeviceStatusStoreTest, ABatchWithSeveralStatusesOfADeviceMovesLatestToTheNewest) {
+  ValidDeviceStatus newest = At(kBound, kNow, std::nullopt);  // no battery: the batch's last level stays
+  newest.sensor_contact = SensorContact::kNotDetected;
+  ValidDeviceStatus skewed = At(kBound, kNow - 2'000'000, 40);
+  skewed.clock_skew_s = 1e-3;
+  auto r = store_->StoreStatuses(
+      "bridge-001", {At(kBound, kNow - 3'000'000, 41), skewed, newest, At(kBound, kNow, 99), At(kLoose, kNow, 7)},
+      std::nullopt, kNow);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stored, 4u);
+  EXPECT_EQ(r->duplicates, 1u);  // the second status at kNow of the same device
+  EXPECT_EQ(One("SELECT count(*) FROM device_status_history"), "4");
+  EXPECT_EQ(One("SELECT battery_percent FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:01'"), "40");
+  EXPECT_EQ(One("SELECT sensor_contact FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:01'"), "3");
+  EXPECT_EQ(One("SELECT clock_skew_s FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:01'"), "0.001");
+  EXPECT_EQ(One("SELECT battery_percent FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:09'"), "7");
+}
+
 TEST_F(PgDeviceStatusStoreTest, HeartbeatKeepsOneRowPerBridge) {
   GatewayHeartbeat hb{kNow - 1'000'000, 12, "0.1.0", 60};
   auto r = store_->StoreStatuses("bridge-001", {}, hb, kNow);
