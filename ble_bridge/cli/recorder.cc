@@ -51,7 +51,7 @@ void Recorder::AppendStatusLocked(const std::optional<DeviceStatusRecord>& row) 
   status_.Stored(*row);
   const uint64_t total = statuses_appended_.fetch_add(1) + 1;
   // Tests follow this line to know a status is durable.
-  spdlog::debug("status_appended_total={} device={} connected={} battery={} contact={}", total, row->device_id,
+  spdlog::debug("statuses_appended={} device={} connected={} battery={} contact={}", total, row->device_id,
                 row->connected, row->battery_percent.value_or(-1), static_cast<int>(row->sensor_contact));
 }
 

@@ -460,12 +460,11 @@ TEST_F(BridgeRunIntegrationTest, DeviceStatusReachesPostgresExactlyOnceAcrossARe
   }
   // Bound now: the held statuses go, and every status the bridge made is stored.
   ASSERT_TRUE(PollUntil(
-      [&] { return Query("SELECT count(*) FROM device_status_history") == CountLogged("status_appended_total="); },
-      15s))
+      [&] { return Query("SELECT count(*) FROM device_status_history") == CountLogged("statuses_appended="); }, 15s))
       << Query("SELECT count(*) FROM device_status_history") << "\n"
       << bridge_->Stderr();
   EXPECT_GT(Query("SELECT count(*) FROM device_status_history WHERE patient_id = 'pat-0001' AND " + loose), 0);
-  const int64_t first_run = CountLogged("status_appended_total=");
+  const int64_t first_run = CountLogged("statuses_appended=");
 
   // kill -9, and the copy put back: a new bridge resends what ingest already stored.
   ASSERT_TRUE(bridge_->Signal(SIGKILL).ok());
@@ -482,7 +481,7 @@ TEST_F(BridgeRunIntegrationTest, DeviceStatusReachesPostgresExactlyOnceAcrossARe
   auto done = bridge_->Wait(30s);
   ASSERT_TRUE(done.ok() && done->exited && done->code == 0) << bridge_->Stderr();
   EXPECT_EQ(PendingRows(/*statuses=*/true), 0) << bridge_->Stdout();
-  EXPECT_EQ(Query("SELECT count(*) FROM device_status_history"), first_run + CountLogged("status_appended_total="))
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_history"), first_run + CountLogged("statuses_appended="))
       << "resent " << resent << "\n"
       << bridge_->Stderr();
   EXPECT_EQ(Query("SELECT count(*) FROM (SELECT device_id, observed_at FROM device_status_history"
