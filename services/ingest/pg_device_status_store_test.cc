@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <pqxx/pqxx>
 
+#include "services/ingest/partition_maintainer.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
 
@@ -125,6 +127,24 @@ TEST_F(PgDeviceStatusStoreTest, ABatchWithSeveralStatusesOfADeviceMovesLatestToT
   EXPECT_EQ(One("SELECT sensor_contact FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:01'"), "3");
   EXPECT_EQ(One("SELECT clock_skew_s FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:01'"), "0.001");
   EXPECT_EQ(One("SELECT battery_percent FROM device_status_latest WHERE device_id = 'AA:BB:CC:DD:EE:09'"), "7");
+}
+
+TEST_F(PgDeviceStatusStoreTest, RetentionDeletesOnlyHistoryOlderThanItsDaysAndKeepsLatest) {
+  const int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const int64_t day_us = 86'400LL * 1'000'000;
+  ASSERT_TRUE(store_
+                  ->StoreStatuses("bridge-001",
+                                  {At(kLoose, now_us - 400 * day_us, 10), At(kBound, now_us - day_us, 20)},
+                                  std::nullopt, now_us)
+                  .ok());
+  // As ingest runs it with --vitals-retention-days 365: the hourly maintenance, as the ingest role.
+  PartitionMaintainer maintainer(*pool_, 365);
+  ASSERT_TRUE(maintainer.RunOnce().ok());
+  EXPECT_EQ(One("SELECT count(*) FROM device_status_history"), "1");
+  EXPECT_EQ(One("SELECT device_id FROM device_status_history"), kBound);
+  EXPECT_EQ(One("SELECT count(*) FROM device_status_latest"), "2");  // a device's newest row stays
 }
 
 TEST_F(PgDeviceStatusStoreTest, HeartbeatKeepsOneRowPerBridge) {

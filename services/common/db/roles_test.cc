@@ -79,6 +79,7 @@ const Matrix& FunctionMatrix() {
   static const auto* const kMatrix = new Matrix{
       {"healthtwin_ensure_vitals_partitions(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_vitals_retention(integer)", {{"ingest", "EXECUTE"}}},
+      {"healthtwin_apply_device_status_retention(integer)", {{"ingest", "EXECUTE"}}},
   };
   return *kMatrix;
 }

@@ -64,6 +64,20 @@ CREATE TABLE gateway_heartbeats (
   uptime_s        bigint NOT NULL DEFAULT 0 CHECK (uptime_s >= 0)
 );
 
+-- Retention: the history follows the vitals retention (ingest --vitals-retention-days, run by
+-- partition_maintainer.cc). Ingest holds no DELETE on it (the history is append-only for every
+-- service), so a function owned by the migrator deletes what is older than `keep_days` and
+-- returns how many rows went. device_status_latest keeps each device's newest row whatever its age.
+CREATE FUNCTION healthtwin_apply_device_status_retention(keep_days integer) RETURNS integer
+LANGUAGE sql AS $fn$
+  WITH gone AS (
+    DELETE FROM device_status_history WHERE observed_at < now() - make_interval(days => keep_days) RETURNING 1)
+  SELECT count(*)::integer FROM gone
+$fn$;
+ALTER FUNCTION healthtwin_apply_device_status_retention(integer) SECURITY DEFINER SET search_path = public, pg_temp;
+REVOKE ALL ON FUNCTION healthtwin_apply_device_status_retention(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION healthtwin_apply_device_status_retention(integer) TO healthtwin_ingest;
+
 -- ingest writes all three (INSERT ... ON CONFLICT ... RETURNING needs SELECT, DO UPDATE needs
 -- UPDATE); alerts reads them. docs/database-roles.md has the matrix.
 GRANT SELECT, INSERT ON device_status_history TO healthtwin_ingest;
