@@ -399,6 +399,11 @@ void BluezClient::RunDeviceSession(const std::shared_ptr<Device>& d) {
     if (stopping_) return;
     disconnects_.fetch_add(1);
     spdlog::info("bluez: {} disconnected; will reconnect when it advertises", d->address);
+    if (options_.on_disconnect) {
+      lock.unlock();
+      options_.on_disconnect(d->address, options_.now_unix_us());
+      lock.lock();
+    }
   }
 }
 
@@ -705,6 +710,19 @@ void BluezClient::OnInterfacesRemoved(const std::string& path, const std::vector
 void BluezClient::OnPropertiesChanged(const std::string& path, const std::string& iface, const PropertyMap& changed) {
   if (iface == kGattCharacteristicIface) {
     if (auto value = changed.find("Value"); value != changed.end()) OnValue(path, value->second);
+    return;
+  }
+  if (iface == kBatteryIface) {
+    auto percent = Get<uint8_t>(changed, "Percentage");
+    if (!percent || !options_.on_battery_level) return;
+    std::string address;
+    {
+      std::lock_guard lock(mu_);
+      auto it = devices_.find(path);
+      if (it == devices_.end()) return;
+      address = it->second->address;
+    }
+    options_.on_battery_level(address, *percent, options_.now_unix_us());
     return;
   }
   if (iface != kDeviceIface) return;

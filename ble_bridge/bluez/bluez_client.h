@@ -116,6 +116,13 @@ struct BluezClientOptions {
   bool write_current_time = true;
   // Called on the device thread after each connection's reads, time sync and RACP catch-up.
   std::function<void(const DeviceReport&)> on_device_report;
+  // Called on the device thread when a subscribed device's connection ends (BlueZ says
+  // disconnected, the device or its adapter went away, or org.bluez did), with the gateway time;
+  // not when the client stops.
+  std::function<void(const std::string& address, int64_t at_unix_us)> on_disconnect;
+  // Called on the bus's dispatch thread when org.bluez.Battery1 Percentage of a known device
+  // changes (BlueZ's battery plugin owns 2A19 when it is loaded, so levels arrive this way).
+  std::function<void(const std::string& address, uint8_t percent, int64_t at_unix_us)> on_battery_level;
 };
 
 struct BluezClientStats {

@@ -291,6 +291,40 @@ TEST_F(BluezClientIntegrationTest, PrefersBatteryServiceOfBluezAndSkipsUnreadabl
   (void)hr;
 }
 
+TEST_F(BluezClientIntegrationTest, ReportsDisconnectsAndBattery1LevelChanges) {
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kStrap);
+  std::string hr = AddDevice(hci0_, kStrap, 0x180D, 0x2A37);
+  ASSERT_TRUE(mock_->AddBattery(path, 64).ok());
+  std::mutex mu;
+  std::vector<std::string> events;
+  BluezClientOptions options;
+  options.on_disconnect = [&](const std::string& address, int64_t at_us) {
+    std::lock_guard lock(mu);
+    events.push_back("disconnect " + address + " " + std::to_string(at_us));
+  };
+  options.on_battery_level = [&](const std::string& address, uint8_t percent, int64_t at_us) {
+    std::lock_guard lock(mu);
+    events.push_back("battery " + address + " " + std::to_string(percent) + " " + std::to_string(at_us));
+  };
+  auto seen = [&] {
+    std::lock_guard lock(mu);
+    return events;
+  };
+  StartClient(options);
+  ASSERT_TRUE(WaitSubscribed(hr, 1));
+  ASSERT_TRUE(mock_->SetBattery(path, 63).ok());
+  ASSERT_TRUE(PollUntil([&] { return seen().size() == 1; }, seconds(5)));
+  EXPECT_EQ(seen()[0], "battery AA:BB:CC:DD:EE:01 63 1790000000000000");
+  ASSERT_TRUE(mock_->DropConnection(path).ok());
+  ASSERT_TRUE(PollUntil([&] { return seen().size() == 2; }, seconds(5)));
+  EXPECT_EQ(seen()[1], "disconnect AA:BB:CC:DD:EE:01 1790000000000000");
+  // Stopping the client is not a disconnect of the device.
+  ASSERT_TRUE(mock_->Advertise(path, -50).ok());
+  ASSERT_TRUE(WaitSubscribed(hr, 2));
+  client_.reset();
+  EXPECT_EQ(seen().size(), 2u);
+}
+
 TEST_F(BluezClientIntegrationTest, MeasuresClockSkewAndWritesCurrentTimeOnce) {
   const std::string path = testing::MockBluez::DevicePath(hci0_, kCuff);
   std::string bp = AddDevice(hci0_, kCuff, 0x1810, 0x2A35);

@@ -30,6 +30,12 @@
 // (Current Time) and sets it when allowed, and fetches stored glucose records through RACP from
 // the last sequence number stored (a cursor kept in the outbox, see cli/recorder.h).
 //
+// Device status for technical alarms goes through the same outbox, exactly once: a row at each
+// connect (battery, clock skew) and disconnect, on a new battery level (an unchanged one every
+// 10 min at most) and on a change of a strap's sensor contact (cli/device_status_tracker.h).
+// Every --heartbeat-s (default 60) the uplink also sends a gateway heartbeat with the outbox
+// depth, outside the outbox (uplink/forwarder.h).
+//
 // `devices` lists every device the bridge has connected to or received a measurement from (kept
 // in the outbox file) with its binding (asked live from the registry when --registry-addr is
 // given, otherwise what the last `run` learned), battery, Device Information, clock skew and the
@@ -88,6 +94,8 @@ namespace ble = healthtwin::ble;
 namespace common = healthtwin::common;
 
 constexpr int kExitRuntime = 1;
+// Reported in the gateway heartbeat: the project version (ble_bridge/cli/CMakeLists.txt).
+constexpr char kBridgeVersion[] = HT_BRIDGE_VERSION;
 constexpr int kExitInvalid = 2;
 // The bus supervisor loops at least every few seconds (ping interval, ping timeout, reconnect
 // backoff); this long without a round means it, or the dispatch thread it pings, is stuck.
@@ -163,6 +171,7 @@ struct RunFlags {
   ble::OutboxOptions outbox_options;
   int64_t binding_ttl_s = 60, drain_timeout_s = 10, ack_timeout_ms = 60'000, max_backoff_ms = 30'000;
   int64_t racp_timeout_ms = 30'000;
+  int64_t heartbeat_s = 60;
   bool no_time_sync = false;
   std::size_t batch_size = 500;
 };
@@ -191,14 +200,18 @@ int Run(const RunFlags& f) {
                                    f.ingest_identity);
   ble::BindingCache binding_cache(registry, std::chrono::seconds(f.binding_ttl_s), ble::BindingCache::SteadyNowUs);
   ble::BindingCache* bindings = f.registry_addr.empty() ? nullptr : &binding_cache;
-  ble::ForwarderOptions fwd{.batch_size = f.batch_size,
-                            .max_backoff = std::chrono::milliseconds(f.max_backoff_ms),
-                            .jitter_seed = static_cast<uint64_t>(common::NowUnixMicros())};
-  ble::Forwarder forwarder(**outbox, sink, fwd, bindings);
-  ble::Recorder recorder(**outbox);
   // Receive times (the measurement time of heart rate) do not follow steps of the system clock:
   // a stamp hours in the future would be rejected by ingest. See gateway_clock.h.
   ble::GatewayClock gateway_clock;
+  auto gateway_now = [&gateway_clock] { return gateway_clock.NowUnixMicros(); };
+  ble::ForwarderOptions fwd{.batch_size = f.batch_size,
+                            .max_backoff = std::chrono::milliseconds(f.max_backoff_ms),
+                            .jitter_seed = static_cast<uint64_t>(common::NowUnixMicros()),
+                            .heartbeat_interval = std::chrono::seconds(f.heartbeat_s),
+                            .bridge_version = kBridgeVersion,
+                            .now_unix_us = gateway_now};
+  ble::Forwarder forwarder(**outbox, sink, fwd, bindings);
+  ble::Recorder recorder(**outbox, gateway_now);
   ble::MeasurementSink on_measurement = [&](const ble::ReceivedMeasurement& m) { (void)recorder.Record(m); };
 
   // Unlike scan and pair, the daemon starts without a bus too: it keeps forwarding the outbox and
@@ -213,12 +226,18 @@ int Run(const RunFlags& f) {
   if (!f.adapter.empty()) client_options.adapters = {f.adapter};
   client_options.backoff_seed = static_cast<uint64_t>(common::NowUnixMicros());
   client_options.racp_timeout = std::chrono::milliseconds(f.racp_timeout_ms);
-  client_options.now_unix_us = [&gateway_clock] { return gateway_clock.NowUnixMicros(); };
+  client_options.now_unix_us = gateway_now;
   client_options.write_current_time = !f.no_time_sync;
   client_options.last_record_seq = [&](const std::string& address, ble::Characteristic c) {
     return recorder.LastRecordSeq(address, c);
   };
   client_options.on_device_report = [&](const ble::DeviceReport& r) { recorder.OnDeviceReport(r); };
+  client_options.on_disconnect = [&](const std::string& address, int64_t at_us) {
+    recorder.OnDisconnected(address, at_us);
+  };
+  client_options.on_battery_level = [&](const std::string& address, uint8_t percent, int64_t at_us) {
+    recorder.OnBatteryLevel(address, percent, at_us, "org.bluez.Battery1");
+  };
   auto client = ble::BluezClient::Create(**bus, client_options, on_measurement);
   if (!client.ok()) {
     std::cerr << "healthtwin-bridge: " << client.status().message() << "\n";
@@ -319,6 +338,8 @@ int Run(const RunFlags& f) {
                               {"bus_connections", (*bus)->connections()},
                               {"clock_jumps", gateway_clock.Stats().jumps_total},
                               {"acked", s.acked_total},
+                              {"statuses_appended", recorder.statuses_appended()},
+                              {"heartbeats", s.heartbeats_total},
                               {"held", s.held_total},
                               {"drained", drained},
                               {"pending", (*outbox)->Stats().rows}}
@@ -500,6 +521,8 @@ int main(int argc, char** argv) {
   run->add_option("--racp-timeout-ms", rf.racp_timeout_ms, "wait this long for a device's RACP response")
       ->check(CLI::Range(100, 600'000));
   run->add_flag("--no-time-sync", rf.no_time_sync, "never write Current Time to devices");
+  run->add_option("--heartbeat-s", rf.heartbeat_s, "send a gateway heartbeat this often (0: never; default 60)")
+      ->check(CLI::Range(0, 3'600));
 
   auto* devices = app.add_subcommand("devices", "list the devices seen, bound or unbound");
   std::string dev_outbox, dev_registry;

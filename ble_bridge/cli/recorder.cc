@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "absl/strings/numbers.h"
@@ -18,7 +19,66 @@ constexpr int64_t kSkewWarnUs = 120'000'000;
 
 }  // namespace
 
-Recorder::Recorder(Outbox& outbox) : outbox_(outbox), devices_(LoadDevices(outbox)) {}
+Recorder::Recorder(Outbox& outbox, std::function<int64_t()> now_unix_us)
+    : outbox_(outbox),
+      now_unix_us_(now_unix_us ? std::move(now_unix_us) : std::function<int64_t()>([] {
+        return std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      })),
+      devices_(LoadDevices(outbox)) {}
+
+int64_t Recorder::StatusStampLocked(const std::string& address, int64_t at_us) {
+  int64_t& last = last_status_us_[address];
+  last = std::max(at_us, last + 1);
+  return last;
+}
+
+void Recorder::AppendStatusLocked(const std::optional<DeviceStatusRecord>& row) {
+  if (!row) return;
+  auto id = outbox_.AppendStatus(*row);
+  if (!id.ok()) {
+    const uint64_t failures = append_failures_.fetch_add(1) + 1;
+    if (failures % 1000 == 1) {
+      common::Log(spdlog::level::err, "bridge.append_failed",
+                  {{"device_id", row->device_id},
+                   {"what", "device_status"},
+                   {"error", std::string(id.status().message())},
+                   {"append_failures", failures}});
+    }
+    return;
+  }
+  status_.Stored(*row);
+  const uint64_t total = statuses_appended_.fetch_add(1) + 1;
+  // Tests follow this line to know a status is durable.
+  spdlog::debug("statuses_appended={} device={} connected={} battery={} contact={}", total, row->device_id,
+                row->connected, row->battery_percent.value_or(-1), static_cast<int>(row->sensor_contact));
+}
+
+void Recorder::OnBatteryLevel(const std::string& address, int percent, int64_t at_unix_us, const std::string& source) {
+  std::lock_guard lock(mu_);
+  BatteryLevelLocked(address, percent, at_unix_us, source);
+}
+
+void Recorder::BatteryLevelLocked(const std::string& address, int percent, int64_t at_unix_us,
+                                  const std::string& source) {
+  // The book shows the latest level (written only when it changes).
+  auto& d = devices_[address];
+  if (!d.contains("binding")) d["binding"] = "unchecked";
+  if (!d.contains("first_seen_unix_us")) d["first_seen_unix_us"] = at_unix_us;
+  if (d.value("battery_percent", -1) != percent) {
+    d["battery_percent"] = percent;
+    d["battery_source"] = source;
+    common::Log(spdlog::level::info, "bridge.battery", {{"device_id", address}, {"battery_percent", percent}});
+    SaveLocked();
+  }
+  AppendStatusLocked(status_.OnBattery(address, StatusStampLocked(address, at_unix_us), percent));
+}
+
+void Recorder::OnDisconnected(const std::string& address, int64_t at_unix_us) {
+  std::lock_guard lock(mu_);
+  AppendStatusLocked(status_.OnDisconnected(address, StatusStampLocked(address, at_unix_us)));
+}
 
 nlohmann::json Recorder::LoadDevices(Outbox& outbox) {
   auto raw = outbox.GetState(kDevicesStateKey);
@@ -53,6 +113,10 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
     if (received_us <= last) received_us = last + 1;
     last = received_us;
   }
+  if (const auto* hr = std::get_if<HeartRateMeasurement>(&m.decoded.value)) {
+    AppendStatusLocked(status_.OnSensorContact(m.device_address, StatusStampLocked(m.device_address, received_us),
+                                               hr->sensor_contact));
+  }
   SampleConversion conv = ToSamples(m.device_address, m.decoded, m.device_time, received_us);
   if (conv.skew_us && *conv.skew_us > kSkewWarnUs) {
     // A device time stamp ahead of the gateway cannot be a stored reading: the clock is wrong.
@@ -67,17 +131,7 @@ absl::Status Recorder::Record(const ReceivedMeasurement& m) {
     }
   }
   if (const auto* b = std::get_if<BatteryLevel>(&m.decoded.value)) {
-    // A 2A19 notification: the book shows the latest level (written only when it changes).
-    auto& d = devices_[m.device_address];
-    if (!d.contains("binding")) d["binding"] = "unchecked";
-    if (!d.contains("first_seen_unix_us")) d["first_seen_unix_us"] = received_us;
-    if (d.value("battery_percent", -1) != b->battery_percent) {
-      d["battery_percent"] = b->battery_percent;
-      d["battery_source"] = "2A19";
-      common::Log(spdlog::level::info, "bridge.battery",
-                  {{"device_id", m.device_address}, {"battery_percent", b->battery_percent}});
-      SaveLocked();
-    }
+    BatteryLevelLocked(m.device_address, b->battery_percent, received_us, "2A19");
     return absl::OkStatus();
   }
   std::map<std::string, std::string> state;
@@ -180,6 +234,10 @@ void Recorder::OnDeviceReport(const DeviceReport& r) {
     if (r.racp_from_sequence) d["racp"]["from_sequence"] = *r.racp_from_sequence;
   }
   if (r.racp == RacpOutcome::kSuccess || r.racp == RacpOutcome::kNoRecords) CatchUpDoneLocked(r.device_address);
+  std::optional<int> battery;
+  if (r.battery_percent) battery = *r.battery_percent;
+  AppendStatusLocked(status_.OnConnected(r.device_address, StatusStampLocked(r.device_address, now_unix_us_()),
+                                         r.connected_at_unix_us, battery, r.clock_skew_us));
   nlohmann::json logged = d;
   logged.erase("serial");  // a device serial stays in the book, out of the logs
   common::Log(spdlog::level::info, "bridge.device_report", {{"device_id", r.device_address}, {"report", logged}});

@@ -18,6 +18,11 @@
 // the ones before it) does not move the cursor either; a successful catch-up then moves it to
 // the highest record stored.
 //
+// Device status rows (cli/device_status_tracker.h decides when one is due) go into the same
+// outbox, each in its own durable append: at connect (OnDeviceReport), at disconnect
+// (OnDisconnected), on a battery level (2A19) and on a change of a heart rate's sensor contact
+// (Record). Their observed_at is the gateway time of the event, made distinct per device.
+//
 // Thread safety: every method may be called from any thread (the sink runs on the D-Bus dispatch
 // thread, reports on device threads). The outbox must outlive the recorder.
 #pragma once
@@ -34,26 +39,36 @@
 
 #include "absl/status/status.h"
 #include "ble_bridge/bluez/bluez_client.h"
+#include "ble_bridge/cli/device_status_tracker.h"
 #include "ble_bridge/outbox/outbox.h"
 
 namespace healthtwin::ble {
 
 class Recorder {
  public:
-  explicit Recorder(Outbox& outbox);
+  // `now_unix_us` (gateway clock) stamps the status row of a device report; default
+  // system_clock.
+  explicit Recorder(Outbox& outbox, std::function<int64_t()> now_unix_us = {});
 
   // Converts and appends `m` (with its cursor update). Errors are the outbox's
   // (ResourceExhausted when full: the record stays on the device and RACP fetches it later).
   absl::Status Record(const ReceivedMeasurement& m);
   // The cursor for options.last_record_seq; nullopt when none is stored.
   std::optional<uint16_t> LastRecordSeq(const std::string& address, Characteristic c);
-  // Saves a connection's report in the device book.
+  // Saves a connection's report in the device book, and a status row (connected, battery,
+  // clock skew).
   void OnDeviceReport(const DeviceReport& report);
+  // A status row: the device disconnected at `at_unix_us` (gateway clock).
+  void OnDisconnected(const std::string& address, int64_t at_unix_us);
+  // A battery level from org.bluez.Battery1 (2A19 notifications come through Record): the book
+  // shows it, and a status row is appended when due.
+  void OnBatteryLevel(const std::string& address, int percent, int64_t at_unix_us, const std::string& source);
   // Updates every device's binding with `binding_of(device_id)`.
   void RefreshBindings(const std::function<std::string(const std::string&)>& binding_of);
 
   uint64_t appended() const { return appended_.load(); }
   uint64_t append_failures() const { return append_failures_.load(); }
+  uint64_t statuses_appended() const { return statuses_appended_.load(); }
 
   static std::string CursorKey(const std::string& address, Characteristic c);
   // The device book as stored: {"AA:..": {...}, ...}; {} when empty or unreadable.
@@ -61,12 +76,21 @@ class Recorder {
 
  private:
   void SaveLocked();
+  void BatteryLevelLocked(const std::string& address, int percent, int64_t at_unix_us, const std::string& source);
   void CatchUpDoneLocked(const std::string& address);
   // The persisted cursor under `key`; nullopt when none (or unreadable).
   std::optional<uint16_t> StoredCursor(const std::string& key);
+  // `at_us`, or just after the device's previous status stamp: two rows of a device never share
+  // an observed_at (ingest's idempotency key).
+  int64_t StatusStampLocked(const std::string& address, int64_t at_us);
+  // Appends `row` when one is due; a refused row is logged and asked for again by the tracker.
+  void AppendStatusLocked(const std::optional<DeviceStatusRecord>& row);
 
   Outbox& outbox_;
+  const std::function<int64_t()> now_unix_us_;
   std::mutex mu_;  // guards everything below
+  DeviceStatusTracker status_;
+  std::map<std::string, int64_t> last_status_us_;  // per device
   nlohmann::json devices_;
   std::map<std::string, int64_t> last_received_us_;  // per device, to keep time stamps distinct
   std::set<std::string> skew_logged_;
@@ -75,7 +99,7 @@ class Recorder {
   std::map<std::string, uint32_t> refused_seq_;
   // Per cursor key, the highest record sequence number stored by this process.
   std::map<std::string, uint32_t> max_stored_seq_;
-  std::atomic<uint64_t> appended_{0}, append_failures_{0};
+  std::atomic<uint64_t> appended_{0}, append_failures_{0}, statuses_appended_{0};
 };
 
 }  // namespace healthtwin::ble

@@ -174,15 +174,109 @@ TEST_F(RecorderTest, DeviceReportIsKeptInTheDeviceBook) {
   EXPECT_EQ(d["name"], "meter");
 }
 
-TEST_F(RecorderTest, BatteryNotificationUpdatesTheBookAndStoresNoRow) {
-  Recorder r(*outbox_);
+ReceivedMeasurement Battery(int percent, int64_t received_us) {
   ReceivedMeasurement m;
   m.device_address = kMeter;
-  m.decoded = Decoded{Characteristic::kBatteryLevel, BatteryLevel{.battery_percent = 42}};
-  m.received_at_unix_us = 1'790'000'000'000'000;
-  ASSERT_TRUE(r.Record(m).ok());
+  m.decoded = Decoded{Characteristic::kBatteryLevel, BatteryLevel{.battery_percent = static_cast<uint8_t>(percent)}};
+  m.received_at_unix_us = received_us;
+  return m;
+}
+
+ReceivedMeasurement HeartRate(std::optional<bool> contact, int64_t received_us) {
+  ReceivedMeasurement m;
+  m.device_address = kMeter;
+  HeartRateMeasurement hr;
+  hr.heart_rate_bpm = 70;
+  hr.sensor_contact = contact;
+  m.decoded = Decoded{Characteristic::kHeartRateMeasurement, hr};
+  m.received_at_unix_us = received_us;
+  return m;
+}
+
+// The outbox's status rows, oldest first.
+std::vector<DeviceStatusRecord> StatusRows(Outbox& outbox) {
+  std::vector<DeviceStatusRecord> out;
+  auto rows = outbox.ReadAfter(0, 1000);
+  EXPECT_TRUE(rows.ok());
+  for (const auto& r : rows.value_or(std::vector<OutboxRow>{})) {
+    if (r.status) out.push_back(*r.status);
+  }
+  return out;
+}
+
+TEST_F(RecorderTest, BatteryNotificationUpdatesTheBookAndStoresAStatusRowNotASample) {
+  Recorder r(*outbox_);
+  ASSERT_TRUE(r.Record(Battery(42, 1'790'000'000'000'000)).ok());
   EXPECT_EQ(Recorder::LoadDevices(*outbox_)[kMeter]["battery_percent"], 42);
-  EXPECT_EQ(outbox_->Stats().rows, 0);
+  EXPECT_EQ(outbox_->Stats().rows, 1);
+  auto statuses = StatusRows(*outbox_);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].battery_percent, 42);
+  EXPECT_TRUE(statuses[0].connected);
+  // The same level a minute later: no row; a new level: a row.
+  ASSERT_TRUE(r.Record(Battery(42, 1'790'000'060'000'000)).ok());
+  ASSERT_TRUE(r.Record(Battery(41, 1'790'000'061'000'000)).ok());
+  statuses = StatusRows(*outbox_);
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[1].battery_percent, 41);
+  EXPECT_EQ(r.statuses_appended(), 2u);
+}
+
+TEST_F(RecorderTest, SensorContactChangesAreStatusRowsBesideTheHeartRates) {
+  Recorder r(*outbox_);
+  const int64_t t = 1'790'000'000'000'000;
+  // Several notifications in the same microsecond still get distinct observed_at stamps.
+  ASSERT_TRUE(r.Record(HeartRate(true, t)).ok());
+  ASSERT_TRUE(r.Record(HeartRate(true, t + 1'000'000)).ok());
+  ASSERT_TRUE(r.Record(HeartRate(false, t + 2'000'000)).ok());
+  ASSERT_TRUE(r.Record(HeartRate(false, t + 2'000'000)).ok());
+  ASSERT_TRUE(r.Record(HeartRate(true, t + 2'000'000)).ok());
+  EXPECT_EQ(r.appended(), 5u);  // every heart rate is a sample
+  auto statuses = StatusRows(*outbox_);
+  ASSERT_EQ(statuses.size(), 3u);
+  EXPECT_EQ(statuses[0].sensor_contact, SensorContact::kDetected);
+  EXPECT_EQ(statuses[1].sensor_contact, SensorContact::kNotDetected);
+  EXPECT_EQ(statuses[2].sensor_contact, SensorContact::kDetected);
+  EXPECT_LT(statuses[1].observed_at_unix_us, statuses[2].observed_at_unix_us);
+}
+
+TEST_F(RecorderTest, ReportAndDisconnectAreStatusRows) {
+  Recorder r(*outbox_, [] { return int64_t{1'790'000'000'500'000}; });
+  DeviceReport report;
+  report.device_address = kMeter;
+  report.connected_at_unix_us = 1'790'000'000'000'000;
+  report.battery_percent = 77;
+  report.clock_skew_us = -90'500'000;
+  r.OnDeviceReport(report);
+  r.OnDisconnected(kMeter, 1'790'000'100'000'000);
+  r.OnDisconnected(kMeter, 1'790'000'100'000'001);  // already said
+  auto statuses = StatusRows(*outbox_);
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_TRUE(statuses[0].connected);
+  EXPECT_EQ(statuses[0].observed_at_unix_us, 1'790'000'000'500'000);
+  EXPECT_EQ(statuses[0].connection_changed_at_unix_us, 1'790'000'000'000'000);
+  EXPECT_EQ(statuses[0].battery_percent, 77);
+  EXPECT_EQ(statuses[0].clock_skew_us, -90'500'000);
+  EXPECT_FALSE(statuses[1].connected);
+  EXPECT_EQ(statuses[1].connection_changed_at_unix_us, 1'790'000'100'000'000);
+  EXPECT_EQ(statuses[1].battery_percent, 77);
+}
+
+TEST_F(RecorderTest, AStatusTheFullOutboxRefusedIsStoredWithTheNextEvent) {
+  outbox_.reset();
+  auto small = Outbox::Open(dir_ + "/small.db", {.max_rows = 1});
+  ASSERT_TRUE(small.ok());
+  Recorder r(**small);
+  ASSERT_TRUE(r.Record(Battery(50, 1'790'000'000'000'000)).ok());
+  ASSERT_TRUE(r.Record(Battery(49, 1'790'000'001'000'000)).ok());  // refused: the outbox is full
+  EXPECT_EQ(r.append_failures(), 1u);
+  auto rows = (*small)->ReadAfter(0, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_TRUE((*small)->Delete(std::vector<int64_t>{rows->front().id}).ok());  // delivered
+  ASSERT_TRUE(r.Record(Battery(49, 1'790'000'002'000'000)).ok());              // same level, but never stored
+  auto statuses = StatusRows(**small);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].battery_percent, 49);
 }
 
 }  // namespace

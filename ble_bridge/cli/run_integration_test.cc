@@ -243,6 +243,16 @@ class BridgeRunIntegrationTest : public ::testing::Test {
     return read;
   }
 
+  // Rows left in the (stopped) bridge's outbox: status rows or measurement rows.
+  int64_t PendingRows(bool statuses) {
+    auto outbox = Outbox::Open(outbox_path_.empty() ? work_ + "/outbox.db" : outbox_path_);
+    EXPECT_TRUE(outbox.ok()) << outbox.status();
+    if (!outbox.ok()) return -1;
+    auto rows = (*outbox)->ReadAfter(0, 100'000);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return std::count_if(rows->begin(), rows->end(), [&](const OutboxRow& r) { return r.is_status() == statuses; });
+  }
+
   int64_t Query(const std::string& sql) {
     pqxx::connection c(conninfo_);
     pqxx::nontransaction tx(c);
@@ -303,7 +313,11 @@ TEST_F(BridgeRunIntegrationTest, HeartRatesReachPostgresExactlyOnceAcrossAKillNi
 
   ASSERT_TRUE(PollUntil([&] { return BridgeLogged("device=" + std::string(kLoose)); }, 10s));
   ASSERT_NO_FATAL_FAILURE(StopBridgeAndCheckExactlyOnce(kReadings));
-  EXPECT_NE(bridge_->Stdout().find("\"pending\":3"), std::string::npos) << bridge_->Stdout();  // the loose strap's
+  // Held for the loose strap: its 3 heart rates, and its device status rows (connects, contact).
+  EXPECT_EQ(PendingRows(/*statuses=*/false), 3) << bridge_->Stdout();
+  EXPECT_NE(bridge_->Stdout().find("\"pending\":" + std::to_string(3 + PendingRows(/*statuses=*/true))),
+            std::string::npos)
+      << bridge_->Stdout();
   EXPECT_EQ(Query("SELECT count(*) FROM vitals"), kReadings);
   EXPECT_EQ(Query("SELECT count(*) FROM vitals WHERE device_id = '" + std::string(kLoose) + "'"), 0);
 
@@ -371,6 +385,109 @@ TEST_F(BridgeRunIntegrationTest, ClockStepsOfThreeHoursLoseNothingAndRepeatNothi
   EXPECT_EQ(Query("SELECT count(*) FROM (SELECT value::bigint - lag(value::bigint) OVER (ORDER BY measured_at) AS d"
                   " FROM vitals) steps WHERE d IS NOT NULL AND (d + 90) % 90 <> 7"),
             0);
+}
+
+// Device status (issue 11) through the real bridge and ingest: the connect (Battery1 level and the
+// clock 10 min behind), sensor contact from the heart rate flags, a 2A19 battery notification and
+// a disconnect reach device_status_latest/history, each once; the gateway heartbeat reaches
+// gateway_heartbeats. Then a resend: a copy of the outbox taken while the loose strap's statuses
+// were held is put back under a new bridge after they were delivered, and the history still holds
+// exactly the statuses the two bridges made.
+TEST_F(BridgeRunIntegrationTest, DeviceStatusReachesPostgresExactlyOnceAcrossAResend) {
+  const std::string strap_path = testing::MockBluez::DevicePath("/org/bluez/hci0", kStrap);
+  auto battery = mock_->AddCharacteristic(strap_path, 0x50, 0x180F, 0x51, 0x2A19, {"read", "notify"}, {88});
+  ASSERT_TRUE(battery.ok()) << battery.status();
+  const std::string strap = "device_id = '" + std::string(kStrap) + "'";
+  const std::string loose = "device_id = '" + std::string(kLoose) + "'";
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+
+  // The connect: bound strap, so its patient; Battery1 said 88 %; the clock is 600 s behind.
+  ASSERT_TRUE(PollUntil([&] { return Query("SELECT count(*) FROM device_status_latest WHERE " + strap) == 1; }, 15s))
+      << bridge_->Stderr();
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_latest WHERE connected AND patient_id = 'pat-0001' AND " + strap),
+            1);
+  EXPECT_EQ(Query("SELECT battery_percent FROM device_status_latest WHERE " + strap), 88);
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_latest WHERE clock_skew_s BETWEEN -610 AND -590 AND " + strap),
+            1);
+  EXPECT_EQ(Query("SELECT count(*) FROM gateway_heartbeats WHERE bridge_id = 'bridge-001' AND bridge_version = '0.1.0'"
+                  " AND received_at > now() - interval '1 min'"),
+            1);
+
+  // Contact detected three times (flags 0x06), lost three times (0x04), then a battery level.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(mock_->Notify(strap_hr_, {0x06, 70}).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(mock_->Notify(strap_hr_, {0x04, 71}).ok());
+  ASSERT_TRUE(mock_->Notify(*battery, {55}).ok());
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return Query(
+                   "SELECT count(*) FROM device_status_latest WHERE battery_percent = 55 AND sensor_contact = 3 AND " +
+                   strap) == 1;
+      },
+      15s))
+      << bridge_->Stderr();
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_history WHERE sensor_contact = 2 AND " + strap), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_history WHERE sensor_contact = 3 AND " + strap), 2);
+
+  // The link drops: one disconnected row; it comes back when the strap advertises.
+  ASSERT_TRUE(mock_->DropConnection(strap_path).ok());
+  ASSERT_TRUE(PollUntil(
+      [&] { return Query("SELECT count(*) FROM device_status_latest WHERE NOT connected AND " + strap) == 1; }, 15s))
+      << bridge_->Stderr();
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_history WHERE NOT connected AND " + strap), 1);
+  EXPECT_EQ(Query("SELECT battery_percent FROM device_status_latest WHERE " + strap), 55);
+  ASSERT_TRUE(mock_->Advertise(strap_path, -50).ok());
+  ASSERT_TRUE(PollUntil([&] { return StrapSubscriptions() >= 2; }, 15s)) << bridge_->Stderr();
+
+  // The loose strap's statuses are held (it is bound to nobody). Freeze the bridge and copy its
+  // outbox (the WAL holds every committed row; a half-written transaction is ignored on open).
+  ASSERT_TRUE(PollUntil([&] { return CountLogged("device=" + std::string(kLoose) + " connected=true") > 0; }, 10s))
+      << bridge_->Stderr();
+  ASSERT_TRUE(bridge_->Signal(SIGSTOP).ok());
+  const std::string outbox = work_ + "/outbox.db";
+  for (const char* suffix : {"", "-wal"}) {
+    std::filesystem::copy_file(outbox + suffix, work_ + "/copy.db" + suffix,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  ASSERT_TRUE(bridge_->Signal(SIGCONT).ok());
+  {
+    pqxx::connection c(conninfo_);
+    pqxx::work tx(c);
+    tx.exec_params(
+        "UPDATE devices SET patient_id = 'pat-0001', bound_at = now() - interval '1 day' WHERE device_id = $1",
+        std::string(kLoose));
+    tx.exec_params("INSERT INTO device_gateways (device_id, bridge_id) VALUES ($1, 'bridge-001')", std::string(kLoose));
+    tx.commit();
+  }
+  // Bound now: the held statuses go, and every status the bridge made is stored.
+  ASSERT_TRUE(PollUntil(
+      [&] { return Query("SELECT count(*) FROM device_status_history") == CountLogged("statuses_appended="); }, 15s))
+      << Query("SELECT count(*) FROM device_status_history") << "\n"
+      << bridge_->Stderr();
+  EXPECT_GT(Query("SELECT count(*) FROM device_status_history WHERE patient_id = 'pat-0001' AND " + loose), 0);
+  const int64_t first_run = CountLogged("statuses_appended=");
+
+  // kill -9, and the copy put back: a new bridge resends what ingest already stored.
+  ASSERT_TRUE(bridge_->Signal(SIGKILL).ok());
+  ASSERT_TRUE(bridge_->Wait(10s).ok());
+  std::filesystem::remove(outbox + "-shm");
+  for (const char* suffix : {"", "-wal"}) {
+    std::filesystem::copy_file(work_ + "/copy.db" + suffix, outbox + suffix,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  const int64_t resent = PendingRows(/*statuses=*/true);
+  ASSERT_GT(resent, 0);
+  ASSERT_NO_FATAL_FAILURE(StartBridge());
+  ASSERT_TRUE(bridge_->Signal(SIGTERM).ok());
+  auto done = bridge_->Wait(30s);
+  ASSERT_TRUE(done.ok() && done->exited && done->code == 0) << bridge_->Stderr();
+  EXPECT_EQ(PendingRows(/*statuses=*/true), 0) << bridge_->Stdout();
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_history"), first_run + CountLogged("statuses_appended="))
+      << "resent " << resent << "\n"
+      << bridge_->Stderr();
+  EXPECT_EQ(Query("SELECT count(*) FROM (SELECT device_id, observed_at FROM device_status_history"
+                  " GROUP BY 1, 2 HAVING count(*) > 1) twice"),
+            0);
+  EXPECT_EQ(Query("SELECT count(*) FROM device_status_latest"), 2);
 }
 
 TEST_F(BridgeRunIntegrationTest, FullDiskRefusesReadingsLoudlyAndTheBridgeResumesWhenSpaceReturns) {

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <set>
 #include <string_view>
 
 #include "services/common/logging.h"
@@ -11,7 +12,10 @@
 namespace healthtwin::ble {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: measurements and state. 2: device status rows (kind = 1) in the measurements table, so
+// they share its AUTOINCREMENT id, the uplink's sender_seq.
+constexpr int kSchemaVersion = 2;
+constexpr int kKindStatus = 1;
 constexpr int64_t kFixedRowBytes = 64;
 
 // Statements are prepared from these constants only; values are always bound.
@@ -26,11 +30,27 @@ constexpr char kSchema[] =
     " received_at_us INTEGER NOT NULL,"
     " device_record_seq INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
+// Version 2's columns, added to a version 1 file (and to a new one) when missing. A status row
+// (kind 1) has vital_type 0, value 0, ucum_unit '' and measured_at_us = received_at_us =
+// its observed_at.
+constexpr const char* kStatusColumns[][2] = {
+    {"kind", "ALTER TABLE measurements ADD COLUMN kind INTEGER NOT NULL DEFAULT 0"},
+    {"battery_percent", "ALTER TABLE measurements ADD COLUMN battery_percent INTEGER"},
+    {"sensor_contact", "ALTER TABLE measurements ADD COLUMN sensor_contact INTEGER"},
+    {"connected", "ALTER TABLE measurements ADD COLUMN connected INTEGER"},
+    {"connection_changed_at_us", "ALTER TABLE measurements ADD COLUMN connection_changed_at_us INTEGER"},
+    {"clock_skew_us", "ALTER TABLE measurements ADD COLUMN clock_skew_us INTEGER"},
+};
+constexpr char kInsertStatus[] =
+    "INSERT INTO measurements (device_id, vital_type, value, ucum_unit, measured_at_us, received_at_us,"
+    " device_record_seq, kind, battery_percent, sensor_contact, connected, connection_changed_at_us, clock_skew_us)"
+    " VALUES (?1, 0, 0, '', ?2, ?2, 0, 1, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kInsert[] =
     "INSERT INTO measurements (device_id, vital_type, value, ucum_unit, measured_at_us, received_at_us,"
     " device_record_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kSelectAfter[] =
-    "SELECT id, device_id, vital_type, value, ucum_unit, measured_at_us, received_at_us, device_record_seq"
+    "SELECT id, device_id, vital_type, value, ucum_unit, measured_at_us, received_at_us, device_record_seq,"
+    " kind, battery_percent, sensor_contact, connected, connection_changed_at_us, clock_skew_us"
     " FROM measurements WHERE id > ?1 ORDER BY id LIMIT ?2";
 constexpr char kDelete[] =
     "DELETE FROM measurements WHERE id = ?1 RETURNING length(CAST(device_id AS BLOB)) + length(CAST(ucum_unit AS "
@@ -58,6 +78,8 @@ class Stmt {
   }
   void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void Real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Null(int i) { sqlite3_bind_null(stmt_, i); }
+  bool ColNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
   int Step() { return sqlite3_step(stmt_); }
   void Reset() {
     sqlite3_reset(stmt_);
@@ -87,6 +109,8 @@ bool IsDiskFull(sqlite3* db) {
 int64_t RowBytes(const Measurement& m) {
   return static_cast<int64_t>(m.device_id.size() + m.ucum_unit.size()) + kFixedRowBytes;
 }
+
+int64_t RowBytes(const DeviceStatusRecord& s) { return static_cast<int64_t>(s.device_id.size()) + kFixedRowBytes; }
 
 // Rolls back an open transaction unless committed.
 class Transaction {
@@ -175,7 +199,8 @@ absl::Status Outbox::Init() {
     }
   }
   if (auto s = Exec(kSchema); !s.ok()) return s;
-  if (auto s = Exec("PRAGMA user_version=1"); !s.ok()) return s;
+  if (auto s = AddMissingColumns(); !s.ok()) return s;
+  if (auto s = Exec("PRAGMA user_version=2"); !s.ok()) return s;
 
   std::lock_guard lock(mu_);
   Stmt totals(db_, kTotals);
@@ -189,6 +214,20 @@ absl::Status Outbox::Init() {
                                            {"bytes", stats_.bytes},
                                            {"max_rows", options_.max_rows},
                                            {"max_bytes", options_.max_bytes}});
+  return absl::OkStatus();
+}
+
+absl::Status Outbox::AddMissingColumns() {
+  std::set<std::string> have;
+  {
+    Stmt info(db_, "PRAGMA table_info(measurements)");
+    if (!info.ok()) return SqliteError("reading the measurements columns");
+    while (info.Step() == SQLITE_ROW) have.insert(info.ColText(1));
+  }
+  for (const auto& [column, alter] : kStatusColumns) {
+    if (have.contains(column)) continue;
+    if (auto s = Exec(alter); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -241,9 +280,26 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
     if (m.ucum_unit.empty()) return absl::InvalidArgumentError(where + "ucum_unit: empty");
     add_bytes += RowBytes(m);
   }
+  return AppendValidated(batch, {}, state_updates, add_bytes);
+}
 
+absl::StatusOr<int64_t> Outbox::AppendStatus(const DeviceStatusRecord& status) {
+  if (status.device_id.empty()) return absl::InvalidArgumentError("status.device_id: empty");
+  if (status.battery_percent && (*status.battery_percent < 0 || *status.battery_percent > 100)) {
+    return absl::InvalidArgumentError("status.battery_percent: " + std::to_string(*status.battery_percent) +
+                                      " is outside 0..100");
+  }
+  auto ids = AppendValidated({}, std::span<const DeviceStatusRecord>(&status, 1), {}, RowBytes(status));
+  if (!ids.ok()) return ids.status();
+  return ids->front();
+}
+
+absl::StatusOr<std::vector<int64_t>> Outbox::AppendValidated(std::span<const Measurement> batch,
+                                                             std::span<const DeviceStatusRecord> statuses,
+                                                             const std::map<std::string, std::string>& state_updates,
+                                                             int64_t add_bytes) {
   std::lock_guard lock(mu_);
-  const int64_t n = static_cast<int64_t>(batch.size());
+  const int64_t n = static_cast<int64_t>(batch.size() + statuses.size());
   if (stats_.rows + n > options_.max_rows || stats_.bytes + add_bytes > options_.max_bytes) {
     ++stats_.refused_total;
     // Loud but not a flood: the first refusal and every 1000th after it.
@@ -261,7 +317,7 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
                                         " bytes): measurement refused, nothing stored was dropped");
   }
 
-  auto ids = WriteLocked(batch, state_updates);
+  auto ids = WriteLocked(batch, statuses, state_updates);
   if (!ids.ok()) {
     if (ids.status().code() == absl::StatusCode::kResourceExhausted) return RefuseDiskFullLocked(ids.status());
     return ids.status();
@@ -271,7 +327,10 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
     common::LogInfo("bridge.outbox_disk_space_returned",
                     {{"path", path_}, {"disk_full_total", stats_.disk_full_total}});
   }
-  if (stats_.rows == 0 && !batch.empty()) stats_.oldest_received_at_unix_us = batch.front().received_at_unix_us;
+  if (stats_.rows == 0 && n > 0) {
+    stats_.oldest_received_at_unix_us =
+        batch.empty() ? statuses.front().observed_at_unix_us : batch.front().received_at_unix_us;
+  }
   stats_.rows += n;
   stats_.bytes += add_bytes;
   stats_.appended_total += static_cast<uint64_t>(n);
@@ -280,6 +339,7 @@ absl::StatusOr<std::vector<int64_t>> Outbox::Append(std::span<const Measurement>
 }
 
 absl::StatusOr<std::vector<int64_t>> Outbox::WriteLocked(std::span<const Measurement> batch,
+                                                         std::span<const DeviceStatusRecord> statuses,
                                                          const std::map<std::string, std::string>& state_updates) {
   Transaction tx(db_);
   if (tx.Begin() != SQLITE_OK) return WriteError("BEGIN");
@@ -298,6 +358,30 @@ absl::StatusOr<std::vector<int64_t>> Outbox::WriteLocked(std::span<const Measure
     if (insert.Step() != SQLITE_DONE) return WriteError("insert");
     ids.push_back(sqlite3_last_insert_rowid(db_));
     insert.Reset();
+  }
+  if (!statuses.empty()) {
+    Stmt status_insert(db_, kInsertStatus);
+    if (!status_insert.ok()) return SqliteError("preparing status insert");
+    for (const DeviceStatusRecord& st : statuses) {
+      status_insert.Text(1, st.device_id);
+      status_insert.Int(2, st.observed_at_unix_us);
+      if (st.battery_percent) {
+        status_insert.Int(3, *st.battery_percent);
+      } else {
+        status_insert.Null(3);
+      }
+      status_insert.Int(4, static_cast<int>(st.sensor_contact));
+      status_insert.Int(5, st.connected ? 1 : 0);
+      status_insert.Int(6, st.connection_changed_at_unix_us);
+      if (st.clock_skew_us) {
+        status_insert.Int(7, *st.clock_skew_us);
+      } else {
+        status_insert.Null(7);
+      }
+      if (status_insert.Step() != SQLITE_DONE) return WriteError("status insert");
+      ids.push_back(sqlite3_last_insert_rowid(db_));
+      status_insert.Reset();
+    }
   }
   if (!state_updates.empty()) {
     Stmt put(db_, kPutState);
@@ -364,6 +448,17 @@ absl::StatusOr<std::vector<OutboxRow>> Outbox::ReadAfter(int64_t after_id, std::
     r.measurement.measured_at_unix_us = select.ColInt(5);
     r.measurement.received_at_unix_us = select.ColInt(6);
     r.measurement.device_record_seq = static_cast<uint64_t>(select.ColInt(7));
+    if (select.ColInt(8) == kKindStatus) {
+      DeviceStatusRecord st;
+      st.device_id = r.measurement.device_id;
+      st.observed_at_unix_us = r.measurement.measured_at_unix_us;
+      if (!select.ColNull(9)) st.battery_percent = static_cast<int>(select.ColInt(9));
+      st.sensor_contact = static_cast<SensorContact>(select.ColInt(10));
+      st.connected = select.ColInt(11) != 0;
+      st.connection_changed_at_unix_us = select.ColInt(12);
+      if (!select.ColNull(13)) st.clock_skew_us = select.ColInt(13);
+      r.status = std::move(st);
+    }
     rows.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return SqliteError("select");

@@ -9,7 +9,12 @@
 // loss; a measurement taken from a cuff cannot be taken again, so we pay the fsync.)
 //
 // Row ids are SQLite AUTOINCREMENT ids: strictly increasing and never reused, even after the
-// newest rows are deleted. The uplink uses a row's id as its sender_seq.
+// newest rows are deleted. The uplink uses a row's id as its sender_seq. Device status rows
+// (AppendStatus) live in the same table and so take ids from the same sequence.
+//
+// Schema version 2 (device statuses) is added in place to a version 1 file on Open(); a bridge
+// built before it refuses a version 2 file (its schema is newer), so a downgrade needs the
+// outbox drained first.
 //
 // The outbox also holds small key/value state (e.g. each device's last RACP sequence
 // number) in the same file, so a measurement and the cursor that covers it can be committed
@@ -62,10 +67,32 @@ struct Measurement {
   uint64_t device_record_seq = 0;   // the device's own record number; 0 when none
 };
 
-// A stored measurement. `id` is strictly increasing and is the uplink's sender_seq.
+// Values match healthtwin.vitals.v1.SensorContact.
+enum class SensorContact { kUnknown = 0, kNotSupported = 1, kDetected = 2, kNotDetected = 3 };
+
+// A device's technical state as the gateway saw it at `observed_at_unix_us`: a snapshot of all
+// it knows (see cli/device_status_tracker.h for when one is taken). Travels to ingest as a
+// healthtwin.vitals.v1.DeviceStatus.
+struct DeviceStatusRecord {
+  std::string device_id;
+  int64_t observed_at_unix_us = 0;     // gateway clock
+  std::optional<int> battery_percent;  // 0..100; nullopt when not read yet
+  SensorContact sensor_contact = SensorContact::kUnknown;
+  bool connected = false;
+  int64_t connection_changed_at_unix_us = 0;  // gateway clock
+  std::optional<int64_t> clock_skew_us;       // device clock minus gateway clock
+};
+
+// A stored row: a measurement, or a device status when `status` is set (then `measurement` holds
+// only the device_id). `id` is strictly increasing across both and is the uplink's sender_seq,
+// so one acknowledgement watermark covers both and delivery stays exactly once.
 struct OutboxRow {
   int64_t id = 0;
   Measurement measurement;
+  std::optional<DeviceStatusRecord> status;
+
+  bool is_status() const { return status.has_value(); }
+  const std::string& device_id() const { return status ? status->device_id : measurement.device_id; }
 };
 
 struct OutboxOptions {
@@ -110,6 +137,10 @@ class Outbox {
   absl::StatusOr<std::vector<int64_t>> Append(std::span<const Measurement> batch,
                                               const std::map<std::string, std::string>& state_updates = {});
   absl::StatusOr<int64_t> Append(const Measurement& m);
+  // Appends one device status, durably, under the same bound as measurements (a status row
+  // counts as one row of device_id bytes plus the fixed 64). Errors: InvalidArgument for an empty
+  // device_id or a battery_percent outside 0..100, otherwise as Append.
+  absl::StatusOr<int64_t> AppendStatus(const DeviceStatusRecord& status);
 
   // Up to `limit` rows with id > `after_id`, oldest first.
   absl::StatusOr<std::vector<OutboxRow>> ReadAfter(int64_t after_id, std::size_t limit);
@@ -129,11 +160,19 @@ class Outbox {
  private:
   Outbox(std::string path, OutboxOptions options, sqlite3* db);
   absl::Status Init();
+  // Adds the version 2 columns that the measurements table lacks.
+  absl::Status AddMissingColumns();
   absl::Status Exec(const char* sql);
   absl::Status SqliteError(const char* what) const;
   // SqliteError, but ResourceExhausted when the failure was a full disk.
   absl::Status WriteError(const char* what) const;
+  // Bound checks, then WriteLocked, then the counters; `batch` and `statuses` were validated.
+  absl::StatusOr<std::vector<int64_t>> AppendValidated(std::span<const Measurement> batch,
+                                                       std::span<const DeviceStatusRecord> statuses,
+                                                       const std::map<std::string, std::string>& state_updates,
+                                                       int64_t add_bytes);
   absl::StatusOr<std::vector<int64_t>> WriteLocked(std::span<const Measurement> batch,
+                                                   std::span<const DeviceStatusRecord> statuses,
                                                    const std::map<std::string, std::string>& state_updates);
   absl::Status RefuseDiskFullLocked(const absl::Status& cause);
   void UpdateNearFullLocked();

@@ -40,7 +40,7 @@ class OutboxTest : public ::testing::Test {
 
 TEST_F(OutboxTest, AppendsAndReadsBackEveryField) {
   auto outbox = OpenOrDie();
-  Measurement m{"AA:BB:CC:DD:EE:FF", VitalType::kSystolicBp, 16.4, "kPa", 1'700'000'000'123'456,
+  Measurement m{"AA:BB:CC:DD:EE:FF",   VitalType::kSystolicBp,  16.4, "kPa", 1'700'000'000'123'456,
                 1'700'000'002'000'000, 0xFFFF'FFFF'FFFF'FFF0ull};
   auto id = outbox->Append(m);
   ASSERT_TRUE(id.ok()) << id.status();
@@ -251,6 +251,106 @@ TEST_F(OutboxTest, UnopenablePathNamesThePath) {
   auto outbox = Outbox::Open(dir_ + "/no/such/dir/outbox.db");
   EXPECT_EQ(outbox.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(outbox.status().message().find("no/such/dir"), std::string::npos);
+}
+
+// Device status rows (schema version 2): they share the measurements' ids, read back field
+// for field, count against the bound, and a version 1 file is upgraded in place.
+constexpr int64_t kT = 1'700'000'000'000'000;
+
+DeviceStatusRecord Status(int64_t observed_us, std::optional<int> battery) {
+  return {"AA:BB:CC:DD:EE:01",     observed_us, battery, SensorContact::kNotDetected, true,
+          observed_us - 5'000'000, -600'250'000};
+}
+
+Measurement HrAt(int64_t t_us) { return {"AA:BB:CC:DD:EE:01", VitalType::kHeartRate, 70, "/min", t_us, t_us, 0}; }
+
+TEST_F(OutboxTest, StatusesShareTheIdSequenceAndReadBackEveryField) {
+  auto outbox = Outbox::Open(path_);
+  ASSERT_TRUE(outbox.ok()) << outbox.status();
+  auto a = (*outbox)->Append(HrAt(kT));
+  auto b = (*outbox)->AppendStatus(Status(kT + 1, 42));
+  DeviceStatusRecord bare = Status(kT + 2, std::nullopt);
+  bare.clock_skew_us.reset();
+  bare.connected = false;
+  bare.sensor_contact = SensorContact::kUnknown;
+  auto c = (*outbox)->AppendStatus(bare);
+  auto d = (*outbox)->Append(HrAt(kT + 3));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok());
+  EXPECT_LT(*a, *b);
+  EXPECT_LT(*b, *c);
+  EXPECT_LT(*c, *d);
+
+  auto rows = (*outbox)->ReadAfter(0, 10);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_FALSE((*rows)[0].is_status());
+  EXPECT_FALSE((*rows)[3].is_status());
+  ASSERT_TRUE((*rows)[1].is_status());
+  const DeviceStatusRecord& s = *(*rows)[1].status;
+  EXPECT_EQ((*rows)[1].device_id(), "AA:BB:CC:DD:EE:01");
+  EXPECT_EQ(s.observed_at_unix_us, kT + 1);
+  EXPECT_EQ(s.battery_percent, 42);
+  EXPECT_EQ(s.sensor_contact, SensorContact::kNotDetected);
+  EXPECT_TRUE(s.connected);
+  EXPECT_EQ(s.connection_changed_at_unix_us, kT + 1 - 5'000'000);
+  EXPECT_EQ(s.clock_skew_us, -600'250'000);
+  ASSERT_TRUE((*rows)[2].is_status());
+  const DeviceStatusRecord& t = *(*rows)[2].status;
+  EXPECT_FALSE(t.battery_percent.has_value());
+  EXPECT_FALSE(t.clock_skew_us.has_value());
+  EXPECT_FALSE(t.connected);
+  EXPECT_EQ(t.sensor_contact, SensorContact::kUnknown);
+  EXPECT_EQ((*outbox)->Stats().rows, 4);
+}
+
+TEST_F(OutboxTest, RejectsAStatusWithoutDeviceOrWithAnImpossibleBattery) {
+  auto outbox = Outbox::Open(path_);
+  ASSERT_TRUE(outbox.ok());
+  DeviceStatusRecord s = Status(kT, 101);
+  EXPECT_EQ((*outbox)->AppendStatus(s).status().message(), "status.battery_percent: 101 is outside 0..100");
+  s.battery_percent = 100;
+  s.device_id.clear();
+  EXPECT_EQ((*outbox)->AppendStatus(s).status().message(), "status.device_id: empty");
+  EXPECT_EQ((*outbox)->Stats().rows, 0);
+}
+
+TEST_F(OutboxTest, AStatusCountsAgainstTheRowBound) {
+  auto outbox = Outbox::Open(path_, {.max_rows = 1});
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_TRUE((*outbox)->AppendStatus(Status(kT, 50)).ok());
+  EXPECT_EQ((*outbox)->AppendStatus(Status(kT + 1, 50)).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ((*outbox)->Append(HrAt(kT + 2)).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(OutboxTest, AVersion1FileIsUpgradedAndKeepsItsRowsAndIds) {
+  {
+    // The version 1 schema exactly as the bridge before device statuses wrote it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE measurements (id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL,"
+                           " vital_type INTEGER NOT NULL, value REAL NOT NULL, ucum_unit TEXT NOT NULL,"
+                           " measured_at_us INTEGER NOT NULL, received_at_us INTEGER NOT NULL,"
+                           " device_record_seq INTEGER NOT NULL);"
+                           "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+                           "INSERT INTO measurements VALUES (41, 'AA:BB:CC:DD:EE:01', 1, 72, '/min', 5, 6, 0);"
+                           "PRAGMA user_version=1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto outbox = Outbox::Open(path_);
+  ASSERT_TRUE(outbox.ok()) << outbox.status();
+  auto id = (*outbox)->AppendStatus(Status(kT, 10));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 42);
+  auto rows = (*outbox)->ReadAfter(0, 10);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_FALSE((*rows)[0].is_status());
+  EXPECT_EQ((*rows)[0].measurement.value, 72);
+  ASSERT_TRUE((*rows)[1].is_status());
+  EXPECT_EQ((*rows)[1].status->battery_percent, 10);
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ class FakeIngest final : public SampleSink {
 
   std::mutex mu;
   std::map<Key, double> stored;
+  std::map<std::pair<std::string, int64_t>, DeviceStatusRecord> statuses;
+  std::vector<GatewayHeartbeat> heartbeats;
   std::set<std::string> devices_seen;
   int opens = 0;
   int batches = 0;
@@ -49,8 +51,12 @@ class FakeIngest final : public SampleSink {
   class Stream final : public SampleStream {
    public:
     explicit Stream(FakeIngest& ingest) : ingest_(ingest) {}
-    absl::Status Write(std::span<const OutboxRow> rows) override {
+    absl::Status Write(std::span<const OutboxRow> rows, const std::optional<GatewayHeartbeat>& heartbeat) override {
       pending_.assign(rows.begin(), rows.end());
+      if (heartbeat) {
+        std::lock_guard lock(ingest_.mu);
+        ingest_.heartbeats.push_back(*heartbeat);
+      }
       return absl::OkStatus();
     }
     absl::StatusOr<UplinkAck> ReadAck() override {
@@ -63,6 +69,16 @@ class FakeIngest final : public SampleSink {
         const OutboxRow& r = pending_[i];
         if (static_cast<uint64_t>(r.id) <= last_seq_) ++ingest_.contract_violations;
         last_seq_ = static_cast<uint64_t>(r.id);
+        if (r.status) {
+          // Keyed like ingest's device_status_history: device, (bridge,) observed_at.
+          if (ingest_.statuses.try_emplace({r.status->device_id, r.status->observed_at_unix_us}, *r.status).second) {
+            ++ack.status_stored_count;
+          } else {
+            ++ack.status_duplicate_count;
+            ++ingest_.duplicates;
+          }
+          continue;
+        }
         const Measurement& m = r.measurement;
         ingest_.devices_seen.insert(m.device_id);
         if (m.value > ingest_.reject_above) {

@@ -11,8 +11,9 @@ Forwarder::Forwarder(Outbox& outbox, SampleSink& sink, ForwarderOptions options,
     : outbox_(outbox), sink_(sink), options_(options), bindings_(bindings), rng_(options.jitter_seed) {}
 
 ForwarderStats Forwarder::Stats() const {
-  return {sent_total_.load(), acked_total_.load(), rejected_total_.load(), quarantined_total_.load(),
-          duplicate_total_.load(), held_total_.load(), sessions_total_.load(), stream_failures_total_.load()};
+  return {sent_total_.load(),        acked_total_.load(),           rejected_total_.load(),
+          quarantined_total_.load(), duplicate_total_.load(),       held_total_.load(),
+          sessions_total_.load(),    stream_failures_total_.load(), heartbeats_total_.load()};
 }
 
 void Forwarder::Run(StopSignal& stop) {
@@ -80,6 +81,7 @@ Forwarder::SessionEnd Forwarder::RunSession(StopSignal& stop, bool until_drained
   }
   ++sessions_total_;
   const auto started = std::chrono::steady_clock::now();
+  last_heartbeat_.reset();  // a new stream says at once that the gateway is alive
   // A new stream resends everything still in the outbox: ingest's watermark is per stream.
   int64_t cursor = 0;
   uint64_t held_in_session = 0;
@@ -90,6 +92,14 @@ Forwarder::SessionEnd Forwarder::RunSession(StopSignal& stop, bool until_drained
       return SessionEnd::kFailed;
     }
     if (rows->empty()) {
+      if (auto heartbeat = DueHeartbeat(std::chrono::steady_clock::now()); heartbeat && !until_drained) {
+        if (auto s = Exchange(**stream, {}, heartbeat); !s.ok()) {
+          failure = s;
+          return SessionEnd::kFailed;
+        }
+        progressed = true;
+        continue;
+      }
       if (until_drained) {
         (void)(*stream)->Finish();
         return SessionEnd::kDrained;
@@ -111,9 +121,9 @@ Forwarder::SessionEnd Forwarder::RunSession(StopSignal& stop, bool until_drained
     } else {
       std::map<std::string, bool> decided;  // one registry question per device per batch
       for (auto& r : *rows) {
-        auto [it, fresh] = decided.try_emplace(r.measurement.device_id, false);
+        auto [it, fresh] = decided.try_emplace(r.device_id(), false);
         if (fresh) {
-          auto bound = bindings_->IsBound(r.measurement.device_id);
+          auto bound = bindings_->IsBound(r.device_id());
           it->second = bound.ok() && *bound;
         }
         if (it->second) {
@@ -126,23 +136,40 @@ Forwarder::SessionEnd Forwarder::RunSession(StopSignal& stop, bool until_drained
       if (batch.empty()) continue;
     }
 
-    if (auto s = (*stream)->Write(batch); !s.ok()) {
-      failure = s;
-      return SessionEnd::kFailed;
-    }
-    sent_total_ += batch.size();
-    auto ack = (*stream)->ReadAck();
-    if (!ack.ok()) {
-      failure = ack.status();
-      return SessionEnd::kFailed;
-    }
-    if (auto s = HandleAck(*ack, batch); !s.ok()) {
+    if (auto s = Exchange(**stream, batch, DueHeartbeat(std::chrono::steady_clock::now())); !s.ok()) {
       failure = s;
       return SessionEnd::kFailed;
     }
     progressed = true;
   }
   return SessionEnd::kStopped;  // destroying the stream cancels it
+}
+
+std::optional<GatewayHeartbeat> Forwarder::DueHeartbeat(std::chrono::steady_clock::time_point now) {
+  if (options_.heartbeat_interval.count() <= 0) return std::nullopt;
+  if (last_heartbeat_ && now - *last_heartbeat_ < options_.heartbeat_interval) return std::nullopt;
+  GatewayHeartbeat hb;
+  hb.observed_at_unix_us =
+      options_.now_unix_us
+          ? options_.now_unix_us()
+          : std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  hb.outbox_depth = outbox_.Stats().rows;
+  hb.bridge_version = options_.bridge_version;
+  hb.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
+  last_heartbeat_ = now;
+  return hb;
+}
+
+absl::Status Forwarder::Exchange(SampleStream& stream, std::span<const OutboxRow> batch,
+                                 const std::optional<GatewayHeartbeat>& heartbeat) {
+  if (auto s = stream.Write(batch, heartbeat); !s.ok()) return s;
+  sent_total_ += batch.size();
+  if (heartbeat) ++heartbeats_total_;
+  auto ack = stream.ReadAck();
+  if (!ack.ok()) return ack.status();
+  if (batch.empty()) return absl::OkStatus();  // a heartbeat alone: nothing to delete
+  return HandleAck(*ack, batch);
 }
 
 absl::Status Forwarder::HandleAck(const UplinkAck& ack, std::span<const OutboxRow> sent) {
@@ -158,13 +185,13 @@ absl::Status Forwarder::HandleAck(const UplinkAck& ack, std::span<const OutboxRo
   for (const auto& rej : ack.rejections) {
     auto it = by_seq.find(rej.sender_seq);
     // The field the detail names, not the detail: it quotes the clinical value.
-    nlohmann::json fields = {{"sender_seq", rej.sender_seq},
-                             {"reason", rej.reason},
-                             {"field", rej.detail.substr(0, rej.detail.find(':'))}};
+    nlohmann::json fields = {
+        {"sender_seq", rej.sender_seq}, {"reason", rej.reason}, {"field", rej.detail.substr(0, rej.detail.find(':'))}};
     if (it != by_seq.end()) {
-      const Measurement& m = it->second->measurement;
-      fields["device_id"] = m.device_id;
-      fields["type"] = std::string(common::VitalTypeName(m.type));
+      const OutboxRow& r = *it->second;
+      fields["device_id"] = r.device_id();
+      fields["type"] =
+          r.is_status() ? std::string("device_status") : std::string(common::VitalTypeName(r.measurement.type));
       ++rejected_total_;
     }
     // Rejected for good: resending would only be rejected again. It is removed with the rest.
@@ -174,7 +201,7 @@ absl::Status Forwarder::HandleAck(const UplinkAck& ack, std::span<const OutboxRo
   if (!deleted.ok()) return deleted.status();
   acked_total_ += static_cast<uint64_t>(*deleted);
   quarantined_total_ += ack.quarantined_count;
-  duplicate_total_ += ack.duplicate_count;
+  duplicate_total_ += ack.duplicate_count + ack.status_duplicate_count;
   if (ack.durable_through_seq < last) {
     // Ingest acknowledges whole batches; anything else means the rest must be resent, and
     // only a new stream may go back to lower sender_seq.

@@ -69,6 +69,7 @@ TEST_F(ForwarderTest, DeliversEveryRowAndEmptiesTheOutbox) {
   EXPECT_EQ(f.Stats().acked_total, 180u);
   EXPECT_EQ(ingest.batches, 4);  // 50 + 50 + 50 + 30
   EXPECT_EQ(ingest.contract_violations, 0u);
+  EXPECT_TRUE(ingest.heartbeats.empty());  // no heartbeat_interval, no heartbeat
 }
 
 TEST_F(ForwarderTest, KeepsRowsThroughAnOutageThenDeliversExactlyOnce) {
@@ -245,6 +246,78 @@ TEST_F(ForwarderTest, HoldsUnboundDevicesAndForwardsThemOnceBound) {
   EXPECT_EQ(ingest.stored_count(), 50u);
   EXPECT_EQ(outbox_->Stats().rows, 10);  // dev-c still waits for enrollment
   EXPECT_EQ(ingest.contract_violations, 0u);
+}
+
+DeviceStatusRecord Contact(const std::string& device, int64_t t_us, SensorContact contact) {
+  return {device, t_us, 55, contact, true, t_us - 1'000'000, std::nullopt};
+}
+
+TEST_F(ForwarderTest, StatusesInterleavedWithSamplesAreDeliveredExactlyOnceAcrossALostAck) {
+  // 60 samples, 10 statuses in between, 60 samples: batches of 50 mix both kinds.
+  Fill(60);
+  for (int i = 0; i < 10; ++i) {
+    const auto contact = i % 2 == 0 ? SensorContact::kNotDetected : SensorContact::kDetected;
+    ASSERT_TRUE(outbox_->AppendStatus(Contact("dev-a", 1'800'000'000'000'000 + i, contact)).ok());
+  }
+  Fill(60);
+  FakeIngest ingest;
+  ingest.lose_ack_of_batch = 1;  // rows 51..100, statuses among them
+  Forwarder f(*outbox_, ingest, Fast());
+  ASSERT_TRUE(DrainWithin(f, 10s));
+  EXPECT_EQ(ingest.stored_count(), 120u);
+  EXPECT_EQ(ingest.statuses.size(), 10u);
+  EXPECT_EQ(ingest.duplicates, 50u);  // the resent batch: 40 samples and 10 statuses
+  EXPECT_EQ(ingest.contract_violations, 0u);
+  EXPECT_EQ(outbox_->Stats().rows, 0);
+  EXPECT_EQ(ingest.statuses.begin()->second.sensor_contact, SensorContact::kNotDetected);
+  EXPECT_EQ(ingest.statuses.begin()->second.battery_percent, 55);
+}
+
+TEST_F(ForwarderTest, HoldsTheStatusesOfAnUnboundDeviceLikeItsSamples) {
+  FakeRegistry registry;
+  registry.patients = {{"dev-a", "pat-1"}, {"dev-b", ""}};
+  BindingCache bindings(registry, 1h, SteadyNowUs);
+  ASSERT_TRUE(outbox_->AppendStatus(Contact("dev-a", 1'800'000'000'000'000, SensorContact::kDetected)).ok());
+  ASSERT_TRUE(outbox_->AppendStatus(Contact("dev-b", 1'800'000'000'000'000, SensorContact::kDetected)).ok());
+  FakeIngest ingest;
+  Forwarder f(*outbox_, ingest, Fast(), &bindings);
+  StopSignal stop;
+  ASSERT_TRUE(f.Drain(stop));
+  ASSERT_EQ(ingest.statuses.size(), 1u);
+  EXPECT_EQ(ingest.statuses.begin()->first.first, "dev-a");
+  EXPECT_EQ(outbox_->Stats().rows, 1);
+}
+
+TEST_F(ForwarderTest, SendsAHeartbeatWhenTheStreamOpensAndThenEveryIntervalWithTheOutboxDepth) {
+  FakeRegistry registry;
+  registry.patients = {{"dev-b", ""}};
+  BindingCache bindings(registry, 1h, SteadyNowUs);
+  Fill(3, "dev-b");  // held: the depth the heartbeat reports
+  FakeIngest ingest;
+  ForwarderOptions options = Fast();
+  options.heartbeat_interval = 50ms;
+  options.bridge_version = "9.9.9";
+  options.now_unix_us = [] { return int64_t{1'800'000'000'000'000}; };
+  Forwarder f(*outbox_, ingest, options, &bindings);
+  StopSignal stop;
+  std::thread runner([&] { f.Run(stop); });
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(520ms);
+  stop.Stop();
+  runner.join();
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  std::lock_guard lock(ingest.mu);
+  ASSERT_GE(ingest.heartbeats.size(), 2u);
+  // One at the start, then one per 50 ms at most: never more often than the interval.
+  EXPECT_LE(ingest.heartbeats.size(), static_cast<std::size_t>(elapsed / 50ms) + 1);
+  EXPECT_GE(ingest.heartbeats.size(), 3u);  // and not much less often (idle polls every 1 ms)
+  EXPECT_EQ(ingest.heartbeats.front().outbox_depth, 3);
+  EXPECT_EQ(ingest.heartbeats.front().bridge_version, "9.9.9");
+  EXPECT_EQ(ingest.heartbeats.front().observed_at_unix_us, 1'800'000'000'000'000);
+  EXPECT_EQ(ingest.opens, 1);
+  EXPECT_EQ(ingest.contract_violations, 0u);
+  EXPECT_EQ(outbox_->Stats().rows, 3);  // a heartbeat's ack deletes nothing
+  EXPECT_EQ(f.Stats().heartbeats_total, ingest.heartbeats.size());
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 #include "ble_bridge/uplink/grpc_uplink.h"
 
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
@@ -99,10 +100,10 @@ class GrpcSampleStream final : public SampleStream {
     watchdog_.reset();
   }
 
-  absl::Status Write(std::span<const OutboxRow> rows) override {
+  absl::Status Write(std::span<const OutboxRow> rows, const std::optional<GatewayHeartbeat>& heartbeat) override {
     if (finished_) return final_;
     batch_.Clear();
-    ToProto(rows, &batch_);
+    ToProto(rows, heartbeat, &batch_);
     // The write itself can block on flow control; the watchdog covers it too.
     watchdog_->Arm(options_.ack_timeout);
     const bool ok = stream_->Write(batch_);
@@ -156,8 +157,34 @@ class GrpcSampleStream final : public SampleStream {
 
 }  // namespace
 
-void ToProto(std::span<const OutboxRow> rows, v1::SampleBatch* out) {
+namespace {
+
+void StatusToProto(int64_t id, const DeviceStatusRecord& st, v1::DeviceStatus* out) {
+  out->set_sender_seq(static_cast<uint64_t>(id));
+  out->set_device_id(st.device_id);
+  *out->mutable_observed_at() = common::FromUnixMicros(st.observed_at_unix_us);
+  if (st.battery_percent) out->set_battery_percent(static_cast<uint32_t>(*st.battery_percent));
+  out->set_sensor_contact(static_cast<v1::SensorContact>(static_cast<int>(st.sensor_contact)));
+  out->set_connection(st.connected ? v1::CONNECTION_STATE_CONNECTED : v1::CONNECTION_STATE_DISCONNECTED);
+  *out->mutable_connection_changed_at() = common::FromUnixMicros(st.connection_changed_at_unix_us);
+  if (st.clock_skew_us) out->set_clock_skew_s(static_cast<double>(*st.clock_skew_us) / 1e6);
+}
+
+}  // namespace
+
+void ToProto(std::span<const OutboxRow> rows, const std::optional<GatewayHeartbeat>& heartbeat, v1::SampleBatch* out) {
+  if (heartbeat) {
+    v1::GatewayStatus* g = out->mutable_gateway();
+    *g->mutable_observed_at() = common::FromUnixMicros(heartbeat->observed_at_unix_us);
+    g->set_outbox_depth(static_cast<uint64_t>(std::max<int64_t>(0, heartbeat->outbox_depth)));
+    g->set_bridge_version(heartbeat->bridge_version);
+    g->set_uptime_s(static_cast<uint64_t>(std::max<int64_t>(0, heartbeat->uptime_s)));
+  }
   for (const auto& r : rows) {
+    if (r.status) {
+      StatusToProto(r.id, *r.status, out->add_statuses());
+      continue;
+    }
     auto* s = out->add_samples();
     s->set_sender_seq(static_cast<uint64_t>(r.id));
     s->set_device_id(r.measurement.device_id);
@@ -176,6 +203,8 @@ UplinkAck FromProto(const v1::Ack& ack) {
   out.stored_count = ack.stored_count();
   out.duplicate_count = ack.duplicate_count();
   out.quarantined_count = ack.quarantined_count();
+  out.status_stored_count = ack.status_stored_count();
+  out.status_duplicate_count = ack.status_duplicate_count();
   for (const auto& r : ack.rejections()) {
     out.rejections.push_back({r.sender_seq(), v1::RejectReason_Name(r.reason()), r.detail()});
   }

@@ -15,8 +15,10 @@
 
 namespace healthtwin::ble {
 
-// Fills `out` from `rows`, with sender_seq = row id.
-void ToProto(std::span<const OutboxRow> rows, vitals::v1::SampleBatch* out);
+// Fills `out` from `rows`, with sender_seq = row id: measurements as `samples`, device status
+// rows as `statuses`, each list in id order; the heartbeat, when given, as `gateway`.
+void ToProto(std::span<const OutboxRow> rows, const std::optional<GatewayHeartbeat>& heartbeat,
+             vitals::v1::SampleBatch* out);
 UplinkAck FromProto(const vitals::v1::Ack& ack);
 
 struct GrpcSinkOptions {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +30,17 @@ struct UplinkAck {
   uint32_t stored_count = 0;
   uint32_t duplicate_count = 0;
   uint32_t quarantined_count = 0;
+  uint32_t status_stored_count = 0;
+  uint32_t status_duplicate_count = 0;
+};
+
+// The gateway's liveness signal (healthtwin.vitals.v1.GatewayStatus). Not an outbox row: it has
+// no sender_seq and is never resent; the next one replaces a lost one.
+struct GatewayHeartbeat {
+  int64_t observed_at_unix_us = 0;  // gateway clock
+  int64_t outbox_depth = 0;         // rows waiting in the outbox
+  std::string bridge_version;
+  int64_t uptime_s = 0;
 };
 
 // One ingest stream. Not thread-safe; used by one forwarder thread. A stream that has
@@ -38,8 +50,10 @@ class SampleStream {
  public:
   virtual ~SampleStream() = default;
   // Sends `rows` (ids strictly increasing, and above every id written before on this
-  // stream) as one batch with sender_seq = id. An error is the stream's final status.
-  virtual absl::Status Write(std::span<const OutboxRow> rows) = 0;
+  // stream; measurements and device statuses alike) as one batch with sender_seq = id, with
+  // `heartbeat` when given. `rows` may be empty when a heartbeat is given. An error is the
+  // stream's final status.
+  virtual absl::Status Write(std::span<const OutboxRow> rows, const std::optional<GatewayHeartbeat>& heartbeat) = 0;
   // Waits for the acknowledgement of the oldest unacknowledged batch.
   virtual absl::StatusOr<UplinkAck> ReadAck() = 0;
   // Half-closes and returns the stream's final status.

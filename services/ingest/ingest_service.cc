@@ -12,8 +12,8 @@ namespace v1 = healthtwin::vitals::v1;
 
 class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::Ack> {
  public:
-  StreamReactor(grpc::CallbackServerContext* ctx, SampleStore& store, common::Executor& executor,
-                std::function<int64_t()> now_us, const std::atomic<bool>& draining)
+  StreamReactor(grpc::CallbackServerContext* ctx, SampleStore& store, DeviceStatusStore& status_store,
+                common::Executor& executor, std::function<int64_t()> now_us, const std::atomic<bool>& draining)
       : executor_(executor), draining_(draining) {
     auto peer = common::RequireRole(*ctx, {common::Role::kBridge});
     if (!peer.ok()) {
@@ -22,7 +22,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
       return;
     }
     bridge_id_ = peer->common_name;
-    stream_ = std::make_unique<IngestStream>(store, bridge_id_, std::move(now_us));
+    stream_ = std::make_unique<IngestStream>(store, status_store, bridge_id_, std::move(now_us));
     common::LogInfo("ingest.stream_opened", {{"bridge", bridge_id_}});
     StartRead(&batch_);
   }
@@ -33,12 +33,16 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
       Finish(grpc::Status::OK);
       return;
     }
-    const bool queued = executor_.TrySubmit([this, samples = FromProto(batch_)] {
-      auto result = stream_->Process(samples);
+    const bool queued = executor_.TrySubmit([this, batch = FromProto(batch_)] {
+      auto result = stream_->Process(batch);
       if (!result.ok()) {
         common::LogWarn("ingest.batch_failed", {{"bridge", bridge_id_}, {"error", result.status().message()}});
         Finish(common::ToGrpcStatus(result.status()));
         return;
+      }
+      if (!result->heartbeat_error.ok()) {
+        common::LogWarn("ingest.heartbeat_dropped",
+                        {{"bridge", bridge_id_}, {"error", result->heartbeat_error.message()}});
       }
       ack_.Clear();
       ToProto(*result, &ack_);
@@ -58,7 +62,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
       return;
     }
     if (draining_) {
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "ingest is shutting down; reconnect and resend from the watermark"));
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "ingest is shutting down; reconnect and resend from the watermark"));
       return;
     }
     StartRead(&batch_);
@@ -78,7 +83,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::SampleBatch, v1::
 }  // namespace
 
 grpc::ServerBidiReactor<v1::SampleBatch, v1::Ack>* IngestServiceImpl::StreamSamples(grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(ctx, store_, executor_, now_us_, draining_);
+  return new StreamReactor(ctx, store_, status_store_, executor_, now_us_, draining_);
 }
 
 }  // namespace healthtwin::ingest

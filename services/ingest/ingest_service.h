@@ -9,14 +9,16 @@
 
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
 #include "services/common/executor.h"
+#include "services/ingest/device_status_store.h"
 #include "services/ingest/sample_store.h"
 
 namespace healthtwin::ingest {
 
 class IngestServiceImpl final : public healthtwin::vitals::v1::IngestService::CallbackService {
  public:
-  IngestServiceImpl(SampleStore& store, common::Executor& executor, std::function<int64_t()> now_us)
-      : store_(store), executor_(executor), now_us_(std::move(now_us)) {}
+  IngestServiceImpl(SampleStore& store, DeviceStatusStore& status_store, common::Executor& executor,
+                    std::function<int64_t()> now_us)
+      : store_(store), status_store_(status_store), executor_(executor), now_us_(std::move(now_us)) {}
 
   grpc::ServerBidiReactor<healthtwin::vitals::v1::SampleBatch, healthtwin::vitals::v1::Ack>* StreamSamples(
       grpc::CallbackServerContext* ctx) override;
@@ -29,6 +31,7 @@ class IngestServiceImpl final : public healthtwin::vitals::v1::IngestService::Ca
  private:
   std::atomic<bool> draining_{false};
   SampleStore& store_;
+  DeviceStatusStore& status_store_;
   common::Executor& executor_;
   std::function<int64_t()> now_us_;
 };

@@ -7,6 +7,7 @@
 #include "services/common/time_util.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/partition_maintainer.h"
+#include "services/ingest/pg_device_status_store.h"
 #include "services/ingest/pg_sample_store.h"
 #include "services/ingest/query_service.h"
 #include "services/ingest/vitals_reader.h"
@@ -26,9 +27,10 @@ int main(int argc, char** argv) {
   common::PgPool pool(cfg.db_conninfo, 8, ingest::PgSampleStore::PrepareConnection, cfg.db_limits);
   common::Executor executor(8);
   ingest::PgSampleStore store(pool);
+  ingest::PgDeviceStatusStore status_store(pool);
   ingest::VitalsReader reader(pool);
   ingest::PartitionMaintainer partitions(pool, retention_days);
-  ingest::IngestServiceImpl ingest_service(store, executor, common::NowUnixMicros);
+  ingest::IngestServiceImpl ingest_service(store, status_store, executor, common::NowUnixMicros);
   // One policy for the process: the method names of its services are distinct, and so one
   // `[access]` table configures them all.
   common::CallerPolicy::Rules rules = registry::RegistryServiceImpl::DefaultPolicy();

@@ -27,15 +27,20 @@ void PartitionMaintainer::Start() {
 }
 
 absl::Status PartitionMaintainer::RunOnce() {
-  int created = 0, dropped = 0;
+  int created = 0, dropped = 0, statuses_deleted = 0;
   auto s = pool_.WithTransaction("maintain vitals partitions", [&](pqxx::work& tx) {
     created = tx.exec_params("SELECT healthtwin_ensure_vitals_partitions($1)", kPartitionMonthsAhead)[0][0].as<int>();
     if (retention_days_ > 0) {
       dropped = tx.exec_params("SELECT healthtwin_apply_vitals_retention($1)", retention_days_)[0][0].as<int>();
+      statuses_deleted =
+          tx.exec_params("SELECT healthtwin_apply_device_status_retention($1)", retention_days_)[0][0].as<int>();
     }
   });
-  if (s.ok() && (created > 0 || dropped > 0)) {
-    common::LogInfo("ingest.partitions", {{"created", created}, {"dropped", dropped}, {"retention_days", retention_days_}});
+  if (s.ok() && (created > 0 || dropped > 0 || statuses_deleted > 0)) {
+    common::LogInfo("ingest.partitions", {{"created", created},
+                                          {"dropped", dropped},
+                                          {"device_statuses_deleted", statuses_deleted},
+                                          {"retention_days", retention_days_}});
   }
   return s;
 }

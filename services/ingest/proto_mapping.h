@@ -8,7 +8,10 @@
 
 namespace healthtwin::ingest {
 
-std::vector<IncomingSample> FromProto(const healthtwin::vitals::v1::SampleBatch& batch);
+// Samples, device statuses and the gateway heartbeat of one batch. A Timestamp that cannot be
+// represented sets the item's mapping_error (naming the field) instead of failing the batch, so
+// that only that item is rejected.
+IncomingBatch FromProto(const healthtwin::vitals::v1::SampleBatch& batch);
 void ToProto(const BatchResult& result, healthtwin::vitals::v1::Ack* ack);
 
 }  // namespace healthtwin::ingest

@@ -95,6 +95,22 @@ std::optional<double> ToCanonicalUnit(VitalType type, double value, std::string_
   return std::nullopt;
 }
 
+std::optional<Rejection> CheckDeviceId(uint64_t sender_seq, const std::string& device_id) {
+  if (device_id.empty()) return Rejection{sender_seq, RejectReason::kMissingField, "device_id: empty"};
+  if (device_id.size() > kMaxDeviceIdLength) {
+    return Rejection{sender_seq, RejectReason::kInvalidDeviceId,
+                     "device_id: " + std::to_string(device_id.size()) + " characters; at most " +
+                         std::to_string(kMaxDeviceIdLength)};
+  }
+  for (char c : device_id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':')) {
+      return Rejection{sender_seq, RejectReason::kInvalidDeviceId,
+                       "device_id: may contain only letters, digits and . _ - :"};
+    }
+  }
+  return std::nullopt;
+}
+
 Verdict ValidateSample(const IncomingSample& in, int64_t now_us) {
   if (!in.mapping_error.empty()) return Reject(in, RejectReason::kInvalidField, in.mapping_error);
   if (in.device_record_seq > kMaxDeviceRecordSeq) {
@@ -102,17 +118,7 @@ Verdict ValidateSample(const IncomingSample& in, int64_t now_us) {
                   "device_record_seq: " + std::to_string(in.device_record_seq) + " is above " +
                       std::to_string(kMaxDeviceRecordSeq));
   }
-  if (in.device_id.empty()) return Reject(in, RejectReason::kMissingField, "device_id: empty");
-  if (in.device_id.size() > kMaxDeviceIdLength) {
-    return Reject(in, RejectReason::kInvalidDeviceId,
-                  "device_id: " + std::to_string(in.device_id.size()) + " characters; at most " +
-                      std::to_string(kMaxDeviceIdLength));
-  }
-  for (char c : in.device_id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':')) {
-      return Reject(in, RejectReason::kInvalidDeviceId, "device_id: may contain only letters, digits and . _ - :");
-    }
-  }
+  if (auto bad = CheckDeviceId(in.sender_seq, in.device_id)) return *std::move(bad);
   if (!common::IsKnownVitalType(in.type)) {
     return Reject(in, RejectReason::kMissingField, "type: " + std::to_string(in.type) + " is not a known VitalType");
   }

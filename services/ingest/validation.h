@@ -77,6 +77,10 @@ using Verdict = std::variant<ValidSample, Rejection>;
 
 Verdict ValidateSample(const IncomingSample& in, int64_t now_us);
 
+// The rejection of a device_id that is empty, too long or has a character outside letters,
+// digits and . _ - : (for the sample or status `sender_seq`); nullopt when it is well formed.
+std::optional<Rejection> CheckDeviceId(uint64_t sender_seq, const std::string& device_id);
+
 // Converts `value` in `ucum_unit` to the canonical unit of `type`; nullopt when the unit is
 // not one we accept for that type.
 std::optional<double> ToCanonicalUnit(VitalType type, double value, std::string_view ucum_unit);

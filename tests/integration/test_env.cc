@@ -19,6 +19,7 @@
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
 #include "services/ingest/ingest_service.h"
+#include "services/ingest/pg_device_status_store.h"
 #include "services/ingest/pg_sample_store.h"
 #include "services/ingest/query_service.h"
 #include "services/ingest/vitals_reader.h"
@@ -110,6 +111,7 @@ struct Slice::Parts {
   std::unique_ptr<common::PgPool> data_pool;
   std::unique_ptr<common::Executor> data_executor;
   std::unique_ptr<ingest::PgSampleStore> store;
+  std::unique_ptr<ingest::PgDeviceStatusStore> status_store;
   std::unique_ptr<ingest::VitalsReader> reader;
   std::unique_ptr<ingest::IngestServiceImpl> ingest;
   std::unique_ptr<ingest::QueryServiceImpl> query;
@@ -169,8 +171,10 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.data_pool = std::make_unique<common::PgPool>(data_db, 8, ingest::PgSampleStore::PrepareConnection);
   p.data_executor = std::make_unique<common::Executor>(8);
   p.store = std::make_unique<ingest::PgSampleStore>(*p.data_pool);
+  p.status_store = std::make_unique<ingest::PgDeviceStatusStore>(*p.data_pool);
   p.reader = std::make_unique<ingest::VitalsReader>(*p.data_pool);
-  p.ingest = std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.data_executor, common::NowUnixMicros);
+  p.ingest = std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.status_store, *p.data_executor,
+                                                         common::NowUnixMicros);
   // The services' own default allow-lists, exactly as their mains build them.
   auto policy = [](const common::CallerPolicy::Rules& rules) { return common::PolicyOrExit("slice", rules, {}); };
   p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor, *p.data_pool,

@@ -438,6 +438,13 @@ absl::Status MockBluez::AddBattery(const std::string& device_path, uint8_t perce
   return CallOn(*connection_, mock_name_, device_path, kMockIface, "AddProperties", std::string("org.bluez.Battery1"), props);
 }
 
+absl::Status MockBluez::SetBattery(const std::string& device_path, uint8_t percentage) {
+  Props props;
+  props.emplace("Percentage", sdbus::Variant(percentage));
+  return CallOn(*connection_, mock_name_, device_path, kMockIface, "UpdateProperties",
+                std::string("org.bluez.Battery1"), props);
+}
+
 absl::Status MockBluez::Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value) {
   Props props;
   props.emplace("Value", sdbus::Variant(value));

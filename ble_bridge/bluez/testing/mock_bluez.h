@@ -100,6 +100,8 @@ class MockBluez {
   absl::Status SetPairing(const std::string& device_path, PairingMode mode, uint32_t passkey = 0);
   // Adds org.bluez.Battery1 {Percentage} to a device that AddDevice has added.
   absl::Status AddBattery(const std::string& device_path, uint8_t percentage);
+  // Changes Battery1 Percentage (PropertiesChanged, as BlueZ's battery plugin does).
+  absl::Status SetBattery(const std::string& device_path, uint8_t percentage);
 
   // Sets Value, emitting PropertiesChanged as bluetoothd does for a notification or indication.
   absl::Status Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value);

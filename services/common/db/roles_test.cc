@@ -55,6 +55,9 @@ const Matrix& TableMatrix() {
       {"twin_calibrations", {{"twin", "SELECT,INSERT"}}},
       {"simulation_jobs", {{"simulation", "SELECT,INSERT,UPDATE"}}},
       {"simulation_whatif_runs", {{"simulation", "INSERT"}}},
+      {"device_status_history", {{"ingest", "SELECT,INSERT"}, {"alerts", "SELECT"}}},
+      {"device_status_latest", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
+      {"gateway_heartbeats", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
   };
   return *kMatrix;
 }
@@ -68,6 +71,7 @@ const Matrix& SequenceMatrix() {
       {"audit_log_id_seq", Everyone("USAGE")},
       {"twin_events_event_id_seq", {{"twin", "USAGE"}}},
       {"twin_calibrations_id_seq", {{"twin", "USAGE"}}},
+      {"device_status_history_id_seq", {{"ingest", "USAGE"}}},
   };
   return *kMatrix;
 }
@@ -76,6 +80,7 @@ const Matrix& FunctionMatrix() {
   static const auto* const kMatrix = new Matrix{
       {"healthtwin_ensure_vitals_partitions(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_vitals_retention(integer)", {{"ingest", "EXECUTE"}}},
+      {"healthtwin_apply_device_status_retention(integer)", {{"ingest", "EXECUTE"}}},
   };
   return *kMatrix;
 }

@@ -9,8 +9,13 @@
 // acknowledgement (durability watermark) has arrived. The baseline COPYs the same rows with
 // the same batch size, one transaction per batch, over the same number of connections.
 //
+// With --status-every-s N, every device also sends a device status (battery, sensor contact,
+// connection) every N seconds of data, in the same batches and sequence space as its samples, so
+// the cost of device status on the sample path shows (the COPY baseline copies samples only).
+//
 // The last line printed is one JSON object:
-//   {"samples_per_s":..., "p50_ack_ms":..., "p99_ack_ms":..., "copy_rows_per_s":..., "ratio":...}
+//   {"samples_per_s":..., "p50_ack_ms":..., "p99_ack_ms":..., "copy_rows_per_s":..., "ratio":...,
+//    "statuses":...}
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -50,6 +55,7 @@ struct Options {
   int seconds_of_data = 300;
   int batch = 1000;
   int inflight = 2;
+  int status_every_s = 0;  // 0: samples only
   std::string ingest_bin;
   std::string pki_script;
 };
@@ -86,6 +92,17 @@ std::vector<v1::SampleBatch> BuildBatches(const Options& o, int k, int64_t base_
       x->set_ucum_unit("/min");
       *x->mutable_measured_at() = common::FromUnixMicros(base_us + s * 1'000'000LL);
       *x->mutable_received_at() = common::FromUnixMicros(base_us + s * 1'000'000LL + 200'000);
+      if (o.status_every_s > 0 && (s + 1) % o.status_every_s == 0) {
+        auto* st = batch.add_statuses();
+        st->set_sender_seq(++seq);
+        st->set_device_id(DeviceId(d));
+        *st->mutable_observed_at() = common::FromUnixMicros(base_us + s * 1'000'000LL + 300'000);
+        st->set_battery_percent(100 - (s / o.status_every_s) % 100);
+        st->set_sensor_contact((s / o.status_every_s) % 2 == 0 ? v1::SENSOR_CONTACT_DETECTED
+                                                               : v1::SENSOR_CONTACT_NOT_DETECTED);
+        st->set_connection(v1::CONNECTION_STATE_CONNECTED);
+        *st->mutable_connection_changed_at() = common::FromUnixMicros(base_us);
+      }
       if (batch.samples_size() == o.batch) {
         out.push_back(std::move(batch));
         batch = {};
@@ -151,6 +168,7 @@ double RunCopyBaseline(const Options& o, const std::string& conninfo,
 
 struct StreamResult {
   int64_t acked = 0;
+  int64_t statuses_acked = 0;
   std::vector<double> latencies_ms;
   grpc::Status status;
 };
@@ -180,6 +198,7 @@ StreamResult RunStream(const Options& o, const std::string& address, const commo
         result.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
       }
       result.acked += ack.stored_count() + ack.duplicate_count() + ack.quarantined_count();
+      result.statuses_acked += ack.status_stored_count() + ack.status_duplicate_count();
       cv.notify_all();
     }
   });
@@ -187,7 +206,9 @@ StreamResult RunStream(const Options& o, const std::string& address, const commo
     {
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return static_cast<int>(sent.size()) < o.inflight; });
-      sent[batch.samples(batch.samples_size() - 1).sender_seq()] = Clock::now();
+      uint64_t last = batch.samples(batch.samples_size() - 1).sender_seq();
+      if (batch.statuses_size() > 0) last = std::max(last, batch.statuses(batch.statuses_size() - 1).sender_seq());
+      sent[last] = Clock::now();
     }
     if (!stream->Write(batch)) break;
   }
@@ -211,6 +232,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds-of-data", o.seconds_of_data, "seconds of 1 Hz data per device")->check(CLI::Range(1, 86400));
   app.add_option("--batch", o.batch, "samples per batch")->check(CLI::Range(1, 10000));
   app.add_option("--inflight", o.inflight, "unacknowledged batches per stream")->check(CLI::Range(1, 64));
+  app.add_option("--status-every-s", o.status_every_s, "a device status per device every N s of data (0: none)")
+      ->check(CLI::Range(0, 86400));
   app.add_option("--ingest-bin", o.ingest_bin, "healthtwin-ingest binary")->required()->check(CLI::ExistingFile);
   app.add_option("--pki-script", o.pki_script, "deploy/pki/make-dev-pki.sh")->required()->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
@@ -225,10 +248,13 @@ int main(int argc, char** argv) {
 
   const int64_t base_us = (common::NowUnixMicros() / 1'000'000 - o.seconds_of_data - 3600) * 1'000'000;
   std::vector<std::vector<v1::SampleBatch>> per_stream;
-  int64_t total = 0;
+  int64_t total = 0, total_statuses = 0;
   for (int k = 0; k < o.streams; ++k) {
     per_stream.push_back(BuildBatches(o, k, base_us));
-    for (const auto& b : per_stream.back()) total += b.samples_size();
+    for (const auto& b : per_stream.back()) {
+      total += b.samples_size();
+      total_statuses += b.statuses_size();
+    }
   }
   std::cerr << "samples: " << total << " (" << o.devices << " devices x " << o.seconds_of_data << " s), "
             << o.streams << " streams, batch " << o.batch << ", inflight " << o.inflight << "\n";
@@ -266,20 +292,26 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
 
-  int64_t acked = 0;
+  int64_t acked = 0, statuses_acked = 0;
   std::vector<double> lat;
   for (const auto& r : results) {
     if (!r.status.ok()) Die("stream failed: " + r.status.error_message());
     acked += r.acked;
+    statuses_acked += r.statuses_acked;
     lat.insert(lat.end(), r.latencies_ms.begin(), r.latencies_ms.end());
   }
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]; };
-  int64_t stored = 0;
+  int64_t stored = 0, statuses_stored = 0;
   {
     pqxx::connection c(cluster->ConnInfo("ingest_bench"));
     pqxx::nontransaction tx(c);
     stored = tx.exec("SELECT count(*) FROM vitals")[0][0].as<int64_t>();
+    statuses_stored = tx.exec("SELECT count(*) FROM device_status_history")[0][0].as<int64_t>();
+  }
+  if (statuses_acked != total_statuses || statuses_stored != total_statuses) {
+    Die("acknowledged " + std::to_string(statuses_acked) + " and stored " + std::to_string(statuses_stored) + " of " +
+        std::to_string(total_statuses) + " device statuses");
   }
   if (acked != total || stored != total) {
     Die("acknowledged " + std::to_string(acked) + " and stored " + std::to_string(stored) + " of " +
@@ -297,7 +329,8 @@ int main(int argc, char** argv) {
                               {"p50_ack_ms", std::round(pct(0.5) * 10) / 10},
                               {"p99_ack_ms", std::round(pct(0.99) * 10) / 10},
                               {"copy_rows_per_s", std::round(copy_rows_per_s)},
-                              {"ratio", std::round(samples_per_s / copy_rows_per_s * 1000) / 1000}}
+                              {"ratio", std::round(samples_per_s / copy_rows_per_s * 1000) / 1000},
+                              {"statuses", statuses_stored}}
                    .dump()
             << std::endl;
   return 0;
