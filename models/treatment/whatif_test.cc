@@ -222,6 +222,31 @@ TEST(WhatIfFlagFractionTest, ExactlyTheFractionFlagsAndOneMemberFewerDoesNot) {
   EXPECT_TRUE(OptionFlagged(1, 1, 1.0));
 }
 
+// The same rule through RunWhatIf: metoprolol 400 mg slows some members below 50 /min (those with
+// a high beta-blocker sensitivity), not all. With flag_fraction set to exactly the fraction that
+// has the flag the option is flagged; needing one member more, it is not.
+TEST(WhatIfFlagFractionTest, RunWhatIfFlagsAtExactlyTheFractionOfMembers) {
+  WhatIfSpec s = SmallSpec();
+  s.options = {Option("metoprolol 400", {Drug("metoprolol", 400)})};
+  s.days = 3;
+  s.ensemble_size = 20;
+  s.flag_fraction = 1.0;
+  absl::StatusOr<WhatIfResult> r = RunWhatIf(HypertensivePatient(), s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const int flagged = static_cast<int>(std::lround(r->options[0].bradycardia_fraction * 20));
+  ASSERT_GT(flagged, 0);
+  ASSERT_LT(flagged, 20);
+  s.flag_fraction = flagged / 20.0;
+  r = RunWhatIf(HypertensivePatient(), s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->options[0].safety_flags, ::testing::Contains(SafetyFlag::kBradycardia)) << flagged << " of 20";
+  s.flag_fraction = (flagged + 1) / 20.0;
+  r = RunWhatIf(HypertensivePatient(), s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->options[0].safety_flags, ::testing::Not(::testing::Contains(SafetyFlag::kBradycardia)))
+      << flagged << " of 20";
+}
+
 // models/README.md: each member's sensitivity per class is log-normal with SD 0.45 of the log,
 // truncated at +-3 SD. 20,000 members x 7 classes = 140,000 draws of z = log(f) / 0.45:
 // - none beyond 3 (a factor outside exp(+-1.35) = 0.26-3.86); untruncated, ~380 would be;
