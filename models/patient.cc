@@ -9,10 +9,19 @@
 namespace healthtwin::models {
 namespace {
 
-// Settling used for every fit evaluation: reflex lags are <= 20 s, so 60 s is almost three of
-// them after the 5 s delay; the average spans about ten beats.
-constexpr double kFitSettleS = 60.0;
+// Settling used for every fit evaluation. The slowest reflex effector (venous unstressed volume,
+// 5 s delay + 20 s lag [U98]) still carries e^(-55/20) = 6 % of its start-up transient after
+// 60 s, which left fitted hypertensive patients up to 0.95 mmHg from their targets once settled
+// (190/105: SBP 190.41 at 60 s, 190.95 at 300 s); after 120 s it carries 0.3 %. The average
+// spans about ten beats.
+constexpr double kFitSettleS = 120.0;
 constexpr double kFitAverageS = 8.0;
+// The fit stops at half the promised 0.5 bpm / 0.5 mmHg (patient.h), leaving the other half for
+// what still moves after the settle (the last of the transient, set-point resetting); measured
+// over the cohort archetypes and two test patients, the state settled for 300 s is then within
+// 0.27 of the target.
+constexpr double kFitToleranceBpmOrMmhg = 0.25;
+constexpr int kMaxFitIterations = 40;
 
 // Jose & Collison, Cardiovasc Res 4:160 (1970): intrinsic heart rate = 118.1 - 0.57 * age.
 double IntrinsicHeartRateBpm(double age_years) { return 118.1 - 0.57 * age_years; }
@@ -169,7 +178,7 @@ absl::StatusOr<ModelParams> PatientFromDemographics(const Demographics& d, const
   return FitToTargets(p, targets);
 }
 
-absl::StatusOr<ModelParams> FitToTargets(const ModelParams& base, const RestingTargets& t) {
+absl::Status ValidateTargets(const RestingTargets& t) {
   if (t.sbp_mmhg.has_value() != t.dbp_mmhg.has_value()) {
     return absl::InvalidArgumentError("targets: sbp_mmhg and dbp_mmhg must be given together");
   }
@@ -183,6 +192,11 @@ absl::StatusOr<ModelParams> FitToTargets(const ModelParams& base, const RestingT
       return absl::InvalidArgumentError("targets: sbp_mmhg must exceed dbp_mmhg by at least 15 mmHg");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelParams> FitToTargets(const ModelParams& base, const RestingTargets& t) {
+  if (absl::Status s = ValidateTargets(t); !s.ok()) return s;
   // Bounds on what the fit may change, beyond which the body would no longer be this model.
   constexpr double kMinResistanceFactor = 0.4, kMaxResistanceFactor = 3.0;
   constexpr double kMinStiffness = 0.5, kMaxStiffness = 3.0;
@@ -193,14 +207,15 @@ absl::StatusOr<ModelParams> FitToTargets(const ModelParams& base, const RestingT
   double stiffness = 1.0;  // arterial pulse-wave-velocity factor
   std::optional<double> first_map_mmhg;
   const double base_set_point = base.baroreflex.set_point_mmhg;
-  for (int iter = 0; iter < 40; ++iter) {
+  for (int iter = 0; iter < kMaxFitIterations; ++iter) {
     absl::StatusOr<BeatSummary> m = Settle(p);
     if (!m.ok()) return m.status();
     if (!first_map_mmhg) first_map_mmhg = m->map_mmhg;
     bool done = true;
-    if (t.heart_rate_bpm) done &= std::abs(m->heart_rate_bpm - *t.heart_rate_bpm) < 0.5;
+    if (t.heart_rate_bpm) done &= std::abs(m->heart_rate_bpm - *t.heart_rate_bpm) < kFitToleranceBpmOrMmhg;
     if (t.sbp_mmhg) {
-      done &= std::abs(m->sbp_mmhg - *t.sbp_mmhg) < 0.5 && std::abs(m->dbp_mmhg - *t.dbp_mmhg) < 0.5;
+      done &= std::abs(m->sbp_mmhg - *t.sbp_mmhg) < kFitToleranceBpmOrMmhg &&
+              std::abs(m->dbp_mmhg - *t.dbp_mmhg) < kFitToleranceBpmOrMmhg;
     }
     if (done) return p;
     if (t.heart_rate_bpm) {
@@ -244,7 +259,8 @@ absl::StatusOr<ModelParams> FitToTargets(const ModelParams& base, const RestingT
       p.circulation.r_sa_mmhg_s_per_ml = base.circulation.r_sa_mmhg_s_per_ml * stiffness;
     }
   }
-  return absl::OutOfRangeError("targets: the fit did not converge within 30 iterations");
+  return absl::OutOfRangeError(
+      absl::StrCat("targets: the fit did not converge within ", kMaxFitIterations, " iterations"));
 }
 
 }  // namespace healthtwin::models

@@ -65,9 +65,15 @@ double NadlerBloodVolumeMl(Sex sex, double height_cm, double weight_kg);
 absl::StatusOr<ModelParams> PatientFromDemographics(const Demographics& demographics,
                                                     const RestingTargets& targets = {});
 
+// The checks FitToTargets makes before fitting: InvalidArgument naming the field for a target
+// outside 35-150 bpm, SBP 70-240 or DBP 35-140 mmHg (bounds included), or not a number; SBP
+// without DBP (or the reverse); a pulse pressure below 15 mmHg.
+absl::Status ValidateTargets(const RestingTargets& targets);
+
 // Adjusts heart period (T0), systemic resistance, arterial compliance and the baroreflex set
 // point (a chronically reset reflex) until the settled resting HR/SBP/DBP match the targets to
-// within 0.5 bpm / 0.5 mmHg.
+// within 0.5 bpm / 0.5 mmHg. Invalid targets: ValidateTargets' error; a target that needs a
+// parameter beyond its bounds: OutOfRange naming the target and the parameter.
 absl::StatusOr<ModelParams> FitToTargets(const ModelParams& base, const RestingTargets& targets);
 
 }  // namespace healthtwin::models

@@ -8,7 +8,9 @@
 namespace healthtwin::models {
 namespace {
 
-// Same settling as FitToTargets: reflex lags are at most 20 s after a 5 s delay.
+// Reflex lags are at most 20 s after a 5 s delay. The slowest (venous tone) keeps 6 % of its
+// start-up transient at 60 s, up to ~0.5 mmHg SBP in hypertensive patients; FitToTargets
+// (patient.cc) settles 120 s for its 0.5 mmHg promise, the map keeps 60 s for its build cost.
 constexpr double kSettleS = 60.0;
 constexpr double kAverageS = 8.0;
 

@@ -1,9 +1,9 @@
 // Golden test: the tables in models/VALIDATION.md must equal what the code generates today.
 //
 // The file is the engine's and the pharmacology rows (deterministic, regenerated here), then a
-// "## Twin calibration" section from the 100-patient calibration study, which is too slow for
-// every test run: it is written by healthtwin-model-validate, and a reduced version of the same
-// study runs as healthtwin_calibration_validation_test with stated tolerances.
+// "## Twin calibration" section from the 100-patient calibration study, whose golden test is
+// its own binary (validation_calibration_golden_test.cc: minutes in the Debug build, so CTest
+// starts it first and the rest of the suite runs beside it).
 #include <fstream>
 #include <sstream>
 

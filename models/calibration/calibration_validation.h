@@ -68,5 +68,8 @@ std::string RenderCalibrationValidationMarkdown(const CalibrationValidationResul
                                                 std::uint64_t seed, const CalibrationValidationOptions& options);
 // The section for models/VALIDATION.md, starting with "## Twin calibration".
 absl::StatusOr<std::string> RenderCalibrationValidationMarkdown(int n_patients, std::uint64_t seed);
+// The study models/VALIDATION.md reports (healthtwin-model-validate's defaults; its golden test).
+inline constexpr int kValidationMdPatients = 100;
+inline constexpr std::uint64_t kValidationMdSeed = 1;
 
 }  // namespace healthtwin::models::calibration

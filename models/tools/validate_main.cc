@@ -17,8 +17,8 @@
 
 int main(int argc, char** argv) {
   std::string out_path;
-  int calibration_patients = 100;
-  uint64_t seed = 1;
+  int calibration_patients = healthtwin::models::calibration::kValidationMdPatients;
+  uint64_t seed = healthtwin::models::calibration::kValidationMdSeed;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--out" && i + 1 < argc) {

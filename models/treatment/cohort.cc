@@ -80,7 +80,7 @@ Drawn Draw(const CohortSpec& spec, int patient) {
   d.hr = Truncated(rng, pop.heart_rate_bpm, kHr);
   d.age = Truncated(rng, pop.age_years, kAge);
   d.weight = Truncated(rng, pop.weight_kg, kWeight);
-  for (double& f : d.sensitivity.by_class) f = std::exp(kResponseSensitivityLogSd * rng.TruncatedNormal(3.0));
+  d.sensitivity = DrawResponseSensitivity(rng);
   if (spec.allocation == Allocation::kRandomized) {
     d.arm = static_cast<int>(StreamSeed(spec.seed, {static_cast<std::uint64_t>(patient), 2}) %
                              static_cast<std::uint64_t>(spec.arms.size()));
@@ -442,6 +442,15 @@ absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOp
   }
   result.rows = std::move(rows);
   return result;
+}
+
+absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index) {
+  if (absl::Status s = ValidateCohortSpec(spec); !s.ok()) return s;
+  if (index < 0 || index >= spec.patients) {
+    return absl::InvalidArgumentError(absl::StrCat("index: must be in 0..", spec.patients - 1, ", got ", index));
+  }
+  const Drawn d = Draw(spec, index);
+  return PopulationDraw{d.sex, d.sbp, d.dbp, d.hr, d.age, d.weight, d.sensitivity};
 }
 
 absl::StatusOr<CohortPatient> MakeCohortPatient(const CohortSpec& spec, int index) {

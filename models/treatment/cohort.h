@@ -149,6 +149,15 @@ struct CohortPatient {
 };
 absl::StatusOr<CohortPatient> MakeCohortPatient(const CohortSpec& spec, int index);
 
+// What patient `index` draws from the population, without building its archetype (the first
+// step of MakeCohortPatient and RunCohort): for tests of the sampler. Errors as MakeCohortPatient.
+struct PopulationDraw {
+  Sex sex = Sex::kMale;
+  double sbp_mmhg = 0.0, dbp_mmhg = 0.0, heart_rate_bpm = 0.0, age_years = 0.0, weight_kg = 0.0;
+  pharma::ResponseSensitivity sensitivity;
+};
+absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index);
+
 // Per-patient CSV. The header line names the columns: patient,arm,sex,age_years,weight_kg,
 // baseline_sbp_mmhg,baseline_dbp_mmhg,baseline_heart_rate_bpm,end_sbp_mmhg,end_dbp_mmhg,
 // end_heart_rate_bpm,delta_sbp_mmhg,delta_dbp_mmhg,delta_heart_rate_bpm,min_sbp_mmhg,

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
+
+#include "models/treatment/whatif.h"
 
 namespace healthtwin::models::treatment {
 namespace {
@@ -112,6 +115,74 @@ TEST(CohortTest, RandomizedAllocationGivesEachPatientOneArmAndProgressEndsAtOne)
   EXPECT_EQ(r->arms[0].n + r->arms[1].n, 20);
   EXPECT_GT(r->arms[0].n, 0);
   EXPECT_GT(r->arms[1].n, 0);
+}
+
+// models/README.md: SBP/DBP bivariate normal, correlation 0.6 by default. The sample correlation r
+// of n draws has Fisher z = atanh(r) normal about atanh(rho) with SE 1 / sqrt(n - 3) (0.0071 for
+// n = 20,000); we allow 4 SE. The bounds redraw fewer than 0.1 % of the default population
+// (pulse pressure 20-100 is mean 58 +- 3.4 SD), which moves r by far less than that.
+// Drawing is cheap (no archetype is built), so n is large.
+double SampleSbpDbpCorrelation(const CohortSpec& spec) {
+  double n = 0, ms = 0, md = 0, css = 0, cdd = 0, csd = 0;  // Welford, two variables
+  for (int i = 0; i < spec.patients; ++i) {
+    absl::StatusOr<PopulationDraw> d = DrawPopulation(spec, i);
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (!d.ok()) return 0.0;
+    n += 1;
+    const double ds = d->sbp_mmhg - ms, dd = d->dbp_mmhg - md;
+    ms += ds / n;
+    md += dd / n;
+    css += ds * (d->sbp_mmhg - ms);
+    cdd += dd * (d->dbp_mmhg - md);
+    csd += ds * (d->dbp_mmhg - md);
+  }
+  return csd / std::sqrt(css * cdd);
+}
+
+TEST(CohortPopulationTest, SbpDbpCorrelationIsSixTenthsByDefault) {
+  CohortSpec s = SmallSpec();
+  s.population = PopulationSpec{};
+  ASSERT_EQ(s.population.sbp_dbp_correlation, 0.6);
+  s.patients = 20000;
+  const double r = SampleSbpDbpCorrelation(s);
+  EXPECT_NEAR(std::atanh(r), std::atanh(0.6), 4.0 / std::sqrt(s.patients - 3.0)) << "r = " << r;
+}
+
+// Here SBP 140 +- 8 and DBP 85 +- 5, so even at rho 0 the pulse-pressure bounds (20-100 mmHg,
+// mean 55 +- 9.4) redraw only 0.01 %. With the default SDs and rho 0 they redraw 1.7 % (the
+// widest and narrowest pulse pressures), which raises r to 0.065: the bounds, not the sampler.
+TEST(CohortPopulationTest, ConfiguredSbpDbpCorrelationIsHonoured) {
+  for (double rho : {0.0, 0.3, 0.85}) {
+    CohortSpec s = SmallSpec();
+    s.population = PopulationSpec{};
+    s.population.sbp_mmhg = {140.0, 8.0};
+    s.population.dbp_mmhg = {85.0, 5.0};
+    s.population.sbp_dbp_correlation = rho;
+    s.patients = 20000;
+    const double r = SampleSbpDbpCorrelation(s);
+    EXPECT_NEAR(std::atanh(r), std::atanh(rho), 4.0 / std::sqrt(s.patients - 3.0)) << "rho " << rho << ", r = " << r;
+  }
+}
+
+// The cohort's per-patient sensitivities follow the same truncated log-normal as the what-if
+// members (whatif_test.cc checks its shape): none beyond exp(+-3 x 0.45).
+TEST(CohortPopulationTest, ResponseSensitivityIsTruncatedAtThreeSd) {
+  CohortSpec s = SmallSpec();
+  s.patients = 20000;
+  const double limit = std::exp(3.0 * kResponseSensitivityLogSd);
+  double max_abs_log = 0.0;
+  for (int i = 0; i < s.patients; ++i) {
+    absl::StatusOr<PopulationDraw> d = DrawPopulation(s, i);
+    ASSERT_TRUE(d.ok()) << d.status();
+    for (double f : d->sensitivity.by_class) {
+      ASSERT_LE(f, limit * (1 + 1e-12)) << i;
+      ASSERT_GE(f, (1 - 1e-12) / limit) << i;
+      max_abs_log = std::max(max_abs_log, std::abs(std::log(f)));
+    }
+  }
+  EXPECT_EQ(kResponseSensitivityLogSd, 0.45);
+  // 140,000 draws: about 72 per side lie beyond 2.9 SD, so the truncation is not narrower.
+  EXPECT_GT(max_abs_log, 2.9 * 0.45);
 }
 
 TEST(CohortValidationTest, ErrorsNameTheField) {

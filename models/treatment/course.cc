@@ -31,8 +31,8 @@ CourseFlags FlagsOf(const Course& c) {
   CourseFlags f;
   const Vitals& b = c.baseline;
   for (const CourseDay& d : c.days) {
-    f.hypotension |= d.min_sbp_mmhg < kHypotensionSbpMmhg && d.min_sbp_mmhg < b.sbp_mmhg - kFlagMargin;
-    f.bradycardia |= d.min_heart_rate_bpm < kBradycardiaBpm && d.min_heart_rate_bpm < b.heart_rate_bpm - kFlagMargin;
+    f.hypotension |= d.min_sbp_mmhg < kHypotensionSbpMmhg && d.min_sbp_mmhg <= b.sbp_mmhg - kFlagMargin;
+    f.bradycardia |= d.min_heart_rate_bpm < kBradycardiaBpm && d.min_heart_rate_bpm <= b.heart_rate_bpm - kFlagMargin;
     f.volume_loss |= d.min_weight_kg < b.weight_kg * (1.0 - kVolumeLossFraction);
   }
   return f;

@@ -143,5 +143,32 @@ TEST(CourseFlagsTest, FlagsWhatTheTreatmentCauses) {
   EXPECT_TRUE(worse.hypotension && worse.bradycardia);
 }
 
+// models/README.md: a member's flag is raised when the value goes below the threshold (SBP 90,
+// HR 50, weight -3 %) and at least 1 unit below its own baseline. Values are binary fractions
+// so "exactly" is exact.
+TEST(CourseFlagsTest, HypotensionNeedsSbpBelowNinetyAndAtLeastOneBelowBaseline) {
+  EXPECT_FALSE(FlagsOf(Synthetic(120, 70, 90.0, 70, 80)).hypotension);     // at the threshold
+  EXPECT_TRUE(FlagsOf(Synthetic(120, 70, 89.875, 70, 80)).hypotension);    // just below
+  EXPECT_TRUE(FlagsOf(Synthetic(90.5, 70, 89.5, 70, 80)).hypotension);     // exactly 1 below baseline
+  EXPECT_FALSE(FlagsOf(Synthetic(90.5, 70, 89.625, 70, 80)).hypotension);  // 0.875 below baseline
+  EXPECT_FALSE(FlagsOf(Synthetic(89.5, 70, 88.625, 70, 80)).hypotension);  // below at rest, 0.875 further
+  EXPECT_TRUE(FlagsOf(Synthetic(89.5, 70, 88.5, 70, 80)).hypotension);     // below at rest, 1 further
+}
+
+TEST(CourseFlagsTest, BradycardiaNeedsHeartRateBelowFiftyAndAtLeastOneBelowBaseline) {
+  EXPECT_FALSE(FlagsOf(Synthetic(120, 70, 120, 50.0, 80)).bradycardia);
+  EXPECT_TRUE(FlagsOf(Synthetic(120, 70, 120, 49.875, 80)).bradycardia);
+  EXPECT_TRUE(FlagsOf(Synthetic(120, 50.5, 120, 49.5, 80)).bradycardia);
+  EXPECT_FALSE(FlagsOf(Synthetic(120, 50.5, 120, 49.625, 80)).bradycardia);
+  EXPECT_FALSE(FlagsOf(Synthetic(120, 48.5, 120, 47.625, 80)).bradycardia);
+  EXPECT_TRUE(FlagsOf(Synthetic(120, 48.5, 120, 47.5, 80)).bradycardia);
+}
+
+TEST(CourseFlagsTest, VolumeLossNeedsWeightMoreThanThreePercentDown) {
+  // Baseline 80 kg: the threshold is 77.6 kg (2.4 kg down, so the 1-unit margin always holds).
+  EXPECT_FALSE(FlagsOf(Synthetic(120, 70, 120, 70, 77.61)).volume_loss);
+  EXPECT_TRUE(FlagsOf(Synthetic(120, 70, 120, 70, 77.59)).volume_loss);
+}
+
 }  // namespace
 }  // namespace healthtwin::models::treatment

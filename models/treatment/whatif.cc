@@ -91,7 +91,7 @@ Member DrawMember(const Sampler& s, std::uint64_t seed, int index, bool use_mean
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t k = 0; k <= i; ++k) x[i] += s.chol[i * n + k] * z[k];
     }
-    for (double& f : m.sensitivity.by_class) f = std::exp(kResponseSensitivityLogSd * rng.TruncatedNormal(3.0));
+    m.sensitivity = DrawResponseSensitivity(rng);
   }
   for (std::size_t i = 0; i < n; ++i) {
     const std::string& name = s.names[i];
@@ -159,9 +159,10 @@ OptionResult Summarise(const TreatmentOption& option, int input_index, const std
   r.mean_end_trough_sbp_mmhg = end_sbp / n;
   r.mean_end_trough_dbp_mmhg = end_dbp / n;
   r.mean_doses_taken_fraction = taken / n;
-  if (r.hypotension_fraction >= spec.flag_fraction) r.safety_flags.push_back(SafetyFlag::kHypotension);
-  if (r.bradycardia_fraction >= spec.flag_fraction) r.safety_flags.push_back(SafetyFlag::kBradycardia);
-  if (r.volume_loss_fraction >= spec.flag_fraction) r.safety_flags.push_back(SafetyFlag::kVolumeLoss);
+  const int members = static_cast<int>(courses.size());
+  if (OptionFlagged(hypo, members, spec.flag_fraction)) r.safety_flags.push_back(SafetyFlag::kHypotension);
+  if (OptionFlagged(brady, members, spec.flag_fraction)) r.safety_flags.push_back(SafetyFlag::kBradycardia);
+  if (OptionFlagged(volume, members, spec.flag_fraction)) r.safety_flags.push_back(SafetyFlag::kVolumeLoss);
 
   std::vector<double> values(courses.size());
   for (const QuantityDef& q : kQuantities) {
@@ -186,6 +187,16 @@ OptionResult Summarise(const TreatmentOption& option, int input_index, const std
 }
 
 }  // namespace
+
+pharma::ResponseSensitivity DrawResponseSensitivity(Rng& rng) {
+  pharma::ResponseSensitivity s;
+  for (double& f : s.by_class) f = std::exp(kResponseSensitivityLogSd * rng.TruncatedNormal(3.0));
+  return s;
+}
+
+bool OptionFlagged(int members_with_flag, int members, double flag_fraction) {
+  return static_cast<double>(members_with_flag) / members >= flag_fraction;
+}
 
 TwinPosterior WhatIfPrior() {
   TwinPosterior p;

@@ -39,6 +39,7 @@
 #include "models/patient.h"
 #include "models/steady_state_map.h"
 #include "models/treatment/parallel.h"
+#include "models/treatment/random.h"
 #include "models/treatment/treatment_option.h"
 #include "models/twin_posterior.h"
 
@@ -55,6 +56,10 @@ TwinPosterior WhatIfPrior();
 // coefficient of variation of about 47 %
 // (models/README.md: true inter-individual response SD ~ 5-6 mmHg SBP for a ~10-12 mmHg mean fall).
 inline constexpr double kResponseSensitivityLogSd = 0.45;
+
+// One member's (or cohort patient's) sensitivities: exp(kResponseSensitivityLogSd * z) per class,
+// z a standard normal truncated at ±3 by redrawing. Used by the what-if and the cohorts.
+pharma::ResponseSensitivity DrawResponseSensitivity(Rng& rng);
 
 struct WhatIfPatient {
   ModelParams params;
@@ -75,6 +80,10 @@ struct WhatIfSpec {
 };
 
 enum class SafetyFlag { kHypotension, kBradycardia, kVolumeLoss };
+
+// An option carries a flag when at least `flag_fraction` of its members have it
+// (members_with_flag / members >= flag_fraction; members > 0).
+bool OptionFlagged(int members_with_flag, int members, double flag_fraction);
 // "hypotension", "bradycardia", "volume_loss".
 std::string_view SafetyFlagName(SafetyFlag flag);
 

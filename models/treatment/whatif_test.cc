@@ -207,5 +207,78 @@ TEST(WhatIfRankingTest, FlaggedOptionsRankLastThenAttainmentThenSbp) {
   EXPECT_EQ(v[4].rank, 5);
 }
 
+// models/README.md: an option is flagged when >= flag_fraction (10 %) of members have the flag.
+TEST(WhatIfFlagFractionTest, DefaultIsTenPercent) { EXPECT_EQ(WhatIfSpec{}.flag_fraction, 0.10); }
+
+TEST(WhatIfFlagFractionTest, ExactlyTheFractionFlagsAndOneMemberFewerDoesNot) {
+  EXPECT_TRUE(OptionFlagged(1, 10, 0.10));
+  EXPECT_FALSE(OptionFlagged(0, 10, 0.10));
+  EXPECT_TRUE(OptionFlagged(10, 100, 0.10));
+  EXPECT_FALSE(OptionFlagged(9, 100, 0.10));
+  EXPECT_TRUE(OptionFlagged(5, 50, 0.10));
+  EXPECT_FALSE(OptionFlagged(4, 50, 0.10));
+  EXPECT_TRUE(OptionFlagged(3, 10, 0.3));
+  EXPECT_FALSE(OptionFlagged(2, 10, 0.3));
+  EXPECT_TRUE(OptionFlagged(1, 1, 1.0));
+}
+
+// The same rule through RunWhatIf: metoprolol 400 mg slows some members below 50 /min (those with
+// a high beta-blocker sensitivity), not all. With flag_fraction set to exactly the fraction that
+// has the flag the option is flagged; needing one member more, it is not.
+TEST(WhatIfFlagFractionTest, RunWhatIfFlagsAtExactlyTheFractionOfMembers) {
+  WhatIfSpec s = SmallSpec();
+  s.options = {Option("metoprolol 400", {Drug("metoprolol", 400)})};
+  s.days = 3;
+  s.ensemble_size = 20;
+  s.flag_fraction = 1.0;
+  absl::StatusOr<WhatIfResult> r = RunWhatIf(HypertensivePatient(), s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const int flagged = static_cast<int>(std::lround(r->options[0].bradycardia_fraction * 20));
+  ASSERT_GT(flagged, 0);
+  ASSERT_LT(flagged, 20);
+  s.flag_fraction = flagged / 20.0;
+  r = RunWhatIf(HypertensivePatient(), s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->options[0].safety_flags, ::testing::Contains(SafetyFlag::kBradycardia)) << flagged << " of 20";
+  s.flag_fraction = (flagged + 1) / 20.0;
+  r = RunWhatIf(HypertensivePatient(), s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->options[0].safety_flags, ::testing::Not(::testing::Contains(SafetyFlag::kBradycardia)))
+      << flagged << " of 20";
+}
+
+// models/README.md: each member's sensitivity per class is log-normal with SD 0.45 of the log,
+// truncated at +-3 SD. 20,000 members x 7 classes = 140,000 draws of z = log(f) / 0.45:
+// - none beyond 3 (a factor outside exp(+-1.35) = 0.26-3.86); untruncated, ~380 would be;
+// - the truncation is at 3, not lower: the expected count in (2.9, 3] on each side is
+//   140,000 x (Phi(3) - Phi(2.9)) / 0.9973 = 72, so at least 40 per side (3.8 Poisson SD below);
+// - the SD of z is that of a standard normal truncated at 3, sqrt(1 - 6 phi(3) / 0.9973) =
+//   0.98658; its sample SD has standard error 1 / sqrt(2 N) = 0.0019, we allow 4 (0.0076),
+//   which a log SD of 0.42 or 0.48 (z SD 0.921 or 1.052) fails.
+TEST(ResponseSensitivityTest, LogNormalWithSdPointFourFiveTruncatedAtThreeSd) {
+  Rng rng(StreamSeed(2026, {7}));
+  const double limit = std::exp(3.0 * 0.45);
+  int n = 0, beyond = 0, upper_edge = 0, lower_edge = 0;
+  double sum = 0.0, sum_sq = 0.0;
+  for (int member = 0; member < 20000; ++member) {
+    for (double f : DrawResponseSensitivity(rng).by_class) {
+      const double z = std::log(f) / 0.45;
+      ++n;
+      beyond += f > limit * (1 + 1e-12) || f < (1 - 1e-12) / limit;
+      upper_edge += z > 2.9 && z <= 3.0 + 1e-9;
+      lower_edge += z < -2.9 && z >= -3.0 - 1e-9;
+      sum += z;
+      sum_sq += z * z;
+    }
+  }
+  EXPECT_EQ(beyond, 0);
+  EXPECT_GE(upper_edge, 40);
+  EXPECT_GE(lower_edge, 40);
+  const double mean = sum / n;
+  const double sd = std::sqrt((sum_sq - n * mean * mean) / (n - 1));
+  EXPECT_NEAR(mean, 0.0, 4.0 * 0.98658 / std::sqrt(n));
+  EXPECT_NEAR(sd, 0.98658, 4.0 / std::sqrt(2.0 * n));
+}
+
 }  // namespace
 }  // namespace healthtwin::models::treatment
