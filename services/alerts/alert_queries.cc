@@ -62,7 +62,7 @@ absl::StatusOr<v1::ListAlertsResponse> ListAlertsPage(pqxx::work& tx, const Aler
       " WHERE patient_id = ANY (string_to_array($1, ','))"
       " AND raised_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
       " AND ($3::smallint = 0 OR state = $3::smallint) AND ($4::smallint = 0 OR priority = $4::smallint)"
-      " AND ($5 = '' OR rule_id = $5)"
+      " AND ($5::text = '' OR rule_id = $5::text)"
       " AND (NOT $6::boolean OR (raised_at, alert_id)"
       "      < (timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::uuid))"
       " ORDER BY raised_at DESC, alert_id DESC LIMIT $9",
