@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 
+#include "clinician_api/upstream.h"
 #include "services/common/grpc_util.h"
 #include "services/common/ids.h"
 #include "services/common/logging.h"
@@ -13,19 +14,6 @@ namespace healthtwin::clinician {
 namespace {
 
 namespace alerts_v1 = healthtwin::alerts::v1;
-
-constexpr auto kUpstreamDeadline = std::chrono::seconds(10);
-
-// Calls a unary upstream method synchronously from an executor thread, for `caller`.
-template <typename Stub, typename Req, typename Resp>
-absl::Status CallUpstream(const Caller& caller, Stub* stub,
-                          grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
-                          Resp* resp) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kUpstreamDeadline);
-  ctx.AddMetadata(common::kOnBehalfOfHeader, caller.identity.common_name);
-  return common::FromGrpcStatus((stub->*method)(&ctx, req, resp));
-}
 
 // Relays an alert subscription from the alerts service to the clinician, one event at a
 // time: read upstream, write downstream, read again. Lives until both the clinician's call
@@ -103,6 +91,12 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"SubscribeAlerts", {"clinician", "nurse"}},
       {"AcknowledgeAlert", {"clinician", "nurse"}},
       {"GetTwin", {"clinician", "nurse"}},
+      {"ListAlerts", {"clinician", "nurse"}},
+      {"GetAlert", {"clinician", "nurse"}},
+      {"ShelveAlert", {"clinician", "nurse"}},
+      {"GetPatientAlertSettings", {"clinician", "nurse"}},
+      {"SetPatientAlertSettings", {"clinician", "nurse"}},
+      {"GetAlarmBurden", {"clinician", "nurse"}},
   };
   return kRules;
 }
@@ -111,6 +105,26 @@ absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServer
                                                       std::string_view action, const std::string& patient_id) {
   // A refused role is an attempt on patient data too: it is recorded like a care-team refusal.
   return common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient_id);
+}
+
+absl::StatusOr<Caller> ClinicianServiceImpl::IdentifyForAlert(const grpc::CallbackServerContext& ctx,
+                                                              std::string_view method, std::string_view action,
+                                                              const std::string& alert_id) {
+  auto caller = Identify(ctx, method, action);
+  if (!caller.ok()) return caller.status();
+  if (alert_id.empty()) return absl::InvalidArgumentError("alert_id: required");
+  if (!common::IsUuid(alert_id)) return absl::InvalidArgumentError("alert_id: not a UUID");
+  auto patient = access_.AlertPatient(alert_id);
+  if (!patient.ok()) {
+    if (absl::IsNotFound(patient.status())) {
+      if (auto s = access_.Audit(*caller, action, "", "not_found", "alert " + alert_id); !s.ok()) {
+        return absl::UnavailableError("access refused: the audit record could not be written");
+      }
+    }
+    return patient.status();
+  }
+  if (auto s = access_.CheckAndAudit(*caller, action, *patient); !s.ok()) return s;
+  return caller;
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest*,
@@ -190,21 +204,8 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackS
                                                                  const v1::AcknowledgeAlertRequest* req,
                                                                  alerts_v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "AcknowledgeAlert", "alert.acknowledge");
+    auto caller = IdentifyForAlert(*ctx, "AcknowledgeAlert", "alert.acknowledge", req->alert_id());
     if (!caller.ok()) return caller.status();
-    if (req->alert_id().empty()) return absl::InvalidArgumentError("alert_id: required");
-    if (!common::IsUuid(req->alert_id())) return absl::InvalidArgumentError("alert_id: not a UUID");
-    auto patient = access_.AlertPatient(req->alert_id());
-    if (!patient.ok()) {
-      if (absl::IsNotFound(patient.status())) {
-        if (auto s = access_.Audit(*caller, "alert.acknowledge", "", "not_found", "alert " + req->alert_id());
-            !s.ok()) {
-          return absl::UnavailableError("access refused: the audit record could not be written");
-        }
-      }
-      return patient.status();
-    }
-    if (auto s = access_.CheckAndAudit(*caller, "alert.acknowledge", *patient); !s.ok()) return s;
     alerts_v1::AcknowledgeRequest upstream;
     upstream.set_alert_id(req->alert_id());
     upstream.set_recipient(caller->identity.common_name);

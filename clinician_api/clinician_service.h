@@ -49,10 +49,37 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   grpc::ServerUnaryReactor* GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                     healthtwin::twin::v1::TwinSnapshot* resp) override;
 
+  // Alerts API beyond the stream and acknowledgement (clinician_alerts.cc).
+  grpc::ServerUnaryReactor* ListAlerts(grpc::CallbackServerContext* ctx,
+                                       const healthtwin::alerts::v1::ListAlertsRequest* req,
+                                       healthtwin::alerts::v1::ListAlertsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetAlert(grpc::CallbackServerContext* ctx,
+                                     const healthtwin::alerts::v1::GetAlertRequest* req,
+                                     healthtwin::alerts::v1::Alert* resp) override;
+  grpc::ServerUnaryReactor* ShelveAlert(grpc::CallbackServerContext* ctx, const v1::ShelveAlertRequest* req,
+                                        healthtwin::alerts::v1::Alert* resp) override;
+  grpc::ServerUnaryReactor* GetPatientAlertSettings(grpc::CallbackServerContext* ctx,
+                                                    const healthtwin::alerts::v1::GetPatientAlertSettingsRequest* req,
+                                                    healthtwin::alerts::v1::PatientAlertSettings* resp) override;
+  grpc::ServerUnaryReactor* SetPatientAlertSettings(grpc::CallbackServerContext* ctx,
+                                                    const v1::SetPatientAlertSettingsRequest* req,
+                                                    healthtwin::alerts::v1::PatientAlertSettings* resp) override;
+  grpc::ServerUnaryReactor* GetAlarmBurden(grpc::CallbackServerContext* ctx,
+                                           const healthtwin::alerts::v1::GetAlarmBurdenRequest* req,
+                                           healthtwin::alerts::v1::GetAlarmBurdenResponse* resp) override;
+
  private:
   // The caller when the policy admits it for `method`; a refusal is audited under `action`.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
                                   std::string_view action, const std::string& patient_id = "");
+  // The caller when it may act on the alert: a valid, known alert of one of its patients.
+  // Every outcome is audited under `action` (an unknown alert as "not_found").
+  absl::StatusOr<Caller> IdentifyForAlert(const grpc::CallbackServerContext& ctx, std::string_view method,
+                                          std::string_view action, const std::string& alert_id);
+  // `requested` when every one is on the caller's care team (each audited; a refusal is
+  // PERMISSION_DENIED), or the whole care team when `requested` is empty (audited once).
+  absl::StatusOr<std::vector<std::string>> PatientsInScope(const Caller& caller, std::string_view action,
+                                                           std::vector<std::string> requested);
 
   Access& access_;
   Upstreams up_;

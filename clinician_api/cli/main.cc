@@ -6,6 +6,8 @@
 //   healthtwin vitals --patient ID [--type heart_rate] [--since 1h] [--bucket-s 60] [--json]
 //   healthtwin alerts watch [--patient ID ...] [--since 10m] [--count N] [--timeout-s S]
 //   healthtwin alerts ack ALERT_ID [--note TEXT]
+//   healthtwin alerts list|show|shelve|stats ..., healthtwin patient alert-settings get|set ...
+//                                      (see clinician_api/cli/alert_commands.h)
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
 //   healthtwin admin add-care-team --patient ID --member NAME
@@ -35,6 +37,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "clinician_api/cli/alert_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "models/calibration/cli_commands.h"
 #include "models/cli_commands.h"
@@ -189,7 +192,7 @@ int main(int argc, char** argv) {
   vitals->add_option("--limit", v_limit, "at most this many rows")->check(CLI::Range(1, 10000));
   vitals->add_flag("--json", v_json, "one JSON object per line");
 
-  auto* alerts = app.add_subcommand("alerts", "watch and acknowledge alerts");
+  auto* alerts = app.add_subcommand("alerts", "list, watch, show, acknowledge and shelve alerts; alarm burden");
   alerts->require_subcommand(1);
   auto* watch = alerts->add_subcommand("watch", "print alerts as they arrive");
   std::vector<std::string> w_patients;
@@ -204,6 +207,8 @@ int main(int argc, char** argv) {
   std::string a_id, a_note;
   ack->add_option("alert_id", a_id, "alert id")->required();
   ack->add_option("--note", a_note, "note for the record");
+  healthtwin::cli::AlertCommands alert_commands(
+      app, *alerts, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail});
 
   auto* admin = app.add_subcommand("admin", "registry administration (admin certificate)");
   admin->require_subcommand(1);
@@ -248,6 +253,7 @@ int main(int argc, char** argv) {
   if (jobs.parsed()) return jobs.Run(std::cout, std::cerr);
   if (twin.parsed()) return twin.Run(std::cout, std::cerr);
   if (score.parsed()) return score.Run(std::cout, std::cerr);
+  if (alert_commands.parsed()) return alert_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

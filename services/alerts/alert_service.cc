@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "services/alerts/alert_queries.h"
 #include "services/alerts/evaluator.h"
 #include "services/alerts/limits.h"
 #include "services/common/grpc_util.h"
@@ -473,7 +474,10 @@ const common::CallerPolicy::Rules& AlertServiceImpl::DefaultPolicy() {
                                                      {"Acknowledge", {"service:clinician_api"}},
                                                      {"ListAlerts", {"service:clinician_api"}},
                                                      {"Shelve", {"service:clinician_api"}},
-                                                     {"GetAlert", {"service:clinician_api"}}};
+                                                     {"GetAlert", {"service:clinician_api"}},
+                                                     {"GetPatientAlertSettings", {"service:clinician_api"}},
+                                                     {"SetPatientAlertSettings", {"service:clinician_api"}},
+                                                     {"GetAlarmBurden", {"service:clinician_api"}}};
   return kRules;
 }
 
@@ -598,25 +602,32 @@ grpc::ServerUnaryReactor* AlertServiceImpl::GetAlert(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AlertServiceImpl::ListAlerts(grpc::CallbackServerContext* ctx,
                                                        const v1::ListAlertsRequest* req, v1::ListAlertsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "ListAlerts", access_, "alerts.list", {req->patient_id()});
+    AlertFilter f;
+    if (!req->patient_id().empty()) f.patient_ids.push_back(req->patient_id());
+    f.patient_ids.insert(f.patient_ids.end(), req->patient_ids().begin(), req->patient_ids().end());
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "ListAlerts", access_, "alerts.list", f.patient_ids);
         !c.ok()) {
       return c.status();
     }
-    if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+    if (auto s = CheckPatientIds(f.patient_ids, "patient_ids"); !s.ok()) return s;
     if (req->page_size() > 1000) return absl::InvalidArgumentError("page_size: at most 1000");
+    if (!v1::AlertState_IsValid(req->state())) return absl::InvalidArgumentError("state: unknown value");
+    if (!v1::Priority_IsValid(req->priority())) return absl::InvalidArgumentError("priority: unknown value");
     absl::StatusOr<int64_t> since = req->has_since() ? common::ToUnixMicros(req->since(), "since") : 0;
     if (!since.ok()) return since.status();
-    const int64_t limit = req->page_size() == 0 ? 100 : req->page_size();
-    return pool_.WithTransaction("list alerts", [&](pqxx::work& tx) {
-      auto rows = tx.exec_params(
-          "SELECT alert_id::text FROM alerts WHERE patient_id = $1"
-          " AND raised_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond'"
-          " ORDER BY raised_at DESC LIMIT $3",
-          req->patient_id(), *since, limit);
-      std::vector<std::string> ids;
-      for (const auto& r : rows) ids.push_back(r[0].as<std::string>());
-      for (auto& a : LoadAlerts(tx, ids)) *resp->add_alerts() = std::move(a);
+    f.since_us = *since;
+    f.state = req->state();
+    f.priority = req->priority();
+    f.rule_id = req->rule_id();
+    f.page_size = req->page_size() == 0 ? 100 : req->page_size();
+    f.page_token = req->page_token();
+    absl::Status result;
+    auto s = pool_.WithTransaction("list alerts", [&](pqxx::work& tx) {
+      auto page = ListAlertsPage(tx, f);
+      result = page.status();
+      if (page.ok()) *resp = std::move(*page);
     });
+    return s.ok() ? result : s;
   });
 }
 

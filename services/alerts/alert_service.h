@@ -15,6 +15,7 @@
 
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "services/alerts/lifecycle/pg_store.h"
+#include "services/alerts/rules/engine.h"
 #include "services/common/access.h"
 #include "services/common/caller_policy.h"
 #include "services/common/executor.h"
@@ -60,9 +61,17 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
   static const common::CallerPolicy::Rules& DefaultPolicy();
 
   // Acknowledge and Shelve go through `store` (the alarm lifecycle), which must outlive this.
+  // SetPatientAlertSettings validates against `rules` (the loaded catalogue, which must
+  // outlive this); without it, setting is FAILED_PRECONDITION.
   AlertServiceImpl(common::PgPool& pool, common::Executor& executor, AlertHub& hub, common::CallerPolicy policy,
-                   const lifecycle::PgLifecycleStore& store)
-      : pool_(pool), executor_(executor), hub_(hub), access_(pool), policy_(std::move(policy)), store_(store) {}
+                   const lifecycle::PgLifecycleStore& store, const rules::RuleEngine* rules = nullptr)
+      : pool_(pool),
+        executor_(executor),
+        hub_(hub),
+        access_(pool),
+        policy_(std::move(policy)),
+        store_(store),
+        rules_(rules) {}
 
   grpc::ServerWriteReactor<v1::AlertEvent>* Subscribe(grpc::CallbackServerContext* ctx,
                                                       const v1::SubscribeRequest* req) override;
@@ -74,6 +83,15 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
                                    v1::Alert* resp) override;
   grpc::ServerUnaryReactor* GetAlert(grpc::CallbackServerContext* ctx, const v1::GetAlertRequest* req,
                                      v1::Alert* resp) override;
+  // In alert_service_settings.cc: settings (patient_alert_settings) and alarm burden.
+  grpc::ServerUnaryReactor* GetPatientAlertSettings(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetPatientAlertSettingsRequest* req,
+                                                    v1::PatientAlertSettings* resp) override;
+  grpc::ServerUnaryReactor* SetPatientAlertSettings(grpc::CallbackServerContext* ctx,
+                                                    const v1::SetPatientAlertSettingsRequest* req,
+                                                    v1::PatientAlertSettings* resp) override;
+  grpc::ServerUnaryReactor* GetAlarmBurden(grpc::CallbackServerContext* ctx, const v1::GetAlarmBurdenRequest* req,
+                                           v1::GetAlarmBurdenResponse* resp) override;
 
  private:
   // Authorises and audits `method` on the alert for `recipient` (null: no person named);
@@ -88,6 +106,7 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
   common::Access access_;
   const common::CallerPolicy policy_;
   const lifecycle::PgLifecycleStore& store_;
+  const rules::RuleEngine* rules_;
 };
 
 // Loads alerts with their acknowledgements and current shelves; `ids` are alert UUIDs.

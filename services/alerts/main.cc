@@ -1,10 +1,16 @@
 // healthtwin-alerts: evaluates alert rules over newly stored vitals and delivers alerts to
 // subscribers.
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
 #include "services/alerts/lifecycle/escalator.h"
 #include "services/common/config.h"
 #include "services/common/grpc_util.h"
+#include "services/common/logging.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
 
@@ -12,7 +18,32 @@ using namespace healthtwin;
 
 int main(int argc, char** argv) {
   common::BlockShutdownSignals();
-  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {});
+  // The rule catalogue validates per-patient settings (SetPatientAlertSettings). A catalogue
+  // named explicitly must load; the default is optional, so that a deployment without it still
+  // serves alerts (setting settings is then FAILED_PRECONDITION).
+  constexpr char kDefaultRules[] = "deploy/config/alert_rules.toml";
+  std::string rules_path = kDefaultRules;
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {}, [&](CLI::App& app) {
+    app.add_option("--alert-rules", rules_path,
+                   "the rule catalogue (TOML) per-patient alert settings are checked against")
+        ->capture_default_str();
+  });
+  std::optional<alerts::rules::RuleEngine> rules;
+  {
+    std::ifstream in(rules_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto engine = in ? alerts::rules::RuleEngine::FromToml(text.str(), rules_path)
+                     : absl::StatusOr<alerts::rules::RuleEngine>(absl::NotFoundError(rules_path + ": cannot be read"));
+    if (engine.ok()) {
+      rules.emplace(*std::move(engine));
+    } else if (rules_path != kDefaultRules) {
+      std::cerr << "healthtwin-alerts: --alert-rules: " << engine.status().message() << "\n";
+      return 2;
+    } else {
+      common::LogWarn("alerts.no_rule_catalogue", {{"error", std::string(engine.status().message())}});
+    }
+  }
 
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(4);
@@ -22,8 +53,8 @@ int main(int argc, char** argv) {
   alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{}, lifecycle, alerts::SystemClock());
   alerts::lifecycle::Escalator escalator(store);
   alerts::AlertServiceImpl service(
-      pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access),
-      store);
+      pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access), store,
+      rules ? &*rules : nullptr);
   return common::RunService(
       cfg, {&service},
       {.on_first_healthy =

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <pqxx/pqxx>
 
@@ -129,6 +131,7 @@ struct Slice::Parts {
   std::unique_ptr<alerts::AlertHub> hub;
   std::unique_ptr<alerts::lifecycle::PgLifecycleStore> lifecycle;
   std::unique_ptr<alerts::Evaluator> evaluator;
+  std::unique_ptr<alerts::rules::RuleEngine> alert_rules;  // null without HT_ALERT_RULES_TOML
   std::unique_ptr<alerts::AlertServiceImpl> alert_service;
   std::unique_ptr<common::ServiceHost> alerts_host;
 
@@ -199,8 +202,20 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.lifecycle = std::make_unique<alerts::lifecycle::PgLifecycleStore>(
       *p.alerts_pool, alerts::lifecycle::DefaultConfig(), alerts::SystemClock());
   p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, alerts_db, alerts::HrRuleConfig{});
-  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(
-      *p.alerts_pool, *p.alerts_executor, *p.hub, policy(alerts::AlertServiceImpl::DefaultPolicy()), *p.lifecycle);
+#ifdef HT_ALERT_RULES_TOML
+  {
+    // The shipped catalogue, as healthtwin-alerts loads it (--alert-rules).
+    std::ifstream in(HT_ALERT_RULES_TOML);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto engine = alerts::rules::RuleEngine::FromToml(text.str(), HT_ALERT_RULES_TOML);
+    if (!engine.ok()) return engine.status();
+    p.alert_rules = std::make_unique<alerts::rules::RuleEngine>(*std::move(engine));
+  }
+#endif
+  p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub,
+                                                               policy(alerts::AlertServiceImpl::DefaultPolicy()),
+                                                               *p.lifecycle, p.alert_rules.get());
   auto alerts_host = common::ServiceHost::Start(HostConfig("alerts", "alerts", alerts_db), {p.alert_service.get()});
   if (!alerts_host.ok()) return alerts_host.status();
   p.alerts_host = std::move(*alerts_host);
