@@ -75,7 +75,7 @@ class Evaluator {
   const std::string conninfo_;
   const HrRuleConfig cfg_;
   const lifecycle::PgLifecycleStore store_;
-  common::GapTracker gaps_;  // only the evaluator thread (or RunOnce's caller) touches it
+  common::GapTracker gaps_{"alerts"};  // only the evaluator thread (or RunOnce's caller) touches it
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

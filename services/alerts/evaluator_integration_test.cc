@@ -8,9 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <pqxx/pqxx>
+#include <sstream>
+#include <spdlog/sinks/ostream_sink.h>
 #include <thread>
 
 #include "services/alerts/evaluator.h"
+#include "services/common/gap_tracker.h"
+#include "services/common/logging.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
 
@@ -237,6 +241,54 @@ TEST_F(EvaluatorTest, ARowThatCommitsLateIsEvaluatedAndTheCursorWaitsForIt) {
   ASSERT_TRUE(evaluator.RunOnce().ok());
   ExpectOneRaisedAlertStartingAt(30);
   EXPECT_EQ(Cursor(), last_seq);
+}
+
+// A gap held past the report age is logged once, naming the transaction it waits for as
+// pg_stat_activity shows it (the real SQL of GapTracker::BeforeRead).
+TEST_F(EvaluatorTest, AGapHeldLongIsLoggedWithTheBackendItWaitsFor) {
+  std::ostringstream lines;
+  ASSERT_TRUE(common::InitLogging("test", "info", common::LogFormat::kJson,
+                                  std::make_shared<spdlog::sinks::ostream_sink_mt>(lines, true))
+                  .ok());
+  InsertHeartRatesAt(0, Seconds(3, 70));
+  pqxx::connection late_connection(conninfo_);
+  pqxx::work late(late_connection);
+  const int64_t late_seq = InsertHeartRatesAt(late, 3, {70});
+  const auto late_xid = late.exec("SELECT pg_current_xact_id()::text::bigint")[0][0].as<int64_t>();
+  const auto late_pid = late.exec("SELECT pg_backend_pid()")[0][0].as<int64_t>();
+  InsertHeartRatesAt(4, Seconds(3, 70));
+
+  common::GapTracker tracker("test-consumer", std::chrono::milliseconds(0));
+  pqxx::connection c(conninfo_);
+  int64_t cursor = 0;
+  for (int round = 0; round < 3; ++round) {
+    pqxx::work tx(c);
+    tracker.BeforeRead(tx);
+    std::vector<int64_t> seqs;
+    for (const auto& row : tx.exec_params("SELECT ingest_seq FROM vitals WHERE ingest_seq > $1 ORDER BY 1", cursor)) {
+      seqs.push_back(row[0].as<int64_t>());
+    }
+    cursor = tracker.AfterRead(tx, cursor, seqs);
+    tx.commit();
+    EXPECT_EQ(cursor, late_seq - 1);
+  }
+  common::InitLogging("test", "warn", common::LogFormat::kJson).IgnoreError();
+
+  std::vector<nlohmann::json> held;
+  std::istringstream in(lines.str());
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("event", "") == "gap.held") held.push_back(j);
+  }
+  ASSERT_EQ(held.size(), 1u) << lines.str();
+  EXPECT_EQ(held[0]["consumer"], "test-consumer");
+  EXPECT_EQ(held[0]["first_seq"], late_seq);
+  EXPECT_EQ(held[0]["last_seq"], late_seq);
+  EXPECT_EQ(held[0]["witnesses_running"], nlohmann::json::array({late_xid}));
+  ASSERT_EQ(held[0]["backends"].size(), 1u) << held[0].dump();
+  EXPECT_EQ(held[0]["backends"][0]["pid"], late_pid);
+  EXPECT_EQ(held[0]["backends"][0]["state"], "idle in transaction");
+  late.abort();
 }
 
 // A value taken by a transaction that rolls back never appears; the cursor waits at it while

@@ -4,6 +4,8 @@
 #include <iterator>
 #include <string>
 
+#include "services/common/logging.h"
+
 namespace healthtwin::common {
 namespace {
 
@@ -31,6 +33,48 @@ void GapTracker::BeforeRead(pqxx::work& tx) {
     }
   }
   Settle(running);
+  ReportHeld(tx, running);
+}
+
+void GapTracker::ReportHeld(pqxx::work& tx, std::span<const int64_t> running) {
+  for (const HeldGap& gap : TakeHeldLongerThan(report_after_, std::chrono::steady_clock::now())) {
+    std::vector<int64_t> still;  // this gap's witnesses that were running at the check above
+    for (int64_t xid : gap.witnesses) {
+      if (std::find(running.begin(), running.end(), xid) != running.end()) still.push_back(xid);
+    }
+    // pg_stat_activity shows the 32-bit xid; the witness is the 64-bit xid8 (epoch in the high
+    // half). No query text: it may hold values.
+    nlohmann::json backends = nlohmann::json::array();
+    for (const auto& row : tx.exec_params("SELECT pid, coalesce(application_name, ''), coalesce(state, ''),"
+                                          " coalesce(extract(epoch FROM now() - xact_start), 0)::float8,"
+                                          " coalesce(wait_event_type || ':' || wait_event, '')"
+                                          " FROM pg_stat_activity WHERE backend_xid::text::bigint IN"
+                                          " (SELECT x % 4294967296 FROM unnest($1::bigint[]) AS x)",
+                                          ArrayLiteral(still))) {
+      backends.push_back({{"pid", row[0].as<int64_t>()},
+                          {"application", row[1].as<std::string>()},
+                          {"state", row[2].as<std::string>()},
+                          {"xact_age_s", row[3].as<double>()},
+                          {"wait", row[4].as<std::string>()}});
+    }
+    LogWarn("gap.held", {{"consumer", consumer_},
+                         {"first_seq", gap.first},
+                         {"last_seq", gap.last},
+                         {"held_s", std::chrono::duration<double>(gap.held).count()},
+                         {"witnesses_running", still},
+                         {"backends", backends}});
+  }
+}
+
+std::vector<GapTracker::HeldGap> GapTracker::TakeHeldLongerThan(std::chrono::steady_clock::duration age,
+                                                                std::chrono::steady_clock::time_point now) {
+  std::vector<HeldGap> out;
+  for (auto& [first, gap] : gaps_) {
+    if (!gap.witnessed || gap.settled || gap.reported || now - gap.witnessed_at < age) continue;
+    gap.reported = true;
+    out.push_back({first, gap.last, gap.witnesses, now - gap.witnessed_at});
+  }
+  return out;
 }
 
 int64_t GapTracker::AfterRead(pqxx::work& tx, int64_t cursor, std::span<const int64_t> seqs) {
@@ -73,6 +117,7 @@ void GapTracker::Witness(std::span<const int64_t> in_progress) {
   for (auto& [first, gap] : gaps_) {
     if (gap.witnessed) continue;
     gap.witnessed = true;
+    gap.witnessed_at = std::chrono::steady_clock::now();
     gap.witnesses.assign(in_progress.begin(), in_progress.end());
   }
 }

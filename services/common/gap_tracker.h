@@ -23,19 +23,31 @@
 //   BeforeRead(tx); rows = read; to = AfterRead(tx, cursor, seqs);
 // The pure steps (Settle, Advance, Witness) are public for the unit tests.
 //
+// A gap held longer than `report_after` (10 s by default) is logged once (gap.held: its range, how long, and
+// the witnesses still running with what pg_stat_activity says of them), so an operator can find
+// the transaction a consumer is waiting for.
+//
 // Not thread-safe; one per consumer. A new tracker (after a restart) witnesses gaps afresh.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <pqxx/pqxx>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace healthtwin::common {
 
 class GapTracker {
  public:
+  // `consumer` names the tracker in its log lines.
+  explicit GapTracker(std::string consumer = {},
+                      std::chrono::steady_clock::duration report_after = std::chrono::seconds(10))
+      : consumer_(std::move(consumer)), report_after_(report_after) {}
+
   // Settles the gaps whose witnesses have all ended; queries PostgreSQL only while gaps are
   // being tracked.
   void BeforeRead(pqxx::work& tx);
@@ -59,14 +71,31 @@ class GapTracker {
 
   // Missing values being tracked (for tests).
   size_t tracked_ranges() const { return gaps_.size(); }
+  // Gaps witnessed at least `age` ago and still unsettled that have not been reported yet;
+  // marks them reported. Each as {first, last, witnesses}.
+  struct HeldGap {
+    int64_t first;
+    int64_t last;
+    std::vector<int64_t> witnesses;
+    std::chrono::steady_clock::duration held;
+  };
+  std::vector<HeldGap> TakeHeldLongerThan(std::chrono::steady_clock::duration age,
+                                          std::chrono::steady_clock::time_point now);
 
  private:
   struct Gap {
     int64_t last;
     bool witnessed = false;
     bool settled = false;
+    bool reported = false;
+    std::chrono::steady_clock::time_point witnessed_at = {};
     std::vector<int64_t> witnesses = {};
   };
+  // Logs the gaps held longer than report_after_, naming the witnesses still running.
+  void ReportHeld(pqxx::work& tx, std::span<const int64_t> running);
+
+  std::string consumer_;
+  std::chrono::steady_clock::duration report_after_;
   // Records [lo, hi] as missing (new parts unwitnessed); true if any part is unsettled.
   bool Unsettled(int64_t lo, int64_t hi);
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <vector>
 
 namespace healthtwin::common {
@@ -110,6 +111,32 @@ TEST(GapTrackerTest, AnUnwitnessedGapIsNotSettledBySettle) {
   t.Settle({});
   EXPECT_EQ(t.Advance(1, V{3}), 1);
   EXPECT_TRUE(t.NeedsWitnesses());
+}
+
+TEST(GapTrackerTest, AGapHeldLongerThanTheReportAgeIsReportedOnce) {
+  GapTracker t;
+  EXPECT_EQ(Round(t, 0, V{1, 2, 5, 6, 9}, {700, 701}), 2);
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_TRUE(t.TakeHeldLongerThan(std::chrono::seconds(10), now).empty());
+  const auto later = now + std::chrono::seconds(11);
+  const auto held = t.TakeHeldLongerThan(std::chrono::seconds(10), later);
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0].first, 3);
+  EXPECT_EQ(held[0].last, 4);
+  EXPECT_EQ(held[0].witnesses, (V{700, 701}));
+  EXPECT_GE(held[0].held, std::chrono::seconds(10));
+  EXPECT_EQ(held[1].first, 7);
+  EXPECT_TRUE(t.TakeHeldLongerThan(std::chrono::seconds(10), later).empty());
+}
+
+TEST(GapTrackerTest, ASettledOrUnwitnessedGapIsNotReported) {
+  GapTracker t;
+  EXPECT_EQ(t.Advance(0, V{1, 3}), 1);  // 2 missing, not yet witnessed
+  const auto later = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  EXPECT_TRUE(t.TakeHeldLongerThan(std::chrono::seconds(0), later).empty());
+  t.Witness(V{700});
+  t.Settle(V{});  // 700 ended
+  EXPECT_TRUE(t.TakeHeldLongerThan(std::chrono::seconds(0), later).empty());
 }
 
 }  // namespace

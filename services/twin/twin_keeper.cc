@@ -292,7 +292,7 @@ TwinKeeper::TwinKeeper(common::PgPool& pool, std::string conninfo, std::shared_p
       conninfo_(std::move(conninfo)),
       models_(std::move(models)),
       options_(std::move(options)),
-      gaps_() {}
+      gaps_(options_.shard.ConsumerName()) {}
 
 TwinKeeper::~TwinKeeper() { Stop(); }
 

@@ -542,8 +542,9 @@ absl::Status Harness::WaitQuiet() {
                           " AND last_seq = " + end) == 2;
           },
           milliseconds(30'000))) {
-    Fail(absl::StrCat("the alerts cursor stayed at ",
-                      Scalar("SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts'"), " of ",
+    Fail(absl::StrCat("the consumers did not catch up within 30 s: alerts at ",
+                      Scalar("SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts'"), ", twin at ",
+                      Scalar("SELECT last_seq FROM consumer_cursors WHERE consumer = 'twin/0-of-1'"), " of ",
                       Scalar("SELECT max(ingest_seq) FROM vitals")));
   }
   for (const char* name : {"twin", "alerts", "ingest"}) {
