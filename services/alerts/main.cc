@@ -2,12 +2,12 @@
 // subscribers.
 #include <fstream>
 #include <iostream>
-#include <optional>
 #include <sstream>
 
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
 #include "services/alerts/lifecycle/escalator.h"
+#include "services/alerts/rules/shipped_catalogue.h"
 #include "services/common/config.h"
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
@@ -18,31 +18,29 @@ using namespace healthtwin;
 
 int main(int argc, char** argv) {
   common::BlockShutdownSignals();
-  // The rule catalogue validates per-patient settings (SetPatientAlertSettings). A catalogue
-  // named explicitly must load; the default is optional, so that a deployment without it still
-  // serves alerts (setting settings is then FAILED_PRECONDITION).
-  constexpr char kDefaultRules[] = "deploy/config/alert_rules.toml";
-  std::string rules_path = kDefaultRules;
+  // The rule catalogue validates per-patient settings (SetPatientAlertSettings). The shipped
+  // one is compiled in; --alert-rules replaces it with a file, which must load.
+  std::string rules_path;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {}, [&](CLI::App& app) {
     app.add_option("--alert-rules", rules_path,
-                   "the rule catalogue (TOML) per-patient alert settings are checked against")
-        ->capture_default_str();
+                   "a rule catalogue (TOML) to use instead of the built-in deploy/config/alert_rules.toml");
   });
-  std::optional<alerts::rules::RuleEngine> rules;
-  {
+  std::string rules_text(alerts::rules::ShippedCatalogueToml());
+  if (!rules_path.empty()) {
     std::ifstream in(rules_path);
+    if (!in) {
+      std::cerr << "healthtwin-alerts: --alert-rules: " << rules_path << ": cannot be read\n";
+      return 2;
+    }
     std::stringstream text;
     text << in.rdbuf();
-    auto engine = in ? alerts::rules::RuleEngine::FromToml(text.str(), rules_path)
-                     : absl::StatusOr<alerts::rules::RuleEngine>(absl::NotFoundError(rules_path + ": cannot be read"));
-    if (engine.ok()) {
-      rules.emplace(*std::move(engine));
-    } else if (rules_path != kDefaultRules) {
-      std::cerr << "healthtwin-alerts: --alert-rules: " << engine.status().message() << "\n";
-      return 2;
-    } else {
-      common::LogWarn("alerts.no_rule_catalogue", {{"error", std::string(engine.status().message())}});
-    }
+    rules_text = text.str();
+  }
+  auto rules =
+      alerts::rules::RuleEngine::FromToml(rules_text, rules_path.empty() ? "built-in alert_rules.toml" : rules_path);
+  if (!rules.ok()) {
+    std::cerr << "healthtwin-alerts: --alert-rules: " << rules.status().message() << "\n";
+    return 2;
   }
 
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
@@ -54,7 +52,7 @@ int main(int argc, char** argv) {
   alerts::lifecycle::Escalator escalator(store);
   alerts::AlertServiceImpl service(
       pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access), store,
-      rules ? &*rules : nullptr);
+      &*rules);
   return common::RunService(
       cfg, {&service},
       {.on_first_healthy =

@@ -264,5 +264,32 @@ TEST_P(EveryServiceTest, ServerReflectionListsTheService) {
 INSTANTIATE_TEST_SUITE_P(Services, EveryServiceTest, ::testing::ValuesIn(EveryService()),
                          [](const ::testing::TestParamInfo<ServiceBinary>& param) { return param.param.name; });
 
+// The alerts service's own flag: a rule catalogue named with --alert-rules must load (without
+// it the built-in catalogue is used, which the tests above start with).
+using AlertsServiceTest = EveryServiceTest;
+
+TEST_P(AlertsServiceTest, AlertRulesThatCannotBeReadExit2WithOneLineNamingThePath) {
+  std::vector<std::string> args = Args(kUnreachableDb);
+  args.insert(args.end(), {"--alert-rules", work_ / "absent.toml"});
+
+  EXPECT_THAT(ExpectExit2(args), HasSubstr(work_ / "absent.toml"));
+}
+
+TEST_P(AlertsServiceTest, AlertRulesWithABadValueExit2WithOneLineNamingTheKey) {
+  const std::string rules = work_ / "rules.toml";
+  std::ofstream(rules) << "[rules.hr_high]\nkind = \"threshold_high\"\nvital = \"heart_rate\"\n"
+                          "priority = \"urgent\"\nthreshold = 120\n";
+  std::vector<std::string> args = Args(kUnreachableDb);
+  args.insert(args.end(), {"--alert-rules", rules});
+
+  const std::string err = ExpectExit2(args);
+
+  EXPECT_THAT(err, HasSubstr(rules));
+  EXPECT_THAT(err, HasSubstr("rules.hr_high.priority"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Alerts, AlertsServiceTest, ::testing::Values(EveryService()[1]),
+                         [](const ::testing::TestParamInfo<ServiceBinary>& param) { return param.param.name; });
+
 }  // namespace
 }  // namespace healthtwin::testing

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "services/alerts/rules/shipped_catalogue.h"
 #include "services/alerts/rules/test_support.h"
 
 namespace healthtwin::alerts::rules {
@@ -29,6 +30,12 @@ TEST(CatalogueTest, LoadsShippedCatalogue) {
   EXPECT_EQ(cat->Find("battery_low")->category, AlarmCategory::kTechnical);
   EXPECT_EQ(cat->Find("spo2_low")->threshold_scale2, 88);
   EXPECT_GE(cat->rules().size(), 17u);
+}
+
+// The copy compiled into the services is the file as it is now (CMake re-reads it on edit).
+TEST(CatalogueTest, CompiledInCatalogueIsTheShippedFile) {
+  EXPECT_EQ(ShippedCatalogueToml(), ShippedToml());
+  EXPECT_TRUE(Catalogue::FromToml(ShippedCatalogueToml(), "built-in").ok());
 }
 
 TEST(CatalogueTest, RejectsThresholdOutsideVitalRangeNamingKey) {
