@@ -31,10 +31,10 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ListAlerts(grpc::CallbackServerC
                                                            const alerts_v1::ListAlertsRequest* req,
                                                            alerts_v1::ListAlertsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "ListAlerts", "alerts.list", req->patient_id());
-    if (!caller.ok()) return caller.status();
     std::vector<std::string> requested(req->patient_ids().begin(), req->patient_ids().end());
     if (!req->patient_id().empty()) requested.push_back(req->patient_id());
+    auto caller = Identify(*ctx, "ListAlerts", "alerts.list", requested);
+    if (!caller.ok()) return caller.status();
     auto patients = PatientsInScope(*caller, "alerts.list", std::move(requested));
     if (!patients.ok()) return patients.status();
     if (patients->empty()) return absl::OkStatus();  // no patients, no alerts
@@ -77,7 +77,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetPatientAlertSettings(
     grpc::CallbackServerContext* ctx, const alerts_v1::GetPatientAlertSettingsRequest* req,
     alerts_v1::PatientAlertSettings* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "GetPatientAlertSettings", "alert_settings.read", req->patient_id());
+    auto caller = Identify(*ctx, "GetPatientAlertSettings", "alert_settings.read", {req->patient_id()});
     if (!caller.ok()) return caller.status();
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (auto s = access_.CheckAndAudit(*caller, "alert_settings.read", req->patient_id()); !s.ok()) return s;
@@ -90,7 +90,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::SetPatientAlertSettings(grpc::Ca
                                                                         alerts_v1::PatientAlertSettings* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
     const std::string& patient = req->settings().patient_id();
-    auto caller = Identify(*ctx, "SetPatientAlertSettings", "alert_settings.write", patient);
+    auto caller = Identify(*ctx, "SetPatientAlertSettings", "alert_settings.write", {patient});
     if (!caller.ok()) return caller.status();
     if (patient.empty()) return absl::InvalidArgumentError("settings.patient_id: required");
     if (auto s = access_.CheckAndAudit(*caller, "alert_settings.write", patient); !s.ok()) return s;
@@ -108,7 +108,8 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetAlarmBurden(grpc::CallbackSer
                                                                const alerts_v1::GetAlarmBurdenRequest* req,
                                                                alerts_v1::GetAlarmBurdenResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "GetAlarmBurden", "alerts.burden");
+    auto caller =
+        Identify(*ctx, "GetAlarmBurden", "alerts.burden", {req->patient_ids().begin(), req->patient_ids().end()});
     if (!caller.ok()) return caller.status();
     auto patients = PatientsInScope(*caller, "alerts.burden", {req->patient_ids().begin(), req->patient_ids().end()});
     if (!patients.ok()) return patients.status();

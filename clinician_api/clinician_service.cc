@@ -102,19 +102,24 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
 }
 
 absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
-                                                      std::string_view action, const std::string& patient_id) {
+                                                      std::string_view action,
+                                                      const std::vector<std::string>& patient_ids) {
   // A refused role is an attempt on patient data too: it is recorded like a care-team refusal.
-  return common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient_id);
+  return common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient_ids);
 }
 
 absl::StatusOr<Caller> ClinicianServiceImpl::IdentifyForAlert(const grpc::CallbackServerContext& ctx,
                                                               std::string_view method, std::string_view action,
                                                               const std::string& alert_id) {
-  auto caller = Identify(ctx, method, action);
+  // The alert's patient first, so that a refused role is recorded against that patient too.
+  const bool valid_id = common::IsUuid(alert_id);
+  auto patient = valid_id ? access_.AlertPatient(alert_id) : absl::StatusOr<std::string>(std::string());
+  auto caller =
+      Identify(ctx, method, action,
+               patient.ok() && !patient->empty() ? std::vector<std::string>{*patient} : std::vector<std::string>{});
   if (!caller.ok()) return caller.status();
   if (alert_id.empty()) return absl::InvalidArgumentError("alert_id: required");
-  if (!common::IsUuid(alert_id)) return absl::InvalidArgumentError("alert_id: not a UUID");
-  auto patient = access_.AlertPatient(alert_id);
+  if (!valid_id) return absl::InvalidArgumentError("alert_id: not a UUID");
   if (!patient.ok()) {
     if (absl::IsNotFound(patient.status())) {
       if (auto s = access_.Audit(*caller, action, "", "not_found", "alert " + alert_id); !s.ok()) {
@@ -159,12 +164,12 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetVitals(grpc::CallbackServerCo
                                                           const healthtwin::vitals::v1::QueryVitalsRequest* req,
                                                           healthtwin::vitals::v1::QueryVitalsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "GetVitals", "vitals.read", req->patient_id());
+    auto caller = Identify(*ctx, "GetVitals", "vitals.read", {req->patient_id()});
     if (!caller.ok()) return caller.status();
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (auto s = access_.CheckAndAudit(*caller, "vitals.read", req->patient_id()); !s.ok()) return s;
-    return CallUpstream(*caller, up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals,
-                        *req, resp);
+    return CallUpstream(*caller, up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals, *req,
+                        resp);
   });
 }
 
@@ -172,31 +177,31 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
     grpc::CallbackServerContext* ctx, const alerts_v1::SubscribeRequest* req) {
   auto* relay = new AlertRelay();
   // Authorisation needs the database, so it runs on the executor; the relay waits.
-  executor_.Submit([=, this] {
-    auto caller = Identify(*ctx, "SubscribeAlerts", "alerts.subscribe");
-    if (!caller.ok()) return relay->Refuse(caller.status());
-    alerts_v1::SubscribeRequest upstream = *req;
-    if (req->patient_ids().empty()) {
-      // "All my patients": pin the care team now. Later changes need a new subscription.
-      auto patients = access_.CareTeamPatients(*caller);
-      if (!patients.ok()) return relay->Refuse(patients.status());
-      if (patients->empty()) {
-        (void)access_.Audit(*caller, "alerts.subscribe", "", "denied", "empty care team");
-        return relay->Refuse(absl::FailedPreconditionError(caller->identity.common_name + " has no patients"));
-      }
-      for (const auto& p : *patients) upstream.add_patient_ids(p);
-      if (auto s =
-              access_.Audit(*caller, "alerts.subscribe", "", "allowed", std::to_string(patients->size()) + " patients");
-          !s.ok()) {
-        return relay->Refuse(s);
-      }
-    } else {
-      for (const auto& p : req->patient_ids()) {
-        if (auto s = access_.CheckAndAudit(*caller, "alerts.subscribe", p); !s.ok()) return relay->Refuse(s);
-      }
-    }
-    relay->Start(*caller, up_.alerts.get(), upstream);
-  }, [relay] { relay->Refuse(common::ServerBusyError()); });
+  executor_.Submit(
+      [=, this] {
+        auto caller = Identify(*ctx, "SubscribeAlerts", "alerts.subscribe",
+                               {req->patient_ids().begin(), req->patient_ids().end()});
+        if (!caller.ok()) return relay->Refuse(caller.status());
+        alerts_v1::SubscribeRequest upstream = *req;
+        // The alerts service delivers an event only while the caller is on the patient's care team,
+        // so removals (and, for "all my patients", additions) take effect on this open stream.
+        upstream.set_care_team_of(caller->identity.common_name);
+        if (req->patient_ids().empty()) {
+          // "All my patients", followed: recorded against each patient on the care team now.
+          auto patients = access_.CareTeamPatients(*caller);
+          if (!patients.ok()) return relay->Refuse(patients.status());
+          if (auto s = access_.AuditEach(*caller, "alerts.subscribe", *patients, "allowed", "care team, followed");
+              !s.ok()) {
+            return relay->Refuse(s);
+          }
+        } else {
+          for (const auto& p : req->patient_ids()) {
+            if (auto s = access_.CheckAndAudit(*caller, "alerts.subscribe", p); !s.ok()) return relay->Refuse(s);
+          }
+        }
+        relay->Start(*caller, up_.alerts.get(), upstream);
+      },
+      [relay] { relay->Refuse(common::ServerBusyError()); });
   return relay;
 }
 
@@ -217,7 +222,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackS
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                                         healthtwin::twin::v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "GetTwin", "twin.read", req->patient_id());
+    auto caller = Identify(*ctx, "GetTwin", "twin.read", {req->patient_id()});
     if (!caller.ok()) return caller.status();
     if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
     if (auto s = access_.CheckAndAudit(*caller, "twin.read", req->patient_id()); !s.ok()) return s;

@@ -7,11 +7,11 @@
 
 #include <memory>
 
-#include "services/common/access.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/common/access.h"
 #include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 
@@ -69,9 +69,10 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
                                            healthtwin::alerts::v1::GetAlarmBurdenResponse* resp) override;
 
  private:
-  // The caller when the policy admits it for `method`; a refusal is audited under `action`.
+  // The caller when the policy admits it for `method`; a refusal is audited under `action`,
+  // naming each of the patients the call asked about.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
-                                  std::string_view action, const std::string& patient_id = "");
+                                  std::string_view action, const std::vector<std::string>& patient_ids = {});
   // The caller when it may act on the alert: a valid, known alert of one of its patients.
   // Every outcome is audited under `action` (an unknown alert as "not_found").
   absl::StatusOr<Caller> IdentifyForAlert(const grpc::CallbackServerContext& ctx, std::string_view method,

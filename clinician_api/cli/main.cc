@@ -11,11 +11,12 @@
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
 //   healthtwin admin add-care-team --patient ID --member NAME
+//   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
-//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see models/calibration/cli_commands.h)
-//   healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]   (through clinician_api)
-//   healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
+//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see
+//   models/calibration/cli_commands.h) healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]
+//   (through clinician_api) healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
 //   healthtwin score news2 [--json] [--spo2 N --heart-rate N ...]   (offline; see models/scores/cli_commands.h)
 //   healthtwin job submit|watch|results|cancel ..., healthtwin whatif --patient ID ...
 //                                      (the simulation service; see clinician_api/cli/simulation_client.h)
@@ -25,25 +26,25 @@
 // "clinician_api" for --api, "ingest" for --registry, "simulation" for --simulation, the
 // --service of `health`); --api-identity and friends name other identities.
 // Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or credentials.
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include <CLI/CLI.hpp>
-#include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
-
+#include "absl/time/time.h"
+#include "clinician_api/cli/alert_commands.h"
+#include "clinician_api/cli/simulation_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
-#include "clinician_api/cli/alert_commands.h"
-#include "clinician_api/cli/simulation_client.h"
 #include "models/calibration/cli_commands.h"
 #include "models/cli_commands.h"
 #include "models/scores/cli_commands.h"
 #include "models/treatment/sim_commands.h"
-#include "absl/time/time.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
 #include "services/common/vital_type.h"
@@ -93,10 +94,14 @@ int64_t ParseDurationUs(const std::string& s) {
     Die(2, "--since: expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
   }
   switch (s.back()) {
-    case 's': return n * 1'000'000;
-    case 'm': return n * 60'000'000;
-    case 'h': return n * 3'600'000'000;
-    case 'd': return n * 86'400'000'000;
+    case 's':
+      return n * 1'000'000;
+    case 'm':
+      return n * 60'000'000;
+    case 'h':
+      return n * 3'600'000'000;
+    case 'd':
+      return n * 86'400'000'000;
   }
   Die(2, "--since: unit must be s, m, h or d, got '" + s + "'");
 }
@@ -131,8 +136,8 @@ std::string FormatAlert(const alr::AlertEvent& ev) {
   std::string prio = alr::Priority_Name(a.priority()).substr(std::string("PRIORITY_").size());
   std::string kind = ev.kind() == alr::AlertEvent::KIND_RAISED ? "ALERT" : "UPDATE";
   std::string state = alr::AlertState_Name(a.state()).substr(std::string("ALERT_STATE_").size());
-  return "[" + common::FormatTimestamp(a.raised_at()) + "] " + kind + " " + prio + " " +
-         a.patient_id() + " " + a.rule_id() + ": " + a.summary() + " (" + state + ", id " + a.alert_id() + ")";
+  return "[" + common::FormatTimestamp(a.raised_at()) + "] " + kind + " " + prio + " " + a.patient_id() + " " +
+         a.rule_id() + ": " + a.summary() + " (" + state + ", id " + a.alert_id() + ")";
 }
 
 }  // namespace
@@ -157,10 +162,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto* whoami = app.add_subcommand("whoami", "show the identity the server sees");
-  healthtwin::models::cli::ModelCommands model(app);  // offline: no server, no certificates
-  healthtwin::models::treatment::SimCommands sim(app);  // offline: no server, no certificates
+  healthtwin::models::cli::ModelCommands model(app);             // offline: no server, no certificates
+  healthtwin::models::treatment::SimCommands sim(app);           // offline: no server, no certificates
   healthtwin::models::calibration::cli::TwinCommands twin(app);  // `twin calibrate` is offline
-  healthtwin::models::scores::cli::ScoreCommands score(app);  // offline: no server, no certificates
+  healthtwin::models::scores::cli::ScoreCommands score(app);     // offline: no server, no certificates
   healthtwin::cli::SimulationClientCommands jobs(app, [&conn](const std::string& address, const char* flag) {
     return conn.Open(address, flag, conn.simulation_identity);
   });
@@ -168,7 +173,8 @@ int main(int argc, char** argv) {
   std::string ts_patient, ts_as_of;
   bool ts_json = false;
   twin_show->add_option("--patient", ts_patient, "patient id")->required();
-  twin_show->add_option("--as-of", ts_as_of, "what the twin believed at this instant, RFC 3339 (e.g. 2026-01-31T12:00:00Z)");
+  twin_show->add_option("--as-of", ts_as_of,
+                        "what the twin believed at this instant, RFC 3339 (e.g. 2026-01-31T12:00:00Z)");
   twin_show->add_flag("--json", ts_json, "one JSON object");
 
   auto* health = app.add_subcommand("health", "check a service's grpc.health.v1 status");
@@ -223,8 +229,9 @@ int main(int argc, char** argv) {
   auto* bind = admin->add_subcommand("bind-device", "bind a device to a patient");
   std::string b_device, b_kind, b_patient;
   bind->add_option("--device", b_device, "device id")->required();
-  bind->add_option("--kind", b_kind, "heart_rate_strap, blood_pressure_cuff, pulse_oximeter, thermometer, "
-                                      "weight_scale, glucose_meter or synthetic")
+  bind->add_option("--kind", b_kind,
+                   "heart_rate_strap, blood_pressure_cuff, pulse_oximeter, thermometer, "
+                   "weight_scale, glucose_meter or synthetic")
       ->required();
   bind->add_option("--patient", b_patient, "patient id")->required();
   std::vector<std::string> b_gateways;
@@ -238,6 +245,12 @@ int main(int argc, char** argv) {
   std::string t_patient, t_member;
   team->add_option("--patient", t_patient, "patient id")->required();
   team->add_option("--member", t_member, "certificate common name, e.g. dr-alice")->required();
+  auto* untie = admin->add_subcommand("remove-care-team",
+                                      "remove a member from a patient's care team (their open alert streams stop "
+                                      "carrying that patient)");
+  std::string u_patient, u_member;
+  untie->add_option("--patient", u_patient, "patient id")->required();
+  untie->add_option("--member", u_member, "certificate common name, e.g. dr-alice")->required();
 
   try {
     app.parse(argc, argv);
@@ -273,18 +286,29 @@ int main(int argc, char** argv) {
     auto s = stub->GetTwin(&ctx, req, &snap);
     if (!s.ok()) return Fail(s);
     auto when = [](const google::protobuf::Timestamp& ts) { return common::FormatTimestamp(ts); };
-    const std::string reason = healthtwin::twin::v1::UpdateReason_Name(snap.reason()).substr(std::string("UPDATE_REASON_").size());
+    const std::string reason =
+        healthtwin::twin::v1::UpdateReason_Name(snap.reason()).substr(std::string("UPDATE_REASON_").size());
     if (ts_json) {
       nlohmann::json params = nlohmann::json::array();
       for (const auto& p : snap.parameters()) {
-        params.push_back({{"name", p.name()}, {"value", p.value()}, {"std_dev", p.std_dev()}, {"lower_90", p.lower_90()},
-                          {"upper_90", p.upper_90()}, {"fixed_at_prior", p.fixed_at_prior()}});
+        params.push_back({{"name", p.name()},
+                          {"value", p.value()},
+                          {"std_dev", p.std_dev()},
+                          {"lower_90", p.lower_90()},
+                          {"upper_90", p.upper_90()},
+                          {"fixed_at_prior", p.fixed_at_prior()}});
       }
-      nlohmann::json j{{"patient_id", snap.patient_id()}, {"version", snap.version()}, {"reason", reason},
-                       {"model_version", snap.model_version()}, {"created_at", when(snap.created_at())},
-                       {"calibrated", snap.calibrated()}, {"samples_absorbed", snap.samples_absorbed()},
-                       {"parameters", params}, {"covariance", snap.covariance()}};
-      if (snap.has_data_window_start()) j["data_window"] = {when(snap.data_window_start()), when(snap.data_window_end())};
+      nlohmann::json j{{"patient_id", snap.patient_id()},
+                       {"version", snap.version()},
+                       {"reason", reason},
+                       {"model_version", snap.model_version()},
+                       {"created_at", when(snap.created_at())},
+                       {"calibrated", snap.calibrated()},
+                       {"samples_absorbed", snap.samples_absorbed()},
+                       {"parameters", params},
+                       {"covariance", snap.covariance()}};
+      if (snap.has_data_window_start())
+        j["data_window"] = {when(snap.data_window_start()), when(snap.data_window_end())};
       if (snap.has_state_time()) j["state_time"] = when(snap.state_time());
       if (!snap.last_calibration_error().empty()) j["last_calibration_error"] = snap.last_calibration_error();
       std::cout << j.dump() << "\n";
@@ -294,10 +318,11 @@ int main(int argc, char** argv) {
               << when(snap.created_at()) << "\n";
     std::cout << "model: " << snap.model_version() << "\n";
     if (snap.has_data_window_start()) {
-      std::cout << "calibrated on data " << when(snap.data_window_start()) << " .. " << when(snap.data_window_end()) << "\n";
+      std::cout << "calibrated on data " << when(snap.data_window_start()) << " .. " << when(snap.data_window_end())
+                << "\n";
     } else {
-      std::cout << "not calibrated yet (population prior" << (snap.samples_absorbed() > 0 ? " + sequential updates" : "")
-                << ")\n";
+      std::cout << "not calibrated yet (population prior"
+                << (snap.samples_absorbed() > 0 ? " + sequential updates" : "") << ")\n";
     }
     if (snap.has_state_time()) {
       std::cout << "newest sample " << when(snap.state_time()) << ", " << snap.samples_absorbed()
@@ -333,9 +358,8 @@ int main(int argc, char** argv) {
       grpc::ClientContext ctx;
       const auto left = std::max(until - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration(0));
       // Each attempt gets 1-2 s, so --wait-s overshoots by at most a second.
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::clamp<std::chrono::steady_clock::duration>(left, std::chrono::seconds(1),
-                                                                       std::chrono::seconds(2)));
+      ctx.set_deadline(std::chrono::system_clock::now() + std::clamp<std::chrono::steady_clock::duration>(
+                                                              left, std::chrono::seconds(1), std::chrono::seconds(2)));
       grpc::health::v1::HealthCheckRequest req;
       req.set_service(h_check);
       grpc::health::v1::HealthCheckResponse resp;
@@ -375,8 +399,11 @@ int main(int argc, char** argv) {
     for (const auto& v : resp.samples()) {
       const auto at = common::FormatTimestamp(v.measured_at());
       if (v_json) {
-        std::cout << nlohmann::json{{"measured_at", at}, {"type", type_name(v.type())}, {"value", v.value()},
-                                    {"ucum_unit", v.ucum_unit()}, {"device_id", v.device_id()}}
+        std::cout << nlohmann::json{{"measured_at", at},
+                                    {"type", type_name(v.type())},
+                                    {"value", v.value()},
+                                    {"ucum_unit", v.ucum_unit()},
+                                    {"device_id", v.device_id()}}
                          .dump()
                   << "\n";
       } else {
@@ -387,8 +414,12 @@ int main(int argc, char** argv) {
     for (const auto& b : resp.buckets()) {
       const auto at = common::FormatTimestamp(b.bucket_start());
       if (v_json) {
-        std::cout << nlohmann::json{{"bucket_start", at}, {"type", type_name(b.type())}, {"min", b.min()},
-                                    {"max", b.max()}, {"mean", b.mean()}, {"count", b.count()},
+        std::cout << nlohmann::json{{"bucket_start", at},
+                                    {"type", type_name(b.type())},
+                                    {"min", b.min()},
+                                    {"max", b.max()},
+                                    {"mean", b.mean()},
+                                    {"count", b.count()},
                                     {"ucum_unit", b.ucum_unit()}}
                          .dump()
                   << "\n";
@@ -405,7 +436,8 @@ int main(int argc, char** argv) {
     auto stub = clin::ClinicianService::NewStub(conn.Open(conn.api, "--api", conn.api_identity));
     alr::SubscribeRequest req;
     for (const auto& p : w_patients) req.add_patient_ids(p);
-    if (!w_since.empty()) *req.mutable_since() = common::FromUnixMicros(common::NowUnixMicros() - ParseDurationUs(w_since));
+    if (!w_since.empty())
+      *req.mutable_since() = common::FromUnixMicros(common::NowUnixMicros() - ParseDurationUs(w_since));
     grpc::ClientContext ctx;
     if (w_timeout_s > 0) ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(w_timeout_s));
     auto reader = stub->SubscribeAlerts(&ctx, req);
@@ -483,8 +515,8 @@ int main(int argc, char** argv) {
     reg::ReleaseQuarantineResponse resp;
     s = stub->ReleaseQuarantine(&ctx, req, &resp);
     if (s.ok()) {
-      std::cout << "released " << resp.released_count() << " samples of " << r_device << " ("
-                << resp.duplicate_count() << " were already stored, " << resp.held_count()
+      std::cout << "released " << resp.released_count() << " samples of " << r_device << " (" << resp.duplicate_count()
+                << " were already stored, " << resp.held_count()
                 << " still held: another gateway or measured before the binding)\n";
     }
   } else if (team->parsed()) {
@@ -494,6 +526,13 @@ int main(int argc, char** argv) {
     reg::AddCareTeamMemberResponse resp;
     s = stub->AddCareTeamMember(&ctx, req, &resp);
     if (s.ok()) std::cout << "added " << t_member << " to the care team of " << t_patient << "\n";
+  } else if (untie->parsed()) {
+    reg::RemoveCareTeamMemberRequest req;
+    req.set_patient_id(u_patient);
+    req.set_member(u_member);
+    reg::RemoveCareTeamMemberResponse resp;
+    s = stub->RemoveCareTeamMember(&ctx, req, &resp);
+    if (s.ok()) std::cout << "removed " << u_member << " from the care team of " << u_patient << "\n";
   }
   return s.ok() ? 0 : Fail(s);
 }

@@ -6,7 +6,7 @@
 #   make-dev-pki.sh OUTDIR --foreign  an unrelated CA + "intruder" and
 #                                     "foreign-server", for refusal tests
 #
-# The OU of each subject carries the role (service, bridge, clinician, admin, researcher);
+# The OU of each subject carries the role (service, bridge, clinician, nurse, admin, researcher);
 # see README.md beside this script. Running it again over a complete OUTDIR
 # changes nothing; over a partial one it issues only the missing certificates,
 # and it reissues server certificates whose SAN is not the current one (older
@@ -21,6 +21,7 @@ readonly CA_DAYS=3650
 readonly SERVICES=(ingest twin alerts simulation clinician_api)
 readonly BRIDGES=(bridge-001 bridge-002)
 readonly CLINICIANS=(dr-alice dr-bob)
+readonly NURSES=(nurse-nora nurse-ned)
 readonly ADMINS=(cli-admin)
 readonly RESEARCHERS=(researcher-rita researcher-sam)
 
@@ -106,6 +107,7 @@ else
   for n in "${SERVICES[@]}"; do identities+=("${n}|service|server+client"); done
   for n in "${BRIDGES[@]}"; do identities+=("${n}|bridge|client"); done
   for n in "${CLINICIANS[@]}"; do identities+=("${n}|clinician|client"); done
+  for n in "${NURSES[@]}"; do identities+=("${n}|nurse|client"); done
   for n in "${ADMINS[@]}"; do identities+=("${n}|admin|client"); done
   for n in "${RESEARCHERS[@]}"; do identities+=("${n}|researcher|client"); done
 fi

@@ -1,8 +1,12 @@
 #include "services/alerts/alert_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "services/alerts/alert_queries.h"
@@ -125,6 +129,9 @@ std::vector<v1::AlertEventRecord> LoadAlertEvents(pqxx::work& tx, const std::str
   return out;
 }
 
+// (patient, member) pairs of care_team, as the hub read them for one round of events.
+using CareTeams = std::set<std::pair<std::string, std::string>>;
+
 // One live subscription. Writes one event at a time from a bounded queue; a consumer that
 // falls kMaxQueuedEvents behind is ended with RESOURCE_EXHAUSTED rather than buffered forever.
 //
@@ -137,7 +144,20 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
  public:
   Subscription(AlertHub& hub, const v1::SubscribeRequest& req) : hub_(hub) {
     patients_.insert(req.patient_ids().begin(), req.patient_ids().end());
+    replay_patients_.assign(patients_.begin(), patients_.end());
     min_priority_ = req.min_priority();
+    care_team_of_ = req.care_team_of();
+  }
+
+  // The person whose care team gates every live event ("" for none); fixed for the call.
+  const std::string& care_team_of() const { return care_team_of_; }
+
+  // For a subscription that follows a care team: the patients whose history the replay covers
+  // (the care team when the subscription began). Called once, by Begin's authorization step,
+  // before any replay page is read.
+  void SetReplayPatients(std::vector<std::string> patients) {
+    std::sort(patients.begin(), patients.end());
+    replay_patients_ = std::move(patients);
   }
 
   // Starts the subscription: registers with the hub (holding live events back), then on the
@@ -163,7 +183,7 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
             } else if (since_us) {
               upto_ = upto;
               since_us_ = *since_us;
-              cursor_.patient_id = patients_.empty() ? std::string() : *patients_.begin();
+              cursor_.patient_id = replay_patients_.empty() ? std::string() : replay_patients_.front();
               cursor_.raised_at_us = *since_us;
               ScheduleReplayLocked();
             } else {
@@ -181,9 +201,10 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         });
   }
 
-  // Called by the hub thread for every new event.
-  void Push(const v1::AlertEvent& ev) {
-    if (!Matches(ev.alert())) return;
+  // Called by the hub thread for every new event; `teams` holds the care-team memberships of
+  // care_team_of() for the event's patient as read in this round.
+  void Push(const v1::AlertEvent& ev, const CareTeams& teams) {
+    if (!Matches(ev.alert(), teams)) return;
     std::lock_guard lock(mu_);
     if (!replaying_) {
       EnqueueLocked(ev);
@@ -230,8 +251,12 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     int64_t event_seq = 0;
   };
 
-  bool Matches(const v1::Alert& a) const {
-    return (patients_.empty() || patients_.contains(a.patient_id())) && a.priority() >= min_priority_;
+  bool Matches(const v1::Alert& a, const CareTeams& teams) const {
+    if (a.priority() < min_priority_) return false;
+    if (!care_team_of_.empty() && !teams.contains({a.patient_id(), care_team_of_})) return false;
+    // Explicit patients narrow further; a care-team subscription without them takes every one.
+    return care_team_of_.empty() ? patients_.contains(a.patient_id())
+                                 : patients_.empty() || patients_.contains(a.patient_id());
   }
 
   void Release() {
@@ -257,10 +282,10 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
 
   // Reads up to kReplayPageEvents events after `from`; sets `done` when history is exhausted.
   std::vector<v1::AlertEvent> ReadReplayPage(pqxx::work& tx, ReplayCursor& cursor, bool& done) const {
-    const std::vector<std::string> patients(patients_.begin(), patients_.end());
+    const std::vector<std::string>& patients = replay_patients_;
     std::vector<std::string> ids;
     std::vector<v1::AlertEventRecord> records;
-    done = false;
+    done = patients.empty();  // a care team with nobody on it yet has no history
     while (ids.size() < kReplayPageEvents && !done) {
       const std::size_t want = kReplayPageEvents - ids.size();
       // Index range scan of alerts_patient_idx from the cursor (the >= row comparison is its
@@ -369,6 +394,8 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
 
   AlertHub& hub_;
   std::set<std::string> patients_;
+  std::vector<std::string> replay_patients_;  // sorted; written before Begin, read by replay tasks
+  std::string care_team_of_;
   int min_priority_ = 0;
   common::PgPool* pool_ = nullptr;
   common::Executor* executor_ = nullptr;
@@ -445,13 +472,42 @@ absl::Status AlertHub::DeliverNew() {
     }
   });
   if (!s.ok()) return s;
-  std::lock_guard lock(mu_);
-  if (last_seq_ < 0) last_seq_ = from;
-  for (const auto& [seq, ev] : events) {
-    for (auto* sub : subs_) sub->Push(ev);
-    last_seq_ = seq;
+  // Subscriptions that follow a care team get an event only while their person is on the
+  // patient's care team, as read now (after the event was committed). A subscription added while
+  // the memberships are read is read for in another pass, so that none is judged without them.
+  nlohmann::json patients = nlohmann::json::array();
+  for (const auto& [seq, ev] : events) patients.push_back(ev.alert().patient_id());
+  CareTeams teams;
+  std::set<std::string> members_read;
+  for (;;) {
+    std::unique_lock lock(mu_);
+    nlohmann::json missing = nlohmann::json::array();
+    for (auto* sub : subs_) {
+      const std::string& m = sub->care_team_of();
+      if (!m.empty() && !members_read.contains(m)) {
+        members_read.insert(m);
+        missing.push_back(m);
+      }
+    }
+    if (missing.empty() || events.empty()) {
+      if (last_seq_ < 0) last_seq_ = from;
+      for (const auto& [seq, ev] : events) {
+        for (auto* sub : subs_) sub->Push(ev, teams);
+        last_seq_ = seq;
+      }
+      return absl::OkStatus();
+    }
+    lock.unlock();
+    auto read = pool_.WithTransaction("read care teams of subscribers", [&](pqxx::work& tx) {
+      for (const auto& r : tx.exec_params("SELECT patient_id, member FROM care_team"
+                                          " WHERE member IN (SELECT jsonb_array_elements_text($1::jsonb))"
+                                          "   AND patient_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                                          missing.dump(), patients.dump())) {
+        teams.emplace(r[0].as<std::string>(), r[1].as<std::string>());
+      }
+    });
+    if (!read.ok()) return read;  // nothing was pushed; the next round reads these events again
   }
-  return absl::OkStatus();
 }
 
 void AlertHub::Loop() {
@@ -484,9 +540,14 @@ const common::CallerPolicy::Rules& AlertServiceImpl::DefaultPolicy() {
 grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::CallbackServerContext* ctx,
                                                                       const v1::SubscribeRequest* req) {
   auto* sub = new Subscription(hub_, *req);
-  if (req->patient_ids().empty()) {
-    // No "every patient" subscription: whoever relays must name the patients it checked.
-    sub->End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "patient_ids: required"));
+  if (req->patient_ids().empty() && req->care_team_of().empty()) {
+    // No "every patient" subscription: whoever relays must name the patients it checked, or
+    // the person whose care team bounds what is delivered.
+    sub->End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "patient_ids: required unless care_team_of is set"));
+    return sub;
+  }
+  if (req->care_team_of().size() > 256) {
+    sub->End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "care_team_of: longer than 256 characters"));
     return sub;
   }
   if (!v1::Priority_IsValid(req->min_priority())) {
@@ -514,9 +575,28 @@ grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::Call
     return sub;
   }
   std::vector<std::string> patients(req->patient_ids().begin(), req->patient_ids().end());
+  const std::string member = req->care_team_of();
   sub->Begin(pool_, executor_, since,
-             [this, caller = *std::move(caller), patients = std::move(patients)]() -> absl::Status {
-               return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", patients);
+             [this, sub, member, caller = *std::move(caller), patients = std::move(patients)]() -> absl::Status {
+               if (!patients.empty() || member.empty()) {
+                 return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", patients);
+               }
+               // The whole care team, followed: its patients now are what the replay covers and
+               // what the record names; later additions are delivered as they happen.
+               if (auto s = policy_.Check("Subscribe", caller.identity); !s.ok()) {
+                 return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", {});
+               }
+               std::vector<std::string> team;
+               auto s = pool_.WithTransaction("read the care team", [&](pqxx::work& tx) {
+                 team.clear();
+                 for (const auto& r : tx.exec_params("SELECT patient_id FROM care_team WHERE member = $1", member)) {
+                   team.push_back(r[0].as<std::string>());
+                 }
+               });
+               if (!s.ok()) return s;
+               sub->SetReplayPatients(team);
+               return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", team,
+                                                "care team of " + member.substr(0, 64) + ", followed");
              });
   return sub;
 }
@@ -543,7 +623,9 @@ absl::StatusOr<common::Caller> AlertServiceImpl::AuthorizeOnAlert(grpc::Callback
                                                                   const char* action, const std::string& alert_id,
                                                                   const std::string* recipient) {
   auto patient = IsUuid(alert_id) ? access_.AlertPatient(alert_id) : absl::StatusOr<std::string>(std::string());
-  auto caller = common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient.ok() ? *patient : "");
+  auto caller =
+      common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action,
+                                       patient.ok() ? std::vector<std::string>{*patient} : std::vector<std::string>{});
   if (!caller.ok()) return caller.status();
   if (!IsUuid(alert_id)) return absl::InvalidArgumentError("alert_id: not a UUID");
   if (recipient != nullptr) {

@@ -7,8 +7,7 @@
 
 namespace healthtwin::common {
 
-absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx,
-                                         std::initializer_list<Role> allowed) {
+absl::StatusOr<PeerIdentity> RequireRole(const grpc::CallbackServerContext& ctx, std::initializer_list<Role> allowed) {
   auto auth = ctx.auth_context();
   if (!auth) return absl::UnauthenticatedError("no authentication context");
   auto peer = PeerIdentityFromAuthContext(*auth);
@@ -64,11 +63,21 @@ absl::StatusOr<Caller> AuthorizeAndAudit(const grpc::CallbackServerContext& ctx,
 
 absl::StatusOr<Caller> AuthorizeAuditingRefusal(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
                                                 std::string_view method, Access& access, std::string_view action,
-                                                const std::string& patient_id) {
+                                                const std::vector<std::string>& patient_ids) {
   auto caller = CallerOf(ctx);
   if (!caller.ok()) return caller.status();
   if (auto s = policy.Check(method, caller->identity); !s.ok()) {
-    if (auto a = access.Audit(*caller, action, patient_id, "denied", std::string(s.message())); !a.ok()) {
+    // A refused caller chooses how many ids it sends: the record names the first ones and
+    // says how many there were, so a refusal cannot be made to write without bound.
+    constexpr size_t kMaxNamed = 100;
+    std::string detail(s.message());
+    std::vector<std::string> named(patient_ids.begin(),
+                                   patient_ids.begin() + static_cast<long>(std::min(patient_ids.size(), kMaxNamed)));
+    if (patient_ids.size() > kMaxNamed) {
+      detail += " (" + std::to_string(patient_ids.size()) + " patients asked for; the first " +
+                std::to_string(kMaxNamed) + " recorded)";
+    }
+    if (auto a = access.AuditEach(*caller, action, named, "denied", detail); !a.ok()) {
       return absl::UnavailableError("access refused: the audit record could not be written");
     }
     return s;

@@ -2,9 +2,9 @@
 // and check the caller's mutual-TLS identity.
 #pragma once
 
-#include <initializer_list>
-
 #include <grpcpp/grpcpp.h>
+
+#include <initializer_list>
 
 #include "absl/status/statusor.h"
 #include "services/common/access.h"
@@ -41,12 +41,12 @@ absl::Status AuthorizeAndAudit(const Caller& caller, const CallerPolicy& policy,
                                Access& access, std::string_view action, const std::vector<std::string>& patient_ids,
                                std::string_view detail = "");
 
-// Authorises against `policy` for `method` and audits only a refusal (under `action`, about
-// `patient_id`), fail closed: for calls whose allowed outcome is audited later with more
-// detail, or not at all because it reveals no patient data.
+// Authorises against `policy` for `method` and audits only a refusal (under `action`, one row
+// per patient in `patient_ids`, or one naming none), fail closed: for calls whose allowed
+// outcome is audited later with more detail, or not at all because it reveals no patient data.
 absl::StatusOr<Caller> AuthorizeAuditingRefusal(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
                                                 std::string_view method, Access& access, std::string_view action,
-                                                const std::string& patient_id = "");
+                                                const std::vector<std::string>& patient_ids = {});
 
 // A service's policy built from its defaults and the `[access]` overrides of its config; exits
 // the process with code 2 and one line naming the bad entry, like every other config error.

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "absl/strings/str_split.h"
-
 #include "services/common/binding.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
@@ -62,9 +61,9 @@ const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
   // Registry administration is the admin's job; no service needs these methods (ingest reads
   // bindings from the database directly). A bridge learns only what it may forward.
   static const common::CallerPolicy::Rules kRules = {
-      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},   {"ListPatients", {"admin"}},
-      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}}, {"GetDevice", {"admin"}},
-      {"ListDevices", {"admin"}},       {"AddCareTeamMember", {"admin"}},
+      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},        {"ListPatients", {"admin"}},
+      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},      {"GetDevice", {"admin"}},
+      {"ListDevices", {"admin"}},       {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
       {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},
   };
   return kRules;
@@ -79,6 +78,21 @@ absl::Status CheckId(std::string_view field, std::string_view id) {
     }
   }
   return absl::OkStatus();
+}
+
+// The patient a device is bound to, so that every record of an access to the device (also a
+// refused one) names that patient; none for an unbound, unknown or malformed id.
+static std::vector<std::string> DevicePatient(common::PgPool& pool, const std::string& device_id) {
+  std::vector<std::string> out;
+  if (!CheckId("device_id", device_id).ok()) return out;
+  auto s = pool.WithTransaction("find the device's patient", [&](pqxx::work& tx) {
+    out.clear();
+    auto r =
+        tx.exec_params("SELECT patient_id FROM devices WHERE device_id = $1 AND patient_id IS NOT NULL", device_id);
+    if (!r.empty()) out.push_back(r[0][0].as<std::string>());
+  });
+  if (!s.ok()) out.clear();  // the access itself then fails on the database as well
+  return out;
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServerContext* ctx,
@@ -111,7 +125,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
     return pool_.WithTransaction("create patient", [&](pqxx::work& tx) {
       auto r = tx.exec_params(std::string("INSERT INTO patients (patient_id, sex, birth_year, height_cm, conditions)"
                                           " VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5::smallint[])"
-                                          " RETURNING ") + kPatientColumns,
+                                          " RETURNING ") +
+                                  kPatientColumns,
                               p.patient_id(), static_cast<int>(p.sex()), static_cast<int>(p.birth_year()),
                               p.height_cm(), conditions);
       RowToPatient(r[0], resp);
@@ -214,7 +229,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BindDevice(grpc::CallbackServerCo
                                  d.device_id())[0],
                   resp);
     });
-    if (s.ok() && !patient_exists) return absl::NotFoundError("patient_id: patient " + req->patient_id() + " does not exist");
+    if (s.ok() && !patient_exists)
+      return absl::NotFoundError("patient_id: patient " + req->patient_id() + " does not exist");
     return s;
   });
 }
@@ -222,8 +238,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BindDevice(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* RegistryServiceImpl::UnbindDevice(grpc::CallbackServerContext* ctx,
                                                             const v1::UnbindDeviceRequest* req, v1::Device* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "UnbindDevice", access_, "registry.unbind_device", {},
-                                           DeviceDetail(req->device_id()));
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "UnbindDevice", access_, "registry.unbind_device",
+                                           DevicePatient(pool_, req->device_id()), DeviceDetail(req->device_id()));
         !c.ok()) {
       return c.status();
     }
@@ -232,7 +248,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UnbindDevice(grpc::CallbackServer
     auto s = pool_.WithTransaction("unbind device", [&](pqxx::work& tx) {
       tx.exec_params("DELETE FROM device_gateways WHERE device_id = $1", req->device_id());
       auto r = tx.exec_params(std::string("UPDATE devices SET patient_id = NULL, bound_at = NULL"
-                                          " WHERE device_id = $1 RETURNING ") + kDeviceColumns,
+                                          " WHERE device_id = $1 RETURNING ") +
+                                  kDeviceColumns,
                               req->device_id());
       if ((found = !r.empty())) RowToDevice(r[0], resp);
     });
@@ -244,8 +261,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UnbindDevice(grpc::CallbackServer
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetDevice(grpc::CallbackServerContext* ctx,
                                                          const v1::GetDeviceRequest* req, v1::Device* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "GetDevice", access_, "registry.get_device", {},
-                                           DeviceDetail(req->device_id()));
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "GetDevice", access_, "registry.get_device",
+                                           DevicePatient(pool_, req->device_id()), DeviceDetail(req->device_id()));
         !c.ok()) {
       return c.status();
     }
@@ -304,7 +321,33 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::AddCareTeamMember(grpc::CallbackS
       tx.exec_params("INSERT INTO care_team (patient_id, member) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                      req->patient_id(), req->member());
     });
-    if (s.ok() && !patient_exists) return absl::NotFoundError("patient_id: patient " + req->patient_id() + " does not exist");
+    if (s.ok() && !patient_exists)
+      return absl::NotFoundError("patient_id: patient " + req->patient_id() + " does not exist");
+    return s;
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::RemoveCareTeamMember(grpc::CallbackServerContext* ctx,
+                                                                    const v1::RemoveCareTeamMemberRequest* req,
+                                                                    v1::RemoveCareTeamMemberResponse*) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    if (auto c = common::AuthorizeAndAudit(*ctx, policy_, "RemoveCareTeamMember", access_,
+                                           "registry.remove_care_team_member", {req->patient_id()},
+                                           "member " + req->member().substr(0, 64));
+        !c.ok()) {
+      return c.status();
+    }
+    if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
+    if (auto s = CheckId("member", req->member()); !s.ok()) return s;
+    bool removed = false;
+    auto s = pool_.WithTransaction("remove care team member", [&](pqxx::work& tx) {
+      removed = tx.exec_params("DELETE FROM care_team WHERE patient_id = $1 AND member = $2", req->patient_id(),
+                               req->member())
+                    .affected_rows() > 0;
+    });
+    if (s.ok() && !removed) {
+      return absl::NotFoundError("member: " + req->member() + " is not on the care team of " + req->patient_id());
+    }
     return s;
   });
 }
@@ -332,7 +375,8 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ReleaseQuarantine(grpc::CallbackS
       constexpr const char* kEligible =
           " FROM quarantine q JOIN devices d ON d.device_id = q.device_id"
           " WHERE q.device_id = $1 AND q.released_at IS NULL"
-          "   AND EXISTS (SELECT 1 FROM device_gateways g WHERE g.device_id = q.device_id AND g.bridge_id = q.bridge_id)"
+          "   AND EXISTS (SELECT 1 FROM device_gateways g WHERE g.device_id = q.device_id AND g.bridge_id = "
+          "q.bridge_id)"
           "   AND q.measured_at >= d.bound_at - $2::integer * interval '1 second'";
       const int grace = common::kBindingClockGraceS;
       const int64_t pending =
@@ -347,15 +391,16 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ReleaseQuarantine(grpc::CallbackS
               "  ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING RETURNING 1)"
               " SELECT count(*) FROM moved",
           req->device_id(), grace, patient);
-      tx.exec_params(std::string("UPDATE quarantine SET released_at = now() WHERE id IN (SELECT q.id") + kEligible +
-                         ")",
-                     req->device_id(), grace);
+      tx.exec_params(
+          std::string("UPDATE quarantine SET released_at = now() WHERE id IN (SELECT q.id") + kEligible + ")",
+          req->device_id(), grace);
       const auto released = moved[0][0].as<int64_t>();
       resp->set_released_count(static_cast<uint32_t>(released));
       resp->set_duplicate_count(static_cast<uint32_t>(pending - released));
-      resp->set_held_count(tx.exec_params("SELECT count(*) FROM quarantine WHERE device_id = $1 AND released_at IS NULL",
-                                          req->device_id())[0][0]
-                               .as<uint32_t>());
+      resp->set_held_count(
+          tx.exec_params("SELECT count(*) FROM quarantine WHERE device_id = $1 AND released_at IS NULL",
+                         req->device_id())[0][0]
+              .as<uint32_t>());
       if (released > 0) tx.exec("SELECT pg_notify('vitals_new', '')");
     });
     if (s.ok() && patient.empty()) {

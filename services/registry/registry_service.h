@@ -39,6 +39,9 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* AddCareTeamMember(grpc::CallbackServerContext* ctx,
                                               const v1::AddCareTeamMemberRequest* req,
                                               v1::AddCareTeamMemberResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveCareTeamMember(grpc::CallbackServerContext* ctx,
+                                                 const v1::RemoveCareTeamMemberRequest* req,
+                                                 v1::RemoveCareTeamMemberResponse* resp) override;
   grpc::ServerUnaryReactor* ReleaseQuarantine(grpc::CallbackServerContext* ctx,
                                               const v1::ReleaseQuarantineRequest* req,
                                               v1::ReleaseQuarantineResponse* resp) override;

@@ -2,26 +2,25 @@
 // the registry binds devices, alerts evaluates and fans out, and clinician_api enforces the
 // care team and audits. Real PostgreSQL and real mutual TLS; see test_env.h.
 
+#include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <limits>
-#include <map>
-#include <cmath>
-#include <sstream>
-
-#include <grpcpp/grpcpp.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,8 +29,8 @@
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
-#include "services/common/pg.h"
 #include "services/common/logging.h"
+#include "services/common/pg.h"
 #include "services/common/testing/reflection_probe.h"
 #include "services/common/time_util.h"
 #include "services/ingest/pg_sample_store.h"
@@ -58,9 +57,7 @@ void SetDeadline(grpc::ClientContext& ctx, std::chrono::seconds timeout = kRpcDe
 }
 
 // Whole seconds, `ago_s` in the past: readable timestamps and exact bucket boundaries.
-int64_t SecondsAgoUs(int64_t ago_s) {
-  return (common::NowUnixMicros() / kMicrosPerSecond - ago_s) * kMicrosPerSecond;
-}
+int64_t SecondsAgoUs(int64_t ago_s) { return (common::NowUnixMicros() / kMicrosPerSecond - ago_s) * kMicrosPerSecond; }
 
 vitals_v1::Sample HeartRate(uint64_t sender_seq, const std::string& device_id, double bpm, int64_t measured_at_us) {
   vitals_v1::Sample s;
@@ -283,7 +280,8 @@ class SliceTest : public ::testing::Test {
     return clinician->GetVitals(&ctx, req, resp);
   }
 
-  grpc::Status GetTwin(std::string_view identity, const clinician_v1::GetTwinRequest& req, twin_v1::TwinSnapshot* resp) {
+  grpc::Status GetTwin(std::string_view identity, const clinician_v1::GetTwinRequest& req,
+                       twin_v1::TwinSnapshot* resp) {
     auto clinician = Clinician(identity);
     grpc::ClientContext ctx;
     SetDeadline(ctx);
@@ -328,7 +326,7 @@ class SliceTest : public ::testing::Test {
   }
 
   static std::function<bool(const alerts_v1::AlertEvent&)> IsEvent(alerts_v1::AlertEvent::Kind kind,
-                                                                    const std::string& patient) {
+                                                                   const std::string& patient) {
     return [kind, patient](const alerts_v1::AlertEvent& e) {
       return e.kind() == kind && e.alert().patient_id() == patient;
     };
@@ -446,8 +444,9 @@ TEST_F(SliceTest, VitalsLandInMonthlyPartitionsAndOldOnesInDefault) {
   vitals_v1::SampleBatch batch = HeartRateRun(kDevice, 1, 2, SecondsAgoUs(60), 70);
   *batch.add_samples() = HeartRate(3, kDevice, 71, SecondsAgoUs(2 * 365 * 86400));  // a stored record
   ASSERT_TRUE(Stream({batch}).status.ok());
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE tableoid::regclass::text = 'vitals_' ||"
-                           " to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM vitals WHERE tableoid::regclass::text = 'vitals_' ||"
+                     " to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')"),
             2);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 1);
 
@@ -459,9 +458,10 @@ TEST_F(SliceTest, VitalsLandInMonthlyPartitionsAndOldOnesInDefault) {
 TEST_F(SliceTest, CreatingAPartitionMovesRowsOutOfDefault) {
   // A row far enough ahead to have no partition yet (inserted directly: ingest would refuse
   // a future timestamp), then partitions created further ahead take it over.
-  QueryInt(db(), "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, bridge_id)"
-                 " VALUES ('p', 'd', 1, 60, '/min', date_trunc('month', now()) + interval '5 months', 'b')"
-                 " RETURNING 1");
+  QueryInt(db(),
+           "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, bridge_id)"
+           " VALUES ('p', 'd', 1, 60, '/min', date_trunc('month', now()) + interval '5 months', 'b')"
+           " RETURNING 1");
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 1);
   EXPECT_EQ(QueryInt(db(), "SELECT healthtwin_ensure_vitals_partitions(6)"), 4);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals_default"), 0);
@@ -542,8 +542,8 @@ TEST_F(SliceTest, IngestEndsStreamWhenSenderSeqDoesNotIncrease) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
   const int64_t start_us = SecondsAgoUs(60);
 
-  StreamOutcome out = Stream({HeartRateRun(kDevice, 1, 3, start_us, 70),
-                              HeartRateRun(kDevice, 3, 2, start_us + 10 * kMicrosPerSecond, 70)});
+  StreamOutcome out = Stream(
+      {HeartRateRun(kDevice, 1, 3, start_us, 70), HeartRateRun(kDevice, 3, 2, start_us + 10 * kMicrosPerSecond, 70)});
 
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(out.status.error_message(), HasSubstr("sender_seq"));
@@ -618,8 +618,7 @@ TEST_F(SliceTest, GetVitalsReturnsSamplesToCareTeamMember) {
   const int64_t base_us = StoreTwoMinutesOfHeartRate();
   vitals_v1::QueryVitalsResponse resp;
 
-  grpc::Status s =
-      GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp);
+  grpc::Status s = GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp);
 
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(resp.samples_size(), 12);
@@ -693,8 +692,8 @@ TEST_F(SliceTest, GetVitalsAuditsAllowedAndDeniedAccess) {
             1);
   // Plus ingest's own record of the one relayed query (dr-bob's never left clinician_api).
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action LIKE 'vitals.%'"), 3);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'vitals.query' AND on_behalf_of = 'dr-alice'"),
-            1);
+  EXPECT_EQ(
+      QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'vitals.query' AND on_behalf_of = 'dr-alice'"), 1);
 }
 
 // ----------------------------------------------------------------------------- alerts
@@ -753,8 +752,9 @@ TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
   ASSERT_TRUE(WaitForEvaluator()) << "the evaluator did not consume the vitals";
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 100);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts"), 1);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
-                           " AND rule_id = 'hr_high_sustained'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
+                     " AND rule_id = 'hr_high_sustained'"),
             1);
   watch.Stop();
   int raised_events = 0;
@@ -931,8 +931,9 @@ TEST_F(SliceTest, BridgeCertificateCannotReadTheRegistry) {
     EXPECT_EQ(registry->GetDevice(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
     EXPECT_TRUE(resp.patient_id().empty());
   }
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = 'bridge-001' AND outcome = 'denied'"
-                           " AND action LIKE 'registry.%'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'bridge-001' AND outcome = 'denied'"
+                     " AND action LIKE 'registry.%'"),
             4);
 }
 
@@ -975,8 +976,9 @@ TEST_F(SliceTest, ASecondBridgeCannotWriteAPatientsVitalsNorSilenceTheTachycardi
   ASSERT_TRUE(raised.has_value()) << "the injected readings suppressed the tachycardia alert";
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE patient_id = 'pat-0001'"), 70);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE bridge_id <> 'bridge-001'"), 0);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE bridge_id = 'bridge-002'"
-                           " AND reason = 'gateway not bound to the device'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM quarantine WHERE bridge_id = 'bridge-002'"
+                     " AND reason = 'gateway not bound to the device'"),
             70);
   // And the care team hears that someone else forwarded the patient's device.
   auto technical = watch.WaitFor(
@@ -1001,16 +1003,17 @@ TEST_F(SliceTest, ASampleMeasuredBeforeTheBindingIsQuarantined) {
   EXPECT_EQ(out.acks[0].stored_count(), 1u);
   EXPECT_EQ(out.acks[0].quarantined_count(), 1u);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE value = 64"), 0);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE value = 64"
-                           " AND reason = 'measured before the device was bound'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM quarantine WHERE value = 64"
+                     " AND reason = 'measured before the device was bound'"),
             1);
 }
 
 TEST_F(SliceTest, ReleaseMovesOnlyTheGatewaysReadingsMeasuredAfterTheBinding) {
   const std::string device = "AA:BB:CC:00:00:07";
-  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 3, SecondsAgoUs(60), 77)}).status.ok());             // gateway, recent
-  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 2, SecondsAgoUs(50), 55)}, "bridge-002").status.ok()); // another bridge
-  ASSERT_TRUE(Stream({HeartRateRun(device, 4, 2, SecondsAgoUs(7200), 66)}).status.ok());           // before binding
+  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 3, SecondsAgoUs(60), 77)}).status.ok());                // gateway, recent
+  ASSERT_TRUE(Stream({HeartRateRun(device, 1, 2, SecondsAgoUs(50), 55)}, "bridge-002").status.ok());  // another bridge
+  ASSERT_TRUE(Stream({HeartRateRun(device, 4, 2, SecondsAgoUs(7200), 66)}).status.ok());              // before binding
   ASSERT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine"), 7);
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, device, {}));
 
@@ -1046,8 +1049,9 @@ TEST_F(SliceTest, QuarantineIsBoundedPerBridgeAndRefusesBeyondTheBound) {
   EXPECT_EQ(outcome->quarantined, 3u);
   EXPECT_EQ(outcome->refused_quarantine_full, (std::vector<std::size_t>{3, 4}));
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE bridge_id = 'bridge-002'"), 3);
-  EXPECT_EQ(QueryInt(db(), "SELECT sum(sample_count) FROM technical_events WHERE kind = 'quarantine_full'"
-                           " AND bridge_id = 'bridge-002'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT sum(sample_count) FROM technical_events WHERE kind = 'quarantine_full'"
+                     " AND bridge_id = 'bridge-002'"),
             2);
   // A replay of what is already held is a duplicate, not a refusal; another bridge has its own room.
   auto replay = store.StoreBatch("bridge-002", {samples.begin(), samples.begin() + 3});
@@ -1080,14 +1084,16 @@ TEST_F(SliceTest, AFullQuarantineIsRaisedToThePatientsOfThatGateway) {
       [&] { return QueryInt(db(), "SELECT count(*) FROM alerts WHERE rule_id = 'tech_gateway_quarantine_full'") > 0; },
       kAlertWait))
       << "no technical alert for the full quarantine";
-  EXPECT_EQ(QueryText(db(), "SELECT patient_id || '/' || priority FROM alerts"
-                            " WHERE rule_id = 'tech_gateway_quarantine_full'"),
+  EXPECT_EQ(QueryText(db(),
+                      "SELECT patient_id || '/' || priority FROM alerts"
+                      " WHERE rule_id = 'tech_gateway_quarantine_full'"),
             "pat-0001/1");
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM technical_events WHERE alerted_at IS NULL"), 0);
   // A second refusal the same day raises nothing new.
   ASSERT_TRUE(store.StoreBatch("bridge-001", {samples[1]}).ok());
-  ASSERT_TRUE(PollUntil([&] { return QueryInt(db(), "SELECT count(*) FROM technical_events WHERE alerted_at IS NULL") == 0; },
-                        kAlertWait));
+  ASSERT_TRUE(
+      PollUntil([&] { return QueryInt(db(), "SELECT count(*) FROM technical_events WHERE alerted_at IS NULL") == 0; },
+                kAlertWait));
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE rule_id = 'tech_gateway_quarantine_full'"), 1);
 }
 
@@ -1150,9 +1156,10 @@ TEST_F(SliceTest, AdminsAndOtherServicesCannotReadPatientDataFromTheServices) {
   }
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM care_team WHERE member = 'dr-mallory'"), 1) << "only the admin's";
   // Each refusal is in the audit log, with the patient it was about.
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE outcome = 'denied' AND patient_id = 'pat-0001'"
-                           " AND actor IN ('cli-admin', 'twin', 'simulation')"
-                           " AND action IN ('vitals.query', 'alerts.list', 'alerts.subscribe', 'twin.read')"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE outcome = 'denied' AND patient_id = 'pat-0001'"
+                     " AND actor IN ('cli-admin', 'twin', 'simulation')"
+                     " AND action IN ('vitals.query', 'alerts.list', 'alerts.subscribe', 'twin.read')"),
             12);
 }
 
@@ -1183,8 +1190,9 @@ TEST_F(SliceTest, TheAcknowledgingPersonComesFromTheAuthenticatedRelay) {
   EXPECT_EQ(ack_as("clinician_api", "dr-bob").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alert_acknowledgements"), 0);
   EXPECT_EQ(QueryInt(db(), "SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 1) << "still open";
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledge' AND outcome = 'denied'"
-                           " AND actor IN ('twin', 'cli-admin') AND patient_id = 'pat-0001'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledge' AND outcome = 'denied'"
+                     " AND actor IN ('twin', 'cli-admin') AND patient_id = 'pat-0001'"),
             2);
 
   // Through clinician_api: both the person and the relay are recorded.
@@ -1196,8 +1204,9 @@ TEST_F(SliceTest, TheAcknowledgingPersonComesFromTheAuthenticatedRelay) {
   ASSERT_TRUE(alice->AcknowledgeAlert(&ctx, req, &acked).ok());
   EXPECT_EQ(QueryText(db(), "SELECT recipient || '/' || relayed_by FROM alert_acknowledgements"),
             "dr-alice/clinician_api");
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledge' AND outcome = 'allowed'"
-                           " AND actor = 'clinician_api' AND on_behalf_of = 'dr-alice'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledge' AND outcome = 'allowed'"
+                     " AND actor = 'clinician_api' AND on_behalf_of = 'dr-alice'"),
             1);
 }
 
@@ -1205,9 +1214,11 @@ TEST_F(SliceTest, InternalServicesAuditEveryRelayedReadWithThePerson) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
   const int64_t base_us = StoreTwoMinutesOfHeartRate();
   vitals_v1::QueryVitalsResponse resp;
-  ASSERT_TRUE(GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp).ok());
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action = 'vitals.query' AND actor = 'clinician_api'"
-                           " AND on_behalf_of = 'dr-alice' AND patient_id = 'pat-0001' AND outcome = 'allowed'"),
+  ASSERT_TRUE(
+      GetVitals("dr-alice", HeartRateQuery(kPatient, base_us, base_us + 120 * kMicrosPerSecond, 0), &resp).ok());
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE action = 'vitals.query' AND actor = 'clinician_api'"
+                     " AND on_behalf_of = 'dr-alice' AND patient_id = 'pat-0001' AND outcome = 'allowed'"),
             1);
   // A person cannot pass the relay header themselves: dr-alice's own assertion is ignored.
   auto stub = Clinician("dr-alice");
@@ -1231,13 +1242,94 @@ TEST_F(SliceTest, AlertSubscriptionMustNamePatients) {
   EXPECT_THAT(s.error_message(), HasSubstr("patient_ids"));
 }
 
+// "All my patients" follows the care team on an open stream (issue 11): a patient added is
+// streamed from then on; a patient removed is not any more. Alerts are written by SQL as the
+// lifecycle writes them (an alert and its raised event), so only the delivery is under test.
+TEST_F(SliceTest, AnOpenSubscriptionFollowsCareTeamChanges) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
+  const std::string other = "pat-0002";
+  ASSERT_NO_FATAL_FAILURE(Enroll(other, "AA:BB:CC:00:00:02", {"dr-bob"}));
+  auto raise = [&](const std::string& patient) {
+    const std::string id =
+        QueryText(db(),
+                  "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
+                  " peak_value, ucum_unit, duration_s) VALUES ('" +
+                      patient + "', 'hr_high', 2, 1, 'test', now(), now(), 130, '/min', 60) RETURNING alert_id::text");
+    QueryInt(db(), "INSERT INTO alert_events (alert_id, kind) VALUES ('" + id + "', 1) RETURNING event_seq");
+    QueryInt(db(), "SELECT 1 FROM pg_notify('alerts_new', '')");
+    return id;
+  };
+  auto care_team = [&](bool add, const std::string& patient) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    grpc::Status s;
+    if (add) {
+      registry_v1::AddCareTeamMemberRequest req;
+      req.set_patient_id(patient);
+      req.set_member("dr-alice");
+      registry_v1::AddCareTeamMemberResponse resp;
+      s = Registry()->AddCareTeamMember(&ctx, req, &resp);
+    } else {
+      registry_v1::RemoveCareTeamMemberRequest req;
+      req.set_patient_id(patient);
+      req.set_member("dr-alice");
+      registry_v1::RemoveCareTeamMemberResponse resp;
+      s = Registry()->RemoveCareTeamMember(&ctx, req, &resp);
+    }
+    return s;
+  };
+  auto is_alert = [](const std::string& id) {
+    return [id](const alerts_v1::AlertEvent& e) { return e.alert().alert_id() == id; };
+  };
+
+  auto alice = Clinician("dr-alice");
+  alerts_v1::SubscribeRequest all_mine;  // every patient on her care team
+  // Replay from a minute ago: an alert raised while the stream is still being set up arrives too.
+  *all_mine.mutable_since() = common::FromUnixMicros(SecondsAgoUs(60));
+  AlertWatch watch(*alice, all_mine);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return QueryInt(db(),
+                        "SELECT count(*) FROM audit_log WHERE actor = 'dr-alice'"
+                        " AND action = 'alerts.subscribe' AND outcome = 'allowed'"
+                        " AND patient_id = 'pat-0001'") == 1;
+      },
+      std::chrono::milliseconds(10'000)))
+      << "the subscription was not recorded against her one patient";
+  const std::string before = raise(other);  // not hers yet
+  const std::string mine = raise(kPatient);
+  ASSERT_TRUE(watch.WaitFor(is_alert(mine), kAlertWait).has_value());
+
+  ASSERT_TRUE(care_team(true, other).ok());
+  const std::string added = raise(other);
+  ASSERT_TRUE(watch.WaitFor(is_alert(added), kAlertWait).has_value()) << "a patient added to her care team";
+
+  ASSERT_TRUE(care_team(false, kPatient).ok());
+  const std::string removed = raise(kPatient);
+  const std::string after = raise(other);  // raised after `removed`: once it is here, so would that be
+  ASSERT_TRUE(watch.WaitFor(is_alert(after), kAlertWait).has_value());
+  watch.Stop();
+  for (const auto& e : watch.events()) {
+    EXPECT_NE(e.alert().alert_id(), before) << "an alert of a patient not (yet) on her care team";
+    EXPECT_NE(e.alert().alert_id(), removed) << "an alert of a patient removed from her care team";
+  }
+  // Removing her again is NOT_FOUND; the removal is on the record.
+  EXPECT_EQ(care_team(false, kPatient).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'cli-admin'"
+                     " AND action = 'registry.remove_care_team_member' AND patient_id = 'pat-0001'"
+                     " AND outcome = 'allowed'"),
+            2);
+}
+
 TEST_F(SliceTest, ClinicianApiAuditsRoleRefusals) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice"}));
   vitals_v1::QueryVitalsResponse resp;
   grpc::Status s = GetVitals("bridge-001", HeartRateQuery(kPatient, SecondsAgoUs(60), SecondsAgoUs(0), 0), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = 'bridge-001' AND role = 'bridge'"
-                           " AND action = 'vitals.read' AND outcome = 'denied' AND patient_id = 'pat-0001'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'bridge-001' AND role = 'bridge'"
+                     " AND action = 'vitals.read' AND outcome = 'denied' AND patient_id = 'pat-0001'"),
             1);
 }
 
@@ -1259,15 +1351,17 @@ TEST_F(SliceTest, AcknowledgeAlertValidatesTheIdAuditsNotFoundAndNamesNoPatient)
 
   grpc::Status missing = ack("00000000-0000-0000-0000-000000000000");
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = 'dr-bob' AND action = 'alert.acknowledge'"
-                           " AND outcome = 'not_found'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'dr-bob' AND action = 'alert.acknowledge'"
+                     " AND outcome = 'not_found'"),
             1);
 
   // An alert of dr-alice's patient: refused, and the refusal does not say whose it is.
-  const std::string alert_id = QueryText(
-      db(), "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
-            " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high_sustained', 3, 1, 's', now(), 130, '/min', 60)"
-            " RETURNING alert_id::text");
+  const std::string alert_id =
+      QueryText(db(),
+                "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+                " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high_sustained', 3, 1, 's', now(), 130, '/min', 60)"
+                " RETURNING alert_id::text");
   grpc::Status denied = ack(alert_id);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(denied.error_message(), ::testing::Not(HasSubstr("pat-0001")));

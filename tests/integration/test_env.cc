@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "clinician_api/clinician_service.h"
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
+#include "services/alerts/rules/shipped_catalogue.h"
 #include "services/common/config.h"
 #include "services/common/executor.h"
 #include "services/common/grpc_util.h"
@@ -131,7 +133,7 @@ struct Slice::Parts {
   std::unique_ptr<alerts::AlertHub> hub;
   std::unique_ptr<alerts::lifecycle::PgLifecycleStore> lifecycle;
   std::unique_ptr<alerts::Evaluator> evaluator;
-  std::unique_ptr<alerts::rules::RuleEngine> alert_rules;  // null without HT_ALERT_RULES_TOML
+  std::unique_ptr<alerts::rules::RuleEngine> alert_rules;  // the shipped catalogue
   std::unique_ptr<alerts::AlertServiceImpl> alert_service;
   std::unique_ptr<common::ServiceHost> alerts_host;
 
@@ -202,17 +204,12 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.lifecycle = std::make_unique<alerts::lifecycle::PgLifecycleStore>(
       *p.alerts_pool, alerts::lifecycle::DefaultConfig(), alerts::SystemClock());
   p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, alerts_db, alerts::HrRuleConfig{});
-#ifdef HT_ALERT_RULES_TOML
   {
-    // The shipped catalogue, as healthtwin-alerts loads it (--alert-rules).
-    std::ifstream in(HT_ALERT_RULES_TOML);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto engine = alerts::rules::RuleEngine::FromToml(text.str(), HT_ALERT_RULES_TOML);
+    // The shipped catalogue, as healthtwin-alerts loads it when no --alert-rules is given.
+    auto engine = alerts::rules::RuleEngine::FromToml(alerts::rules::ShippedCatalogueToml(), "built-in");
     if (!engine.ok()) return engine.status();
     p.alert_rules = std::make_unique<alerts::rules::RuleEngine>(*std::move(engine));
   }
-#endif
   p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub,
                                                                policy(alerts::AlertServiceImpl::DefaultPolicy()),
                                                                *p.lifecycle, p.alert_rules.get());
@@ -267,6 +264,15 @@ std::shared_ptr<grpc::Channel> Slice::Channel(const std::string& address, std::s
     return nullptr;
   }
   return *channel;
+}
+
+std::string TestDatabaseName(std::string_view prefix) {
+  static std::atomic<int> counter{0};
+  std::string name = std::string(prefix) + "_" + std::to_string(++counter) + "_";
+  for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return name.substr(0, 63);
 }
 
 int64_t QueryInt(const std::string& conninfo, const std::string& sql) { return QueryScalar<int64_t>(conninfo, sql); }

@@ -67,6 +67,10 @@ class Slice {
   std::unique_ptr<Parts> parts_;
 };
 
+// A database name unique in this process for the running test: `prefix`, a counter and the
+// test's name, lower-cased and cut to PostgreSQL's 63 characters.
+std::string TestDatabaseName(std::string_view prefix);
+
 // Convenience SQL for assertions: runs `sql` on a fresh connection and returns the first
 // column of the first row (NULL reads as the default value).
 int64_t QueryInt(const std::string& conninfo, const std::string& sql);

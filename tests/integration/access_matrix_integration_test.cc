@@ -1,0 +1,349 @@
+// Who may call what, and what the audit log says about it: every ClinicianService RPC and every
+// RegistryService RPC, through the real services over mutual TLS (see test_env.h), by every
+// kind of caller, each call followed by a check of its audit row (issue 19: "every RPC at least
+// once through the real service, with an allowed and a denied caller and the audit row
+// checked").
+//
+// Callers (deploy/pki/make-dev-pki.sh): dr-alice (clinician) and nurse-nora (nurse) are on the
+// care team of pat-a; dr-bob (clinician) cares for pat-b only; nurse-ned (nurse) cares for
+// nobody; researcher-rita (researcher), cli-admin (admin) and bridge-001 (bridge) are not
+// clinical roles. pat-e has an empty care team.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "healthtwin/clinician/v1/clinician.grpc.pb.h"
+#include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "services/common/time_util.h"
+#include "tests/integration/test_env.h"
+
+namespace healthtwin::testing {
+namespace {
+
+namespace alerts_v1 = healthtwin::alerts::v1;
+namespace clinician_v1 = healthtwin::clinician::v1;
+namespace registry_v1 = healthtwin::registry::v1;
+using Code = grpc::StatusCode;
+
+// The audit row a call must leave: its action, the patient it names ("" for none) and the
+// outcome. An empty action means the call leaves no row (WhoAmI allowed: no patient data).
+struct Audit {
+  std::string action;
+  std::string patient;
+  std::string outcome;
+};
+
+struct Expectation {
+  std::string caller;
+  Code code;
+  Audit audit;
+};
+
+class AccessMatrixTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(SliceEnvironment::cluster(), nullptr) << "the shared PostgreSQL cluster did not start";
+    auto slice = Slice::Start(TestDatabaseName("matrix"));
+    ASSERT_TRUE(slice.ok()) << slice.status();
+    slice_ = std::move(*slice);
+    Sql("INSERT INTO patients (patient_id) VALUES ('pat-a'), ('pat-b'), ('pat-e')");
+    Sql("INSERT INTO care_team (patient_id, member) VALUES ('pat-a', 'dr-alice'), ('pat-a', 'nurse-nora'),"
+        " ('pat-b', 'dr-bob')");
+    Sql("INSERT INTO devices (device_id, patient_id, kind) VALUES ('AA:BB:CC:00:00:0A', 'pat-a', 1)");
+    alert_ = QueryText(db(),
+                       "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
+                       " raised_at, peak_value, ucum_unit, duration_s) VALUES ('pat-a', 'hr_high', 2, 1, 'test',"
+                       " now() - interval '2 minutes', now() - interval '1 minute', 130, '/min', 60)"
+                       " RETURNING alert_id::text");
+    Sql("INSERT INTO alert_events (alert_id, kind, created_at) SELECT alert_id, 1, raised_at FROM alerts");
+  }
+
+
+  const std::string& db() const { return slice_->conninfo(); }
+  void Sql(const std::string& sql) { (void)QueryInt(db(), sql); }
+
+  // Rows clinician_api or the registry wrote for `caller` itself (not relayed ones).
+  int64_t AuditRows(const std::string& caller, const Audit& a) {
+    return QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = '" + caller + "' AND action = '" + a.action +
+                              "' AND coalesce(patient_id, '') = '" + a.patient + "' AND outcome = '" + a.outcome + "'");
+  }
+  int64_t AllAuditRowsOf(const std::string& caller) {
+    return QueryInt(db(), "SELECT count(*) FROM audit_log WHERE actor = '" + caller + "'");
+  }
+
+  // Runs `call` as each expectation's caller and checks the status code and the one audit row
+  // the call added (the row expected, and nothing else written for that caller).
+  void Check(const std::string& rpc, const std::function<grpc::Status(const std::string&)>& call,
+             const std::vector<Expectation>& expectations) {
+    for (const Expectation& e : expectations) {
+      SCOPED_TRACE(rpc + " as " + e.caller);
+      const int64_t before = AllAuditRowsOf(e.caller);
+      const int64_t matching_before = e.audit.action.empty() ? 0 : AuditRows(e.caller, e.audit);
+      const grpc::Status s = call(e.caller);
+      EXPECT_EQ(s.error_code(), e.code) << s.error_message();
+      if (e.audit.action.empty()) {
+        EXPECT_EQ(AllAuditRowsOf(e.caller), before) << "no audit row expected";
+        continue;
+      }
+      EXPECT_EQ(AuditRows(e.caller, e.audit), matching_before + 1)
+          << "audit row " << e.audit.action << " " << e.audit.patient << " " << e.audit.outcome;
+      EXPECT_EQ(AllAuditRowsOf(e.caller), before + 1);
+    }
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  static grpc::Status Unary(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& req) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    Resp resp;
+    return (stub.*method)(&ctx, req, &resp);
+  }
+
+  template <typename Req, typename Resp>
+  std::function<grpc::Status(const std::string&)> ClinicianCall(
+      grpc::Status (clinician_v1::ClinicianService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req req) {
+    return [this, method, req](const std::string& caller) {
+      auto stub =
+          clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), caller, "clinician_api"));
+      return Unary(*stub, method, req);
+    };
+  }
+
+  template <typename Req, typename Resp>
+  std::function<grpc::Status(const std::string&)> RegistryCall(
+      grpc::Status (registry_v1::RegistryService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req req) {
+    return [this, method, req](const std::string& caller) {
+      auto stub = registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), caller, "ingest"));
+      return Unary(*stub, method, req);
+    };
+  }
+
+  // The common shape of a patient-scoped clinician RPC: the care team may (with `allowed`,
+  // which is OK unless the upstream has nothing to return), a clinician or nurse outside it may
+  // not, nor may anyone of another role; every one of them leaves one row naming the patient.
+  std::vector<Expectation> PatientScoped(const std::string& action, Code allowed = Code::OK) {
+    return {
+        {"dr-alice", allowed, {action, "pat-a", "allowed"}},
+        {"nurse-nora", allowed, {action, "pat-a", "allowed"}},
+        {"dr-bob", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
+        {"nurse-ned", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
+        {"researcher-rita", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
+        {"cli-admin", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
+    };
+  }
+
+  std::unique_ptr<Slice> slice_;
+  std::string alert_;
+};
+
+// ----------------------------------------------------------------------------- clinician_api
+
+TEST_F(AccessMatrixTest, WhoAmIAnswersEveryPersonAndRefusesOtherRolesOnTheRecord) {
+  Check("WhoAmI", ClinicianCall(&clinician_v1::ClinicianService::Stub::WhoAmI, clinician_v1::WhoAmIRequest{}),
+        {
+            {"dr-alice", Code::OK, {}},
+            {"nurse-nora", Code::OK, {}},
+            {"nurse-ned", Code::OK, {}},
+            {"researcher-rita", Code::OK, {}},
+            {"cli-admin", Code::OK, {}},
+            {"bridge-001", Code::PERMISSION_DENIED, {"identity.whoami", "", "denied"}},
+        });
+  auto stub = clinician_v1::ClinicianService::NewStub(
+      Slice::Channel(slice_->clinician_address(), "nurse-nora", "clinician_api"));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+  clinician_v1::WhoAmIResponse who;
+  ASSERT_TRUE(stub->WhoAmI(&ctx, {}, &who).ok());
+  EXPECT_EQ(who.subject(), "nurse-nora");
+  EXPECT_EQ(who.role(), "nurse");
+}
+
+TEST_F(AccessMatrixTest, ListMyPatientsIsTheCallersCareTeamOnly) {
+  Check("ListMyPatients",
+        ClinicianCall(&clinician_v1::ClinicianService::Stub::ListMyPatients, clinician_v1::ListMyPatientsRequest{}),
+        {
+            {"dr-alice", Code::OK, {"patient.list", "", "allowed"}},
+            {"nurse-nora", Code::OK, {"patient.list", "", "allowed"}},
+            {"nurse-ned", Code::OK, {"patient.list", "", "allowed"}},
+            {"researcher-rita", Code::PERMISSION_DENIED, {"patient.list", "", "denied"}},
+            {"cli-admin", Code::PERMISSION_DENIED, {"patient.list", "", "denied"}},
+        });
+  for (const auto& [caller, want] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"nurse-nora", {"pat-a"}}, {"dr-bob", {"pat-b"}}, {"nurse-ned", {}}}) {
+    auto stub =
+        clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), caller, "clinician_api"));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    clinician_v1::ListMyPatientsResponse resp;
+    ASSERT_TRUE(stub->ListMyPatients(&ctx, {}, &resp).ok());
+    std::vector<std::string> got;
+    for (const auto& p : resp.patients()) got.push_back(p.patient_id());
+    EXPECT_EQ(got, want) << caller;
+  }
+}
+
+TEST_F(AccessMatrixTest, GetVitals) {
+  vitals::v1::QueryVitalsRequest req;
+  req.set_patient_id("pat-a");
+  *req.mutable_start() = common::FromUnixMicros(common::NowUnixMicros() - 3'600'000'000LL);
+  *req.mutable_end() = common::FromUnixMicros(common::NowUnixMicros());
+  Check("GetVitals", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetVitals, req),
+        PatientScoped("vitals.read"));
+}
+
+TEST_F(AccessMatrixTest, GetTwinWithoutASnapshotIsNotFoundForTheCareTeamAndDeniedToOthers) {
+  clinician_v1::GetTwinRequest req;
+  req.set_patient_id("pat-a");
+  Check("GetTwin", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetTwin, req),
+        PatientScoped("twin.read", Code::NOT_FOUND));
+}
+
+TEST_F(AccessMatrixTest, AlertsOfAPatient) {
+  alerts_v1::ListAlertsRequest list;
+  list.set_patient_id("pat-a");
+  Check("ListAlerts", ClinicianCall(&clinician_v1::ClinicianService::Stub::ListAlerts, list),
+        PatientScoped("alerts.list"));
+  alerts_v1::GetAlertRequest get;
+  get.set_alert_id(alert_);
+  Check("GetAlert", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetAlert, get), PatientScoped("alert.get"));
+  alerts_v1::GetPatientAlertSettingsRequest settings;
+  settings.set_patient_id("pat-a");
+  Check("GetPatientAlertSettings",
+        ClinicianCall(&clinician_v1::ClinicianService::Stub::GetPatientAlertSettings, settings),
+        PatientScoped("alert_settings.read"));
+  alerts_v1::GetAlarmBurdenRequest burden;
+  burden.add_patient_ids("pat-a");
+  *burden.mutable_start() = common::FromUnixMicros(common::NowUnixMicros() - 86'400'000'000LL);
+  *burden.mutable_end() = common::FromUnixMicros(common::NowUnixMicros());
+  Check("GetAlarmBurden", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetAlarmBurden, burden),
+        PatientScoped("alerts.burden"));
+}
+
+TEST_F(AccessMatrixTest, ChangingAnAlertOrItsSettings) {
+  // Denied callers first: each refusal must leave the alert and the settings as they were.
+  clinician_v1::ShelveAlertRequest shelve;
+  shelve.set_alert_id(alert_);
+  shelve.set_reason("procedure in progress");
+  shelve.mutable_duration()->set_seconds(600);
+  auto allowed_last = [](std::vector<Expectation> v) {
+    std::rotate(v.begin(), v.begin() + 2, v.end());
+    return v;
+  };
+  Check("ShelveAlert", ClinicianCall(&clinician_v1::ClinicianService::Stub::ShelveAlert, shelve),
+        allowed_last(PatientScoped("alert.shelve")));
+  clinician_v1::AcknowledgeAlertRequest ack;
+  ack.set_alert_id(alert_);
+  Check("AcknowledgeAlert", ClinicianCall(&clinician_v1::ClinicianService::Stub::AcknowledgeAlert, ack),
+        allowed_last(PatientScoped("alert.acknowledge")));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(DISTINCT actor) FROM alert_events WHERE kind = 4"), 2)
+      << "only dr-alice and nurse-nora acknowledged";
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM alert_events WHERE kind = 4 AND actor NOT IN ('dr-alice', "
+                     "'nurse-nora')"),
+            0);
+
+  clinician_v1::SetPatientAlertSettingsRequest set;
+  set.mutable_settings()->set_patient_id("pat-a");
+  (*set.mutable_settings()->mutable_threshold_overrides())["hr_high"] = 110;
+  std::vector<Expectation> writers = allowed_last(PatientScoped("alert_settings.write"));
+  writers.pop_back();  // one allowed write (the second would be a new version: fine, but one suffices)
+  Check("SetPatientAlertSettings", ClinicianCall(&clinician_v1::ClinicianService::Stub::SetPatientAlertSettings, set),
+        writers);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM patient_alert_settings_history WHERE patient_id = 'pat-a'"), 1);
+}
+
+TEST_F(AccessMatrixTest, AnEmptyCareTeamReadsNothing) {
+  vitals::v1::QueryVitalsRequest req;
+  req.set_patient_id("pat-e");
+  *req.mutable_start() = common::FromUnixMicros(common::NowUnixMicros() - 3'600'000'000LL);
+  *req.mutable_end() = common::FromUnixMicros(common::NowUnixMicros());
+  Check("GetVitals of pat-e", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetVitals, req),
+        {
+            {"dr-alice", Code::PERMISSION_DENIED, {"vitals.read", "pat-e", "denied"}},
+            {"nurse-ned", Code::PERMISSION_DENIED, {"vitals.read", "pat-e", "denied"}},
+        });
+}
+
+// A streaming call: refused at once, or allowed and then cancelled by the caller. An allowed
+// subscription replays the open alert, which proves the stream is live.
+TEST_F(AccessMatrixTest, SubscribeAlerts) {
+  auto subscribe = [this](const std::string& caller, const std::vector<std::string>& patients) {
+    auto stub =
+        clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), caller, "clinician_api"));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    alerts_v1::SubscribeRequest req;
+    for (const auto& p : patients) req.add_patient_ids(p);
+    *req.mutable_since() = common::FromUnixMicros(common::NowUnixMicros() - 600'000'000LL);
+    auto reader = stub->SubscribeAlerts(&ctx, req);
+    alerts_v1::AlertEvent event;
+    if (reader->Read(&event)) {
+      EXPECT_EQ(event.alert().alert_id(), alert_);
+      ctx.TryCancel();
+      while (reader->Read(&event)) {
+      }
+      reader->Finish().IgnoreError();
+      return grpc::Status::OK;  // a live stream that delivered the caller's alert
+    }
+    return reader->Finish();
+  };
+  Check(
+      "SubscribeAlerts to pat-a", [&](const std::string& c) { return subscribe(c, {"pat-a"}); },
+      PatientScoped("alerts.subscribe"));
+  // "All mine" is recorded against each patient on the care team (an empty care team may
+  // subscribe too, and is followed: AnOpenSubscriptionFollowsCareTeamChanges in the slice test).
+  Check("SubscribeAlerts to all mine", [&](const std::string& c) { return subscribe(c, {}); },
+        {
+            {"dr-alice", Code::OK, {"alerts.subscribe", "pat-a", "allowed"}},
+            {"nurse-nora", Code::OK, {"alerts.subscribe", "pat-a", "allowed"}},
+            {"researcher-rita", Code::PERMISSION_DENIED, {"alerts.subscribe", "", "denied"}},
+        });
+}
+
+// ----------------------------------------------------------------------------- registry
+
+// The registry is the administrator's: every read and write by anyone else is refused and
+// recorded; the admin's calls are recorded too.
+TEST_F(AccessMatrixTest, RegistryIsForTheAdministratorOnly) {
+  const auto others = [](const std::string& action, const std::string& patient) {
+    std::vector<Expectation> v;
+    for (const char* caller : {"dr-alice", "nurse-nora", "researcher-rita", "bridge-001"}) {
+      v.push_back({caller, Code::PERMISSION_DENIED, {action, patient, "denied"}});
+    }
+    return v;
+  };
+  const auto admin_then_others = [&](const std::string& action, const std::string& patient, Code code = Code::OK) {
+    std::vector<Expectation> v = others(action, patient);
+    v.push_back({"cli-admin", code, {action, patient, "allowed"}});
+    return v;
+  };
+  registry_v1::GetPatientRequest get_patient;
+  get_patient.set_patient_id("pat-a");
+  Check("GetPatient", RegistryCall(&registry_v1::RegistryService::Stub::GetPatient, get_patient),
+        admin_then_others("registry.get_patient", "pat-a"));
+  Check("ListPatients",
+        RegistryCall(&registry_v1::RegistryService::Stub::ListPatients, registry_v1::ListPatientsRequest{}),
+        admin_then_others("registry.list_patients", ""));
+  registry_v1::GetDeviceRequest get_device;
+  get_device.set_device_id("AA:BB:CC:00:00:0A");
+  Check("GetDevice", RegistryCall(&registry_v1::RegistryService::Stub::GetDevice, get_device),
+        admin_then_others("registry.get_device", "pat-a"));
+  registry_v1::ListDevicesRequest list_devices;
+  list_devices.set_patient_id("pat-a");
+  Check("ListDevices", RegistryCall(&registry_v1::RegistryService::Stub::ListDevices, list_devices),
+        admin_then_others("registry.list_devices", "pat-a"));
+  registry_v1::UnbindDeviceRequest unbind;
+  unbind.set_device_id("AA:BB:CC:00:00:0A");
+  Check("UnbindDevice", RegistryCall(&registry_v1::RegistryService::Stub::UnbindDevice, unbind),
+        admin_then_others("registry.unbind_device", "pat-a"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM devices WHERE device_id = 'AA:BB:CC:00:00:0A' AND patient_id IS NULL"),
+            1)
+      << "the admin's unbind, and only it, took effect";
+}
+
+}  // namespace
+}  // namespace healthtwin::testing
