@@ -3,10 +3,12 @@
 //  - PgPool: statement_timeout and a bounded wait for a free connection.
 //  - RunUnary: a full executor queue answers RESOURCE_EXHAUSTED "server busy" at once.
 //  - Vitals queries: bucket cap, keyset paging (union of pages == unpaged, no duplicates, even
-//    when rows arrive between pages), page token validation.
+//    when rows arrive between pages or while a writer runs during paging), page token validation.
 //  - Alerts: the patient-id cap and a replay of more than 10,000 events, complete and in pages.
+#include <atomic>
 #include <chrono>
 #include <future>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -18,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
@@ -25,10 +28,10 @@
 #include "services/alerts/evaluator.h"
 #include "services/common/config.h"
 #include "services/common/executor.h"
+#include "services/common/grpc_util.h"
 #include "services/common/pg.h"
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
-#include "services/common/grpc_util.h"
 #include "services/ingest/query_service.h"
 #include "services/ingest/vitals_reader.h"
 #include "tests/integration/test_env.h"
@@ -268,6 +271,96 @@ TEST_F(VitalsPagingTest, RowsStoredBeforeTheCursorBetweenPagesNeitherRepeatNorSh
              " FROM generate_series(1, 3) i");
   });
   EXPECT_EQ(Samples(paged), Samples(unpaged));
+}
+
+// A writer keeps storing rows while a client pages, as ingest does during a clinician's scroll:
+// rows measured inside the range already paged (late device syncs), at the instant the last
+// page ended on, and at the end of the range (new readings). Every row present before the first
+// page comes back exactly once and in order; no row, old or new, comes back twice.
+TEST_F(VitalsPagingTest, RawPagingWhileRowsAreInsertedConcurrentlyLosesAndRepeatsNothing) {
+  vv1::QueryVitalsResponse unpaged;
+  ASSERT_TRUE(Call(Request(0, 10'000), unpaged).ok());
+  ASSERT_TRUE(unpaged.next_page_token().empty());
+  const std::vector<SampleKey> before = Samples(unpaged);
+  const std::set<SampleKey> before_set(before.begin(), before.end());
+  ASSERT_EQ(before_set.size(), before.size());
+
+  const int64_t start_us = kBaseUs + 10 * kSecondUs;
+  std::atomic<int64_t> paged_up_to_us{start_us};  // measured_at of the last row paged so far
+  std::atomic<bool> done{false};
+  std::atomic<int> behind{0}, at_cursor{0}, ahead{0};
+  std::thread writer([&] {
+    try {
+      pqxx::connection conn(conninfo_);
+      const std::string insert =
+          "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+          " bridge_id) VALUES ('pat-v', $1, 1, $2, 'x', timestamptz 'epoch' + $3::bigint * interval '1 microsecond',"
+          " $4, 'b')";
+      // At most 600 rounds, so that broken paging which keeps finding new rows still ends.
+      for (int64_t n = 1; n <= 600 && !done.load(); ++n) {
+        const int64_t cursor_us = paged_up_to_us.load();
+        pqxx::work tx(conn);
+        // Values are unique per row (n), so every stored row has its own SampleKey.
+        if (cursor_us > start_us) {
+          tx.exec_params(insert, "dev-late", 1000 + 3 * n,
+                         start_us + (n * 7919 * kSecondUs / 10) % (cursor_us - start_us), n);
+          ++behind;
+        }
+        tx.exec_params(insert, "dev-late", 1001 + 3 * n, cursor_us, n);
+        ++at_cursor;
+        tx.exec_params(insert, "dev-new", 1002 + 3 * n, kBaseUs + 2997 * kSecondUs + n, n);
+        ++ahead;
+        tx.commit();
+        std::this_thread::sleep_for(1ms);
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "writer: " << e.what();
+    }
+  });
+
+  vv1::QueryVitalsRequest req = Request(0, 7);
+  std::vector<SampleKey> paged;
+  int pages = 0;
+  while (pages < 1000) {
+    vv1::QueryVitalsResponse page;
+    const grpc::Status s = Call(req, page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) break;  // still join the writer
+    ++pages;
+    for (const SampleKey& k : Samples(page)) paged.push_back(k);
+    if (page.next_page_token().empty()) break;
+    paged_up_to_us = std::get<2>(paged.back());
+    req.set_page_token(page.next_page_token());
+  }
+  done = true;
+  writer.join();
+  EXPECT_LT(pages, 1000) << "paging does not end";
+  EXPECT_GT(pages, 100);
+  EXPECT_GT(behind.load(), 50) << "rows were stored inside the paged range while paging";
+  EXPECT_GT(ahead.load(), 50);
+  std::cout << pages << " pages; stored meanwhile: " << behind << " behind the cursor, " << at_cursor << " at it, "
+            << ahead << " at the end of the range\n";
+
+  std::map<SampleKey, int> seen;
+  for (const SampleKey& k : paged) ++seen[k];
+  int repeated = 0;
+  std::string examples;
+  for (const auto& [key, times] : seen) {
+    if (times == 1) continue;
+    if (++repeated <= 5) {
+      examples += absl::StrCat(" ", std::get<0>(key), "/", std::get<3>(key), "@", std::get<2>(key), " x", times);
+    }
+  }
+  EXPECT_EQ(repeated, 0) << "rows returned more than once, e.g." << examples;
+  std::vector<SampleKey> old_rows;
+  for (const SampleKey& k : paged) {
+    if (before_set.count(k)) old_rows.push_back(k);
+  }
+  EXPECT_EQ(old_rows.size(), before.size());
+  EXPECT_TRUE(old_rows == before) << "every row present before paging, once each, in the unpaged order";
+  for (size_t i = 1; i < paged.size(); ++i) {
+    ASSERT_LE(std::get<2>(paged[i - 1]), std::get<2>(paged[i])) << "pages are in measured_at order, row " << i;
+  }
 }
 
 TEST_F(VitalsPagingTest, BucketPagesUnionToTheUnpagedResult) {

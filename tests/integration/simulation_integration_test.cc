@@ -2,7 +2,9 @@
 // port 0 with the development PKI, the production engines (models/treatment) and JobRunner.
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -256,6 +258,73 @@ TEST_F(SimulationTest, AJobWhoseWorkerDiedIsRunAgainAndOneThatKeepsDyingFails) {
   EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE state = 3 AND attempts = 2"), 1);
   EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE state = 4 AND error LIKE '%giving up%'"),
             1);
+}
+
+// Two replicas' runners, each with its own JobStore and pool (so their claims are separate
+// sessions), drain one queue together: FOR UPDATE SKIP LOCKED must hand every job to exactly one
+// of them. The engine is instrumented: it counts how often each job's spec was run, and by whom.
+TEST_F(SimulationTest, TwoRunnersOnOneQueueRunEveryJobExactlyOnce) {
+  runner_->Stop();  // only the two runners below claim
+  constexpr int kJobs = 40;
+  {
+    pqxx::connection c(conninfo_);
+    pqxx::work tx(c);
+    tx.exec_params(
+        "INSERT INTO simulation_jobs (state, requested_by, requested_role, spec)"
+        " SELECT 1, 'researcher-rita', 'researcher', jsonb_build_object('tag', i) FROM generate_series(1, $1) AS i",
+        kJobs);
+    tx.commit();
+  }
+  std::mutex mu;
+  std::map<std::string, int> runs_by_spec;
+  std::map<std::string, int> runs_by_worker;
+  auto engine_for = [&](std::string worker) -> simulation::CohortEngine {
+    return [&, worker](const std::string& spec_json,
+                       const simulation::ProgressFn& progress) -> absl::StatusOr<simulation::CohortOutcome> {
+      {
+        std::lock_guard lock(mu);
+        ++runs_by_spec[spec_json];
+        ++runs_by_worker[worker];
+      }
+      std::this_thread::sleep_for(5ms);  // long enough that both runners are claiming at once
+      if (!progress(1.0, "done")) return absl::CancelledError("stopped");
+      return simulation::CohortOutcome{.result_json = "{}", .per_patient_csv = "arm\n"};
+    };
+  };
+  common::PgPool pool_a(ServiceConnInfo(conninfo_, "simulation"), 2);
+  common::PgPool pool_b(ServiceConnInfo(conninfo_, "simulation"), 2);
+  simulation::JobStore store_a(pool_a);
+  simulation::JobStore store_b(pool_b);
+  const auto options = [](std::string worker) {
+    return simulation::JobRunnerOptions{
+        .worker = std::move(worker), .lease_s = 30.0, .poll_interval = 20ms, .progress_interval = 0ms};
+  };
+  simulation::JobRunner runner_a(store_a, engine_for("replica-a:1"), options("replica-a:1"));
+  simulation::JobRunner runner_b(store_b, engine_for("replica-b:1"), options("replica-b:1"));
+  runner_a.Start();
+  runner_b.Start();
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < until &&
+         QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE state IN (1, 2)") > 0) {
+    std::this_thread::sleep_for(50ms);
+  }
+  runner_a.Stop();
+  runner_b.Stop();
+
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE state = 3"), kJobs)
+      << "every job succeeded; none is left queued or running";
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE attempts <> 1"), 0)
+      << "no job was claimed twice";
+  std::lock_guard lock(mu);
+  EXPECT_EQ(runs_by_spec.size(), static_cast<size_t>(kJobs));
+  for (const auto& [spec, runs] : runs_by_spec) EXPECT_EQ(runs, 1) << spec << " ran " << runs << " times";
+  EXPECT_GT(runs_by_worker["replica-a:1"], 0) << "both runners got work";
+  EXPECT_GT(runs_by_worker["replica-b:1"], 0) << "both runners got work";
+  // Each row names the worker that finished it, and it is the one that ran it.
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE worker = 'replica-a:1'"),
+            runs_by_worker["replica-a:1"]);
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_jobs WHERE worker = 'replica-b:1'"),
+            runs_by_worker["replica-b:1"]);
 }
 
 // A registered patient on dr-alice's care team with two weeks of home readings around 152/94.

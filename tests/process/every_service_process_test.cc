@@ -1,7 +1,8 @@
 // What every healthtwin service binary promises an operator, checked from outside the process
 // for each of them: bad flags, configuration or certificates exit 2 with one line naming the
-// problem; grpc.health.v1 follows PostgreSQL; SIGTERM drains for at most the drain timeout and
-// exits 0; server reflection lists the service.
+// problem; without --db the PG* environment reaches PostgreSQL; grpc.health.v1 follows
+// PostgreSQL; SIGTERM drains for at most the drain timeout and exits 0; server reflection lists
+// the service.
 //
 // The PKI is shared by every test process of the run (SharedDevPki); each test that needs
 // PostgreSQL starts its own cluster. Every wait is bounded.
@@ -14,12 +15,14 @@
 #include <fstream>
 #include <memory>
 #include <ostream>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/db/roles.h"
 #include "services/common/testing/reflection_probe.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/process/process_test_support.h"
@@ -245,6 +248,44 @@ TEST_P(EveryServiceTest, SigtermWithAnOpenCallDrainsForTheDrainTimeoutThenExits0
   while (watch->Read(&update)) {
   }
   EXPECT_FALSE(watch->Finish().ok()) << "the open call must have been cancelled, not finished";
+}
+
+// Without --db (and no [database] in a config file) a service connects the way libpq does by
+// default, from PGHOST, PGPORT, PGDATABASE and PGUSER (the --db help says so).
+TEST_P(EveryServiceTest, WithoutDbTheServiceReachesPostgresThroughThePgEnvironment) {
+  auto cluster = StartMigratedCluster();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  cluster_ = *std::move(cluster);
+  // The harness's conninfo names the socket directory and port; the service gets them only
+  // through the environment.
+  const std::string conninfo = cluster_->ConnInfo("healthtwin");
+  pqxx::connection superuser(conninfo);
+  const std::string host = superuser.hostname() ? superuser.hostname() : "";
+  const std::string port = superuser.port() ? superuser.port() : "";
+  ASSERT_FALSE(host.empty()) << conninfo;
+  ASSERT_FALSE(port.empty()) << conninfo;
+  const std::string role = common::ServiceRole(service().name);
+
+  std::vector<std::string> args = Args(kUnreachableDb);
+  ASSERT_EQ(args[6], "--db");
+  args.erase(args.begin() + 6, args.begin() + 8);
+  auto started =
+      StartListening(service().binary, args, PortFile(),
+                     {.stdout_path = "",
+                      .stderr_path = "",
+                      .extra_env = {"PGHOST=" + host, "PGPORT=" + port, "PGDATABASE=healthtwin", "PGUSER=" + role}});
+  ASSERT_TRUE(started.ok()) << started.status();
+  process_ = *std::move(started);
+  auto stub = AdminHealth();
+  ASSERT_TRUE(stub.ok()) << stub.status();
+  EXPECT_TRUE(WaitForHealth(**stub, HealthCheckResponse::SERVING, kHealthFlip)) << process_->Stderr();
+
+  // And it is there as its own role, not by some other route.
+  pqxx::nontransaction tx(superuser);
+  EXPECT_GE(
+      tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = 'healthtwin'", role)[0]
+          .as<int>(),
+      1);
 }
 
 TEST_P(EveryServiceTest, ServerReflectionListsTheService) {

@@ -1,5 +1,5 @@
 // Black-box tests of the real service and CLI binaries: exit codes, stderr, health
-// checking that follows PostgreSQL, the schema guard, certificate reload and mutual TLS,
+// checking that follows PostgreSQL, the schema guard, vitals retention, certificate reload and mutual TLS,
 // observed from outside the process exactly as an operator or a supervisor sees them.
 // What every service shares (bad input, health, the SIGTERM drain, reflection) is checked for
 // each binary, ingest included, in every_service_process_test.cc.
@@ -218,6 +218,78 @@ TEST_F(ServiceProcessTest, HealthFollowsPostgresAvailability) {
   ASSERT_TRUE(ingest.Running()) << ingest.exit_info()->ToString() << "\n" << ingest.Stderr();
 
   // It never crashed: a SIGTERM still finds it and it ends cleanly.
+  ASSERT_TRUE(ingest.Signal(SIGTERM).ok());
+  auto exit = ingest.Wait(std::chrono::seconds(kDrainTimeoutS + 10));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->ToString(), "exit code 0") << ingest.Stderr();
+}
+
+// --vitals-retention-days reaches the partition maintainer the binary runs once it is healthy
+// (main.cc): monthly partitions that ended more than 40 days ago are dropped, with their rows,
+// and so are older rows in vitals_default; the previous and current months stay. Months 2 and 3
+// back are left out: whether they end before the cutoff depends on today's date.
+TEST_F(ServiceProcessTest, VitalsRetentionDaysDropsOldPartitionsThroughTheRunningMaintainer) {
+  auto db = StartMigratedCluster();
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string conninfo = (*db)->ConnInfo("healthtwin");
+  const auto query_int = [&](const std::string& sql) {
+    pqxx::connection conn(conninfo);
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int>();
+  };
+  const auto partition = [](int months_back) {
+    return absl::StrCat("to_char(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '", months_back,
+                        " months', '\"vitals_\"YYYYMM')");
+  };
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::work tx(conn);
+    // As the migrator, which owns the partitions healthtwin_ensure_vitals_partitions creates.
+    tx.exec("SET LOCAL ROLE healthtwin_migrator");
+    for (int months_back : {6, 4, 1}) {
+      tx.exec(absl::StrCat(
+          "DO $$ DECLARE m date := date_trunc('month', now() AT TIME ZONE 'UTC')::date - interval '", months_back,
+          " months'; BEGIN EXECUTE format('CREATE TABLE %I PARTITION OF vitals FOR VALUES FROM (%L) TO (%L)',"
+          " 'vitals_' || to_char(m, 'YYYYMM'), m, m + interval '1 month'); END $$"));
+    }
+    tx.exec("RESET ROLE");
+    // A row mid-month in each month (0: the current one, never in the future), one 400 days old in default.
+    for (int months_back : {6, 4, 1, 0}) {
+      tx.exec(absl::StrCat(
+          "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, bridge_id) VALUES"
+          " ('p-ret', 'dev', 1, ",
+          60 + months_back,
+          ", '/min', least(now(), date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '",
+          months_back, " months' + interval '14 days'), 'b')"));
+    }
+    tx.exec(
+        "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, bridge_id) VALUES"
+        " ('p-ret', 'dev', 1, 99, '/min', now() - interval '400 days', 'b')");
+    tx.commit();
+  }
+  const std::string parts_sql =
+      "SELECT count(*) FROM pg_class WHERE relname IN (" + partition(6) + ", " + partition(4) + ")";
+  ASSERT_EQ(query_int(parts_sql), 2);
+  ASSERT_EQ(query_int("SELECT count(*) FROM vitals_default"), 1);
+  ASSERT_EQ(query_int("SELECT count(*) FROM vitals"), 5);
+
+  auto started = StartIngest(conninfo, {"--vitals-retention-days", "40"});
+  ASSERT_TRUE(started.ok()) << started.status();
+  Subprocess& ingest = **started;
+  auto stub = HealthStub(Port(), Identity("cli-admin"), "ingest");
+  ASSERT_TRUE(stub.ok()) << stub.status();
+  ASSERT_TRUE(WaitForHealth(**stub, HealthCheckResponse::SERVING, kHealthFlip)) << ingest.Stderr();
+  EXPECT_TRUE(PollUntil([&] { return query_int(parts_sql) == 0; }, 15s))
+      << "the 4- and 6-month-old partitions are still there\n"
+      << ingest.Stderr();
+  EXPECT_EQ(query_int("SELECT count(*) FROM vitals_default"), 0) << "the 400-day-old row is deleted";
+  EXPECT_EQ(query_int("SELECT count(*) FROM pg_class WHERE relname IN (" + partition(1) + ", " + partition(0) + ")"),
+            2);
+  EXPECT_EQ(query_int("SELECT count(*) FROM vitals"), 2);
+  EXPECT_EQ(query_int("SELECT min(value)::int FROM vitals"), 60) << "this month's row stays";
+  EXPECT_EQ(query_int("SELECT max(value)::int FROM vitals"), 61) << "last month's row stays";
+  EXPECT_THAT(LineWith(ingest.Stderr(), "\"event\":\"ingest.partitions\""), HasSubstr("\"dropped\":2"));
+
   ASSERT_TRUE(ingest.Signal(SIGTERM).ok());
   auto exit = ingest.Wait(std::chrono::seconds(kDrainTimeoutS + 10));
   ASSERT_TRUE(exit.ok()) << exit.status();
