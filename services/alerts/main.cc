@@ -5,7 +5,9 @@
 #include <optional>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "services/alerts/alert_service.h"
+#include "services/alerts/evaluation_plan.h"
 #include "services/alerts/evaluator.h"
 #include "services/alerts/lifecycle/escalator.h"
 #include "services/common/config.h"
@@ -18,9 +20,10 @@ using namespace healthtwin;
 
 int main(int argc, char** argv) {
   common::BlockShutdownSignals();
-  // The rule catalogue validates per-patient settings (SetPatientAlertSettings). A catalogue
-  // named explicitly must load; the default is optional, so that a deployment without it still
-  // serves alerts (setting settings is then FAILED_PRECONDITION).
+  // The rule catalogue: the evaluator's rules, and it validates per-patient settings
+  // (SetPatientAlertSettings). A catalogue named explicitly must load; the default is optional,
+  // so that a deployment without it still serves the alerts already raised (no new alerts are
+  // evaluated, logged as an error, and setting settings is FAILED_PRECONDITION).
   constexpr char kDefaultRules[] = "deploy/config/alert_rules.toml";
   std::string rules_path = kDefaultRules;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {}, [&](CLI::App& app) {
@@ -36,21 +39,31 @@ int main(int argc, char** argv) {
     auto engine = in ? alerts::rules::RuleEngine::FromToml(text.str(), rules_path)
                      : absl::StatusOr<alerts::rules::RuleEngine>(absl::NotFoundError(rules_path + ": cannot be read"));
     if (engine.ok()) {
+      // The evaluator's instants must not step over an episode (evaluation_plan.h).
+      if (auto spacing = alerts::CheckInstantSpacing(engine->catalogue()); !spacing.ok()) {
+        engine = absl::InvalidArgumentError(absl::StrCat(rules_path, ": ", spacing.message()));
+      }
+    }
+    if (engine.ok()) {
       rules.emplace(*std::move(engine));
     } else if (rules_path != kDefaultRules) {
       std::cerr << "healthtwin-alerts: --alert-rules: " << engine.status().message() << "\n";
       return 2;
     } else {
-      common::LogWarn("alerts.no_rule_catalogue", {{"error", std::string(engine.status().message())}});
+      common::LogError("alerts.no_rule_catalogue",
+                       {{"error", std::string(engine.status().message())}, {"effect", "no alerts are evaluated"}});
     }
   }
 
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(4);
   alerts::AlertHub hub(pool, cfg.db_conninfo);
-  const alerts::lifecycle::Config lifecycle = alerts::lifecycle::DefaultConfig();
+  // The suppression table comes from the catalogue's `suppresses`.
+  const alerts::lifecycle::Config lifecycle =
+      rules ? alerts::LifecycleConfigFor(*rules) : alerts::lifecycle::DefaultConfig();
   alerts::lifecycle::PgLifecycleStore store(pool, lifecycle, alerts::SystemClock());
-  alerts::Evaluator evaluator(pool, cfg.db_conninfo, alerts::HrRuleConfig{}, lifecycle, alerts::SystemClock());
+  std::optional<alerts::Evaluator> evaluator;
+  if (rules) evaluator.emplace(pool, cfg.db_conninfo, *rules, lifecycle, alerts::SystemClock());
   alerts::lifecycle::Escalator escalator(store);
   alerts::AlertServiceImpl service(
       pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access), store,
@@ -61,12 +74,12 @@ int main(int argc, char** argv) {
            [&] {
              // Consumers start once the schema is in place; later outages they ride out themselves.
              hub.Start();
-             evaluator.Start();
+             if (evaluator) evaluator->Start();
              escalator.Start();
            },
        .on_drain =
            [&] {
-             evaluator.RequestStop();
+             if (evaluator) evaluator->RequestStop();
              escalator.RequestStop();
              hub.RequestStop();
              hub.FinishAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "alerts service shutting down"));
