@@ -29,9 +29,7 @@ rules::Catalogue Shipped() {
   return *std::move(c);
 }
 
-TEST(InstantSpacingTest, TheShippedCatalogueCannotBeSteppedOver) {
-  EXPECT_TRUE(CheckInstantSpacing(Shipped()).ok());
-}
+TEST(InstantSpacingTest, TheShippedCatalogueCannotBeSteppedOver) { EXPECT_TRUE(CheckInstantSpacing(Shipped()).ok()); }
 
 TEST(InstantSpacingTest, AHeartRateRuleActiveForLessThanTheStepIsRefusedByName) {
   std::string toml = ShippedToml();
@@ -67,8 +65,7 @@ TEST(InstantsTest, HeartRateThinnedToThirtySecondsSparseEverySampleAndTheNewest)
   for (int i = 0; i <= 100; ++i) s.push_back({1, i * kS});
   s.push_back({2, 45 * kS});  // a cuff reading between heart rates
   std::stable_sort(s.begin(), s.end(), [](const SampleTime& a, const SampleTime& b) { return a.t_us < b.t_us; });
-  EXPECT_THAT(EvaluationInstants(s, 0),
-              ElementsAre(0, 30 * kS, 45 * kS, 60 * kS, 90 * kS, 100 * kS));
+  EXPECT_THAT(EvaluationInstants(s, 0), ElementsAre(0, 30 * kS, 45 * kS, 60 * kS, 90 * kS, 100 * kS));
   // Rows before from_us (already evaluated) are context only.
   EXPECT_THAT(EvaluationInstants(s, 95 * kS), ElementsAre(95 * kS, 100 * kS));
   EXPECT_TRUE(EvaluationInstants(s, 101 * kS).empty());

@@ -88,6 +88,8 @@ const std::vector<rules::DailyRestingHr>& Evaluator::RestingHrDays(pqxx::work& t
 void Evaluator::EvaluatePatient(pqxx::work& tx, const std::string& patient, int64_t oldest_new_us,
                                 const std::vector<int64_t>& new_times_us, std::vector<Observation>& out,
                                 RoundStats& stats) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  const auto load_started = std::chrono::steady_clock::now();
   LoadedInputs loaded;
   if (!LoadVitals(tx, patient, types_read_, oldest_new_us - engine_.lookback_us(), oldest_new_us - hr_lookback_us_,
                   loaded)
@@ -108,6 +110,8 @@ void Evaluator::EvaluatePatient(pqxx::work& tx, const std::string& patient, int6
   loaded.resting_hr_days_given = true;
   loaded.resting_hr_days = RestingHrDays(tx, patient, newest_day, completed_day_changed);
   const rules::PatientInputs in = loaded.View();
+  const auto evaluate_started = std::chrono::steady_clock::now();
+  stats.load_ms += Ms(evaluate_started - load_started).count();
   for (int64_t now_us : instants) {
     for (Observation& o : engine_.Evaluate(in, now_us)) {
       const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
@@ -116,6 +120,7 @@ void Evaluator::EvaluatePatient(pqxx::work& tx, const std::string& patient, int6
       out.push_back(std::move(o));
     }
   }
+  stats.evaluate_ms += Ms(std::chrono::steady_clock::now() - evaluate_started).count();
 }
 
 absl::StatusOr<int> Evaluator::RunOnce() {
@@ -157,7 +162,10 @@ absl::StatusOr<int> Evaluator::RunOnce() {
       ++stats.patients;
     }
     stats.observations = static_cast<int>(observations.size());
+    const auto apply_started = std::chrono::steady_clock::now();
     ApplyAll(tx, observations);
+    stats.apply_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - apply_started).count();
     tx.exec_params("UPDATE consumer_cursors SET last_seq = $1, updated_at = now() WHERE consumer = 'alerts'",
                    advance_to);
   });

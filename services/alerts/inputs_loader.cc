@@ -84,19 +84,38 @@ absl::Status LoadVitals(pqxx::work& tx, const std::string& patient_id, const std
   out.settings = LoadSettingsOrDefaults(tx, patient_id);
   std::vector<int> sparse, hr;
   for (int t : types) (t == rules::kHeartRate || t == rules::kPulseRate ? hr : sparse).push_back(t);
-  auto rows = tx.exec_params(
-      LostCte() + "SELECT v.vital_type, v.value, " + Us("v.measured_at") + ", v.flags, v.device_id, " + kContactLost +
-          " FROM vitals v WHERE v.patient_id = $1 AND ((v.vital_type = ANY($2::int[]) AND v.measured_at >= " + Ts(3) +
-          ") OR (v.vital_type = ANY($4::int[]) AND v.measured_at >= " + Ts(5) + ")) ORDER BY v.measured_at",
-      patient_id, IntArray(sparse), sparse_from_us, IntArray(hr), hr_from_us);
+  // The contact-lost periods (few rows) are matched here rather than per row in SQL; each
+  // branch of the UNION is one range of vitals_patient_time_idx.
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> lost;
+  for (const auto& r :
+       tx.exec_params(LostCte() + "SELECT device_id, " + Us("f") +
+                          ", CASE WHEN t = 'infinity' THEN 9223372036854775807 ELSE " + Us("t") + " END FROM lost",
+                      patient_id)) {
+    lost[r[0].as<std::string>()].emplace_back(r[1].as<int64_t>(), r[2].as<int64_t>());
+  }
+  auto contact_lost = [&](const std::string& device, int64_t t_us) {
+    auto it = lost.find(device);
+    if (it == lost.end()) return false;
+    for (const auto& [from, to] : it->second) {
+      if (t_us >= from && t_us < to) return true;
+    }
+    return false;
+  };
+  const std::string select = "SELECT vital_type, value, " + Us("measured_at") +
+                             ", flags, device_id FROM vitals WHERE patient_id = $1 AND vital_type = ANY(";
+  auto rows = tx.exec_params(select + "$2::int[]) AND measured_at >= " + Ts(3) + " UNION ALL " + select +
+                                 "$4::int[]) AND measured_at >= " + Ts(5) + " ORDER BY 3",
+                             patient_id, IntArray(sparse), sparse_from_us, IntArray(hr), hr_from_us);
   out.vitals.clear();
   out.vitals.reserve(rows.size());
   for (const auto& r : rows) {
-    out.vitals.push_back({.vital_type = r[0].as<int>(),
-                          .value = r[1].as<double>(),
-                          .measured_us = r[2].as<int64_t>(),
-                          .flags = EngineFlags(r[3].as<uint32_t>(), r[5].as<bool>()),
-                          .device_id = r[4].as<std::string>()});
+    rules::VitalPoint v{.vital_type = r[0].as<int>(),
+                        .value = r[1].as<double>(),
+                        .measured_us = r[2].as<int64_t>(),
+                        .flags = 0,
+                        .device_id = r[4].as<std::string>()};
+    v.flags = EngineFlags(r[3].as<uint32_t>(), contact_lost(v.device_id, v.measured_us));
+    out.vitals.push_back(std::move(v));
   }
   return absl::OkStatus();
 }
