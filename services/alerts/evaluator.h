@@ -9,30 +9,42 @@
 // unsettled gap are evaluated anyway and again later; evaluation is idempotent, so that only
 // costs work.
 //
-// Each round evaluates every heart-rate run its new rows touch, so an episode that began and
-// ended between two rounds (this service, PostgreSQL or the uplink was down meanwhile) is
-// still raised.
+// Each round drives the rule engine (rules/engine.h, the catalogue of --alert-rules) for every
+// patient with new rows: it loads the patient's inputs (inputs_loader.h: bounded, see there)
+// and evaluates at data instants covering the new rows (evaluation_plan.h: every sparse
+// sample, heart rate every 30 s, the newest). A row measured before rows already evaluated (a
+// late row) re-evaluates from its time to the newest. So an episode that began and ended
+// between two rounds (this service, PostgreSQL or the uplink was down meanwhile) is still
+// raised. Every Observation is applied; the lifecycle deduplicates (repeated verdicts of one
+// episode add no events).
 //
-// Rules speak to the alarm lifecycle through Observations (observation.h): a sustained run in
-// progress is an active verdict, a run that has ended an inactive one, and a technical event an
-// inactive verdict for its hour (foreign gateway) or day (full quarantine). The lifecycle store
-// (lifecycle/pg_store.h) turns them into alerts and events in the round's transaction.
+// The rules whose verdict moves with the wall clock (twin drift and the technical rules:
+// device or gateway silent, contact lost, battery, clock skew, quarantine) are judged by
+// RunTimerOnce at the clock's now, every kTimerPeriod for each patient with bound devices, not
+// at data instants.
+//
+// Rules speak to the alarm lifecycle through Observations (observation.h). A technical event
+// (technical_events: foreign gateway, full quarantine; no catalogue rule covers them) is an
+// inactive verdict for its hour or day. The lifecycle store (lifecycle/pg_store.h) turns them
+// into alerts and events in the round's transaction, under one alert-events lock per round.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 
-#include "services/alerts/hr_rule.h"
+#include "services/alerts/inputs_loader.h"
 #include "services/alerts/lifecycle/pg_store.h"
+#include "services/alerts/rules/engine.h"
 #include "services/common/gap_tracker.h"
 #include "services/common/pg.h"
 
 namespace healthtwin::alerts {
 
-inline constexpr char kHrRuleId[] = "hr_high_sustained";
 // Technical: a gateway forwarded readings of a device it is not bound to (ingest quarantined
 // them). The care team hears of it because the patient's data may be under attack or the
 // device may have moved to another home; at most one such alert per patient per hour.
@@ -45,15 +57,32 @@ inline constexpr char kQuarantineFullRuleId[] = "tech_gateway_quarantine_full";
 // The process's wall clock, for callers that do not inject one.
 const lifecycle::Clock& SystemClock();
 
-// The Observation of one heart-rate episode: active while `ongoing` (its last point is the
-// newest reading), ended otherwise.
-Observation HrObservation(const std::string& patient_id, const HrEpisode& e, bool ongoing, const HrRuleConfig& cfg);
+// The lifecycle configuration for `engine`: DefaultConfig's timers and latching rules with the
+// catalogue's suppression table (RuleEngine::SuppressionTable).
+lifecycle::Config LifecycleConfigFor(const rules::RuleEngine& engine);
+
+// What the last RunOnce did, for the log and the cost measurement.
+struct RoundStats {
+  int patients = 0;
+  int64_t rows_loaded = 0;  // vitals rows loaded as rule inputs
+  int instants = 0;
+  int observations = 0;
+  double ms = 0;           // the whole round: SQL, evaluation and the lifecycle
+  double load_ms = 0;      // of which loading rule inputs
+  double evaluate_ms = 0;  // of which RuleEngine::Evaluate
+  double apply_ms = 0;     // of which the lifecycle (ApplyLockedInTx of every verdict)
+};
 
 class Evaluator {
  public:
-  // `clock` (the lifecycle's wall clock) must outlive the evaluator.
-  Evaluator(common::PgPool& pool, std::string conninfo, HrRuleConfig cfg,
-            lifecycle::Config lifecycle = lifecycle::DefaultConfig(), const lifecycle::Clock& clock = SystemClock());
+  // How often RunTimerOnce runs in Start's loop.
+  static constexpr std::chrono::seconds kTimerPeriod{30};
+
+  // `engine` and `clock` (the lifecycle's wall clock, also the timer rules' now) must outlive
+  // the evaluator. The engine's catalogue must pass CheckInstantSpacing (evaluation_plan.h);
+  // main.cc checks it and exits with the message, here it aborts.
+  Evaluator(common::PgPool& pool, std::string conninfo, const rules::RuleEngine& engine, lifecycle::Config lifecycle,
+            const lifecycle::Clock& clock = SystemClock());
   ~Evaluator();  // stops the thread
 
   void Start();
@@ -68,13 +97,42 @@ class Evaluator {
   // Raises the technical alerts of pending technical_events; returns how many events it took.
   absl::StatusOr<int> RunTechnicalOnce();
 
+  // Judges the timer rules (see above) of every patient with bound devices at the clock's
+  // now. Returns the number of patients.
+  absl::StatusOr<int> RunTimerOnce();
+
+  RoundStats last_round() const {
+    std::lock_guard lock(stats_mu_);
+    return last_round_;
+  }
+
  private:
   void Loop();
+  // Evaluates one patient's vitals rules at the instants covering rows measured from
+  // `oldest_new_us`; appends the verdicts to `out`.
+  void EvaluatePatient(pqxx::work& tx, const std::string& patient, int64_t oldest_new_us,
+                       const std::vector<int64_t>& new_times_us, std::vector<Observation>& out, RoundStats& stats);
+  // The cached daily resting heart rates of `patient` for days before `today`, refreshed when
+  // the day changes, when a new row fell on a completed day, or after kRestingHrCacheTtl.
+  const std::vector<rules::DailyRestingHr>& RestingHrDays(pqxx::work& tx, const std::string& patient, int64_t today,
+                                                          bool completed_day_changed);
+  void ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations);
 
   common::PgPool& pool_;
   const std::string conninfo_;
-  const HrRuleConfig cfg_;
+  const rules::RuleEngine& engine_;
+  const std::vector<int> types_read_;
+  const int64_t hr_lookback_us_;
   const lifecycle::PgLifecycleStore store_;
+  const lifecycle::Clock& clock_;
+  struct RestingHrEntry {
+    int64_t today = 0;
+    int64_t loaded_at_us = 0;  // clock_
+    std::vector<rules::DailyRestingHr> days;
+  };
+  std::map<std::string, RestingHrEntry> resting_hr_;  // only the evaluator thread touches it
+  mutable std::mutex stats_mu_;
+  RoundStats last_round_;
   common::GapTracker gaps_{"alerts"};  // only the evaluator thread (or RunOnce's caller) touches it
   std::atomic<bool> stop_{false};
   std::thread thread_;

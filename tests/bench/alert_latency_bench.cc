@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -42,6 +43,7 @@
 
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
+#include "services/alerts/rules/test_catalogue.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
 #include "tests/harness/ingest_process.h"
@@ -57,7 +59,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double kEpisodeBpm = 135;
 constexpr int kEpisodeDataS = 90;
-constexpr int kRuleMinDurationS = 60;  // services/alerts/hr_rule.h, HrRuleConfig::min_duration_s
+// The alerts service runs the shipped catalogue with hr_high's min_duration_s cut from 600 s to
+// this (rules::ShortHrHighToml, passed with --alert-rules), so an episode fits the run.
+constexpr int kRuleMinDurationS = 60;
 
 struct Options {
   int devices = 2000;
@@ -334,8 +338,12 @@ int main(int argc, char** argv) {
     args.insert(args.end(), {"--log-level", "warn"});
     return args;
   };
-  auto alerts =
-      Check(testing::StartListening(o.alerts_bin, service_args("alerts"), work + "/alerts.port"), "start alerts");
+  const std::string rules_path = work + "/alert_rules.toml";
+  std::ofstream(rules_path) << Check(alerts::rules::ShortHrHighToml(HT_ALERT_RULES_TOML, kRuleMinDurationS, 30),
+                                     "write the test rule catalogue");
+  std::vector<std::string> alerts_args = service_args("alerts");
+  alerts_args.insert(alerts_args.end(), {"--alert-rules", rules_path});
+  auto alerts = Check(testing::StartListening(o.alerts_bin, alerts_args, work + "/alerts.port"), "start alerts");
   std::vector<std::string> api_args = service_args("clinician_api");
   api_args.insert(api_args.end(), {"--ingest-addr", ingest.address, "--alerts-addr",
                                    "localhost:" + std::to_string(testing::PortInFile(work + "/alerts.port")),

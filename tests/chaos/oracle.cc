@@ -4,10 +4,12 @@
 #include <cmath>
 #include <tuple>
 
-#include "services/alerts/hr_rule.h"
+#include "services/alerts/evaluation_plan.h"
 
 namespace healthtwin::chaos {
 namespace {
+
+using alerts::Observation;
 
 bool InBlindWindow(const HrEmission& e, const std::vector<BlindWindow>& blind) {
   return std::any_of(blind.begin(), blind.end(), [&](const BlindWindow& w) {
@@ -85,24 +87,30 @@ RecordVerdict JudgeRecords(const std::vector<Record>& emitted, const std::vector
   return v;
 }
 
-std::vector<int64_t> ExpectedTachycardiaStarts(const std::vector<HrPointUs>& points, double threshold_bpm,
-                                               double min_duration_s, double max_gap_s, int64_t dedup_us) {
-  std::vector<alerts::HrPoint> pts;
-  pts.reserve(points.size());
-  for (const HrPointUs& p : points) pts.push_back({p.measured_at_us, p.bpm});
-  const alerts::HrRuleConfig cfg{
-      .threshold_bpm = threshold_bpm, .min_duration_s = min_duration_s, .max_gap_s = max_gap_s};
-  std::vector<int64_t> raised;
-  int64_t last_end_us = 0;  // the end of the newest run of the newest alert
-  for (const alerts::HrEpisode& e : alerts::FindSustainedHighHeartRate(pts, cfg)) {
-    if (!raised.empty() && e.start_us - last_end_us <= dedup_us) {
-      last_end_us = std::max(last_end_us, e.end_us);  // reopens that alert
-      continue;
+std::vector<ExpectedAlert> ExpectedAlerts(const alerts::rules::RuleEngine& engine,
+                                          const alerts::rules::PatientInputs& in, const std::vector<int64_t>& instants,
+                                          int64_t reopen_window_us) {
+  // (rule, start) -> end of that episode; 0 while it was active at the last instant that saw it.
+  std::map<std::pair<std::string, int64_t>, int64_t> episodes;
+  for (int64_t now_us : instants) {
+    for (const Observation& o : engine.Evaluate(in, now_us)) {
+      const alerts::rules::RuleSpec* spec = engine.catalogue().Find(o.rule_id);
+      if (spec == nullptr || !alerts::JudgedAtDataInstants(spec->kind) || o.condition_started_us == 0) continue;
+      episodes[{o.rule_id, o.condition_started_us}] = o.active ? 0 : o.condition_ended_us;
     }
-    raised.push_back(e.start_us);
-    last_end_us = e.end_us;
   }
-  return raised;
+  std::vector<ExpectedAlert> out;
+  std::string rule;
+  int64_t last_end = 0;                      // of the current rule's newest alert
+  for (const auto& [key, end] : episodes) {  // by rule, then start
+    const auto& [rule_id, start] = key;
+    // The lifecycle continues (still active) or reopens (ended within the window) the rule's
+    // newest alert; anything else is a new alert.
+    if (rule_id != rule || (last_end != 0 && start - last_end > reopen_window_us)) out.push_back({rule_id, start});
+    rule = rule_id;
+    last_end = end;
+  }
+  return out;
 }
 
 }  // namespace healthtwin::chaos

@@ -9,12 +9,15 @@
 //     client, so one sent while no bridge was subscribed (a blind window: bridge down, bus or
 //     bluetoothd restarting) is gone by design. Every other one must be stored exactly once;
 //     nothing may be stored that was not emitted, and nothing twice.
+//   - The alerts are those the alerts service's own rule engine finds in the final stored data.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "services/alerts/rules/engine.h"
 
 namespace healthtwin::chaos {
 
@@ -74,16 +77,22 @@ struct RecordVerdict {
 // Every emitted record stored exactly once with its value; nothing else stored.
 RecordVerdict JudgeRecords(const std::vector<Record>& emitted, const std::vector<Record>& stored);
 
-struct HrPointUs {
-  int64_t measured_at_us;
-  double bpm;
+struct ExpectedAlert {
+  std::string rule_id;
+  int64_t condition_started_us = 0;
+  bool operator==(const ExpectedAlert&) const = default;
+  auto operator<=>(const ExpectedAlert&) const = default;
 };
 
-// The sustained-tachycardia alerts (services/alerts/hr_rule.h) that the complete data of one
-// patient implies, as episode start times: every qualifying run, less those that reopen the
-// alert before them (the alarm lifecycle's deduplication, services/alerts/README.md: a run that
-// starts at most `dedup_us` after the end of that alert's newest run). `points` sorted by time.
-std::vector<int64_t> ExpectedTachycardiaStarts(const std::vector<HrPointUs>& points, double threshold_bpm,
-                                               double min_duration_s, double max_gap_s, int64_t dedup_us);
+// The alerts of the rules the evaluator judges at data instants (evaluation_plan.h) that one
+// patient's complete stored data implies, by (rule, episode start): `engine` (the alerts
+// service's catalogue) evaluated over `in` at each of `instants`; every episode a verdict
+// shows (active, or ended with its start) is one, less those that reopen the alert before
+// them (the alarm lifecycle: an episode starting at most `reopen_window_us` after the end of
+// that alert's newest episode). Sorted. Timer rules (technical, twin drift) are not judged:
+// their verdicts follow the wall clock, not the data.
+std::vector<ExpectedAlert> ExpectedAlerts(const alerts::rules::RuleEngine& engine,
+                                          const alerts::rules::PatientInputs& in, const std::vector<int64_t>& instants,
+                                          int64_t reopen_window_us);
 
 }  // namespace healthtwin::chaos

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "services/alerts/evaluation_plan.h"
+#include "services/alerts/rules/test_catalogue.h"
+
 namespace healthtwin::chaos {
 namespace {
 
@@ -72,32 +75,68 @@ TEST(JudgeRecordsTest, MissingDuplicatedAndUnexpectedAreEachReported) {
   EXPECT_EQ(v.missing[1].record_seq, 3);
 }
 
-std::vector<HrPointUs> Points(int64_t from_s, int64_t to_s, double bpm) {
-  std::vector<HrPointUs> out;
-  for (int64_t t = from_s; t <= to_s; ++t) out.push_back({t * kS, bpm});
-  return out;
+// The chaos run's catalogue: the shipped one with hr_high over 60 s, cleared after 30 s.
+const alerts::rules::RuleEngine& Engine() {
+  static const alerts::rules::RuleEngine* engine = [] {
+    auto toml = alerts::rules::ShortHrHighToml(HT_ALERT_RULES_TOML, 60, 30);
+    if (!toml.ok()) std::abort();
+    auto e = alerts::rules::RuleEngine::FromToml(*toml, "chaos_alert_rules.toml");
+    if (!e.ok()) std::abort();
+    return new alerts::rules::RuleEngine(*std::move(e));
+  }();
+  return *engine;
 }
 
-TEST(ExpectedTachycardiaStartsTest, OneSustainedRunIsOneAlert) {
-  auto pts = Points(0, 30, 70);
-  auto high = Points(31, 120, 130);
-  pts.insert(pts.end(), high.begin(), high.end());
-  EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), std::vector<int64_t>{31 * kS});
+// 1 Hz heart rates of one strap from second `from_s` to `to_s` inclusive.
+void Points(std::vector<alerts::rules::VitalPoint>& out, int64_t from_s, int64_t to_s, double bpm) {
+  for (int64_t t = from_s; t <= to_s; ++t) out.push_back({alerts::rules::kHeartRate, bpm, t * kS, 0, "strap"});
 }
 
-// The window runs from the end of the alert's newest run: the second run reopens the first
-// alert, and the third, 651 s after the second ended, is a new one.
-TEST(ExpectedTachycardiaStartsTest, ARunWithinTheDedupWindowOfTheLastEndReopensOneAfterItIsNew) {
-  auto pts = Points(0, 90, 130);
-  for (const std::vector<HrPointUs>& part :
-       {Points(91, 200, 70), Points(201, 300, 130), Points(301, 950, 70), Points(951, 1050, 130)}) {
-    pts.insert(pts.end(), part.begin(), part.end());
-  }
-  EXPECT_EQ(ExpectedTachycardiaStarts(pts, 120, 60, 30, 600 * kS), (std::vector<int64_t>{0, 951 * kS}));
+std::vector<ExpectedAlert> Expected(const std::vector<alerts::rules::VitalPoint>& v) {
+  alerts::rules::PatientInputs in;
+  in.patient_id = "pat-0001";
+  in.vitals = v;
+  std::vector<alerts::SampleTime> times;
+  for (const auto& p : v) times.push_back({p.vital_type, p.measured_us});
+  return ExpectedAlerts(Engine(), in, alerts::EvaluationInstants(times, 0), 600 * kS);
 }
 
-TEST(ExpectedTachycardiaStartsTest, AShortBurstRaisesNothing) {
-  EXPECT_TRUE(ExpectedTachycardiaStarts(Points(0, 40, 130), 120, 60, 30, 600 * kS).empty());
+TEST(ExpectedAlertsTest, OneSustainedRunIsOneHrHighAlertFromItsStart) {
+  std::vector<alerts::rules::VitalPoint> v;
+  Points(v, 0, 30, 70);
+  Points(v, 31, 120, 135);
+  EXPECT_EQ(Expected(v), (std::vector<ExpectedAlert>{{"hr_high", 31 * kS}}));
+}
+
+// The second run starts 60 s after the first ended (reopens its alert); the third, 700 s after
+// the second ended, is a new one.
+TEST(ExpectedAlertsTest, ARunWithinTheReopenWindowOfTheLastEndReopensOneAfterItIsNew) {
+  std::vector<alerts::rules::VitalPoint> v;
+  Points(v, 0, 9, 70);  // (a start at data time 0 would read as "no episode")
+  Points(v, 10, 90, 135);
+  Points(v, 91, 150, 70);
+  Points(v, 151, 250, 135);
+  Points(v, 251, 950, 70);
+  Points(v, 951, 1050, 135);
+  Points(v, 1051, 1100, 70);
+  EXPECT_EQ(Expected(v), (std::vector<ExpectedAlert>{{"hr_high", 10 * kS}, {"hr_high", 951 * kS}}));
+}
+
+TEST(ExpectedAlertsTest, AShortBurstRaisesNothing) {
+  std::vector<alerts::rules::VitalPoint> v;
+  Points(v, 1, 40, 135);
+  Points(v, 41, 100, 70);
+  EXPECT_TRUE(Expected(v).empty());
+}
+
+// Samples the strap flagged contact-lost are not evidence (the evaluator translates the stored
+// status into this flag); the same samples unflagged raise.
+TEST(ExpectedAlertsTest, ContactLostSamplesRaiseNothing) {
+  std::vector<alerts::rules::VitalPoint> v;
+  Points(v, 1, 200, 135);
+  EXPECT_EQ(Expected(v).size(), 1u);
+  for (auto& p : v) p.flags = alerts::rules::kFlagSensorContactLost;
+  EXPECT_TRUE(Expected(v).empty());
 }
 
 }  // namespace

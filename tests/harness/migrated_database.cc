@@ -1,8 +1,9 @@
 #include "tests/harness/migrated_database.h"
 
 #include <exception>
-
 #include <pqxx/connection>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "services/common/db/migrator.h"
 #include "services/common/db/roles.h"
@@ -26,6 +27,18 @@ absl::StatusOr<std::string> CreateMigratedDatabase(PgCluster& cluster, std::stri
 
 std::string ServiceConnInfo(std::string_view conninfo, std::string_view service) {
   return common::ConnInfoAs(conninfo, common::ServiceRole(service));
+}
+
+void ExecSql(const std::string& conninfo, const std::string& sql) {
+  pqxx::connection c(conninfo);
+  pqxx::work tx(c);
+  tx.exec(sql);
+  tx.commit();
+}
+
+int64_t QueryInt64(const std::string& conninfo, const std::string& sql) {
+  pqxx::connection c(conninfo);
+  return pqxx::nontransaction(c).exec1(sql)[0].as<int64_t>();
 }
 
 }  // namespace healthtwin::testing

@@ -3,6 +3,7 @@
 // services connect as their own roles.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,10 @@ absl::StatusOr<std::string> CreateMigratedDatabase(PgCluster& cluster, std::stri
 // `conninfo` connecting as the role of `service` ("ingest", "alerts", "twin", "simulation",
 // "clinician_api").
 std::string ServiceConnInfo(std::string_view conninfo, std::string_view service);
+
+// For fixtures: runs `sql` in a transaction of its own and commits; the first column of the
+// single row `sql` returns. Both throw (pqxx) on failure, which fails the test.
+void ExecSql(const std::string& conninfo, const std::string& sql);
+int64_t QueryInt64(const std::string& conninfo, const std::string& sql);
 
 }  // namespace healthtwin::testing

@@ -446,7 +446,7 @@ class AlertReplayTest : public BoundsTest {
 // with its RAISED event; the first `updated` also get an UPDATED event.
 std::string InsertAlertsSql(const std::string& patient, int n, int updated) {
   return "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
-         " peak_value, ucum_unit, duration_s) SELECT '" + patient + "', 'hr_high_sustained', 3, 1, 'test',"
+         " peak_value, ucum_unit, duration_s) SELECT '" + patient + "', 'hr_high', 3, 1, 'test',"
          " timestamptz 'epoch' + (" + std::to_string(kBaseUs) + " + i::bigint * 1000000) * interval '1 microsecond',"
          " timestamptz 'epoch' + (" + std::to_string(kBaseUs) + " + (i::bigint / 2) * 1000000) * interval '1 microsecond',"
          " 130, '/min', 60 FROM generate_series(1, " + std::to_string(n) + ") i;"
@@ -536,7 +536,7 @@ TEST_F(AlertReplayTest, ShelveIsBoundedAndEveryLifecycleEventReachesGetAlertAndS
   ASSERT_FALSE(HasFatalFailure());
   alerts::Observation obs;
   obs.patient_id = "pat-l";
-  obs.rule_id = "hr_high_sustained";
+  obs.rule_id = "hr_high";
   obs.priority = alerts::Priority::kHigh;
   obs.active = true;
   obs.condition_started_us = kBaseUs;

@@ -740,7 +740,7 @@ TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
 
   auto raised = watch.WaitFor(IsEvent(alerts_v1::AlertEvent::KIND_RAISED, kPatient), kAlertWait);
   ASSERT_TRUE(raised.has_value()) << "no KIND_RAISED event within " << kAlertWait.count() << " s";
-  EXPECT_EQ(raised->alert().rule_id(), "hr_high_sustained");
+  EXPECT_EQ(raised->alert().rule_id(), "hr_high");
   EXPECT_EQ(raised->alert().state(), alerts_v1::ALERT_STATE_OPEN);
   EXPECT_EQ(raised->alert().priority(), alerts_v1::PRIORITY_HIGH);
   EXPECT_EQ(common::ToUnixMicros(raised->alert().condition_started_at(), "timestamp").value(), start_us);
@@ -752,9 +752,8 @@ TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
   ASSERT_TRUE(WaitForEvaluator()) << "the evaluator did not consume the vitals";
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 100);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts"), 1);
-  EXPECT_EQ(QueryInt(db(),
-                     "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
-                     " AND rule_id = 'hr_high_sustained'"),
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
+                           " AND rule_id = 'hr_high'"),
             1);
   watch.Stop();
   int raised_events = 0;
@@ -970,7 +969,7 @@ TEST_F(SliceTest, ASecondBridgeCannotWriteAPatientsVitalsNorSilenceTheTachycardi
 
   auto raised = watch.WaitFor(
       [](const alerts_v1::AlertEvent& e) {
-        return e.kind() == alerts_v1::AlertEvent::KIND_RAISED && e.alert().rule_id() == "hr_high_sustained";
+        return e.kind() == alerts_v1::AlertEvent::KIND_RAISED && e.alert().rule_id() == "hr_high";
       },
       kAlertWait);
   ASSERT_TRUE(raised.has_value()) << "the injected readings suppressed the tachycardia alert";
@@ -1357,11 +1356,10 @@ TEST_F(SliceTest, AcknowledgeAlertValidatesTheIdAuditsNotFoundAndNamesNoPatient)
             1);
 
   // An alert of dr-alice's patient: refused, and the refusal does not say whose it is.
-  const std::string alert_id =
-      QueryText(db(),
-                "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
-                " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high_sustained', 3, 1, 's', now(), 130, '/min', 60)"
-                " RETURNING alert_id::text");
+  const std::string alert_id = QueryText(
+      db(), "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+            " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 3, 1, 's', now(), 130, '/min', 60)"
+            " RETURNING alert_id::text");
   grpc::Status denied = ack(alert_id);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(denied.error_message(), ::testing::Not(HasSubstr("pat-0001")));

@@ -6,15 +6,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <sstream>
 
-#include <pqxx/pqxx>
-
-#include "services/common/access.h"
 #include "clinician_api/clinician_service.h"
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluator.h"
-#include "services/alerts/rules/shipped_catalogue.h"
+#include "services/alerts/rules/test_catalogue.h"
+#include "services/common/access.h"
 #include "services/common/config.h"
 #include "services/common/executor.h"
 #include "services/common/grpc_util.h"
@@ -131,9 +130,9 @@ struct Slice::Parts {
   std::unique_ptr<common::PgPool> alerts_pool;
   std::unique_ptr<common::Executor> alerts_executor;
   std::unique_ptr<alerts::AlertHub> hub;
+  std::unique_ptr<alerts::rules::RuleEngine> alert_rules;  // before the evaluator: it outlives it
   std::unique_ptr<alerts::lifecycle::PgLifecycleStore> lifecycle;
   std::unique_ptr<alerts::Evaluator> evaluator;
-  std::unique_ptr<alerts::rules::RuleEngine> alert_rules;  // the shipped catalogue
   std::unique_ptr<alerts::AlertServiceImpl> alert_service;
   std::unique_ptr<common::ServiceHost> alerts_host;
 
@@ -178,8 +177,8 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.store = std::make_unique<ingest::PgSampleStore>(*p.data_pool);
   p.status_store = std::make_unique<ingest::PgDeviceStatusStore>(*p.data_pool);
   p.reader = std::make_unique<ingest::VitalsReader>(*p.data_pool);
-  p.ingest = std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.status_store, *p.data_executor,
-                                                         common::NowUnixMicros);
+  p.ingest =
+      std::make_unique<ingest::IngestServiceImpl>(*p.store, *p.status_store, *p.data_executor, common::NowUnixMicros);
   // The services' own default allow-lists, exactly as their mains build them.
   auto policy = [](const common::CallerPolicy::Rules& rules) { return common::PolicyOrExit("slice", rules, {}); };
   p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor, *p.data_pool,
@@ -201,15 +200,20 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.alerts_pool = std::make_unique<common::PgPool>(alerts_db, 8);
   p.alerts_executor = std::make_unique<common::Executor>(4);
   p.hub = std::make_unique<alerts::AlertHub>(*p.alerts_pool, alerts_db);
-  p.lifecycle = std::make_unique<alerts::lifecycle::PgLifecycleStore>(
-      *p.alerts_pool, alerts::lifecycle::DefaultConfig(), alerts::SystemClock());
-  p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, alerts_db, alerts::HrRuleConfig{});
   {
-    // The shipped catalogue, as healthtwin-alerts loads it when no --alert-rules is given.
-    auto engine = alerts::rules::RuleEngine::FromToml(alerts::rules::ShippedCatalogueToml(), "built-in");
+    // The shipped catalogue with hr_high over 60 s, cleared after 30 s (rules::ShortHrHighToml),
+    // so a slice test's episode takes a minute of data instead of ten; healthtwin-alerts loads
+    // the shipped file (--alert-rules). It also checks per-patient settings.
+    auto toml = alerts::rules::ShortHrHighToml(HT_ALERT_RULES_TOML, 60, 30);
+    if (!toml.ok()) return toml.status();
+    auto engine = alerts::rules::RuleEngine::FromToml(*toml, "test_alert_rules.toml");
     if (!engine.ok()) return engine.status();
     p.alert_rules = std::make_unique<alerts::rules::RuleEngine>(*std::move(engine));
   }
+  p.lifecycle = std::make_unique<alerts::lifecycle::PgLifecycleStore>(
+      *p.alerts_pool, alerts::LifecycleConfigFor(*p.alert_rules), alerts::SystemClock());
+  p.evaluator = std::make_unique<alerts::Evaluator>(*p.alerts_pool, alerts_db, *p.alert_rules,
+                                                    alerts::LifecycleConfigFor(*p.alert_rules));
   p.alert_service = std::make_unique<alerts::AlertServiceImpl>(*p.alerts_pool, *p.alerts_executor, *p.hub,
                                                                policy(alerts::AlertServiceImpl::DefaultPolicy()),
                                                                *p.lifecycle, p.alert_rules.get());
@@ -236,9 +240,8 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.clinician_pool = std::make_unique<common::PgPool>(clinician_db, 8);
   p.clinician_executor = std::make_unique<common::Executor>(8);
   p.access = std::make_unique<common::Access>(*p.clinician_pool);
-  p.clinician_service =
-      std::make_unique<clinician::ClinicianServiceImpl>(*p.access, std::move(up), *p.clinician_executor,
-                                                        policy(clinician::ClinicianServiceImpl::DefaultPolicy()));
+  p.clinician_service = std::make_unique<clinician::ClinicianServiceImpl>(
+      *p.access, std::move(up), *p.clinician_executor, policy(clinician::ClinicianServiceImpl::DefaultPolicy()));
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", clinician_db),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();
@@ -251,9 +254,7 @@ Slice::~Slice() = default;
 
 std::string Slice::data_address() const { return "127.0.0.1:" + std::to_string(parts_->data_host->port()); }
 std::string Slice::alerts_address() const { return "127.0.0.1:" + std::to_string(parts_->alerts_host->port()); }
-std::string Slice::clinician_address() const {
-  return "127.0.0.1:" + std::to_string(parts_->clinician_host->port());
-}
+std::string Slice::clinician_address() const { return "127.0.0.1:" + std::to_string(parts_->clinician_host->port()); }
 
 std::shared_ptr<grpc::Channel> Slice::Channel(const std::string& address, std::string_view identity,
                                               std::string_view expected_peer) {

@@ -171,6 +171,10 @@ std::optional<Alert> LoadAlertForUpdate(pqxx::work& tx, const std::string& alert
 
 absl::StatusOr<int> PgLifecycleStore::ApplyInTx(pqxx::work& tx, const Observation& obs) const {
   LockAlertEvents(tx);
+  return ApplyLockedInTx(tx, obs);
+}
+
+absl::StatusOr<int> PgLifecycleStore::ApplyLockedInTx(pqxx::work& tx, const Observation& obs) const {
   const int64_t now_us = clock_.NowUs();
   // The newest alert of this rule in this patient that began by the verdict's newest input: the
   // one a verdict can continue. (An episode whose data arrives after a later one was alerted is

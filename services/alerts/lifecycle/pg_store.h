@@ -39,6 +39,9 @@ class PgLifecycleStore {
   // same one). Returns the number of events appended; the caller NOTIFYs alerts_new when > 0
   // (done here too, so a caller may ignore it).
   absl::StatusOr<int> ApplyInTx(pqxx::work& tx, const Observation& obs) const;
+  // The same, for a caller that has already taken LockAlertEvents(tx) in this transaction
+  // (the evaluator takes it once per round, not once per Observation).
+  absl::StatusOr<int> ApplyLockedInTx(pqxx::work& tx, const Observation& obs) const;
   absl::StatusOr<int> Apply(const Observation& obs) const;
 
   // One recipient acknowledges (NOT_FOUND for an unknown alert); `relayed_by` is the service

@@ -36,18 +36,8 @@ class PgLifecycleStoreTest : public testing::ClusterPerSuiteTest {
         " ('pat-1', 'oncall-3', 3)");
   }
 
-  void Exec(const std::string& sql) {
-    pqxx::connection c(superuser_);
-    pqxx::work tx(c);
-    tx.exec(sql);
-    tx.commit();
-  }
-
-  int64_t Count(const std::string& sql) {
-    pqxx::connection c(superuser_);
-    pqxx::nontransaction tx(c);
-    return tx.exec1(sql)[0].as<int64_t>();
-  }
+  void Exec(const std::string& sql) { testing::ExecSql(superuser_, sql); }
+  int64_t Count(const std::string& sql) { return testing::QueryInt64(superuser_, sql); }
 
   std::string AlertId(const std::string& patient = "pat-1") {
     pqxx::connection c(superuser_);
@@ -326,11 +316,11 @@ TEST_F(PgLifecycleStoreTest, AHigherPriorityAlertSuppressesACoveredOneUntilItEnd
   WithStore(clock_, [&](PgLifecycleStore& store, common::PgPool&) {
     ASSERT_TRUE(store.Apply(Hr(true, 60, 130, Priority::kMedium)).ok());
     Observation news = Hr(true, 60, 7, Priority::kHigh);
-    news.rule_id = "news2_high";
+    news.rule_id = "news2";
     news.covers = {"news2"};
     ASSERT_TRUE(store.Apply(news).ok());
     EXPECT_EQ(Count("SELECT count(*) FROM alerts h JOIN alerts n ON h.suppressed_by = n.alert_id"
-                    " WHERE h.rule_id = 'hr_high' AND n.rule_id = 'news2_high'"),
+                    " WHERE h.rule_id = 'hr_high' AND n.rule_id = 'news2'"),
               1);
     EXPECT_EQ(Count("SELECT state FROM alerts WHERE rule_id = 'hr_high'"), 6);
     news.active = false;

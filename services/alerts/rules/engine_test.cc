@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
+
 #include "services/alerts/rules/test_support.h"
 
 namespace healthtwin::alerts::rules {
@@ -228,6 +231,53 @@ TEST(RestingHrRiseTest, TenAboveTheWeeksMedianRaises) {
   v.clear();
   for (int d = 0; d < 8; ++d) Append(v, kHeartRate, "watch", kT0 + d * kDay, 10 * kMin, 144, Const(d < 7 ? 60 : 68));
   EXPECT_FALSE(Verdict(v, kT0 + 8 * kDay + kHour, "resting_hr_rise").active);
+}
+
+// The evaluator hands resting_hr_rise per-day summaries computed in SQL (percentile_disc(0.10)
+// over a day's valid samples) instead of 9 days of samples: both must give the same verdict.
+// The values vary within each day so that another percentile definition would differ.
+TEST(RestingHrRiseTest, RestingHrRiseFromDailySummariesMatchesRawSamples) {
+  for (double last_day_bpm : {66.0, 69.0, 70.0, 71.0, 75.0}) {
+    std::vector<VitalPoint> v;
+    for (int d = 0; d < 8; ++d) {
+      const double base = d < 7 ? 60 + d % 3 : last_day_bpm;
+      Append(v, kHeartRate, "watch", kT0 + d * kDay, 10 * kMin, 144, [&](int i) { return base + (i * 37) % 23; });
+      // Flagged samples are not valid: left out of both forms.
+      Append(v, kHeartRate, "watch", kT0 + d * kDay + 5 * kMin, 10 * kMin, 20, Const(30), kFlagSensorContactLost);
+    }
+    SortByTime(v);
+    const int64_t now = kT0 + 8 * kDay + kHour;
+    const Observation raw = Verdict(v, now, "resting_hr_rise");
+
+    // percentile_disc(0.10) per day, as the evaluator's SQL computes it.
+    std::map<int64_t, std::vector<double>> by_day;
+    for (const VitalPoint& p : v) {
+      if ((p.flags & kIgnoredFlags) == 0 && p.measured_us < now / kDay * kDay) {
+        by_day[p.measured_us / kDay].push_back(p.value);
+      }
+    }
+    std::vector<DailyRestingHr> days;
+    for (auto& [day, values] : by_day) {
+      std::sort(values.begin(), values.end());
+      const size_t rank = static_cast<size_t>(std::ceil(0.10 * static_cast<double>(values.size()))) - 1;
+      days.push_back({day, values[rank], static_cast<int64_t>(values.size())});
+    }
+    std::vector<VitalPoint> today_only;  // the evaluator loads hours, not days, of samples
+    for (const VitalPoint& p : v) {
+      if (p.measured_us >= now - 6 * kHour) today_only.push_back(p);
+    }
+    static const RuleEngine engine = ShippedEngine();
+    PatientInputs in;
+    in.patient_id = "p1";
+    in.vitals = today_only;
+    in.resting_hr_days_given = true;
+    in.resting_hr_days = days;
+    const Observation summarised = Find(engine.Evaluate(in, now), "resting_hr_rise");
+    EXPECT_EQ(summarised.active, raw.active) << last_day_bpm;
+    EXPECT_EQ(summarised.peak_value, raw.peak_value) << last_day_bpm;
+    EXPECT_EQ(summarised.summary, raw.summary) << last_day_bpm;
+    EXPECT_EQ(summarised.condition_started_us, raw.condition_started_us) << last_day_bpm;
+  }
 }
 
 // --- NEWS2 ---

@@ -59,6 +59,17 @@ struct DeviceStatus {
   int64_t status_at_us = 0;        // when this status was observed
 };
 
+// The resting heart rate of one completed data-time (UTC) day, summarised where the samples
+// are (the evaluator computes it in SQL): the 10th percentile by percentile_disc (the smallest
+// value with at least 10 % of the day's valid samples at or below it) of the valid heart-rate
+// and pulse samples of that day, and how many there were. Lets resting_hr_rise read 9 rows
+// instead of 9 days of 1 Hz samples.
+struct DailyRestingHr {
+  int64_t day = 0;  // days since the Unix epoch (UTC)
+  double p10_bpm = 0;
+  int64_t samples = 0;
+};
+
 struct GatewayStatus {
   std::string gateway_id;
   int64_t last_heartbeat_us = 0;
@@ -76,6 +87,11 @@ struct PatientInputs {
   // Samples the ingest quarantined for this patient in the last 24 h (implausible values,
   // unknown units, future timestamps): a sign of a misbehaving device.
   int quarantined_last_24h = 0;
+  // When set, resting_hr_rise reads the completed days from resting_hr_days (any day missing
+  // there has no data) instead of computing them from `vitals`; the two give the same verdict
+  // (engine_test.cc, RestingHrRiseFromDailySummariesMatchesRawSamples).
+  bool resting_hr_days_given = false;
+  std::span<const DailyRestingHr> resting_hr_days;
 };
 
 }  // namespace healthtwin::alerts::rules

@@ -180,22 +180,32 @@ Observation EvaluateRestingHrRise(const RuleSpec& spec, const PatientInputs& in,
   o.ucum_unit = "/min";
   const int64_t today = now_us / kDayUs;  // data-time (UTC) day number
   const int days = static_cast<int>(spec.window_days);
-  const auto hr = idx.Merged({kHeartRate, kPulseRate}, (today - days - 1) * kDayUs);
   // Resting heart rate of day `today - k` for k = 1 (yesterday) .. days + 1; NaN without data.
   std::vector<double> resting(days + 2, NAN);
-  std::vector<std::vector<double>> by_day(days + 2);
-  for (const TimedValue& s : hr) {
-    const int64_t k = today - s.t_us / kDayUs;
-    if (k >= 1 && k <= days + 1) by_day[k].push_back(s.value);
+  if (in.resting_hr_days_given) {
+    for (const DailyRestingHr& d : in.resting_hr_days) {
+      const int64_t k = today - d.day;
+      if (k >= 1 && k <= days + 1 && d.samples >= static_cast<int64_t>(kMinSamplesPerDay)) resting[k] = d.p10_bpm;
+    }
   }
-  for (int k = 1; k <= days + 1; ++k) {
+  std::vector<std::vector<double>> by_day(in.resting_hr_days_given ? 0 : days + 2);
+  if (!in.resting_hr_days_given) {
+    for (const TimedValue& s : idx.Merged({kHeartRate, kPulseRate}, (today - days - 1) * kDayUs)) {
+      const int64_t k = today - s.t_us / kDayUs;
+      if (k >= 1 && k <= days + 1) by_day[k].push_back(s.value);
+    }
+  }
+  for (int k = 1; k < static_cast<int>(by_day.size()); ++k) {
     auto& v = by_day[k];
     if (v.size() < kMinSamplesPerDay) continue;
-    auto nth = v.begin() + static_cast<long>(kPercentile * static_cast<double>(v.size()));
+    // percentile_disc(0.10): the smallest value with at least 10 % of the samples at or below
+    // it, so that the SQL summary (DailyRestingHr) and this give the same number.
+    const auto rank = static_cast<long>(std::ceil(kPercentile * static_cast<double>(v.size()))) - 1;
+    auto nth = v.begin() + std::max(0L, rank);
     std::nth_element(v.begin(), nth, v.end());
     resting[k] = *nth;
   }
-  if (!hr.empty()) o.observed_us = hr.back().t_us;
+  o.observed_us = idx.Newest({kHeartRate, kPulseRate});
   std::vector<double> baseline;
   for (int k = 2; k <= days + 1; ++k) {
     if (!std::isnan(resting[k])) baseline.push_back(resting[k]);
