@@ -42,6 +42,7 @@ class FakeIngest final : public SampleSink {
   std::map<std::pair<std::string, int64_t>, DeviceStatusRecord> statuses;
   std::vector<GatewayHeartbeat> heartbeats;
   std::set<std::string> devices_seen;
+  std::vector<Key> arrival;  // stored samples in the order they were stored
   int opens = 0;
   int batches = 0;
   uint64_t duplicates = 0;
@@ -87,8 +88,8 @@ class FakeIngest final : public SampleSink {
         }
         auto [it, inserted] = ingest_.stored.try_emplace(
             Key{m.device_id, static_cast<int>(m.type), m.measured_at_unix_us, m.device_record_seq}, m.value);
-        (void)it;
         if (inserted) {
+          ingest_.arrival.push_back(it->first);
           ++ack.stored_count;
         } else {
           ++ack.duplicate_count;

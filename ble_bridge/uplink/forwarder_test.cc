@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -196,7 +197,7 @@ class FakeRegistry final : public DeviceRegistry {
   absl::StatusOr<bool> MayForward(const std::string& device_id) override {
     std::lock_guard lock(mu);
     ++calls;
-    if (down) return absl::UnavailableError("registry down");
+    if (down || calls <= fail_first) return absl::UnavailableError("registry down");
     auto it = patients.find(device_id);
     if (it == patients.end()) return absl::NotFoundError("device " + device_id + " does not exist");
     return !it->second.empty();
@@ -204,6 +205,7 @@ class FakeRegistry final : public DeviceRegistry {
   std::mutex mu;
   std::map<std::string, std::string> patients;
   bool down = false;
+  int fail_first = 0;  // the first this many questions fail
   int calls = 0;
 };
 
@@ -246,6 +248,33 @@ TEST_F(ForwarderTest, HoldsUnboundDevicesAndForwardsThemOnceBound) {
   EXPECT_EQ(ingest.stored_count(), 50u);
   EXPECT_EQ(outbox_->Stats().rows, 10);  // dev-c still waits for enrollment
   EXPECT_EQ(ingest.contract_violations, 0u);
+}
+
+// The registry's first answer for a device is an error (held), its next "bound": the rows held
+// must not be overtaken by the device's later rows in the same session. Seen in the hour's
+// chaos soak, where the twin then refused the older readings.
+TEST_F(ForwarderTest, ADeviceHeldInASessionHasItsLaterRowsHeldTooSoTheyArriveInOrder) {
+  FakeRegistry registry;
+  registry.patients = {{"dev-a", "pat-1"}};
+  registry.fail_first = 1;
+  BindingCache bindings(registry, 20ms, SteadyNowUs);
+  Fill(100, "dev-a");  // two batches of 50
+  FakeIngest ingest;
+  Forwarder f(*outbox_, ingest, Fast(), &bindings);
+  StopSignal stop;
+  std::thread runner([&] { f.Run(stop); });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ingest.stored_count() < 100u && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  stop.Stop();
+  runner.join();
+  ASSERT_EQ(ingest.stored_count(), 100u);
+  std::lock_guard lock(ingest.mu);
+  EXPECT_TRUE(std::is_sorted(ingest.arrival.begin(), ingest.arrival.end(), [](const auto& a, const auto& b) {
+    return std::get<2>(a) < std::get<2>(b);
+  })) << "a device's readings arrived out of order";
+  EXPECT_GE(registry.calls, 2) << "the first answer was the error";
 }
 
 DeviceStatusRecord Contact(const std::string& device, int64_t t_us, SensorContact contact) {
