@@ -18,12 +18,32 @@ int RunService(const ServiceConfig& cfg, const std::vector<grpc::Service*>& serv
     std::cerr << "healthtwin-" << cfg.service_name << ": " << host.status().message() << "\n";
     return 2;
   }
-  if (hooks.on_drain) (*host)->OnDrain(hooks.on_drain);
-  std::once_flag started;
+  // on_first_healthy runs at most once and never once the drain has begun (PostgreSQL may first
+  // become reachable during the drain: consumers started then would outlive it), and the drain
+  // waits for a start in progress. Shared state, so it outlives whichever hook runs last.
+  struct Phase {
+    std::mutex mu;
+    bool started = false;
+    bool draining = false;
+  };
+  auto phase = std::make_shared<Phase>();
+  (*host)->OnDrain([phase, on_drain = hooks.on_drain] {
+    {
+      std::lock_guard lock(phase->mu);
+      phase->draining = true;
+    }
+    if (on_drain) on_drain();
+  });
   PgSupervisor supervisor(
       cfg.db_conninfo,
-      [&](bool healthy) {
-        if (healthy && hooks.on_first_healthy) std::call_once(started, hooks.on_first_healthy);
+      [&, phase](bool healthy) {
+        if (healthy && hooks.on_first_healthy) {
+          std::lock_guard lock(phase->mu);
+          if (!phase->started && !phase->draining) {
+            phase->started = true;
+            hooks.on_first_healthy();
+          }
+        }
         (*host)->SetServing(healthy);
       },
       [&cfg](const absl::Status& fatal) {

@@ -1,6 +1,7 @@
 // healthtwin-twin: keeps each patient's cardiovascular twin current from the vitals table and
 // serves it (snapshots, history, predictions, recalibration, updates). See README.md for the
 // persistence policy and how replicas share patients (--shard-index / --shard-count).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -69,8 +70,20 @@ int main(int argc, char** argv) {
            },
        .on_drain =
            [&] {
+             // Within the drain timeout, leaving a second for the server to stop.
+             const auto deadline =
+                 std::chrono::steady_clock::now() + std::chrono::seconds(cfg.drain_timeout_s) - std::chrono::seconds(1);
              service.Shutdown();
-             keeper.Stop();
+             if (!keeper.StopBy(deadline)) {
+               // A round still running (building observation models can take tens of seconds on
+               // a loaded machine) would hold the exit past the timeout. Its transaction has not
+               // committed, and every persisted twin and the cursor are consistent in
+               // PostgreSQL, so leaving now is a crash the keeper is built to survive: the next
+               // start re-reads from the cursor.
+               common::LogWarn("twin.drain_timeout", {{"note", "a round was still running; exiting without a flush"}});
+               if (!cfg.port_file.empty()) std::remove(cfg.port_file.c_str());  // as a finished drain does
+               std::_Exit(0);
+             }
              if (auto s = keeper.Flush(); !s.ok()) {
                common::LogWarn("twin.flush_failed", {{"error", s.message()}});
              }

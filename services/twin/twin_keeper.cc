@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -36,11 +35,16 @@ std::int64_t WallNowS() {
 // Which reason a snapshot carries when several things happened in one round.
 int Priority(SnapshotReason r) {
   switch (r) {
-    case SnapshotReason::kManualRecalibration: return 5;
-    case SnapshotReason::kBatchFit: return 4;
-    case SnapshotReason::kDriftEvent: return 3;
-    case SnapshotReason::kInitialPrior: return 2;
-    case SnapshotReason::kSequential: return 1;
+    case SnapshotReason::kManualRecalibration:
+      return 5;
+    case SnapshotReason::kBatchFit:
+      return 4;
+    case SnapshotReason::kDriftEvent:
+      return 3;
+    case SnapshotReason::kInitialPrior:
+      return 2;
+    case SnapshotReason::kSequential:
+      return 1;
   }
   return 0;
 }
@@ -64,9 +68,10 @@ json FitQualityJson(const mc::FitQuality& q) {
   json per_vital = json::object();
   for (mc::Vital v : mc::kAllVitals) {
     const int i = static_cast<int>(v);
-    per_vital[std::string(mc::VitalName(v))] = {{"n_used", q.n_used[i]}, {"n_rejected", q.n_rejected[i]}, {"rmse", q.rmse[i]}};
+    per_vital[std::string(mc::VitalName(v))] = {
+        {"n_used", q.n_used[i]}, {"n_rejected", q.n_rejected[i]}, {"rmse", q.rmse[i]}};
   }
-  return {{"converged", q.converged}, {"iterations", q.iterations}, {"days", q.days},
+  return {{"converged", q.converged}, {"iterations", q.iterations},     {"days", q.days},
           {"n_flagged", q.n_flagged}, {"extrapolated", q.extrapolated}, {"vitals", per_vital}};
 }
 
@@ -88,14 +93,14 @@ absl::StatusOr<mc::Twin> WithDriftCleared(const mc::Twin& twin, std::shared_ptr<
 struct TwinKeeper::Entry {
   std::shared_ptr<const mc::ObservationModel> model;
   std::optional<mc::Twin> twin;
-  std::uint64_t db_version = 0;        // newest twin_snapshots.version of the patient
-  std::int64_t absorbed_through = 0;   // every row of the patient <= this is in `twin`
-  std::int64_t first_dirty_seq = 0;    // first row absorbed since the last snapshot (0: none)
-  bool unsaved = false;                // state changed since the last snapshot
-  bool is_new = false;                 // no snapshot written yet
+  std::uint64_t db_version = 0;       // newest twin_snapshots.version of the patient
+  std::int64_t absorbed_through = 0;  // every row of the patient <= this is in `twin`
+  std::int64_t first_dirty_seq = 0;   // first row absorbed since the last snapshot (0: none)
+  bool unsaved = false;               // state changed since the last snapshot
+  bool is_new = false;                // no snapshot written yet
   Clock::time_point last_persist = Clock::now();
-  std::int64_t state_time = 0;         // newest sample absorbed (unix s)
-  std::int64_t window_end = 0;         // last calibration's window end
+  std::int64_t state_time = 0;  // newest sample absorbed (unix s)
+  std::int64_t window_end = 0;  // last calibration's window end
   std::int64_t last_attempt_day = kNever;
   std::int64_t closed_through_day = kNever;
   std::string last_calibration_error;
@@ -140,7 +145,8 @@ std::vector<mc::Sample> LoadWindow(pqxx::work& tx, const std::string& patient_id
   std::vector<mc::Sample> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
-    if (auto s = ToSample(r[0].as<int>(), r[1].as<double>(), r[2].as<std::int64_t>(), r[3].as<int>())) out.push_back(*s);
+    if (auto s = ToSample(r[0].as<int>(), r[1].as<double>(), r[2].as<std::int64_t>(), r[3].as<int>()))
+      out.push_back(*s);
   }
   return out;
 }
@@ -173,12 +179,14 @@ absl::Status CalibrateEntry(pqxx::work& tx, const std::string& patient_id, TwinK
     }
   }
   const std::uint64_t version = status.ok() ? e.db_version + 1 : 0;
-  const auto calibration_id = tx.exec_params(
-      "INSERT INTO twin_calibrations (patient_id, trigger, window_start, window_end, ok, message, twin_version)"
-      " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint), $5, $6, NULLIF($7::bigint, 0))"
-      " RETURNING id",
-      patient_id, std::string(trigger), start_s, end_s, status.ok(), std::string(status.message()),
-      static_cast<std::int64_t>(version))[0][0].as<std::int64_t>();
+  const auto calibration_id =
+      tx.exec_params(
+            "INSERT INTO twin_calibrations (patient_id, trigger, window_start, window_end, ok, message, twin_version)"
+            " VALUES ($1, $2, to_timestamp($3::bigint), to_timestamp($4::bigint), $5, $6, NULLIF($7::bigint, 0))"
+            " RETURNING id",
+            patient_id, std::string(trigger), start_s, end_s, status.ok(), std::string(status.message()),
+            static_cast<std::int64_t>(version))[0][0]
+          .as<std::int64_t>();
   // Logs carry the calibration's id, never the patient or the fit's message (it quotes values).
   if (!status.ok()) {
     e.last_calibration_error = std::string(status.message());
@@ -193,8 +201,10 @@ absl::Status CalibrateEntry(pqxx::work& tx, const std::string& patient_id, TwinK
   e.fit_quality = FitQualityJson(quality);
   e.unsaved = true;
   e.Want(reason);
-  common::LogInfo("twin.calibrated", {{"calibration_id", calibration_id}, {"trigger", trigger},
-                                      {"samples", window.size()}, {"converged", quality.converged}});
+  common::LogInfo("twin.calibrated", {{"calibration_id", calibration_id},
+                                      {"trigger", trigger},
+                                      {"samples", window.size()},
+                                      {"converged", quality.converged}});
   return absl::OkStatus();
 }
 
@@ -297,14 +307,35 @@ TwinKeeper::TwinKeeper(common::PgPool& pool, std::string conninfo, std::shared_p
 TwinKeeper::~TwinKeeper() { Stop(); }
 
 void TwinKeeper::Start() {
-  if (thread_.joinable()) return;
+  if (thread_.joinable() || stopped_) return;
   stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  {
+    std::lock_guard lock(loop_mu_);
+    loop_done_ = false;
+  }
+  thread_ = std::thread([this] {
+    Loop();
+    std::lock_guard lock(loop_mu_);
+    loop_done_ = true;
+    loop_done_cv_.notify_all();
+  });
 }
 
 void TwinKeeper::Stop() {
+  stopped_ = true;
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+bool TwinKeeper::StopBy(std::chrono::steady_clock::time_point deadline) {
+  stopped_ = true;
+  stop_ = true;
+  if (!thread_.joinable()) return true;
+  std::unique_lock lock(loop_mu_);
+  if (!loop_done_cv_.wait_until(lock, deadline, [this] { return loop_done_; })) return false;
+  lock.unlock();
+  thread_.join();
+  return true;
 }
 
 void TwinKeeper::Loop() {
@@ -344,7 +375,8 @@ absl::StatusOr<TwinKeeper::Entry*> TwinKeeper::LoadEntry(pqxx::work& tx, const s
   if (!latest.empty() && !latest[0][1].is_null()) {
     json j = json::parse(latest[0][1].as<std::string>(), nullptr, /*allow_exceptions=*/false);
     absl::StatusOr<mc::TwinSnapshot> snap = mc::SnapshotFromJson(j);
-    if (!snap.ok()) return absl::DataLossError(absl::StrCat("twin state of ", patient_id, ": ", snap.status().message()));
+    if (!snap.ok())
+      return absl::DataLossError(absl::StrCat("twin state of ", patient_id, ": ", snap.status().message()));
     absl::StatusOr<mc::Twin> t = mc::Twin::Restore(e->model, *snap, options_.twin_options);
     if (!t.ok()) return absl::DataLossError(absl::StrCat("twin state of ", patient_id, ": ", t.status().message()));
     e->twin.emplace(std::move(*t));
@@ -524,8 +556,8 @@ absl::Status TwinKeeper::Flush() {
     for (auto& [patient, ep] : entries_) {
       Entry& e = *ep;
       if (!e.unsaved && !e.is_new && !e.pending_reason) continue;
-      const SnapshotReason reason = e.pending_reason.value_or(e.is_new ? SnapshotReason::kInitialPrior
-                                                                       : SnapshotReason::kSequential);
+      const SnapshotReason reason =
+          e.pending_reason.value_or(e.is_new ? SnapshotReason::kInitialPrior : SnapshotReason::kSequential);
       written.emplace_back(&e, Persist(tx, patient, e, reason, e.absorbed_through));
     }
     tx.exec_params(
@@ -542,7 +574,8 @@ absl::Status TwinKeeper::Flush() {
 
 absl::StatusOr<TwinKeeper::Prediction> TwinKeeper::Predict(const std::string& patient_id, double horizon_h,
                                                            double step_h) {
-  if (!options_.shard.Owns(patient_id)) return absl::FailedPreconditionError(options_.shard.WrongShardMessage(patient_id));
+  if (!options_.shard.Owns(patient_id))
+    return absl::FailedPreconditionError(options_.shard.WrongShardMessage(patient_id));
   std::shared_ptr<const mc::Twin> twin;
   Prediction out;
   {
@@ -582,7 +615,8 @@ absl::StatusOr<TwinKeeper::Prediction> TwinKeeper::Predict(const std::string& pa
 absl::StatusOr<SnapshotRecord> TwinKeeper::Recalibrate(const std::string& patient_id,
                                                        std::optional<std::int64_t> start_unix_s,
                                                        std::optional<std::int64_t> end_unix_s) {
-  if (!options_.shard.Owns(patient_id)) return absl::FailedPreconditionError(options_.shard.WrongShardMessage(patient_id));
+  if (!options_.shard.Owns(patient_id))
+    return absl::FailedPreconditionError(options_.shard.WrongShardMessage(patient_id));
   std::lock_guard work(work_mu_);
   absl::Status outcome;
   bool created = false;
@@ -605,16 +639,16 @@ absl::StatusOr<SnapshotRecord> TwinKeeper::Recalibrate(const std::string& patien
       return;
     }
     if (end - start > static_cast<std::int64_t>(options_.max_recalibration_window_days) * kDayS) {
-      outcome = absl::InvalidArgumentError(absl::StrCat(
-          "window_start: the window is ", (end - start + kDayS - 1) / kDayS, " days; at most ",
-          options_.max_recalibration_window_days, " days (--max-recalibration-window-days)"));
+      outcome = absl::InvalidArgumentError(
+          absl::StrCat("window_start: the window is ", (end - start + kDayS - 1) / kDayS, " days; at most ",
+                       options_.max_recalibration_window_days, " days (--max-recalibration-window-days)"));
       return;
     }
     // Only rows the twin has absorbed (or skipped as late): the consumer never absorbs them again.
     const std::int64_t max_seq = std::max(e.absorbed_through, read_seq_);
     e.TakeEvents();
-    outcome = CalibrateEntry(tx, patient_id, e, start, end, max_seq, "recalibrate",
-                             SnapshotReason::kManualRecalibration);
+    outcome =
+        CalibrateEntry(tx, patient_id, e, start, end, max_seq, "recalibrate", SnapshotReason::kManualRecalibration);
     if (!outcome.ok()) return;  // the attempt stays logged; the twin is unchanged
     e.absorbed_through = max_seq;
     written.emplace_back(&e, Persist(tx, patient_id, e, SnapshotReason::kManualRecalibration, max_seq));

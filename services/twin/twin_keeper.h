@@ -8,8 +8,9 @@
 // twin's vitals (vitals_mapping.h), sorts each patient's samples by measured_at and feeds them
 // to Twin::Update. Gaps in ingest_seq are handled as in the alerts evaluator: the round stops at
 // a gap a running transaction may still fill (common::GapTracker); a gap no running
-// transaction can fill is a rolled-back insert or a crash's jump. A sample older than the twin's newest one (a late sync) cannot be absorbed by the
-// filter; it is counted and enters the next batch calibration, which reads the vitals table.
+// transaction can fill is a rolled-back insert or a crash's jump. A sample older than the twin's newest one (a late
+// sync) cannot be absorbed by the filter; it is counted and enters the next batch calibration, which reads the vitals
+// table.
 //
 // Calibration policy (batch MAP over a window read from `vitals`):
 //   - first: at each data-day boundary while the twin is uncalibrated (the day's data complete),
@@ -40,6 +41,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -120,8 +122,15 @@ class TwinKeeper {
   TwinKeeper(const TwinKeeper&) = delete;
   TwinKeeper& operator=(const TwinKeeper&) = delete;
 
+  // Start after Stop does nothing: a keeper stopped for the drain stays stopped.
   void Start();
   void Stop();
+  // Stops the thread if its current round ends by `deadline`; false when it is still busy then
+  // (a first round building observation models on a loaded machine can take tens of seconds).
+  // The thread is still asked to stop; Stop() or the destructor joins it.
+  bool StopBy(std::chrono::steady_clock::time_point deadline);
+  // Whether the consumer thread exists (started and not yet joined).
+  bool running() const { return thread_.joinable(); }
 
   // One round of the consumer; returns the number of vitals rows the cursor's read position
   // moved over (0 when idle or held at a young gap).
@@ -160,7 +169,6 @@ class TwinKeeper {
   struct Entry;
 
  private:
-
   void Loop();
   absl::StatusOr<Entry*> LoadEntry(pqxx::work& tx, const std::string& patient_id, bool create);
   void Drop(const std::string& patient_id);
@@ -185,6 +193,10 @@ class TwinKeeper {
   int next_watcher_ = 1;
 
   std::atomic<bool> stop_{false};
+  std::atomic<bool> stopped_{false};  // Stop or StopBy was called
+  std::mutex loop_mu_;
+  std::condition_variable loop_done_cv_;
+  bool loop_done_ = false;  // under loop_mu_: Loop has returned
   std::thread thread_;
 };
 

@@ -5,26 +5,26 @@
 // Data: synthetic wearable data (models/calibration/synthetic.h) of a patient built from the
 // same registry row the service reads, HR thinned to every 10 minutes, dated in the past.
 // Each TEST builds one steady-state map (about 6 s in the Debug build).
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "models/calibration/synthetic.h"
 #include "services/common/executor.h"
+#include "services/common/grpc_util.h"
 #include "services/common/pg.h"
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
 #include "services/twin/twin_keeper.h"
-#include "services/common/grpc_util.h"
 #include "services/twin/twin_service.h"
 #include "services/twin/vitals_mapping.h"
 #include "tests/harness/ingest_process.h"
@@ -116,14 +116,13 @@ class TwinServiceTest : public ::testing::Test {
   void Register(const std::string& patient_id) {
     pqxx::connection c(conninfo_);
     pqxx::work tx(c);
-    tx.exec_params("INSERT INTO patients (patient_id, sex, birth_year, height_cm) VALUES ($1, 2, $2, 175)",
-                   patient_id, static_cast<int>(1970 + (NowS() / (365.2425 * kDayS)) - 55));
+    tx.exec_params("INSERT INTO patients (patient_id, sex, birth_year, height_cm) VALUES ($1, 2, $2, 175)", patient_id,
+                   static_cast<int>(1970 + (NowS() / (365.2425 * kDayS)) - 55));
     tx.commit();
   }
 
   // Synthetic data of one patient over `days` (drift from drift_start_day, kTwinParams order).
-  std::vector<mc::Sample> Simulate(std::uint64_t seed, int days, int drift_start_day = -1,
-                                   mc::ParamVector drift = {}) {
+  std::vector<mc::Sample> Simulate(std::uint64_t seed, int days, int drift_start_day = -1, mc::ParamVector drift = {}) {
     mc::SyntheticOptions o;
     o.days = days;
     o.start_unix_s = start_s_;
@@ -197,7 +196,9 @@ class TwinServiceTest : public ::testing::Test {
     return stub_->Predict(&ctx, req, out);
   }
 
-  std::int64_t DbNowUs() { return QueryInt(conninfo_, "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"); }
+  std::int64_t DbNowUs() {
+    return QueryInt(conninfo_, "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
+  }
 
   std::string conninfo_;  // superuser, for fixtures and assertions
   std::string twin_db_;   // the twin service's role
@@ -246,20 +247,24 @@ TEST_F(TwinServiceTest, KeepsTwinsCurrentFromVitalsAndServesThem) {
   EXPECT_TRUE(snap.calibrated());
   EXPECT_TRUE(snap.has_data_window_start());
   // One first calibration once the minimum data exist; a scheduled one needs 7 more days of data.
-  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a' AND ok"
-                                " AND trigger = 'first'"),
+  EXPECT_EQ(QueryInt(conninfo_,
+                     "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a' AND ok"
+                     " AND trigger = 'first'"),
             1);
-  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a' AND trigger = 'first'"
-                                " AND id > (SELECT id FROM twin_calibrations WHERE patient_id = 'pat-a' AND ok"
-                                "           AND trigger = 'first')"),
+  EXPECT_EQ(QueryInt(conninfo_,
+                     "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a' AND trigger = 'first'"
+                     " AND id > (SELECT id FROM twin_calibrations WHERE patient_id = 'pat-a' AND ok"
+                     "           AND trigger = 'first')"),
             0)
       << "no first-calibration attempt after a success";
-  EXPECT_LE(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a'"
-                                " AND trigger = 'scheduled'"),
+  EXPECT_LE(QueryInt(conninfo_,
+                     "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a'"
+                     " AND trigger = 'scheduled'"),
             1);
   // The what-if engine's view: 5 names and a 5x5 covariance in twin_snapshots.
-  EXPECT_EQ(QueryInt(conninfo_, "SELECT array_length(covariance, 1) FROM twin_snapshots WHERE patient_id = 'pat-a'"
-                                " ORDER BY version DESC LIMIT 1"),
+  EXPECT_EQ(QueryInt(conninfo_,
+                     "SELECT array_length(covariance, 1) FROM twin_snapshots WHERE patient_id = 'pat-a'"
+                     " ORDER BY version DESC LIMIT 1"),
             25);
   EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots WHERE state IS NULL"), 0);
 
@@ -322,8 +327,9 @@ TEST_F(TwinServiceTest, KeepsTwinsCurrentFromVitalsAndServesThem) {
   EXPECT_EQ(b_after.version(), b_before.version());
   EXPECT_EQ(b_after.parameters(0).value(), b_before.parameters(0).value());
   EXPECT_THAT(b_after.last_calibration_error(), HasSubstr("too little data"));
-  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-b' AND NOT ok"
-                                " AND trigger = 'recalibrate'"),
+  EXPECT_EQ(QueryInt(conninfo_,
+                     "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-b' AND NOT ok"
+                     " AND trigger = 'recalibrate'"),
             1);
   // An unknown patient.
   EXPECT_EQ(Recalibrate("nobody", &b_recal).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -360,6 +366,20 @@ TEST_F(TwinServiceTest, KeepsTwinsCurrentFromVitalsAndServesThem) {
   }
 }
 
+// The drain stops the keeper within its deadline when the thread is idle, and a Start after
+// that (PostgreSQL first reachable during the drain) starts nothing.
+TEST_F(TwinServiceTest, AKeeperStoppedForTheDrainStaysStopped) {
+  keeper_ = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), Options());
+  keeper_->Start();
+  ASSERT_TRUE(keeper_->running());
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(keeper_->StopBy(before + std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(5));
+  EXPECT_FALSE(keeper_->running());
+  keeper_->Start();
+  EXPECT_FALSE(keeper_->running()) << "started again after the drain stopped it";
+}
+
 // kill -9 between snapshots: the cursor lags behind unpersisted twins, and the replay skips
 // the rows each twin's snapshot already holds, so nothing is lost or absorbed twice.
 TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing) {
@@ -391,8 +411,9 @@ TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing)
   // A clean stop flushes; the next start has nothing to replay and writes nothing new.
   ASSERT_TRUE(keeper2->Flush().ok());
   EXPECT_EQ(QueryInt(conninfo_, "SELECT last_seq FROM consumer_cursors WHERE consumer = 'twin/0-of-1'"), max_seq);
-  const std::int64_t absorbed = QueryInt(
-      conninfo_, "SELECT samples_absorbed FROM twin_snapshots WHERE patient_id = 'pat-r' ORDER BY version DESC LIMIT 1");
+  const std::int64_t absorbed =
+      QueryInt(conninfo_,
+               "SELECT samples_absorbed FROM twin_snapshots WHERE patient_id = 'pat-r' ORDER BY version DESC LIMIT 1");
   EXPECT_EQ(absorbed, static_cast<std::int64_t>(mem1->samples_absorbed));
   const std::int64_t after_flush = QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots");
   keeper2.reset();
@@ -409,7 +430,8 @@ TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing)
 TEST_F(TwinServiceTest, DriftRaisesTwinEventsThatAreStoredAndWatched) {
   StartKeeperAndHost(Options());
   Register("pat-d");
-  const std::vector<mc::Sample> d = Simulate(15, 14, /*drift_start_day=*/7, mc::ParamVector{0.0, 0.03, 0.0, 0.025, 0.0});
+  const std::vector<mc::Sample> d =
+      Simulate(15, 14, /*drift_start_day=*/7, mc::ParamVector{0.0, 0.03, 0.0, 0.025, 0.0});
   Insert("pat-d", d, 0, 3);
   Drain(*keeper_);
 
@@ -438,8 +460,9 @@ TEST_F(TwinServiceTest, DriftRaisesTwinEventsThatAreStoredAndWatched) {
   }
   EXPECT_TRUE(got_update);
   EXPECT_TRUE(got_event);
-  EXPECT_GE(QueryInt(conninfo_, "SELECT count(*) FROM twin_events WHERE patient_id = 'pat-d'"
-                                " AND type IN ('weight_rising', 'weight_gain_with_rising_hr')"),
+  EXPECT_GE(QueryInt(conninfo_,
+                     "SELECT count(*) FROM twin_events WHERE patient_id = 'pat-d'"
+                     " AND type IN ('weight_rising', 'weight_gain_with_rising_hr')"),
             1)
       << QueryText(conninfo_, "SELECT string_agg(type, ',') FROM twin_events");
   // Not before the drift started (day 7).
