@@ -1,15 +1,14 @@
 #include "ble_bridge/bluez/testing/mock_bluez.h"
 
+#include <sdbus-c++/Error.h>
+#include <sdbus-c++/IProxy.h>
+#include <sdbus-c++/Types.h>
 #include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
-#include <utility>
 #include <map>
-
-#include <sdbus-c++/Error.h>
-#include <sdbus-c++/IProxy.h>
-#include <sdbus-c++/Types.h>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
@@ -33,17 +32,27 @@ using Method = sdbus::Struct<std::string, std::string, std::string, std::string>
 using Props = std::map<std::string, sdbus::Variant>;
 
 // Python run by dbusmock inside the device object: Connect/Disconnect as bluetoothd reports them.
+// dbusmock cannot add an object and announce it (InterfacesAdded) in one step, as bluetoothd
+// does; until AddDevice has announced it, a Connect fails as a refused connection would
+// (org.bluez.Error.Failed, which the bridge retries). Otherwise a client that found the object
+// first (GetManagedObjects) and connected would then be told Connected=false by the late
+// announcement, which no bluetoothd says of a connected device (seen in the hour's chaos soak).
 constexpr char kConnectCode[] =
+    "if not getattr(self, 'announced', False):\n"
+    "    raise dbus.exceptions.DBusException('not yet announced', name='org.bluez.Error.Failed')\n"
     "n = getattr(self, 'fail_connects', 0)\n"
     "if n > 0:\n"
     "    self.fail_connects = n - 1\n"
     "    raise dbus.exceptions.DBusException('mock failure', name=self.fail_name)\n"
     "if self.props['org.bluez.Device1']['Connected']:\n"
     "    raise dbus.exceptions.DBusException('Already Connected', name='org.bluez.Error.AlreadyConnected')\n"
-    "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(True), 'ServicesResolved': dbus.Boolean(True)})\n";
+    "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(True), 'ServicesResolved': "
+    "dbus.Boolean(True)})\n";
 constexpr char kDisconnectCode[] =
-    "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(False), 'ServicesResolved': dbus.Boolean(False)})\n";
+    "self.UpdateProperties('org.bluez.Device1', {'Connected': dbus.Boolean(False), 'ServicesResolved': "
+    "dbus.Boolean(False)})\n";
 constexpr char kSetFailCode[] = "self.fail_connects = args[0]\nself.fail_name = args[1]\n";
+constexpr char kAnnouncedCode[] = "self.announced = True\n";
 
 // Installed once on the root object: remembers which connection registered which agent path,
 // because bluetoothd calls the agent on the connection that registered it and dbusmock's
@@ -129,8 +138,10 @@ constexpr char kWriteValueCode[] =
     "        m.UpdateProperties('org.bluez.GattCharacteristic1', {'Value': dbus.Array(value, signature='y')})\n"
     "    if sel is not None:\n"
     "        code = 1 if sel else 6\n"
-    "    self.UpdateProperties('org.bluez.GattCharacteristic1', {'Value': dbus.Array([6, 0, v[0], code], signature='y')})\n";
-constexpr char kGetWritesCode[] = "ret = dbus.Array([dbus.Array(w, signature='y') for w in getattr(self, 'writes', [])], signature='ay')\n";
+    "    self.UpdateProperties('org.bluez.GattCharacteristic1', {'Value': dbus.Array([6, 0, v[0], code], "
+    "signature='y')})\n";
+constexpr char kGetWritesCode[] =
+    "ret = dbus.Array([dbus.Array(w, signature='y') for w in getattr(self, 'writes', [])], signature='ay')\n";
 constexpr char kMakeStoreCode[] = "self.racp_records = {}\nself.racp_measurement = str(args[0])\n";
 constexpr char kAddRecordCode[] = "self.racp_records[int(args[0])] = [int(b) for b in args[1]]\n";
 
@@ -191,10 +202,9 @@ absl::Status MockBluez::StartDaemon() {
 absl::Status MockBluez::StartMock() {
   SubprocessOptions options;
   options.extra_env = {"DBUS_SYSTEM_BUS_ADDRESS=" + address_};
-  auto mock = Subprocess::Spawn("/usr/bin/setpriv",
-                                {"--pdeathsig", "KILL", "--", "/usr/bin/python3", "-m", "dbusmock", "--system",
-                                 "--template", "bluez5"},
-                                options);
+  auto mock = Subprocess::Spawn(
+      "/usr/bin/setpriv",
+      {"--pdeathsig", "KILL", "--", "/usr/bin/python3", "-m", "dbusmock", "--system", "--template", "bluez5"}, options);
   if (!mock.ok()) return mock.status();
   mock_ = *std::move(mock);
 
@@ -205,25 +215,29 @@ absl::Status MockBluez::StartMock() {
       [&] {
         try {
           auto proxy = sdbus::createProxy(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus");
-          proxy->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments("org.bluez").storeResultsTo(owner);
+          proxy->callMethod("GetNameOwner")
+              .onInterface("org.freedesktop.DBus")
+              .withArguments("org.bluez")
+              .storeResultsTo(owner);
           return true;
         } catch (const sdbus::Error&) {
           return !py->Running();
         }
       },
       std::chrono::seconds(15));
-  if (!owned || !py->Running() || owner.empty()) return absl::UnavailableError("dbusmock bluez5 did not start: " + py->Stderr());
+  if (!owned || !py->Running() || owner.empty())
+    return absl::UnavailableError("dbusmock bluez5 did not start: " + py->Stderr());
   mock_name_ = owner;
 
-  if (absl::Status s = CallOn(conn, mock_name_, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
-                              std::string("HealthtwinTrackAgents"), std::string(""), std::string(""),
-                              std::string(kTrackAgentsCode));
+  if (absl::Status s =
+          CallOn(conn, mock_name_, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
+                 std::string("HealthtwinTrackAgents"), std::string(""), std::string(""), std::string(kTrackAgentsCode));
       !s.ok()) {
     return s;
   }
   if (absl::Status s = CallOn(conn, mock_name_, "/", "org.bluez.Mock", "HealthtwinTrackAgents"); !s.ok()) return s;
-  for (const auto& [name, code] : {std::pair{"HealthtwinReleaseName", kReleaseNameCode},
-                                   std::pair{"HealthtwinRequestName", kRequestNameCode}}) {
+  for (const auto& [name, code] :
+       {std::pair{"HealthtwinReleaseName", kReleaseNameCode}, std::pair{"HealthtwinRequestName", kRequestNameCode}}) {
     if (absl::Status s = CallOn(conn, mock_name_, "/", kMockIface, "AddMethod", std::string("org.bluez.Mock"),
                                 std::string(name), std::string(""), std::string(""), std::string(code));
         !s.ok()) {
@@ -250,9 +264,12 @@ MockBluez::~MockBluez() {
 
 std::string OutageName(Outage outage) {
   switch (outage) {
-    case Outage::kBluetoothdRestart: return "BluetoothdRestart";
-    case Outage::kBusRestart: return "BusRestart";
-    case Outage::kNameReleased: return "NameReleased";
+    case Outage::kBluetoothdRestart:
+      return "BluetoothdRestart";
+    case Outage::kBusRestart:
+      return "BusRestart";
+    case Outage::kNameReleased:
+      return "NameReleased";
   }
   return "Unknown";
 }
@@ -302,7 +319,10 @@ absl::StatusOr<std::string> MockBluez::AddAdapter(const std::string& name) {
   try {
     auto proxy = sdbus::createProxy(*connection_, mock_name_, "/");
     std::string path;
-    proxy->callMethod("AddAdapter").onInterface("org.bluez.Mock").withArguments(name, "healthtwin-test").storeResultsTo(path);
+    proxy->callMethod("AddAdapter")
+        .onInterface("org.bluez.Mock")
+        .withArguments(name, "healthtwin-test")
+        .storeResultsTo(path);
     return path;
   } catch (const sdbus::Error& e) {
     return absl::InternalError("AddAdapter: " + e.getMessage());
@@ -336,33 +356,40 @@ absl::StatusOr<std::string> MockBluez::AddDevice(const std::string& adapter_path
       Method{"Connect", "", "", kConnectCode},
       Method{"Disconnect", "", "", kDisconnectCode},
       Method{"TestSetFailConnects", "is", "", kSetFailCode},
+      Method{"TestAnnounced", "", "", kAnnouncedCode},
       Method{"Pair", "", "", kPairCode},
       Method{"CancelPairing", "", "", ""},
       Method{"TestSetPairing", "su", "", kSetPairingCode},
   };
-  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", path, std::string(kDevice), props, methods);
+  if (absl::Status s =
+          CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", path, std::string(kDevice), props, methods);
       !s.ok()) {
     return s;
   }
   std::map<std::string, Props> ifaces;
   ifaces.emplace(kDevice, props);
   std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(path)), sdbus::Variant(ifaces)};
-  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
-                              std::string("InterfacesAdded"), std::string("oa{sa{sv}}"), args);
+  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal",
+                              std::string("org.freedesktop.DBus.ObjectManager"), std::string("InterfacesAdded"),
+                              std::string("oa{sa{sv}}"), args);
       !s.ok()) {
     return s;
   }
+  if (absl::Status s = CallOn(*connection_, mock_name_, path, kDevice, "TestAnnounced"); !s.ok()) return s;
   return path;
 }
 
 absl::Status MockBluez::RemoveDevice(const std::string& device_path) {
-  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "RemoveObject", sdbus::ObjectPath(device_path)); !s.ok()) {
+  if (absl::Status s =
+          CallOn(*connection_, mock_name_, "/", kMockIface, "RemoveObject", sdbus::ObjectPath(device_path));
+      !s.ok()) {
     return s;
   }
   std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(device_path)),
                                       sdbus::Variant(std::vector<std::string>{kDevice})};
-  return CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal", std::string("org.freedesktop.DBus.ObjectManager"),
-                std::string("InterfacesRemoved"), std::string("oas"), args);
+  return CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal",
+                std::string("org.freedesktop.DBus.ObjectManager"), std::string("InterfacesRemoved"), std::string("oas"),
+                args);
 }
 
 absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& device_path, int service_index,
@@ -373,8 +400,8 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
 }
 
 absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& device_path, int service_index,
-                                                         uint16_t service_uuid16, int char_index,
-                                                         uint16_t char_uuid16, const std::vector<std::string>& flags,
+                                                         uint16_t service_uuid16, int char_index, uint16_t char_uuid16,
+                                                         const std::vector<std::string>& flags,
                                                          const std::vector<uint8_t>& initial_value) {
   std::string service_path = absl::StrFormat("%s/service%04x", device_path, service_index);
   Props service;
@@ -382,8 +409,8 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
   service.emplace("Primary", sdbus::Variant(true));
   service.emplace("Device", sdbus::Variant(sdbus::ObjectPath(device_path)));
   // A second characteristic of the same service finds the service already there.
-  (void)CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", service_path, std::string("org.bluez.GattService1"),
-               service, std::vector<Method>{});
+  (void)CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", service_path,
+               std::string("org.bluez.GattService1"), service, std::vector<Method>{});
   std::string char_path = absl::StrFormat("%s/char%04x", service_path, char_index);
   Props ch;
   ch.emplace("UUID", sdbus::Variant(FullUuid(char_uuid16)));
@@ -392,15 +419,18 @@ absl::StatusOr<std::string> MockBluez::AddCharacteristic(const std::string& devi
   ch.emplace("Notifying", sdbus::Variant(false));
   ch.emplace("Flags", sdbus::Variant(flags));
   std::vector<Method> methods = {
-      Method{"StartNotify", "", "", "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(True)})"},
-      Method{"StopNotify", "", "", "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(False)})"},
+      Method{"StartNotify", "", "",
+             "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(True)})"},
+      Method{"StopNotify", "", "",
+             "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(False)})"},
       Method{"ReadValue", "a{sv}", "ay", kReadValueCode},
       Method{"WriteValue", "aya{sv}", "", kWriteValueCode},
       Method{"TestGetWrites", "", "aay", kGetWritesCode},
       Method{"TestMakeRecordStore", "o", "", kMakeStoreCode},
       Method{"TestAddRecord", "qay", "", kAddRecordCode},
   };
-  if (absl::Status s = CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", char_path, std::string(kChar), ch, methods);
+  if (absl::Status s =
+          CallOn(*connection_, mock_name_, "/", kMockIface, "AddObject", char_path, std::string(kChar), ch, methods);
       !s.ok()) {
     return s;
   }
@@ -428,14 +458,17 @@ absl::Status MockBluez::AddStoredRecord(const std::string& racp_path, uint16_t s
 }
 
 absl::Status MockBluez::SetPairing(const std::string& device_path, PairingMode mode, uint32_t passkey) {
-  const std::string name = mode == PairingMode::kJustWorks ? "justworks" : mode == PairingMode::kConfirm ? "confirm" : "passkey";
+  const std::string name = mode == PairingMode::kJustWorks ? "justworks"
+                           : mode == PairingMode::kConfirm ? "confirm"
+                                                           : "passkey";
   return CallOn(*connection_, mock_name_, device_path, kDevice, "TestSetPairing", name, passkey);
 }
 
 absl::Status MockBluez::AddBattery(const std::string& device_path, uint8_t percentage) {
   Props props;
   props.emplace("Percentage", sdbus::Variant(percentage));
-  return CallOn(*connection_, mock_name_, device_path, kMockIface, "AddProperties", std::string("org.bluez.Battery1"), props);
+  return CallOn(*connection_, mock_name_, device_path, kMockIface, "AddProperties", std::string("org.bluez.Battery1"),
+                props);
 }
 
 absl::Status MockBluez::SetBattery(const std::string& device_path, uint8_t percentage) {
@@ -448,7 +481,8 @@ absl::Status MockBluez::SetBattery(const std::string& device_path, uint8_t perce
 absl::Status MockBluez::Notify(const std::string& characteristic_path, const std::vector<uint8_t>& value) {
   Props props;
   props.emplace("Value", sdbus::Variant(value));
-  return CallOn(*connection_, mock_name_, characteristic_path, kMockIface, "UpdateProperties", std::string(kChar), props);
+  return CallOn(*connection_, mock_name_, characteristic_path, kMockIface, "UpdateProperties", std::string(kChar),
+                props);
 }
 
 absl::Status MockBluez::DropConnection(const std::string& device_path) {
@@ -472,7 +506,10 @@ absl::StatusOr<bool> MockBluez::GetBool(const std::string& path, const std::stri
   try {
     auto proxy = sdbus::createProxy(*connection_, mock_name_, path);
     sdbus::Variant v;
-    proxy->callMethod("Get").onInterface("org.freedesktop.DBus.Properties").withArguments(iface, name).storeResultsTo(v);
+    proxy->callMethod("Get")
+        .onInterface("org.freedesktop.DBus.Properties")
+        .withArguments(iface, name)
+        .storeResultsTo(v);
     return v.get<bool>();
   } catch (const sdbus::Error& e) {
     return absl::InternalError("Get " + name + ": " + e.getMessage());
