@@ -204,7 +204,7 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   // Called by the hub thread for every new event; `teams` holds the care-team memberships of
   // care_team_of() for the event's patient as read in this round.
   void Push(const v1::AlertEvent& ev, const CareTeams& teams) {
-    if (!Matches(ev.alert(), teams)) return;
+    if (!Matches(ev.alert(), teams) || SilencedFor(ev)) return;
     std::lock_guard lock(mu_);
     if (!replaying_) {
       EnqueueLocked(ev);
@@ -257,6 +257,35 @@ class Subscription final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     // Explicit patients narrow further; a care-team subscription without them takes every one.
     return care_team_of_.empty() ? patients_.contains(a.patient_id())
                                  : patients_.empty() || patients_.contains(a.patient_id());
+  }
+
+  // What the person of a care-team subscription has silenced for themselves (IEC 60601-1-8
+  // 6.8: acknowledging or pausing an alarm silences its signal for that person only; the alarm
+  // stays visible and the condition is not cleared):
+  //  - an alert they acknowledged: its updates (a new peak, a longer duration) are not sent,
+  //    unless its priority rose, which is news however it was acknowledged;
+  //  - an alert they shelved, while the shelf lasts: its updates and escalations are not sent.
+  // Every other event (ended, resolved, their own acknowledgement and shelf, the shelf's end) is
+  // sent, and other recipients get everything. Live events only: a replay is history.
+  bool SilencedFor(const v1::AlertEvent& ev) const {
+    if (care_team_of_.empty()) return false;
+    const v1::Alert& a = ev.alert();
+    const auto kind = ev.kind();
+    if (kind != v1::AlertEvent::KIND_UPDATED && kind != v1::AlertEvent::KIND_ESCALATED) return false;
+    const int64_t now_us = common::NowUnixMicros();
+    for (const auto& shelf : a.shelves()) {
+      if (shelf.recipient() != care_team_of_) continue;
+      if (auto until = common::ToUnixMicros(shelf.shelved_until(), "shelved_until"); until.ok() && *until > now_us) {
+        return true;
+      }
+    }
+    if (kind != v1::AlertEvent::KIND_UPDATED) return false;
+    const bool acknowledged = std::any_of(a.acknowledgements().begin(), a.acknowledgements().end(),
+                                          [&](const v1::Acknowledgement& k) { return k.recipient() == care_team_of_; });
+    if (!acknowledged) return false;
+    const auto detail = nlohmann::json::parse(ev.record().detail_json(), nullptr, false);
+    const bool rose = detail.is_object() && detail.value("priority_to", 0) > detail.value("priority_from", 0);
+    return !rose;
   }
 
   void Release() {

@@ -331,6 +331,24 @@ class SliceTest : public ::testing::Test {
       return e.kind() == kind && e.alert().patient_id() == patient;
     };
   }
+  static std::function<bool(const alerts_v1::AlertEvent&)> IsSeq(int64_t seq) {
+    return [seq](const alerts_v1::AlertEvent& e) { return e.record().event_seq() == seq; };
+  }
+
+  // An open MEDIUM hr_high alert of pat-0001, written as the lifecycle writes one (no event yet).
+  std::string InsertOpenAlert() {
+    return QueryText(db(),
+                     "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
+                     " raised_at, peak_value, ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 2, 1, 'test',"
+                     " now(), now(), 130, '/min', 60) RETURNING alert_id::text");
+  }
+  // One event of `alert_id` (kind as AlertEvent.Kind, detail JSON), announced to the hub.
+  int64_t InsertAlertEvent(const std::string& alert_id, int kind, const std::string& detail) {
+    const int64_t seq = QueryInt(db(), "INSERT INTO alert_events (alert_id, kind, detail) VALUES ('" + alert_id +
+                                           "', " + std::to_string(kind) + ", '" + detail + "') RETURNING event_seq");
+    QueryInt(db(), "SELECT 1 FROM pg_notify('alerts_new', '')");
+    return seq;
+  }
 
   std::unique_ptr<Slice> slice_;
 };
@@ -752,8 +770,9 @@ TEST_F(SliceTest, SustainedTachycardiaRaisesOneAlertOnCliniciansSubscription) {
   ASSERT_TRUE(WaitForEvaluator()) << "the evaluator did not consume the vitals";
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals"), 100);
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts"), 1);
-  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
-                           " AND rule_id = 'hr_high'"),
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM alerts WHERE patient_id = 'pat-0001'"
+                     " AND rule_id = 'hr_high'"),
             1);
   watch.Stop();
   int raised_events = 0;
@@ -799,6 +818,95 @@ TEST_F(SliceTest, AcknowledgeAlertRecordsRecipientAndNotifiesSubscriber) {
                      "SELECT count(*) FROM audit_log WHERE actor = 'dr-alice' AND action = 'alert.acknowledge'"
                      " AND outcome = 'allowed'"),
             1);
+}
+
+// Acknowledging silences the alert's updates for the one who acknowledged, not for the rest of
+// the care team, and a rise in priority is sent to everyone (issue 11; IEC 60601-1-8 6.8).
+// Events are written by SQL as the lifecycle writes them, so only the delivery is under test.
+TEST_F(SliceTest, AnAcknowledgementSilencesUpdatesForThatRecipientOnly) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice", "dr-bob"}));
+  alerts_v1::SubscribeRequest all_mine;
+  *all_mine.mutable_since() = common::FromUnixMicros(SecondsAgoUs(60));
+  auto alice = Clinician("dr-alice");
+  auto bob = Clinician("dr-bob");
+  AlertWatch alice_watch(*alice, all_mine);
+  AlertWatch bob_watch(*bob, all_mine);
+  const std::string alert_id =
+      QueryText(db(),
+                "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
+                " raised_at, peak_value, ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 2, 1, 'test',"
+                " now(), now(), 130, '/min', 60) RETURNING alert_id::text");
+  auto event = [&](int kind, const std::string& detail) {
+    const int64_t seq = QueryInt(db(), "INSERT INTO alert_events (alert_id, kind, detail) VALUES ('" + alert_id +
+                                           "', " + std::to_string(kind) + ", '" + detail + "') RETURNING event_seq");
+    QueryInt(db(), "SELECT 1 FROM pg_notify('alerts_new', '')");
+    return seq;
+  };
+  auto is_seq = [](int64_t seq) {
+    return [seq](const alerts_v1::AlertEvent& e) { return e.record().event_seq() == seq; };
+  };
+  const int64_t raised = event(1, "{}");
+  ASSERT_TRUE(alice_watch.WaitFor(is_seq(raised), kAlertWait).has_value());
+  ASSERT_TRUE(bob_watch.WaitFor(is_seq(raised), kAlertWait).has_value());
+
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  clinician_v1::AcknowledgeAlertRequest ack;
+  ack.set_alert_id(alert_id);
+  alerts_v1::Alert acked;
+  ASSERT_TRUE(alice->AcknowledgeAlert(&ctx, ack, &acked).ok());
+
+  const int64_t new_peak = event(2, R"({"priority_from": 2, "priority_to": 2, "peak_from": 130, "peak_to": 140})");
+  const int64_t worse = event(2, R"({"priority_from": 2, "priority_to": 3, "peak_from": 140, "peak_to": 150})");
+  ASSERT_TRUE(bob_watch.WaitFor(is_seq(new_peak), kAlertWait).has_value()) << "the others still hear the updates";
+  ASSERT_TRUE(bob_watch.WaitFor(is_seq(worse), kAlertWait).has_value());
+  // Delivered in order: once the rise has reached her, the new peak would have come before it.
+  ASSERT_TRUE(alice_watch.WaitFor(is_seq(worse), kAlertWait).has_value()) << "a rise in priority is news";
+  alice_watch.Stop();
+  bob_watch.Stop();
+  bool acknowledged_seen = false;
+  for (const auto& e : alice_watch.events()) {
+    EXPECT_NE(e.record().event_seq(), new_peak) << "she acknowledged: a new peak is not sent to her";
+    acknowledged_seen = acknowledged_seen || e.kind() == alerts_v1::AlertEvent::KIND_ACKNOWLEDGED;
+  }
+  EXPECT_TRUE(acknowledged_seen) << "her own acknowledgement is sent to her";
+}
+
+// A shelf (alarm paused) silences the alert's updates and escalations for the one who shelved it,
+// while it lasts; the condition's end is still sent, and the others hear everything.
+TEST_F(SliceTest, AShelfSilencesUpdatesAndEscalationsForThatRecipientOnly) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {"dr-alice", "dr-bob"}));
+  alerts_v1::SubscribeRequest all_mine;
+  *all_mine.mutable_since() = common::FromUnixMicros(SecondsAgoUs(60));
+  auto alice = Clinician("dr-alice");
+  auto bob = Clinician("dr-bob");
+  AlertWatch alice_watch(*alice, all_mine);
+  AlertWatch bob_watch(*bob, all_mine);
+  const std::string alert_id = InsertOpenAlert();
+  const int64_t raised = InsertAlertEvent(alert_id, 1, "{}");
+  ASSERT_TRUE(bob_watch.WaitFor(IsSeq(raised), kAlertWait).has_value());
+
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  clinician_v1::ShelveAlertRequest shelve;
+  shelve.set_alert_id(alert_id);
+  shelve.set_reason("patient in surgery");
+  shelve.mutable_duration()->set_seconds(600);
+  alerts_v1::Alert shelved;
+  ASSERT_TRUE(bob->ShelveAlert(&ctx, shelve, &shelved).ok());
+
+  const int64_t update = InsertAlertEvent(alert_id, 2, R"({"priority_from": 2, "priority_to": 2})");
+  const int64_t escalated = InsertAlertEvent(alert_id, 3, R"({"tier": 2})");
+  const int64_t ended = InsertAlertEvent(alert_id, 9, "{}");
+  for (int64_t seq : {update, escalated, ended}) {
+    ASSERT_TRUE(alice_watch.WaitFor(IsSeq(seq), kAlertWait).has_value()) << "event " << seq << " to the others";
+  }
+  ASSERT_TRUE(bob_watch.WaitFor(IsSeq(ended), kAlertWait).has_value()) << "the condition's end is sent";
+  bob_watch.Stop();
+  for (const auto& e : bob_watch.events()) {
+    EXPECT_NE(e.record().event_seq(), update) << "he shelved it: its update is not sent to him";
+    EXPECT_NE(e.record().event_seq(), escalated) << "he shelved it: its escalation is not sent to him";
+  }
 }
 
 // 60 readings at 1 Hz span 59 s: one second short of the rule's 60 s.
@@ -1356,10 +1464,11 @@ TEST_F(SliceTest, AcknowledgeAlertValidatesTheIdAuditsNotFoundAndNamesNoPatient)
             1);
 
   // An alert of dr-alice's patient: refused, and the refusal does not say whose it is.
-  const std::string alert_id = QueryText(
-      db(), "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
-            " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 3, 1, 's', now(), 130, '/min', 60)"
-            " RETURNING alert_id::text");
+  const std::string alert_id =
+      QueryText(db(),
+                "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+                " ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 3, 1, 's', now(), 130, '/min', 60)"
+                " RETURNING alert_id::text");
   grpc::Status denied = ack(alert_id);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(denied.error_message(), ::testing::Not(HasSubstr("pat-0001")));
