@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "services/common/time_util.h"
 #include "tests/integration/test_env.h"
 
@@ -60,7 +61,6 @@ class AccessMatrixTest : public ::testing::Test {
                        " RETURNING alert_id::text");
     Sql("INSERT INTO alert_events (alert_id, kind, created_at) SELECT alert_id, 1, raised_at FROM alerts");
   }
-
 
   const std::string& db() const { return slice_->conninfo(); }
   void Sql(const std::string& sql) { (void)QueryInt(db(), sql); }
@@ -301,6 +301,24 @@ TEST_F(AccessMatrixTest, SubscribeAlerts) {
             {"dr-alice", Code::OK, {"alerts.subscribe", "pat-a", "allowed"}},
             {"nurse-nora", Code::OK, {"alerts.subscribe", "pat-a", "allowed"}},
             {"researcher-rita", Code::PERMISSION_DENIED, {"alerts.subscribe", "", "denied"}},
+        });
+}
+
+// GetTwinHistory is not on clinician_api: the twin service serves it to clinician_api only
+// (ADR 0003). Everyone else is refused, and every call is recorded against the patient.
+TEST_F(AccessMatrixTest, TwinHistoryIsForClinicianApiOnly) {
+  twin::v1::GetTwinHistoryRequest req;
+  req.set_patient_id("pat-a");
+  Check("GetTwinHistory",
+        [&](const std::string& caller) {
+          auto stub = twin::v1::TwinService::NewStub(Slice::Channel(slice_->data_address(), caller, "ingest"));
+          return Unary(*stub, &twin::v1::TwinService::Stub::GetTwinHistory, req);
+        },
+        {
+            {"clinician_api", Code::OK, {"twin.history", "pat-a", "allowed"}},
+            {"dr-alice", Code::PERMISSION_DENIED, {"twin.history", "pat-a", "denied"}},
+            {"cli-admin", Code::PERMISSION_DENIED, {"twin.history", "pat-a", "denied"}},
+            {"alerts", Code::PERMISSION_DENIED, {"twin.history", "pat-a", "denied"}},
         });
 }
 
