@@ -48,14 +48,7 @@ class AlertsApiTest : public ::testing::Test {
         " ('pat-c', 'dr-bob')");
   }
 
-  static std::string DatabaseName() {
-    static int counter = 0;
-    std::string name = "alertsapi_" + std::to_string(++counter) + "_";
-    for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return name.substr(0, 63);
-  }
+  static std::string DatabaseName() { return TestDatabaseName("alertsapi"); }
 
   const std::string& db() const { return slice_->conninfo(); }
   // Runs `sql` as the superuser, outside any transaction (fixtures only).

@@ -185,14 +185,7 @@ class SliceTest : public ::testing::Test {
   }
 
   // A database of its own per test; names stay unique when one process runs every test.
-  static std::string DatabaseName() {
-    static int counter = 0;
-    std::string name = "slice_" + std::to_string(++counter) + "_";
-    for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return name.substr(0, 63);
-  }
+  static std::string DatabaseName() { return TestDatabaseName("slice"); }
 
   const std::string& db() const { return slice_->conninfo(); }
 
@@ -335,12 +328,13 @@ class SliceTest : public ::testing::Test {
     return [seq](const alerts_v1::AlertEvent& e) { return e.record().event_seq() == seq; };
   }
 
-  // An open MEDIUM hr_high alert of pat-0001, written as the lifecycle writes one (no event yet).
-  std::string InsertOpenAlert() {
+  // An open MEDIUM hr_high alert of `patient`, written as the lifecycle writes one (no event yet).
+  std::string InsertOpenAlert(const std::string& patient = kPatient) {
     return QueryText(db(),
                      "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
-                     " raised_at, peak_value, ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 2, 1, 'test',"
-                     " now(), now(), 130, '/min', 60) RETURNING alert_id::text");
+                     " raised_at, peak_value, ucum_unit, duration_s) VALUES ('" +
+                         patient +
+                         "', 'hr_high', 2, 1, 'test', now(), now(), 130, '/min', 60) RETURNING alert_id::text");
   }
   // One event of `alert_id` (kind as AlertEvent.Kind, detail JSON), announced to the hub.
   int64_t InsertAlertEvent(const std::string& alert_id, int kind, const std::string& detail) {
@@ -831,20 +825,9 @@ TEST_F(SliceTest, AnAcknowledgementSilencesUpdatesForThatRecipientOnly) {
   auto bob = Clinician("dr-bob");
   AlertWatch alice_watch(*alice, all_mine);
   AlertWatch bob_watch(*bob, all_mine);
-  const std::string alert_id =
-      QueryText(db(),
-                "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at,"
-                " raised_at, peak_value, ucum_unit, duration_s) VALUES ('pat-0001', 'hr_high', 2, 1, 'test',"
-                " now(), now(), 130, '/min', 60) RETURNING alert_id::text");
-  auto event = [&](int kind, const std::string& detail) {
-    const int64_t seq = QueryInt(db(), "INSERT INTO alert_events (alert_id, kind, detail) VALUES ('" + alert_id +
-                                           "', " + std::to_string(kind) + ", '" + detail + "') RETURNING event_seq");
-    QueryInt(db(), "SELECT 1 FROM pg_notify('alerts_new', '')");
-    return seq;
-  };
-  auto is_seq = [](int64_t seq) {
-    return [seq](const alerts_v1::AlertEvent& e) { return e.record().event_seq() == seq; };
-  };
+  const std::string alert_id = InsertOpenAlert();
+  auto event = [&](int kind, const std::string& detail) { return InsertAlertEvent(alert_id, kind, detail); };
+  auto is_seq = IsSeq;
   const int64_t raised = event(1, "{}");
   ASSERT_TRUE(alice_watch.WaitFor(is_seq(raised), kAlertWait).has_value());
   ASSERT_TRUE(bob_watch.WaitFor(is_seq(raised), kAlertWait).has_value());
@@ -1357,13 +1340,8 @@ TEST_F(SliceTest, AnOpenSubscriptionFollowsCareTeamChanges) {
   const std::string other = "pat-0002";
   ASSERT_NO_FATAL_FAILURE(Enroll(other, "AA:BB:CC:00:00:02", {"dr-bob"}));
   auto raise = [&](const std::string& patient) {
-    const std::string id =
-        QueryText(db(),
-                  "INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
-                  " peak_value, ucum_unit, duration_s) VALUES ('" +
-                      patient + "', 'hr_high', 2, 1, 'test', now(), now(), 130, '/min', 60) RETURNING alert_id::text");
-    QueryInt(db(), "INSERT INTO alert_events (alert_id, kind) VALUES ('" + id + "', 1) RETURNING event_seq");
-    QueryInt(db(), "SELECT 1 FROM pg_notify('alerts_new', '')");
+    const std::string id = InsertOpenAlert(patient);
+    InsertAlertEvent(id, 1, "{}");
     return id;
   };
   auto care_team = [&](bool add, const std::string& patient) {
