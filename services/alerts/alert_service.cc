@@ -615,16 +615,10 @@ grpc::ServerWriteReactor<v1::AlertEvent>* AlertServiceImpl::Subscribe(grpc::Call
                if (auto s = policy_.Check("Subscribe", caller.identity); !s.ok()) {
                  return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", {});
                }
-               std::vector<std::string> team;
-               auto s = pool_.WithTransaction("read the care team", [&](pqxx::work& tx) {
-                 team.clear();
-                 for (const auto& r : tx.exec_params("SELECT patient_id FROM care_team WHERE member = $1", member)) {
-                   team.push_back(r[0].as<std::string>());
-                 }
-               });
-               if (!s.ok()) return s;
-               sub->SetReplayPatients(team);
-               return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", team,
+               auto team = access_.CareTeamPatientsOf(member);
+               if (!team.ok()) return team.status();
+               sub->SetReplayPatients(*team);
+               return common::AuthorizeAndAudit(caller, policy_, "Subscribe", access_, "alerts.subscribe", *team,
                                                 "care team of " + member.substr(0, 64) + ", followed");
              });
   return sub;

@@ -5,11 +5,14 @@
 namespace healthtwin::common {
 
 absl::StatusOr<std::vector<std::string>> Access::CareTeamPatients(const Caller& caller) {
+  return CareTeamPatientsOf(caller.identity.common_name);
+}
+
+absl::StatusOr<std::vector<std::string>> Access::CareTeamPatientsOf(const std::string& member) {
   std::vector<std::string> out;
   auto s = pool_.WithTransaction("read care team", [&](pqxx::work& tx) {
     out.clear();
-    auto r = tx.exec_params("SELECT patient_id FROM care_team WHERE member = $1 ORDER BY patient_id",
-                            caller.identity.common_name);
+    auto r = tx.exec_params("SELECT patient_id FROM care_team WHERE member = $1 ORDER BY patient_id", member);
     for (const auto& row : r) out.push_back(row[0].as<std::string>());
   });
   if (!s.ok()) return s;
@@ -54,8 +57,7 @@ absl::Status Access::AuditEach(const Caller& caller, std::string_view action,
 
 absl::Status Access::CheckAndAudit(const Caller& caller, std::string_view action, const std::string& patient_id) {
   bool allowed = false;
-  const bool care_role =
-      caller.identity.role == Role::kClinician || caller.identity.role == Role::kNurse;
+  const bool care_role = caller.identity.role == Role::kClinician || caller.identity.role == Role::kNurse;
   if (care_role) {
     auto s = pool_.WithTransaction("check care team", [&](pqxx::work& tx) {
       allowed = !tx.exec_params("SELECT 1 FROM care_team WHERE patient_id = $1 AND member = $2", patient_id,

@@ -28,6 +28,8 @@ class Access {
 
   // Patients on the caller's care team.
   absl::StatusOr<std::vector<std::string>> CareTeamPatients(const Caller& caller);
+  // The same for a person named by their certificate's common name (a relayed subscription's).
+  absl::StatusOr<std::vector<std::string>> CareTeamPatientsOf(const std::string& member);
 
   // OK when the caller may access `patient_id`; PERMISSION_DENIED otherwise. Audits either way.
   absl::Status CheckAndAudit(const Caller& caller, std::string_view action, const std::string& patient_id);
