@@ -196,23 +196,49 @@ TEST_F(IngestFaultTest, KillNineOfIngestMidStreamLosesAndDuplicatesNothing) {
   ExpectExactlyTheOutbox();
 }
 
+// SIGTERM while ingest is storing a batch: the drain lets it finish, and its acknowledgement
+// reaches the sender before the stream ends. "While storing" is made certain, not hoped for:
+// the test holds a SHARE lock on vitals, sees ingest's INSERT wait behind it (so ingest has read
+// the batch), sends SIGTERM, and only then lets the INSERT through. A batch still in transit
+// when the drain begins is not acknowledged; the sender resends it, which the other tests cover.
 TEST_F(IngestFaultTest, SigtermMidStreamAcknowledgesTheBatchInFlight) {
   bool terminated = false;
+  int attempts = 0;
   uint64_t in_flight_upto = 0;
   auto sender = Sender();
   const bool done = sender.Run(90s, [&](uint64_t watermark, grpc::ClientContext&) {
     if (terminated || watermark < kTotal / 3) return;
+    ++attempts;
+    pqxx::connection locker(conninfo_);
+    pqxx::work lock_tx(locker);
+    lock_tx.exec("LOCK TABLE vitals IN SHARE MODE");
+    // Ingest may have stored this batch before the lock was granted; then nobody waits, and
+    // the next batch is tried instead.
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    bool ingest_waits = false;
+    while (!ingest_waits && std::chrono::steady_clock::now() < until) {
+      pqxx::connection probe(conninfo_);
+      pqxx::nontransaction q(probe);
+      ingest_waits = q.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                                    locker.backendpid())[0]
+                         .as<int>() > 0;
+      if (!ingest_waits) std::this_thread::sleep_for(20ms);
+    }
+    if (!ingest_waits) return;
     terminated = true;
     in_flight_upto = std::min<uint64_t>(watermark + kBatch, kTotal);
     ASSERT_TRUE(ingest_->Signal(SIGTERM).ok());
+    std::this_thread::sleep_for(300ms);  // the drain has begun with the batch still unstored
+    lock_tx.commit();
     auto exit = ingest_->Wait(20s);
     ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << ingest_->Stderr();
     StartIngest();
   });
-  ASSERT_TRUE(terminated);
+  ASSERT_TRUE(terminated) << "ingest never waited behind the lock in " << attempts << " attempts";
   ASSERT_TRUE(done);
   ASSERT_FALSE(sender.watermarks_at_break().empty());
-  // The batch written just before SIGTERM was stored and acknowledged before the stream ended.
+  // The batch ingest was storing when SIGTERM arrived was stored and acknowledged before the
+  // stream ended.
   EXPECT_EQ(sender.watermarks_at_break().front(), in_flight_upto);
   ExpectExactlyTheOutbox();
 }
