@@ -5,6 +5,9 @@
 // Errors: ALREADY_EXISTS for a taken name, NOT_FOUND for an unknown feed (both naming
 // "feed.name" / "name"), otherwise what the pool reports (UNAVAILABLE, INTERNAL, ...).
 // Configurations are not validated here: call ValidateFeedConfig first.
+//
+// Every change (add, pause, resume, replay) also sends NOTIFY feeds_changed with the feed's name
+// in its transaction, so the feed service can react at once instead of on its next poll.
 #pragma once
 
 #include <cstdint>
