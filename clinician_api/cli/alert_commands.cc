@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "clinician_api/cli/time_args.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "services/common/time_util.h"
 
@@ -27,15 +28,9 @@ struct BadArgument {
 
 // "90s", "30m", "2h" (absl::ParseDuration) or "7d"; positive.
 absl::Duration ParseSpan(const std::string& flag, const std::string& text) {
-  absl::Duration d;
-  int64_t days = 0;
-  if (!text.empty() && text.back() == 'd' && absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) {
-    d = absl::Hours(24 * days);
-  } else if (!absl::ParseDuration(text, &d)) {
-    throw BadArgument{flag + ": expected a duration like 90s, 30m, 2h or 7d, got '" + text + "'"};
-  }
-  if (d <= absl::ZeroDuration()) throw BadArgument{flag + ": must be positive, got '" + text + "'"};
-  return d;
+  auto d = ParseSpanArg(flag, text);
+  if (!d.ok()) throw BadArgument{std::string(d.status().message())};
+  return *d;
 }
 
 google::protobuf::Timestamp Ago(const std::string& flag, const std::string& text) {
@@ -60,14 +55,6 @@ std::string PriorityName(alr::Priority p) { return Lower(alr::Priority_Name(p), 
 std::string StateName(alr::AlertState s) { return Lower(alr::AlertState_Name(s), 12); }            // ALERT_STATE_
 std::string KindName(alr::AlertEvent::Kind k) { return Lower(alr::AlertEvent::Kind_Name(k), 5); }  // KIND_
 
-nlohmann::json ToJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string text;
-  (void)google::protobuf::util::MessageToJsonString(m, &text, options);
-  return nlohmann::json::parse(text);
-}
-
 std::string When(const google::protobuf::Timestamp& ts) { return common::FormatTimestamp(ts); }
 
 std::string AlertLine(const alr::Alert& a) {
@@ -75,17 +62,6 @@ std::string AlertLine(const alr::Alert& a) {
                      a.patient_id() + " " + a.rule_id() + ": " + a.summary() + " (id " + a.alert_id() + ")";
   if (a.has_shelved_until()) line += " shelved until " + When(a.shelved_until());
   return line;
-}
-
-template <typename Req, typename Resp>
-int Call(const ApiAccess& api,
-         grpc::Status (clin::ClinicianService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
-         Resp* resp) {
-  auto stub = clin::ClinicianService::NewStub(api.open());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
-  auto s = (stub.get()->*method)(&ctx, req, resp);
-  return s.ok() ? 0 : api.fail(s);
 }
 
 void PrintSettings(std::ostream& out, const alr::PatientAlertSettings& s, bool json) {
@@ -201,10 +177,10 @@ int AlertCommands::List(std::ostream& out, std::ostream& err) const {
   std::string next;
   do {
     alr::ListAlertsResponse resp;
-    if (int rc = Call(api_, &clin::ClinicianService::Stub::ListAlerts, req, &resp); rc != 0) return rc;
+    if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::ListAlerts, req, &resp); rc != 0) return rc;
     for (const auto& a : resp.alerts()) {
       if (json_) {
-        all.push_back(ToJson(a));
+        all.push_back(ProtoToJson(a));
       } else {
         out << AlertLine(a) << "\n";
       }
@@ -224,9 +200,9 @@ int AlertCommands::Show(std::ostream& out, std::ostream&) const {
   alr::GetAlertRequest req;
   req.set_alert_id(alert_id_);
   alr::Alert a;
-  if (int rc = Call(api_, &clin::ClinicianService::Stub::GetAlert, req, &a); rc != 0) return rc;
+  if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::GetAlert, req, &a); rc != 0) return rc;
   if (json_) {
-    out << ToJson(a).dump() << "\n";
+    out << ProtoToJson(a).dump() << "\n";
     return 0;
   }
   out << AlertLine(a) << "\n";
@@ -254,8 +230,8 @@ int AlertCommands::Shelve(std::ostream& out, std::ostream&) const {
   req.mutable_duration()->set_seconds(absl::ToInt64Seconds(d));
   req.set_reason(reason_);
   alr::Alert a;
-  if (int rc = Call(api_, &clin::ClinicianService::Stub::ShelveAlert, req, &a); rc != 0) return rc;
-  out << (json_ ? ToJson(a).dump() : AlertLine(a)) << "\n";
+  if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::ShelveAlert, req, &a); rc != 0) return rc;
+  out << (json_ ? ProtoToJson(a).dump() : AlertLine(a)) << "\n";
   return 0;
 }
 
@@ -267,7 +243,7 @@ int AlertCommands::Stats(std::ostream& out, std::ostream&) const {
                                     : alr::GetAlarmBurdenRequest::GROUP_BY_PATIENTS);
   if (!since_.empty()) *req.mutable_start() = Ago("--since", since_);
   alr::GetAlarmBurdenResponse resp;
-  if (int rc = Call(api_, &clin::ClinicianService::Stub::GetAlarmBurden, req, &resp); rc != 0) return rc;
+  if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::GetAlarmBurden, req, &resp); rc != 0) return rc;
   if (json_) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : resp.rows()) {
@@ -302,7 +278,7 @@ int AlertCommands::SettingsGet(std::ostream& out, std::ostream&) const {
   alr::GetPatientAlertSettingsRequest req;
   req.set_patient_id(patient_);
   alr::PatientAlertSettings s;
-  if (int rc = Call(api_, &clin::ClinicianService::Stub::GetPatientAlertSettings, req, &s); rc != 0) return rc;
+  if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::GetPatientAlertSettings, req, &s); rc != 0) return rc;
   PrintSettings(out, s, json_);
   return 0;
 }
@@ -333,7 +309,8 @@ int AlertCommands::SettingsSet(std::ostream& out, std::ostream&) const {
   alr::GetPatientAlertSettingsRequest get;
   get.set_patient_id(patient_);
   alr::PatientAlertSettings current;
-  if (int rc = Call(api_, &clin::ClinicianService::Stub::GetPatientAlertSettings, get, &current); rc != 0) return rc;
+  if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::GetPatientAlertSettings, get, &current); rc != 0)
+    return rc;
   clin::SetPatientAlertSettingsRequest req;
   alr::PatientAlertSettings& s = *req.mutable_settings();
   s = current;
@@ -344,7 +321,8 @@ int AlertCommands::SettingsSet(std::ostream& out, std::ostream&) const {
   // Version 0 (never set) cannot be expected; the first write is unconditional.
   req.set_expected_version(current.version());
   alr::PatientAlertSettings stored;
-  if (int rc = Call(api_, &clin::ClinicianService::Stub::SetPatientAlertSettings, req, &stored); rc != 0) return rc;
+  if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::SetPatientAlertSettings, req, &stored); rc != 0)
+    return rc;
   PrintSettings(out, stored, json_);
   return 0;
 }

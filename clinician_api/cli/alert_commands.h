@@ -26,14 +26,9 @@
 #include <string>
 #include <vector>
 
-namespace healthtwin::cli {
+#include "clinician_api/cli/api_access.h"
 
-struct ApiAccess {
-  // Opens the mutual-TLS channel to clinician_api (exits 2 on bad credentials).
-  std::function<std::shared_ptr<grpc::Channel>()> open;
-  // Reports a failed call and returns the exit code.
-  std::function<int(const grpc::Status&)> fail;
-};
+namespace healthtwin::cli {
 
 class AlertCommands {
  public:

@@ -13,6 +13,7 @@
 //   healthtwin admin add-care-team --patient ID --member NAME
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
+//   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
 //   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see
 //   models/calibration/cli_commands.h) healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]
@@ -37,6 +38,7 @@
 
 #include "absl/time/time.h"
 #include "clinician_api/cli/alert_commands.h"
+#include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
@@ -251,6 +253,9 @@ int main(int argc, char** argv) {
   std::string u_patient, u_member;
   untie->add_option("--patient", u_patient, "patient id")->required();
   untie->add_option("--member", u_member, "certificate common name, e.g. dr-alice")->required();
+  healthtwin::cli::FeedCommands feed_commands(
+      *admin,
+      {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
   try {
     app.parse(argc, argv);
@@ -267,6 +272,7 @@ int main(int argc, char** argv) {
   if (twin.parsed()) return twin.Run(std::cout, std::cerr);
   if (score.parsed()) return score.Run(std::cout, std::cerr);
   if (alert_commands.parsed()) return alert_commands.Run(std::cout, std::cerr);
+  if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

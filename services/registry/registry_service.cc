@@ -64,20 +64,11 @@ const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
       {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},        {"ListPatients", {"admin"}},
       {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},      {"GetDevice", {"admin"}},
       {"ListDevices", {"admin"}},       {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
-      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},
+      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},  {"AddFeed", {"admin"}},
+      {"ListFeeds", {"admin"}},         {"GetFeedStatus", {"admin"}},     {"PauseFeed", {"admin"}},
+      {"ResumeFeed", {"admin"}},        {"ReplayFeed", {"admin"}},
   };
   return kRules;
-}
-
-absl::Status CheckId(std::string_view field, std::string_view id) {
-  if (id.empty()) return absl::InvalidArgumentError(std::string(field) + ": required");
-  if (id.size() > 64) return absl::InvalidArgumentError(std::string(field) + ": longer than 64 characters");
-  for (char c : id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':')) {
-      return absl::InvalidArgumentError(std::string(field) + ": may contain only letters, digits and . _ - :");
-    }
-  }
-  return absl::OkStatus();
 }
 
 // The patient a device is bound to, so that every record of an access to the device (also a

@@ -1,5 +1,5 @@
-// healthtwin.registry.v1.RegistryService: patients, devices, bindings (patient and gateways) and
-// care teams. Every method but CheckForwarding is for admins and is audited; a bridge may only
+// healthtwin.registry.v1.RegistryService: patients, devices, bindings (patient and gateways),
+// care teams and hospital feeds. Every method but CheckForwarding is for admins and is audited; a bridge may only
 // ask whether it may forward a device (docs/security.md). Hosted by the ingest process, which is
 // the main consumer of bindings.
 #pragma once
@@ -9,6 +9,8 @@
 #include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
+#include "services/registry/check_id.h"
+#include "services/registry/feed_store.h"
 
 namespace healthtwin::registry {
 
@@ -20,7 +22,7 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   static const common::CallerPolicy::Rules& DefaultPolicy();
 
   RegistryServiceImpl(common::PgPool& pool, common::Executor& executor, common::CallerPolicy policy)
-      : pool_(pool), executor_(executor), access_(pool), policy_(std::move(policy)) {}
+      : pool_(pool), executor_(executor), access_(pool), policy_(std::move(policy)), feeds_(pool) {}
 
   grpc::ServerUnaryReactor* CreatePatient(grpc::CallbackServerContext* ctx, const v1::CreatePatientRequest* req,
                                           v1::Patient* resp) override;
@@ -36,27 +38,39 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
                                       v1::Device* resp) override;
   grpc::ServerUnaryReactor* ListDevices(grpc::CallbackServerContext* ctx, const v1::ListDevicesRequest* req,
                                         v1::ListDevicesResponse* resp) override;
-  grpc::ServerUnaryReactor* AddCareTeamMember(grpc::CallbackServerContext* ctx,
-                                              const v1::AddCareTeamMemberRequest* req,
+  grpc::ServerUnaryReactor* AddCareTeamMember(grpc::CallbackServerContext* ctx, const v1::AddCareTeamMemberRequest* req,
                                               v1::AddCareTeamMemberResponse* resp) override;
   grpc::ServerUnaryReactor* RemoveCareTeamMember(grpc::CallbackServerContext* ctx,
                                                  const v1::RemoveCareTeamMemberRequest* req,
                                                  v1::RemoveCareTeamMemberResponse* resp) override;
-  grpc::ServerUnaryReactor* ReleaseQuarantine(grpc::CallbackServerContext* ctx,
-                                              const v1::ReleaseQuarantineRequest* req,
+  grpc::ServerUnaryReactor* ReleaseQuarantine(grpc::CallbackServerContext* ctx, const v1::ReleaseQuarantineRequest* req,
                                               v1::ReleaseQuarantineResponse* resp) override;
   grpc::ServerUnaryReactor* CheckForwarding(grpc::CallbackServerContext* ctx, const v1::CheckForwardingRequest* req,
                                             v1::CheckForwardingResponse* resp) override;
 
+  // Hospital feeds (registry_feeds.cc).
+  grpc::ServerUnaryReactor* AddFeed(grpc::CallbackServerContext* ctx, const v1::AddFeedRequest* req,
+                                    v1::Feed* resp) override;
+  grpc::ServerUnaryReactor* ListFeeds(grpc::CallbackServerContext* ctx, const v1::ListFeedsRequest* req,
+                                      v1::ListFeedsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetFeedStatus(grpc::CallbackServerContext* ctx, const v1::GetFeedStatusRequest* req,
+                                          v1::GetFeedStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* PauseFeed(grpc::CallbackServerContext* ctx, const v1::PauseFeedRequest* req,
+                                      v1::Feed* resp) override;
+  grpc::ServerUnaryReactor* ResumeFeed(grpc::CallbackServerContext* ctx, const v1::ResumeFeedRequest* req,
+                                       v1::Feed* resp) override;
+  grpc::ServerUnaryReactor* ReplayFeed(grpc::CallbackServerContext* ctx, const v1::ReplayFeedRequest* req,
+                                       v1::ReplayFeedResponse* resp) override;
+
  private:
+  grpc::ServerUnaryReactor* SetFeedPaused(grpc::CallbackServerContext* ctx, const std::string& name, bool paused,
+                                          v1::Feed* resp);
+
   common::PgPool& pool_;
   common::Executor& executor_;
   common::Access access_;
   const common::CallerPolicy policy_;
+  FeedStore feeds_;
 };
-
-// Checks an id: 1-64 of [A-Za-z0-9._:-] (':' for BLE addresses as device ids; patient ids
-// exclude it separately, matching the schema's CHECK). Names `field` in the error.
-absl::Status CheckId(std::string_view field, std::string_view id);
 
 }  // namespace healthtwin::registry

@@ -18,7 +18,7 @@
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "services/common/time_util.h"
-#include "tests/harness/subprocess.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/test_env.h"
 
 namespace healthtwin::testing {
@@ -487,23 +487,10 @@ TEST_F(AlertsApiTest, AlarmBurdenWithStartAfterEndNamesStart) {
 
 // ----------------------------------------------------------------------------- the CLI
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
 // Runs the real `healthtwin` binary against this slice's clinician_api as `identity`.
 CliResult RunCli(const Slice& slice, const std::string& identity, std::vector<std::string> args) {
-  const common::TlsFiles tls = SliceEnvironment::Tls(identity);
-  std::vector<std::string> argv = {
-      "--api", slice.clinician_address(), "--ca", tls.ca_cert_path, "--cert", tls.cert_path, "--key", tls.key_path};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = Subprocess::Spawn(HT_HEALTHTWIN_BIN, argv);
-  if (!child.ok()) return {.err = child.status().ToString()};
-  auto exit = (*child)->Wait(std::chrono::seconds(30));
-  if (!exit.ok() || !exit->exited) return {.err = "did not exit: " + (*child)->Stderr()};
-  return {exit->code, (*child)->Stdout(), (*child)->Stderr()};
+  args.insert(args.begin(), {"--api", slice.clinician_address()});
+  return RunHealthtwin(HT_HEALTHTWIN_BIN, identity, args);
 }
 
 TEST_F(AlertsApiTest, CliListsShowsAndShelvesAnAlert) {

@@ -11,7 +11,7 @@ namespace healthtwin::common {
 
 const std::vector<std::string>& DatabaseServices() {
   static const auto* const kServices =
-      new std::vector<std::string>{"ingest", "alerts", "twin", "simulation", "clinician_api"};
+      new std::vector<std::string>{"ingest", "alerts", "twin", "simulation", "clinician_api", "feeds"};
   return *kServices;
 }
 

@@ -2,16 +2,16 @@
 //
 // healthtwin_migrator owns the database and every object in it and is the only role that runs
 // migrations. Each service connects as healthtwin_<service> (ingest, alerts, twin, simulation,
-// clinician_api), a login role that owns nothing and holds only the privileges migration 0006
-// grants it. Roles are cluster-wide while migrations run per database, so a superuser creates
-// them beforehand with BootstrapRoles (`healthtwin-migrate --bootstrap-roles`).
+// clinician_api, feeds), a login role that owns nothing and holds only the privileges that
+// migration 0006 and later ones grant it. Roles are cluster-wide while migrations run per
+// database, so a superuser creates them beforehand with BootstrapRoles
+// (`healthtwin-migrate --bootstrap-roles`).
 #pragma once
 
+#include <pqxx/connection>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "absl/status/status.h"
 

@@ -41,15 +41,24 @@ const Matrix& TableMatrix() {
       {"devices", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
       // ingest also reads the key columns (patient_id, member) its DELETE's WHERE needs (0012).
       {"care_team",
-       {{"ingest", "INSERT,DELETE"}, {"alerts", "SELECT"}, {"simulation", "SELECT"}, {"clinician_api", "SELECT"}}},
-      {"vitals", {{"ingest", "SELECT,INSERT"}, {"alerts", "SELECT"}, {"twin", "SELECT"}, {"simulation", "SELECT"}}},
+       {{"ingest", "INSERT,DELETE"},
+        {"alerts", "SELECT"},
+        {"simulation", "SELECT"},
+        {"clinician_api", "SELECT"},
+        {"feeds", "SELECT"}}},
+      {"vitals",
+       {{"ingest", "SELECT,INSERT"},
+        {"alerts", "SELECT"},
+        {"twin", "SELECT"},
+        {"simulation", "SELECT"},
+        {"feeds", "SELECT"}}},
       {"quarantine", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
       {"device_gateways", {{"ingest", "SELECT,INSERT,DELETE"}, {"alerts", "SELECT"}}},
       {"technical_events", {{"ingest", "INSERT"}, {"alerts", "SELECT,UPDATE"}}},
       {"consumer_cursors", {{"alerts", "SELECT,INSERT,UPDATE"}, {"twin", "SELECT,INSERT,UPDATE"}}},
-      {"alerts", {{"alerts", "SELECT,INSERT,UPDATE"}, {"clinician_api", "SELECT"}}},
+      {"alerts", {{"alerts", "SELECT,INSERT,UPDATE"}, {"clinician_api", "SELECT"}, {"feeds", "SELECT"}}},
       {"alert_acknowledgements", {{"alerts", "SELECT,INSERT"}}},
-      {"alert_events", {{"alerts", "SELECT,INSERT"}}},
+      {"alert_events", {{"alerts", "SELECT,INSERT"}, {"feeds", "SELECT"}}},
       {"alert_shelves", {{"alerts", "SELECT,INSERT,UPDATE"}}},
       {"audit_log", Everyone("SELECT,INSERT")},
       {"twin_snapshots", {{"twin", "SELECT,INSERT"}, {"simulation", "SELECT"}}},
@@ -62,6 +71,12 @@ const Matrix& TableMatrix() {
       {"device_status_history", {{"ingest", "SELECT,INSERT"}, {"alerts", "SELECT"}}},
       {"device_status_latest", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
       {"gateway_heartbeats", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
+      // Feeds (0013): the registry (ingest) manages them; ingest may also UPDATE the outbox
+      // columns a replay resets (column grants, so not in this table-level row).
+      {"feeds", {{"ingest", "SELECT,INSERT,UPDATE"}, {"feeds", "SELECT"}}},
+      {"feed_outbox", {{"ingest", "SELECT"}, {"feeds", "SELECT,INSERT,UPDATE"}}},
+      {"feed_cursors", {{"feeds", "SELECT,INSERT,UPDATE"}}},
+      {"feed_replays", {{"ingest", "SELECT,INSERT"}}},
   };
   return *kMatrix;
 }
@@ -76,6 +91,9 @@ const Matrix& SequenceMatrix() {
       {"twin_events_event_id_seq", {{"twin", "USAGE"}}},
       {"twin_calibrations_id_seq", {{"twin", "USAGE"}}},
       {"device_status_history_id_seq", {{"ingest", "USAGE"}}},
+      {"feeds_feed_id_seq", {{"ingest", "USAGE"}}},
+      {"feed_outbox_id_seq", {{"feeds", "USAGE"}}},
+      {"feed_replays_id_seq", {{"ingest", "USAGE"}}},
   };
   return *kMatrix;
 }
@@ -160,7 +178,8 @@ class RolesTest : public testing::ClusterPerSuiteTest {
       for (const std::string& service : DatabaseServices()) {
         const std::set<std::string> expected = Privileges(matrix, object, service);
         for (const std::string& kind : kinds) {
-          const bool has = tx.exec_params1("SELECT " + has_fn + "($1::name, $2::text, $3::text)", ServiceRole(service), object, kind)[0]
+          const bool has = tx.exec_params1("SELECT " + has_fn + "($1::name, $2::text, $3::text)", ServiceRole(service),
+                                           object, kind)[0]
                                .as<bool>();
           EXPECT_EQ(has, expected.contains(kind)) << service << " " << kind << " on " << object;
         }
@@ -193,11 +212,14 @@ TEST_F(RolesTest, TheMigratorOwnsEverythingAndNoServiceCanCreateAnything) {
                      " AND (proowner <> 'healthtwin_migrator'::regrole OR NOT prosecdef"
                      "      OR NOT 'search_path=public, pg_temp' = ANY (proconfig))"),
               ::testing::IsEmpty());
-  EXPECT_TRUE(Ask("SELECT datdba = 'healthtwin_migrator'::regrole FROM pg_database WHERE datname = current_database()"));
+  EXPECT_TRUE(
+      Ask("SELECT datdba = 'healthtwin_migrator'::regrole FROM pg_database WHERE datname = current_database()"));
   for (const std::string& service : DatabaseServices()) {
     const std::string role = "'" + ServiceRole(service) + "'";
-    EXPECT_TRUE(Ask("SELECT NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)"
-                    " FROM pg_roles WHERE rolname = " + role))
+    EXPECT_TRUE(
+        Ask("SELECT NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)"
+            " FROM pg_roles WHERE rolname = " +
+            role))
         << service;
     EXPECT_FALSE(Ask("SELECT has_schema_privilege(" + role + ", 'public', 'CREATE')")) << service;
     EXPECT_FALSE(Ask("SELECT has_database_privilege(" + role + ", current_database(), 'CREATE')")) << service;
@@ -210,8 +232,9 @@ TEST_F(RolesTest, TheMigratorOwnsEverythingAndNoServiceCanCreateAnything) {
 
 TEST_F(RolesTest, IngestCannotCreateTablesButCanStageInATemporaryOne) {
   EXPECT_EQ(RunAs("ingest", "CREATE TABLE intruder (id int)"), kPermissionDenied);
-  EXPECT_EQ(RunAs("ingest", "CREATE TABLE vitals_209901 PARTITION OF vitals FOR VALUES FROM ('2099-01-01') TO "
-                            "('2099-02-01')"),
+  EXPECT_EQ(RunAs("ingest",
+                  "CREATE TABLE vitals_209901 PARTITION OF vitals FOR VALUES FROM ('2099-01-01') TO "
+                  "('2099-02-01')"),
             kPermissionDenied);
   EXPECT_EQ(RunAs("ingest", "CREATE TEMP TABLE staging (id int)"), "");
   EXPECT_EQ(RunAs("alerts", "CREATE TEMP TABLE staging (id int)"), kPermissionDenied);
@@ -244,11 +267,27 @@ TEST_F(RolesTest, ServicesCannotTouchTablesOutsideTheirWork) {
   EXPECT_EQ(RunAs("clinician_api", "SELECT * FROM vitals"), kPermissionDenied);
   EXPECT_EQ(RunAs("clinician_api", "INSERT INTO care_team (patient_id, member) VALUES ('p', 'mallory')"),
             kPermissionDenied);
-  EXPECT_EQ(RunAs("alerts", "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
-                            " bridge_id) VALUES ('p', 'd', 1, 80, '/min', now(), 'b')"),
+  EXPECT_EQ(RunAs("alerts",
+                  "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
+                  " bridge_id) VALUES ('p', 'd', 1, 80, '/min', now(), 'b')"),
             kPermissionDenied);
   EXPECT_EQ(RunAs("simulation", "UPDATE devices SET patient_id = NULL"), kPermissionDenied);
   EXPECT_EQ(RunAs("ingest", "DELETE FROM vitals"), kPermissionDenied);
+}
+
+TEST_F(RolesTest, OnlyTheRegistryChangesFeedsAndItCanOnlyRequeueTheOutbox) {
+  EXPECT_EQ(RunAs("feeds", "UPDATE feeds SET state = 'paused'"), kPermissionDenied);
+  EXPECT_EQ(RunAs("feeds", "SELECT * FROM patients"), kPermissionDenied);
+  EXPECT_EQ(RunAs("clinician_api", "SELECT * FROM feeds"), kPermissionDenied);
+  // Replay puts rows back to pending (0013); the payload and identity are the feed service's.
+  EXPECT_EQ(RunAs("ingest",
+                  "UPDATE feed_outbox SET state = 'pending', attempts = 0 WHERE feed_id = 1"
+                  " AND source_at >= now()"),
+            "");
+  EXPECT_EQ(RunAs("ingest", "UPDATE feed_outbox SET payload = 'x'"), kPermissionDenied);
+  EXPECT_EQ(RunAs("ingest", "UPDATE feed_outbox SET message_id = 'x'"), kPermissionDenied);
+  EXPECT_EQ(RunAs("ingest", "DELETE FROM feed_outbox"), kPermissionDenied);
+  EXPECT_EQ(RunAs("ingest", "SELECT * FROM feed_cursors"), kPermissionDenied);
 }
 
 TEST_F(RolesTest, OnlyIngestMaintainsPartitionsAndThePartitionsBelongToTheMigrator) {
@@ -258,9 +297,9 @@ TEST_F(RolesTest, OnlyIngestMaintainsPartitionsAndThePartitionsBelongToTheMigrat
   EXPECT_EQ(RunAs("ingest", "SELECT healthtwin_ensure_vitals_partitions(4)"), "");
   EXPECT_EQ(RunAs("ingest", "SELECT healthtwin_apply_vitals_retention(36500)"), "");
 
-  const std::vector<std::string> partitions =
-      Column("SELECT c.relname || ':' || pg_get_userbyid(c.relowner) FROM pg_inherits i"
-             " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'vitals'::regclass ORDER BY 1");
+  const std::vector<std::string> partitions = Column(
+      "SELECT c.relname || ':' || pg_get_userbyid(c.relowner) FROM pg_inherits i"
+      " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'vitals'::regclass ORDER BY 1");
   EXPECT_EQ(partitions.size(), 6u) << absl::StrJoin(partitions, " ");  // default + this month + 4 ahead
   for (const std::string& p : partitions) EXPECT_THAT(p, ::testing::EndsWith(":healthtwin_migrator"));
 }
