@@ -51,7 +51,8 @@ class MllpClient {
   // Sends one unframed HL7 message whose MSH-10 is `control_id` and waits for its ACK.
   // OK: the receiver's verdict (delivered / retry / rejected). Errors, all meaning "try again
   // later": Unavailable (cannot connect, TLS refused, connection lost), DeadlineExceeded (no
-  // ACK within ack_timeout), InvalidArgument (the answer is not this message's ACK).
+  // ACK within ack_timeout), InvalidArgument (the answer is not this message's ACK),
+  // ResourceExhausted (the answer is longer than max_ack_bytes).
   absl::StatusOr<Ack> Send(std::string_view message, std::string_view control_id);
 
   bool connected() const { return fd_ >= 0; }
