@@ -1,9 +1,16 @@
 // Encoder and deframer cost (not a test): is the HL7 side of a 20,000 samples/s vitals feed
 // (issue 12, item 6) cheap enough? Run: build/dev/services/feeds/hl7/feeds_hl7_bench
+// With HL7_PEER_PORT set to a running tests/peers/hl7_mllp_peer.py on 127.0.0.1, it also
+// times one ORU^R40 from Send() to its AA (p50/p99 in microseconds).
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 #include "services/feeds/hl7/encoder.h"
 #include "services/feeds/hl7/mllp.h"
+#include "services/feeds/hl7/mllp_client.h"
 
 namespace healthtwin::feeds::hl7 {
 namespace {
@@ -53,6 +60,48 @@ void BM_DeframeAck(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_DeframeAck);
+
+void BM_SendOruR40UntilAck(benchmark::State& state) {
+  const char* port = std::getenv("HL7_PEER_PORT");
+  if (port == nullptr) {
+    state.SkipWithError("set HL7_PEER_PORT to a running hl7_mllp_peer.py");
+    return;
+  }
+  MllpClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = static_cast<uint16_t>(std::atoi(port));
+  auto client = MllpClient::Create(o);
+  if (!client.ok()) {
+    state.SkipWithError(std::string(client.status().message()).c_str());
+    return;
+  }
+  AlertEventView e;
+  e.alert_id = "bench-alert";
+  e.event_seq = 1;
+  e.event_at_us = kT0;
+  e.patient_id = "patient-0001";
+  e.rule_id = "hr_high";
+  e.text = "Heart rate above 120 /min";
+  std::vector<double> latencies_us;
+  int64_t n = 0;
+  for (auto _ : state) {
+    MessageContext c = Context();
+    c.control_id = "bench-" + std::to_string(++n);
+    const auto start = std::chrono::steady_clock::now();
+    auto msg = EncodeOruR40(e, c);
+    auto ack = (*client)->Send(*msg, c.control_id);
+    latencies_us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    if (!ack.ok() || ack->outcome != AckOutcome::kDelivered) {
+      state.SkipWithError("not delivered");
+      return;
+    }
+  }
+  std::sort(latencies_us.begin(), latencies_us.end());
+  state.counters["p50_us"] = latencies_us[latencies_us.size() / 2];
+  state.counters["p99_us"] = latencies_us[latencies_us.size() * 99 / 100];
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SendOruR40UntilAck)->UseRealTime();
 
 }  // namespace
 }  // namespace healthtwin::feeds::hl7

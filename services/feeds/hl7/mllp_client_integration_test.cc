@@ -247,6 +247,23 @@ TEST_F(Hl7PeerTest, APeerThatClosesIsUnavailableAndTheNextSendReconnects) {
   EXPECT_EQ(second->outcome, AckOutcome::kDelivered);
 }
 
+TEST_F(Hl7PeerTest, TheModeFileChangesTheAnswersOfARunningPeer) {
+  const std::string mode_file = (*dir_ / "mode").string();
+  StartPeer({"--mode-file", mode_file});
+  auto client = Client(Options());
+  auto first = client->Send(AlertMessage("m-1"), "m-1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->outcome, AckOutcome::kDelivered);
+  std::ofstream(mode_file) << "AR\n";
+  auto second = client->Send(AlertMessage("m-2"), "m-2");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->outcome, AckOutcome::kRejected);
+  std::filesystem::remove(mode_file);
+  auto third = client->Send(AlertMessage("m-3"), "m-3");
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->outcome, AckOutcome::kDelivered);
+}
+
 TEST_F(Hl7PeerTest, NobodyListeningIsUnavailable) {
   StartPeer({});
   MllpClientOptions o = Options();
