@@ -34,7 +34,7 @@ void BM_EncodeOruR01(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeOruR01)->Arg(1)->Arg(100)->Arg(1000);
 
-void BM_EncodeOruR40(benchmark::State& state) {
+AlertEventView Alert() {
   AlertEventView e;
   e.alert_id = "0b6f3c1e-alert";
   e.event_seq = 7;
@@ -43,6 +43,11 @@ void BM_EncodeOruR40(benchmark::State& state) {
   e.rule_id = "hr_high";
   e.text = "Heart rate above 120 /min for 6 min (peak 142 /min)";
   e.trigger = TriggerObservation{"heart_rate", 142, "/min", kT0};
+  return e;
+}
+
+void BM_EncodeOruR40(benchmark::State& state) {
+  const AlertEventView e = Alert();
   for (auto _ : state) benchmark::DoNotOptimize(EncodeOruR40(e, Context()));
   state.SetItemsProcessed(state.iterations());
 }
@@ -75,13 +80,7 @@ void BM_SendOruR40UntilAck(benchmark::State& state) {
     state.SkipWithError(std::string(client.status().message()).c_str());
     return;
   }
-  AlertEventView e;
-  e.alert_id = "bench-alert";
-  e.event_seq = 1;
-  e.event_at_us = kT0;
-  e.patient_id = "patient-0001";
-  e.rule_id = "hr_high";
-  e.text = "Heart rate above 120 /min";
+  const AlertEventView e = Alert();
   std::vector<double> latencies_us;
   int64_t n = 0;
   for (auto _ : state) {
