@@ -25,10 +25,13 @@ import hl7.mllp
 ANSWERS = {"AA", "AE", "AR", "CA", "CE", "CR", "none", "close"}
 
 
-def field(msg, segment, field_num, component=1, segment_num=1):
-    """Text of one component, unescaped by python3-hl7 (extract_field unescapes), or ''."""
+def field(container, segment, field_num, component=1):
+    """Text of one component, unescaped by python3-hl7 (extract_field unescapes), or ''.
+    `container` is the message (first `segment`) or one segment (then `segment` is unused)."""
     try:
-        return msg.extract_field(segment, segment_num, field_num, 1, component)
+        if isinstance(container, hl7.Segment):
+            return container.extract_field(1, field_num, 1, component)
+        return container.extract_field(segment, 1, field_num, 1, component)
     except (IndexError, KeyError):
         return ""
 
@@ -51,17 +54,16 @@ def describe(msg):
         "obr3": field(msg, "OBR", 3) if has_segment(msg, "OBR") else "",
         "obx": [],
     }
-    n_obx = len(msg.segments("OBX")) if has_segment(msg, "OBX") else 0
-    for n in range(1, n_obx + 1):
+    for obx in msg.segments("OBX") if has_segment(msg, "OBX") else []:
         record["obx"].append(
             {
-                "set_id": field(msg, "OBX", 1, segment_num=n),
-                "type": field(msg, "OBX", 2, segment_num=n),
-                "code": field(msg, "OBX", 3, 1, n),
-                "refid": field(msg, "OBX", 3, 2, n),
-                "value": field(msg, "OBX", 5, 1, n),
-                "unit": field(msg, "OBX", 6, 2, n),
-                "status": field(msg, "OBX", 11, segment_num=n),
+                "set_id": field(obx, "OBX", 1),
+                "type": field(obx, "OBX", 2),
+                "code": field(obx, "OBX", 3, 1),
+                "refid": field(obx, "OBX", 3, 2),
+                "value": field(obx, "OBX", 5, 1),
+                "unit": field(obx, "OBX", 6, 2),
+                "status": field(obx, "OBX", 11),
             }
         )
     texts = [o["value"] for o in record["obx"] if o["code"] == "68546"]
@@ -139,10 +141,13 @@ class Peer:
             print(f"[peer] UNPARSABLE message: {e['error']} -> {e['answer']}", flush=True)
             return
         print(f"[peer] {e['message_type']} {e['control_id']} patient={e['patient_id']!r} -> {e['answer']}", flush=True)
-        for o in e["obx"]:
+        shown = e["obx"][: self.args.print_obx]
+        for o in shown:
             unit = f" {o['unit']}" if o["unit"] else ""
             value = o["value"].replace("\r", "\\r")
             print(f"         OBX {o['set_id']:>2} {o['refid'] or o['code']}: {value}{unit}", flush=True)
+        if len(e["obx"]) > len(shown):
+            print(f"         ... and {len(e['obx']) - len(shown)} more OBX", flush=True)
 
 
 async def main():
@@ -154,6 +159,8 @@ async def main():
     p.add_argument("--answer-script", default="", help='answers for the first messages, e.g. "AE,AE,AA"')
     p.add_argument("--default-answer", default="AA")
     p.add_argument("--mode-file", help="if present, its content (one answer) overrides the script")
+    p.add_argument("--print-obx", type=int, default=12, help="print at most this many OBX per message")
+    p.add_argument("--max-message-bytes", type=int, default=16 << 20)
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
@@ -168,7 +175,10 @@ async def main():
             context.verify_mode = ssl.CERT_REQUIRED
 
     peer = Peer(args)
-    server = await hl7.mllp.start_hl7_server(peer.handle, host=args.host, port=args.port, ssl=context)
+    # limit: asyncio's default (64 KiB) is below a large ORU^R01 batch.
+    server = await hl7.mllp.start_hl7_server(
+        peer.handle, host=args.host, port=args.port, ssl=context, limit=args.max_message_bytes
+    )
     port = server.sockets[0].getsockname()[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"

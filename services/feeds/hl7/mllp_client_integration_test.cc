@@ -187,6 +187,24 @@ TEST_F(Hl7PeerTest, OruR01ArrivesWithMdcCodesAndUnits) {
   }
 }
 
+TEST_F(Hl7PeerTest, ABatchOfThousandSamplesArrivesWhole) {
+  StartPeer({});
+  std::vector<VitalSampleView> samples;
+  for (int i = 0; i < 1000; ++i) {
+    samples.push_back({"p-1", "strap", common::VitalType::kHeartRate, 60.0 + i % 50, "/min", kT0 + i * 1'000'000});
+  }
+  auto msg = EncodeOruR01(samples, Context("big-1"));
+  ASSERT_TRUE(msg.ok()) << msg.status();
+  ASSERT_GT(msg->size(), 64u * 1024);  // past asyncio's default stream limit
+  auto ack = Client(Options())->Send(*msg, "big-1");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->outcome, AckOutcome::kDelivered);
+  const auto got = Received();
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0]["obx"].size(), 1000u);
+  EXPECT_EQ(got[0]["obx"][999]["value"], "109");
+}
+
 TEST_F(Hl7PeerTest, AeIsRetryAndArIsAPermanentRejectionWithTheReceiversText) {
   StartPeer({"--answer-script", "AE,AR"});
   auto client = Client(Options());
