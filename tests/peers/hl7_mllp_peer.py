@@ -71,6 +71,16 @@ def describe(msg):
     return record
 
 
+def reject_unparsable(text, error):
+    """An AR for a message hl7.parse refused, echoing its MSH-10 if one can be found."""
+    fields = text.split("\r", 1)[0].split("|")
+    control_id = fields[9] if len(fields) > 9 and fields[0] == "MSH" else ""
+    now = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    reason = error.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
+    reason = reason.replace("~", "\\R\\").replace("&", "\\T\\").replace("\r", " ")
+    return f"MSH|^~\\&|PEER||||{now}||ACK|AR{now}|P|2.6\rMSA|AR|{control_id}|{reason}\r"
+
+
 class Peer:
     def __init__(self, args):
         self.args = args
@@ -121,7 +131,11 @@ class Peer:
                 self.print_entry(entry)
                 if answer == "close":
                     break
-                if answer == "none" or msg is None:
+                if answer == "none":
+                    continue
+                if msg is None:  # what hl7.parse refuses is rejected, as a real receiver would
+                    writer.writeblock(reject_unparsable(text, entry["error"]).encode("utf-8"))
+                    await writer.drain()
                     continue
                 ack = msg.create_ack(answer)
                 if answer in ("AE", "AR", "CE", "CR"):

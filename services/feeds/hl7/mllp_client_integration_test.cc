@@ -282,6 +282,18 @@ TEST_F(Hl7PeerTest, TheModeFileChangesTheAnswersOfARunningPeer) {
   EXPECT_EQ(third->outcome, AckOutcome::kDelivered);
 }
 
+// The peer judges: what hl7.parse refuses is recorded as unparsed and answered AR (without
+// our MSH-10, which it could not read), so the client reports an ACK for another message.
+TEST_F(Hl7PeerTest, WhatHl7ParseRefusesIsRecordedAndNotAcknowledged) {
+  StartPeer({});
+  auto ack = Client(Options())->Send("not an HL7 message\r", "u-1");
+  ASSERT_FALSE(ack.ok());
+  EXPECT_EQ(ack.status().code(), absl::StatusCode::kInvalidArgument) << ack.status();
+  const auto got = Received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_FALSE(got[0]["parsed"].get<bool>());
+}
+
 TEST_F(Hl7PeerTest, NobodyListeningIsUnavailable) {
   StartPeer({});
   MllpClientOptions o = Options();
