@@ -5,7 +5,8 @@ Every message is parsed with hl7.parse; what it carried (control id, type, patie
 codes and values, unescaped text) is printed and appended as one JSON line to --record. It
 answers AA by default; --answer-script "AE,AE,AA" answers the first messages in that order,
 and a --mode-file (re-read for every message) overrides both. Answers: AA AE AR CA CE CR,
-"none" (read the message, never answer) and "close" (close the connection unanswered).
+"none" (read the message, never answer), "close" (close the connection unanswered), "split"
+(AA after stray bytes, in three pieces) and "wrong-id" (AA echoing another MSH-10).
 
     /usr/bin/python3 tests/peers/hl7_mllp_peer.py --port 0 --port-file /tmp/port \\
         --record /tmp/received.jsonl [--tls-cert C --tls-key K [--tls-client-ca CA]]
@@ -22,7 +23,9 @@ import time
 import hl7
 import hl7.mllp
 
-ANSWERS = {"AA", "AE", "AR", "CA", "CE", "CR", "none", "close"}
+# "split": AA sent after stray bytes, in three pieces; "wrong-id": AA whose MSA-2 is not the
+# message's MSH-10.
+ANSWERS = {"AA", "AE", "AR", "CA", "CE", "CR", "none", "close", "split", "wrong-id"}
 
 
 def field(container, segment, field_num, component=1):
@@ -135,6 +138,20 @@ class Peer:
                     continue
                 if msg is None:  # what hl7.parse refuses is rejected, as a real receiver would
                     writer.writeblock(reject_unparsable(text, entry["error"]).encode("utf-8"))
+                    await writer.drain()
+                    continue
+                if answer == "split":
+                    frame = b"\x0b" + str(msg.create_ack("AA")).encode("utf-8") + b"\x1c\x0d"
+                    third = len(frame) // 3
+                    for piece in (b"stray\r\n" + frame[:third], frame[third : 2 * third], frame[2 * third :]):
+                        writer.write(piece)
+                        await writer.drain()
+                        await asyncio.sleep(0.05)
+                    continue
+                if answer == "wrong-id":
+                    ack = msg.create_ack("AA")
+                    ack.segment("MSA").assign_field("not-" + field(msg, "MSH", 10), 2)
+                    writer.writemessage(ack)
                     await writer.drain()
                     continue
                 ack = msg.create_ack(answer)

@@ -294,6 +294,25 @@ TEST_F(Hl7PeerTest, WhatHl7ParseRefusesIsRecordedAndNotAcknowledged) {
   EXPECT_FALSE(got[0]["parsed"].get<bool>());
 }
 
+TEST_F(Hl7PeerTest, AnAckInPiecesAfterStrayBytesIsRead) {
+  StartPeer({"--answer-script", "split"});
+  auto ack = Client(Options())->Send(AlertMessage("p-1"), "p-1");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->outcome, AckOutcome::kDelivered);
+}
+
+TEST_F(Hl7PeerTest, AnAckForAnotherMessageIsAnErrorAndTheClientReconnects) {
+  StartPeer({"--answer-script", "wrong-id,AA"});
+  auto client = Client(Options());
+  auto first = client->Send(AlertMessage("w-1"), "w-1");
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.status().message().find("MSA-2 'not-w-1'"), std::string::npos) << first.status();
+  EXPECT_FALSE(client->connected());
+  auto second = client->Send(AlertMessage("w-1"), "w-1");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->outcome, AckOutcome::kDelivered);
+}
+
 TEST_F(Hl7PeerTest, NobodyListeningIsUnavailable) {
   StartPeer({});
   MllpClientOptions o = Options();
