@@ -5,20 +5,37 @@
 # simulated BLE wearables (heart-rate strap, blood-pressure cuff, pulse oximeter, scale and
 # thermometer per patient, with battery, Device Information and clocks, on a mock
 # BlueZ: private dbus-daemon + python3-dbusmock) and the real BLE bridge (`healthtwin-bridge run`)
-# forwarding them. Shows alerts as a clinician sees them.
+# forwarding them. Shows, on dr-alice's and dr-bob's alert streams and through the CLI, the alarm
+# lifecycle (issue 11):
+#   1. a HIGH physiological alert: hr_high on pat-0002 (tachycardic, about 140 /min);
+#   2. a NEWS2 alert with a partial score (pat-0002's pulse scores 3; respiration rate and
+#      consciousness are never measured by these wearables, so they are listed as missing);
+#   3. a technical alert: pat-0001's pulse oximeter runs its battery down (healthtwin-wearables
+#      --drain-battery: 2 %/s, really notified on GATT Battery Level 2A19 and forwarded by the
+#      bridge as device status), so battery_low (15 %) fires; at 0 % the oximeter goes silent;
+#   4. an escalation: nobody acknowledges the HIGH alert, so after 30 s it goes from tier 1
+#      (dr-alice) to tier 2 (dr-bob), and dr-bob's stream shows ESCALATED;
+#   5. dr-alice acknowledges it (healthtwin alerts ack) and `healthtwin alerts show` prints its
+#      event log (raised, escalated, acknowledged ...).
+# Then the stored vitals, pat-0002's twin, a what-if and a small virtual trial.
 #
 # Heart-rate notifications carry no time stamp, so the bridge stamps them on receipt and they
-# cannot be backfilled: the tachycardia alert (hr_high: above 120 /min for 60 s) comes after
-# about one real minute. The demo runs the shipped rule catalogue with hr_high's delay cut
-# from 10 min to 60 s (and its clearing from 5 min to 30 s), written to $WORK/alert_rules.toml;
-# production runs deploy/config/alert_rules.toml unchanged.
+# cannot be backfilled; but the cuff's and the oximeter's stored readings (time-stamped 2 min
+# before the bridge subscribes) carry pat-0002's pulse rate, which the heart-rate rules count,
+# so the tachycardia alert (hr_high: above 120 /min for 60 s) comes within seconds of the
+# bridge connecting. The demo runs the shipped rule catalogue with hr_high's delay cut from
+# 10 min to 60 s (and its clearing from 5 min to 30 s) and NEWS2's from 10 min to 60 s
+# (scored every 60 s instead of 5 min), written to $WORK/alert_rules.toml, and the alerts
+# service with --escalate-high-s 30 (default 2 min); production runs
+# deploy/config/alert_rules.toml and the default escalation delays unchanged.
 # (ble_bridge/healthtwin-synth, the former synthetic source, is still built.)
 #
 #   scripts/demo.sh [--build-dir DIR] [--headless]
 #
-# --headless (used by the end-to-end test) waits for the first alert, checks that it
-# arrived on dr-alice's subscription and that the vitals are in PostgreSQL, then stops
-# everything and exits 0, or non-zero with the reason.
+# Each scene waits (with a time limit) for its line on a stream or in the CLI's output and ends
+# the demo with a one-line reason when it does not come. --headless (used by the end-to-end
+# test) also checks that the vitals are in PostgreSQL, the twin, the what-if and the trial,
+# then stops everything and exits 0, or non-zero with the reason.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +54,8 @@ chmod 755 "$WORK"
 # Every background process, in start order, with a name for the report.
 PIDS=()
 NAMES=()
+# `healthtwin alerts watch` of each clinician, recorded to files (stopped first, status ignored).
+WATCHERS=()
 say() { printf '\033[1m[demo]\033[0m %s\n' "$*"; }
 
 # Starts "$@" in the background as process NAME. setsid: a new session, so Ctrl-C in the terminal
@@ -70,6 +89,10 @@ stop_one() {  # index
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
+  # The clinicians' alert streams first: they only read, and would report the services going.
+  local w
+  for w in "${WATCHERS[@]}"; do kill -TERM "$w" 2>/dev/null || true; done
+  for w in "${WATCHERS[@]}"; do wait "$w" 2>/dev/null || true; done
   say "stopping: ${#PIDS[@]} processes, then PostgreSQL"
   STOPPED=()
   BAD=()
@@ -147,13 +170,18 @@ start_service() {  # name binary [extra flags...]; connects as the role healthtw
 
 start_service ingest services/ingest/healthtwin-ingest
 INGEST=$ADDR
-# The shipped catalogue, hr_high shortened for the demo (see the top of this file).
+# The shipped catalogue, hr_high and NEWS2 shortened for the demo (see the top of this file).
 sed -e 's/^min_duration_s = 600           # \[Bonafide\]/min_duration_s = 60  # demo: [Bonafide]/' \
   -e '0,/^clear_duration_s = 300         # \.\.\. held 5 min/s//clear_duration_s = 30  # demo/' \
+  -e '/^\[rules\.news2\]/,/^\[/{s/^step_s = 300$/step_s = 60  # demo/;s/^min_duration_s = 600$/min_duration_s = 60  # demo/}' \
   "$ROOT/deploy/config/alert_rules.toml" >"$WORK/alert_rules.toml"
-grep -q '^min_duration_s = 60  # demo' "$WORK/alert_rules.toml" && grep -q '^clear_duration_s = 30  # demo' \
-  "$WORK/alert_rules.toml" || { echo "demo: cannot shorten hr_high in deploy/config/alert_rules.toml" >&2; exit 1; }
-start_service alerts services/alerts/healthtwin-alerts --alert-rules "$WORK/alert_rules.toml"
+grep -q '^min_duration_s = 60  # demo: \[Bonafide\]' "$WORK/alert_rules.toml" &&
+  grep -q '^clear_duration_s = 30  # demo' "$WORK/alert_rules.toml" ||
+  { echo "demo: cannot shorten hr_high in deploy/config/alert_rules.toml" >&2; exit 1; }
+grep -q '^step_s = 60  # demo' "$WORK/alert_rules.toml" && grep -q '^min_duration_s = 60  # demo$' "$WORK/alert_rules.toml" ||
+  { echo "demo: cannot shorten news2 in deploy/config/alert_rules.toml" >&2; exit 1; }
+# HIGH alerts escalate after 30 s instead of 2 min, so that the escalation scene is short.
+start_service alerts services/alerts/healthtwin-alerts --alert-rules "$WORK/alert_rules.toml" --escalate-high-s 30
 ALERTS=$ADDR
 # The twin service follows the vitals table; in the demo it writes a sequential snapshot at most
 # every 10 s per twin (production default: 600 s) so `twin show` reflects the last seconds.
@@ -165,7 +193,8 @@ start_service clinician_api clinician_api/healthtwin-clinician-api \
   --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN"
 API=$ADDR
 
-ht() { "$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM" "$@"; }
+HT=("$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM")
+ht() { "${HT[@]}" "$@"; }
 for svc in "ingest $INGEST" "alerts $ALERTS" "twin $TWIN" "simulation $SIM" "clinician_api $API"; do
   ht --as cli-admin health --service "${svc% *}" --addr "${svc#* }" --wait-s 30 >/dev/null
 done
@@ -173,7 +202,9 @@ say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWI
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
 # C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
-start_bg wearables "$BUILD/ble_bridge/simulated/healthtwin-wearables" --patients 3 \
+# pat-0001's oximeter runs its battery down (scene 3).
+DRAINED=C0:FF:EE:00:01:03
+start_bg wearables "$BUILD/ble_bridge/simulated/healthtwin-wearables" --patients 3 --drain-battery "$DRAINED" \
   --bus-address-file "$WORK/bluez.address" >"$WORK/wearables.devices" 2>"$WORK/wearables.log"
 for _ in $(seq 100); do [[ -s "$WORK/bluez.address" ]] && break; sleep 0.1; done
 [[ -s "$WORK/bluez.address" ]] || { echo "demo: the simulated wearables did not start; see $WORK/wearables.log" >&2; exit 1; }
@@ -185,19 +216,73 @@ for i in 1 2 3; do
     [[ $patient == "$p" ]] || continue
     ht --as cli-admin admin bind-device --device "$device" --kind "$kind" --patient "$p" --gateway bridge-001 >/dev/null
   done <"$WORK/wearables.devices"
-  ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice >/dev/null
+  ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice --tier 1 >/dev/null
 done
-say "enrolled pat-0001..pat-0003, each with a BLE heart-rate strap, BP cuff, oximeter, scale and thermometer; dr-alice is on their care team"
+ht --as cli-admin admin add-care-team --patient pat-0002 --member dr-bob --tier 2 >/dev/null
+say "enrolled pat-0001..pat-0003, each with a BLE heart-rate strap, BP cuff, oximeter, scale and thermometer; dr-alice (tier 1) is on their care team, dr-bob (tier 2) on pat-0002's"
+
+# The clinicians' alert streams, recorded from now on; the scenes below wait on them.
+"${HT[@]}" --as dr-alice alerts watch --since 10m >"$WORK/alice-stream.txt" 2>"$WORK/alice-watch.log" &
+WATCHERS+=($!)
+"${HT[@]}" --as dr-bob alerts watch >"$WORK/bob-stream.txt" 2>"$WORK/bob-watch.log" &
+WATCHERS+=($!)
 
 start_bg bridge env "DBUS_SYSTEM_BUS_ADDRESS=$(cat "$WORK/bluez.address")" "$BUILD/ble_bridge/cli/healthtwin-bridge" run \
   --ingest-addr "$INGEST" --registry-addr "$INGEST" --pki "$WORK/pki" --as bridge-001 \
   --outbox "$WORK/bridge-outbox.db" --adapter hci0 >"$WORK/bridge.log" 2>&1
 say "healthtwin-bridge run: BlueZ (mock) -> outbox $WORK/bridge-outbox.db -> ingest as bridge-001"
-say "wearables: HR (1 Hz) and BP for 3 patients; pat-0002 is tachycardic (the alert needs ~1 min of data)"
+say "wearables: HR (1 Hz) and BP for 3 patients; pat-0002 is tachycardic; $DRAINED (pat-0001's oximeter) is losing 2 % of battery a second"
 say "logs: $WORK/*.log"
 
-say "waiting for the first alert on dr-alice's subscription (healthtwin alerts watch)..."
-ht --as dr-alice alerts watch --since 10m --count 1 --timeout-s 150 | tee "$WORK/first-alert.txt"
+# Waits up to TIMEOUT_S for a line of FILE matching the extended regex PATTERN, prints it and
+# sets LINE to it; otherwise ends the demo with "demo: WHAT ..." (one line).
+wait_for() {  # file pattern timeout_s what
+  local file=$1 pattern=$2 timeout_s=$3 what=$4 i
+  for ((i = 0; i < timeout_s * 2; i++)); do
+    LINE=$(grep -E -m 1 -- "$pattern" "$file" 2>/dev/null || true)
+    if [[ -n $LINE ]]; then
+      echo "$LINE"
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "demo: $what: no line matching '$pattern' in $(basename "$file") within $timeout_s s" >&2
+  exit 1
+}
+
+say "scene 1, waiting for the first alert on dr-alice's subscription (healthtwin --as dr-alice alerts watch): a HIGH physiological alert..."
+wait_for "$WORK/alice-stream.txt" '^\[[^]]*\] (ALERT|UPDATED) HIGH pat-0002 hr_high: ' 150 "scene 1 (HIGH hr_high on pat-0002 on dr-alice's stream)"
+HR_ALERT=$(grep -oE 'id [0-9a-f-]{36}\)' <<<"$LINE" | head -n 1 | tr -d ')' | cut -d' ' -f2)
+[[ -n $HR_ALERT ]] || { echo "demo: scene 1: no alert id in: $LINE" >&2; exit 1; }
+
+say "scene 2, a NEWS2 alert with a partial score (respiration rate and consciousness are not measured by wearables)..."
+wait_for "$WORK/alice-stream.txt" ' pat-0002 news2: NEWS2 [0-9]+ \([^)]*partial, missing [^)]*\)' 120 \
+  "scene 2 (partial NEWS2 alert on pat-0002 on dr-alice's stream)"
+
+say "scene 3, a technical alert: $DRAINED's battery runs down (reported on GATT 2A19, forwarded by the bridge)..."
+wait_for "$WORK/alice-stream.txt" " pat-0001 battery_low: Battery low: $DRAINED [0-9]+ %" 120 \
+  "scene 3 (battery_low of $DRAINED on pat-0001 on dr-alice's stream)"
+
+say "scene 4, nobody acknowledges alert $HR_ALERT: after 30 s it escalates to tier 2 (healthtwin --as dr-bob alerts watch)..."
+wait_for "$WORK/bob-stream.txt" "^\\[[^]]*\\] ESCALATED HIGH pat-0002 hr_high: .*\\(ESCALATED, tier 2, id $HR_ALERT\\)" 90 \
+  "scene 4 (the escalation of $HR_ALERT to tier 2 on dr-bob's stream)"
+
+say "scene 5, dr-alice acknowledges it (healthtwin --as dr-alice alerts ack $HR_ALERT --note ...):"
+ht --as dr-alice alerts ack "$HR_ALERT" --note "seen; calling the patient" >"$WORK/ack.txt" 2>&1 ||
+  { echo "demo: scene 5: healthtwin alerts ack $HR_ALERT failed: $(tail -n 1 "$WORK/ack.txt")" >&2; exit 1; }
+cat "$WORK/ack.txt"
+grep -qE "^\[[^]]*\] ACKNOWLEDGED HIGH pat-0002 hr_high: .*id $HR_ALERT\)" "$WORK/ack.txt" ||
+  { echo "demo: scene 5: healthtwin alerts ack did not acknowledge $HR_ALERT" >&2; exit 1; }
+say "the alert and its event log (healthtwin --as dr-alice alerts show $HR_ALERT):"
+ht --as dr-alice alerts show "$HR_ALERT" >"$WORK/show.txt" 2>&1 ||
+  { echo "demo: scene 5: healthtwin alerts show $HR_ALERT failed: $(tail -n 1 "$WORK/show.txt")" >&2; exit 1; }
+cat "$WORK/show.txt"
+for event in "raised by system" "escalated by system" "acknowledged by dr-alice"; do
+  grep -qE "^  #[0-9]+ [^ ]+ $event" "$WORK/show.txt" ||
+    { echo "demo: scene 5: the event log of $HR_ALERT has no '$event' event" >&2; exit 1; }
+done
+grep -q "^acknowledged by dr-alice at " "$WORK/show.txt" ||
+  { echo "demo: scene 5: healthtwin alerts show $HR_ALERT does not list dr-alice's acknowledgement" >&2; exit 1; }
 
 say "stored heart rate of pat-0002, 30 s buckets (healthtwin vitals --patient pat-0002 ...):"
 ht --as dr-alice vitals --patient pat-0002 --type heart_rate --since 3m --bucket-s 30
@@ -226,12 +311,11 @@ SPEC
 ht --as researcher-rita job submit --spec "$WORK/cohort.json" --wait | tee "$WORK/cohort.txt"
 
 if ((HEADLESS)); then
-  grep -q "pat-0002 hr_high" "$WORK/first-alert.txt" || { echo "demo: alert missing" >&2; exit 1; }
   grep -q "^twin of pat-0002: version" "$WORK/twin-show.txt" && grep -q "^log_blood_volume" "$WORK/twin-show.txt" ||
     { echo "demo: healthtwin twin show --patient pat-0002 did not show the twin" >&2; exit 1; }
   PSQL=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
-  # The alert needs 60 s of 1 Hz data, so about 61 rows exist when it fires; allow a few
-  # more seconds for the rows still in flight through the bridge.
+  # The scenes, the what-if and the trial take well over a minute of the strap's 1 Hz data;
+  # allow a few more seconds for the rows still in flight through the bridge.
   for _ in $(seq 20); do
     rows=$(runuser -u postgres -- "$PSQL" "$DB" -Atc \
       "SELECT count(*) FROM vitals WHERE patient_id = 'pat-0002' AND vital_type = 1")
@@ -246,7 +330,7 @@ if ((HEADLESS)); then
     { echo "demo: expected each service connected as its own role, found: $users" >&2; exit 1; }
   grep -q "^ 1\. " "$WORK/whatif.txt" || { echo "demo: the what-if did not rank the options" >&2; exit 1; }
   grep -q "^amlodipine 5 mg " "$WORK/cohort.txt" || { echo "demo: the cohort job gave no results" >&2; exit 1; }
-  say "checked: alert on the subscription, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done, services connected as $users"
+  say "checked: HIGH hr_high, partial NEWS2 and battery_low on dr-alice's stream, the escalation on dr-bob's, the acknowledgement and event log of $HR_ALERT, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done, services connected as $users"
   exit 0
 fi
 

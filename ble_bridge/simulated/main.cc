@@ -15,7 +15,7 @@
 // firmware, readable). The devices with a clock start 45 s behind; the bridge measures that skew
 // and writes Current Time.
 //
-//   healthtwin-wearables --patients 3 --bus-address-file FILE
+//   healthtwin-wearables --patients 3 --bus-address-file FILE [--drain-battery ADDRESS ...]
 //
 // Device addresses (the bridge's device ids, so the ids to bind): patient number n (1-based) and
 // kind k get C0:FF:EE:00:<n as 2 hex digits>:<k as 2 hex digits>, e.g. pat-0002's cuff is
@@ -24,7 +24,8 @@
 // everything is in place; point the bridge at it with DBUS_SYSTEM_BUS_ADDRESS.
 //
 // Values: a realistic generator (the cardiovascular model is not wired in yet). Resting heart
-// rate 62-80 /min with slow drift and beat noise; pat-0002 is tachycardic (about 135 /min). The
+// rate 62-80 /min with slow drift and beat noise; pat-0002 is tachycardic (about 140 /min, never
+// below 131 with its drift: NEWS2 pulse 3 points and hr_high's HIGH band, for the demo). The
 // strap notifies once a second, in real time: heart-rate notifications carry no time stamp, so
 // the bridge stamps them on receipt and nothing can be backfilled or sped up through them (the
 // demo's tachycardia alert therefore needs one real minute of data). SpO2 95-99 % (pulse rate
@@ -32,19 +33,25 @@
 // Each cuff, scale and thermometer indicates one reading, time-stamped by its own clock, as soon
 // as the bridge subscribes (taken 2 minutes earlier: a stored reading), then one every
 // --bp-interval-s (cuff), 5 minutes (thermometer) or 10 minutes (scale). Time stamps are never in
-// the future. Battery levels drain slowly. Runs until SIGINT/SIGTERM; the daemon and dbusmock die
+// the future. Battery levels drain by one percent every 10 minutes (down to 5 %), each change sent
+// as BlueZ would: a 2A19 notification, or Battery1 Percentage for the strap.
+//
+// --drain-battery ADDRESS (repeatable) makes that device's battery run down fast, for the demo's
+// technical alert: two percent a second from its starting level (60-99 %), reported the same way,
+// so that the bridge forwards a real device status and battery_low (15 %) fires within a minute.
+// At 0 % the device is dead: it sends no more measurements. An address that is not one of the
+// simulated devices is an error (exit 2). Runs until SIGINT/SIGTERM; the daemon and dbusmock die
 // with it.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <csignal>
-#include <functional>
 #include <ctime>
-#include <iostream>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <random>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "ble_bridge/bluez/testing/mock_bluez.h"
 #include "ble_bridge/parsers/date_time.h"
@@ -69,15 +76,17 @@ struct Wearer {
   std::string patient_id;
   std::string strap_hr, oximeter_plx, oximeter_spot;  // characteristic paths
   Indicator cuff, scale, thermometer;
-  std::vector<std::string> battery_chars;  // 2A19 of the cuff, oximeter, scale, thermometer
-  std::string strap_path;                  // device with org.bluez.Battery1
+  std::string battery_chars[6];  // 2A19 by kind (2-5); the strap (1) has org.bluez.Battery1
+  std::string strap_path;        // device with org.bluez.Battery1
+  int battery_percent[6] = {};   // by kind
+  bool drain_fast[6] = {};       // by kind: --drain-battery
   double mean_hr_bpm, sbp_mmhg, dbp_mmhg, spo2_percent, temperature_c, weight_kg;
   double drift = 0;
   bool spot_sent = false;
 };
 
-constexpr const char* kKinds[] = {"", "heart_rate_strap", "blood_pressure_cuff", "pulse_oximeter", "weight_scale",
-                                  "thermometer"};
+constexpr const char* kKinds[] = {
+    "", "heart_rate_strap", "blood_pressure_cuff", "pulse_oximeter", "weight_scale", "thermometer"};
 constexpr const char* kModels[] = {"", "HT-HRS1", "HT-BPC2", "HT-OX3", "HT-WS4", "HT-TH5"};
 
 void AppendSfloat(std::vector<uint8_t>& out, double value) {
@@ -108,7 +117,6 @@ std::vector<uint8_t> BloodPressure(double sbp, double dbp, double pulse, std::ti
   AppendSfloat(out, pulse);
   return out;
 }
-
 
 // 2A5F: flags 0 (no fast/slow/status fields), SpO2 and pulse rate as SFLOAT with one decimal.
 std::vector<uint8_t> PlxContinuous(double spo2, double pulse) {
@@ -181,6 +189,10 @@ int main(int argc, char** argv) {
   app.add_option("--bus-address-file", address_file, "where to write the mock system bus address")->required();
   app.add_option("--bp-interval-s", bp_interval_s, "seconds between cuff readings")->check(CLI::Range(5, 86400));
   app.add_option("--seed", seed, "random seed");
+  std::vector<std::string> drain;
+  app.add_option("--drain-battery", drain,
+                 "device address (e.g. C0:FF:EE:00:01:03, pat-0001's oximeter) whose battery runs down at 2 %/s "
+                 "and which goes silent at 0 %; repeat for several");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -188,6 +200,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "healthtwin-wearables: " << e.what() << "\n";
     return 2;
+  }
+  for (const std::string& address : drain) {
+    bool known = false;
+    for (int i = 1; i <= patients && !known; ++i) {
+      for (int k = 1; k <= 5 && !known; ++k) known = Address(i, k) == address;
+    }
+    if (!known) {
+      std::cerr << "healthtwin-wearables: --drain-battery: '" << address << "' is not a simulated device (C0:FF:EE:00:"
+                << "<patient 01-" << Address(patients, 1).substr(12, 2) << ">:<kind 01-05>)\n";
+      return 2;
+    }
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -207,8 +230,7 @@ int main(int argc, char** argv) {
   const std::time_t start_s = std::time(nullptr);
   // Adds Device Information, and a readable 2A19 unless the battery is org.bluez.Battery1, and
   // a writable Current Time 45 s behind when the device keeps a clock.
-  auto add_common = [&](const std::string& dev, int patient, int kind, bool clock,
-                        std::vector<std::string>* battery_chars) -> absl::Status {
+  auto add_common = [&](const std::string& dev, int patient, int kind, bool clock, Wearer& w) -> absl::Status {
     char serial[32];
     std::snprintf(serial, sizeof serial, "SIM-%04d-%02d", patient, kind);
     const std::pair<uint16_t, std::string> info[] = {
@@ -219,11 +241,12 @@ int main(int argc, char** argv) {
       if (!c.ok()) return c.status();
       index += 2;
     }
-    const uint8_t battery = static_cast<uint8_t>(60 + (patient * 7 + kind * 11) % 40);
-    if (battery_chars != nullptr) {  // else org.bluez.Battery1, added with the device object
-      auto c = m.AddCharacteristic(dev, 0x40, 0x180F, 0x41, 0x2A19, {"read", "notify"}, {battery});
+    if (kind != 1) {  // the strap's is org.bluez.Battery1, added with the device object
+      w.battery_percent[kind] = 60 + (patient * 7 + kind * 11) % 40;
+      auto c = m.AddCharacteristic(dev, 0x40, 0x180F, 0x41, 0x2A19, {"read", "notify"},
+                                   {static_cast<uint8_t>(w.battery_percent[kind])});
       if (!c.ok()) return c.status();
-      battery_chars->push_back(*c);
+      w.battery_chars[kind] = *c;
     }
     if (clock) {
       auto c = m.AddCharacteristic(dev, 0x50, 0x1805, 0x51, 0x2A2B, {"read", "write", "notify"},
@@ -244,7 +267,7 @@ int main(int argc, char** argv) {
     const bool tachy = i == 2;
     Wearer w;
     w.patient_id = id;
-    w.mean_hr_bpm = tachy ? 135.0 : 62.0 + 6.0 * (i % 4);
+    w.mean_hr_bpm = tachy ? 140.0 : 62.0 + 6.0 * (i % 4);
     w.sbp_mmhg = 118.0 + 4 * (i % 5);
     w.dbp_mmhg = 76.0 + 2 * (i % 3);
     w.spo2_percent = 95.5 + (i % 4);
@@ -271,7 +294,8 @@ int main(int argc, char** argv) {
     w.strap_path = dev[1];
     for (int k = 1; k <= 5; ++k) {
       const bool clock = k == 2 || k == 4 || k == 5;
-      if (auto s = add_common(dev[k], i, k, clock, k == 1 ? nullptr : &w.battery_chars); !s.ok()) return fail(s);
+      if (auto s = add_common(dev[k], i, k, clock, w); !s.ok()) return fail(s);
+      w.drain_fast[k] = std::find(drain.begin(), drain.end(), Address(i, k)) != drain.end();
     }
     const std::pair<int, uint16_t> services[] = {{1, 0x180D}, {2, 0x1810}, {3, 0x1822}, {4, 0x181D}, {5, 0x1809}};
     const char* names[] = {"", "HR strap ", "BP cuff ", "Oximeter ", "Scale ", "Thermometer "};
@@ -279,7 +303,8 @@ int main(int argc, char** argv) {
       auto d = m.AddDevice(*adapter, Address(i, k), names[k] + w.patient_id, {service});
       if (!d.ok()) return fail(d.status());
       if (k == 1) {
-        if (auto s = m.AddBattery(dev[1], static_cast<uint8_t>(70 + i % 30)); !s.ok()) return fail(s);
+        w.battery_percent[1] = 70 + i % 30;
+        if (auto s = m.AddBattery(dev[1], static_cast<uint8_t>(w.battery_percent[1])); !s.ok()) return fail(s);
       }
       std::cout << Address(i, k) << " " << w.patient_id << " " << kKinds[k] << "\n";
     }
@@ -313,30 +338,42 @@ int main(int argc, char** argv) {
   while (!g_stop) {
     const std::time_t now = std::time(nullptr);
     for (auto& w : wearers) {
+      // Batteries: one percent every 10 minutes down to 5 %, or two a second down to 0 % when
+      // drained (--drain-battery); each change is notified (2A19) or Battery1 is updated.
+      for (int k = 1; k <= 5; ++k) {
+        const int floor = w.drain_fast[k] ? 0 : 5;
+        const bool step = w.drain_fast[k] ? tick > 0 : tick > 0 && tick % 600 == 0;
+        if (!step || w.battery_percent[k] <= floor) continue;
+        w.battery_percent[k] = std::max(floor, w.battery_percent[k] - (w.drain_fast[k] ? 2 : 1));
+        const auto level = static_cast<uint8_t>(w.battery_percent[k]);
+        (void)(k == 1 ? m.SetBattery(w.strap_path, level) : m.Notify(w.battery_chars[k], {level}));
+      }
+      // A device with a flat battery sends nothing.
+      auto alive = [&](int kind) { return w.battery_percent[kind] > 0; };
       w.drift = std::clamp(w.drift + drift_step(rng), -6.0, 6.0);
       const double hr = std::clamp(w.mean_hr_bpm + w.drift + beat(rng), 35.0, 220.0);
       // Before the bridge subscribes a Value change is simply not seen, as with a real strap.
-      (void)m.Notify(w.strap_hr, {0x00, static_cast<uint8_t>(std::lround(hr))});
+      if (alive(1)) (void)m.Notify(w.strap_hr, {0x00, static_cast<uint8_t>(std::lround(hr))});
       const double spo2 = std::clamp(w.spo2_percent + spo2_noise(rng), 85.0, 100.0);
-      if (tick % 5 == 0) (void)m.Notify(w.oximeter_plx, PlxContinuous(spo2, hr));
-      if (!w.spot_sent) {
+      if (alive(3) && tick % 5 == 0) (void)m.Notify(w.oximeter_plx, PlxContinuous(spo2, hr));
+      if (alive(3) && !w.spot_sent) {
         auto notifying = m.GetBool(w.oximeter_spot, "org.bluez.GattCharacteristic1", "Notifying");
         if (notifying.ok() && *notifying) {
           w.spot_sent = true;
           (void)m.Notify(w.oximeter_spot, PlxSpotCheck(spo2, hr, now - 120));
         }
       }
-      indicate(w.cuff, now, bp_interval_s, [&](std::time_t at) {
-        return BloodPressure(w.sbp_mmhg + bp_noise(rng), w.dbp_mmhg + bp_noise(rng), hr, at);
-      });
-      indicate(w.thermometer, now, 300, [&](std::time_t at) { return Temperature(w.temperature_c + temp_noise(rng), at); });
-      indicate(w.scale, now, 600, [&](std::time_t at) { return Weight(w.weight_kg + weight_noise(rng), at); });
-      // Batteries drain by one percent every 10 minutes (notified on 2A19, and Battery1 updated).
-      if (tick > 0 && tick % 600 == 0) {
-        for (const auto& c : w.battery_chars) {
-          const uint8_t level = static_cast<uint8_t>(std::max<int64_t>(5, 90 - tick / 600));
-          (void)m.Notify(c, {level});
-        }
+      if (alive(2)) {
+        indicate(w.cuff, now, bp_interval_s, [&](std::time_t at) {
+          return BloodPressure(w.sbp_mmhg + bp_noise(rng), w.dbp_mmhg + bp_noise(rng), hr, at);
+        });
+      }
+      if (alive(5)) {
+        indicate(w.thermometer, now, 300,
+                 [&](std::time_t at) { return Temperature(w.temperature_c + temp_noise(rng), at); });
+      }
+      if (alive(4)) {
+        indicate(w.scale, now, 600, [&](std::time_t at) { return Weight(w.weight_kg + weight_noise(rng), at); });
       }
     }
     ++tick;

@@ -10,7 +10,7 @@
 //                                      (see clinician_api/cli/alert_commands.h)
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
-//   healthtwin admin add-care-team --patient ID --member NAME
+//   healthtwin admin add-care-team --patient ID --member NAME [--tier 1-9]
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
@@ -136,10 +136,16 @@ struct Connection {
 std::string FormatAlert(const alr::AlertEvent& ev) {
   const auto& a = ev.alert();
   std::string prio = alr::Priority_Name(a.priority()).substr(std::string("PRIORITY_").size());
-  std::string kind = ev.kind() == alr::AlertEvent::KIND_RAISED ? "ALERT" : "UPDATE";
+  // A new alert reads ALERT; every later event is named by its kind (ESCALATED, ACKNOWLEDGED, ...).
+  std::string kind = ev.kind() == alr::AlertEvent::KIND_RAISED
+                         ? "ALERT"
+                         : alr::AlertEvent::Kind_Name(ev.kind()).substr(std::string("KIND_").size());
   std::string state = alr::AlertState_Name(a.state()).substr(std::string("ALERT_STATE_").size());
-  return "[" + common::FormatTimestamp(a.raised_at()) + "] " + kind + " " + prio + " " + a.patient_id() + " " +
-         a.rule_id() + ": " + a.summary() + " (" + state + ", id " + a.alert_id() + ")";
+  std::string line = "[" + common::FormatTimestamp(a.raised_at()) + "] " + kind + " " + prio + " " + a.patient_id() +
+                     " " + a.rule_id() + ": " + a.summary() + " (" + state + ", tier " + std::to_string(a.tier()) +
+                     ", id " + a.alert_id() + ")";
+  if (ev.kind() != alr::AlertEvent::KIND_RAISED && !ev.record().reason().empty()) line += ": " + ev.record().reason();
+  return line;
 }
 
 }  // namespace
@@ -245,8 +251,13 @@ int main(int argc, char** argv) {
   release->add_option("--device", r_device, "device id")->required();
   auto* team = admin->add_subcommand("add-care-team", "add a clinician to a patient's care team");
   std::string t_patient, t_member;
+  int t_tier = 1;
   team->add_option("--patient", t_patient, "patient id")->required();
   team->add_option("--member", t_member, "certificate common name, e.g. dr-alice")->required();
+  team->add_option("--tier", t_tier,
+                   "escalation tier: 1 primary nurse (default), 2 physician, 3 on call, ... (1-9); an unacknowledged "
+                   "alert is escalated to the next tier")
+      ->check(CLI::Range(1, 9));
   auto* untie = admin->add_subcommand("remove-care-team",
                                       "remove a member from a patient's care team (their open alert streams stop "
                                       "carrying that patient)");
@@ -475,7 +486,7 @@ int main(int argc, char** argv) {
     auto s = stub->AcknowledgeAlert(&ctx, req, &resp);
     if (!s.ok()) return Fail(s);
     alr::AlertEvent ev;
-    ev.set_kind(alr::AlertEvent::KIND_UPDATED);
+    ev.set_kind(alr::AlertEvent::KIND_ACKNOWLEDGED);
     *ev.mutable_alert() = resp;
     std::cout << FormatAlert(ev) << "\n";
     return 0;
@@ -529,9 +540,11 @@ int main(int argc, char** argv) {
     reg::AddCareTeamMemberRequest req;
     req.set_patient_id(t_patient);
     req.set_member(t_member);
+    req.set_tier(static_cast<uint32_t>(t_tier));
     reg::AddCareTeamMemberResponse resp;
     s = stub->AddCareTeamMember(&ctx, req, &resp);
-    if (s.ok()) std::cout << "added " << t_member << " to the care team of " << t_patient << "\n";
+    if (s.ok())
+      std::cout << "added " << t_member << " to the care team of " << t_patient << " at tier " << t_tier << "\n";
   } else if (untie->parsed()) {
     reg::RemoveCareTeamMemberRequest req;
     req.set_patient_id(u_patient);

@@ -2,12 +2,15 @@
 // subscribers.
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/alerts/alert_service.h"
 #include "services/alerts/evaluation_plan.h"
 #include "services/alerts/evaluator.h"
+#include "services/alerts/lifecycle/config.h"
 #include "services/alerts/lifecycle/escalator.h"
 #include "services/alerts/rules/shipped_catalogue.h"
 #include "services/common/config.h"
@@ -24,9 +27,23 @@ int main(int argc, char** argv) {
   // (SetPatientAlertSettings). The shipped one is compiled in; --alert-rules replaces it with a
   // file, which must load.
   std::string rules_path;
+  // Escalation delays (lifecycle/config.h gives the defaults and their reasons); a hospital's
+  // alarm policy may change them (The Joint Commission NPSG.06.01.01), and the demo shortens
+  // HIGH's so that an escalation is seen within its minutes.
+  std::optional<int64_t> escalate_s[3];
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {}, [&](CLI::App& app) {
     app.add_option("--alert-rules", rules_path,
                    "a rule catalogue (TOML) to use instead of the built-in deploy/config/alert_rules.toml");
+    const char* names[] = {"high", "medium", "low"};
+    const alerts::lifecycle::Config d;
+    const int64_t defaults[] = {d.escalate_high_us / 1'000'000, d.escalate_medium_us / 1'000'000,
+                                d.escalate_low_us / 1'000'000};
+    for (int i = 0; i < 3; ++i) {
+      app.add_option(absl::StrCat("--escalate-", names[i], "-s"), escalate_s[i],
+                     absl::StrCat("seconds an unacknowledged ", absl::AsciiStrToUpper(names[i]),
+                                  " alert waits before the next care-team tier is called (default ", defaults[i], ")"))
+          ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+    }
   });
   std::string rules_text(alerts::rules::ShippedCatalogueToml());
   if (!rules_path.empty()) {
@@ -56,7 +73,11 @@ int main(int argc, char** argv) {
   common::Executor executor(4);
   alerts::AlertHub hub(pool, cfg.db_conninfo);
   // The suppression table comes from the catalogue's `suppresses`.
-  const alerts::lifecycle::Config lifecycle = alerts::LifecycleConfigFor(*rules);
+  alerts::lifecycle::Config lifecycle = alerts::LifecycleConfigFor(*rules);
+  int64_t* delays_us[] = {&lifecycle.escalate_high_us, &lifecycle.escalate_medium_us, &lifecycle.escalate_low_us};
+  for (int i = 0; i < 3; ++i) {
+    if (escalate_s[i]) *delays_us[i] = *escalate_s[i] * 1'000'000;
+  }
   alerts::lifecycle::PgLifecycleStore store(pool, lifecycle, alerts::SystemClock());
   alerts::Evaluator evaluator(pool, cfg.db_conninfo, *rules, lifecycle, alerts::SystemClock());
   alerts::lifecycle::Escalator escalator(store);

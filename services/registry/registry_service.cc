@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/binding.h"
 #include "services/common/grpc_util.h"
@@ -303,14 +304,20 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::AddCareTeamMember(grpc::CallbackS
     }
     if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
     if (auto s = CheckId("member", req->member()); !s.ok()) return s;
+    // care_team.tier CHECK (tier BETWEEN 1 AND 9), migration 0009; 0 is the proto default.
+    if (req->tier() > 9) {
+      return absl::InvalidArgumentError(absl::StrCat("tier: ", req->tier(), " is not an escalation tier (1-9)"));
+    }
+    const int tier = req->tier() == 0 ? 1 : static_cast<int>(req->tier());
     bool patient_exists = true;
     auto s = pool_.WithTransaction("add care team member", [&](pqxx::work& tx) {
       if (tx.exec_params("SELECT 1 FROM patients WHERE patient_id = $1", req->patient_id()).empty()) {
         patient_exists = false;
         return;
       }
-      tx.exec_params("INSERT INTO care_team (patient_id, member) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                     req->patient_id(), req->member());
+      // ingest may not UPDATE care_team (0006_roles.sql): a member already there keeps their tier.
+      tx.exec_params("INSERT INTO care_team (patient_id, member, tier) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                     req->patient_id(), req->member(), tier);
     });
     if (s.ok() && !patient_exists)
       return absl::NotFoundError("patient_id: patient " + req->patient_id() + " does not exist");

@@ -1475,6 +1475,40 @@ TEST_F(SliceTest, RegistryRejectsNaNHeightAndAuditsAdministration) {
   }
 }
 
+// The escalation tier (care_team.tier, read by the alerts lifecycle): stored as given, 1 when
+// unset; outside 1-9 INVALID_ARGUMENT naming `tier`; a member already there keeps theirs.
+grpc::Status AddCareTeamMember(registry_v1::RegistryService::Stub& registry, const std::string& patient,
+                               const std::string& member, uint32_t tier) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  registry_v1::AddCareTeamMemberRequest req;
+  req.set_patient_id(patient);
+  req.set_member(member);
+  req.set_tier(tier);
+  registry_v1::AddCareTeamMemberResponse resp;
+  return registry.AddCareTeamMember(&ctx, req, &resp);
+}
+
+TEST_F(SliceTest, AddCareTeamMemberStoresTheEscalationTier) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  auto registry = Registry();
+  ASSERT_TRUE(AddCareTeamMember(*registry, kPatient, "dr-alice", 0).ok());
+  ASSERT_TRUE(AddCareTeamMember(*registry, kPatient, "dr-bob", 2).ok());
+  // Added again at another tier: kept as it was (remove and add to change it).
+  ASSERT_TRUE(AddCareTeamMember(*registry, kPatient, "dr-bob", 3).ok());
+
+  EXPECT_EQ(QueryInt(db(), "SELECT tier FROM care_team WHERE patient_id = 'pat-0001' AND member = 'dr-alice'"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT tier FROM care_team WHERE patient_id = 'pat-0001' AND member = 'dr-bob'"), 2);
+}
+
+TEST_F(SliceTest, AddCareTeamMemberRejectsATierAboveNine) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  grpc::Status s = AddCareTeamMember(*Registry(), kPatient, "dr-bob", 10);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("tier: 10"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM care_team"), 0);
+}
+
 TEST_F(SliceTest, BindingNeedsAGateway) {
   ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
   registry_v1::BindDeviceRequest req;

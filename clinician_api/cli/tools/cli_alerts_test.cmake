@@ -30,3 +30,6 @@ expect(settings_set_bad_oxygen 2 "" "^healthtwin: --oxygen: expected air or supp
 expect(settings_set_nothing 2 "" "^healthtwin: --threshold: nothing to change" patient alert-settings set --patient pat-1)
 # Good arguments but no server or credentials: still exit 2, naming what is missing.
 expect(list_without_server 2 "" "^healthtwin: --api: the server address is required\n$" alerts list)
+# The escalation tier of a care-team member (admin add-care-team --tier): 1-9.
+expect(add_care_team_tier_out_of_range 2 "" "^healthtwin: --tier: " admin add-care-team --patient pat-1 --member dr-bob --tier 10)
+expect(add_care_team_tier_zero 2 "" "^healthtwin: --tier: " admin add-care-team --patient pat-1 --member dr-bob --tier 0)
