@@ -50,8 +50,14 @@ grep -q "waiting for the first alert" "$LOG" || fail "the demo was not up within
 WORK=$(grep -o '/tmp/healthtwin-demo\.[A-Za-z0-9]*' "$LOG" | head -n 1)
 [[ -n $WORK && -d $WORK ]] || fail "no work directory in the demo's output"
 
-mapfile -t STARTED < <(descendants)
-# PostgreSQL (several), 5 services, the wearables with their bus and dbusmock, the bridge.
+# PostgreSQL (several), 5 services, the wearables with their bus and dbusmock, the bridge. The
+# last of them may still be starting when the line is printed (seen at load 11), so look for up
+# to 30 s.
+for _ in $(seq 60); do
+  mapfile -t STARTED < <(descendants)
+  ((${#STARTED[@]} >= 12)) && break
+  sleep 0.5
+done
 ((${#STARTED[@]} >= 12)) || fail "expected at least 12 processes under the demo, found ${#STARTED[@]}"
 PG_DATA=$(find "$WORK/pg" -maxdepth 2 -name PG_VERSION -printf '%h\n' | head -n 1)
 [[ -n $PG_DATA ]] || fail "no PostgreSQL data directory under $WORK/pg"
