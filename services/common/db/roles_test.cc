@@ -54,7 +54,7 @@ const Matrix& TableMatrix() {
         {"feeds", "SELECT"}}},
       {"quarantine", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
       {"device_gateways", {{"ingest", "SELECT,INSERT,DELETE"}, {"alerts", "SELECT"}}},
-      {"technical_events", {{"ingest", "INSERT"}, {"alerts", "SELECT,UPDATE"}}},
+      {"technical_events", {{"ingest", "INSERT"}, {"alerts", "SELECT,UPDATE"}, {"feeds", "INSERT"}}},
       {"consumer_cursors", {{"alerts", "SELECT,INSERT,UPDATE"}, {"twin", "SELECT,INSERT,UPDATE"}}},
       {"alerts", {{"alerts", "SELECT,INSERT,UPDATE"}, {"clinician_api", "SELECT"}, {"feeds", "SELECT"}}},
       {"alert_acknowledgements", {{"alerts", "SELECT,INSERT"}}},
@@ -85,7 +85,7 @@ const Matrix& SequenceMatrix() {
   static const auto* const kMatrix = new Matrix{
       {"vitals_ingest_seq", {{"ingest", "USAGE"}}},
       {"quarantine_id_seq", {{"ingest", "USAGE"}}},
-      {"technical_events_id_seq", {{"ingest", "USAGE"}}},
+      {"technical_events_id_seq", {{"ingest", "USAGE"}, {"feeds", "USAGE"}}},
       {"alert_events_event_seq_seq", {{"alerts", "USAGE"}}},
       {"audit_log_id_seq", Everyone("USAGE")},
       {"twin_events_event_id_seq", {{"twin", "USAGE"}}},

@@ -1,0 +1,395 @@
+// The feed service against a real PostgreSQL (tests/harness): enqueue from real alert_events
+// and vitals rows, restart from the cursor, two replicas, backoff, dead letters, replay, pause,
+// and a sequence value committed late. The encoder and the transport are fakes of our own
+// interfaces (message_encoder.h, transport.h); the HL7 ones replace them when they land.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "services/common/pg.h"
+#include "services/feeds/feed_worker.h"
+#include "services/registry/feed_store.h"
+#include "tests/harness/cluster_per_suite_test.h"
+#include "tests/harness/migrated_database.h"
+
+namespace healthtwin::feeds {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ExecSql;
+using testing::QueryInt64;
+
+// Payloads name what they carry, so the tests can check them.
+class FakeEncoder : public MessageEncoder {
+ public:
+  absl::StatusOr<std::string> EncodeAlertEvent(const Feed&, const AlertEventRow& e,
+                                               const std::string& message_id) const override {
+    return absl::StrCat("ALERT|", message_id, "|", e.patient_id, "|", e.event_seq, "|", e.priority, "|", e.summary);
+  }
+  absl::StatusOr<std::string> EncodeVitals(const Feed&, std::span<const VitalRow> samples,
+                                           const std::string& message_id) const override {
+    std::vector<std::string> seqs;
+    for (const auto& s : samples) seqs.push_back(absl::StrCat(s.ingest_seq, "=", s.value));
+    return absl::StrCat("VITALS|", message_id, "|", samples.front().patient_id, "|", absl::StrJoin(seqs, ","));
+  }
+};
+
+// Records every send; answers from a script per message id (then: delivered). Flags a message
+// sent by two callers at once.
+class RecordingTransport : public Transport {
+ public:
+  struct Sent {
+    std::string message_id;
+    std::string payload;
+  };
+  SendResult Send(const std::string& payload, const std::string& message_id) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!in_flight_.insert(message_id).second) concurrent_ = true;
+      sent_.push_back({message_id, payload});
+    }
+    std::this_thread::sleep_for(send_delay_);
+    std::lock_guard lock(mu_);
+    in_flight_.erase(message_id);
+    auto& script = script_[message_id];
+    if (script.empty()) return {SendResult::Outcome::kDelivered, "", "ACK " + message_id};
+    SendResult r = script.front();
+    script.pop_front();
+    return r;
+  }
+  void Script(const std::string& message_id, std::vector<SendResult> results) {
+    std::lock_guard lock(mu_);
+    script_[message_id].assign(results.begin(), results.end());
+  }
+  std::vector<Sent> sent() const {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+  bool concurrent() const {
+    std::lock_guard lock(mu_);
+    return concurrent_;
+  }
+  std::chrono::milliseconds send_delay_{0};
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Sent> sent_;
+  std::set<std::string> in_flight_;
+  std::map<std::string, std::deque<SendResult>> script_;
+  bool concurrent_ = false;
+};
+
+// A transport per feed that forwards to one shared recorder.
+class Forwarding : public Transport {
+ public:
+  explicit Forwarding(RecordingTransport& to) : to_(to) {}
+  SendResult Send(const std::string& payload, const std::string& message_id) override {
+    return to_.Send(payload, message_id);
+  }
+
+ private:
+  RecordingTransport& to_;
+};
+
+class FeedsIntegrationTest : public testing::ClusterPerSuiteTest {
+ protected:
+  void SetUp() override {
+    auto db = CreateMigratedDatabase(*cluster_, TestDatabaseName());
+    ASSERT_TRUE(db.ok()) << db.status();
+    su_ = *db;
+    feeds_conninfo_ = testing::ServiceConnInfo(su_, "feeds");
+    ingest_pool_ = std::make_unique<common::PgPool>(testing::ServiceConnInfo(su_, "ingest"), 2);
+    store_ = std::make_unique<registry::FeedStore>(*ingest_pool_);
+    for (const char* p : {"p1", "p2", "p3", "p4"})
+      ExecSql(su_, absl::StrCat("INSERT INTO patients (patient_id) VALUES ('", p, "')"));
+  }
+
+  // Adds a feed through the registry's store (as the admin RPC does) and returns its id.
+  int64_t AddFeed(const std::string& name, bool alerts, bool vitals, int min_priority = 1,
+                  std::vector<std::string> patients = {}) {
+    registry::FeedConfig c;
+    c.name = name;
+    c.kind = registry::FeedKind::kHl7v2Mllp;
+    c.target = "127.0.0.1:2575";
+    c.send_alerts = alerts;
+    c.send_vitals = vitals;
+    c.min_priority = min_priority;
+    c.patient_ids = std::move(patients);
+    auto added = store_->Add(c, "admin1");
+    EXPECT_TRUE(added.ok()) << added.status();
+    return QueryInt64(su_, absl::StrCat("SELECT feed_id FROM feeds WHERE name = '", name, "'"));
+  }
+
+  std::unique_ptr<FeedWorker> MakeWorker(common::PgPool& pool, WorkerOptions options = {}) {
+    options.idle_poll = 50ms;
+    return std::make_unique<FeedWorker>(
+        pool, feeds_conninfo_, [this](const Feed&) -> const MessageEncoder* { return &encoder_; },
+        [this](const Feed&) -> absl::StatusOr<std::unique_ptr<Transport>> {
+          return std::make_unique<Forwarding>(transport_);
+        },
+        [] { return 0.0; }, options);
+  }
+
+  // An alert and its 'raised' event; returns the event_seq.
+  int64_t AddAlertEvent(const std::string& patient, int priority, const std::string& summary = "s") {
+    const int n = ++alerts_;
+    ExecSql(su_, absl::StrCat("INSERT INTO alerts (alert_id, patient_id, rule_id, priority, state, summary,"
+                              " condition_started_at, peak_value, ucum_unit, duration_s) VALUES"
+                              " (md5('a",
+                              n, "')::uuid, '", patient, "', 'r", n, "', ", priority, ", 1, '", summary,
+                              "', now(), 130, '/min', 60)"));
+    ExecSql(su_, absl::StrCat("INSERT INTO alert_events (alert_id, kind) VALUES (md5('a", n, "')::uuid, 1)"));
+    return QueryInt64(su_, "SELECT max(event_seq) FROM alert_events");
+  }
+
+  void AddVitals(const std::string& patient, int count) {
+    ExecSql(su_, absl::StrCat("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at,"
+                              " device_record_seq, bridge_id) SELECT '",
+                              patient, "', 'd-", patient,
+                              "', 1, 60 + g, '/min', now() - (g || ' s')::interval, g, 'b1'"
+                              " FROM generate_series(1, ",
+                              count, ") g"));
+  }
+
+  int64_t Count(const std::string& where) { return QueryInt64(su_, "SELECT count(*) FROM feed_outbox WHERE " + where); }
+
+  // Runs rounds until every outbox row is delivered or dead (or 20 s pass).
+  void RunUntilSettled(FeedWorker& worker) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    do {  // at least one round: the first enqueues
+      ASSERT_TRUE(worker.RunOnce().ok());
+      std::this_thread::sleep_for(20ms);
+    } while (Count("state = 'pending'") > 0 && std::chrono::steady_clock::now() < deadline);
+    ASSERT_EQ(Count("state = 'pending'"), 0);
+  }
+
+  std::string su_, feeds_conninfo_;
+  std::unique_ptr<common::PgPool> ingest_pool_;
+  std::unique_ptr<registry::FeedStore> store_;
+  FakeEncoder encoder_;
+  RecordingTransport transport_;
+  int alerts_ = 0;
+};
+
+TEST_F(FeedsIntegrationTest, NewFeedStartsAtTheEndThenEnqueuesFilteredAlertsAndBatchedVitals) {
+  const int64_t feed = AddFeed("ward", true, true, /*min_priority=*/2, {"p1", "p2"});
+  AddAlertEvent("p1", 3);  // before the feed was first seen: not sent
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool);
+  ASSERT_TRUE(worker->RunOnce().ok());
+  EXPECT_EQ(Count("true"), 0);
+
+  AddAlertEvent("p1", 1);  // below min_priority
+  const int64_t high = AddAlertEvent("p1", 3, "HR | high ^ & \\ ~");
+  AddAlertEvent("p3", 3);  // not one of the feed's patients
+  AddVitals("p1", 3);
+  AddVitals("p3", 2);
+  // Enqueue only: nothing is due to the transport in a paused feed.
+  ASSERT_TRUE(store_->SetPaused("ward", true, "admin1").ok());
+  ASSERT_TRUE(worker->RunOnce().ok());
+
+  EXPECT_EQ(Count("source_kind = 'alert_event'"), 1);
+  EXPECT_EQ(Count(absl::StrCat("message_id = 'ht-", feed, "-a", high, "' AND patient_id = 'p1'")), 1);
+  EXPECT_EQ(QueryInt64(su_, absl::StrCat("SELECT count(*) FROM feed_outbox WHERE convert_from(payload, 'UTF8') = "
+                                         "'ALERT|ht-",
+                                         feed, "-a", high, "|p1|", high, "|3|HR | high ^ & \\ ~'")),
+            1);
+  EXPECT_EQ(Count("source_kind = 'vitals' AND patient_id = 'p1' AND source_last_seq - source_first_seq = 2"), 1);
+  EXPECT_EQ(Count("patient_id = 'p3'"), 0);
+  EXPECT_TRUE(transport_.sent().empty());
+  // The cursor is at the end of both sources.
+  EXPECT_EQ(QueryInt64(su_, "SELECT alert_event_seq FROM feed_cursors"),
+            QueryInt64(su_, "SELECT max(event_seq) FROM alert_events"));
+  EXPECT_EQ(QueryInt64(su_, "SELECT vitals_seq FROM feed_cursors"),
+            QueryInt64(su_, "SELECT max(ingest_seq) FROM vitals"));
+
+  ASSERT_TRUE(store_->SetPaused("ward", false, "admin1").ok());
+  RunUntilSettled(*worker);
+  EXPECT_EQ(transport_.sent().size(), 2u);
+  EXPECT_EQ(Count("state = 'delivered' AND attempts = 1 AND ack LIKE 'ACK ht-%' AND delivered_at IS NOT NULL"), 2);
+}
+
+TEST_F(FeedsIntegrationTest, RestartResumesFromTheCursorWithoutDuplicates) {
+  AddFeed("ward", true, true);
+  {
+    common::PgPool pool(feeds_conninfo_, 2);
+    auto first = MakeWorker(pool);
+    ASSERT_TRUE(first->RunOnce().ok());
+    for (int i = 0; i < 5; ++i) AddAlertEvent("p1", 2);
+    AddVitals("p2", 4);
+    RunUntilSettled(*first);
+  }
+  for (int i = 0; i < 3; ++i) AddAlertEvent("p1", 2);
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto second = MakeWorker(pool);  // a new process: new gap trackers, no memory of the first
+  RunUntilSettled(*second);
+  ASSERT_TRUE(second->RunOnce().ok());
+
+  EXPECT_EQ(Count("true"), 9);
+  const auto sent = transport_.sent();
+  std::set<std::string> ids;
+  for (const auto& s : sent) ids.insert(s.message_id);
+  EXPECT_EQ(sent.size(), 9u);
+  EXPECT_EQ(ids.size(), 9u);
+}
+
+TEST_F(FeedsIntegrationTest, TwoReplicasDeliverEachMessageOnceInOrderPerPatient) {
+  const int64_t feed = AddFeed("ward", true, false);
+  common::PgPool pool_a(feeds_conninfo_, 2), pool_b(feeds_conninfo_, 2);
+  auto a = MakeWorker(pool_a);
+  auto b = MakeWorker(pool_b);
+  ASSERT_TRUE(a->RunOnce().ok());
+  transport_.send_delay_ = 2ms;
+  a->Start();
+  b->Start();
+  std::map<std::string, std::vector<int64_t>> written;
+  for (int i = 0; i < 15; ++i) {
+    for (const char* p : {"p1", "p2", "p3", "p4"}) written[p].push_back(AddAlertEvent(p, 2));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (Count("state = 'delivered'") < 60 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(a->StopBy(std::chrono::steady_clock::now() + 5s));
+  ASSERT_TRUE(b->StopBy(std::chrono::steady_clock::now() + 5s));
+
+  EXPECT_EQ(Count("state = 'delivered' AND attempts = 1"), 60);
+  EXPECT_FALSE(transport_.concurrent());
+  std::map<std::string, std::vector<int64_t>> received;
+  std::set<std::string> ids;
+  for (const auto& s : transport_.sent()) {
+    ids.insert(s.message_id);
+    const std::vector<std::string> parts = absl::StrSplit(s.payload, '|');
+    received[parts[2]].push_back(std::stoll(parts[3]));
+  }
+  EXPECT_EQ(transport_.sent().size(), 60u);
+  EXPECT_EQ(ids.size(), 60u);
+  EXPECT_EQ(received, written);  // every patient's events, each once, in the order written
+  EXPECT_EQ(QueryInt64(su_, absl::StrCat("SELECT count(*) FROM feed_outbox WHERE feed_id = ", feed)), 60);
+}
+
+TEST_F(FeedsIntegrationTest, RetryBacksOffHoldsThePatientsLaterMessagesAndEventuallyDelivers) {
+  const int64_t feed = AddFeed("ward", true, false);
+  WorkerOptions options;
+  options.deliver.backoff = {.first = 2s, .cap = 2s};  // with jitter 0: 1 s between attempts
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool, options);
+  ASSERT_TRUE(worker->RunOnce().ok());
+  const int64_t first = AddAlertEvent("p1", 2);
+  const int64_t second = AddAlertEvent("p1", 2);
+  const int64_t other = AddAlertEvent("p2", 2);
+  const std::string first_id = absl::StrCat("ht-", feed, "-a", first);
+  const SendResult busy{SendResult::Outcome::kRetry, "AE: busy", "MSA|AE|" + first_id};
+  transport_.Script(first_id, {busy, busy, busy});
+
+  ASSERT_TRUE(worker->RunOnce().ok());
+  // The first failed and waits; p1's second waits behind it; p2 went on.
+  EXPECT_EQ(Count(absl::StrCat("message_id = '", first_id,
+                               "' AND state = 'pending' AND attempts = 1 AND last_error = 'AE: busy'"
+                               " AND next_attempt_at > now() + interval '200 ms'")),
+            1);
+  EXPECT_EQ(Count(absl::StrCat("message_id = 'ht-", feed, "-a", second, "' AND attempts = 0")), 1);
+  EXPECT_EQ(Count(absl::StrCat("message_id = 'ht-", feed, "-a", other, "' AND state = 'delivered'")), 1);
+
+  RunUntilSettled(*worker);
+  EXPECT_EQ(Count(absl::StrCat("message_id = '", first_id, "' AND state = 'delivered' AND attempts = 4")), 1);
+  std::vector<std::string> order;
+  for (const auto& s : transport_.sent()) order.push_back(s.message_id);
+  const std::vector<std::string> expected = {first_id, absl::StrCat("ht-", feed, "-a", other), first_id, first_id,
+                                             first_id, absl::StrCat("ht-", feed, "-a", second)};
+  EXPECT_EQ(order, expected);
+}
+
+TEST_F(FeedsIntegrationTest, PermanentRejectionDeadLettersRaisesATechnicalEventAndUnblocksThePatient) {
+  const int64_t feed = AddFeed("ward", true, false);
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool);
+  ASSERT_TRUE(worker->RunOnce().ok());
+  const int64_t rejected = AddAlertEvent("p1", 3);
+  AddAlertEvent("p1", 3);
+  const std::string rejected_id = absl::StrCat("ht-", feed, "-a", rejected);
+  transport_.Script(rejected_id, {{SendResult::Outcome::kPermanent, "AR: unknown patient", "MSA|AR|" + rejected_id}});
+
+  RunUntilSettled(*worker);
+  EXPECT_EQ(Count(absl::StrCat("message_id = '", rejected_id,
+                               "' AND state = 'dead' AND attempts = 1 AND ack = 'MSA|AR|", rejected_id, "'")),
+            1);
+  EXPECT_EQ(Count("state = 'delivered'"), 1);
+  EXPECT_EQ(QueryInt64(su_, absl::StrCat("SELECT count(*) FROM technical_events WHERE kind = 'feed_dead_letter'"
+                                         " AND feed_id = ",
+                                         feed, " AND message_id = '", rejected_id, "' AND patient_id IS NULL")),
+            1);
+  auto status = store_->Status("ward");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ((*status)[0].dead_count, 1u);
+}
+
+TEST_F(FeedsIntegrationTest, ReplayResendsTheSameMessageIdsAndPayloads) {
+  AddFeed("ward", true, true);
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool);
+  ASSERT_TRUE(worker->RunOnce().ok());
+  AddAlertEvent("p1", 2);
+  AddAlertEvent("p2", 2);
+  AddVitals("p1", 2);
+  RunUntilSettled(*worker);
+  const auto before = transport_.sent();
+  ASSERT_EQ(before.size(), 3u);
+
+  auto requeued = store_->Replay("ward", 0, "admin1");
+  ASSERT_TRUE(requeued.ok()) << requeued.status();
+  EXPECT_EQ(*requeued, 3u);
+  RunUntilSettled(*worker);
+  const auto after = transport_.sent();
+  ASSERT_EQ(after.size(), 6u);
+  std::multiset<std::pair<std::string, std::string>> first, second;
+  for (size_t i = 0; i < 3; ++i) first.insert({after[i].message_id, after[i].payload});
+  for (size_t i = 3; i < 6; ++i) second.insert({after[i].message_id, after[i].payload});
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(Count("true"), 3);  // no new rows
+}
+
+// ingest_seq / event_seq values are taken before commit: a lower one committed after a higher
+// one must still be enqueued, and before it in the patient's order.
+TEST_F(FeedsIntegrationTest, AnEventCommittedLateBelowTheCursorIsNotSkipped) {
+  const int64_t feed = AddFeed("ward", true, false);
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool);
+  ASSERT_TRUE(worker->RunOnce().ok());
+
+  pqxx::connection slow(su_);
+  pqxx::work slow_tx(slow);
+  slow_tx.exec(
+      "INSERT INTO alerts (alert_id, patient_id, rule_id, priority, state, summary, condition_started_at, peak_value,"
+      " ucum_unit, duration_s) VALUES (md5('slow')::uuid, 'p1', 'slow', 2, 1, 's', now(), 1, '/min', 1)");
+  const int64_t late = slow_tx
+                           .exec(
+                               "INSERT INTO alert_events (alert_id, kind) VALUES (md5('slow')::uuid, 1)"
+                               " RETURNING event_seq")[0][0]
+                           .as<int64_t>();
+  const int64_t early = AddAlertEvent("p1", 2);
+  ASSERT_LT(late, early);
+
+  ASSERT_TRUE(worker->RunOnce().ok());
+  EXPECT_EQ(Count("true"), 0);  // held behind the gap, not skipped over
+  slow_tx.commit();
+  for (int i = 0; i < 3 && Count("state = 'delivered'") < 2; ++i) ASSERT_TRUE(worker->RunOnce().ok());
+  std::vector<std::string> order;
+  for (const auto& s : transport_.sent()) order.push_back(s.message_id);
+  EXPECT_EQ(order,
+            (std::vector<std::string>{absl::StrCat("ht-", feed, "-a", late), absl::StrCat("ht-", feed, "-a", early)}));
+}
+
+}  // namespace
+}  // namespace healthtwin::feeds
