@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -19,9 +22,11 @@
 #include "gtest/gtest.h"
 #include "services/common/pg.h"
 #include "services/feeds/feed_worker.h"
+#include "services/feeds/test_fakes.h"
 #include "services/registry/feed_store.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
+#include "tests/harness/subprocess.h"
 
 namespace healthtwin::feeds {
 namespace {
@@ -30,20 +35,7 @@ using namespace std::chrono_literals;
 using testing::ExecSql;
 using testing::QueryInt64;
 
-// Payloads name what they carry, so the tests can check them.
-class FakeEncoder : public MessageEncoder {
- public:
-  absl::StatusOr<std::string> EncodeAlertEvent(const Feed&, const AlertEventRow& e,
-                                               const std::string& message_id) const override {
-    return absl::StrCat("ALERT|", message_id, "|", e.patient_id, "|", e.event_seq, "|", e.priority, "|", e.summary);
-  }
-  absl::StatusOr<std::string> EncodeVitals(const Feed&, std::span<const VitalRow> samples,
-                                           const std::string& message_id) const override {
-    std::vector<std::string> seqs;
-    for (const auto& s : samples) seqs.push_back(absl::StrCat(s.ingest_seq, "=", s.value));
-    return absl::StrCat("VITALS|", message_id, "|", samples.front().patient_id, "|", absl::StrJoin(seqs, ","));
-  }
-};
+using fakes::FakeEncoder;
 
 // Records every send; answers from a script per message id (then: delivered). Flags a message
 // sent by two callers at once.
@@ -389,6 +381,66 @@ TEST_F(FeedsIntegrationTest, AnEventCommittedLateBelowTheCursorIsNotSkipped) {
   for (const auto& s : transport_.sent()) order.push_back(s.message_id);
   EXPECT_EQ(order,
             (std::vector<std::string>{absl::StrCat("ht-", feed, "-a", late), absl::StrCat("ht-", feed, "-a", early)}));
+}
+
+// kill -9 of a replica while it waits for a receiver's answer: the message in flight stays
+// pending (its transaction never committed), the next replica sends it again under the same id,
+// and every message arrives, in order per patient, with that one resend as the only duplicate.
+TEST_F(FeedsIntegrationTest, KillDashNineMidSendLosesNothingAndResendsTheSameId) {
+  AddFeed("ward", true, false);
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool);
+  ASSERT_TRUE(worker->RunOnce().ok());  // the cursor, before the events
+  for (int i = 0; i < 10; ++i) {
+    for (const char* p : {"p1", "p2", "p3", "p4"}) AddAlertEvent(p, 2);
+  }
+  const std::string record = ::testing::TempDir() + "/feeds_replica_" + TestDatabaseName();
+  std::remove(record.c_str());
+  constexpr int kHangAt = 12;
+  auto replica = testing::Subprocess::Spawn(HT_FEEDS_REPLICA_BIN, {feeds_conninfo_, record, std::to_string(kHangAt)});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  const auto ReadRecord = [&] {
+    std::ifstream in(record);
+    std::vector<std::string> ids;
+    for (std::string line; std::getline(in, line);) ids.push_back(line);
+    return ids;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (ReadRecord().size() < kHangAt && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const std::vector<std::string> before_kill = ReadRecord();
+  ASSERT_EQ(before_kill.size(), static_cast<size_t>(kHangAt)) << (*replica)->Stderr();
+  EXPECT_EQ(Count("state = 'delivered'"), kHangAt - 1);
+  ASSERT_TRUE((*replica)->Signal(SIGKILL).ok());
+  ASSERT_TRUE((*replica)->Wait(10s).ok());
+  const std::string in_flight = before_kill.back();
+  EXPECT_EQ(Count("message_id = '" + in_flight + "' AND state = 'pending' AND attempts = 0"), 1);
+
+  RunUntilSettled(*worker);
+  EXPECT_EQ(Count("state = 'delivered'"), 40);
+  std::vector<std::string> all = before_kill;
+  for (const auto& s : transport_.sent()) all.push_back(s.message_id);
+  EXPECT_EQ(all.size(), 41u);
+  EXPECT_EQ(std::count(all.begin(), all.end(), in_flight), 2);
+  EXPECT_EQ(transport_.sent().front().message_id, in_flight) << "the oldest due message is the one in flight";
+  // Per patient, in event order, the resend right after the first try.
+  pqxx::connection c(su_);
+  pqxx::nontransaction q(c);
+  std::map<std::string, std::pair<std::string, int64_t>> source;
+  for (const auto& r : q.exec("SELECT message_id, patient_id, source_first_seq FROM feed_outbox")) {
+    source[r[0].as<std::string>()] = {r[1].as<std::string>(), r[2].as<int64_t>()};
+  }
+  std::map<std::string, std::vector<int64_t>> per_patient;
+  for (const auto& id : all) {
+    auto& seqs = per_patient[source.at(id).first];
+    if (!seqs.empty() && seqs.back() == source.at(id).second) continue;  // the resend
+    seqs.push_back(source.at(id).second);
+  }
+  for (const auto& [patient, seqs] : per_patient) {
+    EXPECT_EQ(seqs.size(), 10u) << patient;
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << patient;
+  }
 }
 
 }  // namespace
