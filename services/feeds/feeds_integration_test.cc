@@ -49,11 +49,13 @@ class RecordingTransport : public Transport {
     {
       std::lock_guard lock(mu_);
       if (!in_flight_.insert(message_id).second) concurrent_ = true;
+      if (!patients_in_flight_.insert(PatientOf(payload)).second) patient_overlap_ = true;
       sent_.push_back({message_id, payload});
     }
     std::this_thread::sleep_for(send_delay_);
     std::lock_guard lock(mu_);
     in_flight_.erase(message_id);
+    patients_in_flight_.erase(PatientOf(payload));
     auto& script = script_[message_id];
     if (script.empty()) return {SendResult::Outcome::kDelivered, "", "ACK " + message_id};
     SendResult r = script.front();
@@ -72,6 +74,11 @@ class RecordingTransport : public Transport {
     std::lock_guard lock(mu_);
     return concurrent_;
   }
+  // A patient's message was sent while another of that patient's was still in flight.
+  bool patient_overlap() const {
+    std::lock_guard lock(mu_);
+    return patient_overlap_;
+  }
   std::chrono::milliseconds send_delay_{0};
 
  private:
@@ -80,6 +87,12 @@ class RecordingTransport : public Transport {
   std::set<std::string> in_flight_;
   std::map<std::string, std::deque<SendResult>> script_;
   bool concurrent_ = false;
+  std::set<std::string> patients_in_flight_;
+  bool patient_overlap_ = false;
+  static std::string PatientOf(const std::string& payload) {
+    const std::vector<std::string> parts = absl::StrSplit(payload, '|');
+    return parts.size() > 2 ? parts[2] : "";
+  }
 };
 
 // A transport per feed that forwards to one shared recorder.
@@ -241,14 +254,20 @@ TEST_F(FeedsIntegrationTest, TwoReplicasDeliverEachMessageOnceInOrderPerPatient)
   common::PgPool pool_a(feeds_conninfo_, 2), pool_b(feeds_conninfo_, 2);
   auto a = MakeWorker(pool_a);
   auto b = MakeWorker(pool_b);
+  // Every message is in the outbox before both replicas start, each patient's in one run of
+  // ids, so both compete for the same patient's queue from the first claim.
+  ASSERT_TRUE(store_->SetPaused("ward", true, "admin1").ok());
   ASSERT_TRUE(a->RunOnce().ok());
-  transport_.send_delay_ = 2ms;
+  std::map<std::string, std::vector<int64_t>> written;
+  for (const char* p : {"p1", "p2", "p3", "p4"}) {
+    for (int i = 0; i < 15; ++i) written[p].push_back(AddAlertEvent(p, 2));
+  }
+  ASSERT_TRUE(a->RunOnce().ok());
+  ASSERT_EQ(Count("state = 'pending'"), 60);
+  ASSERT_TRUE(store_->SetPaused("ward", false, "admin1").ok());
+  transport_.send_delay_ = 5ms;
   a->Start();
   b->Start();
-  std::map<std::string, std::vector<int64_t>> written;
-  for (int i = 0; i < 15; ++i) {
-    for (const char* p : {"p1", "p2", "p3", "p4"}) written[p].push_back(AddAlertEvent(p, 2));
-  }
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (Count("state = 'delivered'") < 60 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
@@ -258,6 +277,7 @@ TEST_F(FeedsIntegrationTest, TwoReplicasDeliverEachMessageOnceInOrderPerPatient)
 
   EXPECT_EQ(Count("state = 'delivered' AND attempts = 1"), 60);
   EXPECT_FALSE(transport_.concurrent());
+  EXPECT_FALSE(transport_.patient_overlap()) << "a patient's next message was sent before the previous one was done";
   std::map<std::string, std::vector<int64_t>> received;
   std::set<std::string> ids;
   for (const auto& s : transport_.sent()) {
