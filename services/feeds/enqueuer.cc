@@ -103,12 +103,19 @@ absl::StatusOr<EnqueueResult> Enqueuer::RunOnce(const Feed& feed) {
     if (feed.config.send_alerts) {
       const Read read = ReadAfterCursor(
           tx, trackers.alerts,
-          absl::StrCat("SELECT e.event_seq, e.alert_id::text, e.kind, e.actor, ", Us("e.created_at"),
-                       ", a.patient_id, a.rule_id, a.priority, a.category, a.phase, a.latched, a.summary,"
-                       " a.peak_value, a.ucum_unit, (a.priority >= f.min_priority AND ",
-                       PatientFilter("a.patient_id"),
-                       ") FROM alert_events e JOIN alerts a ON a.alert_id = e.alert_id"
-                       " JOIN feeds f ON f.feed_id = $1 WHERE e.event_seq > $2 ORDER BY e.event_seq LIMIT $3"),
+          absl::StrCat(
+              "SELECT e.event_seq, e.alert_id::text, e.kind, e.actor, ", Us("e.created_at"),
+              ", a.patient_id, a.rule_id, a.priority, a.category, a.phase, a.latched, a.summary,"
+              " a.peak_value, a.ucum_unit, (a.priority >= f.min_priority AND ",
+              PatientFilter("a.patient_id"),
+              "), coalesce(a.covers[1], ''),"
+              " EXISTS (SELECT 1 FROM alert_acknowledgements k WHERE k.alert_id = e.alert_id"
+              "         AND k.acknowledged_at <= e.created_at),"
+              " EXISTS (SELECT 1 FROM alert_shelves s WHERE s.alert_id = e.alert_id AND s.shelved_at <= e.created_at"
+              "         AND s.shelved_until > e.created_at"
+              "         AND (s.unshelved_at IS NULL OR s.unshelved_at > e.created_at))"
+              " FROM alert_events e JOIN alerts a ON a.alert_id = e.alert_id"
+              " JOIN feeds f ON f.feed_id = $1 WHERE e.event_seq > $2 ORDER BY e.event_seq LIMIT $3"),
           feed.feed_id, alert_cursor, options_.max_alert_events_per_round);
       const int64_t next = read.next;
       result.more = result.more || read.full;
@@ -130,6 +137,9 @@ absl::StatusOr<EnqueueResult> Enqueuer::RunOnce(const Feed& feed) {
         e.summary = r[11].as<std::string>();
         e.peak_value = r[12].as<double>();
         e.ucum_unit = r[13].as<std::string>();
+        e.covers = r[15].as<std::string>();
+        e.any_acknowledgement = r[16].as<bool>();
+        e.any_active_shelf = r[17].as<bool>();
         const std::string id = AlertMessageId(feed.feed_id, e.event_seq);
         auto payload = encoder->EncodeAlertEvent(feed, e, id);
         if (!payload.ok()) {

@@ -36,6 +36,11 @@ struct AlertEventRow {
   std::string summary;
   double peak_value = 0;
   std::string ucum_unit;
+  // The first physiology the rule covers (alerts.covers[1]: "heart_rate", "news2", ...), or "".
+  std::string covers;
+  // As of the event: someone had acknowledged the alert; a recipient's shelf was running.
+  bool any_acknowledgement = false;
+  bool any_active_shelf = false;
 };
 
 // One vitals row.

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "services/common/pg.h"
 #include "services/feeds/feed_worker.h"
+#include "services/feeds/feeds_test_db.h"
 #include "services/feeds/test_fakes.h"
 #include "services/registry/feed_store.h"
 #include "tests/harness/cluster_per_suite_test.h"
@@ -107,17 +108,12 @@ class Forwarding : public Transport {
   RecordingTransport& to_;
 };
 
-class FeedsIntegrationTest : public testing::ClusterPerSuiteTest {
+class FeedsIntegrationTest : public FeedsDbTest {
  protected:
   void SetUp() override {
-    auto db = CreateMigratedDatabase(*cluster_, TestDatabaseName());
-    ASSERT_TRUE(db.ok()) << db.status();
-    su_ = *db;
-    feeds_conninfo_ = testing::ServiceConnInfo(su_, "feeds");
+    FeedsDbTest::SetUp();
     ingest_pool_ = std::make_unique<common::PgPool>(testing::ServiceConnInfo(su_, "ingest"), 2);
     store_ = std::make_unique<registry::FeedStore>(*ingest_pool_);
-    for (const char* p : {"p1", "p2", "p3", "p4"})
-      ExecSql(su_, absl::StrCat("INSERT INTO patients (patient_id) VALUES ('", p, "')"));
   }
 
   // Adds a feed through the registry's store (as the admin RPC does) and returns its id.
@@ -167,19 +163,6 @@ class FeedsIntegrationTest : public testing::ClusterPerSuiteTest {
                               count, ") g"));
   }
 
-  int64_t Count(const std::string& where) { return QueryInt64(su_, "SELECT count(*) FROM feed_outbox WHERE " + where); }
-
-  // Runs rounds until every outbox row is delivered or dead (or 20 s pass).
-  void RunUntilSettled(FeedWorker& worker) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    do {  // at least one round: the first enqueues
-      ASSERT_TRUE(worker.RunOnce().ok());
-      std::this_thread::sleep_for(20ms);
-    } while (Count("state = 'pending'") > 0 && std::chrono::steady_clock::now() < deadline);
-    ASSERT_EQ(Count("state = 'pending'"), 0);
-  }
-
-  std::string su_, feeds_conninfo_;
   std::unique_ptr<common::PgPool> ingest_pool_;
   std::unique_ptr<registry::FeedStore> store_;
   FakeEncoder encoder_;

@@ -12,6 +12,7 @@
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
 #include "services/feeds/feed_worker.h"
+#include "services/feeds/hl7_feed.h"
 
 using namespace healthtwin;
 
@@ -40,12 +41,18 @@ int main(int argc, char** argv) {
     std::lock_guard lock(rng_mu);
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
   };
-  // The HL7 v2 encoder and MLLP client (services/feeds/hl7) and the FHIR rest-hook are wired
-  // here when they land; until then a feed's messages wait in PostgreSQL (its cursor stays, so
-  // nothing is lost) and the service says so once per feed (feeds.feed_skipped).
-  feeds::EncoderLookup encoders = [](const feeds::Feed&) -> const feeds::MessageEncoder* { return nullptr; };
+  // hl7v2-mllp: the HL7 v2 encoder and MLLP client (services/feeds/hl7), presenting the service's
+  // own certificate when a feed asks for a client certificate. fhir-rest-hook lands separately;
+  // until then such a feed's messages wait in PostgreSQL (its cursor stays, so nothing is lost)
+  // and the service says so once per feed (feeds.feed_skipped).
+  const feeds::Hl7Encoder hl7_encoder;
+  feeds::EncoderLookup encoders = [&](const feeds::Feed& feed) -> const feeds::MessageEncoder* {
+    return feed.config.kind == registry::FeedKind::kHl7v2Mllp ? &hl7_encoder : nullptr;
+  };
+  const feeds::ClientIdentityFiles identity{cfg.tls.cert_path, cfg.tls.key_path};
   feeds::TransportFactory transports =
-      [](const feeds::Feed& feed) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
+      [&](const feeds::Feed& feed) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
+    if (feed.config.kind == registry::FeedKind::kHl7v2Mllp) return feeds::MakeMllpTransport(feed, identity);
     return absl::UnimplementedError(absl::StrCat(
         "no transport for kind ", std::string(registry::FeedKindName(feed.config.kind)), " in this build"));
   };

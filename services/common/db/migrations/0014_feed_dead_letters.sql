@@ -17,3 +17,7 @@ ALTER TABLE technical_events
 
 GRANT INSERT ON technical_events TO healthtwin_feeds;
 GRANT USAGE ON SEQUENCE technical_events_id_seq TO healthtwin_feeds;
+
+-- The HL7 alarm status of an alert event (MDC_ATTR_ALARM_INACTIVATION_STATE: acknowledged,
+-- audio-paused while shelved) is read as of the event from the acknowledgements and shelves.
+GRANT SELECT ON alert_acknowledgements, alert_shelves TO healthtwin_feeds;
