@@ -14,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "services/common/pg.h"
 #include "services/feeds/feed_worker.h"
+#include "services/feeds/hl7_feed.h"
 #include "services/feeds/test_fakes.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
@@ -36,10 +37,12 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 int main(int argc, char** argv) {
   int alerts = 2000, patients = 20, samples = 20000;
+  bool hl7 = false;
   CLI::App app("feeds_outbox_bench");
   app.add_option("--alerts", alerts, "alert events in the burst")->check(CLI::Range(1, 1000000));
   app.add_option("--patients", patients, "patients they are spread over")->check(CLI::Range(1, 10000));
   app.add_option("--samples", samples, "vitals samples in the burst")->check(CLI::Range(0, 10000000));
+  app.add_flag("--hl7", hl7, "encode real ORU^R40 / ORU^R01 (default: the test fake)");
   CLI11_PARSE(app, argc, argv);
 
   auto cluster = testing::PgCluster::Start();
@@ -54,7 +57,9 @@ int main(int argc, char** argv) {
       *su, absl::StrCat("INSERT INTO patients (patient_id) SELECT 'p' || g FROM generate_series(1, ", patients, ") g"));
 
   common::PgPool pool(feeds_conninfo, 2);
-  feeds::fakes::FakeEncoder encoder;
+  feeds::fakes::FakeEncoder fake;
+  feeds::Hl7Encoder real;
+  const feeds::MessageEncoder& encoder = hl7 ? static_cast<const feeds::MessageEncoder&>(real) : fake;
   feeds::FeedWorker worker(
       pool, feeds_conninfo, [&](const feeds::Feed&) -> const feeds::MessageEncoder* { return &encoder; },
       [](const feeds::Feed&) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
@@ -96,10 +101,15 @@ int main(int argc, char** argv) {
     if (!Round()) return 1;
   }
   const double deliver_s = Seconds(Clock::now() - deliver_start);
-  nlohmann::json out = {{"alerts", alerts},       {"samples", samples},
-                        {"patients", patients},   {"outbox_messages", total},
-                        {"enqueue_s", enqueue_s}, {"enqueue_samples_per_s", samples / enqueue_s},
-                        {"deliver_s", deliver_s}, {"delivered_messages_per_s", static_cast<double>(total) / deliver_s}};
+  nlohmann::json out = {{"encoder", hl7 ? "hl7" : "fake"},
+                        {"alerts", alerts},
+                        {"samples", samples},
+                        {"patients", patients},
+                        {"outbox_messages", total},
+                        {"enqueue_s", enqueue_s},
+                        {"enqueue_samples_per_s", samples / enqueue_s},
+                        {"deliver_s", deliver_s},
+                        {"delivered_messages_per_s", static_cast<double>(total) / deliver_s}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }
