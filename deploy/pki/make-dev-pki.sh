@@ -18,7 +18,7 @@ readonly PROG="${0##*/}"
 readonly LEAF_DAYS=825
 readonly CA_DAYS=3650
 
-readonly SERVICES=(ingest twin alerts simulation clinician_api)
+readonly SERVICES=(ingest twin alerts simulation clinician_api feeds)
 readonly BRIDGES=(bridge-001 bridge-002)
 readonly CLINICIANS=(dr-alice dr-bob)
 readonly NURSES=(nurse-nora nurse-ned)

@@ -9,7 +9,7 @@ void PgListener::Wait(std::chrono::milliseconds timeout) {
     if (!conn_) {
       conn_ = std::make_unique<pqxx::connection>(conninfo_);
       pqxx::nontransaction tx(*conn_);
-      tx.exec("LISTEN " + tx.quote_name(channel_));
+      for (const std::string& channel : channels_) tx.exec("LISTEN " + tx.quote_name(channel));
     }
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
     conn_->await_notification(static_cast<long>(us / 1'000'000), static_cast<long>(us % 1'000'000));

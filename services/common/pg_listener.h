@@ -6,16 +6,19 @@
 
 #include <chrono>
 #include <memory>
-#include <string>
-
 #include <pqxx/pqxx>
+#include <string>
+#include <vector>
 
 namespace healthtwin::common {
 
 class PgListener {
  public:
   PgListener(std::string conninfo, std::string channel)
-      : conninfo_(std::move(conninfo)), channel_(std::move(channel)) {}
+      : conninfo_(std::move(conninfo)), channels_{std::move(channel)} {}
+  // Wakes on a notification on any of `channels` (one connection LISTENs to all).
+  PgListener(std::string conninfo, std::vector<std::string> channels)
+      : conninfo_(std::move(conninfo)), channels_(std::move(channels)) {}
 
   // Returns after a notification on the channel or after `timeout`, whichever is first.
   // When the database is unreachable it just sleeps for `timeout`.
@@ -23,7 +26,7 @@ class PgListener {
 
  private:
   const std::string conninfo_;
-  const std::string channel_;
+  const std::vector<std::string> channels_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

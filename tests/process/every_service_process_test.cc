@@ -58,6 +58,8 @@ std::vector<ServiceBinary> EveryService() {
        HT_CLINICIAN_API_BIN,
        {"healthtwin.clinician.v1.ClinicianService"},
        {"ingest", "alerts", "twin"}},
+      // Serves health (and reflection) only; its work is the feed loop (services/feeds).
+      {"feeds", HT_FEEDS_BIN, {}, {}},
   };
 }
 

@@ -1,0 +1,78 @@
+// healthtwin-feeds: delivers alert and vitals feeds to hospital systems (issue 12). Follows
+// alert_events and vitals into each feed's durable outbox, then sends from the outbox in order
+// per patient with retries until delivered. See README.md.
+#include <chrono>
+#include <mutex>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/config.h"
+#include "services/common/logging.h"
+#include "services/common/pg.h"
+#include "services/common/run_service.h"
+#include "services/common/service_host.h"
+#include "services/feeds/feed_worker.h"
+#include "services/feeds/hl7_feed.h"
+
+using namespace healthtwin;
+
+int main(int argc, char** argv) {
+  common::BlockShutdownSignals();
+  feeds::WorkerOptions options;
+  int samples_per_message = options.enqueue.max_samples_per_message;
+  int first_retry_ms = static_cast<int>(options.deliver.backoff.first.count());
+  int max_retry_s =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(options.deliver.backoff.cap).count());
+  auto cfg = common::ParseServiceConfigOrExit(argc, argv, "feeds", {}, [&](CLI::App& app) {
+    app.add_option("--samples-per-message", samples_per_message, "most vitals samples in one ORU^R01 / Bundle")
+        ->check(CLI::Range(1, 10000));
+    app.add_option("--first-retry-ms", first_retry_ms, "delay before the first resend (doubles per attempt)")
+        ->check(CLI::Range(10, 600000));
+    app.add_option("--max-retry-s", max_retry_s, "cap of the delay between resends (retries never stop)")
+        ->check(CLI::Range(1, 86400));
+  });
+  options.enqueue.max_samples_per_message = samples_per_message;
+  options.deliver.backoff.first = std::chrono::milliseconds(first_retry_ms);
+  options.deliver.backoff.cap = std::chrono::seconds(max_retry_s);
+
+  std::mutex rng_mu;
+  std::mt19937_64 rng(std::random_device{}());
+  auto jitter = [&] {
+    std::lock_guard lock(rng_mu);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  };
+  // hl7v2-mllp: the HL7 v2 encoder and MLLP client (services/feeds/hl7), presenting the service's
+  // own certificate when a feed asks for a client certificate. fhir-rest-hook lands separately;
+  // until then such a feed's messages wait in PostgreSQL (its cursor stays, so nothing is lost)
+  // and the service says so once per feed (feeds.feed_skipped).
+  const feeds::Hl7Encoder hl7_encoder;
+  feeds::EncoderLookup encoders = [&](const feeds::Feed& feed) -> const feeds::MessageEncoder* {
+    return feed.config.kind == registry::FeedKind::kHl7v2Mllp ? &hl7_encoder : nullptr;
+  };
+  const feeds::ClientIdentityFiles identity{cfg.tls.cert_path, cfg.tls.key_path};
+  feeds::TransportFactory transports =
+      [&](const feeds::Feed& feed) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
+    if (feed.config.kind == registry::FeedKind::kHl7v2Mllp) return feeds::MakeMllpTransport(feed, identity);
+    return absl::UnimplementedError(absl::StrCat(
+        "no transport for kind ", std::string(registry::FeedKindName(feed.config.kind)), " in this build"));
+  };
+
+  common::PgPool pool(cfg.db_conninfo, 4, {}, cfg.db_limits);
+  feeds::FeedWorker worker(pool, cfg.db_conninfo, encoders, transports, jitter, options);
+  return common::RunService(
+      cfg, {},
+      {.on_first_healthy = [&] { worker.Start(); },
+       .on_drain =
+           [&] {
+             // The send in flight is finished and recorded; a second is left for the server.
+             const auto deadline =
+                 std::chrono::steady_clock::now() + std::chrono::seconds(cfg.drain_timeout_s) - std::chrono::seconds(1);
+             if (!worker.StopBy(deadline)) {
+               // Its transaction has not committed: the message stays pending and is sent again
+               // (same message id) by the next start or another replica.
+               common::LogWarn("feeds.drain_timeout", {{"note", "a send was still running; exiting without it"}});
+               if (!cfg.port_file.empty()) std::remove(cfg.port_file.c_str());
+               std::_Exit(0);
+             }
+           }});
+}
