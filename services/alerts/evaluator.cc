@@ -31,6 +31,25 @@ const rules::RuleEngine& CheckedEngine(const rules::RuleEngine& engine) {
 
 }  // namespace
 
+void RoundStats::Add(const RoundStats& r) {
+  patients += r.patients;
+  rows_read += r.rows_read;
+  rows_loaded += r.rows_loaded;
+  patients_loaded += r.patients_loaded;
+  windows_dropped = windows_dropped || r.windows_dropped;
+  evicted += r.evicted;
+  window_rows = r.window_rows;
+  window_patients = r.window_patients;
+  instants += r.instants;
+  observations += r.observations;
+  observations_skipped += r.observations_skipped;
+  ms += r.ms;
+  read_ms += r.read_ms;
+  load_ms += r.load_ms;
+  evaluate_ms += r.evaluate_ms;
+  apply_ms += r.apply_ms;
+}
+
 const lifecycle::Clock& SystemClock() {
   static const lifecycle::SystemClock kClock;
   return kClock;
@@ -363,7 +382,7 @@ void Evaluator::Loop() {
                                                     {"instants", sum.instants},
                                                     {"observations", sum.observations},
                                                     {"observations_skipped", sum.observations_skipped},
-                                                    {"window_rows", last_round().window_rows},
+                                                    {"window_rows", sum.window_rows},
                                                     {"ms", sum.ms},
                                                     {"read_ms", sum.read_ms},
                                                     {"load_ms", sum.load_ms},
@@ -393,20 +412,8 @@ void Evaluator::Loop() {
       continue;
     }
     if (*consumed > 0) {
-      const RoundStats r = last_round();
+      sum.Add(last_round());
       ++rounds;
-      sum.rows_read += r.rows_read;
-      sum.patients += r.patients;
-      sum.patients_loaded += r.patients_loaded;
-      sum.rows_loaded += r.rows_loaded;
-      sum.instants += r.instants;
-      sum.observations += r.observations;
-      sum.observations_skipped += r.observations_skipped;
-      sum.ms += r.ms;
-      sum.read_ms += r.read_ms;
-      sum.load_ms += r.load_ms;
-      sum.evaluate_ms += r.evaluate_ms;
-      sum.apply_ms += r.apply_ms;
       continue;  // more may be waiting
     }
     // Wake on NOTIFY, or after 500 ms to retry young gaps and survive a lost notification.

@@ -90,6 +90,9 @@ struct RoundStats {
   double load_ms = 0;            // of which loading rule inputs (settings, contact, windows, resting HR)
   double evaluate_ms = 0;        // of which RuleEngine::Evaluate
   double apply_ms = 0;           // of which the lifecycle (ApplyLockedInTx of every verdict)
+
+  // Sums the counts and times of `r` into this one (window sizes: r's, the newest).
+  void Add(const RoundStats& r);
 };
 
 struct EvaluatorOptions {
