@@ -77,10 +77,26 @@ Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, const rules::Ru
 Evaluator::~Evaluator() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
 }
 
 void Evaluator::Start() {
   thread_ = std::thread([this] { Loop(); });
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+}
+
+void Evaluator::TimerLoop() {
+  using namespace std::chrono_literals;
+  while (!stop_) {
+    const auto started = std::chrono::steady_clock::now();
+    auto timer = RunTimerOnce();
+    if (!timer.ok()) common::LogWarn("alerts.timer_rules_failed", {{"error", timer.status().message()}});
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    common::LogInfo("alerts.timer_round", {{"patients", timer.ok() ? *timer : 0}, {"ms", ms}});
+    for (auto next = started + kTimerPeriod; !stop_ && std::chrono::steady_clock::now() < next;) {
+      std::this_thread::sleep_for(200ms);
+    }
+  }
 }
 
 void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped) {
@@ -170,14 +186,19 @@ void Evaluator::RefreshRestingHr(pqxx::work& tx, const std::map<std::string, New
     const int64_t today = in.instants.back() / kDayUs;
     const bool completed_day_changed = std::any_of(
         in.rows.begin(), in.rows.end(), [&](const CachedRow& r) { return r.point.measured_us / kDayUs < today; });
-    RestingHrEntry& e = resting_hr_[patient];
+    const RestingHrEntry& e = resting_hr_[patient];
     if (e.today != today || completed_day_changed || now_us - e.loaded_at_us > kRestingHrCacheTtlUs) {
       requests.push_back({patient, (today * kDayUs - engine_.lookback_us()) / kDayUs - 1, today - 1});
-      e.today = today;
-      e.loaded_at_us = now_us;
     }
   }
-  for (auto& [patient, days] : LoadDailyRestingHr(tx, requests)) resting_hr_[patient].days = std::move(days);
+  // Marked fresh only once loaded (a failed load leaves them stale).
+  auto loaded = LoadDailyRestingHr(tx, requests);
+  for (const RestingHrRequest& q : requests) {
+    RestingHrEntry& e = resting_hr_[q.patient_id];
+    e.days = std::move(loaded[q.patient_id]);
+    e.today = q.last_day + 1;
+    e.loaded_at_us = now_us;
+  }
 }
 
 void Evaluator::EvaluatePatient(const std::string& patient, const NewRows& rows, std::vector<Observation>& out,
@@ -363,13 +384,11 @@ absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
 void Evaluator::Loop() {
   using namespace std::chrono_literals;
   common::PgListener listener(conninfo_, "vitals_new");
-  auto next_timer = std::chrono::steady_clock::now();
   // Where the evaluator's time goes, summed over the rounds of each kStatsPeriod and logged.
   constexpr auto kStatsPeriod = 10s;
   auto next_stats = std::chrono::steady_clock::now() + kStatsPeriod;
   RoundStats sum;
   int rounds = 0;
-  double timer_ms = 0;
   while (!stop_) {
     if (std::chrono::steady_clock::now() >= next_stats) {
       next_stats = std::chrono::steady_clock::now() + kStatsPeriod;
@@ -387,20 +406,10 @@ void Evaluator::Loop() {
                                                     {"read_ms", sum.read_ms},
                                                     {"load_ms", sum.load_ms},
                                                     {"evaluate_ms", sum.evaluate_ms},
-                                                    {"apply_ms", sum.apply_ms},
-                                                    {"timer_ms", timer_ms}});
+                                                    {"apply_ms", sum.apply_ms}});
       }
       sum = {};
       rounds = 0;
-      timer_ms = 0;
-    }
-    if (std::chrono::steady_clock::now() >= next_timer) {
-      next_timer = std::chrono::steady_clock::now() + kTimerPeriod;
-      const auto timer_started = std::chrono::steady_clock::now();
-      if (auto timer = RunTimerOnce(); !timer.ok()) {
-        common::LogWarn("alerts.timer_rules_failed", {{"error", timer.status().message()}});
-      }
-      timer_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - timer_started).count();
     }
     if (auto technical = RunTechnicalOnce(); !technical.ok()) {
       common::LogWarn("alerts.technical_failed", {{"error", technical.status().message()}});

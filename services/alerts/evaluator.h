@@ -29,7 +29,7 @@
 // The rules whose verdict moves with the wall clock (twin drift and the technical rules:
 // device or gateway silent, contact lost, battery, clock skew, quarantine) are judged by
 // RunTimerOnce at the clock's now, every kTimerPeriod for each patient with bound devices, not
-// at data instants.
+// at data instants, on a thread of their own (Start) so that they never delay new vitals.
 //
 // Rules speak to the alarm lifecycle through Observations (observation.h). A technical event
 // (technical_events: foreign gateway, full quarantine; no catalogue rule covers them) is an
@@ -106,7 +106,7 @@ struct EvaluatorOptions {
 
 class Evaluator {
  public:
-  // How often RunTimerOnce runs in Start's loop.
+  // How often RunTimerOnce runs (Start's timer thread).
   static constexpr std::chrono::seconds kTimerPeriod{30};
 
   // `engine` and `clock` (the lifecycle's wall clock, also the timer rules' now) must outlive
@@ -117,8 +117,9 @@ class Evaluator {
   ~Evaluator();  // stops the thread
 
   void Start();
-  // Asks the consumer thread to end after its current wait (at most about a second) without
-  // waiting for it; the destructor joins it. Lets that wait overlap the server drain.
+  // Asks the consumer and timer threads to end after their current wait (at most about a
+  // second) or timer round without waiting for them; the destructor joins them. Lets that
+  // wait overlap the server drain.
   void RequestStop() { stop_ = true; }
 
   // One round: evaluates rows after the cursor and advances it. Returns the number of
@@ -140,6 +141,9 @@ class Evaluator {
  private:
   struct NewRows;  // evaluator.cc: one patient's rows of a round
   void Loop();
+  // RunTimerOnce every kTimerPeriod, on a thread of its own: loading every bound patient's
+  // device status takes seconds with thousands of patients, and must not hold up new vitals.
+  void TimerLoop();
   // Brings the windows of the round's patients up to date: settings and contact-lost periods,
   // the new rows, and one batched load for patients not kept or not covered.
   void UpdateWindows(pqxx::work& tx, std::map<std::string, NewRows>& patients, RoundStats& stats);
@@ -174,6 +178,7 @@ class Evaluator {
   common::GapTracker gaps_{"alerts"};  // only the evaluator thread (or RunOnce's caller) touches it
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::thread timer_thread_;
 };
 
 }  // namespace healthtwin::alerts
