@@ -84,7 +84,7 @@ struct RoundStats {
   int window_patients = 0;
   int instants = 0;
   int observations = 0;
-  int observations_skipped = 0;  // verdicts with no episode for a rule with no alert: no SQL
+  int observations_skipped = 0;  // verdicts with no episode: they change no alert, so no SQL
   double ms = 0;                 // the whole round: SQL, evaluation and the lifecycle
   double read_ms = 0;            // of which reading the new rows (and the gap tracker)
   double load_ms = 0;            // of which loading rule inputs (settings, contact, windows, resting HR)
@@ -153,8 +153,8 @@ class Evaluator {
   // Evaluates one patient's vitals rules at its instants; appends the verdicts to `out`.
   void EvaluatePatient(const std::string& patient, const NewRows& rows, std::vector<Observation>& out,
                        RoundStats& stats);
-  // Applies every verdict; a verdict without an episode for a (patient, rule) with no alert
-  // at all changes nothing (lifecycle::ApplyObservation) and is counted in `skipped` unsent.
+  // Applies every verdict; a valid verdict without an episode changes nothing
+  // (lifecycle::ApplyObservation) and is counted in `skipped` unsent.
   void ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped = nullptr);
 
   common::PgPool& pool_;
