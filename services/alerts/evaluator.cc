@@ -207,10 +207,9 @@ void Evaluator::EvaluatePatient(const std::string& patient, const NewRows& rows,
   in.resting_hr_days_given = true;
   in.resting_hr_days = resting_hr_[patient].days;
   for (int64_t now_us : rows.instants) {
-    for (Observation& o : engine_.Evaluate(in, now_us)) {
-      const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
+    for (Observation& o : engine_.Evaluate(in, now_us, JudgedAtDataInstants)) {
       // observed_us 0: the rule had no input at all, so it has nothing to tell the lifecycle.
-      if (spec == nullptr || !JudgedAtDataInstants(spec->kind) || o.observed_us == 0) continue;
+      if (o.observed_us == 0) continue;
       out.push_back(std::move(o));
     }
   }
