@@ -28,6 +28,9 @@ struct BluezClient::Device {
   bool session_started = false;
   bool subscribed = false;
   uint64_t adverts = 0;      // grows with each advertisement seen or reappearance
+  // BluezClient::state_seq_ when a signal or a Connect reply last told this client the device's
+  // state; an object enumeration asked for before then is older and must not overwrite it.
+  uint64_t state_seq = 0;
   std::vector<RacpMessage> racp_inbox;  // RACP indications since the last request
 };
 
@@ -197,6 +200,11 @@ void BluezClient::RunRescans() {
 }
 
 absl::Status BluezClient::Enumerate(uint64_t epoch) {
+  uint64_t asked_at_seq;
+  {
+    std::lock_guard lock(mu_);
+    asked_at_seq = state_seq_;
+  }
   absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
   if (!objects.ok()) return objects.status();
   int adapters = 0, devices = 0;
@@ -213,7 +221,15 @@ absl::Status BluezClient::Enumerate(uint64_t epoch) {
   for (const auto& [path, ifaces] : *objects) {
     auto device = ifaces.find(kDeviceIface);
     if (device == ifaces.end()) continue;
-    TrackDeviceLocked(path, device->second, /*announced=*/false);
+    PropertyMap props = device->second;
+    if (auto it = devices_.find(path); it != devices_.end() && it->second->state_seq > asked_at_seq) {
+      // The signals (or a Connect reply) handled while this answer was on its way, or while the
+      // adapters were set up above, are newer: under load a strap connected and subscribed from
+      // its announcement was marked disconnected by this older Connected=false (hour soak).
+      props.erase("Connected");
+      props.erase("ServicesResolved");
+    }
+    TrackDeviceLocked(path, props, /*announced=*/false);
     if (auto it = devices_.find(path); it != devices_.end()) {
       it->second->present = true;
       ++devices;
@@ -404,6 +420,20 @@ void BluezClient::RunDeviceSession(const std::shared_ptr<Device>& d) {
       options_.on_disconnect(d->address, options_.now_unix_us());
       lock.lock();
     }
+    if (d->present && !d->connected) {
+      // What ended the session may be out of date (a lost or late signal): when BlueZ still holds
+      // the link, no advertisement comes (a connected peripheral does not advertise) and no
+      // Connected change either, so ask BlueZ and subscribe again at once.
+      const uint64_t asked_at_seq = state_seq_;
+      lock.unlock();
+      std::optional<PropertyMap> now = ReadDeviceProperties(d->path);
+      lock.lock();
+      if (now && d->present && d->state_seq <= asked_at_seq && Get<bool>(*now, "Connected").value_or(false)) {
+        spdlog::info("bluez: {} is still connected in BlueZ; subscribing again", d->address);
+        d->connected = true;
+        d->services_resolved = Get<bool>(*now, "ServicesResolved").value_or(false);
+      }
+    }
   }
 }
 
@@ -427,9 +457,15 @@ absl::Status BluezClient::ConnectWithBackoff(Device& d) {
     connect_attempts_.fetch_add(1);
     last = bus_.Call(d.path, kDeviceIface, "Connect");
     if (last.ok() || last.code() == absl::StatusCode::kAlreadyExists) {
+      std::optional<PropertyMap> now;
+      // Already connected: BlueZ sends no ServicesResolved change for a link it holds, so read it
+      // rather than wait services_resolved_timeout for a signal that never comes.
+      if (!last.ok()) now = ReadDeviceProperties(d.path);
       std::lock_guard lock(mu_);
       // The reply may overtake the Connected=true signal; a later Connected=false still wins.
       d.connected = true;
+      if (now) d.services_resolved = Get<bool>(*now, "ServicesResolved").value_or(d.services_resolved);
+      d.state_seq = ++state_seq_;
       return absl::OkStatus();
     }
     // org.bluez.Error.InProgress (another Connect is under way), org.bluez.Error.Failed with
@@ -689,7 +725,18 @@ void BluezClient::OnInterfacesAdded(const std::string& path, const InterfaceMap&
   }
   if (auto device = added.find(kDeviceIface); device != added.end()) {
     std::lock_guard lock(mu_);
-    TrackDeviceLocked(path, device->second, /*announced=*/true);
+    PropertyMap props = device->second;
+    if (auto it = devices_.find(path); it != devices_.end() && it->second->present) {
+      // bluetoothd announces an object once until it removes it, so this one was sent before
+      // what this client has learnt since (an enumeration, a Connect reply): its Connected and
+      // ServicesResolved are out of date and must not end a connection the client holds.
+      spdlog::info("bluez: {} announced again without being removed; keeping its connection state",
+                   it->second->address);
+      props.erase("Connected");
+      props.erase("ServicesResolved");
+    }
+    TrackDeviceLocked(path, props, /*announced=*/true);
+    NoteStateLocked(path);
   }
 }
 
@@ -703,6 +750,7 @@ void BluezClient::OnInterfacesRemoved(const std::string& path, const std::vector
     d->present = false;
     d->connected = false;
     d->services_resolved = false;
+    d->state_seq = ++state_seq_;
   }
   cv_.notify_all();
 }
@@ -731,10 +779,29 @@ void BluezClient::OnPropertiesChanged(const std::string& path, const std::string
   if (it == devices_.end()) {
     // A device first seen before this client started, or one whose UUIDs arrive later.
     TrackDeviceLocked(path, changed, /*announced=*/false);
+    if (changed.count("Connected") || changed.count("ServicesResolved")) NoteStateLocked(path);
     return;
   }
   TrackDeviceLocked(path, changed, /*announced=*/false);
   if (auto connected = Get<bool>(changed, "Connected"); connected && !*connected) it->second->services_resolved = false;
+  if (changed.count("Connected") || changed.count("ServicesResolved")) NoteStateLocked(path);
+}
+
+void BluezClient::NoteStateLocked(const std::string& path) {
+  if (auto it = devices_.find(path); it != devices_.end()) it->second->state_seq = ++state_seq_;
+}
+
+std::optional<PropertyMap> BluezClient::ReadDeviceProperties(const std::string& path) {
+  absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
+  if (!objects.ok()) {
+    spdlog::warn("bluez: reading {}: {}", path, objects.status().ToString());
+    return std::nullopt;
+  }
+  auto self = objects->find(path);
+  if (self == objects->end()) return std::nullopt;
+  auto dev = self->second.find(kDeviceIface);
+  if (dev == self->second.end()) return std::nullopt;
+  return dev->second;
 }
 
 void BluezClient::OnValue(const std::string& path, const sdbus::Variant& value) {

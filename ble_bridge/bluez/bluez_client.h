@@ -2,7 +2,10 @@
 // (with backoff), subscribes to every supported measurement characteristic and hands each decoded
 // value to a sink. BlueZ does not reconnect plain GATT devices, so this client does: after a
 // disconnect it connects again as soon as the device advertises (an RSSI, ManufacturerData or
-// ServiceData change) or reappears on the bus (InterfacesAdded).
+// ServiceData change) or reappears on the bus (InterfacesAdded). After a disconnect it first asks
+// BlueZ whether the link is really gone: a device BlueZ still holds is subscribed again at once.
+// State told by signals and Connect replies is never overwritten by an older object enumeration
+// or by a repeated announcement of a device not removed since.
 //
 // On every connect, after subscribing, the session also (in this order): reads Device Information
 // (2A29, 2A24, 2A25, 2A26) and the battery level (org.bluez.Battery1 Percentage, else a 2A19
@@ -185,6 +188,12 @@ class BluezClient {
   // org.bluez is gone: nothing learnt from it holds any more. Called with mu_ held.
   void ForgetBluezLocked();
   absl::Status ConnectWithBackoff(Device& device);
+  // A signal or a Connect reply told the state of the device at `path`: newer than any object
+  // enumeration asked for before now. Called with mu_ held.
+  void NoteStateLocked(const std::string& path);
+  // BlueZ's current Device1 properties of `path` (GetManagedObjects); nullopt when it is gone or
+  // the call fails. Blocking: not with mu_ held, not on the dispatch thread.
+  std::optional<PropertyMap> ReadDeviceProperties(const std::string& path);
   absl::StatusOr<GattInventory> SubscribeCharacteristics(const std::shared_ptr<Device>& device);
   // Reads, time sync and RACP catch-up after a connect; returns what it learnt.
   DeviceReport AfterConnect(const std::shared_ptr<Device>& device, const GattInventory& inventory);
@@ -210,6 +219,7 @@ class BluezClient {
   uint64_t next_seed_ = 0;
   BluezPresence presence_;            // the latest the bus reported
   uint64_t enumerated_epoch_ = 0;     // presence epoch whose objects have been read
+  uint64_t state_seq_ = 0;            // counts device states learnt from signals and Connect replies
 
   std::atomic<uint64_t> connect_attempts_{0};
   std::atomic<uint64_t> connect_retries_{0};

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "ble_bridge/bluez/bluez_client.h"
@@ -38,6 +40,62 @@ class Collector {
   std::vector<ReceivedMeasurement> received_;
 };
 
+// The real bus, except that the first GetManagedObjects answer (the client's first enumeration)
+// is held back until Release(): an enumeration that reaches the client late, as under load.
+class HoldingBus : public BluezBus {
+ public:
+  explicit HoldingBus(BluezBus& bus) : bus_(bus) {}
+  bool WaitHeld(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return held_; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  absl::Status Subscribe(BusSignalHandlers handlers) override { return bus_.Subscribe(std::move(handlers)); }
+  void Unsubscribe() override { bus_.Unsubscribe(); }
+  BluezPresence Presence() const override { return bus_.Presence(); }
+  absl::StatusOr<ManagedObjects> GetManagedObjects() override {
+    absl::StatusOr<ManagedObjects> objects = bus_.GetManagedObjects();
+    std::unique_lock lock(mu_);
+    if (!held_) {
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    return objects;
+  }
+  absl::Status SetProperty(const std::string& path, const std::string& iface, const std::string& name,
+                           const sdbus::Variant& value) override {
+    return bus_.SetProperty(path, iface, name, value);
+  }
+  absl::Status Call(const std::string& path, const std::string& iface, const std::string& method,
+                    const std::optional<PropertyMap>& options) override {
+    return bus_.Call(path, iface, method, options);
+  }
+  absl::Status CallWithTimeout(const std::string& path, const std::string& iface, const std::string& method,
+                               std::chrono::milliseconds timeout) override {
+    return bus_.CallWithTimeout(path, iface, method, timeout);
+  }
+  absl::StatusOr<std::vector<uint8_t>> ReadValue(const std::string& characteristic_path) override {
+    return bus_.ReadValue(characteristic_path);
+  }
+  absl::Status WriteValue(const std::string& characteristic_path, const std::vector<uint8_t>& value,
+                          const PropertyMap& options) override {
+    return bus_.WriteValue(characteristic_path, value, options);
+  }
+
+ private:
+  BluezBus& bus_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
 class BluezClientIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,7 +108,9 @@ class BluezClientIntegrationTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (holding_) holding_->Release();
     client_.reset();  // stops the sessions before the bus and the daemon go
+    holding_.reset();
     bus_.reset();
     mock_.reset();
   }
@@ -66,10 +126,16 @@ class BluezClientIntegrationTest : public ::testing::Test {
   }
 
   void StartClient() { StartClient(BluezClientOptions{}); }
-  void StartClient(BluezClientOptions options) {
+  // With hold_first_enumeration, the client talks to the bus through holding_.
+  void StartClient(BluezClientOptions options, bool hold_first_enumeration = false) {
     auto bus = SdbusBluezBus::Create(seconds(5));
     ASSERT_TRUE(bus.ok()) << bus.status();
     bus_ = *std::move(bus);
+    BluezBus* client_bus = bus_.get();
+    if (hold_first_enumeration) {
+      holding_ = std::make_unique<HoldingBus>(*bus_);
+      client_bus = holding_.get();
+    }
     options.on_device_report = [this](const DeviceReport& r) {
       std::lock_guard lock(reports_mu_);
       reports_.push_back(r);
@@ -77,7 +143,8 @@ class BluezClientIntegrationTest : public ::testing::Test {
     options.backoff = BackoffPolicy{.initial = milliseconds(20), .max = milliseconds(200), .multiplier = 2, .jitter = 0.1};
     options.services_resolved_timeout = seconds(3);
     if (!options.now_unix_us) options.now_unix_us = [] { return int64_t{1'790'000'000'000'000}; };
-    auto client = BluezClient::Create(*bus_, options, [this](const ReceivedMeasurement& m) { collector_.Add(m); });
+    auto client =
+        BluezClient::Create(*client_bus, options, [this](const ReceivedMeasurement& m) { collector_.Add(m); });
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
     ASSERT_TRUE(client_->Start().ok());
@@ -92,6 +159,15 @@ class BluezClientIntegrationTest : public ::testing::Test {
         seconds(10));
   }
 
+  // kStrap on hci0 with a heart rate characteristic, the client started and the strap subscribed;
+  // sets strap_hr_ and strap_ (the characteristic and device paths).
+  void StartWithSubscribedStrap() {
+    strap_hr_ = AddDevice(hci0_, kStrap, 0x180D, 0x2A37);
+    strap_ = hci0_ + "/dev_AA_BB_CC_DD_EE_01";
+    StartClient();
+    ASSERT_TRUE(WaitSubscribed(strap_hr_, 1));
+  }
+
   std::vector<DeviceReport> Reports() {
     std::lock_guard lock(reports_mu_);
     return reports_;
@@ -104,7 +180,9 @@ class BluezClientIntegrationTest : public ::testing::Test {
   std::vector<DeviceReport> reports_;
   std::unique_ptr<testing::MockBluez> mock_;
   std::string hci0_;
+  std::string strap_hr_, strap_;
   std::unique_ptr<SdbusBluezBus> bus_;
+  std::unique_ptr<HoldingBus> holding_;
   std::unique_ptr<BluezClient> client_;
   Collector collector_;
 };
@@ -191,6 +269,59 @@ TEST_F(BluezClientIntegrationTest, ReconnectsWhenARemovedDeviceReappears) {
   ASSERT_TRUE(PollUntil([&] { return client_->stats().connects == 2; }, seconds(10)));
 
   ASSERT_TRUE(mock_->Notify(hr, {0x00, 90}).ok());
+  ASSERT_TRUE(PollUntil([&] { return collector_.size() == 1; }, seconds(5)));
+}
+
+// The hour soak: BlueZ came back, the client asked for its objects (the strap, not connected),
+// and before that answer was applied the strap had been connected and subscribed from signals;
+// the old Connected=false then ended the subscription and the strap went unheard.
+TEST_F(BluezClientIntegrationTest, LateEnumerationDoesNotEndASubscriptionLearntSince) {
+  std::string hr = AddDevice(hci0_, kStrap, 0x180D, 0x2A37);
+  std::string device = hci0_ + "/dev_AA_BB_CC_DD_EE_01";
+  BluezClientOptions options;
+  // Known by an RSSI change alone (no UUIDs in it), so the session starts from a signal.
+  options.accept_device = [](const std::string&, const std::vector<std::string>&) { return true; };
+  StartClient(options, /*hold_first_enumeration=*/true);
+  ASSERT_TRUE(holding_->WaitHeld(seconds(10)));  // read: the strap with Connected=false
+  ASSERT_TRUE(mock_->Advertise(device, -50).ok());
+  ASSERT_TRUE(WaitSubscribed(hr, 1));
+  holding_->Release();
+  ASSERT_TRUE(PollUntil([&] { return client_->stats().enumerations == 1; }, seconds(5)));
+
+  std::this_thread::sleep_for(milliseconds(500));  // time for a wrong disconnect to show
+  EXPECT_EQ(client_->stats().disconnects, 0u);
+  EXPECT_EQ(client_->stats().connects, 1u);
+  EXPECT_EQ(client_->SubscribedDevices(), std::vector<std::string>{kStrap});
+  ASSERT_TRUE(mock_->Notify(hr, {0x00, 79}).ok());
+  ASSERT_TRUE(PollUntil([&] { return collector_.size() == 1; }, seconds(5)));
+  EXPECT_EQ(std::get<HeartRateMeasurement>(collector_.Get()[0].decoded.value).heart_rate_bpm, 79);
+}
+
+// bluetoothd announces an object once until it removes it; an announcement handled again (late)
+// carries the Connected=false of its creation and must not end the connection held since.
+TEST_F(BluezClientIntegrationTest, RepeatedAnnouncementKeepsTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(StartWithSubscribedStrap());
+  ASSERT_TRUE(mock_->EmitStaleAnnouncement(strap_).ok());
+  // Signals are handled in order: once this value is delivered, the announcement was handled.
+  ASSERT_TRUE(mock_->Notify(strap_hr_, {0x00, 70}).ok());
+  ASSERT_TRUE(PollUntil([&] { return collector_.size() == 1; }, seconds(5)));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(client_->stats().disconnects, 0u);
+  EXPECT_EQ(client_->SubscribedDevices(), std::vector<std::string>{kStrap});
+  ASSERT_TRUE(mock_->Notify(strap_hr_, {0x00, 71}).ok());
+  ASSERT_TRUE(PollUntil([&] { return collector_.size() == 2; }, seconds(5)));
+}
+
+// A connected peripheral does not advertise: when the client was told of a disconnect that BlueZ
+// does not have, it must find the link still up and subscribe again without waiting for one
+// (nor for services_resolved_timeout, 3 s here, on a ServicesResolved that never changes).
+TEST_F(BluezClientIntegrationTest, StillConnectedDeviceIsSubscribedAgainWithoutAnAdvertisement) {
+  ASSERT_NO_FATAL_FAILURE(StartWithSubscribedStrap());
+  ASSERT_TRUE(mock_->EmitStaleDisconnect(strap_).ok());
+  ASSERT_TRUE(PollUntil([&] { return client_->stats().disconnects == 1; }, seconds(5)));
+  ASSERT_TRUE(PollUntil([&] { return client_->stats().connects == 2; }, seconds(2)));
+  EXPECT_EQ(client_->stats().connect_attempts, 1u);  // no Connect: BlueZ held the link
+  ASSERT_TRUE(mock_->Notify(strap_hr_, {0x00, 72}).ok());
   ASSERT_TRUE(PollUntil([&] { return collector_.size() == 1; }, seconds(5)));
 }
 

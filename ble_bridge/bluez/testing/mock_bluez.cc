@@ -498,6 +498,29 @@ absl::Status MockBluez::Advertise(const std::string& device_path, int16_t rssi) 
   return CallOn(*connection_, mock_name_, device_path, kMockIface, "UpdateProperties", std::string(kDevice), props);
 }
 
+absl::Status MockBluez::EmitStaleAnnouncement(const std::string& device_path) {
+  Props props;
+  props.emplace("Connected", sdbus::Variant(false));
+  props.emplace("ServicesResolved", sdbus::Variant(false));
+  std::map<std::string, Props> ifaces;
+  ifaces.emplace(kDevice, props);
+  std::vector<sdbus::Variant> args = {sdbus::Variant(sdbus::ObjectPath(device_path)), sdbus::Variant(ifaces)};
+  return CallOn(*connection_, mock_name_, "/", kMockIface, "EmitSignal",
+                std::string("org.freedesktop.DBus.ObjectManager"), std::string("InterfacesAdded"),
+                std::string("oa{sa{sv}}"), args);
+}
+
+absl::Status MockBluez::EmitStaleDisconnect(const std::string& device_path) {
+  Props props;
+  props.emplace("Connected", sdbus::Variant(false));
+  props.emplace("ServicesResolved", sdbus::Variant(false));
+  std::vector<sdbus::Variant> args = {sdbus::Variant(std::string(kDevice)), sdbus::Variant(props),
+                                      sdbus::Variant(std::vector<std::string>{})};
+  return CallOn(*connection_, mock_name_, device_path, kMockIface, "EmitSignal",
+                std::string("org.freedesktop.DBus.Properties"), std::string("PropertiesChanged"),
+                std::string("sa{sv}as"), args);
+}
+
 absl::Status MockBluez::FailNextConnects(const std::string& device_path, int count, const std::string& error_name) {
   return CallOn(*connection_, mock_name_, device_path, kDevice, "TestSetFailConnects", int32_t{count}, error_name);
 }

@@ -109,6 +109,12 @@ class MockBluez {
   absl::Status DropConnection(const std::string& device_path);
   // The device is seen advertising again: RSSI changes.
   absl::Status Advertise(const std::string& device_path, int16_t rssi);
+  // Out-of-date signals, as a loaded client may handle them late; the object itself is unchanged.
+  // InterfacesAdded for an existing device, with Connected and ServicesResolved false as AddDevice
+  // announced it:
+  absl::Status EmitStaleAnnouncement(const std::string& device_path);
+  // PropertiesChanged Connected=false, ServicesResolved=false while the device stays connected:
+  absl::Status EmitStaleDisconnect(const std::string& device_path);
   // The next `count` Connect calls fail with the D-Bus error `error_name`.
   absl::Status FailNextConnects(const std::string& device_path, int count, const std::string& error_name);
 

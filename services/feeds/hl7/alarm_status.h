@@ -9,9 +9,9 @@
 
 namespace healthtwin::feeds::hl7 {
 
-// Same numbers as the lifecycle's Phase (alerts.phase): the condition holds; it cleared but
-// the latched alert waits for an acknowledgement; closed.
-enum class LifecyclePhase : int { kActive = 1, kEnded = 2, kResolved = 3 };
+// The lifecycle's Phase (alerts.phase): the condition holds; it cleared but the latched alert
+// waits for an acknowledgement; closed.
+using LifecyclePhase = alerts::lifecycle::Phase;
 
 struct AlarmStatus {
   EventPhase phase = EventPhase::kStart;

@@ -47,8 +47,8 @@ TEST(AlarmStatusTest, ReopenContinuesTheSameAlert) {
   EXPECT_EQ(s.state, AlarmState::kActive);
 }
 
-// The views keep their own copies of the alert enums (the library must not depend on the
-// alerts service); the feed service maps by number, so the numbers must not drift.
+// The event kinds and phases are the lifecycle's own types now; the feed service still reads
+// them from PostgreSQL by number, so this keeps the numbers pinned to the stored values.
 TEST(AlertEnumsTest, NumbersMatchTheAlertsService) {
   namespace lc = alerts::lifecycle;
   const std::vector<std::pair<AlertEventKind, lc::EventKind>> kinds = {

@@ -1,7 +1,8 @@
 // What the HL7 encoder reads: plain structs that mirror, field for field, what the feed
 // service reads from PostgreSQL (alerts + alert_events, vitals) and what
 // healthtwin.alerts.v1.AlertEvent / healthtwin.vitals.v1.Sample carry. The library does not
-// depend on the alerts service or on generated protobuf code; the feed service fills these.
+// depend on generated protobuf code or on the alerts service's code (only on the lifecycle's
+// event kinds); the feed service fills these.
 #pragma once
 
 #include <cstdint>
@@ -9,24 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "services/alerts/lifecycle/lifecycle.h"
 #include "services/common/vital_type.h"
 
 namespace healthtwin::feeds::hl7 {
 
-// Same numbers as healthtwin.alerts.v1.AlertEvent.Kind and alert_events.kind.
-enum class AlertEventKind : int {
-  kRaised = 1,
-  kUpdated = 2,
-  kEscalated = 3,
-  kAcknowledged = 4,
-  kShelved = 5,
-  kUnshelved = 6,
-  kSuppressed = 7,
-  kUnsuppressed = 8,
-  kEnded = 9,
-  kResolved = 10,
-  kReopened = 11,
-};
+// The alert event kinds are the lifecycle's own (the numbers of
+// healthtwin.alerts.v1.AlertEvent.Kind and alert_events.kind), not a copy of them.
+using AlertEventKind = alerts::lifecycle::EventKind;
 
 // Same numbers as healthtwin.alerts.v1.Priority.
 enum class AlertPriority : int { kLow = 1, kMedium = 2, kHigh = 3 };
