@@ -5,7 +5,9 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "services/alerts/evaluation_plan.h"
+#include "services/alerts/window_loader.h"
 #include "services/common/logging.h"
 #include "services/common/pg_listener.h"
 
@@ -13,6 +15,12 @@ namespace healthtwin::alerts {
 namespace {
 
 constexpr int64_t kDayUs = 86'400'000'000;
+// Rows a round reads at most. Each patient in a round costs about two instants whatever its
+// rows (the oldest new row and the newest), so at 2,000 patients a round of 5,000 rows spent
+// most of its time on instants; 20,000 lets one evaluator keep up with 20,000 samples/s
+// (issue 11) at a few rounds per second.
+constexpr int kRoundRows = 20'000;
+constexpr int64_t kRoundSeqSpan = 4 * kRoundRows;
 // Completed days' resting heart rates change only when late rows land on them; the cache is
 // refreshed at least this often all the same (another replica may have consumed those rows).
 constexpr int64_t kRestingHrCacheTtlUs = 10LL * 60 * 1'000'000;
@@ -29,6 +37,25 @@ const rules::RuleEngine& CheckedEngine(const rules::RuleEngine& engine) {
 
 }  // namespace
 
+void RoundStats::Add(const RoundStats& r) {
+  patients += r.patients;
+  rows_read += r.rows_read;
+  rows_loaded += r.rows_loaded;
+  patients_loaded += r.patients_loaded;
+  windows_dropped = windows_dropped || r.windows_dropped;
+  evicted += r.evicted;
+  window_rows = r.window_rows;
+  window_patients = r.window_patients;
+  instants += r.instants;
+  observations += r.observations;
+  observations_skipped += r.observations_skipped;
+  ms += r.ms;
+  read_ms += r.read_ms;
+  load_ms += r.load_ms;
+  evaluate_ms += r.evaluate_ms;
+  apply_ms += r.apply_ms;
+}
+
 const lifecycle::Clock& SystemClock() {
   static const lifecycle::SystemClock kClock;
   return kClock;
@@ -42,28 +69,55 @@ lifecycle::Config LifecycleConfigFor(const rules::RuleEngine& engine) {
 }
 
 Evaluator::Evaluator(common::PgPool& pool, std::string conninfo, const rules::RuleEngine& engine,
-                     lifecycle::Config lifecycle, const lifecycle::Clock& clock)
+                     lifecycle::Config lifecycle, const lifecycle::Clock& clock, EvaluatorOptions options)
     : pool_(pool),
       conninfo_(std::move(conninfo)),
       engine_(CheckedEngine(engine)),
       types_read_(Sorted(VitalTypesRead(engine.catalogue()))),
       hr_lookback_us_(HeartRateLookbackUs(engine.catalogue())),
       store_(pool, std::move(lifecycle), clock),
-      clock_(clock) {}
+      clock_(clock),
+      on_verdicts_(std::move(options.on_verdicts)),
+      windows_(options.max_window_rows) {}
 
 Evaluator::~Evaluator() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
 }
 
 void Evaluator::Start() {
   thread_ = std::thread([this] { Loop(); });
+  timer_thread_ = std::thread([this] { TimerLoop(); });
 }
 
-void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations) {
+void Evaluator::TimerLoop() {
+  using namespace std::chrono_literals;
+  while (!stop_) {
+    const auto started = std::chrono::steady_clock::now();
+    auto timer = RunTimerOnce();
+    if (!timer.ok()) common::LogWarn("alerts.timer_rules_failed", {{"error", timer.status().message()}});
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    common::LogInfo("alerts.timer_round", {{"patients", timer.ok() ? *timer : 0}, {"ms", ms}});
+    for (auto next = started + kTimerPeriod; !stop_ && std::chrono::steady_clock::now() < next;) {
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+}
+
+void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped) {
   if (observations.empty()) return;
   LockAlertEvents(tx);
+  const int64_t now_us = clock_.NowUs();
   for (const Observation& obs : observations) {
+    // A valid verdict without an episode (normal vitals: most of them) changes no alert,
+    // whatever the alert (lifecycle::ApplyObservation returns it unchanged before looking):
+    // not sent, no SQL.
+    if (!obs.active && obs.condition_started_us == 0 &&
+        lifecycle::ApplyObservation(obs, nullptr, store_.config(), now_us).ok()) {
+      if (skipped != nullptr) ++*skipped;
+      continue;
+    }
     // A verdict the lifecycle refuses is a bug in the rules, logged and skipped so the other
     // verdicts still go out.
     if (auto n = store_.ApplyLockedInTx(tx, obs); !n.ok()) {
@@ -72,61 +126,103 @@ void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observa
   }
 }
 
-const std::vector<rules::DailyRestingHr>& Evaluator::RestingHrDays(pqxx::work& tx, const std::string& patient,
-                                                                   int64_t today, bool completed_day_changed) {
-  const int64_t now_us = clock_.NowUs();
-  RestingHrEntry& e = resting_hr_[patient];
-  if (e.today != today || completed_day_changed || now_us - e.loaded_at_us > kRestingHrCacheTtlUs) {
-    const int64_t first_day = (today * kDayUs - engine_.lookback_us()) / kDayUs - 1;
-    e.days = LoadDailyRestingHr(tx, patient, first_day, today - 1);
-    e.today = today;
-    e.loaded_at_us = now_us;
+struct Evaluator::NewRows {
+  std::vector<CachedRow> rows;  // the round's rows of the types the rules read, in seq order
+  int64_t oldest_us = 0;        // the oldest of them by measured time
+  rules::PatientAlertSettings settings;
+  PatientWindow* window = nullptr;  // after UpdateWindows
+  std::vector<int64_t> instants;    // after UpdateWindows
+};
+
+void Evaluator::UpdateWindows(pqxx::work& tx, std::map<std::string, NewRows>& patients, RoundStats& stats) {
+  std::vector<std::string> names;
+  names.reserve(patients.size());
+  for (const auto& [patient, _] : patients) names.push_back(patient);
+  std::map<std::string, rules::PatientAlertSettings> settings = LoadSettings(tx, names);
+  const std::map<std::string, LostPeriods> lost = LoadLostPeriods(tx, names);
+  // A patient is loaded from SQL unless kept with history reaching back far enough for its
+  // oldest new row (the same starts as LoadVitals').
+  std::vector<WindowRequest> requests;
+  for (auto& [patient, in] : patients) {
+    in.settings = std::move(settings[patient]);
+    const int64_t sparse_from = in.oldest_us - engine_.lookback_us(), hr_from = in.oldest_us - hr_lookback_us_;
+    in.window = windows_.Find(patient);
+    if (in.window != nullptr && in.window->Covers(sparse_from, hr_from)) {
+      auto it = lost.find(patient);
+      in.window->SetLost(it == lost.end() ? LostPeriods{} : it->second);
+    } else {
+      requests.push_back({patient, sparse_from, hr_from});
+    }
   }
-  return e.days;
+  std::map<std::string, PatientWindow> loaded;
+  stats.rows_loaded += LoadWindows(tx, requests, types_read_, lost, loaded);
+  stats.patients_loaded += static_cast<int>(loaded.size());
+  for (auto& [patient, w] : loaded) patients[patient].window = &windows_.Put(patient, std::move(w));
+  for (auto& [patient, in] : patients) {
+    PatientWindow& w = *in.window;
+    for (CachedRow& row : in.rows) {
+      row.point.flags =
+          EngineFlags(row.stored_flags, ContactLostAt(w.lost, row.point.device_id, row.point.measured_us));
+      w.Add(row);  // not when already there: just loaded, or re-read behind a gap
+    }
+    // Exactly what a reload for this round would hold.
+    w.TrimTo(in.oldest_us - engine_.lookback_us(), in.oldest_us - hr_lookback_us_);
+    in.instants = EvaluationInstants(w.Times(), in.oldest_us);
+  }
 }
 
-void Evaluator::EvaluatePatient(pqxx::work& tx, const std::string& patient, int64_t oldest_new_us,
-                                const std::vector<int64_t>& new_times_us, std::vector<Observation>& out,
-                                RoundStats& stats) {
-  using Ms = std::chrono::duration<double, std::milli>;
-  const auto load_started = std::chrono::steady_clock::now();
-  LoadedInputs loaded;
-  if (!LoadVitals(tx, patient, types_read_, oldest_new_us - engine_.lookback_us(), oldest_new_us - hr_lookback_us_,
-                  loaded)
-           .ok() ||
-      loaded.vitals.empty()) {
-    return;
+void Evaluator::RefreshRestingHr(pqxx::work& tx, const std::map<std::string, NewRows>& patients) {
+  const int64_t now_us = clock_.NowUs();
+  std::vector<RestingHrRequest> requests;
+  for (const auto& [patient, in] : patients) {
+    if (in.instants.empty()) continue;
+    // Resting heart rate by day from the SQL summaries, for every day the instants fall on.
+    const int64_t today = in.instants.back() / kDayUs;
+    const bool completed_day_changed = std::any_of(
+        in.rows.begin(), in.rows.end(), [&](const CachedRow& r) { return r.point.measured_us / kDayUs < today; });
+    const RestingHrEntry& e = resting_hr_[patient];
+    if (e.today != today || completed_day_changed || now_us - e.loaded_at_us > kRestingHrCacheTtlUs) {
+      requests.push_back({patient, (today * kDayUs - engine_.lookback_us()) / kDayUs - 1, today - 1});
+    }
   }
-  stats.rows_loaded += static_cast<int64_t>(loaded.vitals.size());
-  std::vector<SampleTime> times;
-  times.reserve(loaded.vitals.size());
-  for (const rules::VitalPoint& v : loaded.vitals) times.push_back({v.vital_type, v.measured_us});
-  const std::vector<int64_t> instants = EvaluationInstants(times, oldest_new_us);
-  stats.instants += static_cast<int>(instants.size());
-  // Resting heart rate by day from the SQL summaries, for every day the instants fall on.
-  const int64_t newest_day = instants.empty() ? 0 : instants.back() / kDayUs;
-  const bool completed_day_changed =
-      std::any_of(new_times_us.begin(), new_times_us.end(), [&](int64_t t) { return t / kDayUs < newest_day; });
-  loaded.resting_hr_days_given = true;
-  loaded.resting_hr_days = RestingHrDays(tx, patient, newest_day, completed_day_changed);
-  const rules::PatientInputs in = loaded.View();
-  const auto evaluate_started = std::chrono::steady_clock::now();
-  stats.load_ms += Ms(evaluate_started - load_started).count();
-  for (int64_t now_us : instants) {
-    for (Observation& o : engine_.Evaluate(in, now_us)) {
-      const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
+  // Marked fresh only once loaded (a failed load leaves them stale).
+  auto loaded = LoadDailyRestingHr(tx, requests);
+  for (const RestingHrRequest& q : requests) {
+    RestingHrEntry& e = resting_hr_[q.patient_id];
+    e.days = std::move(loaded[q.patient_id]);
+    e.today = q.last_day + 1;
+    e.loaded_at_us = now_us;
+  }
+}
+
+void Evaluator::EvaluatePatient(const std::string& patient, const NewRows& rows, std::vector<Observation>& out,
+                                RoundStats& stats) {
+  const std::vector<rules::VitalPoint> vitals = rows.window->Merged();
+  if (vitals.empty()) return;
+  stats.instants += static_cast<int>(rows.instants.size());
+  rules::PatientInputs in;
+  in.patient_id = patient;
+  in.settings = rows.settings;
+  in.vitals = vitals;
+  in.resting_hr_days_given = true;
+  in.resting_hr_days = resting_hr_[patient].days;
+  for (int64_t now_us : rows.instants) {
+    for (Observation& o : engine_.Evaluate(in, now_us, JudgedAtDataInstants)) {
       // observed_us 0: the rule had no input at all, so it has nothing to tell the lifecycle.
-      if (spec == nullptr || !JudgedAtDataInstants(spec->kind) || o.observed_us == 0) continue;
+      if (o.observed_us == 0) continue;
       out.push_back(std::move(o));
     }
   }
-  stats.evaluate_ms += Ms(std::chrono::steady_clock::now() - evaluate_started).count();
 }
 
 absl::StatusOr<int> Evaluator::RunOnce() {
+  using Ms = std::chrono::duration<double, std::milli>;
+  using SteadyClock = std::chrono::steady_clock;
   int looked_at = 0;
   RoundStats stats;
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = SteadyClock::now();
+  int64_t advanced_to = 0;
+  windows_.NextRound();
   auto status = pool_.WithTransaction("evaluate new vitals", [&](pqxx::work& tx) {
     looked_at = 0;
     stats = {};
@@ -134,43 +230,75 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     // FOR UPDATE: two alerts replicas take turns instead of evaluating the same rows at once.
     const int64_t cursor =
         tx.exec("SELECT last_seq FROM consumer_cursors WHERE consumer = 'alerts' FOR UPDATE")[0][0].as<int64_t>();
+    advanced_to = cursor;
+    if (!cursor_written_ || *cursor_written_ != cursor) {
+      // Another replica consumed rows this process never read (or this is the first round, or
+      // the last one failed): no window can promise it holds every row.
+      stats.windows_dropped = windows_.patients() > 0;
+      windows_.Clear();
+    }
     gaps_.BeforeRead(tx);
-    auto rows = tx.exec_params(
-        "SELECT ingest_seq, patient_id, vital_type, (extract(epoch FROM measured_at) * 1000000)::bigint"
-        " FROM vitals WHERE ingest_seq > $1 ORDER BY ingest_seq LIMIT 5000",
-        cursor);
+    // The next kRoundRows rows. Within kRoundSeqSpan values of the cursor first: the BRIN index
+    // then reads only those block ranges, whatever the backlog (an unbounded "> cursor ...
+    // LIMIT" sorts every row after the cursor, which grows without bound once behind). Only
+    // when that span holds nothing (a jump in the sequence) is the rest searched.
+    const std::string select =
+        absl::StrCat("SELECT ", kVitalsRowColumns, ", v.patient_id FROM vitals v WHERE v.ingest_seq > $1");
+    const std::string limit = absl::StrCat(" ORDER BY v.ingest_seq LIMIT ", kRoundRows);
+    pqxx::result rows = tx.exec_params(select + " AND v.ingest_seq <= $2" + limit, cursor, cursor + kRoundSeqSpan);
+    if (rows.empty()) rows = tx.exec_params(select + limit, cursor);
     if (rows.empty()) return;
+    stats.rows_read = static_cast<int64_t>(rows.size());
 
     // Every row is evaluated, also those behind an unsettled gap (evaluation is idempotent); the
     // cursor moves only as far as the gap tracker allows.
     std::vector<int64_t> seqs;
     seqs.reserve(rows.size());
-    std::map<std::string, std::vector<int64_t>> new_times;  // patient -> measured times of new rows read
+    std::map<std::string, NewRows> patients;
     const std::set<int> read(types_read_.begin(), types_read_.end());
     for (const auto& row : rows) {
       seqs.push_back(row[0].as<int64_t>());
-      if (read.contains(row[2].as<int>())) new_times[row[1].as<std::string>()].push_back(row[3].as<int64_t>());
+      if (!read.contains(row[1].as<int>())) continue;
+      NewRows& in = patients[row[6].as<std::string>()];
+      CachedRow r = ReadVitalsRow(row, 0);
+      // From the oldest new row, also one measured before rows already evaluated (a late row):
+      // the instants then run from its time to the newest.
+      in.oldest_us = in.rows.empty() ? r.point.measured_us : std::min(in.oldest_us, r.point.measured_us);
+      in.rows.push_back(std::move(r));
     }
     const int64_t advance_to = gaps_.AfterRead(tx, cursor, seqs);
     looked_at = static_cast<int>(std::upper_bound(seqs.begin(), seqs.end(), advance_to) - seqs.begin());
+    const auto load_started = SteadyClock::now();
+    stats.read_ms = Ms(load_started - started).count();
 
+    UpdateWindows(tx, patients, stats);
+    RefreshRestingHr(tx, patients);
+    const auto evaluate_started = SteadyClock::now();
+    stats.load_ms = Ms(evaluate_started - load_started).count();
     std::vector<Observation> observations;
-    for (const auto& [patient, times] : new_times) {
-      // From the oldest new row, also one measured before rows already evaluated (a late row):
-      // the instants then run from its time to the newest.
-      EvaluatePatient(tx, patient, *std::min_element(times.begin(), times.end()), times, observations, stats);
+    for (const auto& [patient, in] : patients) {
+      EvaluatePatient(patient, in, observations, stats);
       ++stats.patients;
     }
     stats.observations = static_cast<int>(observations.size());
-    const auto apply_started = std::chrono::steady_clock::now();
-    ApplyAll(tx, observations);
-    stats.apply_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - apply_started).count();
+    if (on_verdicts_) on_verdicts_(observations);
+    const auto apply_started = SteadyClock::now();
+    stats.evaluate_ms = Ms(apply_started - evaluate_started).count();
+    ApplyAll(tx, observations, &stats.observations_skipped);
+    stats.apply_ms = Ms(SteadyClock::now() - apply_started).count();
     tx.exec_params("UPDATE consumer_cursors SET last_seq = $1, updated_at = now() WHERE consumer = 'alerts'",
                    advance_to);
+    advanced_to = advance_to;
   });
-  if (!status.ok()) return status;
-  stats.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (!status.ok()) {
+    cursor_written_.reset();  // the next round starts cold: this one may have read rows it did not commit
+    return status;
+  }
+  cursor_written_ = advanced_to;
+  stats.evicted = windows_.EvictToCap();
+  stats.window_rows = static_cast<int64_t>(windows_.rows());
+  stats.window_patients = static_cast<int>(windows_.patients());
+  stats.ms = Ms(SteadyClock::now() - started).count();
   {
     std::lock_guard lock(stats_mu_);
     last_round_ = stats;
@@ -254,13 +382,32 @@ absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
 void Evaluator::Loop() {
   using namespace std::chrono_literals;
   common::PgListener listener(conninfo_, "vitals_new");
-  auto next_timer = std::chrono::steady_clock::now();
+  // Where the evaluator's time goes, summed over the rounds of each kStatsPeriod and logged.
+  constexpr auto kStatsPeriod = 10s;
+  auto next_stats = std::chrono::steady_clock::now() + kStatsPeriod;
+  RoundStats sum;
+  int rounds = 0;
   while (!stop_) {
-    if (std::chrono::steady_clock::now() >= next_timer) {
-      next_timer = std::chrono::steady_clock::now() + kTimerPeriod;
-      if (auto timer = RunTimerOnce(); !timer.ok()) {
-        common::LogWarn("alerts.timer_rules_failed", {{"error", timer.status().message()}});
+    if (std::chrono::steady_clock::now() >= next_stats) {
+      next_stats = std::chrono::steady_clock::now() + kStatsPeriod;
+      if (rounds > 0) {
+        common::LogInfo("alerts.evaluator_rounds", {{"rounds", rounds},
+                                                    {"rows_read", sum.rows_read},
+                                                    {"patient_rounds", sum.patients},
+                                                    {"patients_loaded", sum.patients_loaded},
+                                                    {"rows_loaded", sum.rows_loaded},
+                                                    {"instants", sum.instants},
+                                                    {"observations", sum.observations},
+                                                    {"observations_skipped", sum.observations_skipped},
+                                                    {"window_rows", sum.window_rows},
+                                                    {"ms", sum.ms},
+                                                    {"read_ms", sum.read_ms},
+                                                    {"load_ms", sum.load_ms},
+                                                    {"evaluate_ms", sum.evaluate_ms},
+                                                    {"apply_ms", sum.apply_ms}});
       }
+      sum = {};
+      rounds = 0;
     }
     if (auto technical = RunTechnicalOnce(); !technical.ok()) {
       common::LogWarn("alerts.technical_failed", {{"error", technical.status().message()}});
@@ -271,7 +418,11 @@ void Evaluator::Loop() {
       std::this_thread::sleep_for(500ms);
       continue;
     }
-    if (*consumed > 0) continue;  // more may be waiting
+    if (*consumed > 0) {
+      sum.Add(last_round());
+      ++rounds;
+      continue;  // more may be waiting
+    }
     // Wake on NOTIFY, or after 500 ms to retry young gaps and survive a lost notification.
     listener.Wait(500ms);
   }

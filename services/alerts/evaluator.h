@@ -10,8 +10,16 @@
 // costs work.
 //
 // Each round drives the rule engine (rules/engine.h, the catalogue of --alert-rules) for every
-// patient with new rows: it loads the patient's inputs (inputs_loader.h: bounded, see there)
-// and evaluates at data instants covering the new rows (evaluation_plan.h: every sparse
+// patient with new rows. Incrementally: the patient's inputs are kept across rounds
+// (patient_windows.h: heart rate over HeartRateLookbackUs, the sparse types over the engine's
+// lookback, the contact-lost periods) and extended with the round's own rows; a patient not
+// kept, or whose new rows need history before the kept window (a late row), is loaded with
+// the round's other such patients in one query (window_loader.h); settings and contact-lost
+// periods are read for all the round's patients in one query each. Every window is dropped
+// when the cursor read at the start of a round is not the one this process last wrote (another
+// replica consumed rows this process never read); a restart starts with none. The engine then
+// sees exactly what a per-round reload (inputs_loader.h's bound) would show it, and evaluates at
+// data instants covering the new rows (evaluation_plan.h: every sparse
 // sample, heart rate every 30 s, the newest). A row measured before rows already evaluated (a
 // late row) re-evaluates from its time to the newest. So an episode that began and ended
 // between two rounds (this service, PostgreSQL or the uplink was down meanwhile) is still
@@ -21,7 +29,7 @@
 // The rules whose verdict moves with the wall clock (twin drift and the technical rules:
 // device or gateway silent, contact lost, battery, clock skew, quarantine) are judged by
 // RunTimerOnce at the clock's now, every kTimerPeriod for each patient with bound devices, not
-// at data instants.
+// at data instants, on a thread of their own (Start) so that they never delay new vitals.
 //
 // Rules speak to the alarm lifecycle through Observations (observation.h). A technical event
 // (technical_events: foreign gateway, full quarantine; no catalogue rule covers them) is an
@@ -32,13 +40,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "services/alerts/inputs_loader.h"
 #include "services/alerts/lifecycle/pg_store.h"
+#include "services/alerts/patient_windows.h"
 #include "services/alerts/rules/engine.h"
 #include "services/common/gap_tracker.h"
 #include "services/common/pg.h"
@@ -64,30 +75,51 @@ lifecycle::Config LifecycleConfigFor(const rules::RuleEngine& engine);
 // What the last RunOnce did, for the log and the cost measurement.
 struct RoundStats {
   int patients = 0;
-  int64_t rows_loaded = 0;  // vitals rows loaded as rule inputs
+  int64_t rows_read = 0;         // new vitals rows the round read after the cursor
+  int64_t rows_loaded = 0;       // vitals rows loaded from SQL into windows (patients not kept, late rows)
+  int patients_loaded = 0;       // patients whose window was (re)loaded
+  bool windows_dropped = false;  // the cursor was not this process's: every window was dropped
+  int evicted = 0;               // windows evicted to stay under the cap
+  int64_t window_rows = 0;       // rows kept after the round, in all windows
+  int window_patients = 0;
   int instants = 0;
   int observations = 0;
-  double ms = 0;           // the whole round: SQL, evaluation and the lifecycle
-  double load_ms = 0;      // of which loading rule inputs
-  double evaluate_ms = 0;  // of which RuleEngine::Evaluate
-  double apply_ms = 0;     // of which the lifecycle (ApplyLockedInTx of every verdict)
+  int observations_skipped = 0;  // verdicts with no episode: they change no alert, so no SQL
+  double ms = 0;                 // the whole round: SQL, evaluation and the lifecycle
+  double read_ms = 0;            // of which reading the new rows (and the gap tracker)
+  double load_ms = 0;            // of which loading rule inputs (settings, contact, windows, resting HR)
+  double evaluate_ms = 0;        // of which RuleEngine::Evaluate
+  double apply_ms = 0;           // of which the lifecycle (ApplyLockedInTx of every verdict)
+
+  // Sums the counts and times of `r` into this one (window sizes: r's, the newest).
+  void Add(const RoundStats& r);
+};
+
+struct EvaluatorOptions {
+  // Rows kept in all patient windows (patient_windows.h; about 100 bytes each, so ~400 MB):
+  // 2,000 patients at 1 Hz hold 22,500 heart-rate rows each (HeartRateLookbackUs).
+  size_t max_window_rows = 4'000'000;
+  // Called on the evaluator thread with every round's verdicts before they are applied (tests
+  // compare verdicts with it); unset in the service.
+  std::function<void(const std::vector<Observation>&)> on_verdicts;
 };
 
 class Evaluator {
  public:
-  // How often RunTimerOnce runs in Start's loop.
+  // How often RunTimerOnce runs (Start's timer thread).
   static constexpr std::chrono::seconds kTimerPeriod{30};
 
   // `engine` and `clock` (the lifecycle's wall clock, also the timer rules' now) must outlive
   // the evaluator. The engine's catalogue must pass CheckInstantSpacing (evaluation_plan.h);
   // main.cc checks it and exits with the message, here it aborts.
   Evaluator(common::PgPool& pool, std::string conninfo, const rules::RuleEngine& engine, lifecycle::Config lifecycle,
-            const lifecycle::Clock& clock = SystemClock());
+            const lifecycle::Clock& clock = SystemClock(), EvaluatorOptions options = {});
   ~Evaluator();  // stops the thread
 
   void Start();
-  // Asks the consumer thread to end after its current wait (at most about a second) without
-  // waiting for it; the destructor joins it. Lets that wait overlap the server drain.
+  // Asks the consumer and timer threads to end after their current wait (at most about a
+  // second) or timer round without waiting for them; the destructor joins them. Lets that
+  // wait overlap the server drain.
   void RequestStop() { stop_ = true; }
 
   // One round: evaluates rows after the cursor and advances it. Returns the number of
@@ -107,16 +139,23 @@ class Evaluator {
   }
 
  private:
+  struct NewRows;  // evaluator.cc: one patient's rows of a round
   void Loop();
-  // Evaluates one patient's vitals rules at the instants covering rows measured from
-  // `oldest_new_us`; appends the verdicts to `out`.
-  void EvaluatePatient(pqxx::work& tx, const std::string& patient, int64_t oldest_new_us,
-                       const std::vector<int64_t>& new_times_us, std::vector<Observation>& out, RoundStats& stats);
-  // The cached daily resting heart rates of `patient` for days before `today`, refreshed when
-  // the day changes, when a new row fell on a completed day, or after kRestingHrCacheTtl.
-  const std::vector<rules::DailyRestingHr>& RestingHrDays(pqxx::work& tx, const std::string& patient, int64_t today,
-                                                          bool completed_day_changed);
-  void ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations);
+  // RunTimerOnce every kTimerPeriod, on a thread of its own: loading every bound patient's
+  // device status takes seconds with thousands of patients, and must not hold up new vitals.
+  void TimerLoop();
+  // Brings the windows of the round's patients up to date: settings and contact-lost periods,
+  // the new rows, and one batched load for patients not kept or not covered.
+  void UpdateWindows(pqxx::work& tx, std::map<std::string, NewRows>& patients, RoundStats& stats);
+  // Refreshes (in one query) the cached daily resting heart rates of the patients whose entry
+  // is stale: the day changed, a new row fell on a completed day, or kRestingHrCacheTtl passed.
+  void RefreshRestingHr(pqxx::work& tx, const std::map<std::string, NewRows>& patients);
+  // Evaluates one patient's vitals rules at its instants; appends the verdicts to `out`.
+  void EvaluatePatient(const std::string& patient, const NewRows& rows, std::vector<Observation>& out,
+                       RoundStats& stats);
+  // Applies every verdict; a valid verdict without an episode changes nothing
+  // (lifecycle::ApplyObservation) and is counted in `skipped` unsent.
+  void ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped = nullptr);
 
   common::PgPool& pool_;
   const std::string conninfo_;
@@ -125,17 +164,21 @@ class Evaluator {
   const int64_t hr_lookback_us_;
   const lifecycle::PgLifecycleStore store_;
   const lifecycle::Clock& clock_;
+  const std::function<void(const std::vector<Observation>&)> on_verdicts_;
   struct RestingHrEntry {
     int64_t today = 0;
     int64_t loaded_at_us = 0;  // clock_
     std::vector<rules::DailyRestingHr> days;
   };
   std::map<std::string, RestingHrEntry> resting_hr_;  // only the evaluator thread touches it
+  PatientWindows windows_;                            // likewise
+  std::optional<int64_t> cursor_written_;             // the cursor this process last committed
   mutable std::mutex stats_mu_;
   RoundStats last_round_;
   common::GapTracker gaps_{"alerts"};  // only the evaluator thread (or RunOnce's caller) touches it
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::thread timer_thread_;
 };
 
 }  // namespace healthtwin::alerts

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   // alarm policy may change them (The Joint Commission NPSG.06.01.01), and the demo shortens
   // HIGH's so that an escalation is seen within its minutes.
   std::optional<int64_t> escalate_s[3];
+  alerts::EvaluatorOptions evaluator_options;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {}, [&](CLI::App& app) {
     app.add_option("--alert-rules", rules_path,
                    "a rule catalogue (TOML) to use instead of the built-in deploy/config/alert_rules.toml");
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
                                   " alert waits before the next care-team tier is called (default ", defaults[i], ")"))
           ->check(CLI::Range(int64_t{1}, int64_t{86400}));
     }
+    app.add_option("--window-rows", evaluator_options.max_window_rows,
+                   absl::StrCat("vitals rows the evaluator keeps in memory across rounds, all patients together (about "
+                                "100 bytes each; least recently used patients are dropped and reloaded; default ",
+                                evaluator_options.max_window_rows, ")"));
   });
   std::string rules_text(alerts::rules::ShippedCatalogueToml());
   if (!rules_path.empty()) {
@@ -79,7 +84,7 @@ int main(int argc, char** argv) {
     if (escalate_s[i]) *delays_us[i] = *escalate_s[i] * 1'000'000;
   }
   alerts::lifecycle::PgLifecycleStore store(pool, lifecycle, alerts::SystemClock());
-  alerts::Evaluator evaluator(pool, cfg.db_conninfo, *rules, lifecycle, alerts::SystemClock());
+  alerts::Evaluator evaluator(pool, cfg.db_conninfo, *rules, lifecycle, alerts::SystemClock(), evaluator_options);
   alerts::lifecycle::Escalator escalator(store);
   alerts::AlertServiceImpl service(
       pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access), store,

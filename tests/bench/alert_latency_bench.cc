@@ -74,6 +74,7 @@ struct Options {
   int baseline_seconds = 30;
   int streams = 4;
   int batch = 500;
+  std::string alerts_log_level = "warn";
   std::string ingest_bin, alerts_bin, clinician_api_bin, pki_script;
 };
 
@@ -292,6 +293,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 3600));
   app.add_option("--streams", o.streams, "concurrent bridge streams")->check(CLI::Range(1, 64));
   app.add_option("--batch", o.batch, "samples per batch")->check(CLI::Range(1, 10000));
+  app.add_option("--alerts-log-level", o.alerts_log_level,
+                 "the alerts service's --log-level (info shows alerts.evaluator_rounds: where its time goes)");
   app.add_option("--ingest-bin", o.ingest_bin)->required()->check(CLI::ExistingFile);
   app.add_option("--alerts-bin", o.alerts_bin)->required()->check(CLI::ExistingFile);
   app.add_option("--clinician-api-bin", o.clinician_api_bin)->required()->check(CLI::ExistingFile);
@@ -333,15 +336,15 @@ int main(int argc, char** argv) {
 
   auto ingest =
       Check(testing::StartIngestProcess(o.ingest_bin, pki, conninfo, work, {"--log-level", "warn"}), "start ingest");
-  auto service_args = [&](const std::string& name) {
+  auto service_args = [&](const std::string& name, const std::string& log_level = "warn") {
     std::vector<std::string> args = testing::ServiceFlags(pki, name, conninfo, work + "/" + name + ".port");
-    args.insert(args.end(), {"--log-level", "warn"});
+    args.insert(args.end(), {"--log-level", log_level});
     return args;
   };
   const std::string rules_path = work + "/alert_rules.toml";
   std::ofstream(rules_path) << Check(alerts::rules::ShortHrHighToml(HT_ALERT_RULES_TOML, kRuleMinDurationS, 30),
                                      "write the test rule catalogue");
-  std::vector<std::string> alerts_args = service_args("alerts");
+  std::vector<std::string> alerts_args = service_args("alerts", o.alerts_log_level);
   alerts_args.insert(alerts_args.end(), {"--alert-rules", rules_path});
   auto alerts = Check(testing::StartListening(o.alerts_bin, alerts_args, work + "/alerts.port"), "start alerts");
   std::vector<std::string> api_args = service_args("clinician_api");

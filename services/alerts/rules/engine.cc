@@ -19,14 +19,22 @@ RuleEngine::RuleEngine(Catalogue catalogue) : catalogue_(std::move(catalogue)) {
 }
 
 std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, int64_t now_us) const {
-  // Only the window the rules read: the index then costs what the rules need, whatever the
-  // caller passed.
+  return Evaluate(in, now_us, nullptr);
+}
+
+std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, int64_t now_us,
+                                              bool (*include)(RuleKind)) const {
+  // Only the window the rules read, up to now: the index then costs what the rules need,
+  // whatever the caller passed (an evaluator re-judging an earlier instant passes later rows too).
   auto first = std::lower_bound(in.vitals.begin(), in.vitals.end(), now_us - lookback_us_,
                                 [](const VitalPoint& v, int64_t t) { return v.measured_us < t; });
-  const VitalIndex idx(in.vitals.subspan(static_cast<size_t>(first - in.vitals.begin())), now_us);
+  auto last = std::upper_bound(first, in.vitals.end(), now_us,
+                               [](int64_t t, const VitalPoint& v) { return t < v.measured_us; });
+  const VitalIndex idx(
+      in.vitals.subspan(static_cast<size_t>(first - in.vitals.begin()), static_cast<size_t>(last - first)), now_us);
   std::vector<Observation> out;
   for (const RuleSpec& r : catalogue_.rules()) {
-    if (!r.enabled) continue;
+    if (!r.enabled || (include != nullptr && !include(r.kind))) continue;
     switch (r.kind) {
       case RuleKind::kThresholdHigh:
       case RuleKind::kThresholdLow:

@@ -29,6 +29,10 @@ class RuleEngine {
   explicit RuleEngine(Catalogue catalogue);
 
   std::vector<Observation> Evaluate(const PatientInputs& in, int64_t now_us) const;
+  // The same for only the enabled rules whose kind `include` accepts (in catalogue order): a
+  // caller that discards the others does not pay for them. Each rule's verdict is the one
+  // Evaluate gives.
+  std::vector<Observation> Evaluate(const PatientInputs& in, int64_t now_us, bool (*include)(RuleKind)) const;
 
   // How much vital history before `now` Evaluate reads (the longest rule's window).
   int64_t lookback_us() const { return lookback_us_; }

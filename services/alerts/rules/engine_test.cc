@@ -19,6 +19,42 @@ auto Const(double v) {
   return [v](int) { return v; };
 }
 
+// --- rule selection ---
+
+bool OnlyThresholds(RuleKind k) { return k == RuleKind::kThresholdHigh || k == RuleKind::kThresholdLow; }
+
+// Evaluating a subset of the rules gives each of them the verdict the full evaluation gives.
+TEST(RuleEngineTest, ASubsetOfRulesGetsTheSameVerdictsAsTheFullEvaluation) {
+  const RuleEngine engine = ShippedEngine();
+  std::vector<VitalPoint> v;
+  Append(v, kHeartRate, "strap", kT0, kS, 900, [](int i) { return i < 200 ? 80.0 : 130.0; });
+  Append(v, kSpo2, "oxi", kT0, 5 * kMin, 3, Const(89));
+  SortByTime(v);
+  PatientInputs in;
+  in.patient_id = "pat-0001";
+  in.vitals = v;
+  const std::vector<Observation> all = engine.Evaluate(in, kT0 + 899 * kS);
+  const std::vector<Observation> some = engine.Evaluate(in, kT0 + 899 * kS, OnlyThresholds);
+  std::vector<std::string> expected_ids;
+  for (const Observation& o : all) {
+    const RuleSpec* spec = engine.catalogue().Find(o.rule_id);
+    if (spec != nullptr && OnlyThresholds(spec->kind)) expected_ids.push_back(o.rule_id);
+  }
+  ASSERT_EQ(some.size(), expected_ids.size());
+  ASSERT_GE(some.size(), 4u);
+  bool any_active = false;
+  for (size_t i = 0; i < some.size(); ++i) {
+    EXPECT_EQ(some[i].rule_id, expected_ids[i]);
+    const Observation& full = Find(all, some[i].rule_id);
+    EXPECT_EQ(some[i].active, full.active) << some[i].rule_id;
+    EXPECT_EQ(some[i].condition_started_us, full.condition_started_us) << some[i].rule_id;
+    EXPECT_EQ(some[i].observed_us, full.observed_us) << some[i].rule_id;
+    EXPECT_EQ(some[i].summary, full.summary) << some[i].rule_id;
+    any_active = any_active || some[i].active;
+  }
+  EXPECT_TRUE(any_active);  // hr_high: 700 s above 120 /min
+}
+
 // --- hr_high at every cadence ---
 
 TEST(HrHighTest, WatchOnceAMinute45MinAt128To140Raises) {

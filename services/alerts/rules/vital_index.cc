@@ -58,8 +58,17 @@ int VitalIndex::TypesPresent(const std::vector<int>& types, int64_t from_us) con
 std::map<std::string, std::vector<TimedValue>> VitalIndex::ByDevice(const std::vector<int>& types,
                                                                     int64_t from_us) const {
   std::map<std::string, std::vector<TimedValue>> out;
+  std::vector<TimedValue>* series = nullptr;  // of the previous sample's device: most often this one's
+  const std::string* device = nullptr;
   for (int t : types) {
-    for (const VitalPoint* v : From(t, from_us)) out[v->device_id].push_back({v->measured_us, v->value});
+    for (const VitalPoint* v : From(t, from_us)) {
+      if (device == nullptr || *device != v->device_id) {
+        auto it = out.try_emplace(v->device_id).first;
+        device = &it->first;
+        series = &it->second;
+      }
+      series->push_back({v->measured_us, v->value});
+    }
   }
   if (TypesPresent(types, from_us) > 1) {
     for (auto& [_, s] : out) std::stable_sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
