@@ -110,12 +110,12 @@ fhir::VitalSample FhirVitalSampleOf(const VitalRow& row) {
 
 absl::StatusOr<std::string> FhirEncoder::EncodeAlertEvent(const Feed& feed, const AlertEventRow& event,
                                                           const std::string& message_id) const {
-  const fhir::AlertResources r = fhir::BuildAlertResources(FhirAlertEventOf(event));
+  fhir::AlertResources r = fhir::BuildAlertResources(FhirAlertEventOf(event));
   fhir::Notification n = NotificationOf(feed, base_url_, "alerts", kAlertTopic, message_id);
   n.events = {{event.event_seq, event.event_at_us, r.focus}};
   n.events_since_start = event.event_seq;
-  n.resources = r.resources;
-  return fhir::BuildNotificationBundle(n).dump();
+  n.resources = std::move(r.resources);
+  return fhir::BuildNotificationBundle(std::move(n)).dump();
 }
 
 absl::StatusOr<std::string> FhirEncoder::EncodeVitals(const Feed& feed, std::span<const VitalRow> samples,
@@ -124,7 +124,7 @@ absl::StatusOr<std::string> FhirEncoder::EncodeVitals(const Feed& feed, std::spa
   std::vector<fhir::VitalSample> rows;
   rows.reserve(samples.size());
   for (const VitalRow& s : samples) rows.push_back(FhirVitalSampleOf(s));
-  const fhir::VitalObservations built = fhir::BuildVitalObservations(rows);
+  fhir::VitalObservations built = fhir::BuildVitalObservations(rows);
   if (built.skipped_without_profile > 0 || built.skipped_unit_mismatch > 0) {
     common::LogWarn("feeds.fhir_samples_skipped", {{"feed_id", feed.feed_id},
                                                    {"message_id", message_id},
@@ -143,9 +143,9 @@ absl::StatusOr<std::string> FhirEncoder::EncodeVitals(const Feed& feed, std::spa
   for (size_t i = 0; i < built.observations.size(); ++i) {
     n.events.push_back({built.first_ingest_seq[i], built.measured_at_us[i],
                         absl::StrCat("Observation/", built.observations[i]["id"].get<std::string>())});
-    n.resources.push_back(built.observations[i]);
+    n.resources.push_back(std::move(built.observations[i]));
   }
-  return fhir::BuildNotificationBundle(n).dump();
+  return fhir::BuildNotificationBundle(std::move(n)).dump();
 }
 
 SendResult::Outcome HttpOutcome(int status) {

@@ -10,7 +10,7 @@ namespace healthtwin::feeds::fhir {
 
 using nlohmann::json;
 
-json BuildNotificationBundle(const Notification& n) {
+json BuildNotificationBundle(Notification n) {
   const std::string subscription_url = absl::StrCat(n.base_url, "/Subscription/", n.subscription_id);
   const int64_t since_start =
       n.events.empty() ? n.events_since_start : std::max(n.events_since_start, n.events.back().event_number);
@@ -39,13 +39,16 @@ json BuildNotificationBundle(const Notification& n) {
                      {"request", {{"method", "GET"}, {"url", absl::StrCat(subscription_url, "/$status")}}},
                      {"response", {{"status", "200"}}}});
   std::set<std::string> seen;
-  for (const json& r : n.resources) {
+  for (json& r : n.resources) {
     const std::string local = absl::StrCat(r.at("resourceType").get<std::string>(), "/", r.at("id").get<std::string>());
     if (!seen.insert(local).second) continue;
-    entries.push_back({{"fullUrl", absl::StrCat(n.base_url, "/", local)},
-                       {"resource", r},
-                       {"request", {{"method", "PUT"}, {"url", local}}},
-                       {"response", {{"status", "200"}}}});
+    // Built field by field: an initializer list would copy the resource.
+    json entry = json::object();
+    entry["fullUrl"] = absl::StrCat(n.base_url, "/", local);
+    entry["resource"] = std::move(r);
+    entry["request"] = {{"method", "PUT"}, {"url", local}};
+    entry["response"] = {{"status", "200"}};
+    entries.push_back(std::move(entry));
   }
   return {{"resourceType", "Bundle"},
           {"id", n.bundle_id},

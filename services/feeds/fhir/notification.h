@@ -44,6 +44,7 @@ inline constexpr char kNotificationProfile[] =
 inline constexpr char kStatusProfile[] =
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4";
 
-nlohmann::json BuildNotificationBundle(const Notification& n);
+// Takes the notification by value: its resources are moved into the entries.
+nlohmann::json BuildNotificationBundle(Notification n);
 
 }  // namespace healthtwin::feeds::fhir
