@@ -70,18 +70,18 @@ class FeedsFhirIntegrationTest : public FeedsDbTest {
 
   // A fhir-rest-hook feed to the receiver ("alerts" resolves to 127.0.0.1 in the transport),
   // trusting `ca_pem`, presenting our client certificate.
-  int64_t AddFeed(const std::string& ca_pem) {
-    ExecSql(su_,
-            absl::StrCat("INSERT INTO feeds (name, kind, target, tls, tls_ca_pem, tls_client_cert, send_alerts,"
-                         " send_vitals, created_by, updated_by) VALUES ('hospital', 'fhir-rest-hook',"
-                         " 'https://alerts:",
-                         port_, "/fhir/notify', true, $pem$", ca_pem, "$pem$, true, true, true, 'admin1', 'admin1')"));
+  int64_t AddFeed(const std::string& ca_pem, const std::string& host = "alerts") {
+    ExecSql(su_, absl::StrCat("INSERT INTO feeds (name, kind, target, tls, tls_ca_pem, tls_client_cert, send_alerts,"
+                              " send_vitals, created_by, updated_by) VALUES ('hospital', 'fhir-rest-hook',"
+                              " 'https://",
+                              host, ":", port_, "/fhir/notify', true, $pem$", ca_pem,
+                              "$pem$, true, true, true, 'admin1', 'admin1')"));
     return QueryInt64(su_, "SELECT feed_id FROM feeds WHERE name = 'hospital'");
   }
 
   std::unique_ptr<FeedWorker> MakeWorker(common::PgPool& pool, FhirTransportOptions options = {}) {
     options.identity = {Pki("feeds.pem"), Pki("feeds.key")};
-    options.host_addresses = {{"alerts", "127.0.0.1"}};
+    options.host_addresses = {{"alerts", "127.0.0.1"}, {"twin", "127.0.0.1"}};
     options.connect_timeout = 3s;
     options.read_timeout = 10s;
     WorkerOptions w;
@@ -226,6 +226,20 @@ TEST_F(FeedsFhirIntegrationTest, AReceiverCertificateFromAnotherCaIsRefusedAndRe
     std::this_thread::sleep_for(350ms);
   }
   EXPECT_EQ(Count("state = 'pending' AND attempts >= 2 AND last_error LIKE '%SSLServerVerification%'"), 1)
+      << LastErrors();
+  EXPECT_TRUE(Received().empty());
+}
+
+TEST_F(FeedsFhirIntegrationTest, AReceiverWhoseCertificateNamesAnotherHostIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver({}));  // presents "alerts"
+  AddFeed(ReadFileOrEmpty(Pki("ca.pem")), "twin");
+  common::PgPool pool(feeds_conninfo_, 2);
+  auto worker = MakeWorker(pool);
+  ASSERT_TRUE(worker->RunOnce().ok());
+  AddAlert("p1");
+  ASSERT_TRUE(worker->RunOnce().ok());
+  ASSERT_TRUE(worker->RunOnce().ok());
+  EXPECT_EQ(Count("state = 'pending' AND attempts >= 1 AND last_error LIKE '%SSLServerVerification%'"), 1)
       << LastErrors();
   EXPECT_TRUE(Received().empty());
 }
