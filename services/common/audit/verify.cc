@@ -120,10 +120,10 @@ VerifyReport VerifyChain(pqxx::connection& conn, const VerifyOptions& options) {
           Fail(report, expected, absl::StrCat("seq ", expected, " is missing (the next record is seq ", r.seq, ")"));
           chain_broken = true;
         } else if (r.prev_hash != prev) {
-          Fail(report, r.seq, absl::StrCat("seq ", r.seq, ": prev_hash is not the hash of seq ", r.seq - 1));
+          Fail(report, r.seq, absl::StrCat("prev_hash is not the hash of seq ", r.seq - 1));
           chain_broken = true;
         } else if (hash != r.hash) {
-          Fail(report, r.seq, absl::StrCat("seq ", r.seq, ": the hash does not match the record's contents"));
+          Fail(report, r.seq, "the hash does not match the record's contents");
           chain_broken = true;
         }
       }

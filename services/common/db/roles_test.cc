@@ -111,7 +111,6 @@ const Matrix& FunctionMatrix() {
       {"healthtwin_audit_action_code(text)", {}},
       {"healthtwin_audit_outcome_code(text)", {}},
       {"healthtwin_audit_purpose(text)", {}},
-      {"healthtwin_audit_str(text)", {}},
       {"healthtwin_audit_hash(audit_log)", {}},
       {"healthtwin_audit_chain()", {}},
       {"healthtwin_audit_refuse_change()", {}},

@@ -69,24 +69,26 @@ LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn
   SELECT CASE WHEN role IN ('clinician', 'nurse') THEN 'TREAT' WHEN role = 'researcher' THEN 'HRESCH' ELSE 'HOPERAT' END
 $fn$;
 
-CREATE FUNCTION healthtwin_audit_str(t text) RETURNS bytea
-LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
-  SELECT CASE WHEN t IS NULL THEN '\xffffffff'::bytea
-              ELSE int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') END
-$fn$;
-
--- SHA-256(0x00 || record) as described at the top.
+-- SHA-256(0x00 || record) as described at the top. One function, not one per field: every
+-- function here carries SET search_path (0006), which stops PostgreSQL inlining it, so a call
+-- per field would cost a function call each on every audit insert.
 CREATE FUNCTION healthtwin_audit_hash(r audit_log) RETURNS bytea
-LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
-  SELECT sha256('\x00'::bytea || int8send(r.seq) || r.prev_hash
-                || int8send((extract(epoch FROM r.at) * 1000000)::bigint)
-                || healthtwin_audit_str(r.event_type) || healthtwin_audit_str(r.action)
-                || healthtwin_audit_str(r.action_code) || healthtwin_audit_str(r.outcome)
-                || healthtwin_audit_str(r.outcome_code) || healthtwin_audit_str(r.detail)
-                || healthtwin_audit_str(r.actor) || healthtwin_audit_str(r.role)
-                || healthtwin_audit_str(r.peer) || healthtwin_audit_str(r.on_behalf_of)
-                || healthtwin_audit_str(r.agent_token_id) || healthtwin_audit_str(r.patient_id)
-                || healthtwin_audit_str(r.entity_what) || healthtwin_audit_str(r.purpose_of_use))
+LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+  b bytea := '\x00'::bytea || int8send(r.seq) || r.prev_hash || int8send((extract(epoch FROM r.at) * 1000000)::bigint);
+  f text;
+BEGIN
+  FOREACH f IN ARRAY ARRAY[r.event_type, r.action, r.action_code, r.outcome, r.outcome_code, r.detail, r.actor,
+                           r.role, r.peer, r.on_behalf_of, r.agent_token_id, r.patient_id, r.entity_what,
+                           r.purpose_of_use] LOOP
+    IF f IS NULL THEN
+      b := b || '\xffffffff'::bytea;
+    ELSE
+      b := b || int4send(octet_length(convert_to(f, 'UTF8'))) || convert_to(f, 'UTF8');
+    END IF;
+  END LOOP;
+  RETURN sha256(b);
+END
 $fn$;
 
 -- The head of the chain: one row, written only by the trigger (no service has any privilege).
@@ -192,5 +194,5 @@ GRANT SELECT, INSERT ON audit_checkpoints
   TO healthtwin_ingest, healthtwin_alerts, healthtwin_twin, healthtwin_simulation, healthtwin_clinician_api,
      healthtwin_feeds;
 REVOKE ALL ON FUNCTION healthtwin_audit_action_code(text), healthtwin_audit_outcome_code(text),
-  healthtwin_audit_purpose(text), healthtwin_audit_str(text), healthtwin_audit_hash(audit_log),
+  healthtwin_audit_purpose(text), healthtwin_audit_hash(audit_log),
   healthtwin_audit_refuse_change() FROM PUBLIC;
