@@ -6,11 +6,11 @@
 -- the head. The lock is held until the inserting transaction ends, so writers queue: seq follows
 -- commit order, a rolled-back insert rolls the head back too (no gaps), and two writers can
 -- never both extend the same head (no fork). Whatever a writer puts in seq, prev_hash, hash or
--- recorded_at is overwritten.
+-- at (the recorded time) is overwritten.
 --
 -- The bytes hashed (services/common/audit/README.md has the same, for an auditor):
 --   hash = SHA-256(0x00 || record), record =
---     int8(seq) || prev_hash (32 bytes; 32 zero bytes for seq 1) || int8(recorded_at in
+--     int8(seq) || prev_hash (32 bytes; 32 zero bytes for seq 1) || int8(at, the recorded time, in
 --     microseconds since 1970-01-01T00:00:00Z) || then each of these as str():
 --     event_type, action (the subtype), action_code, outcome, outcome_code, detail, actor (agent
 --     who), role (agent role), peer (agent network address), on_behalf_of, agent_token_id,
@@ -139,7 +139,9 @@ DECLARE
   head audit_chain_head;
 BEGIN
   SELECT * INTO STRICT head FROM audit_chain_head FOR UPDATE;
-  NEW.at := now();
+  -- Read once the head is held, so that recorded times follow chain order (now() would be the
+  -- start of the writer's transaction).
+  NEW.at := clock_timestamp();
   NEW.action_code := coalesce(NEW.action_code, healthtwin_audit_action_code(NEW.action));
   NEW.outcome_code := coalesce(NEW.outcome_code, healthtwin_audit_outcome_code(NEW.outcome));
   NEW.purpose_of_use := coalesce(NEW.purpose_of_use, healthtwin_audit_purpose(NEW.role));
