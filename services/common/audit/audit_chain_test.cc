@@ -2,8 +2,10 @@
 // Access as a service role, tampering made as the superuser with the triggers disabled, and
 // verification as `healthtwin audit verify` does it.
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/ingest_process.h"
 #include "tests/harness/migrated_database.h"
+#include "tests/harness/subprocess.h"
 
 namespace healthtwin::common::audit {
 namespace {
@@ -303,6 +306,50 @@ TEST_F(AuditChainTest, RecordsWrittenBeforeTheMigrationAreChainedInIdOrder) {
   const VerifyReport report = VerifyChain(conn, {});
   EXPECT_TRUE(report.ok) << report.Summary();
   EXPECT_EQ(report.records, 4);
+}
+
+// Runs the real `healthtwin` binary: its exit code and what it printed (stdout, then stderr).
+struct CliResult {
+  int code = -1;
+  std::string output;
+};
+
+CliResult RunCli(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  testing::SubprocessOptions options;
+  options.stdout_path = (dir / "cli.out").string();
+  options.stderr_path = (dir / "cli.err").string();
+  auto child = testing::Subprocess::Spawn(HT_CLI, args, options);
+  if (!child.ok()) return {.code = -1, .output = child.status().ToString()};
+  auto exit = (*child)->Wait(std::chrono::seconds(60));
+  std::string output;
+  for (const std::string& path : {options.stdout_path, options.stderr_path}) {
+    std::ifstream in(path);
+    output.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return {.code = exit.ok() && exit->exited ? exit->code : -1, .output = output};
+}
+
+TEST_F(AuditChainTest, TheCliSignsExportsAndVerifiesAndNamesTheFirstBadSeq) {
+  WriteRecords(12);
+  const std::string key = (*pki_ / "audit-signing.key").string();
+  const std::string pub = (*pki_ / "audit-signing.pub").string();
+  const std::string file = (*pki_ / (TestDatabaseName() + ".jsonl")).string();
+
+  CliResult r = RunCli({"audit", "checkpoint", "--db", superuser_, "--key", key}, *pki_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("wrote a checkpoint of the newest record"));
+  r = RunCli({"audit", "checkpoints", "export", "--db", superuser_, "--out", file}, *pki_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("exported 1 checkpoints (up to seq 12)"));
+  r = RunCli({"audit", "verify", "--db", superuser_, "--checkpoints", file, "--public-key", pub}, *pki_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output,
+            "audit chain good: 12 records, 1 stored checkpoints with good signatures, 1 exported checkpoints match\n");
+
+  Tamper("UPDATE audit_log SET actor = 'dr-mallory' WHERE seq = 5");
+  r = RunCli({"audit", "verify", "--db", superuser_, "--checkpoints", file, "--public-key", pub}, *pki_);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.output, "audit chain BAD at seq 5: the hash does not match the record's contents\n");
 }
 
 // A column added to audit_log later is not protected until the record format (record.h, the
