@@ -337,7 +337,16 @@ cat >"$WORK/cohort.json" <<'SPEC'
 SPEC
 ht --as researcher-rita job submit --spec "$WORK/cohort.json" --wait | tee "$WORK/cohort.txt"
 
+say "the audit trail of all of the above, read straight from the database: a signed checkpoint, exported, then healthtwin audit verify:"
+AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
+"${AUDIT[@]}" checkpoint --db "$DB" --key "$WORK/pki/audit-signing.key" --every-records 1 >/dev/null
+"${AUDIT[@]}" checkpoints export --db "$DB" --out "$WORK/audit-checkpoints.jsonl"
+"${AUDIT[@]}" verify --db "$DB" --checkpoints "$WORK/audit-checkpoints.jsonl" \
+  --public-key "$WORK/pki/audit-signing.pub" | tee "$WORK/audit-verify.txt"
+
 if ((HEADLESS)); then
+  grep -q "^audit chain good: " "$WORK/audit-verify.txt" ||
+    { echo "demo: healthtwin audit verify did not find the audit chain good" >&2; exit 1; }
   grep -q "^twin of pat-0002: version" "$WORK/twin-show.txt" && grep -q "^log_blood_volume" "$WORK/twin-show.txt" ||
     { echo "demo: healthtwin twin show --patient pat-0002 did not show the twin" >&2; exit 1; }
   PSQL=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)

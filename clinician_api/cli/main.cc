@@ -14,6 +14,8 @@
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
+//   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
+//                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
 //   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see
 //   models/calibration/cli_commands.h) healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]
@@ -38,6 +40,7 @@
 
 #include "absl/time/time.h"
 #include "clinician_api/cli/alert_commands.h"
+#include "clinician_api/cli/audit_commands.h"
 #include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -268,6 +271,8 @@ int main(int argc, char** argv) {
       *admin,
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
+  healthtwin::cli::AuditCommands audit_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -284,6 +289,7 @@ int main(int argc, char** argv) {
   if (score.parsed()) return score.Run(std::cout, std::cerr);
   if (alert_commands.parsed()) return alert_commands.Run(std::cout, std::cerr);
   if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
+  if (audit_commands.parsed()) return audit_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

@@ -2,7 +2,8 @@
 # Creates a DEVELOPMENT-ONLY certificate authority and the certificates that
 # the healthtwin services, bridges and people use for mutual TLS.
 #
-#   make-dev-pki.sh OUTDIR            healthtwin dev CA + every identity
+#   make-dev-pki.sh OUTDIR            healthtwin dev CA + every identity, and the
+#                                     audit checkpoint signing key (audit-signing.key/.pub)
 #   make-dev-pki.sh OUTDIR --foreign  an unrelated CA + "intruder" and
 #                                     "foreign-server", for refusal tests
 #
@@ -116,6 +117,22 @@ if [[ -e "${outdir}" && ! -d "${outdir}" ]]; then
   die "'${outdir}' exists and is not a directory"
 fi
 mkdir -p "${outdir}" || die "cannot create directory '${outdir}'"
+
+# TEMPORARY until issue 13's keyring exists: the Ed25519 key that signs audit checkpoints
+# (services/common/audit), and its public half, which an auditor verifies with.
+if ((!foreign)); then
+  audit_key="${outdir}/audit-signing.key"
+  if [[ ! -s "${audit_key}" ]]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "${audit_key}.tmp" 2>/dev/null) ||
+      die "generating the audit signing key failed"
+    mv -f "${audit_key}.tmp" "${audit_key}"
+    echo "${PROG}: created the audit checkpoint signing key '${audit_key}' (temporary, issue 13)"
+  fi
+  if [[ ! -s "${outdir}/audit-signing.pub" ]]; then
+    openssl pkey -in "${audit_key}" -pubout -out "${outdir}/audit-signing.pub" 2>/dev/null ||
+      die "'${audit_key}' is not a readable private key"
+  fi
+fi
 
 ca_pem="${outdir}/ca.pem"
 ca_key="${outdir}/ca.key"

@@ -1,6 +1,7 @@
 #include "services/common/access.h"
 
 #include "services/common/ids.h"
+#include "services/common/logging.h"
 
 namespace healthtwin::common {
 
@@ -40,19 +41,39 @@ void InsertAudit(pqxx::work& tx, const Caller& caller, std::string_view action, 
 
 }  // namespace
 
+void Access::EnableCheckpoints(std::shared_ptr<const audit::CheckpointKey> key, audit::CheckpointPolicy policy) {
+  checkpoint_key_ = std::move(key);
+  checkpoint_policy_ = policy;
+}
+
+void Access::CheckpointIfDue() {
+  if (!checkpoint_key_) return;
+  absl::Status result;
+  auto s = pool_.WithTransaction("write audit checkpoint", [&](pqxx::work& tx) {
+    auto written = audit::CheckpointIfDue(tx, *checkpoint_key_, checkpoint_policy_);
+    result = written.status();
+  });
+  if (s.ok()) s = result;
+  if (!s.ok()) LogWarn("audit.checkpoint_failed", {{"error", s.ToString()}});
+}
+
 absl::Status Access::Audit(const Caller& caller, std::string_view action, const std::string& patient_id,
                            std::string_view outcome, std::string_view detail) {
-  return pool_.WithTransaction("write audit record",
-                               [&](pqxx::work& tx) { InsertAudit(tx, caller, action, patient_id, outcome, detail); });
+  auto s = pool_.WithTransaction("write audit record",
+                                 [&](pqxx::work& tx) { InsertAudit(tx, caller, action, patient_id, outcome, detail); });
+  if (s.ok()) CheckpointIfDue();
+  return s;
 }
 
 absl::Status Access::AuditEach(const Caller& caller, std::string_view action,
                                const std::vector<std::string>& patient_ids, std::string_view outcome,
                                std::string_view detail) {
-  return pool_.WithTransaction("write audit records", [&](pqxx::work& tx) {
+  auto s = pool_.WithTransaction("write audit records", [&](pqxx::work& tx) {
     if (patient_ids.empty()) InsertAudit(tx, caller, action, "", outcome, detail);
     for (const auto& p : patient_ids) InsertAudit(tx, caller, action, p, outcome, detail);
   });
+  if (s.ok()) CheckpointIfDue();
+  return s;
 }
 
 absl::Status Access::CheckAndAudit(const Caller& caller, std::string_view action, const std::string& patient_id) {

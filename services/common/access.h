@@ -2,13 +2,17 @@
 //
 // A clinician or nurse sees only patients on their care team. Every access to patient
 // data, allowed or denied, is written to audit_log before the data is returned; if the audit
-// record cannot be written the access is refused (fail closed).
+// record cannot be written the access is refused (fail closed). audit_log is a hash chain
+// (migration 0020, services/common/audit/README.md): the database gives each record its seq and
+// hash, so writers here only INSERT.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/common/audit/checkpoints.h"
 #include "services/common/pg.h"
 #include "services/common/tls/tls.h"
 
@@ -25,6 +29,11 @@ struct Caller {
 class Access {
  public:
   explicit Access(PgPool& pool) : pool_(pool) {}
+
+  // From now on, after each audit write, signs a checkpoint of the chain when one is due
+  // (audit/checkpoints.h). A failed checkpoint is logged and does not refuse the access: the
+  // record itself is written. Not thread-safe against concurrent audits: call before serving.
+  void EnableCheckpoints(std::shared_ptr<const audit::CheckpointKey> key, audit::CheckpointPolicy policy);
 
   // Patients on the caller's care team.
   absl::StatusOr<std::vector<std::string>> CareTeamPatients(const Caller& caller);
@@ -47,7 +56,11 @@ class Access {
   absl::StatusOr<std::string> AlertPatient(const std::string& alert_id);
 
  private:
+  void CheckpointIfDue();
+
   PgPool& pool_;
+  std::shared_ptr<const audit::CheckpointKey> checkpoint_key_;
+  audit::CheckpointPolicy checkpoint_policy_;
 };
 
 }  // namespace healthtwin::common

@@ -61,6 +61,10 @@ const Matrix& TableMatrix() {
       {"alert_events", {{"alerts", "SELECT,INSERT"}, {"feeds", "SELECT"}}},
       {"alert_shelves", {{"alerts", "SELECT,INSERT,UPDATE"}, {"feeds", "SELECT"}}},
       {"audit_log", Everyone("SELECT,INSERT")},
+      // The chain (0020): checkpoints are written by whichever service's audit makes one due;
+      // the head is moved only by the chain trigger, which runs as the migrator.
+      {"audit_checkpoints", Everyone("SELECT,INSERT")},
+      {"audit_chain_head", {}},
       {"twin_snapshots", {{"twin", "SELECT,INSERT"}, {"simulation", "SELECT"}}},
       {"twin_events", {{"twin", "SELECT,INSERT"}, {"alerts", "SELECT"}}},
       {"patient_alert_settings", {{"alerts", "SELECT,INSERT,UPDATE"}}},
@@ -107,6 +111,13 @@ const Matrix& FunctionMatrix() {
       {"healthtwin_ensure_vitals_partitions(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_vitals_retention(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_device_status_retention(integer)", {{"ingest", "EXECUTE"}}},
+      // The audit chain's trigger functions and what they call (0020): nobody calls them.
+      {"healthtwin_audit_action_code(text)", {}},
+      {"healthtwin_audit_outcome_code(text)", {}},
+      {"healthtwin_audit_purpose(text)", {}},
+      {"healthtwin_audit_hash(audit_log)", {}},
+      {"healthtwin_audit_chain()", {}},
+      {"healthtwin_audit_refuse_change()", {}},
   };
   return *kMatrix;
 }
@@ -261,6 +272,10 @@ TEST_F(RolesTest, AuditLogIsAppendOnlyForEveryService) {
     EXPECT_EQ(RunAs(service, "UPDATE audit_log SET outcome = 'denied'"), kPermissionDenied) << service;
     EXPECT_EQ(RunAs(service, "DELETE FROM audit_log"), kPermissionDenied) << service;
     EXPECT_EQ(RunAs(service, "TRUNCATE audit_log"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "UPDATE audit_checkpoints SET key_id = 'x'"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "DELETE FROM audit_checkpoints"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "TRUNCATE audit_checkpoints"), kPermissionDenied) << service;
+    EXPECT_EQ(RunAs(service, "UPDATE audit_chain_head SET seq = 0"), kPermissionDenied) << service;
   }
   EXPECT_EQ(Column("SELECT count(*) FROM audit_log")[0], std::to_string(DatabaseServices().size()));
 }

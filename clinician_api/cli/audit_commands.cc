@@ -1,0 +1,142 @@
+#include "clinician_api/cli/audit_commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "services/common/audit/checkpoints.h"
+#include "services/common/audit/signing.h"
+#include "services/common/audit/verify.h"
+
+namespace healthtwin::cli {
+namespace {
+
+namespace audit = healthtwin::common::audit;
+
+// libpq's messages span lines; the contract for bad input is one line.
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+int BadInput(std::ostream& err, const std::string& message) {
+  err << "healthtwin: " << OneLine(message) << "\n";
+  return 2;
+}
+
+// Connects, or nullopt after saying why (the conninfo is not echoed: it may hold a password).
+std::optional<pqxx::connection> Connect(const std::string& db, std::ostream& err) {
+  try {
+    return std::optional<pqxx::connection>(std::in_place, db);
+  } catch (const std::exception& e) {
+    BadInput(err, std::string("--db: cannot connect to the database: ") + e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+AuditCommands::AuditCommands(CLI::App& app) {
+  audit_ = app.add_subcommand("audit", "the tamper-evident audit trail, read from the database");
+  audit_->require_subcommand(1);
+
+  verify_ = audit_->add_subcommand("verify", "recompute the hash chain and check the checkpoints");
+  verify_->add_option("--db", db_, "libpq conninfo of the database")->required();
+  verify_->add_option("--checkpoints", checkpoints_file_, "checkpoints exported earlier (JSON Lines)");
+  verify_->add_option("--public-key", public_key_file_, "PEM Ed25519 public key that signs the checkpoints");
+
+  auto* checkpoints = audit_->add_subcommand("checkpoints", "signed checkpoints of the chain");
+  checkpoints->require_subcommand(1);
+  export_ = checkpoints->add_subcommand("export", "write every stored checkpoint to a file kept elsewhere");
+  export_->add_option("--db", db_, "libpq conninfo of the database")->required();
+  export_->add_option("--out", out_file_, "the file to write (JSON Lines)")->required();
+
+  checkpoint_ = audit_->add_subcommand("checkpoint", "sign a checkpoint of the newest record when one is due");
+  checkpoint_->add_option("--db", db_, "libpq conninfo of the database")->required();
+  checkpoint_->add_option("--key", key_file_, "PEM Ed25519 private key (temporary, until the keyring)")->required();
+  checkpoint_->add_option("--every-records", every_records_, "records between checkpoints")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
+  checkpoint_->add_option("--every-minutes", every_minutes_, "minutes between checkpoints")
+      ->check(CLI::Range(int64_t{0}, int64_t{525'600}));
+}
+
+bool AuditCommands::parsed() const { return audit_->parsed(); }
+
+int AuditCommands::Run(std::ostream& out, std::ostream& err) const {
+  if (verify_->parsed()) return Verify(out, err);
+  if (export_->parsed()) return Export(out, err);
+  if (checkpoint_->parsed()) return Checkpoint(out, err);
+  return BadInput(err, "audit: no command");
+}
+
+int AuditCommands::Verify(std::ostream& out, std::ostream& err) const {
+  audit::VerifyOptions options;
+  if (!checkpoints_file_.empty()) {
+    std::ifstream in(checkpoints_file_, std::ios::binary);
+    if (!in) return BadInput(err, "--checkpoints: cannot read " + checkpoints_file_);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto exported = audit::CheckpointsFromJsonLines(text.str(), "--checkpoints " + checkpoints_file_);
+    if (!exported.ok()) return BadInput(err, std::string(exported.status().message()));
+    options.exported = *std::move(exported);
+  }
+  if (!public_key_file_.empty()) {
+    auto key = audit::CheckpointKey::FromPublicKeyFile(public_key_file_);
+    if (!key.ok()) return BadInput(err, "--public-key: " + std::string(key.status().message()));
+    options.public_key = *std::move(key);
+  }
+  auto conn = Connect(db_, err);
+  if (!conn) return 2;
+  try {
+    const audit::VerifyReport report = audit::VerifyChain(*conn, options);
+    (report.ok ? out : err) << report.Summary() << "\n";
+    return report.ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    return BadInput(err, std::string("--db: cannot read the audit chain: ") + e.what());
+  }
+}
+
+int AuditCommands::Export(std::ostream& out, std::ostream& err) const {
+  auto conn = Connect(db_, err);
+  if (!conn) return 2;
+  std::vector<audit::Checkpoint> checkpoints;
+  try {
+    pqxx::read_transaction tx(*conn);
+    checkpoints = audit::ReadCheckpoints(tx);
+  } catch (const std::exception& e) {
+    return BadInput(err, std::string("--db: cannot read the checkpoints: ") + e.what());
+  }
+  std::ofstream file(out_file_, std::ios::binary | std::ios::trunc);
+  file << audit::CheckpointsToJsonLines(checkpoints);
+  file.close();
+  if (!file) return BadInput(err, "--out: cannot write " + out_file_);
+  out << "exported " << checkpoints.size() << " checkpoints"
+      << (checkpoints.empty() ? "" : " (up to seq " + std::to_string(checkpoints.back().seq) + ")") << " to "
+      << out_file_ << "\n";
+  return 0;
+}
+
+int AuditCommands::Checkpoint(std::ostream& out, std::ostream& err) const {
+  auto key = audit::CheckpointKey::FromPrivateKeyFile(key_file_);
+  if (!key.ok()) return BadInput(err, "--key: " + std::string(key.status().message()));
+  auto conn = Connect(db_, err);
+  if (!conn) return 2;
+  try {
+    pqxx::work tx(*conn);
+    auto written =
+        audit::CheckpointIfDue(tx, *key, {.every_records = every_records_, .every = absl::Minutes(every_minutes_)});
+    if (!written.ok()) return BadInput(err, "--key: " + std::string(written.status().message()));
+    tx.commit();
+    out << (*written ? "wrote a checkpoint of the newest record" : "no checkpoint due") << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    return BadInput(err, std::string("--db: cannot write the checkpoint: ") + e.what());
+  }
+}
+
+}  // namespace healthtwin::cli
