@@ -3,7 +3,7 @@
 // A clinician or nurse sees only patients on their care team. Every access to patient
 // data, allowed or denied, is written to audit_log before the data is returned; if the audit
 // record cannot be written the access is refused (fail closed). audit_log is a hash chain
-// (migration 0020, services/common/audit/README.md): the database gives each record its seq and
+// (migration 0016, services/common/audit/README.md): the database gives each record its seq and
 // hash, so writers here only INSERT.
 #pragma once
 

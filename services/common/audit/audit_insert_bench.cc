@@ -1,5 +1,5 @@
 // How much the hash chain costs an audit write: Access::Audit inserts per second into a database
-// with the chain (every migration) and into one without it (migrations before 0020), with 1
+// with the chain (every migration) and into one without it (migrations before 0016), with 1
 // and with several concurrent writers, on a private PostgreSQL cluster. A benchmark, not a test:
 //   healthtwin-audit-bench [--records 4000] [--writers 1,8]
 #include <CLI/CLI.hpp>
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string chained = Database(**cluster, "chained", 100000);
-  const std::string plain = Database(**cluster, "plain", 20);
+  const std::string plain = Database(**cluster, "plain", 16);
   std::cout << "writers  records  without chain (inserts/s)  with chain (inserts/s)\n";
   for (int writers : writer_counts) {
     const double without = InsertsPerSecond(plain, records, writers);

@@ -1,4 +1,4 @@
-// Signed checkpoints of the audit chain (table audit_checkpoints, migration 0020), and the
+// Signed checkpoints of the audit chain (table audit_checkpoints, migration 0016), and the
 // file an auditor keeps elsewhere.
 //
 // Who writes them: any service, by calling CheckpointIfDue after its audit insert (Access does

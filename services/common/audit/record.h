@@ -1,4 +1,4 @@
-// The audit chain's byte formats (migration 0020_audit_chain.sql; README.md beside this file):
+// The audit chain's byte formats (migration 0016_audit_chain.sql; README.md beside this file):
 // what is hashed for each audit record and what is signed for each checkpoint. The database
 // trigger computes record hashes with PostgreSQL's sha256(); these functions compute the same
 // bytes with OpenSSL EVP so that `healthtwin audit verify` needs nothing from the server but

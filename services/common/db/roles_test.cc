@@ -61,7 +61,7 @@ const Matrix& TableMatrix() {
       {"alert_events", {{"alerts", "SELECT,INSERT"}, {"feeds", "SELECT"}}},
       {"alert_shelves", {{"alerts", "SELECT,INSERT,UPDATE"}, {"feeds", "SELECT"}}},
       {"audit_log", Everyone("SELECT,INSERT")},
-      // The chain (0020): checkpoints are written by whichever service's audit makes one due;
+      // The chain (0016): checkpoints are written by whichever service's audit makes one due;
       // the head is moved only by the chain trigger, which runs as the migrator.
       {"audit_checkpoints", Everyone("SELECT,INSERT")},
       {"audit_chain_head", {}},
@@ -111,7 +111,7 @@ const Matrix& FunctionMatrix() {
       {"healthtwin_ensure_vitals_partitions(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_vitals_retention(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_device_status_retention(integer)", {{"ingest", "EXECUTE"}}},
-      // The audit chain's trigger functions and what they call (0020): nobody calls them.
+      // The audit chain's trigger functions and what they call (0016): nobody calls them.
       {"healthtwin_audit_action_code(text)", {}},
       {"healthtwin_audit_outcome_code(text)", {}},
       {"healthtwin_audit_purpose(text)", {}},
