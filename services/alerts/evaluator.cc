@@ -109,6 +109,7 @@ void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observa
   if (observations.empty()) return;
   LockAlertEvents(tx);
   const int64_t now_us = clock_.NowUs();
+  std::vector<const Observation*> batch;
   for (const Observation& obs : observations) {
     // A valid verdict without an episode (normal vitals: most of them) changes no alert,
     // whatever the alert (lifecycle::ApplyObservation returns it unchanged before looking):
@@ -118,11 +119,14 @@ void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observa
       if (skipped != nullptr) ++*skipped;
       continue;
     }
-    // A verdict the lifecycle refuses is a bug in the rules, logged and skipped so the other
-    // verdicts still go out.
-    if (auto n = store_.ApplyLockedInTx(tx, obs); !n.ok()) {
-      common::LogError("alerts.observation_refused", {{"rule", obs.rule_id}, {"error", n.status().message()}});
-    }
+    batch.push_back(&obs);
+  }
+  // In order, set-based where nothing but evidence changes (pg_store.h).
+  const auto result = store_.ApplyBatchLockedInTx(tx, batch);
+  // A verdict the lifecycle refuses is a bug in the rules, logged and skipped so the other
+  // verdicts still go out.
+  for (const auto& [i, error] : result.refused) {
+    common::LogError("alerts.observation_refused", {{"rule", batch[i]->rule_id}, {"error", error.message()}});
   }
 }
 
