@@ -21,6 +21,9 @@ constexpr int64_t kDayUs = 86'400'000'000;
 // (issue 11) at a few rounds per second.
 constexpr int kRoundRows = 20'000;
 constexpr int64_t kRoundSeqSpan = 4 * kRoundRows;
+// Patients whose timer-rule inputs one set of queries loads (LoadTimerInputs): bounds the
+// memory and the size of a statement, not the work.
+constexpr size_t kTimerChunk = 1'000;
 // Completed days' resting heart rates change only when late rows land on them; the cache is
 // refreshed at least this often all the same (another replica may have consumed those rows).
 constexpr int64_t kRestingHrCacheTtlUs = 10LL * 60 * 1'000'000;
@@ -316,15 +319,23 @@ absl::StatusOr<int> Evaluator::RunTimerOnce() {
     patients = 0;
     const int64_t now_us = clock_.NowUs();
     std::vector<Observation> observations;
+    std::vector<std::string> bound;
     for (const auto& row : tx.exec("SELECT DISTINCT patient_id FROM devices WHERE patient_id IS NOT NULL ORDER BY 1")) {
-      LoadedInputs loaded;
-      if (!LoadTimerInputs(tx, row[0].as<std::string>(), now_us, engine_.lookback_us(), loaded).ok()) continue;
-      for (Observation& o : engine_.Evaluate(loaded.View(), now_us)) {
-        const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
-        if (spec == nullptr || JudgedAtDataInstants(spec->kind) || o.observed_us == 0) continue;
-        observations.push_back(std::move(o));
+      bound.push_back(row[0].as<std::string>());
+    }
+    // A few queries per kTimerChunk patients, not a few per patient.
+    for (size_t first = 0; first < bound.size(); first += kTimerChunk) {
+      const std::vector<std::string> chunk(
+          bound.begin() + static_cast<std::ptrdiff_t>(first),
+          bound.begin() + static_cast<std::ptrdiff_t>(std::min(first + kTimerChunk, bound.size())));
+      for (const auto& [patient, loaded] : LoadTimerInputs(tx, chunk, now_us, engine_.lookback_us())) {
+        for (Observation& o : engine_.Evaluate(loaded.View(), now_us)) {
+          const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
+          if (spec == nullptr || JudgedAtDataInstants(spec->kind) || o.observed_us == 0) continue;
+          observations.push_back(std::move(o));
+        }
+        ++patients;
       }
-      ++patients;
     }
     ApplyAll(tx, observations);
   });
