@@ -52,6 +52,8 @@ void RoundStats::Add(const RoundStats& r) {
   instants += r.instants;
   observations += r.observations;
   observations_skipped += r.observations_skipped;
+  evidence_updates += r.evidence_updates;
+  applied_one_by_one += r.applied_one_by_one;
   ms += r.ms;
   read_ms += r.read_ms;
   load_ms += r.load_ms;
@@ -108,7 +110,7 @@ void Evaluator::TimerLoop() {
   }
 }
 
-void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped) {
+void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, RoundStats* stats) {
   if (observations.empty()) return;
   LockAlertEvents(tx);
   const int64_t now_us = clock_.NowUs();
@@ -119,7 +121,7 @@ void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observa
     // not sent, no SQL.
     if (!obs.active && obs.condition_started_us == 0 &&
         lifecycle::ApplyObservation(obs, nullptr, store_.config(), now_us).ok()) {
-      if (skipped != nullptr) ++*skipped;
+      if (stats != nullptr) ++stats->observations_skipped;
       continue;
     }
     batch.push_back(&obs);
@@ -130,6 +132,10 @@ void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observa
   // verdicts still go out.
   for (const auto& [i, error] : result.refused) {
     common::LogError("alerts.observation_refused", {{"rule", batch[i]->rule_id}, {"error", error.message()}});
+  }
+  if (stats != nullptr) {
+    stats->evidence_updates += result.evidence_updates;
+    stats->applied_one_by_one += result.one_by_one;
   }
 }
 
@@ -291,7 +297,7 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     if (on_verdicts_) on_verdicts_(observations);
     const auto apply_started = SteadyClock::now();
     stats.evaluate_ms = Ms(apply_started - evaluate_started).count();
-    ApplyAll(tx, observations, &stats.observations_skipped);
+    ApplyAll(tx, observations, &stats);
     stats.apply_ms = Ms(SteadyClock::now() - apply_started).count();
     tx.exec_params("UPDATE consumer_cursors SET last_seq = $1, updated_at = now() WHERE consumer = 'alerts'",
                    advance_to);
@@ -414,6 +420,8 @@ void Evaluator::Loop() {
                                                     {"instants", sum.instants},
                                                     {"observations", sum.observations},
                                                     {"observations_skipped", sum.observations_skipped},
+                                                    {"evidence_updates", sum.evidence_updates},
+                                                    {"applied_one_by_one", sum.applied_one_by_one},
                                                     {"window_rows", sum.window_rows},
                                                     {"ms", sum.ms},
                                                     {"read_ms", sum.read_ms},
