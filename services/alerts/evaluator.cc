@@ -22,6 +22,9 @@ constexpr int64_t kDayUs = 86'400'000'000;
 // (issue 11) at a few rounds per second.
 constexpr int kRoundRows = 20'000;
 constexpr int64_t kRoundSeqSpan = 4 * kRoundRows;
+// Patients whose timer-rule inputs one set of queries loads (LoadTimerInputs): bounds the
+// memory and the size of a statement, not the work.
+constexpr size_t kTimerChunk = 1'000;
 // Completed days' resting heart rates change only when late rows land on them; the cache is
 // refreshed at least this often all the same (another replica may have consumed those rows).
 constexpr int64_t kRestingHrCacheTtlUs = 10LL * 60 * 1'000'000;
@@ -50,6 +53,8 @@ void RoundStats::Add(const RoundStats& r) {
   instants += r.instants;
   observations += r.observations;
   observations_skipped += r.observations_skipped;
+  evidence_updates += r.evidence_updates;
+  applied_one_by_one += r.applied_one_by_one;
   ms += r.ms;
   read_ms += r.read_ms;
   load_ms += r.load_ms;
@@ -106,24 +111,32 @@ void Evaluator::TimerLoop() {
   }
 }
 
-void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped) {
+void Evaluator::ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, RoundStats* stats) {
   if (observations.empty()) return;
   LockAlertEvents(tx);
   const int64_t now_us = clock_.NowUs();
+  std::vector<const Observation*> batch;
   for (const Observation& obs : observations) {
     // A valid verdict without an episode (normal vitals: most of them) changes no alert,
     // whatever the alert (lifecycle::ApplyObservation returns it unchanged before looking):
     // not sent, no SQL.
     if (!obs.active && obs.condition_started_us == 0 &&
         lifecycle::ApplyObservation(obs, nullptr, store_.config(), now_us).ok()) {
-      if (skipped != nullptr) ++*skipped;
+      if (stats != nullptr) ++stats->observations_skipped;
       continue;
     }
-    // A verdict the lifecycle refuses is a bug in the rules, logged and skipped so the other
-    // verdicts still go out.
-    if (auto n = store_.ApplyLockedInTx(tx, obs); !n.ok()) {
-      common::LogError("alerts.observation_refused", {{"rule", obs.rule_id}, {"error", n.status().message()}});
-    }
+    batch.push_back(&obs);
+  }
+  // In order, set-based where nothing but evidence changes (pg_store.h).
+  const auto result = store_.ApplyBatchLockedInTx(tx, batch);
+  // A verdict the lifecycle refuses is a bug in the rules, logged and skipped so the other
+  // verdicts still go out.
+  for (const auto& [i, error] : result.refused) {
+    common::LogError("alerts.observation_refused", {{"rule", batch[i]->rule_id}, {"error", error.message()}});
+  }
+  if (stats != nullptr) {
+    stats->evidence_updates += result.evidence_updates;
+    stats->applied_one_by_one += result.one_by_one;
   }
 }
 
@@ -285,7 +298,7 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     if (on_verdicts_) on_verdicts_(observations);
     const auto apply_started = SteadyClock::now();
     stats.evaluate_ms = Ms(apply_started - evaluate_started).count();
-    ApplyAll(tx, observations, &stats.observations_skipped);
+    ApplyAll(tx, observations, &stats);
     stats.apply_ms = Ms(SteadyClock::now() - apply_started).count();
     tx.exec_params("UPDATE consumer_cursors SET last_seq = $1, updated_at = now() WHERE consumer = 'alerts'",
                    advance_to);
@@ -313,15 +326,23 @@ absl::StatusOr<int> Evaluator::RunTimerOnce() {
     patients = 0;
     const int64_t now_us = clock_.NowUs();
     std::vector<Observation> observations;
+    std::vector<std::string> bound;
     for (const auto& row : tx.exec("SELECT DISTINCT patient_id FROM devices WHERE patient_id IS NOT NULL ORDER BY 1")) {
-      LoadedInputs loaded;
-      if (!LoadTimerInputs(tx, row[0].as<std::string>(), now_us, engine_.lookback_us(), loaded).ok()) continue;
-      for (Observation& o : engine_.Evaluate(loaded.View(), now_us)) {
-        const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
-        if (spec == nullptr || JudgedAtDataInstants(spec->kind) || o.observed_us == 0) continue;
-        observations.push_back(std::move(o));
+      bound.push_back(row[0].as<std::string>());
+    }
+    // A few queries per kTimerChunk patients, not a few per patient.
+    for (size_t first = 0; first < bound.size(); first += kTimerChunk) {
+      const std::vector<std::string> chunk(
+          bound.begin() + static_cast<std::ptrdiff_t>(first),
+          bound.begin() + static_cast<std::ptrdiff_t>(std::min(first + kTimerChunk, bound.size())));
+      for (const auto& [patient, loaded] : LoadTimerInputs(tx, chunk, now_us, engine_.lookback_us())) {
+        for (Observation& o : engine_.Evaluate(loaded.View(), now_us)) {
+          const rules::RuleSpec* spec = engine_.catalogue().Find(o.rule_id);
+          if (spec == nullptr || JudgedAtDataInstants(spec->kind) || o.observed_us == 0) continue;
+          observations.push_back(std::move(o));
+        }
+        ++patients;
       }
-      ++patients;
     }
     ApplyAll(tx, observations);
   });
@@ -401,6 +422,8 @@ void Evaluator::Loop() {
                                                     {"instants", sum.instants},
                                                     {"observations", sum.observations},
                                                     {"observations_skipped", sum.observations_skipped},
+                                                    {"evidence_updates", sum.evidence_updates},
+                                                    {"applied_one_by_one", sum.applied_one_by_one},
                                                     {"window_rows", sum.window_rows},
                                                     {"ms", sum.ms},
                                                     {"read_ms", sum.read_ms},

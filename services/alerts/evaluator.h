@@ -85,6 +85,8 @@ struct RoundStats {
   int instants = 0;
   int observations = 0;
   int observations_skipped = 0;  // verdicts with no episode: they change no alert, so no SQL
+  int evidence_updates = 0;      // alerts whose evidence alone moved, in the round's one UPDATE
+  int applied_one_by_one = 0;    // verdicts with a transition, or after one of their patient's
   double ms = 0;                 // the whole round: SQL, evaluation and the lifecycle
   double read_ms = 0;            // of which reading the new rows (and the gap tracker)
   double load_ms = 0;            // of which loading rule inputs (settings, contact, windows, resting HR)
@@ -155,7 +157,8 @@ class Evaluator {
                        RoundStats& stats);
   // Applies every verdict; a valid verdict without an episode changes nothing
   // (lifecycle::ApplyObservation) and is counted in `skipped` unsent.
-  void ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, int* skipped = nullptr);
+  // `stats` (optional) gets the counts.
+  void ApplyAll(pqxx::work& tx, const std::vector<Observation>& observations, RoundStats* stats = nullptr);
 
   common::PgPool& pool_;
   const std::string conninfo_;

@@ -676,6 +676,32 @@ TEST_F(EvaluatorTest, ASilentDeviceRaisesDeviceSilentByTheTimer) {
   EXPECT_EQ(Count("SELECT count(*) FROM consumer_cursors WHERE consumer = 'alerts'"), 0);
 }
 
+// The timer round reads every bound patient's inputs in one set of queries: each verdict must
+// still be judged on its own patient's devices. pat-0001's strap went silent 31 min ago,
+// pat-0002's sent a minute ago: only pat-0001 gets device_silent, and both are judged.
+TEST_F(EvaluatorTest, TheTimerRoundJudgesEachPatientOnItsOwnDevices) {
+  InsertHeartRatesAt(0, Seconds(20, 72));
+  const int64_t last_sample_us = (timeline_start_unix_s_ + 19) * 1'000'000;
+  Exec("INSERT INTO patients (patient_id) VALUES ('pat-0002')");
+  Exec("INSERT INTO devices (device_id, kind, patient_id, bound_at) VALUES ('strap-2', 1, 'pat-0002', now())");
+  for (int i = 0; i < 20; ++i) {
+    Exec(
+        "INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,"
+        " bridge_id) VALUES ('pat-0002', 'strap-2', 1, 72, '/min', to_timestamp(" +
+        std::to_string(timeline_start_unix_s_ + 30 * 60 + i) + "), now(), 'bridge-001')");
+  }
+  lifecycle::FakeClock clock(last_sample_us + 31 * 60 * 1'000'000LL);
+  common::PgPool pool(conninfo_, 2);
+  Evaluator evaluator(pool, conninfo_, Engine(), LifecycleConfigFor(Engine()), clock);
+  for (int round = 0; round < 2; ++round) {
+    auto judged = evaluator.RunTimerOnce();
+    ASSERT_TRUE(judged.ok()) << judged.status();
+    EXPECT_EQ(*judged, 2) << "round " << round;  // both patients, every round
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE rule_id = 'device_silent' AND patient_id = 'pat-0001'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = 'pat-0002'"), 0);
+}
+
 // Suppression from the catalogue (news2 suppresses heart_rate, spo2, ...): a high NEWS2 (HR 125
 // scores 2, SpO2 90 % 3, respiration 26 /min 3: 8) holds the medium hr_high and spo2_low alerts
 // of the same patient.

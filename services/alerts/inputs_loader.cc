@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "services/alerts/evaluation_plan.h"
 #include "services/alerts/settings_store.h"
+#include "services/alerts/window_loader.h"
 #include "services/common/logging.h"
 
 namespace healthtwin::alerts {
@@ -136,70 +137,74 @@ std::vector<rules::DailyRestingHr> LoadDailyRestingHr(pqxx::work& tx, const std:
   return days;
 }
 
-absl::Status LoadTimerInputs(pqxx::work& tx, const std::string& patient_id, int64_t now_us, int64_t twin_lookback_us,
-                             LoadedInputs& out) {
-  out.patient_id = patient_id;
-  out.settings = LoadSettingsOrDefaults(tx, patient_id);
+std::map<std::string, LoadedInputs> LoadTimerInputs(pqxx::work& tx, const std::vector<std::string>& patients,
+                                                    int64_t now_us, int64_t twin_lookback_us) {
+  std::map<std::string, LoadedInputs> out;
+  if (patients.empty()) return out;
+  std::map<std::string, rules::PatientAlertSettings> settings = LoadSettings(tx, patients);
+  for (const std::string& p : patients) {
+    out[p].patient_id = p;
+    out[p].settings = std::move(settings[p]);
+  }
+  const std::string any = TextArrayLiteral(patients);
   // Each bound device: latest status, since when contact has been lost (the first "not
   // detected" status after the last other one), its newest sample and its cadence (median
   // interval of its last 11 samples of its newest type: the "expected" interval is the one the
   // device keeps).
-  auto devices = tx.exec_params(
-      "SELECT d.device_id, d.kind, coalesce(s.battery_percent, -1), s.sensor_contact, coalesce(s.connected, true),"
-      "  coalesce(s.clock_skew_s, 0), " +
-          Us("s.observed_at") + ", " + Us("last.t") + ", coalesce(cad.interval_s, 0), " + Us("lost.since") +
-          " FROM devices d"
-          " LEFT JOIN device_status_latest s ON s.device_id = d.device_id"
-          " LEFT JOIN LATERAL (SELECT vital_type, measured_at AS t FROM vitals WHERE device_id = d.device_id"
-          "   AND patient_id = $1 ORDER BY measured_at DESC LIMIT 1) last ON true"
-          " LEFT JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY dt) AS interval_s FROM ("
-          "   SELECT extract(epoch FROM measured_at - lag(measured_at) OVER (ORDER BY measured_at)) AS dt"
-          "   FROM (SELECT measured_at FROM vitals WHERE device_id = d.device_id AND vital_type = last.vital_type"
-          "         ORDER BY measured_at DESC LIMIT 11) recent) gaps WHERE dt IS NOT NULL) cad ON true"
-          " LEFT JOIN LATERAL (SELECT min(h.observed_at) AS since FROM device_status_history h"
-          "   WHERE h.device_id = d.device_id AND h.sensor_contact = 3 AND s.sensor_contact = 3"
-          "   AND h.observed_at > coalesce((SELECT max(o.observed_at) FROM device_status_history o"
-          "       WHERE o.device_id = d.device_id AND o.sensor_contact <> 3), '-infinity')) lost ON true"
-          " WHERE d.patient_id = $1 ORDER BY d.device_id",
-      patient_id);
-  out.devices.clear();
-  for (const auto& r : devices) {
+  for (const auto& r : tx.exec_params(
+           "SELECT d.patient_id, d.device_id, d.kind, coalesce(s.battery_percent, -1), s.sensor_contact,"
+           "  coalesce(s.connected, true), coalesce(s.clock_skew_s, 0), " +
+               Us("s.observed_at") + ", " + Us("last.t") + ", coalesce(cad.interval_s, 0), " + Us("lost.since") +
+               " FROM devices d"
+               " LEFT JOIN device_status_latest s ON s.device_id = d.device_id"
+               " LEFT JOIN LATERAL (SELECT vital_type, measured_at AS t FROM vitals WHERE device_id = d.device_id"
+               "   AND patient_id = d.patient_id ORDER BY measured_at DESC LIMIT 1) last ON true"
+               " LEFT JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY dt) AS interval_s FROM ("
+               "   SELECT extract(epoch FROM measured_at - lag(measured_at) OVER (ORDER BY measured_at)) AS dt"
+               "   FROM (SELECT measured_at FROM vitals WHERE device_id = d.device_id AND vital_type = last.vital_type"
+               "         ORDER BY measured_at DESC LIMIT 11) recent) gaps WHERE dt IS NOT NULL) cad ON true"
+               " LEFT JOIN LATERAL (SELECT min(h.observed_at) AS since FROM device_status_history h"
+               "   WHERE h.device_id = d.device_id AND h.sensor_contact = 3 AND s.sensor_contact = 3"
+               "   AND h.observed_at > coalesce((SELECT max(o.observed_at) FROM device_status_history o"
+               "       WHERE o.device_id = d.device_id AND o.sensor_contact <> 3), '-infinity')) lost ON true"
+               " WHERE d.patient_id = ANY($1::text[]) ORDER BY d.patient_id, d.device_id",
+           any)) {
     rules::DeviceStatus d;
-    d.device_id = r[0].as<std::string>();
-    d.kind = KindName(r[1].as<int>());
-    d.battery_percent = r[2].as<int>();
-    d.connected = r[4].as<bool>();
-    d.clock_skew_s = r[5].as<double>();
-    d.status_at_us = r[6].as<int64_t>();
-    d.last_sample_us = r[7].as<int64_t>();
-    d.expected_interval_s = r[8].as<double>();
-    d.contact_lost_since_us = r[9].as<int64_t>();
-    out.devices.push_back(std::move(d));
+    d.device_id = r[1].as<std::string>();
+    d.kind = KindName(r[2].as<int>());
+    d.battery_percent = r[3].as<int>();
+    d.connected = r[5].as<bool>();
+    d.clock_skew_s = r[6].as<double>();
+    d.status_at_us = r[7].as<int64_t>();
+    d.last_sample_us = r[8].as<int64_t>();
+    d.expected_interval_s = r[9].as<double>();
+    d.contact_lost_since_us = r[10].as<int64_t>();
+    out[r[0].as<std::string>()].devices.push_back(std::move(d));
   }
-  out.gateways.clear();
-  for (const auto& r : tx.exec_params("SELECT DISTINCT g.bridge_id, " + Us("h.received_at") +
+  for (const auto& r : tx.exec_params("SELECT DISTINCT d.patient_id, g.bridge_id, " + Us("h.received_at") +
                                           " FROM device_gateways g JOIN devices d USING (device_id)"
                                           " JOIN gateway_heartbeats h ON h.bridge_id = g.bridge_id"
-                                          " WHERE d.patient_id = $1 ORDER BY 1",
-                                      patient_id)) {
-    out.gateways.push_back({r[0].as<std::string>(), r[1].as<int64_t>()});
+                                          " WHERE d.patient_id = ANY($1::text[]) ORDER BY 1, 2",
+                                      any)) {
+    out[r[0].as<std::string>()].gateways.push_back({r[1].as<std::string>(), r[2].as<int64_t>()});
   }
-  out.quarantined_last_24h = tx.exec_params1(
-                                   "SELECT count(*) FROM quarantine q JOIN devices d USING (device_id)"
-                                   " WHERE d.patient_id = $1 AND q.quarantined_at > " +
-                                       Ts(2) + " - interval '24 hours'",
-                                   patient_id, now_us)[0]
-                                 .as<int>();
+  for (const auto& r : tx.exec_params("SELECT d.patient_id, count(*) FROM quarantine q JOIN devices d USING (device_id)"
+                                      " WHERE d.patient_id = ANY($1::text[]) AND q.quarantined_at > " +
+                                          Ts(2) + " - interval '24 hours' GROUP BY 1",
+                                      any, now_us)) {
+    out[r[0].as<std::string>()].quarantined_last_24h = r[1].as<int>();
+  }
   // twin_events has no end: an event counts as open (TwinEvent::ended_us = 0) while it is
   // younger than twin_lookback_us.
-  out.twin_events.clear();
-  for (const auto& r : tx.exec_params("SELECT type, " + Us("started_at") + ", " + Us("detected_at") +
-                                          ", magnitude FROM twin_events WHERE patient_id = $1 AND detected_at > " +
-                                          Ts(2) + " ORDER BY detected_at",
-                                      patient_id, now_us - twin_lookback_us)) {
-    out.twin_events.push_back({r[0].as<std::string>(), r[1].as<int64_t>(), r[2].as<int64_t>(), r[3].as<double>(), 0});
+  for (const auto& r : tx.exec_params("SELECT patient_id, type, " + Us("started_at") + ", " + Us("detected_at") +
+                                          ", magnitude FROM twin_events WHERE patient_id = ANY($1::text[])"
+                                          " AND detected_at > " +
+                                          Ts(2) + " ORDER BY patient_id, detected_at",
+                                      any, now_us - twin_lookback_us)) {
+    out[r[0].as<std::string>()].twin_events.push_back(
+        {r[1].as<std::string>(), r[2].as<int64_t>(), r[3].as<int64_t>(), r[4].as<double>(), 0});
   }
-  return absl::OkStatus();
+  return out;
 }
 
 }  // namespace healthtwin::alerts

@@ -51,11 +51,13 @@ absl::Status LoadVitals(pqxx::work& tx, const std::string& patient_id, const std
 std::vector<rules::DailyRestingHr> LoadDailyRestingHr(pqxx::work& tx, const std::string& patient_id, int64_t first_day,
                                                       int64_t last_day);
 
-// The inputs of the timer rules at wall-clock `now_us`: bound devices with their latest status
-// and newest sample, their gateways' heartbeats, samples quarantined in 24 h, twin events of
-// the last `twin_lookback_us`, and the settings.
-absl::Status LoadTimerInputs(pqxx::work& tx, const std::string& patient_id, int64_t now_us, int64_t twin_lookback_us,
-                             LoadedInputs& out);
+// The inputs of the timer rules at wall-clock `now_us` of each of `patients` (every one has an
+// entry): bound devices with their latest status and newest sample, their gateways'
+// heartbeats, samples quarantined in 24 h, twin events of the last `twin_lookback_us`, and the
+// settings. One query per kind of input for all of them (`patient_id = ANY($1)`), not one per
+// patient: the timer round judges every patient with bound devices.
+std::map<std::string, LoadedInputs> LoadTimerInputs(pqxx::work& tx, const std::vector<std::string>& patients,
+                                                    int64_t now_us, int64_t twin_lookback_us);
 
 rules::PatientAlertSettings LoadSettingsOrDefaults(pqxx::work& tx, const std::string& patient_id);
 

@@ -8,25 +8,7 @@
 
 namespace healthtwin::alerts {
 
-std::string TextArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const std::string& v : values) {
-    absl::StrAppend(&out, out.size() > 1 ? ",\"" : "\"");
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 namespace {
-
-template <typename T>
-std::string NumberArray(const std::vector<T>& values) {
-  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
-}
 
 std::string Us(const std::string& column) {
   return absl::StrCat("coalesce((extract(epoch FROM ", column, ") * 1000000)::bigint, 0)");

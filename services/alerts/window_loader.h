@@ -13,12 +13,10 @@
 #include "services/alerts/patient_windows.h"
 #include "services/alerts/rules/inputs.h"
 #include "services/alerts/rules/settings.h"
+#include "services/alerts/sql_arrays.h"
 #include "services/common/pg.h"
 
 namespace healthtwin::alerts {
-
-// A PostgreSQL array literal of quoted texts ({"a","b"}), to send as a bound parameter.
-std::string TextArrayLiteral(const std::vector<std::string>& values);
 
 // The select list of a vitals row (table alias v) as ReadVitalsRow reads it from column
 // `first` of `r`: ingest_seq, vital_type, value, measured_us, flags, device_id. Its flags are

@@ -1,9 +1,12 @@
 #include "services/alerts/lifecycle/pg_store.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "services/alerts/sql_arrays.h"
 #include "services/common/logging.h"
 
 namespace healthtwin::alerts {
@@ -34,29 +37,30 @@ const std::string& AlertColumns() {
   return kColumns;
 }
 
-Alert FromRow(const pqxx::row& r) {
+// The alert in AlertColumns() order from column `first` of `r`.
+Alert FromRow(const pqxx::row& r, int first = 0) {
   Alert a;
-  a.alert_id = r[0].as<std::string>();
-  a.patient_id = r[1].as<std::string>();
-  a.rule_id = r[2].as<std::string>();
-  a.category = static_cast<AlarmCategory>(r[3].as<int>());
-  a.priority = static_cast<Priority>(r[4].as<int>());
-  a.summary = r[5].as<std::string>();
-  const std::string covers = r[6].as<std::string>();
+  a.alert_id = r[first + 0].as<std::string>();
+  a.patient_id = r[first + 1].as<std::string>();
+  a.rule_id = r[first + 2].as<std::string>();
+  a.category = static_cast<AlarmCategory>(r[first + 3].as<int>());
+  a.priority = static_cast<Priority>(r[first + 4].as<int>());
+  a.summary = r[first + 5].as<std::string>();
+  const std::string covers = r[first + 6].as<std::string>();
   if (!covers.empty()) a.covers = absl::StrSplit(covers, ',');
-  a.phase = static_cast<Phase>(r[7].as<int>());
-  a.latched = r[8].as<bool>();
-  a.condition_started_us = r[9].as<int64_t>();
-  a.condition_ended_us = r[10].as<int64_t>();
-  a.last_observed_us = r[11].as<int64_t>();
-  a.raised_at_us = r[12].as<int64_t>();
-  a.resolved_at_us = r[13].as<int64_t>();
-  a.peak_value = r[14].as<double>();
-  a.ucum_unit = r[15].as<std::string>();
-  a.duration_s = r[16].as<double>();
-  a.suppressed_by = r[17].as<std::string>();
-  a.tier = r[18].as<int>();
-  a.next_escalation_us = r[19].as<int64_t>();
+  a.phase = static_cast<Phase>(r[first + 7].as<int>());
+  a.latched = r[first + 8].as<bool>();
+  a.condition_started_us = r[first + 9].as<int64_t>();
+  a.condition_ended_us = r[first + 10].as<int64_t>();
+  a.last_observed_us = r[first + 11].as<int64_t>();
+  a.raised_at_us = r[first + 12].as<int64_t>();
+  a.resolved_at_us = r[first + 13].as<int64_t>();
+  a.peak_value = r[first + 14].as<double>();
+  a.ucum_unit = r[first + 15].as<std::string>();
+  a.duration_s = r[first + 16].as<double>();
+  a.suppressed_by = r[first + 17].as<std::string>();
+  a.tier = r[first + 18].as<int>();
+  a.next_escalation_us = r[first + 19].as<int64_t>();
   return a;
 }
 
@@ -202,6 +206,160 @@ absl::StatusOr<int> PgLifecycleStore::Apply(const Observation& obs) const {
   auto s = pool_.WithTransaction("apply observation", [&](pqxx::work& tx) { result = ApplyInTx(tx, obs); });
   if (!s.ok()) return s;
   return result;
+}
+
+namespace {
+
+// The alert each of `batch` would continue, as committed (ApplyLockedInTx's choice: the
+// newest of its patient and rule that began by its newest input), with acknowledgements and
+// current shelves, locked; by index in `batch`.
+std::vector<const Alert*> LoadContinued(pqxx::work& tx, const std::vector<const Observation*>& batch,
+                                        std::map<std::string, Alert>& alerts) {
+  std::vector<std::string> patients, rules;
+  std::vector<int64_t> observed;
+  for (const Observation* o : batch) {
+    patients.push_back(o->patient_id);
+    rules.push_back(o->rule_id);
+    observed.push_back(o->observed_us);
+  }
+  std::vector<std::string> found(batch.size());
+  for (const auto& r :
+       tx.exec_params("SELECT q.i, " + AlertColumns() +
+                          " FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS q(qp, qr, qo, i)"
+                          " CROSS JOIN LATERAL (SELECT * FROM alerts x WHERE x.patient_id = q.qp AND x.rule_id = q.qr"
+                          "   AND x.condition_started_at <= (CASE WHEN q.qo = 0 THEN NULL ELSE"
+                          "     timestamptz 'epoch' + q.qo * interval '1 microsecond' END)"
+                          "   ORDER BY x.condition_started_at DESC LIMIT 1) a",
+                      TextArrayLiteral(patients), TextArrayLiteral(rules), NumberArray(observed))) {
+    Alert a = FromRow(r, 1);
+    found[r[0].as<size_t>() - 1] = a.alert_id;
+    alerts.emplace(a.alert_id, std::move(a));
+  }
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : alerts) ids.push_back(id);
+  if (!ids.empty()) {
+    const std::string any = TextArrayLiteral(ids);
+    tx.exec_params("SELECT 1 FROM alerts WHERE alert_id = ANY($1::uuid[]) FOR UPDATE", any);
+    for (const auto& r : tx.exec_params("SELECT alert_id::text, recipient, " + Us("acknowledged_at") +
+                                            " FROM alert_acknowledgements WHERE alert_id = ANY($1::uuid[])",
+                                        any)) {
+      alerts[r[0].as<std::string>()].acknowledged_by[r[1].as<std::string>()] = r[2].as<int64_t>();
+    }
+    for (const auto& r :
+         tx.exec_params("SELECT alert_id::text, recipient, " + Us("shelved_at") + ", " + Us("shelved_until") +
+                            ", reason FROM alert_shelves WHERE alert_id = ANY($1::uuid[])"
+                            " AND unshelved_at IS NULL",
+                        any)) {
+      alerts[r[0].as<std::string>()].shelves[r[1].as<std::string>()] =
+          Shelf{.shelved_at_us = r[2].as<int64_t>(), .until_us = r[3].as<int64_t>(), .reason = r[4].as<std::string>()};
+    }
+  }
+  std::vector<const Alert*> out(batch.size(), nullptr);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!found[i].empty()) out[i] = &alerts.at(found[i]);
+  }
+  return out;
+}
+
+// Writes the alerts `ids` of `alerts` as Save's UPDATE does, in one statement.
+void SaveEvidence(pqxx::work& tx, const std::map<std::string, Alert>& alerts, const std::set<std::string>& ids,
+                  int64_t now_us) {
+  if (ids.empty()) return;
+  std::vector<std::string> id, summary, unit, covers, suppressed_by;
+  std::vector<int> priority, state, phase, tier;
+  std::vector<double> peak, duration;
+  std::vector<bool> latched;
+  std::vector<int64_t> ended, observed, resolved, next_escalation;
+  for (const std::string& alert_id : ids) {
+    const Alert& a = alerts.at(alert_id);
+    id.push_back(a.alert_id);
+    priority.push_back(static_cast<int>(a.priority));
+    state.push_back(LegacyState(a));
+    summary.push_back(a.summary);
+    peak.push_back(a.peak_value);
+    unit.push_back(a.ucum_unit);
+    duration.push_back(a.duration_s);
+    phase.push_back(static_cast<int>(a.phase));
+    latched.push_back(a.latched);
+    covers.push_back(absl::StrJoin(a.covers, ","));
+    ended.push_back(a.condition_ended_us);
+    observed.push_back(a.last_observed_us);
+    resolved.push_back(a.resolved_at_us);
+    suppressed_by.push_back(a.suppressed_by);
+    tier.push_back(a.tier);
+    next_escalation.push_back(a.next_escalation_us);
+  }
+  auto ts = [](const std::string& column) {
+    return "(CASE WHEN u." + column + " = 0 THEN NULL ELSE timestamptz 'epoch' + u." + column +
+           " * interval '1 microsecond' END)";
+  };
+  tx.exec_params(
+      "UPDATE alerts a SET priority = u.priority, state = u.state, summary = u.summary, updated_at = " + Ts(1) +
+          ", peak_value = u.peak, ucum_unit = u.unit, duration_s = u.duration, phase = u.phase,"
+          " latched = u.latched, covers = string_to_array(u.covers, ','), ended_at = " +
+          ts("ended") + ", last_observed_at = " + ts("observed") + ", resolved_at = " + ts("resolved") +
+          ", suppressed_by = nullif(u.sup, '')::uuid, tier = u.tier, next_escalation_at = " + ts("next_escalation") +
+          " FROM unnest($2::uuid[], $3::int[], $4::int[], $5::text[], $6::float8[], $7::text[],"
+          " $8::float8[], $9::int[], $10::bool[], $11::text[], $12::bigint[], $13::bigint[],"
+          " $14::bigint[], $15::text[], $16::int[], $17::bigint[]) AS u(id, priority, state, summary,"
+          " peak, unit, duration, phase, latched, covers, ended, observed, resolved, sup, tier,"
+          " next_escalation) WHERE a.alert_id = u.id",
+      now_us, TextArrayLiteral(id), NumberArray(priority), NumberArray(state), TextArrayLiteral(summary),
+      DoubleArray(peak), TextArrayLiteral(unit), DoubleArray(duration), NumberArray(phase), BoolArray(latched),
+      TextArrayLiteral(covers), NumberArray(ended), NumberArray(observed), NumberArray(resolved),
+      TextArrayLiteral(suppressed_by), NumberArray(tier), NumberArray(next_escalation));
+}
+
+}  // namespace
+
+PgLifecycleStore::BatchResult PgLifecycleStore::ApplyBatchLockedInTx(
+    pqxx::work& tx, const std::vector<const Observation*>& batch) const {
+  BatchResult out;
+  if (batch.empty()) return out;
+  const int64_t now_us = clock_.NowUs();
+  std::map<std::string, Alert> alerts;  // alert id -> as committed, then as the batch left it
+  const std::vector<const Alert*> continued = LoadContinued(tx, batch, alerts);
+  std::set<std::string> pending;              // alert ids whose evidence changed, not yet written
+  std::set<std::string> one_by_one_patients;  // patients with a transition in this batch
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Observation& obs = *batch[i];
+    if (!one_by_one_patients.contains(obs.patient_id)) {
+      const Alert* before = continued[i];
+      auto t = ApplyObservation(obs, before, cfg_, now_us);
+      if (!t.ok()) {
+        out.refused.emplace_back(i, t.status());
+        continue;
+      }
+      // ApplyLockedInTx's "nothing to write".
+      if (t->events.empty() &&
+          (before == nullptr || t->is_new || t->alert.last_observed_us == before->last_observed_us)) {
+        continue;
+      }
+      if (t->events.empty()) {
+        alerts[before->alert_id] = std::move(t->alert);  // `before` now points at the new evidence
+        pending.insert(before->alert_id);
+        continue;
+      }
+      // A transition: from here on this patient's verdicts go one by one, on what is stored.
+      one_by_one_patients.insert(obs.patient_id);
+      std::set<std::string> mine;
+      for (const std::string& id : pending) {
+        if (alerts.at(id).patient_id == obs.patient_id) mine.insert(id);
+      }
+      SaveEvidence(tx, alerts, mine, now_us);
+      for (const std::string& id : mine) pending.erase(id);
+    }
+    ++out.one_by_one;
+    auto n = ApplyLockedInTx(tx, obs);
+    if (!n.ok()) {
+      out.refused.emplace_back(i, n.status());
+    } else {
+      out.appended += *n;
+    }
+  }
+  out.evidence_updates = static_cast<int>(pending.size());
+  SaveEvidence(tx, alerts, pending, now_us);
+  return out;
 }
 
 int PgLifecycleStore::Resuppress(pqxx::work& tx, const std::string& patient_id, int64_t now_us) const {

@@ -10,6 +10,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "services/alerts/lifecycle/clock.h"
@@ -43,6 +45,25 @@ class PgLifecycleStore {
   // (the evaluator takes it once per round, not once per Observation).
   absl::StatusOr<int> ApplyLockedInTx(pqxx::work& tx, const Observation& obs) const;
   absl::StatusOr<int> Apply(const Observation& obs) const;
+
+  // What ApplyBatchLockedInTx did.
+  struct BatchResult {
+    int appended = 0;          // events appended
+    int evidence_updates = 0;  // alerts whose evidence alone changed, written in one UPDATE
+    int one_by_one = 0;        // verdicts applied by ApplyLockedInTx (a transition, or after one)
+    // Verdicts the lifecycle refused (a bug in the rules): their index in the batch and why.
+    std::vector<std::pair<size_t, absl::Status>> refused;
+  };
+  // Applies `batch` in order inside the caller's transaction, after the caller has taken
+  // LockAlertEvents(tx), with the same result as ApplyLockedInTx on each verdict in turn, in
+  // a few statements for the common case: the alert each verdict continues is read for all of
+  // them at once (with acknowledgements and shelves), and a verdict that only moves the
+  // evidence (last observation, duration, summary; no event) changes that copy; the copies are
+  // written in one UPDATE at the end. A verdict with a transition (an event, a new alert) is
+  // applied by ApplyLockedInTx after the patient's pending evidence is written, and so is every
+  // later verdict of that patient (the transition and its suppression may have changed any of
+  // its alerts). Other patients' alerts are never touched by it, so their copies stay exact.
+  BatchResult ApplyBatchLockedInTx(pqxx::work& tx, const std::vector<const Observation*>& batch) const;
 
   // One recipient acknowledges (NOT_FOUND for an unknown alert); `relayed_by` is the service
   // that authenticated the recipient. Acknowledging twice changes nothing.

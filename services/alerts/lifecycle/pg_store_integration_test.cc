@@ -25,8 +25,12 @@ constexpr int64_t kT0 = 1'700'000'000 * kS;
 
 class PgLifecycleStoreTest : public testing::ClusterPerSuiteTest {
  protected:
-  void SetUp() override {
-    auto conninfo = testing::CreateMigratedDatabase(*cluster_, TestDatabaseName());
+  void SetUp() override { UseNewDatabase(TestDatabaseName()); }
+
+  // Points the fixture at a fresh migrated database `name` with four patients and pat-1's care
+  // team.
+  void UseNewDatabase(const std::string& name) {
+    auto conninfo = testing::CreateMigratedDatabase(*cluster_, name);
     ASSERT_TRUE(conninfo.ok()) << conninfo.status();
     superuser_ = *conninfo;
     service_ = testing::ServiceConnInfo(superuser_, "alerts");
@@ -331,6 +335,118 @@ TEST_F(PgLifecycleStoreTest, AHigherPriorityAlertSuppressesACoveredOneUntilItEnd
   EXPECT_EQ(Events(7), 1);
   EXPECT_EQ(Events(8), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE suppressed_by IS NOT NULL"), 0);
+}
+
+// Everything a batch can leave behind, with alert ids replaced by what they point at, so that
+// two databases compare equal when they hold the same alerts and events.
+std::string DumpAlertsAndEvents(const std::string& conninfo) {
+  pqxx::connection c(conninfo);
+  pqxx::nontransaction tx(c);
+  std::string out;
+  const char* kUuid = "'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'";
+  for (const auto& r :
+       tx.exec("SELECT a.patient_id, a.rule_id, a.priority, a.state, a.summary, a.phase, a.latched, a.covers,"
+               " a.condition_started_at, a.ended_at, a.last_observed_at, a.raised_at, a.resolved_at, a.peak_value,"
+               " a.ucum_unit, a.duration_s, s.rule_id, a.tier, a.next_escalation_at, a.updated_at"
+               " FROM alerts a LEFT JOIN alerts s ON s.alert_id = a.suppressed_by"
+               " ORDER BY a.patient_id, a.rule_id, a.condition_started_at")) {
+    for (const auto& f : r) out += (f.is_null() ? std::string("NULL") : f.as<std::string>()) + "|";
+    out += "\n";
+  }
+  for (const auto& r : tx.exec(
+           std::string("SELECT a.patient_id, a.rule_id, a.condition_started_at, e.kind, e.created_at, e.actor,"
+                       " e.reason, regexp_replace(e.detail::text, ") +
+           kUuid + ", 'ID', 'g'), e.tier FROM alert_events e JOIN alerts a USING (alert_id) ORDER BY e.event_seq")) {
+    for (const auto& f : r) out += (f.is_null() ? std::string("NULL") : f.as<std::string>()) + "|";
+    out += "\n";
+  }
+  return out;
+}
+
+// The evaluator's round: one batch, set-based where only evidence moves, must leave exactly
+// what applying its verdicts one at a time leaves: raises, evidence-only continuations (also
+// several of one alert, a fractional duration, a summary that needs quoting), a new peak, an
+// end, a redelivery, suppression by a higher-priority alert, and a verdict the lifecycle refuses.
+TEST_F(PgLifecycleStoreTest, ABatchLeavesWhatOneVerdictAtATimeLeaves) {
+  const Config cfg = [] {
+    Config c = DefaultConfig();
+    c.suppresses["news2"] = {"heart_rate"};
+    return c;
+  }();
+  auto before_batch = [&](PgLifecycleStore& store) {
+    ASSERT_TRUE(store.Apply(Hr(true, 60, 130, Priority::kHigh, "pat-3")).ok());
+    ASSERT_TRUE(store.Apply(Hr(true, 60, 130, Priority::kMedium, "pat-4")).ok());
+  };
+  std::vector<Observation> batch;
+  batch.push_back(Hr(true, 60));   // pat-1: raised
+  batch.push_back(Hr(true, 90));   // evidence
+  batch.push_back(Hr(true, 120));  // evidence
+  batch.push_back(Hr(true, 60, 130, Priority::kHigh, "pat-2"));
+  batch.push_back(Hr(true, 150, 140));  // pat-1: new peak, an event
+  batch.push_back(Hr(true, 90, 130, Priority::kHigh, "pat-2"));
+  batch.push_back(Hr(true, 180, 140));  // pat-1 after its transition
+  batch.push_back(Hr(true, 120, 130, Priority::kHigh, "pat-2"));
+  batch.push_back(Hr(true, 60, 130, Priority::kHigh, "pat-2"));  // older: nothing
+  Observation quoted = Hr(true, 95, 130, Priority::kHigh, "pat-3");
+  quoted.duration_s = 95.123456789012;
+  quoted.summary = "Heart rate \"high\", {braces} and a \\ backslash";
+  batch.push_back(Hr(true, 92, 130, Priority::kHigh, "pat-3"));
+  batch.push_back(quoted);               // the last of pat-3: its evidence is what stays
+  batch.push_back(Hr(false, 240, 140));  // pat-1 ends
+  Observation refused = Hr(true, 100);
+  refused.patient_id.clear();
+  batch.push_back(refused);
+  batch.push_back(Hr(true, 90, 130, Priority::kMedium, "pat-4"));  // evidence
+  Observation news = Hr(true, 91, 7, Priority::kHigh, "pat-4");
+  news.rule_id = "news2";
+  news.covers = {"news2"};
+  batch.push_back(news);                                           // raised, suppresses hr_high
+  batch.push_back(Hr(true, 95, 130, Priority::kMedium, "pat-4"));  // evidence of a held alert
+  batch.push_back(Hr(true, 97, 130, Priority::kMedium, "pat-4"));
+
+  // One at a time, as the evaluator did before batches.
+  WithStore(
+      clock_,
+      [&](PgLifecycleStore& store, common::PgPool& pool) {
+        before_batch(store);
+        ASSERT_TRUE(pool.WithTransaction("one by one",
+                                         [&](pqxx::work& tx) {
+                                           LockAlertEvents(tx);
+                                           for (const Observation& o : batch) (void)store.ApplyLockedInTx(tx, o);
+                                         })
+                        .ok());
+      },
+      cfg);
+  const std::string one_by_one = DumpAlertsAndEvents(superuser_);
+
+  UseNewDatabase(TestDatabaseName() + "_batch");
+  WithStore(
+      clock_,
+      [&](PgLifecycleStore& store, common::PgPool& pool) {
+        before_batch(store);
+        std::vector<const Observation*> pointers;
+        for (const Observation& o : batch) pointers.push_back(&o);
+        PgLifecycleStore::BatchResult result;
+        ASSERT_TRUE(pool.WithTransaction("batch",
+                                         [&](pqxx::work& tx) {
+                                           LockAlertEvents(tx);
+                                           result = store.ApplyBatchLockedInTx(tx, pointers);
+                                         })
+                        .ok());
+        ASSERT_EQ(result.refused.size(), 1u);
+        EXPECT_EQ(result.refused[0].first, 12u);
+        EXPECT_EQ(result.refused[0].second.code(), absl::StatusCode::kInvalidArgument);
+        // pat-3's hr_high in the final UPDATE; pat-4's went before its news2 transition, and
+        // pat-1 and pat-2 raised theirs in the batch, so their later verdicts went one by one.
+        EXPECT_EQ(result.evidence_updates, 1);
+        EXPECT_GT(result.one_by_one, 0);
+      },
+      cfg);
+  const std::string batched = DumpAlertsAndEvents(superuser_);
+  EXPECT_EQ(batched, one_by_one);
+  EXPECT_NE(batched.find("95.123456789012"), std::string::npos);  // full precision, not six digits
+  EXPECT_NE(batched.find("{braces} and a \\ backslash"), std::string::npos);
+  EXPECT_EQ(Events(7, "pat-4"), 1);
 }
 
 TEST_F(PgLifecycleStoreTest, TheEventLogIsAppendOnlyForTheService) {
