@@ -190,8 +190,10 @@ TWIN=$ADDR
 start_service simulation services/simulation/healthtwin-simulation
 SIM=$ADDR
 start_service clinician_api clinician_api/healthtwin-clinician-api \
-  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN"
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0
 API=$ADDR
+# The FHIR R4 read API on clinician_api's HTTPS port (mutual TLS; written before the gRPC port file).
+FHIR_PORT=$(cat "$WORK/clinician_api.port.https")
 
 HT=("$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM")
 ht() { "${HT[@]}" "$@"; }
@@ -199,6 +201,9 @@ for svc in "ingest $INGEST" "alerts $ALERTS" "twin $TWIN" "simulation $SIM" "cli
   ht --as cli-admin health --service "${svc% *}" --addr "${svc#* }" --wait-s 30 >/dev/null
 done
 say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, simulation $SIM, clinician_api $API"
+say "FHIR R4 read API (HTTPS, client certificate required): curl --cacert $WORK/pki/ca.pem" \
+  "--cert $WORK/pki/dr-alice.pem --key $WORK/pki/dr-alice.key --resolve clinician_api:$FHIR_PORT:127.0.0.1" \
+  "https://clinician_api:$FHIR_PORT/fhir/r4/metadata"
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
 # C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
