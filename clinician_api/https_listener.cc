@@ -89,6 +89,7 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
     return absl::InternalError("https: cannot configure the TLS context");
   }
   server.new_task_queue = [w = options.workers, q = options.max_queued] { return new BoundedPool(w, q); };
+  server.set_tcp_nodelay(true);  // headers and body are separate writes: no delayed-ACK stall per response
   server.set_payload_max_length(options.max_body_bytes);
   server.set_read_timeout(options.read_timeout_s, 0);
   server.set_write_timeout(options.write_timeout_s, 0);
