@@ -1,10 +1,12 @@
 // The FHIR R4 resource bodies the read API serves, behind a small interface so the API (routing,
 // auth, audit, paging, OperationOutcome) does not depend on how they are built.
 //
-// TEMPORARY: InterimFhirResources below is a minimal stand-in until the shared builders of
-// services/feeds/fhir (library healthtwin_fhir, branch fhir-push: vital-signs profiles, BP panel,
-// device, IHE mACM) are merged; then an adapter over healthtwin_fhir implements this interface
-// and InterimFhirResources is deleted. Do not extend it.
+// FeedsFhirResources builds Patient and CommunicationRequest with the shared builders of
+// services/feeds/fhir (healthtwin_fhir: pseudonymous Patient, IHE mACM CommunicationRequest), so
+// the read API serves what the rest-hook feed pushes. Observations are still TEMPORARY minimal
+// bodies: healthtwin_fhir derives Observation ids from the vitals row's ingest_seq, which the
+// vitals query's StoredSample does not carry yet; once it does (a new proto field), call
+// feeds::fhir::BuildVitalObservations there too (BP panels, profiles) and delete the stand-in.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -27,8 +29,8 @@ class FhirResources {
   virtual nlohmann::json CommunicationRequestFor(const healthtwin::alerts::v1::Alert& alert) const = 0;
 };
 
-// TEMPORARY (see above): minimal bodies, one Observation per sample.
-class InterimFhirResources final : public FhirResources {
+// See above: Patient and CommunicationRequest from healthtwin_fhir; Observations TEMPORARY.
+class FeedsFhirResources final : public FhirResources {
  public:
   std::vector<nlohmann::json> ObservationsFor(
       const google::protobuf::RepeatedPtrField<healthtwin::vitals::v1::StoredSample>& samples) const override;

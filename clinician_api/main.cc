@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
       access, std::move(up), executor,
       common::PolicyOrExit("clinician_api", clinician::ClinicianServiceImpl::DefaultPolicy(), cfg.access));
 
-  // TEMPORARY resource bodies until healthtwin_fhir is merged (fhir_resources.h).
-  clinician::InterimFhirResources fhir_resources;
+  // Observation bodies are still a temporary stand-in (fhir_resources.h).
+  clinician::FeedsFhirResources fhir_resources;
   clinician::FhirApi fhir(service, fhir_resources);
   std::unique_ptr<clinician::HttpsListener> https;
   if (https_port >= 0) {

@@ -36,7 +36,38 @@ PACKAGES=(
   # the hospital's HL7 v2 MLLP receiver in the feed tests and the demo (tests/peers/hl7_mllp_peer.py);
   # no C++ HL7 v2 library is packaged, so services/feeds/hl7 encodes and frames by itself
   python3-hl7
+  # HTTPS client of the fhir-rest-hook feed (services/feeds/fhir_feed.cc; cmake/Httplib.cmake)
+  libcpp-httplib-dev
 )
+
+# The FHIR receiver of the feed tests (tests/peers/fhir_receiver.mjs) validates with
+# @medplum/core 4.5.2, pinned in tests/peers/fhir/package-lock.json; it needs Node >= 20.19
+# (Debian 12's nodejs is 18: install Node 20 from NodeSource). npm ci only when the installed
+# tree is not the locked one, so a second run does not touch the network.
+npm_peer_packages() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/peers/fhir"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "bootstrap: WARNING: node/npm missing; the FHIR feed tests need Node 20 (NodeSource) and npm" >&2
+    return 0
+  fi
+  local major
+  major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
+  if ((major < 20)); then
+    echo "bootstrap: WARNING: Node $(node --version) is too old for @medplum/core 4.5.2 (needs 20.19+)" >&2
+    return 0
+  fi
+  # The lockfile's hash, stamped after a successful npm ci.
+  local want
+  want="$(sha256sum "${dir}/package-lock.json" | cut -d' ' -f1)"
+  if [[ "$(cat "${dir}/node_modules/.healthtwin-lock-sha256" 2>/dev/null)" == "${want}" ]]; then
+    echo "bootstrap: FHIR peer npm packages present"
+    return 0
+  fi
+  echo "bootstrap: npm ci in ${dir}"
+  (cd "${dir}" && npm ci --no-audit --no-fund)
+  echo "${want}" >"${dir}/node_modules/.healthtwin-lock-sha256"
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -46,6 +77,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "bootstrap: all ${#PACKAGES[@]} packages present"
+  npm_peer_packages
   exit 0
 fi
 
@@ -61,4 +93,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The Debian postgresql package starts a system cluster on port 5432. healthtwin never uses it
 # (tests and the demo run private clusters on Unix sockets), so leave it as the admin set it.
+npm_peer_packages
 echo "bootstrap: done"

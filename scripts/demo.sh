@@ -17,6 +17,11 @@
 #      (dr-alice) to tier 2 (dr-bob), and dr-bob's stream shows ESCALATED;
 #   5. dr-alice acknowledges it (healthtwin alerts ack) and `healthtwin alerts show` prints its
 #      event log (raised, escalated, acknowledged ...).
+# The hospital (issue 12): healthtwin-feeds delivers the alerts to a demo hospital endpoint
+# (scripts/demo_hl7_endpoint.py, an HL7 v2 MLLP listener on python3-hl7) through a feed the admin
+# registers with `healthtwin admin feed add`; after scene 1 the demo shows the ORU^R40 (IHE PCD-04)
+# the hospital received for the HIGH alert, and at the end the feed's status and how to add
+# your own feed.
 # Then the stored vitals, pat-0002's twin, a what-if and a small virtual trial.
 #
 # Heart-rate notifications carry no time stamp, so the bridge stamps them on receipt and they
@@ -134,7 +139,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 for bin in services/ingest/healthtwin-ingest services/alerts/healthtwin-alerts services/twin/healthtwin-twin \
-           services/simulation/healthtwin-simulation \
+           services/simulation/healthtwin-simulation services/feeds/healthtwin-feeds \
            clinician_api/healthtwin-clinician-api clinician_api/cli/healthtwin ble_bridge/cli/healthtwin-bridge \
            ble_bridge/simulated/healthtwin-wearables \
            services/common/db/healthtwin-migrate tests/harness/healthtwin-pg-harness; do
@@ -194,16 +199,29 @@ start_service clinician_api clinician_api/healthtwin-clinician-api \
 API=$ADDR
 # The FHIR R4 read API on clinician_api's HTTPS port (mutual TLS; written before the gRPC port file).
 FHIR_PORT=$(cat "$WORK/clinician_api.port.https")
+# The demo hospital: an HL7 v2 MLLP endpoint that prints what it receives (python3-hl7, run with
+# the system python as the tests' peer is), and the feed service that delivers to it.
+start_bg hospital /usr/bin/python3 "$ROOT/scripts/demo_hl7_endpoint.py" --port-file "$WORK/hospital.port" \
+  --record "$WORK/hospital.jsonl" >"$WORK/hospital.log" 2>&1
+for _ in $(seq 100); do [[ -s "$WORK/hospital.port" ]] && break; sleep 0.1; done
+[[ -s "$WORK/hospital.port" ]] || { echo "demo: the demo hospital endpoint did not start; see $WORK/hospital.log" >&2; exit 1; }
+HOSPITAL="127.0.0.1:$(cat "$WORK/hospital.port")"
+start_service feeds services/feeds/healthtwin-feeds
+FEEDS=$ADDR
 
 HT=("$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM")
 ht() { "${HT[@]}" "$@"; }
-for svc in "ingest $INGEST" "alerts $ALERTS" "twin $TWIN" "simulation $SIM" "clinician_api $API"; do
+for svc in "ingest $INGEST" "alerts $ALERTS" "twin $TWIN" "simulation $SIM" "clinician_api $API" "feeds $FEEDS"; do
   ht --as cli-admin health --service "${svc% *}" --addr "${svc#* }" --wait-s 30 >/dev/null
 done
-say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, simulation $SIM, clinician_api $API"
+say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, simulation $SIM, clinician_api $API, feeds $FEEDS"
 say "FHIR R4 read API (HTTPS, client certificate required): curl --cacert $WORK/pki/ca.pem" \
   "--cert $WORK/pki/dr-alice.pem --key $WORK/pki/dr-alice.key --resolve clinician_api:$FHIR_PORT:127.0.0.1" \
   "https://clinician_api:$FHIR_PORT/fhir/r4/metadata"
+# Registered before any alert exists: a new feed starts at the current end of the alert log.
+ht --as cli-admin admin feed add --name demo-hospital --kind hl7v2-mllp --target "$HOSPITAL" --content alerts \
+  --receiving-app DEMO --receiving-facility WARD7 >"$WORK/feed-add.txt"
+say "hospital feed registered (healthtwin --as cli-admin admin feed add --name demo-hospital --kind hl7v2-mllp --target $HOSPITAL --content alerts --receiving-app DEMO --receiving-facility WARD7): $(cat "$WORK/feed-add.txt")"
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
 # C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
@@ -259,6 +277,11 @@ say "scene 1, waiting for the first alert on dr-alice's subscription (healthtwin
 wait_for "$WORK/alice-stream.txt" '^\[[^]]*\] (ALERT|UPDATED) HIGH pat-0002 hr_high: ' 150 "scene 1 (HIGH hr_high on pat-0002 on dr-alice's stream)"
 HR_ALERT=$(grep -oE 'id [0-9a-f-]{36}\)' <<<"$LINE" | head -n 1 | tr -d ')' | cut -d' ' -f2)
 [[ -n $HR_ALERT ]] || { echo "demo: scene 1: no alert id in: $LINE" >&2; exit 1; }
+say "the same alert at the hospital: healthtwin-feeds sent it as HL7 v2 ORU^R40 (IHE PCD-04) over MLLP; the endpoint printed:"
+wait_for "$WORK/hospital.jsonl" \
+  "^\\{\"message_type\": \"ORU\\^R40\\^ORU_R40\", \"control_id\": \"ht-[0-9]+-a[0-9]+\", \"patient_id\": \"pat-0002\", \"alert_id\": \"$HR_ALERT\"" \
+  30 "the ORU^R40 of alert $HR_ALERT at the demo hospital" >/dev/null
+grep -A 2 -m 1 "patient pat-0002  alert $HR_ALERT" "$WORK/hospital.log"
 
 say "scene 2, a NEWS2 alert with a partial score (respiration rate and consciousness are not measured by wearables)..."
 wait_for "$WORK/alice-stream.txt" ' pat-0002 news2: NEWS2 [0-9]+ \([^)]*partial, missing [^)]*\)' 120 \
@@ -288,6 +311,10 @@ for event in "raised by system" "escalated by system" "acknowledged by dr-alice"
 done
 grep -q "^acknowledged by dr-alice at " "$WORK/show.txt" ||
   { echo "demo: scene 5: healthtwin alerts show $HR_ALERT does not list dr-alice's acknowledgement" >&2; exit 1; }
+
+say "the hospital feed (healthtwin --as cli-admin admin feed status):"
+ht --as cli-admin admin feed status | tee "$WORK/feed-status.txt"
+say "to add your own hospital: run an HL7 v2 MLLP receiver, then healthtwin --pki $WORK/pki --registry $INGEST --as cli-admin admin feed add --name my-hospital --kind hl7v2-mllp --target HOST:PORT --content alerts,vitals [--tls-ca CA.pem] [--min-priority medium] (see services/feeds/README.md)"
 
 say "stored heart rate of pat-0002, 30 s buckets (healthtwin vitals --patient pat-0002 ...):"
 ht --as dr-alice vitals --patient pat-0002 --type heart_rate --since 3m --bucket-s 30
@@ -331,11 +358,13 @@ if ((HEADLESS)); then
   # Least privilege: every service is connected, and as its own role, none as the superuser.
   users=$(runuser -u postgres -- "$PSQL" "$DB" -Atc "SELECT string_agg(DISTINCT usename::text, ',' ORDER BY usename::text)
     FROM pg_stat_activity WHERE datname = 'healthtwin' AND pid <> pg_backend_pid()")
-  [[ $users == healthtwin_alerts,healthtwin_clinician_api,healthtwin_ingest,healthtwin_simulation,healthtwin_twin ]] ||
+  [[ $users == healthtwin_alerts,healthtwin_clinician_api,healthtwin_feeds,healthtwin_ingest,healthtwin_simulation,healthtwin_twin ]] ||
     { echo "demo: expected each service connected as its own role, found: $users" >&2; exit 1; }
   grep -q "^ 1\. " "$WORK/whatif.txt" || { echo "demo: the what-if did not rank the options" >&2; exit 1; }
   grep -q "^amlodipine 5 mg " "$WORK/cohort.txt" || { echo "demo: the cohort job gave no results" >&2; exit 1; }
-  say "checked: HIGH hr_high, partial NEWS2 and battery_low on dr-alice's stream, the escalation on dr-bob's, the acknowledgement and event log of $HR_ALERT, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done, services connected as $users"
+  grep -qE "^demo-hospital \(enabled\): .* 0 dead, [1-9][0-9]* delivered; last acknowledged: ht-" "$WORK/feed-status.txt" ||
+    { echo "demo: healthtwin admin feed status shows no delivered message for demo-hospital" >&2; exit 1; }
+  say "checked: HIGH hr_high, partial NEWS2 and battery_low on dr-alice's stream, the escalation on dr-bob's, the acknowledgement and event log of $HR_ALERT, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done, the ORU^R40 of $HR_ALERT at the demo hospital, services connected as $users"
   exit 0
 fi
 

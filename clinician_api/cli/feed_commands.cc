@@ -249,6 +249,15 @@ int FeedCommands::Status(std::ostream& out) const {
     } else {
       out << st.last_acked_message_id() << " at " << common::FormatTimestamp(st.last_acked_at()) << "\n";
     }
+    for (const auto& a : st.open_alerts()) {
+      out << "  TECHNICAL ALERT "
+          << (a.priority() >= 3   ? "high"
+              : a.priority() == 2 ? "medium"
+                                  : "low")
+          << " " << a.kind() << " since " << common::FormatTimestamp(a.raised_at()) << " (" << a.event_count()
+          << (a.event_count() == 1 ? " event" : " events") << ", last " << a.last_message_id() << "): " << a.summary()
+          << "\n";
+    }
   }
   if (resp.feeds_size() == 0 && !json_) out << "no feeds\n";
   return 0;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/alerts/evaluation_plan.h"
+#include "services/alerts/feed_alerts.h"
 #include "services/alerts/window_loader.h"
 #include "services/common/logging.h"
 #include "services/common/pg_listener.h"
@@ -331,7 +332,8 @@ absl::StatusOr<int> Evaluator::RunTimerOnce() {
 absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
   int taken = 0;
   auto status = pool_.WithTransaction("raise technical alerts", [&](pqxx::work& tx) {
-    taken = 0;
+    // Feed events name no patient: the admins' feed alerts (feed_alerts.h), taken first.
+    taken = RaiseFeedAlerts(tx);
     // One row per alert to raise: a foreign gateway names its patient; a full quarantine is
     // raised to every patient the bridge is a gateway for (none: the event is only marked).
     auto rows = tx.exec(
@@ -373,7 +375,7 @@ absl::StatusOr<int> Evaluator::RunTechnicalOnce() {
     }
     ApplyAll(tx, technical);
     for (int64_t id : events) tx.exec_params("UPDATE technical_events SET alerted_at = now() WHERE id = $1", id);
-    taken = static_cast<int>(events.size());
+    taken += static_cast<int>(events.size());
   });
   if (!status.ok()) return status;
   return taken;

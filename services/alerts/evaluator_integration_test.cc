@@ -503,6 +503,70 @@ TEST_F(EvaluatorTest, TechnicalEventsRaiseOneLatchedTechnicalAlertPerHour) {
   EXPECT_EQ(pqxx::nontransaction(c).exec1("SELECT count(*) FROM alert_events WHERE kind = 1")[0].as<int>(), 1);
 }
 
+// Feed events name no patient (migrations 0014, 0015): they raise no patient alert, but one
+// open feed alert per feed and kind for the admins, however many events; a retrying alert is
+// resolved once its messages are delivered, a dead-letter alert stays open.
+TEST_F(EvaluatorTest, FeedEventsRaiseOneAdminFeedAlertPerFeedAndKind) {
+  auto exec = [&](const std::string& sql) {
+    pqxx::connection c(conninfo_);
+    pqxx::work tx(c);
+    tx.exec(sql);
+    tx.commit();
+  };
+  exec(
+      "INSERT INTO feeds (feed_id, name, kind, target, tls, send_alerts, send_vitals, created_by, updated_by)"
+      " VALUES (7, 'hospital-a', 'hl7v2-mllp', '127.0.0.1:2575', false, true, false, 'admin', 'admin')");
+  exec(
+      "INSERT INTO feed_outbox (feed_id, patient_id, source_kind, source_first_seq, source_last_seq, source_at,"
+      " message_id, payload, attempts) VALUES"
+      " (7, 'pat-0001', 'alert_event', 1, 1, now(), 'ht-7-a1', 'x', 3),"
+      " (7, 'pat-0002', 'alert_event', 2, 2, now(), 'ht-7-a2', 'x', 3),"
+      " (7, 'pat-0003', 'alert_event', 3, 3, now(), 'ht-7-a3', 'x', 1)");
+  exec(
+      "INSERT INTO technical_events (kind, bridge_id, patient_id, sample_count, feed_id, message_id) VALUES"
+      " ('feed_retrying', '', NULL, 3, 7, 'ht-7-a1'), ('feed_retrying', '', NULL, 3, 7, 'ht-7-a2'),"
+      " ('feed_dead_letter', '', NULL, 1, 7, 'ht-7-a3')");
+  exec("UPDATE feed_outbox SET state = 'dead' WHERE message_id = 'ht-7-a3'");
+  common::PgPool pool(conninfo_, 2);
+  Evaluator evaluator(pool, conninfo_, Engine(), LifecycleConfigFor(Engine()));
+  auto taken = evaluator.RunTechnicalOnce();
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(*taken, 3);
+  pqxx::connection c(conninfo_);
+  auto q = [&](const std::string& sql) { return pqxx::nontransaction(c).exec1(sql); };
+  EXPECT_EQ(q("SELECT count(*) FROM alerts")[0].as<int>(), 0);  // no patient alert
+  auto retrying =
+      q("SELECT count(*), min(event_count), min(priority), min(last_message_id), bool_and(resolved_at IS NULL)"
+        " FROM feed_alerts WHERE feed_id = 7 AND kind = 'feed_retrying'");
+  EXPECT_EQ(retrying[0].as<int>(), 1);
+  EXPECT_EQ(retrying[1].as<int>(), 2);
+  EXPECT_EQ(retrying[2].as<int>(), 2);  // medium
+  EXPECT_EQ(retrying[3].as<std::string>(), "ht-7-a2");
+  EXPECT_TRUE(retrying[4].as<bool>());
+  EXPECT_EQ(q("SELECT count(*) FROM feed_alerts WHERE kind = 'feed_dead_letter' AND resolved_at IS NULL")[0].as<int>(),
+            1);
+  EXPECT_EQ(q("SELECT count(*) FROM technical_events WHERE alerted_at IS NULL")[0].as<int>(), 0);
+
+  // One of the two retrying messages delivered: still open. Both: resolved.
+  exec("UPDATE feed_outbox SET state = 'delivered', delivered_at = now() WHERE message_id = 'ht-7-a1'");
+  ASSERT_TRUE(evaluator.RunTechnicalOnce().ok());
+  EXPECT_EQ(q("SELECT count(*) FROM feed_alerts WHERE kind = 'feed_retrying' AND resolved_at IS NULL")[0].as<int>(), 1);
+  exec("UPDATE feed_outbox SET state = 'delivered', delivered_at = now() WHERE message_id = 'ht-7-a2'");
+  ASSERT_TRUE(evaluator.RunTechnicalOnce().ok());
+  EXPECT_EQ(q("SELECT count(*) FROM feed_alerts WHERE kind = 'feed_retrying' AND resolved_at IS NULL")[0].as<int>(), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM feed_alerts WHERE kind = 'feed_dead_letter' AND resolved_at IS NULL")[0].as<int>(),
+            1);
+
+  // A new episode after the resolution opens a new alert.
+  exec("UPDATE feed_outbox SET state = 'pending', delivered_at = NULL WHERE message_id = 'ht-7-a1'");
+  exec(
+      "INSERT INTO technical_events (kind, bridge_id, patient_id, sample_count, feed_id, message_id)"
+      " VALUES ('feed_retrying', '', NULL, 3, 7, 'ht-7-a1')");
+  ASSERT_TRUE(evaluator.RunTechnicalOnce().ok());
+  EXPECT_EQ(q("SELECT count(*) FROM feed_alerts WHERE kind = 'feed_retrying'")[0].as<int>(), 2);
+  EXPECT_EQ(q("SELECT count(*) FROM feed_alerts WHERE kind = 'feed_retrying' AND resolved_at IS NULL")[0].as<int>(), 1);
+}
+
 // A cuff's two consecutive readings above 179 mmHg ([NG136], rule sbp_high, min_samples 2):
 // one alert; the first reading alone raises nothing.
 TEST_F(EvaluatorTest, AnSbpPairRaisesSbpHigh) {

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
+#include "services/feeds/feed_technical_events.h"
 
 namespace healthtwin::feeds {
 namespace {
@@ -80,6 +81,7 @@ absl::StatusOr<bool> Deliverer::AttemptOne(const Feed& feed, Transport& transpor
         " delivered_at = CASE WHEN $2::text = 'delivered' THEN now() END WHERE id = $1",
         id, StateName(update.state), update.attempts, static_cast<int64_t>(update.retry_in.count()),
         Cap(update.last_error), Cap(update.ack));
+    RecordRetryingEpisode(tx, feed, message_id, update);
     if (update.raise_technical_event) {
       tx.exec_params(
           "INSERT INTO technical_events (kind, bridge_id, device_id, patient_id, sample_count, feed_id, message_id)"

@@ -34,6 +34,9 @@ RowUpdate Decide(const SendResult& result, int attempts_before, const BackoffPol
   update.state = RowUpdate::State::kPending;
   update.last_error = result.error.empty() ? "not acknowledged" : result.error;
   update.retry_in = RetryDelay(policy, update.attempts, u);
+  // The row's attempts are all failures while it is pending: a delivered or dead row is not
+  // sent again unless replayed, and a replay resets attempts to 0 (a new episode).
+  update.raise_retrying_event = update.attempts == kRetryingAfterFailures;
   return update;
 }
 

@@ -5,6 +5,8 @@
 //   limit (issue 12: a feed never silently drops a message; HAPI FHIR's rest-hook gives up after
 //   about a minute, hapifhir/hapi-fhir #6002, which is what we must not do).
 // - Permanent rejection: state 'dead' and a technical event for the admins.
+// - The kRetryingAfterFailures-th failed attempt in a row of one message: still a retry, plus
+//   one 'feed_retrying' technical event for the admins (migration 0015), once per message.
 #pragma once
 
 #include <chrono>
@@ -27,6 +29,13 @@ struct BackoffPolicy {
 // that failed together do not retry in lockstep, and the delay never drops below half the step.
 std::chrono::milliseconds RetryDelay(const BackoffPolicy& policy, int attempts_made, double u);
 
+// A message not delivered this many times in a row (AE/CE, no ACK, no connection) raises one
+// 'feed_retrying' technical event, on exactly that attempt (once per message, not per retry).
+// Devices commonly resend on AE up to 3 times and then give up (IHE PCD practice, see
+// ../shared/notes/hospital-feeds.md; issue 12: "AE three times: retried, then a technical
+// alert"). We keep retrying without limit, so the third failure is where a person is told.
+inline constexpr int kRetryingAfterFailures = 3;
+
 struct RowUpdate {
   enum class State { kPending, kDelivered, kDead };
   State state = State::kPending;
@@ -35,6 +44,7 @@ struct RowUpdate {
   std::string last_error;                 // empty: NULL
   std::string ack;                        // empty: NULL
   bool raise_technical_event = false;     // dead only
+  bool raise_retrying_event = false;      // pending only: the kRetryingAfterFailures-th failure
 };
 
 // `attempts_before`: the row's attempts before this send; `u` in [0, 1) for the jitter.

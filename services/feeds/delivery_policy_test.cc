@@ -64,5 +64,22 @@ TEST(DecideTest, PermanentRejectionDeadLettersAndRaisesATechnicalEvent) {
   EXPECT_EQ(u.ack, "MSA|AR|ht-1-a7");
 }
 
+TEST(DecideTest, TheThirdFailureInARowRaisesOneRetryingEvent) {
+  const SendResult ae{Outcome::kRetry, "AE: busy", "MSA|AE|ht-1-a7"};
+  EXPECT_FALSE(Decide(ae, 0, {}, 0.5).raise_retrying_event);
+  EXPECT_FALSE(Decide(ae, 1, {}, 0.5).raise_retrying_event);
+  const RowUpdate third = Decide(ae, 2, {}, 0.5);
+  EXPECT_TRUE(third.raise_retrying_event);
+  EXPECT_EQ(third.state, RowUpdate::State::kPending);  // still retried
+  EXPECT_FALSE(third.raise_technical_event);
+  EXPECT_FALSE(Decide(ae, 3, {}, 0.5).raise_retrying_event);  // once per message, not per retry
+  EXPECT_FALSE(Decide(ae, 50, {}, 0.5).raise_retrying_event);
+}
+
+TEST(DecideTest, DeliveryOrRejectionOnTheThirdAttemptRaisesNoRetryingEvent) {
+  EXPECT_FALSE(Decide({Outcome::kDelivered, "", "MSA|AA|x"}, 2, {}, 0.5).raise_retrying_event);
+  EXPECT_FALSE(Decide({Outcome::kPermanent, "AR", "MSA|AR|x"}, 2, {}, 0.5).raise_retrying_event);
+}
+
 }  // namespace
 }  // namespace healthtwin::feeds

@@ -15,6 +15,7 @@
 #include "services/feeds/feed_worker.h"
 #include "services/feeds/feeds_test_db.h"
 #include "services/feeds/hl7_feed.h"
+#include "services/feeds/test_peers.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
@@ -26,11 +27,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::ExecSql;
 using testing::QueryInt64;
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class FeedsHl7IntegrationTest : public FeedsDbTest {
  protected:
@@ -51,23 +47,10 @@ class FeedsHl7IntegrationTest : public FeedsDbTest {
     std::vector<std::string> args = {HT_HL7_PEER, "--port", std::to_string(port), "--port-file", port_file,
                                      "--record",  record_};
     args.insert(args.end(), flags.begin(), flags.end());
-    auto peer = testing::Subprocess::Spawn("/usr/bin/python3", args);
-    ASSERT_TRUE(peer.ok()) << peer.status();
-    peer_ = std::move(*peer);
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (ReadFileOrEmpty(port_file).empty() && peer_->Running() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(20ms);
-    }
-    ASSERT_TRUE(peer_->Running()) << peer_->Stderr();
-    port_ = std::stoi(ReadFileOrEmpty(port_file));
+    ASSERT_NO_FATAL_FAILURE(testing_peers::StartPeer("/usr/bin/python3", args, port_file, peer_, port_));
   }
 
-  std::vector<json> Received() const {
-    std::vector<json> out;
-    std::ifstream in(record_);
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-    return out;
-  }
+  std::vector<json> Received() const { return testing_peers::ReadJsonLines(record_); }
 
   int64_t AddFeed() {
     ExecSql(su_, absl::StrCat("INSERT INTO feeds (name, kind, target, tls, send_alerts, send_vitals, created_by,"

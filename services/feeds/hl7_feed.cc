@@ -1,9 +1,6 @@
 #include "services/feeds/hl7_feed.h"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <utility>
 #include <vector>
 
@@ -12,6 +9,7 @@
 #include "services/feeds/hl7/alarm_status.h"
 #include "services/feeds/hl7/encoder.h"
 #include "services/feeds/hl7/mllp_client.h"
+#include "services/feeds/temp_pem.h"
 
 namespace healthtwin::feeds {
 namespace {
@@ -35,11 +33,8 @@ hl7::MessageContext ContextOf(const Feed& feed, const std::string& message_id) {
 // Owns the temporary CA file for the client's lifetime.
 class MllpTransport : public Transport {
  public:
-  MllpTransport(std::unique_ptr<hl7::MllpClient> client, std::string ca_file)
+  MllpTransport(std::unique_ptr<hl7::MllpClient> client, TempPemFile ca_file)
       : client_(std::move(client)), ca_file_(std::move(ca_file)) {}
-  ~MllpTransport() override {
-    if (!ca_file_.empty()) unlink(ca_file_.c_str());
-  }
 
   SendResult Send(const std::string& payload, const std::string& message_id) override {
     auto ack = client_->Send(payload, message_id);
@@ -60,24 +55,8 @@ class MllpTransport : public Transport {
 
  private:
   std::unique_ptr<hl7::MllpClient> client_;
-  std::string ca_file_;
+  TempPemFile ca_file_;
 };
-
-absl::StatusOr<std::string> WriteTempPem(const std::string& pem) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = absl::StrCat(dir != nullptr && *dir != '\0' ? dir : "/tmp", "/healthtwin-feed-ca-XXXXXX");
-  std::vector<char> buf(path.begin(), path.end());
-  buf.push_back('\0');
-  const int fd = mkstemp(buf.data());
-  if (fd < 0) return absl::InternalError("feed.tls_ca_pem: cannot create a temporary file");
-  const bool written = write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-  close(fd);
-  if (!written) {
-    unlink(buf.data());
-    return absl::InternalError("feed.tls_ca_pem: cannot write a temporary file");
-  }
-  return std::string(buf.data());
-}
 
 }  // namespace
 
@@ -133,16 +112,16 @@ absl::StatusOr<std::unique_ptr<Transport>> MakeMllpTransport(const Feed& feed, c
   if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']') o.host = o.host.substr(1, o.host.size() - 2);
   o.port = static_cast<uint16_t>(port);
   o.tls = feed.config.tls;
-  std::string ca_file;
+  TempPemFile ca_file;
   if (feed.config.tls) {
     if (feed.config.tls_ca_pem.empty()) {
       // The system trust store.
       o.ca_file = "/etc/ssl/certs/ca-certificates.crt";
     } else {
-      auto written = WriteTempPem(feed.config.tls_ca_pem);
+      auto written = TempPemFile::Write(feed.config.tls_ca_pem);
       if (!written.ok()) return written.status();
-      ca_file = *written;
-      o.ca_file = ca_file;
+      ca_file = std::move(written).value();
+      o.ca_file = ca_file.path();
     }
     if (feed.config.tls_client_cert) {
       o.client_cert_file = identity.cert_path;
@@ -150,10 +129,7 @@ absl::StatusOr<std::unique_ptr<Transport>> MakeMllpTransport(const Feed& feed, c
     }
   }
   auto client = hl7::MllpClient::Create(std::move(o));
-  if (!client.ok()) {
-    if (!ca_file.empty()) unlink(ca_file.c_str());
-    return client.status();
-  }
+  if (!client.ok()) return client.status();
   return std::make_unique<MllpTransport>(std::move(client).value(), std::move(ca_file));
 }
 

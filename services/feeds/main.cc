@@ -12,6 +12,7 @@
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
 #include "services/feeds/feed_worker.h"
+#include "services/feeds/fhir_feed.h"
 #include "services/feeds/hl7_feed.h"
 
 using namespace healthtwin;
@@ -21,6 +22,10 @@ int main(int argc, char** argv) {
   feeds::WorkerOptions options;
   int samples_per_message = options.enqueue.max_samples_per_message;
   int first_retry_ms = static_cast<int>(options.deliver.backoff.first.count());
+  // Our FHIR base (the clinician API's /fhir/r4) for fullUrls and references in the Bundles; the
+  // reserved .invalid domain until one is configured.
+  std::string fhir_base_url = "https://healthtwin.invalid/fhir/r4";
+  std::string fhir_token_dir;
   int max_retry_s =
       static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(options.deliver.backoff.cap).count());
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "feeds", {}, [&](CLI::App& app) {
@@ -30,6 +35,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(10, 600000));
     app.add_option("--max-retry-s", max_retry_s, "cap of the delay between resends (retries never stop)")
         ->check(CLI::Range(1, 86400));
+    app.add_option("--fhir-base-url", fhir_base_url, "our FHIR base URL, used in fhir-rest-hook Bundles' fullUrls");
+    app.add_option("--fhir-token-dir", fhir_token_dir,
+                   "directory of bearer tokens for fhir-rest-hook feeds: <feed name>.token (never in the database)")
+        ->check(CLI::ExistingDirectory);
   });
   options.enqueue.max_samples_per_message = samples_per_message;
   options.deliver.backoff.first = std::chrono::milliseconds(first_retry_ms);
@@ -41,18 +50,28 @@ int main(int argc, char** argv) {
     std::lock_guard lock(rng_mu);
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
   };
-  // hl7v2-mllp: the HL7 v2 encoder and MLLP client (services/feeds/hl7), presenting the service's
-  // own certificate when a feed asks for a client certificate. fhir-rest-hook lands separately;
-  // until then such a feed's messages wait in PostgreSQL (its cursor stays, so nothing is lost)
-  // and the service says so once per feed (feeds.feed_skipped).
+  // hl7v2-mllp: the HL7 v2 encoder and MLLP client (services/feeds/hl7); fhir-rest-hook: Backport
+  // notification Bundles (services/feeds/fhir) over HTTPS. Both present the service's own
+  // certificate when a feed asks for a client certificate.
   const feeds::Hl7Encoder hl7_encoder;
+  const feeds::FhirEncoder fhir_encoder(fhir_base_url);
   feeds::EncoderLookup encoders = [&](const feeds::Feed& feed) -> const feeds::MessageEncoder* {
-    return feed.config.kind == registry::FeedKind::kHl7v2Mllp ? &hl7_encoder : nullptr;
+    switch (feed.config.kind) {
+      case registry::FeedKind::kHl7v2Mllp:
+        return &hl7_encoder;
+      case registry::FeedKind::kFhirRestHook:
+        return &fhir_encoder;
+    }
+    return nullptr;
   };
   const feeds::ClientIdentityFiles identity{cfg.tls.cert_path, cfg.tls.key_path};
+  feeds::FhirTransportOptions fhir_options;
+  fhir_options.identity = identity;
+  fhir_options.bearer_token_dir = fhir_token_dir;
   feeds::TransportFactory transports =
       [&](const feeds::Feed& feed) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
     if (feed.config.kind == registry::FeedKind::kHl7v2Mllp) return feeds::MakeMllpTransport(feed, identity);
+    if (feed.config.kind == registry::FeedKind::kFhirRestHook) return feeds::MakeFhirTransport(feed, fhir_options);
     return absl::UnimplementedError(absl::StrCat(
         "no transport for kind ", std::string(registry::FeedKindName(feed.config.kind)), " in this build"));
   };

@@ -121,6 +121,20 @@ absl::StatusOr<std::vector<FeedOutboxStatus>> FeedStore::Status(std::string_view
       st.last_acked_at_unix_us = row[8].as<int64_t>();
       out.push_back(std::move(st));
     }
+    // The open admin alerts (feed_alerts_open_idx: at most one per feed and kind).
+    auto alerts = tx.exec_params(
+        "SELECT f.name, a.kind, a.priority, a.summary, (extract(epoch FROM a.raised_at) * 1000000)::bigint,"
+        "  a.event_count, a.last_message_id"
+        " FROM feed_alerts a JOIN feeds f ON f.feed_id = a.feed_id"
+        " WHERE a.resolved_at IS NULL AND ($1 = '' OR f.name = $1) ORDER BY a.raised_at, a.id",
+        std::string(name));
+    for (const auto& row : alerts) {
+      for (auto& st : out) {
+        if (st.name != row[0].as<std::string>()) continue;
+        st.open_alerts.push_back({row[1].as<std::string>(), row[2].as<int>(), row[3].as<std::string>(),
+                                  row[4].as<int64_t>(), row[5].as<int>(), row[6].as<std::string>()});
+      }
+    }
   });
   if (!s.ok()) return s;
   if (!name.empty() && out.empty()) return UnknownFeed(name);

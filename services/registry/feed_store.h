@@ -29,6 +29,16 @@ struct StoredFeed {
   int64_t updated_at_unix_us = 0;
 };
 
+// An open technical alert of a feed (migration 0015, raised by the alerts service).
+struct FeedAlertStatus {
+  std::string kind;  // "feed_dead_letter", "feed_retrying"
+  int priority = 0;  // healthtwin.alerts.v1.Priority
+  std::string summary;
+  int64_t raised_at_unix_us = 0;
+  int event_count = 0;
+  std::string last_message_id;
+};
+
 struct FeedOutboxStatus {
   std::string name;
   bool paused = false;
@@ -39,6 +49,7 @@ struct FeedOutboxStatus {
   uint64_t retries = 0;               // sum over pending messages of attempts - 1
   uint64_t dead_count = 0;
   uint64_t delivered_count = 0;
+  std::vector<FeedAlertStatus> open_alerts;  // oldest first
 };
 
 class FeedStore {

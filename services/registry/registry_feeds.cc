@@ -76,6 +76,15 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetFeedStatus(grpc::CallbackServe
       out->set_retries(st.retries);
       out->set_dead_count(st.dead_count);
       out->set_delivered_count(st.delivered_count);
+      for (const auto& a : st.open_alerts) {
+        auto* alert = out->add_open_alerts();
+        alert->set_kind(a.kind);
+        alert->set_priority(a.priority);
+        alert->set_summary(a.summary);
+        *alert->mutable_raised_at() = common::FromUnixMicros(a.raised_at_unix_us);
+        alert->set_event_count(static_cast<uint32_t>(a.event_count));
+        alert->set_last_message_id(a.last_message_id);
+      }
     }
     return absl::OkStatus();
   });

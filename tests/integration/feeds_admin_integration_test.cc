@@ -314,6 +314,42 @@ TEST_F(FeedsAdminTest, StatusIsComputedFromTheOutbox) {
   EXPECT_EQ(only.feeds(0).pending_count(), 3u);
 }
 
+// The admins' technical alerts of a feed (migration 0015, raised by the alerts service): the
+// open ones, under their feed, oldest first; resolved ones and other feeds' are not shown.
+TEST_F(FeedsAdminTest, StatusShowsTheFeedsOpenTechnicalAlerts) {
+  ASSERT_TRUE(Add(MllpFeed("ward7")).ok());
+  ASSERT_TRUE(Add(MllpFeed("quiet")).ok());
+  const std::string ward7 = std::to_string(FeedId("ward7"));
+  const std::string quiet = std::to_string(FeedId("quiet"));
+  Sql("INSERT INTO feed_alerts (feed_id, kind, priority, summary, raised_at, last_event_at, event_count,"
+      " last_message_id, resolved_at) VALUES"
+      " (" +
+      ward7 +
+      ", 'feed_retrying', 2, 'not acknowledged', now() - interval '1 hour', now(), 1, 'ht-1-a1', now()),"
+      " (" +
+      ward7 +
+      ", 'feed_dead_letter', 2, 'rejected', now() - interval '2 minutes', now(), 3, 'ht-1-a9', NULL),"
+      " (" +
+      ward7 +
+      ", 'feed_retrying', 2, 'not acknowledged', now() - interval '1 minute', now(), 2, 'ht-1-a8', NULL),"
+      " (" +
+      quiet + ", 'feed_retrying', 2, 'resolved', now(), now(), 1, 'ht-2-a1', now())");
+  registry_v1::GetFeedStatusResponse all;
+  ASSERT_TRUE(Call(&registry_v1::RegistryService::Stub::GetFeedStatus, registry_v1::GetFeedStatusRequest{}, &all).ok());
+  ASSERT_EQ(all.feeds_size(), 2);
+  EXPECT_EQ(all.feeds(0).open_alerts_size(), 0);
+  const auto& st = all.feeds(1);
+  ASSERT_EQ(st.open_alerts_size(), 2);
+  EXPECT_EQ(st.open_alerts(0).kind(), "feed_dead_letter");
+  EXPECT_EQ(st.open_alerts(0).priority(), 2);
+  EXPECT_EQ(st.open_alerts(0).summary(), "rejected");
+  EXPECT_EQ(st.open_alerts(0).event_count(), 3u);
+  EXPECT_EQ(st.open_alerts(0).last_message_id(), "ht-1-a9");
+  EXPECT_TRUE(st.open_alerts(0).has_raised_at());
+  EXPECT_EQ(st.open_alerts(1).kind(), "feed_retrying");
+  EXPECT_EQ(st.open_alerts(1).last_message_id(), "ht-1-a8");
+}
+
 TEST_F(FeedsAdminTest, ReplayRequeuesSentMessagesSinceTWithTheirOriginalIds) {
   ASSERT_TRUE(Add(MllpFeed("ward7")).ok());
   ASSERT_TRUE(Add(MllpFeed("other")).ok());

@@ -160,7 +160,7 @@ class FhirApiTest : public ::testing::Test {
   std::unique_ptr<common::Executor> executor_;
   std::unique_ptr<common::Access> access_;
   std::unique_ptr<clinician::ClinicianServiceImpl> service_;
-  clinician::InterimFhirResources resources_;
+  clinician::FeedsFhirResources resources_;
   std::unique_ptr<clinician::FhirApi> fhir_;
   std::unique_ptr<clinician::HttpsListener> https_;
 };

@@ -74,9 +74,12 @@ const Matrix& TableMatrix() {
       // Feeds (0013): the registry (ingest) manages them; ingest may also UPDATE the outbox
       // columns a replay resets (column grants, so not in this table-level row).
       {"feeds", {{"ingest", "SELECT,INSERT,UPDATE"}, {"feeds", "SELECT"}}},
-      {"feed_outbox", {{"ingest", "SELECT"}, {"feeds", "SELECT,INSERT,UPDATE"}}},
+      {"feed_outbox", {{"ingest", "SELECT"}, {"alerts", "SELECT"}, {"feeds", "SELECT,INSERT,UPDATE"}}},
       {"feed_cursors", {{"feeds", "SELECT,INSERT,UPDATE"}}},
       {"feed_replays", {{"ingest", "SELECT,INSERT"}}},
+      // The admins' technical alerts of feeds (0015): raised and resolved by alerts, shown in feed
+      // status by the registry (ingest).
+      {"feed_alerts", {{"ingest", "SELECT"}, {"alerts", "SELECT,INSERT,UPDATE"}}},
   };
   return *kMatrix;
 }
@@ -94,6 +97,7 @@ const Matrix& SequenceMatrix() {
       {"feeds_feed_id_seq", {{"ingest", "USAGE"}}},
       {"feed_outbox_id_seq", {{"feeds", "USAGE"}}},
       {"feed_replays_id_seq", {{"ingest", "USAGE"}}},
+      {"feed_alerts_id_seq", {{"alerts", "USAGE"}}},
   };
   return *kMatrix;
 }

@@ -11,6 +11,7 @@
 
 #include "services/feeds/hl7/encoder.h"
 #include "services/feeds/hl7/mllp_client.h"
+#include "services/feeds/test_peers.h"
 #include "tests/harness/subprocess.h"
 
 namespace healthtwin::feeds::hl7 {
@@ -32,14 +33,7 @@ class Hl7PeerTest : public ::testing::Test {
     std::string pattern = (std::filesystem::temp_directory_path() / "ht-hl7-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = new std::filesystem::path(pattern);
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{(*dir_ / "pki").string()},
-          std::vector<std::string>{(*dir_ / "pki-foreign").string(), "--foreign"}}) {
-      auto pki = Subprocess::Spawn(HT_PKI_SCRIPT, args);
-      ASSERT_TRUE(pki.ok()) << pki.status();
-      auto exit = (*pki)->Wait(60s);
-      ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << (*pki)->Stderr();
-    }
+    ASSERT_NO_FATAL_FAILURE(feeds::testing_peers::MakeDevPkis(HT_PKI_SCRIPT, *dir_));
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -62,12 +56,7 @@ class Hl7PeerTest : public ::testing::Test {
     port_ = static_cast<uint16_t>(std::stoi(ReadFileOrEmpty(port_file_)));
   }
 
-  std::vector<json> Received() const {
-    std::vector<json> out;
-    std::ifstream in(record_);
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-    return out;
-  }
+  std::vector<json> Received() const { return feeds::testing_peers::ReadJsonLines(record_); }
 
   MllpClientOptions Options() const {
     MllpClientOptions o;
