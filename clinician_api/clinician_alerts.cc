@@ -31,19 +31,28 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ListAlerts(grpc::CallbackServerC
                                                            const alerts_v1::ListAlertsRequest* req,
                                                            alerts_v1::ListAlertsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    std::vector<std::string> requested(req->patient_ids().begin(), req->patient_ids().end());
-    if (!req->patient_id().empty()) requested.push_back(req->patient_id());
-    auto caller = Identify(*ctx, "ListAlerts", "alerts.list", requested);
+    auto caller = common::CallerOf(*ctx);
     if (!caller.ok()) return caller.status();
-    auto patients = PatientsInScope(*caller, "alerts.list", std::move(requested));
-    if (!patients.ok()) return patients.status();
-    if (patients->empty()) return absl::OkStatus();  // no patients, no alerts
-    alerts_v1::ListAlertsRequest upstream = *req;
-    upstream.clear_patient_id();
-    upstream.clear_patient_ids();
-    for (const auto& p : *patients) upstream.add_patient_ids(p);
-    return CallUpstream(*caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::ListAlerts, upstream, resp);
+    return ListAlertsAs(*caller, *req, resp);
   });
+}
+
+absl::Status ClinicianServiceImpl::ListAlertsAs(const Caller& caller, const alerts_v1::ListAlertsRequest& req,
+                                                alerts_v1::ListAlertsResponse* resp) {
+  std::vector<std::string> requested(req.patient_ids().begin(), req.patient_ids().end());
+  if (!req.patient_id().empty()) requested.push_back(req.patient_id());
+  if (auto s = common::AuthorizeAuditingRefusal(caller, policy_, "ListAlerts", access_, "alerts.list", requested);
+      !s.ok()) {
+    return s;
+  }
+  auto patients = PatientsInScope(caller, "alerts.list", std::move(requested));
+  if (!patients.ok()) return patients.status();
+  if (patients->empty()) return absl::OkStatus();  // no patients, no alerts
+  alerts_v1::ListAlertsRequest upstream = req;
+  upstream.clear_patient_id();
+  upstream.clear_patient_ids();
+  for (const auto& p : *patients) upstream.add_patient_ids(p);
+  return CallUpstream(caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::ListAlerts, upstream, resp);
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetAlert(grpc::CallbackServerContext* ctx,

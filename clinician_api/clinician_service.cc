@@ -87,6 +87,7 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
   static const common::CallerPolicy::Rules kRules = {
       {"WhoAmI", {"clinician", "nurse", "researcher", "admin"}},
       {"ListMyPatients", {"clinician", "nurse"}},
+      {"ReadPatient", {"clinician", "nurse"}},  // FHIR Patient/{id} (fhir_api.h)
       {"GetVitals", {"clinician", "nurse"}},
       {"SubscribeAlerts", {"clinician", "nurse"}},
       {"AcknowledgeAlert", {"clinician", "nurse"}},
@@ -164,13 +165,33 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetVitals(grpc::CallbackServerCo
                                                           const healthtwin::vitals::v1::QueryVitalsRequest* req,
                                                           healthtwin::vitals::v1::QueryVitalsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "GetVitals", "vitals.read", {req->patient_id()});
+    auto caller = common::CallerOf(*ctx);
     if (!caller.ok()) return caller.status();
-    if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
-    if (auto s = access_.CheckAndAudit(*caller, "vitals.read", req->patient_id()); !s.ok()) return s;
-    return CallUpstream(*caller, up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals, *req,
-                        resp);
+    return GetVitalsAs(*caller, *req, resp);
   });
+}
+
+absl::Status ClinicianServiceImpl::GetVitalsAs(const Caller& caller,
+                                               const healthtwin::vitals::v1::QueryVitalsRequest& req,
+                                               healthtwin::vitals::v1::QueryVitalsResponse* resp) {
+  if (auto s =
+          common::AuthorizeAuditingRefusal(caller, policy_, "GetVitals", access_, "vitals.read", {req.patient_id()});
+      !s.ok()) {
+    return s;
+  }
+  if (req.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+  if (auto s = access_.CheckAndAudit(caller, "vitals.read", req.patient_id()); !s.ok()) return s;
+  return CallUpstream(caller, up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals, req,
+                      resp);
+}
+
+absl::Status ClinicianServiceImpl::ReadPatientAs(const Caller& caller, const std::string& patient_id) {
+  if (auto s = common::AuthorizeAuditingRefusal(caller, policy_, "ReadPatient", access_, "patient.read", {patient_id});
+      !s.ok()) {
+    return s;
+  }
+  if (patient_id.empty()) return absl::InvalidArgumentError("patient_id: required");
+  return access_.CheckAndAudit(caller, "patient.read", patient_id);
 }
 
 grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::SubscribeAlerts(

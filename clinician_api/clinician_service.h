@@ -68,6 +68,17 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
                                            const healthtwin::alerts::v1::GetAlarmBurdenRequest* req,
                                            healthtwin::alerts::v1::GetAlarmBurdenResponse* resp) override;
 
+  // The domain operations behind both edges (gRPC above, HTTPS/FHIR in fhir_api.h), for a caller
+  // identified from its verified client certificate: the same policy check, care-team check
+  // and audit rows whichever edge asked.
+  absl::Status GetVitalsAs(const Caller& caller, const healthtwin::vitals::v1::QueryVitalsRequest& req,
+                           healthtwin::vitals::v1::QueryVitalsResponse* resp);
+  absl::Status ListAlertsAs(const Caller& caller, const healthtwin::alerts::v1::ListAlertsRequest& req,
+                            healthtwin::alerts::v1::ListAlertsResponse* resp);
+  // OK when the caller may read `patient_id` (policy "ReadPatient", care team; audited as
+  // patient.read).
+  absl::Status ReadPatientAs(const Caller& caller, const std::string& patient_id);
+
  private:
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,
   // naming each of the patients the call asked about.

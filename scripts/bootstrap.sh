@@ -30,10 +30,13 @@ PACKAGES=(
   # libfaketime: the bridge clock-jump test shifts the wall clock of a running bridge
   # (ble_bridge/cli/run_integration_test.cc)
   faketime
+  # curl: the HTTPS client of clinician_api's FHIR read API tests (tests/integration/fhir_api_integration_test.cc)
+  curl
   # the hospital's HL7 v2 MLLP receiver in the feed tests and the demo (tests/peers/hl7_mllp_peer.py);
   # no C++ HL7 v2 library is packaged, so services/feeds/hl7 encodes and frames by itself
   python3-hl7
-  # HTTPS client of the fhir-rest-hook feed (services/feeds/fhir_feed.cc; cmake/Httplib.cmake)
+  # HTTPS client of the fhir-rest-hook feed (services/feeds/fhir_feed.cc) and clinician_api's HTTPS
+  # listener (clinician_api/https_listener.h), both through cmake/Httplib.cmake
   libcpp-httplib-dev
 )
 

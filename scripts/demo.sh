@@ -195,8 +195,10 @@ TWIN=$ADDR
 start_service simulation services/simulation/healthtwin-simulation
 SIM=$ADDR
 start_service clinician_api clinician_api/healthtwin-clinician-api \
-  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN"
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0
 API=$ADDR
+# The FHIR R4 read API on clinician_api's HTTPS port (mutual TLS; written before the gRPC port file).
+FHIR_PORT=$(cat "$WORK/clinician_api.port.https")
 # The demo hospital: an HL7 v2 MLLP endpoint that prints what it receives (python3-hl7, run with
 # the system python as the tests' peer is), and the feed service that delivers to it.
 start_bg hospital /usr/bin/python3 "$ROOT/scripts/demo_hl7_endpoint.py" --port-file "$WORK/hospital.port" \
@@ -213,6 +215,9 @@ for svc in "ingest $INGEST" "alerts $ALERTS" "twin $TWIN" "simulation $SIM" "cli
   ht --as cli-admin health --service "${svc% *}" --addr "${svc#* }" --wait-s 30 >/dev/null
 done
 say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWIN, simulation $SIM, clinician_api $API, feeds $FEEDS"
+say "FHIR R4 read API (HTTPS, client certificate required): curl --cacert $WORK/pki/ca.pem" \
+  "--cert $WORK/pki/dr-alice.pem --key $WORK/pki/dr-alice.key --resolve clinician_api:$FHIR_PORT:127.0.0.1" \
+  "https://clinician_api:$FHIR_PORT/fhir/r4/metadata"
 # Registered before any alert exists: a new feed starts at the current end of the alert log.
 ht --as cli-admin admin feed add --name demo-hospital --kind hl7v2-mllp --target "$HOSPITAL" --content alerts \
   --receiving-app DEMO --receiving-facility WARD7 >"$WORK/feed-add.txt"

@@ -66,23 +66,29 @@ absl::StatusOr<Caller> AuthorizeAuditingRefusal(const grpc::CallbackServerContex
                                                 const std::vector<std::string>& patient_ids) {
   auto caller = CallerOf(ctx);
   if (!caller.ok()) return caller.status();
-  if (auto s = policy.Check(method, caller->identity); !s.ok()) {
-    // A refused caller chooses how many ids it sends: the record names the first ones and
-    // says how many there were, so a refusal cannot be made to write without bound.
-    constexpr size_t kMaxNamed = 100;
-    std::string detail(s.message());
-    std::vector<std::string> named(patient_ids.begin(),
-                                   patient_ids.begin() + static_cast<long>(std::min(patient_ids.size(), kMaxNamed)));
-    if (patient_ids.size() > kMaxNamed) {
-      detail += " (" + std::to_string(patient_ids.size()) + " patients asked for; the first " +
-                std::to_string(kMaxNamed) + " recorded)";
-    }
-    if (auto a = access.AuditEach(*caller, action, named, "denied", detail); !a.ok()) {
-      return absl::UnavailableError("access refused: the audit record could not be written");
-    }
-    return s;
-  }
+  if (auto s = AuthorizeAuditingRefusal(*caller, policy, method, access, action, patient_ids); !s.ok()) return s;
   return caller;
+}
+
+absl::Status AuthorizeAuditingRefusal(const Caller& caller, const CallerPolicy& policy, std::string_view method,
+                                      Access& access, std::string_view action,
+                                      const std::vector<std::string>& patient_ids) {
+  absl::Status s = policy.Check(method, caller.identity);
+  if (s.ok()) return s;
+  // A refused caller chooses how many ids it sends: the record names the first ones and
+  // says how many there were, so a refusal cannot be made to write without bound.
+  constexpr size_t kMaxNamed = 100;
+  std::string detail(s.message());
+  std::vector<std::string> named(patient_ids.begin(),
+                                 patient_ids.begin() + static_cast<long>(std::min(patient_ids.size(), kMaxNamed)));
+  if (patient_ids.size() > kMaxNamed) {
+    detail += " (" + std::to_string(patient_ids.size()) + " patients asked for; the first " +
+              std::to_string(kMaxNamed) + " recorded)";
+  }
+  if (auto a = access.AuditEach(caller, action, named, "denied", detail); !a.ok()) {
+    return absl::UnavailableError("access refused: the audit record could not be written");
+  }
+  return s;
 }
 
 CallerPolicy PolicyOrExit(std::string_view service_name, const CallerPolicy::Rules& defaults,

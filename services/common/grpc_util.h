@@ -47,6 +47,10 @@ absl::Status AuthorizeAndAudit(const Caller& caller, const CallerPolicy& policy,
 absl::StatusOr<Caller> AuthorizeAuditingRefusal(const grpc::CallbackServerContext& ctx, const CallerPolicy& policy,
                                                 std::string_view method, Access& access, std::string_view action,
                                                 const std::vector<std::string>& patient_ids = {});
+// The same for a caller identified elsewhere (another edge, e.g. the HTTPS listener).
+absl::Status AuthorizeAuditingRefusal(const Caller& caller, const CallerPolicy& policy, std::string_view method,
+                                      Access& access, std::string_view action,
+                                      const std::vector<std::string>& patient_ids = {});
 
 // A service's policy built from its defaults and the `[access]` overrides of its config; exits
 // the process with code 2 and one line naming the bad entry, like every other config error.

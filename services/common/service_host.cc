@@ -26,20 +26,6 @@ sigset_t ShutdownSignals() {
   return set;
 }
 
-absl::Status WritePortFile(const std::string& path, int port) {
-  // Write-then-rename so a reader never sees a half-written file.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out) return absl::InternalError("cannot write port file " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InternalError("cannot rename port file to " + path + ": " + ec.message());
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 void BlockShutdownSignals() {
@@ -76,6 +62,20 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
   }
   LogInfo("server.listening", {{"address", cfg.listen_address}, {"port", host->port_}, {"tls", "mutual"}});
   return host;
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  // Write-then-rename so a reader never sees a half-written file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return absl::InternalError("cannot write port file " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InternalError("cannot rename port file to " + path + ": " + ec.message());
+  return absl::OkStatus();
 }
 
 ServiceHost::~ServiceHost() { Shutdown(); }

@@ -34,6 +34,10 @@ namespace healthtwin::common {
 // later, so that WaitForShutdownSignal() receives them synchronously.
 void BlockShutdownSignals();
 
+// Writes `port` and a newline to `path` through a rename, so a reader never sees half a file
+// (the port files of tests and the demo).
+absl::Status WritePortFile(const std::string& path, int port);
+
 class ServiceHost {
  public:
   // Builds the server, binds cfg.listen_address with mutual TLS and starts serving. Health

@@ -221,7 +221,7 @@ absl::Status CheckChainsToCa(X509* leaf, const std::vector<UniqueX509>& intermed
 }
 
 // The UTF-8 values of every `nid` entry in `name`, in order.
-std::vector<std::string> NameEntries(X509_NAME* name, int nid) {
+std::vector<std::string> NameEntries(const X509_NAME* name, int nid) {
   std::vector<std::string> values;
   for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
        i = X509_NAME_get_index_by_NID(name, nid, i)) {
@@ -365,13 +365,20 @@ absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(const grpc::AuthContext
     return absl::InternalError(
         absl::StrCat("cannot parse the peer certificate from gRPC: ", LastOpenSslError()));
   }
+  return PeerIdentityFromCertificate(cert.get());
+}
 
-  X509_NAME* subject = X509_get_subject_name(cert.get());
+absl::StatusOr<PeerIdentity> PeerIdentityFromCertificate(const X509* cert) {
+  if (cert == nullptr) {
+    return absl::UnauthenticatedError(
+        "peer presented no certificate; a client certificate from the healthtwin CA is required");
+  }
+  const X509_NAME* subject = X509_get_subject_name(cert);
   std::vector<std::string> common_names = NameEntries(subject, NID_commonName);
   if (common_names.size() != 1 || common_names.front().empty() ||
       common_names.front().find('\0') != std::string::npos) {
-    return absl::UnauthenticatedError(absl::StrCat("peer certificate '", SubjectOneLine(cert.get()),
-                                                   "' does not carry exactly one usable CN"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("peer certificate '", SubjectOneLine(cert), "' does not carry exactly one usable CN"));
   }
   const std::vector<std::string> units = NameEntries(subject, NID_organizationalUnitName);
 

@@ -17,6 +17,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/status.h>
+#include <openssl/types.h>  // X509
 
 #include <memory>
 #include <string>
@@ -113,6 +114,12 @@ struct PeerIdentity {
 //                    insecure port), or its certificate has no CN.
 //   Internal         the certificate gRPC handed over does not parse.
 absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(const grpc::AuthContext& auth_context);
+
+// The same rules for a certificate the caller's TLS stack has already verified (e.g. the
+// HTTPS listener's SSL_get0_peer_certificate): PeerIdentityFromAuthContext uses it, so both
+// edges derive the identity identically. Unauthenticated for null or a CN that is not exactly
+// one usable name.
+absl::StatusOr<PeerIdentity> PeerIdentityFromCertificate(const X509* cert);
 
 // The OU spelling of a role ("service", "clinician", ...); "unknown" for
 // kUnknown. The returned view refers to static storage.
