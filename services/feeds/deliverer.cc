@@ -137,7 +137,8 @@ Deliverer::Deliverer(common::PgPool& pool, std::function<double()> jitter, Deliv
 absl::StatusOr<int> Deliverer::RunOnce(const Feed& feed, Transport& transport, const std::function<bool()>& stop) {
   if (feed.paused) return 0;
   int attempts = 0;
-  while (attempts < options_.max_attempts_per_round && !(stop && stop())) {
+  const auto until = Clock::now() + options_.round_budget;
+  while (attempts < options_.max_attempts_per_round && !(stop && stop()) && Clock::now() < until) {
     const int limit =
         std::min(std::max(options_.max_messages_per_batch, 1), options_.max_attempts_per_round - attempts);
     auto sent = RunBatch(feed, transport, limit, stop);

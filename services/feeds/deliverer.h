@@ -55,8 +55,11 @@ struct DeliverOptions {
   int max_messages_per_batch = 32;
   // Consecutive messages of one patient in a batch (1: heads only).
   int max_run_per_patient = 8;
-  // Sending stops (and the batch is recorded) once a batch has taken this long.
-  std::chrono::milliseconds max_batch_duration{500};
+  // Sending stops (and the batch is recorded) once a batch has taken this long ...
+  std::chrono::milliseconds max_batch_duration{200};
+  // ... and no new batch starts once a round has taken this long, so the loop goes back to
+  // enqueueing (a new alert waits at most about one round, not a whole backlog's delivery).
+  std::chrono::milliseconds round_budget{250};
 };
 
 class Deliverer {
