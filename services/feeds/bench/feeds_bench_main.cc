@@ -65,6 +65,7 @@ struct Load {
   int alerts_per_s = 50;
   int patients = 20;
   int drain_s = 60;
+  int samples_per_message = feeds::EnqueueOptions{}.max_samples_per_message;  // the service's default
 };
 
 class AckAll : public feeds::Transport {
@@ -181,6 +182,7 @@ absl::StatusOr<nlohmann::json> RunPhase(testing::PgCluster& cluster, const Phase
   common::PgPool pool(feeds_conninfo, 4);
   const feeds::Hl7Encoder encoder;
   feeds::WorkerOptions options;
+  options.enqueue.max_samples_per_message = load.samples_per_message;
   feeds::FeedWorker worker(
       pool, feeds_conninfo, [&](const feeds::Feed&) -> const feeds::MessageEncoder* { return &encoder; },
       [&](const feeds::Feed& feed) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
@@ -293,6 +295,8 @@ int main(int argc, char** argv) {
   app.add_option("--patients", load.patients, "patients the load is spread over")->check(CLI::Range(1, 100000));
   app.add_option("--drain-s", load.drain_s, "most seconds to wait for the backlog after the load")
       ->check(CLI::Range(0, 3600));
+  app.add_option("--samples-per-message", load.samples_per_message, "most samples in one ORU^R01 (the service flag)")
+      ->check(CLI::Range(1, 10000));
   app.add_option("--phases", phases_arg,
                  "comma-separated TRANSPORT-LOAD: TRANSPORT instant, peer or lightpeer; LOAD vitals, alerts or both");
   app.add_option("--kind", kind, "feed kind: hl7v2-mllp (fhir-rest-hook: not in this build)");
@@ -368,6 +372,7 @@ int main(int argc, char** argv) {
                           {{"samples_per_s", load.samples_per_s},
                            {"alerts_per_s", load.alerts_per_s},
                            {"patients", load.patients},
+                           {"samples_per_message_max", load.samples_per_message},
                            {"seconds", load.seconds}}},
                          {"targets", {{"samples_per_s", 20000}, {"alert_to_ack_p99_ms", 100}}},
                          {"phases", results}};
