@@ -39,7 +39,7 @@ bench: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target healthtwin-ingest-bench healthtwin-ingest healthtwin-model-bench \
 	  healthtwin-treatment-bench healthtwin-twin-bench healthtwin-alarm-burden healthtwin-alert-latency-bench \
-	  healthtwin-alerts healthtwin-clinician-api
+	  healthtwin-alerts healthtwin-clinician-api healthtwin-feeds-bench
 	@build/release/models/healthtwin-model-bench
 	@build/release/models/calibration/healthtwin-twin-bench
 	@build/release/services/alerts/bench/healthtwin-alarm-burden --patients 100 --days 7
@@ -50,6 +50,7 @@ bench: bootstrap
 	@build/release/tests/bench/healthtwin-alert-latency-bench --ingest-bin build/release/services/ingest/healthtwin-ingest \
 	  --alerts-bin build/release/services/alerts/healthtwin-alerts \
 	  --clinician-api-bin build/release/clinician_api/healthtwin-clinician-api --pki-script deploy/pki/make-dev-pki.sh
+	@build/release/services/feeds/healthtwin-feeds-bench --seconds 30
 
 clean:
 	rm -rf build

@@ -107,7 +107,9 @@ absl::StatusOr<int> FeedWorker::RunOnce() {
   const auto stop = [this] { return stop_.load(); };
   for (const Feed& feed : *feeds) {
     if (stop()) break;
-    // Enqueue until the sources are drained (a burst is written before it is sent).
+    // Enqueue until the sources are drained (a burst is written before it is sent) or the budget
+    // is spent (sources arriving faster than that must not stall delivery).
+    const auto enqueue_until = std::chrono::steady_clock::now() + options_.enqueue_budget;
     for (;;) {
       auto enqueued = enqueuer_.RunOnce(feed);
       if (!enqueued.ok()) {
@@ -119,7 +121,7 @@ absl::StatusOr<int> FeedWorker::RunOnce() {
         break;
       }
       activity += enqueued->messages;
-      if (!enqueued->more || stop()) break;
+      if (!enqueued->more || stop() || std::chrono::steady_clock::now() >= enqueue_until) break;
     }
     if (feed.paused) continue;
     Transport* transport = TransportOf(feed);

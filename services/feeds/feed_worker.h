@@ -7,6 +7,9 @@
 // Stateless across restarts: everything is in PostgreSQL, so replicas can run side by side
 // (see Enqueuer and Deliverer for why they neither duplicate nor skip).
 //
+// Each round's enqueueing per feed is bounded by WorkerOptions::enqueue_budget, and its delivery
+// by DeliverOptions, so a burst on one side never stalls the other.
+//
 // Start/StopBy from one owner thread; RunOnce is for tests and must not run beside Start.
 #pragma once
 
@@ -33,6 +36,9 @@ struct WorkerOptions {
   EnqueueOptions enqueue;
   DeliverOptions deliver;
   std::chrono::milliseconds idle_poll{500};
+  // A round enqueues a feed's sources until they are drained or this much time has passed, then
+  // delivers: sources arriving faster than one enqueue round would otherwise starve delivery.
+  std::chrono::milliseconds enqueue_budget{250};
 };
 
 absl::StatusOr<std::vector<Feed>> LoadFeeds(common::PgPool& pool);

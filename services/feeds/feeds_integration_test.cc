@@ -249,14 +249,7 @@ TEST_F(FeedsIntegrationTest, TwoReplicasDeliverEachMessageOnceInOrderPerPatient)
   ASSERT_EQ(Count("state = 'pending'"), 60);
   ASSERT_TRUE(store_->SetPaused("ward", false, "admin1").ok());
   transport_.send_delay_ = 5ms;
-  a->Start();
-  b->Start();
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (Count("state = 'delivered'") < 60 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-  }
-  ASSERT_TRUE(a->StopBy(std::chrono::steady_clock::now() + 5s));
-  ASSERT_TRUE(b->StopBy(std::chrono::steady_clock::now() + 5s));
+  RunBothUntilDelivered(*a, *b, 60);
 
   EXPECT_EQ(Count("state = 'delivered' AND attempts = 1"), 60);
   EXPECT_FALSE(transport_.concurrent());
@@ -397,26 +390,11 @@ TEST_F(FeedsIntegrationTest, KillDashNineMidSendLosesNothingAndResendsTheSameId)
   for (int i = 0; i < 10; ++i) {
     for (const char* p : {"p1", "p2", "p3", "p4"}) AddAlertEvent(p, 2);
   }
-  const std::string record = ::testing::TempDir() + "/feeds_replica_" + TestDatabaseName();
-  std::remove(record.c_str());
   constexpr int kHangAt = 12;
-  auto replica = testing::Subprocess::Spawn(HT_FEEDS_REPLICA_BIN, {feeds_conninfo_, record, std::to_string(kHangAt)});
-  ASSERT_TRUE(replica.ok()) << replica.status();
-  const auto ReadRecord = [&] {
-    std::ifstream in(record);
-    std::vector<std::string> ids;
-    for (std::string line; std::getline(in, line);) ids.push_back(line);
-    return ids;
-  };
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (ReadRecord().size() < kHangAt && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  const std::vector<std::string> before_kill = ReadRecord();
-  ASSERT_EQ(before_kill.size(), static_cast<size_t>(kHangAt)) << (*replica)->Stderr();
+  // One message per batch: the commit follows each ACK (the batched case: feeds_batch_integration_test.cc).
+  const std::vector<std::string> before_kill = SendUntilReplicaHangsThenKill(kHangAt, 1);
+  ASSERT_EQ(before_kill.size(), static_cast<size_t>(kHangAt));
   EXPECT_EQ(Count("state = 'delivered'"), kHangAt - 1);
-  ASSERT_TRUE((*replica)->Signal(SIGKILL).ok());
-  ASSERT_TRUE((*replica)->Wait(10s).ok());
   const std::string in_flight = before_kill.back();
   EXPECT_EQ(Count("message_id = '" + in_flight + "' AND state = 'pending' AND attempts = 0"), 1);
 

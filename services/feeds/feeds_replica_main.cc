@@ -1,9 +1,10 @@
 // A feed service replica for the kill -9 test (feeds_integration_test): runs the FeedWorker
 // loop with the fake encoder and a transport that appends each message id it is given to a
 // file, then acknowledges it, except the `hang_at`-th, which it records and then never answers
-// (the test kills the process during that send).
+// (the test kills the process during that send). MAX_BATCH (default: DeliverOptions') is the
+// deliverer's max_messages_per_batch, so a test can kill a batched or a one-message delivery.
 //
-//   feeds_replica CONNINFO RECORD_FILE HANG_AT
+//   feeds_replica CONNINFO RECORD_FILE HANG_AT [MAX_BATCH]
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -42,8 +43,8 @@ class FileRecordingTransport : public Transport {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: feeds_replica CONNINFO RECORD_FILE HANG_AT\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: feeds_replica CONNINFO RECORD_FILE HANG_AT [MAX_BATCH]\n");
     return 2;
   }
   const int fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   fakes::FakeEncoder encoder;
   WorkerOptions options;
   options.idle_poll = std::chrono::milliseconds(50);
+  if (argc == 5) options.deliver.max_messages_per_batch = std::atoi(argv[4]);
   FeedWorker worker(
       pool, argv[1], [&](const Feed&) -> const MessageEncoder* { return &encoder; },
       [&](const Feed&) -> absl::StatusOr<std::unique_ptr<Transport>> {
