@@ -59,6 +59,7 @@ class FeedsDbTest : public testing::ClusterPerSuiteTest {
     ASSERT_TRUE(b.StopBy(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
   }
 
+#ifdef HT_FEEDS_REPLICA_BIN  // only test binaries built with the replica (feeds_integration_test)
   // Runs the kill -9 replica (feeds_replica_main.cc, HT_FEEDS_REPLICA_BIN) with the deliverer's
   // `max_batch` until it hangs in its `hang_at`-th send, SIGKILLs it there, and returns the
   // message ids it sent, in order (the last one was in flight).
@@ -85,6 +86,7 @@ class FeedsDbTest : public testing::ClusterPerSuiteTest {
     EXPECT_EQ(sent.size(), static_cast<size_t>(hang_at)) << (*replica)->Stderr();
     return sent;
   }
+#endif  // HT_FEEDS_REPLICA_BIN
 
   std::string su_;
   std::string feeds_conninfo_;
