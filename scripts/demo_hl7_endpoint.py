@@ -129,9 +129,20 @@ async def main():
         os.replace(args.port_file + ".tmp", args.port_file)
     print(f"[hospital] HL7 v2 MLLP endpoint listening on {args.host}:{port}", flush=True)
     # The demo stops its processes with SIGTERM and counts anything but exit 0 as unclean.
+    # signal.signal, not loop.add_signal_handler: asyncio puts SIG_DFL back when the loop
+    # closes, so a SIGTERM arriving during shutdown (Ctrl-C reaches the whole process group,
+    # then the demo sends TERM) would kill the endpoint instead of being absorbed.
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def request_stop(signum, frame):
+        try:
+            loop.call_soon_threadsafe(stop.set)
+        except RuntimeError:  # the loop has already closed: we are on the way out anyway
+            pass
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        signal.signal(sig, request_stop)
     async with server:
         await stop.wait()
 
