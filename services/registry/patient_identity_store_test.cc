@@ -4,7 +4,10 @@
 // while readers run loses nothing.
 #include "services/registry/patient_identity_store.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -18,6 +21,7 @@
 #include "services/common/crypto/file_keyring.h"
 #include "services/common/crypto/test_keyring.h"
 #include "tests/harness/cluster_per_suite_test.h"
+#include "tests/harness/ingest_process.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
 
@@ -268,6 +272,36 @@ TEST_F(PatientIdentityStoreTest, RotationWhileReadingLosesNothingAndThenTheOldKe
   ASSERT_TRUE(without_old.ok()) << without_old.status();
   PatientIdentityStore after(*pool_, **without_old);
   for (int i = 0; i < kPatients; ++i) EXPECT_TRUE(after.Get(ids[i]).ok()) << ids[i];
+}
+
+// The keyring the development PKI script makes: private, loadable, and kept as it is when the
+// script runs again (new keys would orphan data encrypted under the old ones).
+TEST_F(PatientIdentityStoreTest, TheDevPkiKeyringIsPrivateLoadsAndSurvivesARerun) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "ht-pki-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path pki(pattern);
+  ASSERT_TRUE(testing::MakeDevPki(HT_PKI_SCRIPT, pki.string()).ok());
+  const std::filesystem::path ring = pki / "keyring";
+  auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0u;
+  };
+  EXPECT_EQ(mode(ring), 0700u);
+  EXPECT_EQ(mode(ring / "kek-1.key"), 0600u);
+  EXPECT_EQ(mode(ring / "blind-index.key"), 0600u);
+  auto keys = FileKeyring::Create(ring.string());
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ((*keys)->ActiveKekVersion(), 1u);
+
+  PatientIdentityStore store(*pool_, **keys);
+  AddPatients({"pat-0001"});
+  ASSERT_TRUE(store.Put("pat-0001", Ada()).ok());
+  ASSERT_TRUE(testing::MakeDevPki(HT_PKI_SCRIPT, pki.string()).ok());
+  auto again = FileKeyring::Create(ring.string());
+  ASSERT_TRUE(again.ok()) << again.status();
+  PatientIdentityStore after_rerun(*pool_, **again);
+  EXPECT_EQ(after_rerun.Get("pat-0001").value_or(PatientIdentity{}), Ada());
+  std::filesystem::remove_all(pki);
 }
 
 }  // namespace
