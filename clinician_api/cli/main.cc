@@ -14,6 +14,8 @@
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
+//   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
+//                                      (the database directly; see clinician_api/cli/key_commands.h)
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
 //                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
@@ -42,6 +44,7 @@
 #include "clinician_api/cli/alert_commands.h"
 #include "clinician_api/cli/audit_commands.h"
 #include "clinician_api/cli/feed_commands.h"
+#include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
@@ -271,6 +274,7 @@ int main(int argc, char** argv) {
       *admin,
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
+  healthtwin::cli::KeyCommands key_commands(*admin);
   healthtwin::cli::AuditCommands audit_commands(app);
 
   try {
@@ -290,6 +294,7 @@ int main(int argc, char** argv) {
   if (alert_commands.parsed()) return alert_commands.Run(std::cout, std::cerr);
   if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
   if (audit_commands.parsed()) return audit_commands.Run(std::cout, std::cerr);
+  if (key_commands.parsed()) return key_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

@@ -304,5 +304,62 @@ TEST_F(PatientIdentityStoreTest, TheDevPkiKeyringIsPrivateLoadsAndSurvivesARerun
   std::filesystem::remove_all(pki);
 }
 
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+};
+
+CliResult RunCli(const std::vector<std::string>& args) {
+  auto cli = testing::Subprocess::Spawn(HT_CLI, args);
+  if (!cli.ok()) return {.code = -1, .out = "", .err = std::string(cli.status().message())};
+  auto exit = (*cli)->Wait(std::chrono::seconds(60));
+  return {.code = exit.ok() && exit->exited ? exit->code : -1, .out = (*cli)->Stdout(), .err = (*cli)->Stderr()};
+}
+
+// `healthtwin admin keys`: retire is refused while the KEK is active or in use, rotate moves
+// every data key, and a retired KEK's file is set aside while every patient still reads.
+TEST_F(PatientIdentityStoreTest, TheKeysCommandsRotateAndRetireOnlyAnUnusedKek) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(absl::StrCat("pat-", 3000 + i));
+  AddPatients(ids);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->Put(ids[i], Numbered(i)).ok());
+  const std::string db = testing::ServiceConnInfo(superuser_, "ingest");
+  const std::vector<std::string> common = {"--db", db, "--keyring", ring_.dir()};
+  auto keys = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"admin", "keys"});
+    args.insert(args.begin() + 3, common.begin(), common.end());
+    return RunCli(args);
+  };
+
+  CliResult active = keys({"retire", "--kek", "1"});
+  EXPECT_EQ(active.code, 1) << active.err;
+  EXPECT_THAT(active.err, HasSubstr("KEK version 1 is the active version"));
+
+  ring_.WriteFile("active-kek", "2\n", 0600);
+  CliResult in_use = keys({"retire", "--kek", "1"});
+  EXPECT_EQ(in_use.code, 1) << in_use.err;
+  EXPECT_THAT(in_use.err, HasSubstr("still wraps 5 data key(s)"));
+
+  CliResult rotate = keys({"rotate", "--batch", "2"});
+  EXPECT_EQ(rotate.code, 0) << rotate.err;
+  EXPECT_THAT(rotate.out, HasSubstr("rewrapped 5 data key(s) under KEK version 2"));
+  CliResult status = keys({"status"});
+  EXPECT_EQ(status.code, 0) << status.err;
+  EXPECT_THAT(status.out, AllOf(HasSubstr("active KEK version 2; keyring versions 1, 2"),
+                                HasSubstr("KEK version 2 wraps 5 data key(s)"), Not(HasSubstr("KEK version 1 wraps"))));
+
+  CliResult retire = keys({"retire", "--kek", "1"});
+  EXPECT_EQ(retire.code, 0) << retire.err;
+  EXPECT_TRUE(std::filesystem::exists(ring_.path("kek-1.key.retired")));
+  EXPECT_FALSE(std::filesystem::exists(ring_.path("kek-1.key")));
+  LoadKeys();
+  for (const auto& id : ids) EXPECT_TRUE(store_->Get(id).ok()) << id;
+
+  ::chmod(ring_.path("kek-2.key").c_str(), 0640);
+  CliResult open_key = keys({"status"});
+  EXPECT_EQ(open_key.code, 2);
+  EXPECT_THAT(open_key.err, AllOf(HasSubstr("kek-2.key' has mode 0640"), Not(HasSubstr("\n ")))) << open_key.err;
+}
+
 }  // namespace
 }  // namespace healthtwin::registry
