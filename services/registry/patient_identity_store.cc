@@ -80,7 +80,14 @@ T OrRollback(absl::StatusOr<T> v) {
 
 }  // namespace
 
-absl::Status PatientIdentityStore::Put(std::string_view patient_id_view, const PatientIdentity& input) {
+absl::Status PatientIdentityStore::Put(std::string_view patient_id, const PatientIdentity& identity) {
+  return Transaction(pool_, "store patient identity", [&](pqxx::work& tx) {
+    if (absl::Status s = PutInTransaction(tx, patient_id, identity); !s.ok()) throw Rollback(s);
+  });
+}
+
+absl::Status PatientIdentityStore::PutInTransaction(pqxx::work& tx, std::string_view patient_id_view,
+                                                    const PatientIdentity& input) {
   if (absl::Status s = ValidateIdentity(input); !s.ok()) return s;
   const std::string patient_id(patient_id_view);
   PatientIdentity identity = input;
@@ -91,7 +98,7 @@ absl::Status PatientIdentityStore::Put(std::string_view patient_id_view, const P
   auto index = common::crypto::MrnBlindIndex(keys_, identity.mrn_system, identity.mrn);
   if (!index.ok()) return index.status();
 
-  return Transaction(pool_, "store patient identity", [&](pqxx::work& tx) {
+  try {
     auto patient =
         tx.exec_params("SELECT identity_dek_version FROM patients WHERE patient_id = $1 FOR UPDATE", patient_id);
     if (patient.empty()) throw Rollback(absl::NotFoundError(absl::StrCat("patient ", patient_id, " does not exist")));
@@ -139,7 +146,10 @@ absl::Status PatientIdentityStore::Put(std::string_view patient_id_view, const P
         " WHERE patient_id = $1",
         patient_id, dek->dek_version(), param(0), param(1), param(2), param(3), param(4), param(5), param(6), param(7),
         Bytea(*index));
-  });
+  } catch (const Rollback& r) {
+    return r.status();  // refused before anything was written
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<PatientIdentity> PatientIdentityStore::Get(std::string_view patient_id_view) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <pqxx/pqxx>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,9 @@ class PatientIdentityStore {
   // after. NOT_FOUND: no such patient; ALREADY_EXISTS: another patient has this MRN in this
   // system; INVALID_ARGUMENT: a bad field (named).
   absl::Status Put(std::string_view patient_id, const PatientIdentity& identity);
+  // Put inside the caller's transaction (e.g. with the INSERT of the patient). Every refusal
+  // comes before the first write; on any error the caller must abort, not commit.
+  absl::Status PutInTransaction(pqxx::work& tx, std::string_view patient_id, const PatientIdentity& identity);
 
   // Decrypts a patient's identity. NOT_FOUND: no such patient, or none stored; DATA_LOSS: a
   // ciphertext or wrapped key that does not authenticate (names the column).

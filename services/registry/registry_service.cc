@@ -1,6 +1,7 @@
 #include "services/registry/registry_service.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -87,6 +88,18 @@ static std::vector<std::string> DevicePatient(common::PgPool& pool, const std::s
   return out;
 }
 
+// The identity of a CreatePatient request, as the store takes it.
+static PatientIdentity IdentityFromProto(const v1::PatientIdentity& id) {
+  return {.given = id.given(),
+          .family = id.family(),
+          .birth_date = id.birth_date(),
+          .mrn = id.mrn(),
+          .mrn_system = id.mrn_system(),
+          .phone = id.phone(),
+          .email = id.email(),
+          .address = id.address()};
+}
+
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServerContext* ctx,
                                                              const v1::CreatePatientRequest* req, v1::Patient* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
@@ -114,7 +127,20 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
       conditions += std::to_string(c);
     }
     conditions += "}";
-    return pool_.WithTransaction("create patient", [&](pqxx::work& tx) {
+    std::optional<PatientIdentity> identity;
+    if (req->has_identity()) {
+      if (identities_ == nullptr) {
+        return absl::FailedPreconditionError("identity: this registry has no keyring (start ingest with --keyring)");
+      }
+      identity = IdentityFromProto(req->identity());
+      if (auto s = ValidateIdentity(*identity); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("identity.", s.message()));
+      }
+    }
+    // The patient and its encrypted identity in one transaction: both or neither.
+    absl::Status refused;
+    absl::Status s = pool_.WithConnection("create patient", [&](pqxx::connection& c) {
+      pqxx::work tx(c);
       auto r = tx.exec_params(std::string("INSERT INTO patients (patient_id, sex, birth_year, height_cm, conditions)"
                                           " VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5::smallint[])"
                                           " RETURNING ") +
@@ -122,7 +148,15 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
                               p.patient_id(), static_cast<int>(p.sex()), static_cast<int>(p.birth_year()),
                               p.height_cm(), conditions);
       RowToPatient(r[0], resp);
+      if (identity) {
+        refused = identities_->PutInTransaction(tx, p.patient_id(), *identity);
+        if (!refused.ok()) return;  // ~work aborts: no patient without its identity
+      }
+      tx.commit();
     });
+    if (!s.ok()) return s;
+    if (!refused.ok()) return absl::Status(refused.code(), absl::StrCat("identity.", refused.message()));
+    return absl::OkStatus();
   });
 }
 
