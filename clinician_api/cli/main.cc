@@ -11,6 +11,7 @@
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
 //                                   [--given G --family F --birth-date YYYY-MM-DD --mrn MRN [--mrn-system URI]
 //                                    [--phone P] [--email E] [--address A]]   (stored encrypted)
+//   healthtwin admin find-patient --mrn MRN [--mrn-system URI]   (prints the patient id)
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
 //   healthtwin admin add-care-team --patient ID --member NAME [--tier 1-9]
 //   healthtwin admin remove-care-team --patient ID --member NAME
@@ -252,6 +253,10 @@ int main(int argc, char** argv) {
   create->add_option("--phone", c_phone, "phone number");
   create->add_option("--email", c_email, "email address");
   create->add_option("--address", c_address, "postal address");
+  auto* find = admin->add_subcommand("find-patient", "the patient with this MRN (blind index; prints its id)");
+  std::string f_mrn, f_mrn_system;
+  find->add_option("--mrn", f_mrn, "medical record number")->required();
+  find->add_option("--mrn-system", f_mrn_system, "the MRN's assigning authority (default urn:healthtwin:mrn)");
   auto* bind = admin->add_subcommand("bind-device", "bind a device to a patient");
   std::string b_device, b_kind, b_patient;
   bind->add_option("--device", b_device, "device id")->required();
@@ -541,6 +546,13 @@ int main(int argc, char** argv) {
     reg::Patient resp;
     s = stub->CreatePatient(&ctx, req, &resp);
     if (s.ok()) std::cout << "created patient " << resp.patient_id() << "\n";
+  } else if (find->parsed()) {
+    reg::FindPatientByMrnRequest req;
+    req.set_mrn(f_mrn);
+    req.set_mrn_system(f_mrn_system);
+    reg::Patient resp;
+    s = stub->FindPatientByMrn(&ctx, req, &resp);
+    if (s.ok()) std::cout << resp.patient_id() << "\n";
   } else if (bind->parsed()) {
     reg::DeviceKind kind;
     std::string upper = "DEVICE_KIND_";

@@ -45,10 +45,16 @@ class PatientIdentityGrpcTest : public testing::ClusterPerSuiteTest {
     ingest_ = *std::move(started);
   }
 
-  // `healthtwin --registry ... --pki ... --as cli-admin admin create-patient ARGS`.
+  // `healthtwin ... --as cli-admin admin create-patient ARGS`.
   std::pair<int, std::string> CreatePatient(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"--registry", ingest_.address, "--pki", work_ + "/pki",
-                                     "--as",       "cli-admin",     "admin", "create-patient"};
+    std::vector<std::string> argv = {"create-patient"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Admin(argv);
+  }
+
+  // `healthtwin --registry ... --pki ... --as AS admin ARGS`: exit code, stdout then stderr.
+  std::pair<int, std::string> Admin(const std::vector<std::string>& args, const std::string& as = "cli-admin") {
+    std::vector<std::string> argv = {"--registry", ingest_.address, "--pki", work_ + "/pki", "--as", as, "admin"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto cli = testing::Subprocess::Spawn(HT_CLI, argv);
     if (!cli.ok()) return {-1, std::string(cli.status().message())};
@@ -101,6 +107,29 @@ TEST_F(PatientIdentityGrpcTest, TheCliCreatesAPatientWithIdentifiersStoredOnlyEn
   ASSERT_TRUE(identity.ok()) << identity.status();
   EXPECT_EQ(identity->family, "Lacksworth");
   EXPECT_EQ(identity->phone, "+1 410 555 0199");
+
+  // Lookup through the registry API: the admin gets the id, a clinician is refused (and
+  // audited), an MRN of another system is NOT_FOUND.
+  auto [found_code, found] = Admin({"find-patient", "--mrn", " JH-0004417 ", "--mrn-system", "urn:oid:1.2.9"});
+  EXPECT_EQ(found_code, 0) << found;
+  EXPECT_THAT(found, HasSubstr("pat-0001\n"));
+  auto [missing_code, missing] = Admin({"find-patient", "--mrn", "JH-0004417"});  // the default system
+  EXPECT_EQ(missing_code, 1) << missing;
+  EXPECT_THAT(missing, HasSubstr("no patient has this MRN"));
+  auto [refused_code, refused] =
+      Admin({"find-patient", "--mrn", "JH-0004417", "--mrn-system", "urn:oid:1.2.9"}, "dr-alice");
+  EXPECT_EQ(refused_code, 1) << refused;
+  EXPECT_THAT(refused, Not(HasSubstr("pat-0001")));
+  EXPECT_EQ(testing::QueryInt64(superuser_,
+                                "SELECT count(*) FROM audit_log WHERE action ="
+                                " 'registry.find_patient_by_mrn' AND patient_id = 'pat-0001'"
+                                " AND actor = 'cli-admin' AND outcome = 'allowed'"),
+            1);
+  EXPECT_EQ(testing::QueryInt64(superuser_,
+                                "SELECT count(*) FROM audit_log WHERE action ="
+                                " 'registry.find_patient_by_mrn' AND actor = 'dr-alice'"
+                                " AND outcome = 'denied'"),
+            1);
 
   // A duplicate MRN refuses the whole creation: no patient without its identity.
   args[1] = "pat-0002";

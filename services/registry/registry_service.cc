@@ -63,11 +63,14 @@ const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
   // Registry administration is the admin's job; no service needs these methods (ingest reads
   // bindings from the database directly). A bridge learns only what it may forward.
   static const common::CallerPolicy::Rules kRules = {
-      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},        {"ListPatients", {"admin"}},
-      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},      {"GetDevice", {"admin"}},
-      {"ListDevices", {"admin"}},       {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
-      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},  {"AddFeed", {"admin"}},
-      {"ListFeeds", {"admin"}},         {"GetFeedStatus", {"admin"}},     {"PauseFeed", {"admin"}},
+      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},
+      {"ListPatients", {"admin"}},      {"FindPatientByMrn", {"admin"}},
+      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},
+      {"GetDevice", {"admin"}},         {"ListDevices", {"admin"}},
+      {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
+      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},
+      {"AddFeed", {"admin"}},           {"ListFeeds", {"admin"}},
+      {"GetFeedStatus", {"admin"}},     {"PauseFeed", {"admin"}},
       {"ResumeFeed", {"admin"}},        {"ReplayFeed", {"admin"}},
   };
   return kRules;
@@ -177,6 +180,30 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetPatient(grpc::CallbackServerCo
     });
     if (s.ok() && !found) return absl::NotFoundError("patient " + req->patient_id() + " does not exist");
     return s;
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::FindPatientByMrn(grpc::CallbackServerContext* ctx,
+                                                                const v1::FindPatientByMrnRequest* req,
+                                                                v1::Patient* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    // A refusal is audited naming no patient; an answer is audited naming the patient found.
+    auto caller =
+        common::AuthorizeAuditingRefusal(*ctx, policy_, "FindPatientByMrn", access_, "registry.find_patient_by_mrn");
+    if (!caller.ok()) return caller.status();
+    if (identities_ == nullptr) {
+      return absl::FailedPreconditionError("this registry has no keyring (start ingest with --keyring)");
+    }
+    auto patient_id = identities_->FindByMrn(req->mrn_system(), req->mrn());
+    if (!patient_id.ok()) return patient_id.status();
+    if (auto a = access_.Audit(*caller, "registry.find_patient_by_mrn", *patient_id, "allowed", ""); !a.ok()) {
+      return a;  // fail closed
+    }
+    return pool_.WithTransaction("find patient by MRN", [&](pqxx::work& tx) {
+      auto r = tx.exec_params(std::string("SELECT ") + kPatientColumns + " FROM patients WHERE patient_id = $1",
+                              *patient_id);
+      RowToPatient(r[0], resp);
+    });
   });
 }
 

@@ -37,6 +37,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
                                           v1::Patient* resp) override;
   grpc::ServerUnaryReactor* GetPatient(grpc::CallbackServerContext* ctx, const v1::GetPatientRequest* req,
                                        v1::Patient* resp) override;
+  grpc::ServerUnaryReactor* FindPatientByMrn(grpc::CallbackServerContext* ctx, const v1::FindPatientByMrnRequest* req,
+                                             v1::Patient* resp) override;
   grpc::ServerUnaryReactor* ListPatients(grpc::CallbackServerContext* ctx, const v1::ListPatientsRequest* req,
                                          v1::ListPatientsResponse* resp) override;
   grpc::ServerUnaryReactor* BindDevice(grpc::CallbackServerContext* ctx, const v1::BindDeviceRequest* req,
