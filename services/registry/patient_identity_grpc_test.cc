@@ -72,7 +72,7 @@ const std::vector<std::string> kIdentity = {
     "JH-0004417", "--mrn-system", "urn:oid:1.2.9", "--phone",    "+1 410 555 0199", "--email",    "hl@example.org"};
 
 TEST_F(PatientIdentityGrpcTest, TheCliCreatesAPatientWithIdentifiersStoredOnlyEncrypted) {
-  StartIngest({"--keyring", work_ + "/pki/keyring"});
+  StartIngest({"--keyring", work_ + "/pki/keyring", "--log-level", "debug"});
   std::vector<std::string> args = {"--patient", "pat-0001"};
   args.insert(args.end(), kIdentity.begin(), kIdentity.end());
   auto [code, output] = CreatePatient(args);
@@ -138,6 +138,14 @@ TEST_F(PatientIdentityGrpcTest, TheCliCreatesAPatientWithIdentifiersStoredOnlyEn
   EXPECT_THAT(dup_output, HasSubstr("identity.mrn: another patient already has this MRN"));
   EXPECT_THAT(dup_output, Not(HasSubstr("JH-0004417")));
   EXPECT_EQ(testing::QueryInt64(superuser_, "SELECT count(*) FROM patients WHERE patient_id = 'pat-0002'"), 0);
+
+  // Nothing the registry logged (ingest's stderr, debug level, after a creation, lookups and
+  // refusals) names an identifier.
+  const std::string log = ingest_.process->Stderr();
+  EXPECT_THAT(log, HasSubstr("db.schema_ok"));  // the log is being read
+  for (const char* plain : {"Henrietta", "Lacksworth", "1951-08-01", "JH-0004417", "555 0199", "hl@example.org"}) {
+    EXPECT_THAT(log, Not(HasSubstr(plain))) << "identifier in the ingest log";
+  }
 
   auto [bad_code, bad_output] = CreatePatient(
       {"--patient", "pat-0003", "--given", "A", "--family", "B", "--birth-date", "2001-02-29", "--mrn", "X1"});
