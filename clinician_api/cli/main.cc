@@ -9,11 +9,16 @@
 //   healthtwin alerts list|show|shelve|stats ..., healthtwin patient alert-settings get|set ...
 //                                      (see clinician_api/cli/alert_commands.h)
 //   healthtwin admin create-patient --patient ID [--sex female|male|other] [--birth-year Y] [--height-cm H]
+//                                   [--given G --family F --birth-date YYYY-MM-DD --mrn MRN [--mrn-system URI]
+//                                    [--phone P] [--email E] [--address A]]   (stored encrypted)
+//   healthtwin admin find-patient --mrn MRN [--mrn-system URI]   (prints the patient id)
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
 //   healthtwin admin add-care-team --patient ID --member NAME [--tier 1-9]
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
+//   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
+//                                      (the database directly; see clinician_api/cli/key_commands.h)
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
 //                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
@@ -42,6 +47,7 @@
 #include "clinician_api/cli/alert_commands.h"
 #include "clinician_api/cli/audit_commands.h"
 #include "clinician_api/cli/feed_commands.h"
+#include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
@@ -237,6 +243,20 @@ int main(int argc, char** argv) {
   create->add_option("--sex", c_sex, "female, male or other")->check(CLI::IsMember({"female", "male", "other"}));
   create->add_option("--birth-year", c_birth_year, "year of birth");
   create->add_option("--height-cm", c_height, "height in cm");
+  // Identifying data, stored only encrypted by the registry (issue 13, migration 0017).
+  std::string c_given, c_family, c_birth_date, c_mrn, c_mrn_system, c_phone, c_email, c_address;
+  create->add_option("--given", c_given, "given name");
+  create->add_option("--family", c_family, "family name");
+  create->add_option("--birth-date", c_birth_date, "date of birth, YYYY-MM-DD");
+  create->add_option("--mrn", c_mrn, "medical record number");
+  create->add_option("--mrn-system", c_mrn_system, "the MRN's assigning authority (URI; default urn:healthtwin:mrn)");
+  create->add_option("--phone", c_phone, "phone number");
+  create->add_option("--email", c_email, "email address");
+  create->add_option("--address", c_address, "postal address");
+  auto* find = admin->add_subcommand("find-patient", "the patient with this MRN (blind index; prints its id)");
+  std::string f_mrn, f_mrn_system;
+  find->add_option("--mrn", f_mrn, "medical record number")->required();
+  find->add_option("--mrn-system", f_mrn_system, "the MRN's assigning authority (default urn:healthtwin:mrn)");
   auto* bind = admin->add_subcommand("bind-device", "bind a device to a patient");
   std::string b_device, b_kind, b_patient;
   bind->add_option("--device", b_device, "device id")->required();
@@ -271,6 +291,7 @@ int main(int argc, char** argv) {
       *admin,
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
+  healthtwin::cli::KeyCommands key_commands(*admin);
   healthtwin::cli::AuditCommands audit_commands(app);
 
   try {
@@ -290,6 +311,7 @@ int main(int argc, char** argv) {
   if (alert_commands.parsed()) return alert_commands.Run(std::cout, std::cerr);
   if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
   if (audit_commands.parsed()) return audit_commands.Run(std::cout, std::cerr);
+  if (key_commands.parsed()) return key_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;
@@ -510,9 +532,27 @@ int main(int argc, char** argv) {
     if (c_sex == "other") p->set_sex(reg::SEX_OTHER);
     p->set_birth_year(c_birth_year);
     p->set_height_cm(c_height);
+    if (!(c_given + c_family + c_birth_date + c_mrn + c_mrn_system + c_phone + c_email + c_address).empty()) {
+      auto* id = req.mutable_identity();
+      id->set_given(c_given);
+      id->set_family(c_family);
+      id->set_birth_date(c_birth_date);
+      id->set_mrn(c_mrn);
+      id->set_mrn_system(c_mrn_system);
+      id->set_phone(c_phone);
+      id->set_email(c_email);
+      id->set_address(c_address);
+    }
     reg::Patient resp;
     s = stub->CreatePatient(&ctx, req, &resp);
     if (s.ok()) std::cout << "created patient " << resp.patient_id() << "\n";
+  } else if (find->parsed()) {
+    reg::FindPatientByMrnRequest req;
+    req.set_mrn(f_mrn);
+    req.set_mrn_system(f_mrn_system);
+    reg::Patient resp;
+    s = stub->FindPatientByMrn(&ctx, req, &resp);
+    if (s.ok()) std::cout << resp.patient_id() << "\n";
   } else if (bind->parsed()) {
     reg::DeviceKind kind;
     std::string upper = "DEVICE_KIND_";

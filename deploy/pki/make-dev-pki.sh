@@ -2,8 +2,9 @@
 # Creates a DEVELOPMENT-ONLY certificate authority and the certificates that
 # the healthtwin services, bridges and people use for mutual TLS.
 #
-#   make-dev-pki.sh OUTDIR            healthtwin dev CA + every identity, and the
+#   make-dev-pki.sh OUTDIR            healthtwin dev CA + every identity, the
 #                                     audit checkpoint signing key (audit-signing.key/.pub)
+#                                     and the data-at-rest keyring (OUTDIR/keyring/)
 #   make-dev-pki.sh OUTDIR --foreign  an unrelated CA + "intruder" and
 #                                     "foreign-server", for refusal tests
 #
@@ -131,6 +132,27 @@ if ((!foreign)); then
   if [[ ! -s "${outdir}/audit-signing.pub" ]]; then
     openssl pkey -in "${audit_key}" -pubout -out "${outdir}/audit-signing.pub" 2>/dev/null ||
       die "'${audit_key}' is not a readable private key"
+  fi
+fi
+
+# The keyring of identifying data at rest (services/common/crypto/README.md): KEK version 1,
+# marked active, and the MRN blind-index key; 256-bit keys as 64 hex digits, mode 0600, in a
+# directory mode 0700. Existing keys are never replaced (they would orphan encrypted data).
+if ((!foreign)); then
+  keyring="${outdir}/keyring"
+  (umask 077 && mkdir -p "${keyring}") || die "cannot create the keyring directory '${keyring}'"
+  chmod 0700 "${keyring}"
+  for key in kek-1.key blind-index.key; do
+    if [[ ! -s "${keyring}/${key}" ]]; then
+      (umask 077 && openssl rand -hex 32 >"${keyring}/${key}.tmp") ||
+        die "generating the keyring key '${keyring}/${key}' failed"
+      chmod 0600 "${keyring}/${key}.tmp"
+      mv -f "${keyring}/${key}.tmp" "${keyring}/${key}"
+      echo "${PROG}: created the keyring key '${keyring}/${key}'"
+    fi
+  done
+  if [[ ! -s "${keyring}/active-kek" ]]; then
+    (umask 077 && echo 1 >"${keyring}/active-kek") || die "cannot write '${keyring}/active-kek'"
   fi
 fi
 

@@ -1,6 +1,11 @@
 // healthtwin-ingest: receives vitals from bridges, validates and stores them, serves
 // vitals queries and the patient/device registry.
+#include <iostream>
+#include <memory>
+#include <optional>
+
 #include "services/common/config.h"
+#include "services/common/crypto/file_keyring.h"
 #include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
@@ -18,11 +23,24 @@ using namespace healthtwin;
 int main(int argc, char** argv) {
   common::BlockShutdownSignals();
   int retention_days = 0;
+  std::string keyring_dir;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "ingest", {}, [&](CLI::App& app) {
     app.add_option("--vitals-retention-days", retention_days,
                    "drop vitals partitions older than this many days (0: keep forever)")
         ->check(CLI::Range(0, 36500));
+    app.add_option("--keyring", keyring_dir,
+                   "keyring directory for patients' identifying data (services/common/crypto/README.md); "
+                   "without it the registry refuses identities");
   });
+  std::unique_ptr<common::crypto::FileKeyring> keyring;
+  if (!keyring_dir.empty()) {
+    auto loaded = common::crypto::FileKeyring::Create(keyring_dir);
+    if (!loaded.ok()) {
+      std::cerr << "healthtwin-ingest: --keyring: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    keyring = *std::move(loaded);
+  }
 
   common::PgPool pool(cfg.db_conninfo, 8, ingest::PgSampleStore::PrepareConnection, cfg.db_limits);
   common::Executor executor(8);
@@ -37,7 +55,10 @@ int main(int argc, char** argv) {
   rules.insert(ingest::QueryServiceImpl::DefaultPolicy().begin(), ingest::QueryServiceImpl::DefaultPolicy().end());
   const common::CallerPolicy policy = common::PolicyOrExit("ingest", rules, cfg.access);
   ingest::QueryServiceImpl query_service(reader, executor, pool, policy);
-  registry::RegistryServiceImpl registry_service(pool, executor, policy);
-  return common::RunService(cfg, {&ingest_service, &query_service, &registry_service},
-                            {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = [&] { ingest_service.BeginDrain(); }});
+  std::optional<registry::PatientIdentityStore> identities;
+  if (keyring) identities.emplace(pool, *keyring);
+  registry::RegistryServiceImpl registry_service(pool, executor, policy, identities ? &*identities : nullptr);
+  return common::RunService(
+      cfg, {&ingest_service, &query_service, &registry_service},
+      {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = [&] { ingest_service.BeginDrain(); }});
 }

@@ -1,6 +1,7 @@
 #include "services/registry/registry_service.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -62,11 +63,14 @@ const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
   // Registry administration is the admin's job; no service needs these methods (ingest reads
   // bindings from the database directly). A bridge learns only what it may forward.
   static const common::CallerPolicy::Rules kRules = {
-      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},        {"ListPatients", {"admin"}},
-      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},      {"GetDevice", {"admin"}},
-      {"ListDevices", {"admin"}},       {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
-      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},  {"AddFeed", {"admin"}},
-      {"ListFeeds", {"admin"}},         {"GetFeedStatus", {"admin"}},     {"PauseFeed", {"admin"}},
+      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},
+      {"ListPatients", {"admin"}},      {"FindPatientByMrn", {"admin"}},
+      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},
+      {"GetDevice", {"admin"}},         {"ListDevices", {"admin"}},
+      {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
+      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},
+      {"AddFeed", {"admin"}},           {"ListFeeds", {"admin"}},
+      {"GetFeedStatus", {"admin"}},     {"PauseFeed", {"admin"}},
       {"ResumeFeed", {"admin"}},        {"ReplayFeed", {"admin"}},
   };
   return kRules;
@@ -85,6 +89,18 @@ static std::vector<std::string> DevicePatient(common::PgPool& pool, const std::s
   });
   if (!s.ok()) out.clear();  // the access itself then fails on the database as well
   return out;
+}
+
+// The identity of a CreatePatient request, as the store takes it.
+static PatientIdentity IdentityFromProto(const v1::PatientIdentity& id) {
+  return {.given = id.given(),
+          .family = id.family(),
+          .birth_date = id.birth_date(),
+          .mrn = id.mrn(),
+          .mrn_system = id.mrn_system(),
+          .phone = id.phone(),
+          .email = id.email(),
+          .address = id.address()};
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServerContext* ctx,
@@ -114,7 +130,20 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
       conditions += std::to_string(c);
     }
     conditions += "}";
-    return pool_.WithTransaction("create patient", [&](pqxx::work& tx) {
+    std::optional<PatientIdentity> identity;
+    if (req->has_identity()) {
+      if (identities_ == nullptr) {
+        return absl::FailedPreconditionError("identity: this registry has no keyring (start ingest with --keyring)");
+      }
+      identity = IdentityFromProto(req->identity());
+      if (auto s = ValidateIdentity(*identity); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("identity.", s.message()));
+      }
+    }
+    // The patient and its encrypted identity in one transaction: both or neither.
+    absl::Status refused;
+    absl::Status s = pool_.WithConnection("create patient", [&](pqxx::connection& c) {
+      pqxx::work tx(c);
       auto r = tx.exec_params(std::string("INSERT INTO patients (patient_id, sex, birth_year, height_cm, conditions)"
                                           " VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5::smallint[])"
                                           " RETURNING ") +
@@ -122,7 +151,15 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServe
                               p.patient_id(), static_cast<int>(p.sex()), static_cast<int>(p.birth_year()),
                               p.height_cm(), conditions);
       RowToPatient(r[0], resp);
+      if (identity) {
+        refused = identities_->PutInTransaction(tx, p.patient_id(), *identity);
+        if (!refused.ok()) return;  // ~work aborts: no patient without its identity
+      }
+      tx.commit();
     });
+    if (!s.ok()) return s;
+    if (!refused.ok()) return absl::Status(refused.code(), absl::StrCat("identity.", refused.message()));
+    return absl::OkStatus();
   });
 }
 
@@ -143,6 +180,30 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetPatient(grpc::CallbackServerCo
     });
     if (s.ok() && !found) return absl::NotFoundError("patient " + req->patient_id() + " does not exist");
     return s;
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::FindPatientByMrn(grpc::CallbackServerContext* ctx,
+                                                                const v1::FindPatientByMrnRequest* req,
+                                                                v1::Patient* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    // A refusal is audited naming no patient; an answer is audited naming the patient found.
+    auto caller =
+        common::AuthorizeAuditingRefusal(*ctx, policy_, "FindPatientByMrn", access_, "registry.find_patient_by_mrn");
+    if (!caller.ok()) return caller.status();
+    if (identities_ == nullptr) {
+      return absl::FailedPreconditionError("this registry has no keyring (start ingest with --keyring)");
+    }
+    auto patient_id = identities_->FindByMrn(req->mrn_system(), req->mrn());
+    if (!patient_id.ok()) return patient_id.status();
+    if (auto a = access_.Audit(*caller, "registry.find_patient_by_mrn", *patient_id, "allowed", ""); !a.ok()) {
+      return a;  // fail closed
+    }
+    return pool_.WithTransaction("find patient by MRN", [&](pqxx::work& tx) {
+      auto r = tx.exec_params(std::string("SELECT ") + kPatientColumns + " FROM patients WHERE patient_id = $1",
+                              *patient_id);
+      RowToPatient(r[0], resp);
+    });
   });
 }
 

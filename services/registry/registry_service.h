@@ -11,6 +11,7 @@
 #include "services/common/pg.h"
 #include "services/registry/check_id.h"
 #include "services/registry/feed_store.h"
+#include "services/registry/patient_identity_store.h"
 
 namespace healthtwin::registry {
 
@@ -21,13 +22,23 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   // The allow-list of every method; a deployment may override it (config `[access]`).
   static const common::CallerPolicy::Rules& DefaultPolicy();
 
-  RegistryServiceImpl(common::PgPool& pool, common::Executor& executor, common::CallerPolicy policy)
-      : pool_(pool), executor_(executor), access_(pool), policy_(std::move(policy)), feeds_(pool) {}
+  // `identities` (may be null: no keyring configured) stores patients' identifying data;
+  // without it CreatePatient refuses a request that carries an identity.
+  RegistryServiceImpl(common::PgPool& pool, common::Executor& executor, common::CallerPolicy policy,
+                      PatientIdentityStore* identities = nullptr)
+      : pool_(pool),
+        executor_(executor),
+        access_(pool),
+        policy_(std::move(policy)),
+        feeds_(pool),
+        identities_(identities) {}
 
   grpc::ServerUnaryReactor* CreatePatient(grpc::CallbackServerContext* ctx, const v1::CreatePatientRequest* req,
                                           v1::Patient* resp) override;
   grpc::ServerUnaryReactor* GetPatient(grpc::CallbackServerContext* ctx, const v1::GetPatientRequest* req,
                                        v1::Patient* resp) override;
+  grpc::ServerUnaryReactor* FindPatientByMrn(grpc::CallbackServerContext* ctx, const v1::FindPatientByMrnRequest* req,
+                                             v1::Patient* resp) override;
   grpc::ServerUnaryReactor* ListPatients(grpc::CallbackServerContext* ctx, const v1::ListPatientsRequest* req,
                                          v1::ListPatientsResponse* resp) override;
   grpc::ServerUnaryReactor* BindDevice(grpc::CallbackServerContext* ctx, const v1::BindDeviceRequest* req,
@@ -71,6 +82,7 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   common::Access access_;
   const common::CallerPolicy policy_;
   FeedStore feeds_;
+  PatientIdentityStore* const identities_;
 };
 
 }  // namespace healthtwin::registry
