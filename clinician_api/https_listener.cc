@@ -71,6 +71,26 @@ class BoundedPool final : public httplib::TaskQueue {
 // sessions of verified clients (SSL_CTX_set_session_id_context(3)).
 constexpr unsigned char kSessionIdContext[] = "healthtwin-clinician-https";
 
+// Where the SSL_CTX keeps its RevocationChecker (owned by the listener) for the verify callback.
+int RevocationIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// OpenSSL's chain verification first, then the CRL for the client's own certificate (depth 0),
+// so a revoked certificate fails the handshake like an unverified one.
+int VerifyNotRevoked(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* checker =
+      ssl == nullptr
+          ? nullptr
+          : static_cast<const common::RevocationChecker*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), RevocationIndex()));
+  if (checker == nullptr || checker->Check(X509_STORE_CTX_get_current_cert(store)).ok()) return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
@@ -87,6 +107,17 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
   if (SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1) != 1 ||
       SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
     return absl::InternalError("https: cannot configure the TLS context");
+  }
+  // The process's CRL checker, shared with the gRPC server so that its SIGHUP reload covers
+  // this listener too (services/common/tls/revocation.h).
+  auto revocation = common::RevocationChecker::ForFiles(tls);
+  if (!revocation.ok()) return revocation.status();
+  listener->revocation_ = *std::move(revocation);
+  if (listener->revocation_ != nullptr) {
+    if (RevocationIndex() < 0 || SSL_CTX_set_ex_data(ctx, RevocationIndex(), listener->revocation_.get()) != 1) {
+      return absl::InternalError("https: cannot attach the CRL checker to the TLS context");
+    }
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), &VerifyNotRevoked);
   }
   server.new_task_queue = [w = options.workers, q = options.max_queued] { return new BoundedPool(w, q); };
   server.set_tcp_nodelay(true);  // headers and body are separate writes: no delayed-ACK stall per response
@@ -106,7 +137,10 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
     server.listen_after_bind();
     done = true;
   });
-  common::LogInfo("https.listening", {{"address", options.host}, {"port", port}, {"tls", "mutual"}});
+  common::LogInfo("https.listening", {{"address", options.host},
+                                      {"port", port},
+                                      {"tls", "mutual"},
+                                      {"crl", listener->revocation_ != nullptr ? tls.crl_path : "off"}});
   return listener;
 }
 

@@ -32,6 +32,9 @@ struct TlsFiles {
   std::string ca_cert_path;  // PEM bundle of the CA(s) we trust.
   std::string cert_path;     // PEM: our certificate, then any intermediates.
   std::string key_path;      // PEM: unencrypted private key for cert_path.
+  // PEM CRL of the CA (deploy/pki/revoke.sh). Optional: empty turns revocation checking off.
+  // Servers only (ServerCertificates, the HTTPS listener); LoadTlsMaterial does not read it.
+  std::string crl_path;
 };
 
 // The three files' contents, exactly as read, once they have passed

@@ -1,0 +1,194 @@
+// Real gRPC servers with mutual TLS on 127.0.0.1:0 whose CRL comes from the real
+// deploy/pki/revoke.sh: who gets through the handshake once a certificate is revoked, and what
+// start-up and Reload() do with bad, foreign and expired CRLs.
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "services/common/tls/revocation.h"
+#include "services/common/tls/revocation_test_support.h"
+#include "services/common/tls/server_certificates.h"
+#include "services/common/tls/tls.h"
+
+namespace healthtwin::common {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using testing::RevocationPki;
+
+std::string ReadBack(const std::string& path) {
+  std::stringstream contents;
+  contents << std::ifstream(path).rdbuf();
+  return contents.str();
+}
+
+class RevocationIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { RevocationPki::MakeOnce(); }
+  static void TearDownTestSuite() { RevocationPki::RemoveAll(); }
+
+  RevocationIntegrationTest() : pki_(::testing::UnitTest::GetInstance()->current_test_info()->name()) {}
+
+  // Serves gRPC's default health service as "twin" with `certs`' credentials.
+  void Serve(ServerCertificates& certs) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", certs.credentials(), &port_);
+    builder.RegisterCallbackGenericService(&unimplemented_);  // gRPC 1.51 needs one polled queue.
+    server_ = builder.BuildAndStart();
+    ASSERT_TRUE(server_ != nullptr && port_ > 0);
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+
+  // A health check from `client` on a connection of its own (no reuse of an earlier handshake).
+  grpc::Status CallAs(const std::string& client) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(pki_.Files(client));
+    if (!credentials.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, std::string(credentials.status().message()));
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("twin");
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto stub = Health::NewStub(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), *credentials, args));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    HealthCheckResponse response;
+    return stub->Check(&context, HealthCheckRequest(), &response);
+  }
+
+  // Starts the server with the CRL as it is now, and records every refusal reason.
+  std::unique_ptr<ServerCertificates> StartServer() {
+    absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(pki_.Files("twin"));
+    EXPECT_TRUE(certs.ok()) << certs.status();
+    if (!certs.ok()) return nullptr;
+    EXPECT_NE((*certs)->revocation(), nullptr);
+    (*certs)->revocation()->OnRefused([this](const absl::Status& reason) {
+      std::lock_guard<std::mutex> lock(mu_);
+      refusals_.emplace_back(reason.message());
+    });
+    Serve(**certs);
+    return *std::move(certs);
+  }
+
+  std::vector<std::string> refusals() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return refusals_;
+  }
+
+  RevocationPki pki_;
+  int port_ = 0;
+
+ private:
+  grpc::CallbackGenericService unimplemented_;
+  std::unique_ptr<grpc::Server> server_;
+  std::mutex mu_;
+  std::vector<std::string> refusals_;
+};
+
+TEST_F(RevocationIntegrationTest, RevokedClientIsRefusedAtTheHandshakeAndOthersStillWork) {
+  pki_.Revoke("dr-bob");
+  std::unique_ptr<ServerCertificates> certs = StartServer();
+  ASSERT_NE(certs, nullptr);
+  EXPECT_EQ(certs->revocation()->current()->revoked_count(), 1u);
+
+  EXPECT_TRUE(CallAs("dr-alice").ok());
+  const grpc::Status refused = CallAs("dr-bob");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  const std::string bob_serial = DescribeCertificate(ReadBack(pki_.Files("dr-bob").cert_path))->serial_hex;
+  ASSERT_FALSE(refusals().empty());
+  EXPECT_NE(refusals().front().find("CN=dr-bob"), std::string::npos) << refusals().front();
+  EXPECT_NE(refusals().front().find(bob_serial), std::string::npos) << refusals().front();
+}
+
+TEST_F(RevocationIntegrationTest, RevokingWhileRunningTakesEffectAtReload) {
+  std::unique_ptr<ServerCertificates> certs = StartServer();
+  ASSERT_NE(certs, nullptr);
+  ASSERT_TRUE(CallAs("dr-bob").ok());
+
+  pki_.Revoke("dr-bob");
+  EXPECT_TRUE(CallAs("dr-bob").ok()) << "the CRL applies when the operator says so (SIGHUP), not before";
+
+  ASSERT_TRUE(certs->Reload().ok());
+  EXPECT_EQ(CallAs("dr-bob").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(CallAs("dr-alice").ok());
+  EXPECT_TRUE(CallAs("nurse-nora").ok());
+}
+
+TEST_F(RevocationIntegrationTest, UnparsableCrlAtReloadKeepsTheOldOne) {
+  pki_.Revoke("dr-bob");
+  std::unique_ptr<ServerCertificates> certs = StartServer();
+  ASSERT_NE(certs, nullptr);
+  std::ofstream(pki_.Crl(), std::ios::trunc) << "-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n";
+
+  const absl::Status reloaded = certs->Reload();
+  EXPECT_EQ(reloaded.code(), absl::StatusCode::kInvalidArgument) << reloaded;
+  EXPECT_NE(reloaded.message().find(pki_.Crl()), std::string::npos) << reloaded;
+  EXPECT_EQ(CallAs("dr-bob").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(CallAs("dr-alice").ok());
+}
+
+TEST_F(RevocationIntegrationTest, ExpiredCrlAtReloadKeepsTheOldOne) {
+  pki_.Revoke("dr-bob");
+  std::unique_ptr<ServerCertificates> certs = StartServer();
+  ASSERT_NE(certs, nullptr);
+  pki_.Revoke("dr-alice");
+  pki_.IssueExpiredCrl();  // Lists both, but is past its nextUpdate.
+
+  const absl::Status reloaded = certs->Reload();
+  EXPECT_EQ(reloaded.code(), absl::StatusCode::kFailedPrecondition) << reloaded;
+  EXPECT_NE(reloaded.message().find("expired"), std::string::npos) << reloaded;
+  EXPECT_EQ(CallAs("dr-bob").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(CallAs("dr-alice").ok()) << "the expired CRL must not have replaced the current one";
+}
+
+TEST_F(RevocationIntegrationTest, CrlOfAnotherCaIsRefusedAtStartUp) {
+  TlsFiles files = pki_.Files("twin");
+  files.crl_path = pki_.ForeignCrl();
+  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(files);
+  ASSERT_FALSE(certs.ok());
+  EXPECT_EQ(certs.status().code(), absl::StatusCode::kInvalidArgument) << certs.status();
+  EXPECT_NE(certs.status().message().find(files.crl_path), std::string::npos) << certs.status();
+  EXPECT_NE(certs.status().message().find("not a CA of the CA bundle"), std::string::npos) << certs.status();
+}
+
+TEST_F(RevocationIntegrationTest, ExpiredCrlIsRefusedAtStartUp) {
+  pki_.IssueExpiredCrl();
+  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(pki_.Files("twin"));
+  ASSERT_FALSE(certs.ok());
+  EXPECT_EQ(certs.status().code(), absl::StatusCode::kFailedPrecondition) << certs.status();
+  EXPECT_NE(certs.status().message().find("nextUpdate 2020-01-02T00:00:00Z"), std::string::npos) << certs.status();
+}
+
+TEST_F(RevocationIntegrationTest, MissingCrlFileIsRefusedAtStartUpNamingIt) {
+  TlsFiles files = pki_.Files("twin");
+  files.crl_path += ".missing";
+  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(files);
+  ASSERT_FALSE(certs.ok());
+  EXPECT_EQ(certs.status().code(), absl::StatusCode::kNotFound) << certs.status();
+  EXPECT_NE(certs.status().message().find(files.crl_path), std::string::npos) << certs.status();
+}
+
+TEST_F(RevocationIntegrationTest, WithoutACrlNothingIsCheckedForRevocation) {
+  pki_.Revoke("dr-bob");
+  TlsFiles files = pki_.Files("twin");
+  files.crl_path.clear();
+  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(files);
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  EXPECT_EQ((*certs)->revocation(), nullptr);
+  Serve(**certs);
+  EXPECT_TRUE(CallAs("dr-bob").ok());
+}
+
+}  // namespace
+}  // namespace healthtwin::common
