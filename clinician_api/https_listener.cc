@@ -9,7 +9,9 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
+#include "services/common/tls/revocation.h"
 
 namespace healthtwin::clinician {
 namespace {
@@ -71,26 +73,6 @@ class BoundedPool final : public httplib::TaskQueue {
 // sessions of verified clients (SSL_CTX_set_session_id_context(3)).
 constexpr unsigned char kSessionIdContext[] = "healthtwin-clinician-https";
 
-// Where the SSL_CTX keeps its RevocationChecker (owned by the listener) for the verify callback.
-int RevocationIndex() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
-}
-
-// OpenSSL's chain verification first, then the CRL for the client's own certificate (depth 0),
-// so a revoked certificate fails the handshake like an unverified one.
-int VerifyNotRevoked(int preverify_ok, X509_STORE_CTX* store) {
-  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* checker =
-      ssl == nullptr
-          ? nullptr
-          : static_cast<const common::RevocationChecker*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), RevocationIndex()));
-  if (checker == nullptr || checker->Check(X509_STORE_CTX_get_current_cert(store)).ok()) return 1;
-  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
-  return 0;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
@@ -112,12 +94,10 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
   // this listener too (services/common/tls/revocation.h).
   auto revocation = common::RevocationChecker::ForFiles(tls);
   if (!revocation.ok()) return revocation.status();
-  listener->revocation_ = *std::move(revocation);
-  if (listener->revocation_ != nullptr) {
-    if (RevocationIndex() < 0 || SSL_CTX_set_ex_data(ctx, RevocationIndex(), listener->revocation_.get()) != 1) {
-      return absl::InternalError("https: cannot attach the CRL checker to the TLS context");
-    }
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), &VerifyNotRevoked);
+  if (*revocation != nullptr) {
+    auto attached = common::SslContextRevocation::Attach(ctx, *std::move(revocation));
+    if (!attached.ok()) return absl::InternalError(absl::StrCat("https: ", attached.status().message()));
+    listener->revocation_ = *std::move(attached);
   }
   server.new_task_queue = [w = options.workers, q = options.max_queued] { return new BoundedPool(w, q); };
   server.set_tcp_nodelay(true);  // headers and body are separate writes: no delayed-ACK stall per response
@@ -140,7 +120,7 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
   common::LogInfo("https.listening", {{"address", options.host},
                                       {"port", port},
                                       {"tls", "mutual"},
-                                      {"crl", listener->revocation_ != nullptr ? tls.crl_path : "off"}});
+                                      {"crl", listener->revocation_ != nullptr ? tls.crl_path : std::string("off")}});
   return listener;
 }
 

@@ -2,6 +2,7 @@
 // deploy/pki/revoke.sh: who gets through the handshake once a certificate is revoked, and what
 // start-up and Reload() do with bad, foreign and expired CRLs.
 
+#include <grpc/grpc_security.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -54,17 +55,29 @@ class RevocationIntegrationTest : public ::testing::Test {
   }
 
   // A health check from `client` on a connection of its own (no reuse of an earlier handshake).
-  grpc::Status CallAs(const std::string& client) {
+  // `session_cache` (optional) lets the client resume a TLS session of an earlier call;
+  // `reused` (optional) says whether this call's connection did.
+  grpc::Status CallAs(const std::string& client, grpc_ssl_session_cache* session_cache = nullptr,
+                      bool* reused = nullptr) {
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(pki_.Files(client));
     if (!credentials.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, std::string(credentials.status().message()));
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("twin");
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    if (session_cache != nullptr) {
+      const grpc_arg arg = grpc_ssl_session_cache_create_channel_arg(session_cache);
+      args.SetPointerWithVtable(arg.key, arg.value.pointer.p, arg.value.pointer.vtable);
+    }
     auto stub = Health::NewStub(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), *credentials, args));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     HealthCheckResponse response;
-    return stub->Check(&context, HealthCheckRequest(), &response);
+    grpc::Status status = stub->Check(&context, HealthCheckRequest(), &response);
+    if (reused != nullptr && context.auth_context() != nullptr) {
+      const auto values = context.auth_context()->FindPropertyValues(GRPC_SSL_SESSION_REUSED_PROPERTY);
+      *reused = !values.empty() && values.front() == "true";
+    }
+    return status;
   }
 
   // Starts the server with the CRL as it is now, and records every refusal reason.
@@ -123,6 +136,23 @@ TEST_F(RevocationIntegrationTest, RevokingWhileRunningTakesEffectAtReload) {
   EXPECT_EQ(CallAs("dr-bob").error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(CallAs("dr-alice").ok());
   EXPECT_TRUE(CallAs("nurse-nora").ok());
+}
+
+// OpenSSL does not verify the certificate again when a session is resumed; gRPC's verifier
+// (check_peer) runs after every handshake, so a revoked client cannot resume its way back in.
+TEST_F(RevocationIntegrationTest, RevokedClientCannotResumeASessionFromBeforeTheRevocation) {
+  std::unique_ptr<ServerCertificates> certs = StartServer();
+  ASSERT_NE(certs, nullptr);
+  std::unique_ptr<grpc_ssl_session_cache, decltype(&grpc_ssl_session_cache_destroy)> cache(
+      grpc_ssl_session_cache_create_lru(8), &grpc_ssl_session_cache_destroy);
+  bool reused = false;
+  ASSERT_TRUE(CallAs("dr-bob", cache.get(), &reused).ok());
+  ASSERT_TRUE(CallAs("dr-bob", cache.get(), &reused).ok());
+  ASSERT_TRUE(reused) << "the client must resume its session for this test to mean anything";
+
+  pki_.Revoke("dr-bob");
+  ASSERT_TRUE(certs->Reload().ok());
+  EXPECT_EQ(CallAs("dr-bob", cache.get()).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(RevocationIntegrationTest, UnparsableCrlAtReloadKeepsTheOldOne) {
