@@ -94,6 +94,13 @@ class RevocationIntegrationTest : public ::testing::Test {
     return *std::move(certs);
   }
 
+  // What ServerCertificates::Create says with `crl_path` as the CRL (OK when it starts).
+  absl::Status StartWithCrl(const std::string& crl_path) {
+    TlsFiles files = pki_.Files("twin");
+    files.crl_path = crl_path;
+    return ServerCertificates::Create(files).status();
+  }
+
   std::vector<std::string> refusals() {
     std::lock_guard<std::mutex> lock(mu_);
     return refusals_;
@@ -182,31 +189,44 @@ TEST_F(RevocationIntegrationTest, ExpiredCrlAtReloadKeepsTheOldOne) {
   EXPECT_TRUE(CallAs("dr-alice").ok()) << "the expired CRL must not have replaced the current one";
 }
 
+// A CRL that expires while the process runs stays enforced; Stale() is what the host warns on.
+TEST_F(RevocationIntegrationTest, CrlInUseTurnsStaleAtItsNextUpdate) {
+  pki_.Revoke("dr-bob");
+  absl::StatusOr<std::shared_ptr<RevocationChecker>> checker = RevocationChecker::Create(pki_.Files("twin"));
+  ASSERT_TRUE(checker.ok()) << checker.status();
+  const int64_t next_update = (*checker)->current()->next_update_unix_s();
+  // revoke.sh issues CRLs for 30 days.
+  EXPECT_NEAR(next_update - (*checker)->current()->last_update_unix_s(), 30 * 86'400, 5);
+  EXPECT_FALSE((*checker)->Stale(next_update - 1));
+  EXPECT_TRUE((*checker)->Stale(next_update));
+}
+
 TEST_F(RevocationIntegrationTest, CrlOfAnotherCaIsRefusedAtStartUp) {
-  TlsFiles files = pki_.Files("twin");
-  files.crl_path = pki_.ForeignCrl();
-  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(files);
-  ASSERT_FALSE(certs.ok());
-  EXPECT_EQ(certs.status().code(), absl::StatusCode::kInvalidArgument) << certs.status();
-  EXPECT_NE(certs.status().message().find(files.crl_path), std::string::npos) << certs.status();
-  EXPECT_NE(certs.status().message().find("not a CA of the CA bundle"), std::string::npos) << certs.status();
+  const absl::Status started = StartWithCrl(pki_.ForeignCrl());
+  EXPECT_EQ(started.code(), absl::StatusCode::kInvalidArgument) << started;
+  EXPECT_NE(started.message().find(pki_.ForeignCrl()), std::string::npos) << started;
+  EXPECT_NE(started.message().find("not a CA of the CA bundle"), std::string::npos) << started;
+}
+
+TEST_F(RevocationIntegrationTest, CrlWithOurCaNameButAnotherKeyIsRefusedAtStartUp) {
+  const std::string impostor = pki_.ImpostorCrl();
+  const absl::Status started = StartWithCrl(impostor);
+  EXPECT_EQ(started.code(), absl::StatusCode::kInvalidArgument) << started;
+  EXPECT_NE(started.message().find(impostor), std::string::npos) << started;
+  EXPECT_NE(started.message().find("signature does not verify"), std::string::npos) << started;
 }
 
 TEST_F(RevocationIntegrationTest, ExpiredCrlIsRefusedAtStartUp) {
   pki_.IssueExpiredCrl();
-  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(pki_.Files("twin"));
-  ASSERT_FALSE(certs.ok());
-  EXPECT_EQ(certs.status().code(), absl::StatusCode::kFailedPrecondition) << certs.status();
-  EXPECT_NE(certs.status().message().find("nextUpdate 2020-01-02T00:00:00Z"), std::string::npos) << certs.status();
+  const absl::Status started = StartWithCrl(pki_.Crl());
+  EXPECT_EQ(started.code(), absl::StatusCode::kFailedPrecondition) << started;
+  EXPECT_NE(started.message().find("nextUpdate 2020-01-02T00:00:00Z"), std::string::npos) << started;
 }
 
 TEST_F(RevocationIntegrationTest, MissingCrlFileIsRefusedAtStartUpNamingIt) {
-  TlsFiles files = pki_.Files("twin");
-  files.crl_path += ".missing";
-  absl::StatusOr<std::unique_ptr<ServerCertificates>> certs = ServerCertificates::Create(files);
-  ASSERT_FALSE(certs.ok());
-  EXPECT_EQ(certs.status().code(), absl::StatusCode::kNotFound) << certs.status();
-  EXPECT_NE(certs.status().message().find(files.crl_path), std::string::npos) << certs.status();
+  const absl::Status started = StartWithCrl(pki_.Crl() + ".missing");
+  EXPECT_EQ(started.code(), absl::StatusCode::kNotFound) << started;
+  EXPECT_NE(started.message().find(pki_.Crl() + ".missing"), std::string::npos) << started;
 }
 
 TEST_F(RevocationIntegrationTest, WithoutACrlNothingIsCheckedForRevocation) {

@@ -49,6 +49,16 @@ class RevocationPki {
   void Revoke(const std::string& name) const {
     Run("'" HT_REVOKE_SCRIPT "' --pki '" + dir_.string() + "' --cert '" + (dir_ / (name + ".pem")).string() + "'");
   }
+  // A CRL from a CA with our CA's exact name but another key (what a forger would make).
+  std::string ImpostorCrl() const {
+    const std::filesystem::path dir = dir_ / "impostor";
+    std::filesystem::create_directories(dir);
+    Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "
+        "'/O=healthtwin/OU=dev-ca/CN=healthtwin development CA' -keyout '" +
+        (dir / "ca.key").string() + "' -out '" + (dir / "ca.pem").string() + "' 2>/dev/null");
+    Run("'" HT_REVOKE_SCRIPT "' --pki '" + dir.string() + "' --crl-only");
+    return (dir / "crl.pem").string();
+  }
   // Reissues crl.pem with a nextUpdate in the past (and everything revoked so far).
   void IssueExpiredCrl() const {
     Run("'" HT_REVOKE_SCRIPT "' --pki '" + dir_.string() + "' --crl-only --crl-window 20200101000000Z 20200102000000Z");
