@@ -65,6 +65,8 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsFiles& files);
 // the CA bundle during the handshake, so an unverified peer never reaches a
 // handler. gRPC 1.51 offers no knob for the protocol version; its TLS stack
 // negotiates TLS 1.2 or 1.3 only. Errors are those of LoadTlsMaterial.
+// Does not read files.crl_path: services use ServerCertificates (server_certificates.h), which
+// also refuses revoked client certificates and reloads on SIGHUP.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files);
 
