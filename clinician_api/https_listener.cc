@@ -9,7 +9,9 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
+#include "services/common/tls/revocation.h"
 
 namespace healthtwin::clinician {
 namespace {
@@ -88,6 +90,15 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
       SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
     return absl::InternalError("https: cannot configure the TLS context");
   }
+  // The process's CRL checker, shared with the gRPC server so that its SIGHUP reload covers
+  // this listener too (services/common/tls/revocation.h).
+  auto revocation = common::RevocationChecker::ForFiles(tls);
+  if (!revocation.ok()) return revocation.status();
+  if (*revocation != nullptr) {
+    auto attached = common::SslContextRevocation::Attach(ctx, *std::move(revocation));
+    if (!attached.ok()) return absl::InternalError(absl::StrCat("https: ", attached.status().message()));
+    listener->revocation_ = *std::move(attached);
+  }
   server.new_task_queue = [w = options.workers, q = options.max_queued] { return new BoundedPool(w, q); };
   server.set_tcp_nodelay(true);  // headers and body are separate writes: no delayed-ACK stall per response
   server.set_payload_max_length(options.max_body_bytes);
@@ -106,7 +117,10 @@ absl::StatusOr<std::unique_ptr<HttpsListener>> HttpsListener::Start(
     server.listen_after_bind();
     done = true;
   });
-  common::LogInfo("https.listening", {{"address", options.host}, {"port", port}, {"tls", "mutual"}});
+  common::LogInfo("https.listening", {{"address", options.host},
+                                      {"port", port},
+                                      {"tls", "mutual"},
+                                      {"crl", listener->revocation_ != nullptr ? tls.crl_path : std::string("off")}});
   return listener;
 }
 

@@ -12,6 +12,11 @@
 // unless the context has a session id context; browsers then fail every reconnect. Start()
 // sets one (regression test: fhir_api_integration_test, two `Connection: close` requests).
 //
+// Revocation: with tls.crl_path set, a client certificate the CRL lists fails the handshake
+// and cannot resume a session from before its revocation (common::SslContextRevocation over the
+// process-wide common::RevocationChecker, which the gRPC server's SIGHUP reload refreshes).
+// Start() refuses a bad CRL like a bad certificate.
+//
 // Thread safety: Start/Stop from one thread; handlers run on the worker threads.
 #pragma once
 
@@ -25,6 +30,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "services/common/tls/ssl_ctx_revocation.h"
 #include "services/common/tls/tls.h"
 
 namespace healthtwin::clinician {
@@ -66,6 +72,8 @@ class HttpsListener {
  private:
   HttpsListener() = default;
 
+  // Declared before server_ so it outlives the TLS context that points at it.
+  std::unique_ptr<common::SslContextRevocation> revocation_;  // Null when no CRL is configured.
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;
   std::atomic<bool> listen_returned_{false};

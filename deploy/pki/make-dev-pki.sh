@@ -156,6 +156,17 @@ if ((!foreign)); then
   fi
 fi
 
+# --- Revocation (issue 13): every CA gets a CRL, so services always have one to load. -------
+# revoke.sh keeps the CA database (PKIDIR/ca-db) and writes crl.pem; an existing crl.pem is
+# left alone (it may list revocations).
+ensure_crl() {
+  [[ -s "${outdir}/crl.pem" ]] && return 0
+  "$(dirname "${BASH_SOURCE[0]}")/revoke.sh" --pki "${outdir}" --crl-only >/dev/null ||
+    die "issuing the initial CRL '${outdir}/crl.pem' failed"
+  echo "${PROG}: issued the initial (empty) CRL '${outdir}/crl.pem'"
+}
+# --- end revocation -------------------------------------------------------------------------
+
 ca_pem="${outdir}/ca.pem"
 ca_key="${outdir}/ca.key"
 
@@ -182,6 +193,7 @@ if [[ -s "${ca_pem}" ]]; then
       "use a separate OUTDIR for the $( ((foreign)) && echo foreign || echo healthtwin) PKI"
   fi
   if ((${#missing[@]} == 0)); then
+    ensure_crl
     echo "${PROG}: '${outdir}' already holds the CA and all ${#identities[@]} certificates; nothing to do."
     exit 0
   fi
@@ -263,4 +275,5 @@ for entry in "${missing[@]}"; do
   mv -f "${workdir}/${name}.pem" "${outdir}/${name}.pem"
 done
 
+ensure_crl
 echo "${PROG}: done; ${#missing[@]} certificate(s) issued in '${outdir}'."

@@ -35,7 +35,7 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
     return absl::OkStatus();
   };
   static const std::map<std::string, std::set<std::string>> kTables = {
-      {"tls", {"ca", "cert", "key", "expiry_warning_days"}},
+      {"tls", {"ca", "cert", "key", "crl", "expiry_warning_days"}},
       {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms"}},
       {"log", {"level", "format"}}};
 
@@ -96,6 +96,7 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
         if (full == "tls.ca") target = &cfg.tls.ca_cert_path;
         if (full == "tls.cert") target = &cfg.tls.cert_path;
         if (full == "tls.key") target = &cfg.tls.key_path;
+        if (full == "tls.crl") target = &cfg.tls.crl_path;
         if (full == "database.conninfo") target = &cfg.db_conninfo;
         if (full == "log.level") target = &cfg.log_level;
         if (full == "log.format") target = &log_format;
@@ -115,7 +116,7 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
                                                  const std::function<void(CLI::App&)>& extra) {
   CLI::App app("healthtwin " + std::string(service_name) + " service", "healthtwin-" + std::string(service_name));
   std::string config_path;
-  std::optional<std::string> listen, port_file, ca, cert, key, db, log_level, log_format;
+  std::optional<std::string> listen, port_file, ca, cert, key, crl, db, log_level, log_format;
   std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms, expiry_days;
   std::map<std::string, std::optional<std::string>> peer_flags, identity_flags;
   app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
@@ -124,6 +125,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   app.add_option("--tls-ca", ca, "PEM CA bundle that signs clients and peers");
   app.add_option("--tls-cert", cert, "PEM certificate of this service");
   app.add_option("--tls-key", key, "PEM private key of this service");
+  app.add_option("--tls-crl", crl,
+                 "PEM CRL of the CA (deploy/pki/revoke.sh); revoked client certificates are refused. Optional: "
+                 "without it nothing is checked for revocation");
   app.add_option("--tls-expiry-warning-days", expiry_days,
                  "warn (log, health service healthtwin.tls) when the certificate has fewer days left (default 30)")
       ->check(CLI::Range(0, 3650));
@@ -173,6 +177,7 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   if (ca) cfg.tls.ca_cert_path = *ca;
   if (cert) cfg.tls.cert_path = *cert;
   if (key) cfg.tls.key_path = *key;
+  if (crl) cfg.tls.crl_path = *crl;
   if (db) cfg.db_conninfo = *db;
   if (log_level) cfg.log_level = *log_level;
   if (log_format) format_name = *log_format;

@@ -10,6 +10,7 @@
 //   ca = "/etc/healthtwin/pki/ca.pem"
 //   cert = "/etc/healthtwin/pki/ingest.pem"
 //   key = "/etc/healthtwin/pki/ingest.key"
+//   crl = "/etc/healthtwin/pki/crl.pem"     # optional; absent: no revocation checking
 //   [database]
 //   conninfo = "host=/run/postgresql dbname=healthtwin"
 //   statement_timeout_ms = 15000   # optional, see PgPoolLimits

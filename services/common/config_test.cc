@@ -193,6 +193,24 @@ TEST_F(ConfigTest, RejectsEmptyPeerIdentity) {
   EXPECT_NE(cfg.status().message().find("peer_identities.alerts"), std::string::npos) << cfg.status();
 }
 
+TEST_F(ConfigTest, CrlPathIsOptionalAndComesFromFileOrFlag) {
+  auto without = Parse(kTls);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ(without->tls.crl_path, "");  // No CRL: revocation checking off.
+
+  auto path = WriteFile("[tls]\ncrl = \"file-crl.pem\"\n");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path});
+  auto from_file = Parse(args);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->tls.crl_path, "file-crl.pem");
+
+  args.insert(args.end(), {"--tls-crl", "flag-crl.pem"});
+  auto from_flag = Parse(args);
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->tls.crl_path, "flag-crl.pem");
+}
+
 TEST_F(ConfigTest, RejectsMissingConfigFile) {
   auto cfg = Parse({"--config", dir_ + "/nope.toml"});
   ASSERT_FALSE(cfg.ok());

@@ -26,6 +26,24 @@ sigset_t ShutdownSignals() {
   return set;
 }
 
+// Says at start-up whether client certificates are checked against a CRL, and logs every
+// certificate the CRL makes us refuse.
+void LogRevocationSetup(const ServerCertificates& certificates, const std::string& crl_path) {
+  const std::shared_ptr<RevocationChecker>& checker = certificates.revocation();
+  if (checker == nullptr) {
+    LogWarn("tls.revocation_off", {{"reason", "no CRL configured (--tls-crl / [tls] crl)"}});
+    return;
+  }
+  checker->OnRefused([](const absl::Status& reason) {
+    LogWarn("tls.revoked_client_refused", {{"reason", reason.message()}});
+  });
+  const std::shared_ptr<const RevocationList> list = checker->current();
+  LogInfo("tls.revocation_on", {{"crl", crl_path},
+                                {"issuer", list->issuer()},
+                                {"revoked", list->revoked_count()},
+                                {"next_update", FormatUnixMicros(list->next_update_unix_s() * 1'000'000)}});
+}
+
 }  // namespace
 
 void BlockShutdownSignals() {
@@ -56,6 +74,7 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
     return absl::UnavailableError("cannot listen on " + cfg.listen_address);
   }
   host->SetServing(false);
+  LogRevocationSetup(*host->certificates_, cfg.tls.crl_path);
   host->CheckCertificateExpiry();
   if (!cfg.port_file.empty()) {
     if (auto s = WritePortFile(cfg.port_file, host->port_); !s.ok()) return s;
@@ -98,6 +117,9 @@ absl::Status ServiceHost::ReloadTls() {
                              {"serial", after.serial_hex},
                              {"previous_serial", before.serial_hex},
                              {"not_after", FormatUnixMicros(after.not_after_unix_s * 1'000'000)}});
+    if (const auto& checker = certificates_->revocation(); checker != nullptr) {
+      LogInfo("tls.crl_reloaded", {{"crl", cfg_.tls.crl_path}, {"revoked", checker->current()->revoked_count()}});
+    }
   } else {
     LogError("tls.reload_failed", {{"error", status.message()}, {"serving_serial", before.serial_hex}});
   }
@@ -116,6 +138,12 @@ void ServiceHost::CheckCertificateExpiry() {
                                          {"subject", cert.subject},
                                          {"serial", cert.serial_hex},
                                          {"cert", cfg_.tls.cert_path}});
+  }
+  // An expired CRL stays enforced (its revocations still hold) but must be reissued.
+  if (const auto& checker = certificates_->revocation(); checker != nullptr && checker->Stale(std::time(nullptr))) {
+    LogWarn("tls.crl_stale", {{"crl", cfg_.tls.crl_path},
+                              {"next_update", FormatUnixMicros(checker->current()->next_update_unix_s() * 1'000'000)},
+                              {"action", "reissue with deploy/pki/revoke.sh --crl-only, then SIGHUP"}});
   }
   std::lock_guard<std::mutex> lock(health_mu_);
   tls_ok_ = ok;

@@ -10,6 +10,12 @@
 // "healthtwin.tls" is SERVING. The server's own status ("" and each service) never depends
 // on it: an expiring certificate still works, and load balancers must not drop the replica.
 //
+// Revocation: with cfg.tls.crl_path set, client certificates the CRL lists are refused at the
+// handshake (logged as tls.revoked_client_refused); SIGHUP reloads the CRL with the certificate
+// (a bad CRL keeps the old one; tls.reload_failed); a CRL past its nextUpdate keeps being
+// enforced and is logged as tls.crl_stale at each expiry check. Without a CRL the host logs
+// tls.revocation_off at start.
+//
 // Usage in main():
 //   BlockShutdownSignals();                 // before any thread exists
 //   auto host = ServiceHost::Start(cfg, {&svc_a, &svc_b});

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -18,7 +19,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <system_error>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +57,34 @@ absl::StatusOr<int> MemoryFile(const char* name, const std::string& contents, in
   ::futimens(fd, times);
   return fd;
 }
+
+// Refuses, after the TLS stack has verified the chain, a client certificate the CRL lists.
+class RevocationVerifier final : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  explicit RevocationVerifier(std::shared_ptr<RevocationChecker> checker) : checker_(std::move(checker)) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
+    const grpc::string_ref pem = request->peer_cert();
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                                                     &X509_free);
+    ERR_clear_error();
+    if (cert == nullptr) {
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no parsable client certificate");
+      return true;
+    }
+    const absl::Status checked = checker_->Check(cert.get());
+    *sync_status = checked.ok() ? grpc::Status::OK
+                                : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(checked.message()));
+    return true;  // Synchronous: a set lookup.
+  }
+
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest* /*request*/) override {}
+
+ private:
+  std::shared_ptr<RevocationChecker> checker_;
+};
 
 }  // namespace
 
@@ -92,8 +123,12 @@ absl::StatusOr<std::unique_ptr<ServerCertificates>> ServerCertificates::Create(c
   absl::StatusOr<TlsMaterial> material = LoadTlsMaterial(files);
   if (!material.ok()) return material.status();
 
+  absl::StatusOr<std::shared_ptr<RevocationChecker>> revocation = RevocationChecker::ForFiles(files);
+  if (!revocation.ok()) return revocation.status();
+
   std::unique_ptr<ServerCertificates> certs(new ServerCertificates());
   certs->files_ = files;
+  certs->revocation_ = *std::move(revocation);
   if (absl::Status s = certs->Publish(*material); !s.ok()) return s;
 
   // The provider reads the staged files once, synchronously, before returning.
@@ -104,6 +139,10 @@ absl::StatusOr<std::unique_ptr<ServerCertificates>> ServerCertificates::Create(c
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (certs->revocation_ != nullptr) {
+    options.set_certificate_verifier(
+        grpc::experimental::ExternalCertificateVerifier::Create<RevocationVerifier>(certs->revocation_));
+  }
   certs->credentials_ = grpc::experimental::TlsServerCredentials(options);
   if (certs->credentials_ == nullptr) {
     return absl::InternalError("gRPC refused to create server TLS credentials");
@@ -122,8 +161,12 @@ ServerCertificates::~ServerCertificates() {
 
 absl::Status ServerCertificates::Reload() {
   absl::StatusOr<TlsMaterial> material = LoadTlsMaterial(files_);
-  if (!material.ok()) return material.status();
-  return Publish(*material);
+  absl::Status status = material.ok() ? Publish(*material) : material.status();
+  if (revocation_ != nullptr) {
+    absl::Status crl = revocation_->Reload();
+    if (status.ok()) status = crl;
+  }
+  return status;
 }
 
 CertificateInfo ServerCertificates::current() const {

@@ -15,6 +15,11 @@
 // directly would pick up a renewal half-copied and without the checks, and on a timer rather
 // than when the operator says so.
 //
+// Revocation: when TlsFiles::crl_path is set, a client certificate the CRL lists is refused
+// during the handshake (gRPC ExternalCertificateVerifier over the process-wide
+// RevocationChecker; see revocation.h for why not set_crl_directory), and Reload() re-reads
+// the CRL too. The client sees UNAVAILABLE; the checker's OnRefused observer gets the reason.
+//
 // Thread-safe: Reload() and the accessors may be called from any thread.
 #pragma once
 
@@ -27,6 +32,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "services/common/tls/revocation.h"
 #include "services/common/tls/tls.h"
 
 namespace healthtwin::common {
@@ -58,9 +64,16 @@ class ServerCertificates {
   // Valid for the lifetime of this object.
   std::shared_ptr<grpc::ServerCredentials> credentials() const { return credentials_; }
 
-  // Re-reads the files given to Create(). On success new handshakes use them within about a
-  // second; on error (those of LoadTlsMaterial) the current certificate stays in use.
+  // Re-reads the files given to Create(): the certificate, key and CA bundle, and the CRL when
+  // one is configured. Each applies on its own when it passes its checks: new handshakes use a
+  // good certificate within about a second and a good CRL at once; a bad one (errors of
+  // LoadTlsMaterial, RevocationList::Load) leaves its predecessor in use. Returns the first
+  // error, or OK when everything was replaced.
   absl::Status Reload();
+
+  // The CRL checker in use, shared with the process's HTTPS listener; null when
+  // TlsFiles::crl_path is empty.
+  const std::shared_ptr<RevocationChecker>& revocation() const { return revocation_; }
 
   // The certificate most recently published.
   CertificateInfo current() const;
@@ -74,6 +87,7 @@ class ServerCertificates {
 
   TlsFiles files_;
   int fds_[kFiles] = {-1, -1, -1};  // The watched memory files; numbers fixed after Create().
+  std::shared_ptr<RevocationChecker> revocation_;
   std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider> provider_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   mutable std::mutex mu_;

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "services/common/tls/pem_internal.h"
 
 namespace healthtwin::common {
 namespace {
@@ -410,3 +411,32 @@ std::string_view RoleName(Role role) {
 }
 
 }  // namespace healthtwin::common
+
+namespace healthtwin::common::tls_internal {
+
+void X509Deleter::operator()(X509* cert) const { X509_free(cert); }
+
+absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_view part) {
+  return ReadPemFile(path, part);
+}
+
+absl::StatusOr<std::vector<OwnedX509>> ParsePemCertificates(const std::string& pem, const std::string& path,
+                                                            absl::string_view part) {
+  absl::StatusOr<std::vector<UniqueX509>> certs = ParseCertificates(pem, path, part);
+  if (!certs.ok()) return certs.status();
+  std::vector<OwnedX509> owned;
+  for (UniqueX509& cert : *certs) owned.emplace_back(cert.release());
+  return owned;
+}
+
+std::string OpenSslErrorText() { return LastOpenSslError(); }
+
+std::string Asn1TimeText(const ASN1_TIME* time) { return FormatAsn1Time(time); }
+
+std::string NameOneLine(const X509_NAME* name) {
+  char text[512];
+  X509_NAME_oneline(name, text, sizeof(text));
+  return text;
+}
+
+}  // namespace healthtwin::common::tls_internal

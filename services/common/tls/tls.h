@@ -32,6 +32,9 @@ struct TlsFiles {
   std::string ca_cert_path;  // PEM bundle of the CA(s) we trust.
   std::string cert_path;     // PEM: our certificate, then any intermediates.
   std::string key_path;      // PEM: unencrypted private key for cert_path.
+  // PEM CRL of the CA (deploy/pki/revoke.sh). Optional: empty turns revocation checking off.
+  // Servers only (ServerCertificates, the HTTPS listener); LoadTlsMaterial does not read it.
+  std::string crl_path;
 };
 
 // The three files' contents, exactly as read, once they have passed
@@ -62,6 +65,8 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsFiles& files);
 // the CA bundle during the handshake, so an unverified peer never reaches a
 // handler. gRPC 1.51 offers no knob for the protocol version; its TLS stack
 // negotiates TLS 1.2 or 1.3 only. Errors are those of LoadTlsMaterial.
+// Does not read files.crl_path: services use ServerCertificates (server_certificates.h), which
+// also refuses revoked client certificates and reloads on SIGHUP.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files);
 
