@@ -117,17 +117,18 @@ fhir::VitalSample FhirVitalSampleOf(const VitalRow& row) {
 }
 
 absl::StatusOr<std::string> FhirEncoder::EncodeAlertEvent(const Feed& feed, const AlertEventRow& event,
-                                                          const std::string& message_id) const {
+                                                          const std::string& message_id, EventNumbers& numbers) const {
   fhir::AlertResources r = fhir::BuildAlertResources(FhirAlertEventOf(event));
   fhir::Notification n = NotificationOf(feed, base_url_, "alerts", kAlertTopic, message_id);
-  n.events = {{event.event_seq, event.event_at_us, r.focus}};
-  n.events_since_start = event.event_seq;
+  numbers.count = 1;
+  n.events = {{numbers.before + 1, event.event_at_us, r.focus}};
+  n.events_since_start = numbers.before + 1;
   n.resources = std::move(r.resources);
   return fhir::BuildNotificationBundle(std::move(n)).dump();
 }
 
 absl::StatusOr<std::string> FhirEncoder::EncodeVitals(const Feed& feed, std::span<const VitalRow> samples,
-                                                      const std::string& message_id) const {
+                                                      const std::string& message_id, EventNumbers& numbers) const {
   if (samples.empty()) return absl::InvalidArgumentError("vitals: an empty batch");
   std::vector<fhir::VitalSample> rows;
   rows.reserve(samples.size());
@@ -140,7 +141,10 @@ absl::StatusOr<std::string> FhirEncoder::EncodeVitals(const Feed& feed, std::spa
                                                    {"unit_not_the_profile_unit", built.skipped_unit_mismatch}});
   }
   fhir::Notification n = NotificationOf(feed, base_url_, "vitals", kVitalsTopic, message_id);
-  n.events_since_start = samples.back().ingest_seq;
+  // One event per Observation (a BP panel of two rows is one); a batch whose rows all lack a
+  // profile is a heartbeat that repeats the count so far.
+  numbers.count = static_cast<int64_t>(built.observations.size());
+  n.events_since_start = numbers.before + numbers.count;
   n.resources.push_back(fhir::BuildPatient(samples.front().patient_id));
   std::set<std::string> devices;
   for (const VitalRow& s : samples) {
@@ -149,7 +153,7 @@ absl::StatusOr<std::string> FhirEncoder::EncodeVitals(const Feed& feed, std::spa
     }
   }
   for (size_t i = 0; i < built.observations.size(); ++i) {
-    n.events.push_back({built.first_ingest_seq[i], built.measured_at_us[i],
+    n.events.push_back({numbers.before + 1 + static_cast<int64_t>(i), built.measured_at_us[i],
                         absl::StrCat("Observation/", built.observations[i]["id"].get<std::string>())});
     n.resources.push_back(std::move(built.observations[i]));
   }
