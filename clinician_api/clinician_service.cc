@@ -1,5 +1,6 @@
 #include "clinician_api/clinician_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -183,6 +184,22 @@ absl::Status ClinicianServiceImpl::GetVitalsAs(const Caller& caller,
   if (auto s = access_.CheckAndAudit(caller, "vitals.read", req.patient_id()); !s.ok()) return s;
   return CallUpstream(caller, up_.vitals.get(), &healthtwin::vitals::v1::VitalsQueryService::Stub::QueryVitals, req,
                       resp);
+}
+
+absl::Status ClinicianServiceImpl::AuthorizeReadAs(const Caller& caller, std::string_view method,
+                                                   std::string_view action,
+                                                   const std::vector<std::string>& patient_ids) {
+  if (auto s = common::AuthorizeAuditingRefusal(caller, policy_, method, access_, action, patient_ids); !s.ok()) {
+    return s;
+  }
+  if (patient_ids.empty()) return absl::OkStatus();
+  auto team = access_.CareTeamPatients(caller);
+  if (!team.ok()) return team.status();
+  for (const auto& p : patient_ids) {
+    // Not on the team: CheckAndAudit writes the "denied" row and refuses.
+    if (std::find(team->begin(), team->end(), p) == team->end()) return access_.CheckAndAudit(caller, action, p);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ClinicianServiceImpl::ReadPatientAs(const Caller& caller, const std::string& patient_id) {

@@ -78,6 +78,12 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // OK when the caller may read `patient_id` (policy "ReadPatient", care team; audited as
   // patient.read).
   absl::Status ReadPatientAs(const Caller& caller, const std::string& patient_id);
+  // The role (policy `method`) and care team for a read of `patient_ids`, checked before an
+  // edge validates the rest of a request, so a caller who may not read them is refused (403)
+  // and audited under `action` whatever else is wrong with the request. Only refusals are
+  // audited here: the read itself (GetVitalsAs, ListAlertsAs) audits the allowed access.
+  absl::Status AuthorizeReadAs(const Caller& caller, std::string_view method, std::string_view action,
+                               const std::vector<std::string>& patient_ids);
 
  private:
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,

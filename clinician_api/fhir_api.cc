@@ -226,6 +226,11 @@ void FhirApi::Register(httplib::Server& server) {
 void FhirApi::Observation(const httplib::Request& req, httplib::Response& res) {
   auto caller = CallerOf(req);
   if (!caller.ok()) return SendError(res, caller.status());
+  // Role and care team before the parameters: a caller who may not read the patient gets 403
+  // (audited), not a 400 that tells it how to shape the request.
+  if (auto s = domain_.AuthorizeReadAs(*caller, "GetVitals", "vitals.read", PatientsNamed(ParamsOf(req))); !s.ok()) {
+    return SendError(res, s);
+  }
   auto q = ParseObservationSearch(ParamsOf(req), common::NowUnixMicros());
   if (!q.ok()) return SendError(res, q.status());
   vitals_v1::QueryVitalsRequest vr;
@@ -266,25 +271,40 @@ void FhirApi::Patient(const httplib::Request& req, httplib::Response& res) {
 void FhirApi::CommunicationRequest(const httplib::Request& req, httplib::Response& res) {
   auto caller = CallerOf(req);
   if (!caller.ok()) return SendError(res, caller.status());
+  if (auto s = domain_.AuthorizeReadAs(*caller, "ListAlerts", "alerts.list", PatientsNamed(ParamsOf(req))); !s.ok()) {
+    return SendError(res, s);
+  }
   auto q = ParseCommunicationRequestSearch(ParamsOf(req));
   if (!q.ok()) return SendError(res, q.status());
   alerts_v1::ListAlertsRequest lr;
   lr.set_patient_id(q->patient_id);
-  lr.set_page_size(q->count);
-  lr.set_page_token(q->cursor);
-  // completed = resolved; every other state is still active (fhir_resources.h).
+  // completed = resolved, one state the alerts query filters on; active is every other state
+  // (fhir_resources.h), which ListAlerts cannot ask for in one filter. So for active, pages are
+  // read until `count` active alerts or the end, each page no larger than what is still missing:
+  // a Bundle is never short while more exist, never over `count`, and its next link continues
+  // right after the last alert looked at. At most kMaxUpstreamPages per request (each is one
+  // audited ListAlerts call); past that the Bundle may be short, with a next link.
+  constexpr int kMaxUpstreamPages = 20;
   if (q->status == "completed") lr.set_state(alerts_v1::ALERT_STATE_RESOLVED);
-  alerts_v1::ListAlertsResponse page;
-  if (auto s = domain_.ListAlertsAs(*caller, lr, &page); !s.ok()) return SendError(res, s);
-  const std::string next = NextLink(req, "CommunicationRequest", {{"patient", q->patient_id}, {"status", q->status}},
-                                    q->count, page.next_page_token());
+  std::vector<nlohmann::json> matched;
+  std::string token = q->cursor;
+  for (int pages = 0; pages < kMaxUpstreamPages; ++pages) {
+    lr.set_page_size(q->count - static_cast<uint32_t>(matched.size()));
+    lr.set_page_token(token);
+    alerts_v1::ListAlertsResponse page;
+    if (auto s = domain_.ListAlertsAs(*caller, lr, &page); !s.ok()) return SendError(res, s);
+    for (const auto& alert : page.alerts()) {
+      nlohmann::json cr = resources_.CommunicationRequestFor(alert);
+      if (q->status.empty() || cr.value("status", "") == q->status) matched.push_back(std::move(cr));
+    }
+    token = page.next_page_token();
+    if (token.empty() || matched.size() >= q->count) break;
+  }
+  const std::string next =
+      NextLink(req, "CommunicationRequest", {{"patient", q->patient_id}, {"status", q->status}}, q->count, token);
   nlohmann::json bundle = Searchset(SelfLink(req, "CommunicationRequest"), next);
   const std::string base = Base(req);
-  for (const auto& alert : page.alerts()) {
-    nlohmann::json cr = resources_.CommunicationRequestFor(alert);
-    if (!q->status.empty() && cr.value("status", "") != q->status) continue;
-    AddEntry(bundle, base, std::move(cr));
-  }
+  for (auto& cr : matched) AddEntry(bundle, base, std::move(cr));
   Send(res, 200, bundle);
 }
 

@@ -90,6 +90,19 @@ absl::StatusOr<std::string> PatientParam(const QueryParams& params, bool require
   return PatientRef(patient->empty() ? *subject : *patient);
 }
 
+}  // namespace
+
+std::vector<std::string> PatientsNamed(const QueryParams& params) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : params) {
+    if (k != "patient" && k != "subject") continue;
+    if (auto id = PatientRef(v); id.ok()) out.push_back(*id);
+  }
+  return out;
+}
+
+namespace {
+
 // _count and _cursor.
 absl::Status ParsePage(const QueryParams& params, uint32_t& count, std::string& cursor) {
   auto n = ParseCount(params);

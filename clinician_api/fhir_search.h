@@ -50,6 +50,11 @@ struct CommunicationRequestSearch {
 };
 absl::StatusOr<CommunicationRequestSearch> ParseCommunicationRequestSearch(const QueryParams& params);
 
+// The well-formed patient ids a search names in `patient` or `subject` (none when they are
+// missing or malformed): what the role and care-team check runs on before the search is
+// validated.
+std::vector<std::string> PatientsNamed(const QueryParams& params);
+
 // application/x-www-form-urlencoded component encoding, for the links we build.
 std::string UrlEncode(std::string_view s);
 

@@ -25,17 +25,22 @@ std::string PatientFilter(const std::string& patient) {
                       patient, " AND c.member = f.care_team_of))");
 }
 
+// Inserts one message; `numbered` (the subscription's counter) moves past the message's event
+// numbers only when the row is written, so a conflict (the row exists) takes no numbers.
 void InsertOutbox(pqxx::work& tx, const Feed& feed, const std::string& patient_id, const char* source_kind,
                   int64_t first_seq, int64_t last_seq, int64_t source_at_us, const std::string& message_id,
-                  const std::string& payload, int& written) {
+                  const std::string& payload, const EventNumbers& numbers, int64_t& numbered, int& written) {
   // The payload travels as base64 text and is stored as bytea.
   auto r = tx.exec_params(
       "INSERT INTO feed_outbox (feed_id, patient_id, source_kind, source_first_seq, source_last_seq, source_at,"
-      " message_id, payload) VALUES ($1, $2, $3, $4, $5, timestamptz 'epoch' + $6::bigint * interval '1 microsecond',"
-      " $7, decode($8, 'base64')) ON CONFLICT (feed_id, message_id) DO NOTHING",
-      feed.feed_id, patient_id, source_kind, first_seq, last_seq, source_at_us, message_id,
-      absl::Base64Escape(payload));
+      " message_id, payload, first_event_number, last_event_number) VALUES ($1, $2, $3, $4, $5,"
+      " timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, decode($8, 'base64'),"
+      " CASE WHEN $10::bigint > 0 THEN $9::bigint + 1 END, CASE WHEN $10::bigint > 0 THEN $9::bigint + $10 END)"
+      " ON CONFLICT (feed_id, message_id) DO NOTHING",
+      feed.feed_id, patient_id, source_kind, first_seq, last_seq, source_at_us, message_id, absl::Base64Escape(payload),
+      numbers.before, numbers.count);
   written += static_cast<int>(r.affected_rows());
+  if (r.affected_rows() > 0) numbered = numbers.before + numbers.count;
 }
 
 // Reads the rows of `sql` ($1 feed, $2 cursor, $3 limit; the sequence value first) between
@@ -86,19 +91,23 @@ absl::StatusOr<EnqueueResult> Enqueuer::RunOnce(const Feed& feed) {
     result = {};
     encode_error = absl::OkStatus();
     // The cursor row, created at the current end of the sources the first time.
-    auto cursor = tx.exec_params("SELECT alert_event_seq, vitals_seq FROM feed_cursors WHERE feed_id = $1 FOR UPDATE",
-                                 feed.feed_id);
+    // The event counters (migration 0018) are on the same row: numbers are taken under its lock.
+    constexpr const char* kCursor =
+        "SELECT alert_event_seq, vitals_seq, alert_events_numbered, vitals_events_numbered FROM feed_cursors"
+        " WHERE feed_id = $1 FOR UPDATE";
+    auto cursor = tx.exec_params(kCursor, feed.feed_id);
     if (cursor.empty()) {
       tx.exec_params(
           "INSERT INTO feed_cursors (feed_id, alert_event_seq, vitals_seq) SELECT $1,"
           " (SELECT coalesce(max(event_seq), 0) FROM alert_events), (SELECT coalesce(max(ingest_seq), 0) FROM vitals)"
           " ON CONFLICT (feed_id) DO NOTHING",
           feed.feed_id);
-      cursor = tx.exec_params("SELECT alert_event_seq, vitals_seq FROM feed_cursors WHERE feed_id = $1 FOR UPDATE",
-                              feed.feed_id);
+      cursor = tx.exec_params(kCursor, feed.feed_id);
     }
     int64_t alert_cursor = cursor[0][0].as<int64_t>();
     int64_t vitals_cursor = cursor[0][1].as<int64_t>();
+    int64_t alerts_numbered = cursor[0][2].as<int64_t>();
+    int64_t vitals_numbered = cursor[0][3].as<int64_t>();
 
     if (feed.config.send_alerts) {
       const Read read = ReadAfterCursor(
@@ -141,13 +150,14 @@ absl::StatusOr<EnqueueResult> Enqueuer::RunOnce(const Feed& feed) {
         e.any_acknowledgement = r[16].as<bool>();
         e.any_active_shelf = r[17].as<bool>();
         const std::string id = AlertMessageId(feed.feed_id, e.event_seq);
-        auto payload = encoder->EncodeAlertEvent(feed, e, id);
+        EventNumbers numbers{alerts_numbered};
+        auto payload = encoder->EncodeAlertEvent(feed, e, id, numbers);
         if (!payload.ok()) {
           encode_error = payload.status();
           throw std::runtime_error("encode");  // rolls the round back: nothing written, nothing moved
         }
         InsertOutbox(tx, feed, e.patient_id, "alert_event", e.event_seq, e.event_seq, e.event_at_us, id, *payload,
-                     result.messages);
+                     numbers, alerts_numbered, result.messages);
       }
       alert_cursor = next;
     }
@@ -178,7 +188,8 @@ absl::StatusOr<EnqueueResult> Enqueuer::RunOnce(const Feed& feed) {
       }
       for (const auto& batch : BatchVitalsByPatient(passed, options_.max_samples_per_message)) {
         const std::string id = VitalsMessageId(feed.feed_id, batch.front().ingest_seq, batch.back().ingest_seq);
-        auto payload = encoder->EncodeVitals(feed, batch, id);
+        EventNumbers numbers{vitals_numbered};
+        auto payload = encoder->EncodeVitals(feed, batch, id, numbers);
         if (!payload.ok()) {
           encode_error = payload.status();
           throw std::runtime_error("encode");
@@ -186,14 +197,15 @@ absl::StatusOr<EnqueueResult> Enqueuer::RunOnce(const Feed& feed) {
         int64_t newest_us = 0;
         for (const auto& v : batch) newest_us = std::max(newest_us, v.measured_at_us);
         InsertOutbox(tx, feed, batch.front().patient_id, "vitals", batch.front().ingest_seq, batch.back().ingest_seq,
-                     newest_us, id, *payload, result.messages);
+                     newest_us, id, *payload, numbers, vitals_numbered, result.messages);
       }
       vitals_cursor = next;
     }
 
     tx.exec_params(
-        "UPDATE feed_cursors SET alert_event_seq = $2, vitals_seq = $3, updated_at = now() WHERE feed_id = $1",
-        feed.feed_id, alert_cursor, vitals_cursor);
+        "UPDATE feed_cursors SET alert_event_seq = $2, vitals_seq = $3, alert_events_numbered = $4,"
+        " vitals_events_numbered = $5, updated_at = now() WHERE feed_id = $1",
+        feed.feed_id, alert_cursor, vitals_cursor, alerts_numbered, vitals_numbered);
     if (result.messages > 0) tx.exec("SELECT pg_notify('feed_outbox_new', '')");
   });
   if (!encode_error.ok()) return encode_error;

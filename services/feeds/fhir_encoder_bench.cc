@@ -32,7 +32,10 @@ void BM_EncodeVitalsBundle(benchmark::State& state) {
   }
   const FhirEncoder encoder("https://ht.example/fhir/r4");
   const Feed feed = FhirFeed();
-  for (auto _ : state) benchmark::DoNotOptimize(encoder.EncodeVitals(feed, rows, "ht-1-v1-100"));
+  for (auto _ : state) {
+    EventNumbers numbers;
+    benchmark::DoNotOptimize(encoder.EncodeVitals(feed, rows, "ht-1-v1-100", numbers));
+  }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_EncodeVitalsBundle)->Arg(1)->Arg(100)->Arg(1000);
@@ -52,7 +55,10 @@ void BM_EncodeAlertEventBundle(benchmark::State& state) {
   row.covers = "heart_rate";
   const FhirEncoder encoder("https://ht.example/fhir/r4");
   const Feed feed = FhirFeed();
-  for (auto _ : state) benchmark::DoNotOptimize(encoder.EncodeAlertEvent(feed, row, "ht-1-a7"));
+  for (auto _ : state) {
+    EventNumbers numbers;
+    benchmark::DoNotOptimize(encoder.EncodeAlertEvent(feed, row, "ht-1-a7", numbers));
+  }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EncodeAlertEventBundle);

@@ -23,17 +23,18 @@ fhir::AlertEvent FhirAlertEventOf(const AlertEventRow& row);
 fhir::VitalSample FhirVitalSampleOf(const VitalRow& row);
 
 // Each feed is two subscriptions of the receiver's: "ht-feed-<id>-alerts" (topic
-// urn:healthtwin:topic:alert-events, event numbers = alert_events.event_seq) and
-// "ht-feed-<id>-vitals" (urn:healthtwin:topic:vitals, event numbers = vitals.ingest_seq).
+// urn:healthtwin:topic:alert-events, one event per alert event) and "ht-feed-<id>-vitals"
+// (urn:healthtwin:topic:vitals, one event per Observation). Event numbers are the feed's own
+// contiguous counters (EventNumbers, migration 0018), assigned by the enqueuer.
 // Thread-safe: stateless. Bundle.timestamp is the encoding time (the outbox row's creation).
 class FhirEncoder : public MessageEncoder {
  public:
   // base_url: our FHIR base (the clinician API's .../fhir/r4), used in fullUrls and references.
   explicit FhirEncoder(std::string base_url) : base_url_(std::move(base_url)) {}
   absl::StatusOr<std::string> EncodeAlertEvent(const Feed& feed, const AlertEventRow& event,
-                                               const std::string& message_id) const override;
+                                               const std::string& message_id, EventNumbers& numbers) const override;
   absl::StatusOr<std::string> EncodeVitals(const Feed& feed, std::span<const VitalRow> samples,
-                                           const std::string& message_id) const override;
+                                           const std::string& message_id, EventNumbers& numbers) const override;
 
  private:
   std::string base_url_;

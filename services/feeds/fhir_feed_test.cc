@@ -49,27 +49,31 @@ TEST(FhirFeedTest, VitalsBatchIsOneNotificationWithAnEventPerObservation) {
                                       {23, "p1", "AA:BB:CC:DD:EE:FF", 1, 70, "/min", 1'700'000'001'000'000},
                                       {24, "p1", "AA:BB:CC:DD:EE:FF", 8, 99, "mg/dL", 1'700'000'001'000'000}};
   FhirEncoder encoder("https://ht.example/fhir/r4");
-  auto payload = encoder.EncodeVitals(FhirFeed(), rows, "ht-7-v21-24");
+  EventNumbers numbers{.before = 40};  // the feed's vitals subscription has numbered 40 events
+  auto payload = encoder.EncodeVitals(FhirFeed(), rows, "ht-7-v21-24", numbers);
   ASSERT_TRUE(payload.ok()) << payload.status();
+  EXPECT_EQ(numbers.count, 2) << "the BP panel and the heart rate; the glucose has no profile";
   const json b = json::parse(*payload);
   EXPECT_EQ(b["id"], "ht-7-v21-24");
   const json& p = b["entry"][0]["resource"]["parameter"];
   EXPECT_EQ(p[0]["valueReference"]["reference"], "https://ht.example/fhir/r4/Subscription/ht-feed-7-vitals");
-  EXPECT_EQ(p[4]["valueString"], "24") << "the batch's last ingest_seq, glucose skipped or not";
+  EXPECT_EQ(p[4]["valueString"], "42") << "40 before, two events in this Bundle";
   ASSERT_EQ(p.size(), 7u);
-  EXPECT_EQ(p[5]["part"][0]["valueString"], "21");
+  EXPECT_EQ(p[5]["part"][0]["valueString"], "41");
   EXPECT_EQ(p[5]["part"][2]["valueReference"]["reference"], "https://ht.example/fhir/r4/Observation/ht-bp-21-22");
-  EXPECT_EQ(p[6]["part"][0]["valueString"], "23");
+  EXPECT_EQ(p[6]["part"][0]["valueString"], "42");
   // Status, Patient, Device, BP panel, heart rate.
   ASSERT_EQ(b["entry"].size(), 5u);
   EXPECT_EQ(b["entry"][1]["resource"]["resourceType"], "Patient");
   EXPECT_EQ(b["entry"][2]["resource"]["resourceType"], "Device");
   EXPECT_EQ(b["entry"][3]["resource"]["code"]["coding"][0]["code"], "85354-9");
   EXPECT_EQ(b["entry"][4]["resource"]["code"]["coding"][0]["code"], "8867-4");
-  EXPECT_EQ(WithoutTimestamp(*payload), WithoutTimestamp(*encoder.EncodeVitals(FhirFeed(), rows, "ht-7-v21-24")));
+  EventNumbers again{.before = 40};
+  EXPECT_EQ(WithoutTimestamp(*payload),
+            WithoutTimestamp(*encoder.EncodeVitals(FhirFeed(), rows, "ht-7-v21-24", again)));
 }
 
-TEST(FhirFeedTest, AlertEventIsOneNotificationNumberedByItsEventSeq) {
+TEST(FhirFeedTest, AlertEventIsOneNotificationNumberedNextOnItsSubscription) {
   AlertEventRow row;
   row.event_seq = 55;
   row.alert_id = "0cc175b9-c0f1-b6a8-31c3-99e269772661";
@@ -85,14 +89,16 @@ TEST(FhirFeedTest, AlertEventIsOneNotificationNumberedByItsEventSeq) {
   row.peak_value = 141;
   row.ucum_unit = "/min";
   row.covers = "heart_rate";
-  auto payload = FhirEncoder("https://ht.example/fhir/r4").EncodeAlertEvent(FhirFeed(), row, "ht-7-a55");
+  EventNumbers numbers{.before = 8};
+  auto payload = FhirEncoder("https://ht.example/fhir/r4").EncodeAlertEvent(FhirFeed(), row, "ht-7-a55", numbers);
   ASSERT_TRUE(payload.ok()) << payload.status();
+  EXPECT_EQ(numbers.count, 1);
   const json b = json::parse(*payload);
   EXPECT_EQ(b["id"], "ht-7-a55");
   const json& p = b["entry"][0]["resource"]["parameter"];
   EXPECT_EQ(p[0]["valueReference"]["reference"], "https://ht.example/fhir/r4/Subscription/ht-feed-7-alerts");
-  EXPECT_EQ(p[4]["valueString"], "55");
-  EXPECT_EQ(p[5]["part"][0]["valueString"], "55");
+  EXPECT_EQ(p[4]["valueString"], "9") << "the subscription's ninth event, not the event_seq 55";
+  EXPECT_EQ(p[5]["part"][0]["valueString"], "9");
   EXPECT_EQ(p[5]["part"][2]["valueReference"]["reference"], "https://ht.example/fhir/r4/Communication/ht-ack-55");
   std::vector<std::string> types;
   for (const json& e : b["entry"]) types.push_back(e["resource"]["resourceType"]);

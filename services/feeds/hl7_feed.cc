@@ -84,12 +84,12 @@ hl7::AlertEventView AlertEventViewOf(const AlertEventRow& row) {
 }
 
 absl::StatusOr<std::string> Hl7Encoder::EncodeAlertEvent(const Feed& feed, const AlertEventRow& event,
-                                                         const std::string& message_id) const {
+                                                         const std::string& message_id, EventNumbers&) const {
   return hl7::EncodeOruR40(AlertEventViewOf(event), ContextOf(feed, message_id));
 }
 
 absl::StatusOr<std::string> Hl7Encoder::EncodeVitals(const Feed& feed, std::span<const VitalRow> samples,
-                                                     const std::string& message_id) const {
+                                                     const std::string& message_id, EventNumbers&) const {
   std::vector<hl7::VitalSampleView> views;
   views.reserve(samples.size());
   for (const VitalRow& s : samples) {

@@ -23,9 +23,9 @@ hl7::AlertEventView AlertEventViewOf(const AlertEventRow& row);
 class Hl7Encoder : public MessageEncoder {
  public:
   absl::StatusOr<std::string> EncodeAlertEvent(const Feed& feed, const AlertEventRow& event,
-                                               const std::string& message_id) const override;
+                                               const std::string& message_id, EventNumbers& numbers) const override;
   absl::StatusOr<std::string> EncodeVitals(const Feed& feed, std::span<const VitalRow> samples,
-                                           const std::string& message_id) const override;
+                                           const std::string& message_id, EventNumbers& numbers) const override;
 };
 
 // Our client certificate and key, presented to a receiver when the feed asks for it

@@ -17,12 +17,12 @@ namespace healthtwin::feeds::fakes {
 
 class FakeEncoder : public MessageEncoder {
  public:
-  absl::StatusOr<std::string> EncodeAlertEvent(const Feed&, const AlertEventRow& e,
-                                               const std::string& message_id) const override {
+  absl::StatusOr<std::string> EncodeAlertEvent(const Feed&, const AlertEventRow& e, const std::string& message_id,
+                                               EventNumbers&) const override {
     return absl::StrCat("ALERT|", message_id, "|", e.patient_id, "|", e.event_seq, "|", e.priority, "|", e.summary);
   }
   absl::StatusOr<std::string> EncodeVitals(const Feed&, std::span<const VitalRow> samples,
-                                           const std::string& message_id) const override {
+                                           const std::string& message_id, EventNumbers&) const override {
     std::vector<std::string> seqs;
     for (const auto& s : samples) seqs.push_back(absl::StrCat(s.ingest_seq, "=", s.value));
     return absl::StrCat("VITALS|", message_id, "|", samples.front().patient_id, "|", absl::StrJoin(seqs, ","));

@@ -369,6 +369,49 @@ TEST_F(FhirApiTest, CommunicationRequestsAreTheCareTeamsAlertsByStatus) {
   EXPECT_EQ(Audits("dr-alice", "alerts.list", "pat-a", "allowed"), 2);
 }
 
+// status=active is filtered in the search, not after paging: the newest alerts are resolved,
+// yet the first page is full of active ones and the pages together hold each active one once.
+TEST_F(FhirApiTest, CommunicationRequestStatusActivePagesAreFullWhileMoreExist) {
+  Sql("INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at, peak_value,"
+      " ucum_unit, duration_s) SELECT 'pat-a', 'hr_high', 3, CASE WHEN g > 7 THEN 1 ELSE 4 END, 'HR high',"
+      " now() - g * interval '1 minute', now() - g * interval '1 minute' + interval '10 s', 130, '/min', 60"
+      " FROM generate_series(1, 10) g");  // 3 active (older), 7 resolved (newer)
+  Sql("INSERT INTO alert_events (alert_id, kind, created_at) SELECT alert_id, 1, raised_at FROM alerts");
+  std::string url = Url("/fhir/r4/CommunicationRequest?patient=pat-a&status=active&_count=2");
+  std::vector<size_t> sizes;
+  std::set<std::string> ids;
+  for (int pages = 0; !url.empty() && pages < 10; ++pages) {
+    const Reply r = Curl("dr-alice", {url});
+    ASSERT_EQ(r.statuses, std::vector<int>{200}) << r.body;
+    const json b = r.Json();
+    sizes.push_back(b["entry"].size());
+    for (const auto& e : b["entry"]) {
+      EXPECT_EQ(e["resource"]["status"], "active");
+      EXPECT_TRUE(ids.insert(e["resource"]["id"].get<std::string>()).second) << "repeated";
+    }
+    url.clear();
+    for (const auto& l : b["link"]) {
+      if (l["relation"] == "next") url = l["url"];
+    }
+  }
+  ASSERT_FALSE(sizes.empty());
+  EXPECT_EQ(sizes[0], 2u) << "the first page is full although the newest alerts are resolved";
+  EXPECT_EQ(ids.size(), 3u);
+}
+
+// Role and care team are checked before the parameters: a caller who may not read the
+// patient gets 403 (audited), not a 400 saying what is wrong with the request.
+TEST_F(FhirApiTest, ABadRequestFromACallerWhoMayNotReadThePatientIs403AndAudited) {
+  ExpectOutcome(Get("dr-bob", "/fhir/r4/Observation?patient=pat-a&date=eq2026-12-01"), 403, "forbidden");
+  EXPECT_EQ(Audits("dr-bob", "vitals.read", "pat-a", "denied"), 1);
+  ExpectOutcome(Get("dr-bob", "/fhir/r4/CommunicationRequest?patient=pat-a&status=draft"), 403, "forbidden");
+  EXPECT_EQ(Audits("dr-bob", "alerts.list", "pat-a", "denied"), 1);
+  ExpectOutcome(Get("cli-admin", "/fhir/r4/Observation?patient=pat-b&_count=0"), 403, "forbidden");
+  EXPECT_EQ(Audits("cli-admin", "vitals.read", "pat-b", "denied"), 1);
+  // The same bad request from someone who may read the patient is a 400 naming the parameter.
+  ExpectOutcome(Get("dr-alice", "/fhir/r4/Observation?patient=pat-a&date=eq2026-12-01"), 400, "invalid", "date");
+}
+
 // Stop() lets a request in flight finish and then refuses new connections.
 TEST_F(FhirApiTest, StopDrainsAndThenRefusesConnections) {
   ASSERT_EQ(Get("dr-alice", "/fhir/r4/metadata").statuses, std::vector<int>{200});

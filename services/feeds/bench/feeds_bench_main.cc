@@ -1,5 +1,6 @@
 // healthtwin-feeds-bench (issue 12 item 6; not a test): vitals ORU^R01 and alert ORU^R40 from
-// PostgreSQL to a real HL7 v2 receiver, at a sustained rate, ending with one JSON line.
+// PostgreSQL to a real HL7 v2 receiver, and the same load as FHIR R4 rest-hook notification
+// Bundles to an HTTPS receiver, at a sustained rate, ending with one JSON line.
 //
 // What runs: a private PostgreSQL (tests/harness), the real feed worker IN-PROCESS (FeedWorker
 // with the real Hl7Encoder and MLLP transport, its NOTIFY listener and its loop: everything of
@@ -15,7 +16,15 @@
 //   instant-both  the load through a transport that acknowledges at once (the baseline:
 //                 database, encoder and loop without any network or receiver);
 //   peer-vitals, peer-alerts, peer-both  to the python peer, every message hl7.parse'd;
-//   lightpeer-vitals, lightpeer-alerts, lightpeer-both  to the peer in --light mode.
+//   lightpeer-vitals, lightpeer-alerts, lightpeer-both  to the peer in --light mode;
+//   fhirinstant-LOAD  the FHIR encoder (Backport notification Bundles, fhir_feed.h) through the
+//                 instant transport (what encoding costs against instant-LOAD);
+//   https-LOAD    the fhir-rest-hook feed end to end: FhirEncoder and the real HTTPS transport
+//                 (MakeFhirTransport, mutual TLS with the dev PKI of deploy/pki/make-dev-pki.sh,
+//                 keep-alive) into a light HTTPS receiver in this process
+//                 (bench/light_https_receiver.h: cpp-httplib, answers 200 after a cheap check).
+// HL7 and FHIR phases run in the same invocation, so their ratio is a same-load comparison on a
+// shared machine (--kind only picks the default phases).
 // Figures: delivered samples/s over the whole window and over its second half (steady state),
 // the backlog (samples written but not yet ACKed) when the writers stop, the time to drain it,
 // and alert latency = delivered_at (the ACK recorded, the outbox row's commit) minus the
@@ -24,10 +33,7 @@
 //
 //   healthtwin-feeds-bench [--seconds 30] [--samples-per-s 20000] [--alerts-per-s 50]
 //                          [--patients 20] [--phases instant-both,peer-vitals,lightpeer-vitals,...]
-//
-// FHIR (--kind fhir-rest-hook): the rest-hook encoder and transport are built on another branch
-// (fhir-push); when they land, give MakePhaseTransport a fhir-rest-hook case (a local HTTPS
-// receiver) and the feeds row kind; the phases, writers and figures stay as they are.
+//                          [--kind hl7v2-mllp|fhir-rest-hook]
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -35,6 +41,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -47,7 +54,9 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "services/common/pg.h"
+#include "services/feeds/bench/light_https_receiver.h"
 #include "services/feeds/feed_worker.h"
+#include "services/feeds/fhir_feed.h"
 #include "services/feeds/hl7_feed.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
@@ -163,30 +172,59 @@ double Percentile(std::vector<double> v, double p) {
 
 struct Phase {
   std::string name;
-  bool peer = false;
+  bool peer = false;   // a network receiver (the python peer, or the HTTPS receiver when fhir)
   bool light = false;  // the peer's --light mode (hl7.parse of MSH only)
+  bool fhir = false;   // fhir-rest-hook (FhirEncoder; HTTPS transport when peer)
   bool vitals = false;
   bool alerts = false;
 };
 
+// The FHIR side of a run: the receiver and the dev PKI the feed and the receiver use.
+struct FhirSetup {
+  std::string pki_dir;  // ca.pem, feeds.pem/key (our client identity), alerts.pem/key (the receiver)
+  feeds::bench::LightHttpsReceiver* receiver = nullptr;
+};
+
 absl::StatusOr<nlohmann::json> RunPhase(testing::PgCluster& cluster, const Phase& phase, const Load& load,
-                                        int peer_port, pid_t peer_pid, int index) {
+                                        int peer_port, pid_t peer_pid, int index, const FhirSetup& fhir) {
   auto su = testing::CreateMigratedDatabase(cluster, absl::StrCat("bench", index));
   if (!su.ok()) return su.status();
   const std::string feeds_conninfo = testing::ServiceConnInfo(*su, "feeds");
   testing::ExecSql(*su, absl::StrCat("INSERT INTO patients (patient_id) SELECT 'p' || g FROM generate_series(1, ",
                                      load.patients, ") g"));
-  testing::ExecSql(*su, absl::StrCat("INSERT INTO feeds (name, kind, target, tls, send_alerts, send_vitals,"
-                                     " created_by, updated_by) VALUES ('bench', 'hl7v2-mllp', '127.0.0.1:",
-                                     peer_port, "', false, true, true, 'bench', 'bench')"));
+  if (!phase.fhir) {
+    testing::ExecSql(*su, absl::StrCat("INSERT INTO feeds (name, kind, target, tls, send_alerts, send_vitals,"
+                                       " created_by, updated_by) VALUES ('bench', 'hl7v2-mllp', '127.0.0.1:",
+                                       peer_port, "', false, true, true, 'bench', 'bench')"));
+  } else {
+    // As a hospital's rest-hook endpoint: https, its CA, our client certificate ("alerts" is the
+    // receiver certificate's name, mapped to 127.0.0.1 in the transport).
+    const int port = fhir.receiver != nullptr ? fhir.receiver->port() : 1;
+    testing::ExecSql(
+        *su, absl::StrCat("INSERT INTO feeds (name, kind, target, tls, tls_ca_pem, tls_client_cert,"
+                          " send_alerts, send_vitals, created_by, updated_by) VALUES ('bench',"
+                          " 'fhir-rest-hook', 'https://alerts:",
+                          port, "/fhir/notify', true, $pem$", testing::ReadFileOrEmpty(fhir.pki_dir + "/ca.pem"),
+                          "$pem$, true, true, true, 'bench', 'bench')"));
+  }
+  const int64_t bundles_before = fhir.receiver != nullptr ? fhir.receiver->bundles() : 0;
+  const int64_t bytes_before = fhir.receiver != nullptr ? fhir.receiver->bytes() : 0;
+  const int64_t connections_before = fhir.receiver != nullptr ? fhir.receiver->connections() : 0;
   common::PgPool pool(feeds_conninfo, 4);
-  const feeds::Hl7Encoder encoder;
+  const feeds::Hl7Encoder hl7_encoder;
+  const feeds::FhirEncoder fhir_encoder("https://healthtwin.bench/fhir/r4");
+  const feeds::MessageEncoder* encoder = phase.fhir ? static_cast<const feeds::MessageEncoder*>(&fhir_encoder)
+                                                    : static_cast<const feeds::MessageEncoder*>(&hl7_encoder);
+  feeds::FhirTransportOptions fhir_options;
+  fhir_options.identity = {fhir.pki_dir + "/feeds.pem", fhir.pki_dir + "/feeds.key"};
+  fhir_options.host_addresses = {{"alerts", "127.0.0.1"}};
   feeds::WorkerOptions options;
   options.enqueue.max_samples_per_message = load.samples_per_message;
   feeds::FeedWorker worker(
-      pool, feeds_conninfo, [&](const feeds::Feed&) -> const feeds::MessageEncoder* { return &encoder; },
+      pool, feeds_conninfo, [&](const feeds::Feed&) -> const feeds::MessageEncoder* { return encoder; },
       [&](const feeds::Feed& feed) -> absl::StatusOr<std::unique_ptr<feeds::Transport>> {
         if (!phase.peer) return std::make_unique<AckAll>();
+        if (phase.fhir) return feeds::MakeFhirTransport(feed, fhir_options);
         return feeds::MakeMllpTransport(feed, {});
       },
       [] { return 0.5; }, options);
@@ -237,6 +275,8 @@ absl::StatusOr<nlohmann::json> RunPhase(testing::PgCluster& cluster, const Phase
                                                        " AND o.delivered_at > timestamptz 'epoch' + " + At(t0, 0));
   const int64_t total_delivered = testing::QueryInt64(*su, delivered_samples_by + At(t1, 1e6));
   const int64_t messages = testing::QueryInt64(*su, "SELECT count(*) FROM feed_outbox WHERE state = 'delivered'");
+  const int64_t dead = testing::QueryInt64(*su, "SELECT count(*) FROM feed_outbox WHERE state = 'dead'");
+  const int64_t retried = testing::QueryInt64(*su, "SELECT count(*) FROM feed_outbox WHERE attempts > 1");
   const int64_t vitals_messages =
       testing::QueryInt64(*su, "SELECT count(*) FROM feed_outbox WHERE state = 'delivered' AND source_kind = 'vitals'");
 
@@ -250,12 +290,17 @@ absl::StatusOr<nlohmann::json> RunPhase(testing::PgCluster& cluster, const Phase
       latency_ms.push_back(r[0].as<double>());
     }
   }
+  const char* transport = !phase.peer   ? "instant ack (no network)"
+                          : phase.fhir  ? "https (mTLS, keep-alive) to the in-process light receiver"
+                          : phase.light ? "mllp to python3-hl7 peer --light (parses MSH only)"
+                                        : "mllp to python3-hl7 peer (hl7.parse of every message)";
   nlohmann::json out = {{"phase", phase.name},
-                        {"transport", !phase.peer   ? "instant ack (no network)"
-                                      : phase.light ? "mllp to python3-hl7 peer --light (parses MSH only)"
-                                                    : "mllp to python3-hl7 peer (hl7.parse of every message)"},
+                        {"kind", phase.fhir ? "fhir-rest-hook" : "hl7v2-mllp"},
+                        {"transport", transport},
                         {"seconds", load.seconds},
                         {"messages_delivered", messages},
+                        {"messages_dead", dead},
+                        {"messages_retried", retried},
                         {"drain_s", drain_s}};
   if (phase.vitals) {
     const double half_s = load.seconds - load.seconds / 2.0;
@@ -278,6 +323,13 @@ absl::StatusOr<nlohmann::json> RunPhase(testing::PgCluster& cluster, const Phase
                        {"max", Percentile(latency_ms, 1.0)}}}};
   }
   if (peer_pid > 0) out["peer_cpu_s_per_s"] = cpu_window / load.seconds;
+  if (phase.fhir && fhir.receiver != nullptr && phase.peer) {
+    const int64_t bundles = fhir.receiver->bundles() - bundles_before;
+    out["receiver"] = {{"bundles", bundles},
+                       {"connections", fhir.receiver->connections() - connections_before},
+                       {"not_bundles", fhir.receiver->not_bundles()},
+                       {"mean_bundle_bytes", bundles > 0 ? (fhir.receiver->bytes() - bytes_before) / bundles : 0}};
+  }
   return out;
 }
 
@@ -288,6 +340,7 @@ int main(int argc, char** argv) {
   std::string phases_arg = "instant-both,peer-vitals,lightpeer-vitals,peer-alerts,lightpeer-both";
   std::string kind = "hl7v2-mllp";
   std::string peer_script = HT_HL7_PEER;
+  std::string pki_script = HT_PKI_SCRIPT;
   CLI::App app("healthtwin-feeds-bench: vitals and alerts from PostgreSQL to a real HL7 v2 peer");
   app.add_option("--seconds", load.seconds, "load duration per phase")->check(CLI::Range(2, 3600));
   app.add_option("--samples-per-s", load.samples_per_s, "vitals written per second")->check(CLI::Range(0, 1000000));
@@ -299,19 +352,27 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   app.add_option("--phases", phases_arg,
                  "comma-separated TRANSPORT-LOAD: TRANSPORT instant, peer or lightpeer; LOAD vitals, alerts or both");
-  app.add_option("--kind", kind, "feed kind: hl7v2-mllp (fhir-rest-hook: not in this build)");
+  app.add_option("--kind", kind,
+                 "default phases: hl7v2-mllp (HL7 only) or fhir-rest-hook (the FHIR phases, with the light HL7 peer"
+                 " as the same-run baseline)")
+      ->check(CLI::IsMember({"hl7v2-mllp", "fhir-rest-hook"}));
+  app.add_option("--pki-script", pki_script, "deploy/pki/make-dev-pki.sh (FHIR phases: the receiver's and our certs)");
   app.add_option("--peer-script", peer_script, "the python3-hl7 MLLP peer");
   CLI11_PARSE(app, argc, argv);
-  if (kind != "hl7v2-mllp") {
-    std::fprintf(stderr, "--kind %s: not in this build (the FHIR rest-hook lands with branch fhir-push)\n",
-                 kind.c_str());
-    return 2;
+  if (kind == "fhir-rest-hook" && app.count("--phases") == 0) {
+    phases_arg = "fhirinstant-both,lightpeer-both,https-vitals,https-alerts,https-both";
   }
   std::vector<Phase> phases;
+  bool any_fhir = false;
   for (const std::string& name : std::vector<std::string>(absl::StrSplit(phases_arg, ',', absl::SkipEmpty()))) {
-    Phase p{name, name.starts_with("peer-") || name.starts_with("lightpeer-"), name.starts_with("lightpeer-"),
-            name.ends_with("-vitals") || name.ends_with("-both"), name.ends_with("-alerts") || name.ends_with("-both")};
-    if (!(p.vitals || p.alerts) || !(p.peer || name.starts_with("instant-"))) {
+    Phase p{name,
+            name.starts_with("peer-") || name.starts_with("lightpeer-") || name.starts_with("https-"),
+            name.starts_with("lightpeer-"),
+            name.starts_with("https-") || name.starts_with("fhirinstant-"),
+            name.ends_with("-vitals") || name.ends_with("-both"),
+            name.ends_with("-alerts") || name.ends_with("-both")};
+    any_fhir = any_fhir || p.fhir;
+    if (!(p.vitals || p.alerts) || !(p.peer || name.starts_with("instant-") || name.starts_with("fhirinstant-"))) {
       std::fprintf(stderr, "--phases: unknown phase '%s'\n", name.c_str());
       return 2;
     }
@@ -346,11 +407,32 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // FHIR: the dev PKI in a private directory, and the receiver (mutual TLS).
+  FhirSetup fhir;
+  std::unique_ptr<feeds::bench::LightHttpsReceiver> receiver;
+  std::string pki_parent;
+  if (any_fhir) {
+    pki_parent = absl::StrCat("/tmp/healthtwin-feeds-bench-pki-", getpid());
+    fhir.pki_dir = pki_parent + "/pki";
+    auto pki = testing::Subprocess::Spawn(pki_script, {fhir.pki_dir});
+    if (!pki.ok()) return std::fprintf(stderr, "%s\n", pki.status().ToString().c_str()), 1;
+    auto exit = (*pki)->Wait(60s);
+    if (!exit.ok() || !exit->exited || exit->code != 0) {
+      return std::fprintf(stderr, "%s failed: %s\n", pki_script.c_str(), (*pki)->Stderr().c_str()), 1;
+    }
+    auto started = feeds::bench::LightHttpsReceiver::Start(
+        {fhir.pki_dir + "/alerts.pem", fhir.pki_dir + "/alerts.key", fhir.pki_dir + "/ca.pem"});
+    if (!started.ok()) return std::fprintf(stderr, "%s\n", started.status().ToString().c_str()), 1;
+    receiver = std::move(started).value();
+    fhir.receiver = receiver.get();
+  }
+
   nlohmann::json results = nlohmann::json::array();
   for (size_t i = 0; i < phases.size(); ++i) {
     const Peer& peer = phases[i].light ? *light_peer : *full_peer;
+    const bool python = phases[i].peer && !phases[i].fhir;
     auto r =
-        RunPhase(**cluster, phases[i], load, peer.port, phases[i].peer ? peer.process->pid() : 0, static_cast<int>(i));
+        RunPhase(**cluster, phases[i], load, peer.port, python ? peer.process->pid() : 0, static_cast<int>(i), fhir);
     if (!r.ok()) return std::fprintf(stderr, "%s: %s\n", phases[i].name.c_str(), r.status().ToString().c_str()), 1;
     std::fprintf(stderr, "%s\n", r->dump().c_str());
     results.push_back(*r);
@@ -363,10 +445,44 @@ int main(int argc, char** argv) {
     for (size_t at = out.find("[peer] O"); at != std::string::npos; at = out.find("[peer] O", at + 1)) ++n;
     return n;
   };
+  receiver.reset();
+  if (!pki_parent.empty()) std::filesystem::remove_all(pki_parent);
+  // Same-run ratios of each FHIR phase to its HL7 counterpart (https-X to lightpeer-X,
+  // fhirinstant-X to instant-X): the machine is shared, so absolute figures move with its load.
+  nlohmann::json ratios = nlohmann::json::object();
+  for (const auto& f : results) {
+    const std::string name = f["phase"];
+    std::string base;
+    if (name.starts_with("https-")) base = "lightpeer-" + name.substr(6);
+    if (name.starts_with("fhirinstant-")) base = "instant-" + name.substr(12);
+    for (const auto& b : results) {
+      if (base.empty() || b["phase"] != base) continue;
+      nlohmann::json r = {{"baseline", base}};
+      if (f.contains("vitals") && b.contains("vitals") && b["vitals"]["delivered_per_s"].get<double>() > 0) {
+        r["delivered_per_s"] =
+            f["vitals"]["delivered_per_s"].get<double>() / b["vitals"]["delivered_per_s"].get<double>();
+      }
+      if (f.contains("alerts") && b.contains("alerts") &&
+          b["alerts"]["commit_to_ack_recorded_ms"]["p99"].get<double>() > 0) {
+        r["alert_p99"] = f["alerts"]["commit_to_ack_recorded_ms"]["p99"].get<double>() /
+                         b["alerts"]["commit_to_ack_recorded_ms"]["p99"].get<double>();
+      }
+      ratios[name] = r;
+    }
+  }
+  double load1 = 0;
+  {
+    std::ifstream in("/proc/loadavg");
+    in >> load1;
+  }
   nlohmann::json line = {{"bench", "healthtwin-feeds-bench"},
                          {"kind", kind},
-                         {"worker", "in-process FeedWorker (real Hl7Encoder, MLLP transport, NOTIFY loop)"},
-                         {"peer", "tests/peers/hl7_mllp_peer.py (python3-hl7)"},
+                         {"worker",
+                          "in-process FeedWorker (real Hl7Encoder / FhirEncoder, MLLP / HTTPS transport,"
+                          " NOTIFY loop)"},
+                         {"peer", "tests/peers/hl7_mllp_peer.py (python3-hl7); FHIR: in-process light HTTPS receiver"},
+                         {"fhir_to_hl7_ratio", ratios},
+                         {"load_average_1m_at_end", load1},
                          {"peer_messages_received", Lines(*full_peer) + Lines(*light_peer)},
                          {"load",
                           {{"samples_per_s", load.samples_per_s},

@@ -32,8 +32,9 @@ struct Notification {
   int64_t timestamp_us = 0;
   // Ascending. None: a "heartbeat" notification (every row of the message was skipped).
   std::vector<NotificationEvent> events;
-  // events-since-subscription-start: the source sequence of the message's last row (at least
-  // the last event's number).
+  // events-since-subscription-start: the events the subscription has numbered up to and
+  // including this message (the feed's counter, migration 0018; at least the last event's
+  // number).
   int64_t events_since_start = 0;
   // Resources in order; a second resource with the same type and id is left out.
   std::vector<nlohmann::json> resources;
