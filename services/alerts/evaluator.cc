@@ -263,16 +263,8 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     const std::string select =
         absl::StrCat("SELECT ", kVitalsRowColumns, ", v.patient_id FROM vitals v WHERE v.ingest_seq > $1");
     const std::string limit = absl::StrCat(" ORDER BY v.ingest_seq LIMIT ", kRoundRows);
-    // The planner's estimate for a young, fast-growing partition is far off (hundreds of rows
-    // for tens of thousands: autoanalyze lags), so it chose a parallel sequential scan of the
-    // whole partition and an external sort, ~370 ms a round at 20,000 rows/s under load, where
-    // the BRIN bitmap scan of the summarised ranges (SummariseNewRanges) reads ~760 blocks in
-    // ~40 ms (EXPLAIN ANALYZE in the latency bench's database, 2026-12-07). So the read alone
-    // goes without sequential scans; the round's other statements keep the defaults.
-    tx.exec("SET LOCAL enable_seqscan = off");
     pqxx::result rows = tx.exec_params(select + " AND v.ingest_seq <= $2" + limit, cursor, cursor + kRoundSeqSpan);
     if (rows.empty()) rows = tx.exec_params(select + limit, cursor);
-    tx.exec("SET LOCAL enable_seqscan TO DEFAULT");
     if (rows.empty()) return;
     stats.rows_read = static_cast<int64_t>(rows.size());
 
