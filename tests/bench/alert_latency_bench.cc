@@ -20,7 +20,9 @@
 //
 // The last line printed is one JSON object:
 //   {"rate_target":..., "rate_achieved":..., "episodes":..., "alerted":..., "p50_ms":..., "p99_ms":...,
-//    "max_ms":..., "baseline_p50_ms":..., "baseline_p99_ms":..., "ratio_p99":..., "target_p99_ms":50}
+//    "max_ms":..., "baseline_p50_ms":..., "baseline_p99_ms":..., "ratio_p99":..., "baseline_split":{...},
+//    "loaded_split":{...}, "target_p99_ms":50}
+// The splits say where the median episode's time went (Breakdown).
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -39,6 +41,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
@@ -105,7 +108,11 @@ struct Ledger {
   std::mutex mu;
   std::map<int, std::map<int64_t, Clock::time_point>> sent;  // device -> data second -> written
   std::map<int, double> latency_ms;                          // device -> latency
-  std::set<int> unexplained;                                 // alerts for no episode
+  // The same two moments in the system clock (microseconds since the epoch), so that the
+  // database's own timestamps can split the latency (Breakdown).
+  std::map<int, std::map<int64_t, int64_t>> sent_wall_us;  // device -> data second -> written
+  std::map<int, int64_t> arrived_wall_us;                  // device -> RAISED event on the stream
+  std::set<int> unexplained;                               // alerts for no episode
 };
 
 // One phase: `devices` devices (0..devices-1) each send one sample per data second, from data
@@ -208,8 +215,12 @@ class Load {
       }
       const auto now = Clock::now();
       if (!episode_samples.empty()) {
+        const int64_t wall_us = common::NowUnixMicros();
         std::lock_guard lock(ledger_.mu);
-        for (const auto& [d, s] : episode_samples) ledger_.sent[d][s] = now;
+        for (const auto& [d, s] : episode_samples) {
+          ledger_.sent[d][s] = now;
+          ledger_.sent_wall_us[d][s] = wall_us;
+        }
       }
       sent += batch.samples_size();
       if (!st.stream->Write(batch)) Die("ingest stream closed while sending");
@@ -272,6 +283,42 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 double Round1(double v) { return std::round(v * 10) / 10; }
+
+// Where an episode's latency went, from the database's own timestamps: written by the bench ->
+// ingest's transaction began storing the completing sample (vitals.stored_at) -> the evaluator
+// applied the verdict (the raised event's created_at, the lifecycle clock at the start of the
+// round's apply) -> on dr-alice's stream (the apply's commit, the hub, clinician_api). Medians
+// per phase, in ms; the three add up to about the median latency (same host, one clock).
+nlohmann::json Breakdown(const std::string& conninfo, const std::map<int, Episode>& episodes, Ledger& ledger,
+                         int64_t base_us, bool baseline) {
+  std::vector<double> to_ingest, to_verdict, to_stream;
+  pqxx::connection c(conninfo);
+  pqxx::read_transaction tx(c);
+  std::lock_guard lock(ledger.mu);
+  for (const auto& [d, arrived_us] : ledger.arrived_wall_us) {
+    const Episode& e = episodes.at(d);
+    if (e.baseline != baseline) continue;
+    auto sent = ledger.sent_wall_us[d].lower_bound(e.start_s + kRuleMinDurationS);
+    if (sent == ledger.sent_wall_us[d].end()) continue;
+    auto r = tx.exec_params(
+        "SELECT (extract(epoch FROM v.stored_at) * 1000000)::bigint,"
+        " (SELECT (extract(epoch FROM min(ev.created_at)) * 1000000)::bigint FROM alerts a"
+        "  JOIN alert_events ev ON ev.alert_id = a.alert_id AND ev.kind = 1 WHERE a.patient_id = $3)"
+        " FROM vitals v WHERE v.device_id = $1 AND v.measured_at = timestamptz 'epoch' + $2 * interval '1 microsecond'",
+        "lat-hr-" + std::to_string(d), base_us + sent->first * 1'000'000, "lat-" + std::to_string(d));
+    if (r.empty() || r[0][1].is_null()) continue;
+    const auto stored = r[0][0].as<int64_t>(), verdict = r[0][1].as<int64_t>();
+    to_ingest.push_back(static_cast<double>(stored - sent->second) / 1e3);
+    to_verdict.push_back(static_cast<double>(verdict - stored) / 1e3);
+    to_stream.push_back(static_cast<double>(arrived_us - verdict) / 1e3);
+  }
+  return {{"episodes", to_ingest.size()},
+          {"write_to_ingest_tx_p50_ms", Round1(Percentile(to_ingest, 0.5))},
+          {"ingest_tx_to_verdict_p50_ms", Round1(Percentile(to_verdict, 0.5))},
+          {"verdict_to_stream_p50_ms", Round1(Percentile(to_stream, 0.5))},
+          {"ingest_tx_to_verdict_p99_ms", Round1(Percentile(to_verdict, 0.99))},
+          {"verdict_to_stream_p99_ms", Round1(Percentile(to_stream, 0.99))}};
+}
 
 }  // namespace
 
@@ -372,6 +419,7 @@ int main(int argc, char** argv) {
     alerts_v1::AlertEvent ev;
     while (reader->Read(&ev)) {
       const auto arrived = Clock::now();
+      const int64_t arrived_wall_us = common::NowUnixMicros();
       if (ev.kind() != alerts_v1::AlertEvent::KIND_RAISED) continue;
       const std::string& patient = ev.alert().patient_id();
       const int d = std::stoi(patient.substr(4));
@@ -392,6 +440,7 @@ int main(int argc, char** argv) {
         continue;
       }
       ledger.latency_ms[d] = std::chrono::duration<double, std::milli>(arrived - due->second).count();
+      ledger.arrived_wall_us[d] = arrived_wall_us;
       ++raised;
     }
   });
@@ -414,6 +463,8 @@ int main(int argc, char** argv) {
   sub_ctx.TryCancel();
   subscriber.join();
 
+  const nlohmann::json base_split = Breakdown(conninfo, episodes, ledger, base_us, true);
+  const nlohmann::json load_split = Breakdown(conninfo, episodes, ledger, base_us, false);
   std::vector<double> base_lat, load_lat;
   for (const auto& [d, ms] : ledger.latency_ms) (episodes[d].baseline ? base_lat : load_lat).push_back(ms);
   for (auto* p : {&api, &alerts}) {
@@ -422,6 +473,17 @@ int main(int argc, char** argv) {
   }
   (void)ingest.process->Signal(SIGTERM);
   (void)ingest.process->Wait(std::chrono::seconds(15));
+  if (o.alerts_log_level == "info" || o.alerts_log_level == "debug") {
+    // Where the evaluator's time went (alerts.evaluator_rounds, alerts.timer_round), before the
+    // work directory that holds the service's log goes.
+    std::istringstream log(alerts->Stderr());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("alerts.evaluator_rounds") != std::string::npos ||
+          line.find("alerts.timer_round") != std::string::npos) {
+        std::cerr << line << "\n";
+      }
+    }
+  }
   std::filesystem::remove_all(work);
 
   const double p99 = Percentile(load_lat, 0.99), base_p99 = Percentile(base_lat, 0.99);
@@ -443,6 +505,8 @@ int main(int argc, char** argv) {
                               {"baseline_p50_ms", Round1(Percentile(base_lat, 0.5))},
                               {"baseline_p99_ms", Round1(base_p99)},
                               {"ratio_p99", Round1(p99 / base_p99)},
+                              {"baseline_split", base_split},
+                              {"loaded_split", load_split},
                               {"target_p99_ms", 50}}
                    .dump()
             << std::endl;

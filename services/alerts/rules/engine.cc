@@ -4,7 +4,6 @@
 
 #include "services/alerts/rules/physio_rules.h"
 #include "services/alerts/rules/technical_rules.h"
-#include "services/alerts/rules/vital_index.h"
 
 namespace healthtwin::alerts::rules {
 
@@ -30,8 +29,15 @@ std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, int64_t n
                                 [](const VitalPoint& v, int64_t t) { return v.measured_us < t; });
   auto last = std::upper_bound(first, in.vitals.end(), now_us,
                                [](int64_t t, const VitalPoint& v) { return t < v.measured_us; });
-  const VitalIndex idx(
-      in.vitals.subspan(static_cast<size_t>(first - in.vitals.begin()), static_cast<size_t>(last - first)), now_us);
+  const PreparedVitals prepared(
+      in.vitals.subspan(static_cast<size_t>(first - in.vitals.begin()), static_cast<size_t>(last - first)));
+  return Evaluate(in, prepared, now_us, include);
+}
+
+std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, const PreparedVitals& prepared, int64_t now_us,
+                                              bool (*include)(RuleKind)) const {
+  // The window the rules read, up to now.
+  const VitalIndex idx(prepared, now_us - lookback_us_, now_us);
   std::vector<Observation> out;
   for (const RuleSpec& r : catalogue_.rules()) {
     if (!r.enabled || (include != nullptr && !include(r.kind))) continue;

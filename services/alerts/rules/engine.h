@@ -20,6 +20,7 @@
 #include "services/alerts/observation.h"
 #include "services/alerts/rules/catalogue.h"
 #include "services/alerts/rules/inputs.h"
+#include "services/alerts/rules/vital_index.h"
 
 namespace healthtwin::alerts::rules {
 
@@ -33,6 +34,11 @@ class RuleEngine {
   // caller that discards the others does not pay for them. Each rule's verdict is the one
   // Evaluate gives.
   std::vector<Observation> Evaluate(const PatientInputs& in, int64_t now_us, bool (*include)(RuleKind)) const;
+  // The same with `prepared` built from in.vitals (PreparedVitals(in.vitals)): a caller
+  // judging one patient at many instants groups its samples once, not at every instant. The
+  // verdicts are the ones the overloads above give.
+  std::vector<Observation> Evaluate(const PatientInputs& in, const PreparedVitals& prepared, int64_t now_us,
+                                    bool (*include)(RuleKind)) const;
 
   // How much vital history before `now` Evaluate reads (the longest rule's window).
   int64_t lookback_us() const { return lookback_us_; }

@@ -30,7 +30,7 @@ constexpr int64_t kSmoothingUs = 5 * 60 * kUsPerS;
 
 // The robust value of `s` at time t: median of the samples in the 5 min up to the newest one
 // at or before t, if that newest one is no older than fresh_s.
-std::optional<double> ValueAt(const std::vector<TimedValue>& s, int64_t t, double fresh_s) {
+std::optional<double> ValueAt(std::span<const TimedValue> s, int64_t t, double fresh_s) {
   auto end = std::upper_bound(s.begin(), s.end(), t, [](int64_t x, const TimedValue& v) { return x < v.t_us; });
   if (end == s.begin()) return std::nullopt;
   const int64_t newest = (end - 1)->t_us;

@@ -14,7 +14,7 @@ double Median3(double a, double b, double c) { return std::max(std::min(a, b), s
 
 }  // namespace
 
-double AllowedGapS(const std::vector<TimedValue>& s, size_t i, double stale_after_s) {
+double AllowedGapS(std::span<const TimedValue> s, size_t i, double stale_after_s) {
   // Intervals ending before i (the gap being judged is not its own evidence).
   const size_t first = i >= kCadenceIntervals + 1 ? i - kCadenceIntervals : 1;
   if (i < 2) return stale_after_s;
@@ -26,7 +26,7 @@ double AllowedGapS(const std::vector<TimedValue>& s, size_t i, double stale_afte
   return std::min(stale_after_s, std::max(kMinGapS, kCadenceMultiple * median));
 }
 
-SustainedVerdict EvaluateSustained(const std::vector<TimedValue>& s, const SustainedParams& p, int64_t now_us) {
+SustainedVerdict EvaluateSustained(std::span<const TimedValue> s, const SustainedParams& p, int64_t now_us) {
   SustainedVerdict v;
   const auto beyond = [&](double x) { return p.above ? x > p.threshold : x < p.threshold; };
   const double clear_level = p.above ? p.threshold - p.hysteresis : p.threshold + p.hysteresis;

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace healthtwin::alerts::rules {
@@ -59,9 +60,9 @@ struct SustainedVerdict {
 };
 
 // The allowance for the gap before index i of `series` (i >= 1), per the cadence rule above.
-double AllowedGapS(const std::vector<TimedValue>& series, size_t i, double stale_after_s);
+double AllowedGapS(std::span<const TimedValue> series, size_t i, double stale_after_s);
 
 // `series` sorted by time, all from one device and at or before `now_us`.
-SustainedVerdict EvaluateSustained(const std::vector<TimedValue>& series, const SustainedParams& p, int64_t now_us);
+SustainedVerdict EvaluateSustained(std::span<const TimedValue> series, const SustainedParams& p, int64_t now_us);
 
 }  // namespace healthtwin::alerts::rules

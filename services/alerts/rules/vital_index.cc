@@ -1,6 +1,7 @@
 #include "services/alerts/rules/vital_index.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace healthtwin::alerts::rules {
 
@@ -32,68 +33,76 @@ const char* LabelOf(const std::string& vital) {
   return "Respiratory rate";
 }
 
-VitalIndex::VitalIndex(std::span<const VitalPoint> vitals, int64_t now_us) {
+PreparedVitals::PreparedVitals(std::span<const VitalPoint> vitals) : vitals_(vitals) {
   for (const VitalPoint& v : vitals) {
-    if ((v.flags & kIgnoredFlags) || v.measured_us > now_us) continue;
-    by_type_[v.vital_type].push_back(&v);
+    if (!(v.flags & kIgnoredFlags)) by_type_[v.vital_type].push_back(&v);
   }
 }
 
-std::span<const VitalPoint* const> VitalIndex::From(int type, int64_t from_us) const {
-  auto it = by_type_.find(type);
-  if (it == by_type_.end()) return {};
-  const auto& all = it->second;
-  auto first = std::lower_bound(all.begin(), all.end(), from_us,
-                                [](const VitalPoint* v, int64_t t) { return v->measured_us < t; });
-  return {all.data() + (first - all.begin()), static_cast<size_t>(all.end() - first)};
-}
-
-// Series of one type are already sorted; only a mix of types (heart rate and pulse rate) needs sorting.
-int VitalIndex::TypesPresent(const std::vector<int>& types, int64_t from_us) const {
-  int n = 0;
-  for (int t : types) n += From(t, from_us).empty() ? 0 : 1;
-  return n;
-}
-
-std::map<std::string, std::vector<TimedValue>> VitalIndex::ByDevice(const std::vector<int>& types,
-                                                                    int64_t from_us) const {
-  std::map<std::string, std::vector<TimedValue>> out;
+const PreparedVitals::Series& PreparedVitals::Of(const std::vector<int>& types) const {
+  auto [it, added] = series_.try_emplace(types);
+  Series& s = it->second;
+  if (!added) return s;
+  int present = 0;
   std::vector<TimedValue>* series = nullptr;  // of the previous sample's device: most often this one's
   const std::string* device = nullptr;
   for (int t : types) {
-    for (const VitalPoint* v : From(t, from_us)) {
+    auto of_type = by_type_.find(t);
+    if (of_type == by_type_.end() || of_type->second.empty()) continue;
+    ++present;
+    for (const VitalPoint* v : of_type->second) {
+      s.merged.push_back({v->measured_us, v->value});
       if (device == nullptr || *device != v->device_id) {
-        auto it = out.try_emplace(v->device_id).first;
-        device = &it->first;
-        series = &it->second;
+        auto d = s.by_device.try_emplace(v->device_id).first;
+        device = &d->first;
+        series = &d->second;
       }
       series->push_back({v->measured_us, v->value});
     }
   }
-  if (TypesPresent(types, from_us) > 1) {
-    for (auto& [_, s] : out) std::stable_sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
+  // A series of one type is already sorted (the input is); a mix (heart rate and pulse rate)
+  // is sorted stably, so that samples at the same time keep the types' order. Cutting a range
+  // of time out of the result gives what sorting that range alone gives.
+  if (present > 1) {
+    const auto by_time = [](const TimedValue& a, const TimedValue& b) { return a.t_us < b.t_us; };
+    std::stable_sort(s.merged.begin(), s.merged.end(), by_time);
+    for (auto& [_, d] : s.by_device) std::stable_sort(d.begin(), d.end(), by_time);
+  }
+  return s;
+}
+
+VitalIndex::VitalIndex(std::span<const VitalPoint> vitals, int64_t now_us)
+    : owned_(std::make_unique<PreparedVitals>(vitals)),
+      prepared_(*owned_),
+      first_us_(std::numeric_limits<int64_t>::min()),
+      now_us_(now_us) {}
+
+VitalIndex::VitalIndex(const PreparedVitals& prepared, int64_t first_us, int64_t now_us)
+    : prepared_(prepared), first_us_(first_us), now_us_(now_us) {}
+
+std::span<const TimedValue> VitalIndex::Within(const std::vector<TimedValue>& s, int64_t from_us) const {
+  const int64_t from = std::max(from_us, first_us_);
+  auto first = std::lower_bound(s.begin(), s.end(), from, [](const TimedValue& v, int64_t t) { return v.t_us < t; });
+  auto last = std::upper_bound(first, s.end(), now_us_, [](int64_t t, const TimedValue& v) { return t < v.t_us; });
+  return {s.data() + (first - s.begin()), static_cast<size_t>(last - first)};
+}
+
+std::map<std::string, std::span<const TimedValue>> VitalIndex::ByDevice(const std::vector<int>& types,
+                                                                        int64_t from_us) const {
+  std::map<std::string, std::span<const TimedValue>> out;
+  for (const auto& [device, series] : prepared_.Of(types).by_device) {
+    if (auto s = Within(series, from_us); !s.empty()) out.emplace_hint(out.end(), device, s);
   }
   return out;
 }
 
-std::vector<TimedValue> VitalIndex::Merged(const std::vector<int>& types, int64_t from_us) const {
-  std::vector<TimedValue> out;
-  for (int t : types) {
-    for (const VitalPoint* v : From(t, from_us)) out.push_back({v->measured_us, v->value});
-  }
-  if (TypesPresent(types, from_us) > 1) {
-    std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
-  }
-  return out;
+std::span<const TimedValue> VitalIndex::Merged(const std::vector<int>& types, int64_t from_us) const {
+  return Within(prepared_.Of(types).merged, from_us);
 }
 
 int64_t VitalIndex::Newest(const std::vector<int>& types) const {
-  int64_t newest = 0;
-  for (int t : types) {
-    auto it = by_type_.find(t);
-    if (it != by_type_.end() && !it->second.empty()) newest = std::max(newest, it->second.back()->measured_us);
-  }
-  return newest;
+  const auto s = Within(prepared_.Of(types).merged, std::numeric_limits<int64_t>::min());
+  return s.empty() ? 0 : s.back().t_us;
 }
 
 }  // namespace healthtwin::alerts::rules
