@@ -60,7 +60,6 @@ void RoundStats::Add(const RoundStats& r) {
   load_ms += r.load_ms;
   evaluate_ms += r.evaluate_ms;
   apply_ms += r.apply_ms;
-  ranges_summarised += r.ranges_summarised;
 }
 
 const lifecycle::Clock& SystemClock() {
@@ -324,17 +323,6 @@ absl::StatusOr<int> Evaluator::RunOnce() {
   return looked_at;
 }
 
-absl::StatusOr<int> Evaluator::SummariseNewRanges() {
-  int ranges = 0;
-  auto status = pool_.WithTransaction("summarise new vitals block ranges", [&](pqxx::work& tx) {
-    // A summary lost in a crash costs only a slower read: no need to wait for the WAL flush.
-    tx.exec("SET LOCAL synchronous_commit = off");
-    ranges = tx.exec("SELECT healthtwin_summarize_vitals_seq()")[0][0].as<int>();
-  });
-  if (!status.ok()) return status;
-  return ranges;
-}
-
 absl::StatusOr<int> Evaluator::RunTimerOnce() {
   int patients = 0;
   auto status = pool_.WithTransaction("judge timer rules", [&](pqxx::work& tx) {
@@ -423,8 +411,6 @@ void Evaluator::Loop() {
   // Where the evaluator's time goes, summed over the rounds of each kStatsPeriod and logged.
   constexpr auto kStatsPeriod = 10s;
   auto next_stats = std::chrono::steady_clock::now() + kStatsPeriod;
-  constexpr auto kSummarisePeriod = 100ms;
-  auto next_summarise = std::chrono::steady_clock::now();
   RoundStats sum;
   int rounds = 0;
   while (!stop_) {
@@ -446,8 +432,7 @@ void Evaluator::Loop() {
                                                     {"read_ms", sum.read_ms},
                                                     {"load_ms", sum.load_ms},
                                                     {"evaluate_ms", sum.evaluate_ms},
-                                                    {"apply_ms", sum.apply_ms},
-                                                    {"ranges_summarised", sum.ranges_summarised}});
+                                                    {"apply_ms", sum.apply_ms}});
       }
       sum = {};
       rounds = 0;
@@ -466,16 +451,6 @@ void Evaluator::Loop() {
     if (*consumed > 0) {
       sum.Add(last_round());
       ++rounds;
-      // After the round has committed (off the path of the alerts it raised), at most every
-      // kSummarisePeriod: the next rounds' reads then scan only the block ranges they need.
-      if (std::chrono::steady_clock::now() >= next_summarise) {
-        next_summarise = std::chrono::steady_clock::now() + kSummarisePeriod;
-        if (auto s = SummariseNewRanges(); !s.ok()) {
-          common::LogWarn("alerts.summarise_failed", {{"error", s.status().message()}});
-        } else {
-          sum.ranges_summarised += *s;
-        }
-      }
       continue;  // more may be waiting
     }
     // Wake on NOTIFY, or after 500 ms to retry young gaps and survive a lost notification.

@@ -92,7 +92,6 @@ struct RoundStats {
   double load_ms = 0;            // of which loading rule inputs (settings, contact, windows, resting HR)
   double evaluate_ms = 0;        // of which RuleEngine::Evaluate
   double apply_ms = 0;           // of which the lifecycle (ApplyLockedInTx of every verdict)
-  int ranges_summarised = 0;     // BRIN block ranges of vitals' ingest_seq index summarised (Loop)
 
   // Sums the counts and times of `r` into this one (window sizes: r's, the newest).
   void Add(const RoundStats& r);
@@ -135,13 +134,6 @@ class Evaluator {
   // Judges the timer rules (see above) of every patient with bound devices at the clock's
   // now. Returns the number of patients.
   absl::StatusOr<int> RunTimerOnce();
-
-  // Summarises the block ranges of vitals' ingest_seq BRIN index that are not yet (migration
-  // 0020): a BRIN scan reads every page of an unsummarised range, and autovacuum summarises
-  // them only at its next run (up to a minute of inserts), so without this every round read the
-  // whole unsummarised tail to find its rows. Returns how many ranges it summarised. Loop
-  // calls it after rounds that consumed rows.
-  absl::StatusOr<int> SummariseNewRanges();
 
   RoundStats last_round() const {
     std::lock_guard lock(stats_mu_);

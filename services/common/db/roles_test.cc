@@ -114,8 +114,6 @@ const Matrix& FunctionMatrix() {
       {"healthtwin_ensure_vitals_partitions(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_vitals_retention(integer)", {{"ingest", "EXECUTE"}}},
       {"healthtwin_apply_device_status_retention(integer)", {{"ingest", "EXECUTE"}}},
-      // Summarises the new block ranges of vitals' ingest_seq BRIN index for the evaluator (0020).
-      {"healthtwin_summarize_vitals_seq()", {{"alerts", "EXECUTE"}}},
       // The audit chain's trigger functions and what they call (0016): nobody calls them.
       {"healthtwin_audit_action_code(text)", {}},
       {"healthtwin_audit_outcome_code(text)", {}},
