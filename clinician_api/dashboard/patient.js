@@ -67,8 +67,11 @@
   }
 
   async function loadVitals(range) {
+    // ?bucket_s= in the page's URL (0: raw) overrides the server's automatic choice.
+    const bucket = new URLSearchParams(location.search).get('bucket_s');
     const q = 'from=' + encodeURIComponent(new Date(range.from).toISOString()) +
-              '&to=' + encodeURIComponent(new Date(range.to).toISOString());
+              '&to=' + encodeURIComponent(new Date(range.to).toISOString()) +
+              (bucket === null ? '' : '&bucket_s=' + encodeURIComponent(bucket));
     const base = '/api/patients/' + encodeURIComponent(patientId) + '/vitals?' + q;
     const [hr, bp] = await Promise.all([
       ht.fetchJson(base + '&type=heart_rate'),
