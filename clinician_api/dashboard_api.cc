@@ -251,6 +251,8 @@ void DashboardApi::Register(httplib::Server& server) {
       api ? SendError(res, 404, "path: nothing at " + req.path) : SendPage(res, 404, "404 Not found", "No such page.");
     } else if (res.status == 413) {
       SendError(res, 413, "body: larger than this server accepts");
+    } else if (res.status == 400) {
+      SendError(res, 400, "request: malformed HTTP request (a POST needs Content-Length)");
     } else {
       SendError(res, res.status, "HTTP status " + std::to_string(res.status));
     }
