@@ -113,25 +113,34 @@ absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServer
 absl::StatusOr<Caller> ClinicianServiceImpl::IdentifyForAlert(const grpc::CallbackServerContext& ctx,
                                                               std::string_view method, std::string_view action,
                                                               const std::string& alert_id) {
+  auto caller = common::CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (auto s = AuthorizeForAlert(*caller, method, action, alert_id); !s.ok()) return s;
+  return caller;
+}
+
+absl::Status ClinicianServiceImpl::AuthorizeForAlert(const Caller& caller, std::string_view method,
+                                                     std::string_view action, const std::string& alert_id) {
   // The alert's patient first, so that a refused role is recorded against that patient too.
   const bool valid_id = common::IsUuid(alert_id);
   auto patient = valid_id ? access_.AlertPatient(alert_id) : absl::StatusOr<std::string>(std::string());
-  auto caller =
-      Identify(ctx, method, action,
-               patient.ok() && !patient->empty() ? std::vector<std::string>{*patient} : std::vector<std::string>{});
-  if (!caller.ok()) return caller.status();
+  if (auto s = common::AuthorizeAuditingRefusal(
+          caller, policy_, method, access_, action,
+          patient.ok() && !patient->empty() ? std::vector<std::string>{*patient} : std::vector<std::string>{});
+      !s.ok()) {
+    return s;
+  }
   if (alert_id.empty()) return absl::InvalidArgumentError("alert_id: required");
   if (!valid_id) return absl::InvalidArgumentError("alert_id: not a UUID");
   if (!patient.ok()) {
     if (absl::IsNotFound(patient.status())) {
-      if (auto s = access_.Audit(*caller, action, "", "not_found", "alert " + alert_id); !s.ok()) {
+      if (auto s = access_.Audit(caller, action, "", "not_found", "alert " + alert_id); !s.ok()) {
         return absl::UnavailableError("access refused: the audit record could not be written");
       }
     }
     return patient.status();
   }
-  if (auto s = access_.CheckAndAudit(*caller, action, *patient); !s.ok()) return s;
-  return caller;
+  return access_.CheckAndAudit(caller, action, *patient);
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest*,
@@ -149,17 +158,24 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ListMyPatients(grpc::CallbackSer
                                                                const v1::ListMyPatientsRequest*,
                                                                v1::ListMyPatientsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "ListMyPatients", "patient.list");
+    auto caller = common::CallerOf(*ctx);
     if (!caller.ok()) return caller.status();
-    auto patients = access_.CareTeamPatients(*caller);
-    if (!patients.ok()) return patients.status();
-    if (auto s = access_.Audit(*caller, "patient.list", "", "allowed", std::to_string(patients->size()) + " patients");
-        !s.ok()) {
-      return s;
-    }
-    for (const auto& id : *patients) resp->add_patients()->set_patient_id(id);
-    return absl::OkStatus();
+    return ListMyPatientsAs(*caller, resp);
   });
+}
+
+absl::Status ClinicianServiceImpl::ListMyPatientsAs(const Caller& caller, v1::ListMyPatientsResponse* resp) {
+  if (auto s = common::AuthorizeAuditingRefusal(caller, policy_, "ListMyPatients", access_, "patient.list"); !s.ok()) {
+    return s;
+  }
+  auto patients = access_.CareTeamPatients(caller);
+  if (!patients.ok()) return patients.status();
+  if (auto s = access_.Audit(caller, "patient.list", "", "allowed", std::to_string(patients->size()) + " patients");
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& id : *patients) resp->add_patients()->set_patient_id(id);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetVitals(grpc::CallbackServerContext* ctx,
@@ -247,14 +263,20 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackS
                                                                  const v1::AcknowledgeAlertRequest* req,
                                                                  alerts_v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = IdentifyForAlert(*ctx, "AcknowledgeAlert", "alert.acknowledge", req->alert_id());
+    auto caller = common::CallerOf(*ctx);
     if (!caller.ok()) return caller.status();
-    alerts_v1::AcknowledgeRequest upstream;
-    upstream.set_alert_id(req->alert_id());
-    upstream.set_recipient(caller->identity.common_name);
-    upstream.set_note(req->note());
-    return CallUpstream(*caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::Acknowledge, upstream, resp);
+    return AcknowledgeAlertAs(*caller, *req, resp);
   });
+}
+
+absl::Status ClinicianServiceImpl::AcknowledgeAlertAs(const Caller& caller, const v1::AcknowledgeAlertRequest& req,
+                                                      alerts_v1::Alert* resp) {
+  if (auto s = AuthorizeForAlert(caller, "AcknowledgeAlert", "alert.acknowledge", req.alert_id()); !s.ok()) return s;
+  alerts_v1::AcknowledgeRequest upstream;
+  upstream.set_alert_id(req.alert_id());
+  upstream.set_recipient(caller.identity.common_name);
+  upstream.set_note(req.note());
+  return CallUpstream(caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::Acknowledge, upstream, resp);
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,

@@ -84,6 +84,12 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // audited here: the read itself (GetVitalsAs, ListAlertsAs) audits the allowed access.
   absl::Status AuthorizeReadAs(const Caller& caller, std::string_view method, std::string_view action,
                                const std::vector<std::string>& patient_ids);
+  // The caller's care-team patients (policy "ListMyPatients"; audited as patient.list).
+  absl::Status ListMyPatientsAs(const Caller& caller, v1::ListMyPatientsResponse* resp);
+  // Acknowledges an alert of one of the caller's patients as the caller (policy
+  // "AcknowledgeAlert"; audited as alert.acknowledge, an unknown alert as not_found).
+  absl::Status AcknowledgeAlertAs(const Caller& caller, const v1::AcknowledgeAlertRequest& req,
+                                  healthtwin::alerts::v1::Alert* resp);
 
  private:
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,
@@ -94,6 +100,9 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // Every outcome is audited under `action` (an unknown alert as "not_found").
   absl::StatusOr<Caller> IdentifyForAlert(const grpc::CallbackServerContext& ctx, std::string_view method,
                                           std::string_view action, const std::string& alert_id);
+  // The same for a caller identified by another edge.
+  absl::Status AuthorizeForAlert(const Caller& caller, std::string_view method, std::string_view action,
+                                 const std::string& alert_id);
   // `requested` when every one is on the caller's care team (each audited; a refusal is
   // PERMISSION_DENIED), or the whole care team when `requested` is empty (audited once).
   absl::StatusOr<std::vector<std::string>> PatientsInScope(const Caller& caller, std::string_view action,

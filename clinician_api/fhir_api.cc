@@ -73,12 +73,6 @@ void SendError(httplib::Response& res, const absl::Status& status) {
   Send(res, e.status, Outcome(e.issue_code, message, expression));
 }
 
-absl::StatusOr<common::Caller> CallerOf(const httplib::Request& req) {
-  auto identity = HttpsListener::PeerOf(req);
-  if (!identity.ok()) return identity.status();
-  return common::Caller{*std::move(identity), "https:" + req.remote_addr + ":" + std::to_string(req.remote_port), ""};
-}
-
 QueryParams ParamsOf(const httplib::Request& req) { return QueryParams(req.params.begin(), req.params.end()); }
 
 std::string Base(const httplib::Request& req) {
@@ -177,7 +171,7 @@ nlohmann::json FhirApi::CapabilityStatement() {
 void FhirApi::Register(httplib::Server& server) {
   server.Get("/fhir/r4/metadata", [](const httplib::Request& req, httplib::Response& res) {
     // No patient data: any verified certificate (the handshake required one) may read it.
-    if (auto caller = CallerOf(req); !caller.ok()) return SendError(res, caller.status());
+    if (auto caller = HttpsListener::CallerOf(req); !caller.ok()) return SendError(res, caller.status());
     Send(res, 200, CapabilityStatement());
   });
   server.Get("/fhir/r4/Observation", [this](const auto& req, auto& res) { Observation(req, res); });
@@ -211,20 +205,13 @@ void FhirApi::Register(httplib::Server& server) {
         return httplib::Server::HandlerResponse::Handled;
       }));
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    common::LogError("fhir.exception", {{"error", what}});
+    common::LogError("fhir.exception", {{"error", HttpsListener::ExceptionMessage(ep)}});
     Send(res, 500, Outcome("exception", "internal error"));
   });
 }
 
 void FhirApi::Observation(const httplib::Request& req, httplib::Response& res) {
-  auto caller = CallerOf(req);
+  auto caller = HttpsListener::CallerOf(req);
   if (!caller.ok()) return SendError(res, caller.status());
   // Role and care team before the parameters: a caller who may not read the patient gets 403
   // (audited), not a 400 that tells it how to shape the request.
@@ -256,7 +243,7 @@ void FhirApi::Observation(const httplib::Request& req, httplib::Response& res) {
 }
 
 void FhirApi::Patient(const httplib::Request& req, httplib::Response& res) {
-  auto caller = CallerOf(req);
+  auto caller = HttpsListener::CallerOf(req);
   if (!caller.ok()) return SendError(res, caller.status());
   const std::string id = req.matches[1];
   if (id.size() > 64 || !std::all_of(id.begin(), id.end(), [](char c) {
@@ -269,7 +256,7 @@ void FhirApi::Patient(const httplib::Request& req, httplib::Response& res) {
 }
 
 void FhirApi::CommunicationRequest(const httplib::Request& req, httplib::Response& res) {
-  auto caller = CallerOf(req);
+  auto caller = HttpsListener::CallerOf(req);
   if (!caller.ok()) return SendError(res, caller.status());
   if (auto s = domain_.AuthorizeReadAs(*caller, "ListAlerts", "alerts.list", PatientsNamed(ParamsOf(req))); !s.ok()) {
     return SendError(res, s);

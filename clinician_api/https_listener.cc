@@ -144,4 +144,20 @@ absl::StatusOr<common::PeerIdentity> HttpsListener::PeerOf(const httplib::Reques
   return common::PeerIdentityFromCertificate(SSL_get0_peer_certificate(req.ssl));
 }
 
+absl::StatusOr<common::Caller> HttpsListener::CallerOf(const httplib::Request& req) {
+  auto identity = PeerOf(req);
+  if (!identity.ok()) return identity.status();
+  return common::Caller{*std::move(identity), "https:" + req.remote_addr + ":" + std::to_string(req.remote_port), ""};
+}
+
+std::string HttpsListener::ExceptionMessage(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+  }
+  return "unknown";
+}
+
 }  // namespace healthtwin::clinician

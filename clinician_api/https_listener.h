@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "services/common/access.h"
 #include "services/common/tls/ssl_ctx_revocation.h"
 #include "services/common/tls/tls.h"
 
@@ -68,6 +69,10 @@ class HttpsListener {
   // The verified client of `req`, derived exactly as the gRPC edge derives it
   // (common::PeerIdentityFromCertificate).
   static absl::StatusOr<common::PeerIdentity> PeerOf(const httplib::Request& req);
+  // PeerOf as the domain layer's Caller, its peer address "https:<ip>:<port>".
+  static absl::StatusOr<common::Caller> CallerOf(const httplib::Request& req);
+  // The message of an exception a handler threw (for the exception handlers of the APIs).
+  static std::string ExceptionMessage(std::exception_ptr ep);
 
  private:
   HttpsListener() = default;

@@ -1,9 +1,11 @@
 // healthtwin-clinician-api: the clinician-facing gateway: gRPC (ClinicianService) and, with
-// --https-port, the FHIR R4 read API over HTTPS (fhir_api.h), both mutual TLS with the same
-// certificate, both draining on SIGTERM.
+// --https-port, the FHIR R4 read API over HTTPS (fhir_api.h), and with --dashboard-port the
+// clinician web dashboard (dashboard_api.h), all mutual TLS with the same certificate, all
+// draining on SIGTERM.
 #include <cstdio>
 
 #include "clinician_api/clinician_service.h"
+#include "clinician_api/dashboard_api.h"
 #include "clinician_api/fhir_api.h"
 #include "clinician_api/https_listener.h"
 #include "services/common/access.h"
@@ -11,6 +13,7 @@
 #include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
+#include "services/common/time_util.h"
 
 using namespace healthtwin;
 
@@ -18,6 +21,8 @@ int main(int argc, char** argv) {
   common::BlockShutdownSignals();
   int https_port = -1;  // no HTTPS listener
   std::string https_port_file;
+  int dashboard_port = -1;  // no dashboard
+  std::string dashboard_port_file;
   auto cfg =
       common::ParseServiceConfigOrExit(argc, argv, "clinician_api", {"ingest", "alerts", "twin"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
@@ -26,8 +31,15 @@ int main(int argc, char** argv) {
             ->check(CLI::Range(0, 65535));
         app.add_option("--https-port-file", https_port_file,
                        "write the bound HTTPS port here (default: the --port-file path + '.https')");
+        app.add_option("--dashboard-port", dashboard_port,
+                       "serve the clinician web dashboard over HTTPS (mutual TLS, same certificate) on this port "
+                       "of the --listen host; 0 picks a free one; unset: no dashboard")
+            ->check(CLI::Range(0, 65535));
+        app.add_option("--dashboard-port-file", dashboard_port_file,
+                       "write the bound dashboard port here (default: the --port-file path + '.dashboard')");
       });
   if (https_port_file.empty() && !cfg.port_file.empty()) https_port_file = cfg.port_file + ".https";
+  if (dashboard_port_file.empty() && !cfg.port_file.empty()) dashboard_port_file = cfg.port_file + ".dashboard";
   auto channel = [&](const std::string& peer) {
     auto ch = common::MakePeerChannel(cfg.peers.at(peer), cfg.tls, cfg.peer_identities.at(peer));
     if (!ch.ok()) {
@@ -51,29 +63,40 @@ int main(int argc, char** argv) {
   // Observation bodies are still a temporary stand-in (fhir_resources.h).
   clinician::FeedsFhirResources fhir_resources;
   clinician::FhirApi fhir(service, fhir_resources);
-  std::unique_ptr<clinician::HttpsListener> https;
-  if (https_port >= 0) {
+  clinician::DashboardApi dashboard(service, common::NowUnixMicros);
+  const std::string host = cfg.listen_address.substr(0, cfg.listen_address.rfind(':'));
+  // One HTTPS listener: started on `port` (< 0: none) with `routes`, its port written to `port_file`.
+  const auto start =
+      [&](int port, const std::string& port_file,
+          const std::function<void(httplib::Server&)>& routes) -> std::unique_ptr<clinician::HttpsListener> {
+    if (port < 0) return nullptr;
     clinician::HttpsOptions options;
-    options.host = cfg.listen_address.substr(0, cfg.listen_address.rfind(':'));
-    options.port = https_port;
-    auto listener = clinician::HttpsListener::Start(cfg.tls, options, [&](httplib::Server& s) { fhir.Register(s); });
+    options.host = host;
+    options.port = port;
+    auto listener = clinician::HttpsListener::Start(cfg.tls, options, routes);
     if (!listener.ok()) {
       std::cerr << "healthtwin-clinician_api: " << listener.status().message() << "\n";
-      return 2;
+      std::exit(2);
     }
-    https = *std::move(listener);
-    if (!https_port_file.empty()) {
-      // Written before the gRPC port file, so whoever waits for that one finds this one too.
-      if (auto s = common::WritePortFile(https_port_file, https->port()); !s.ok()) {
+    // Written before the gRPC port file, so whoever waits for that one finds this one too.
+    if (!port_file.empty()) {
+      if (auto s = common::WritePortFile(port_file, (*listener)->port()); !s.ok()) {
         std::cerr << "healthtwin-clinician_api: " << s.message() << "\n";
-        return 2;
+        std::exit(2);
       }
     }
-  }
+    return *std::move(listener);
+  };
+  std::unique_ptr<clinician::HttpsListener> https =
+      start(https_port, https_port_file, [&](httplib::Server& s) { fhir.Register(s); });
+  std::unique_ptr<clinician::HttpsListener> dashboard_https =
+      start(dashboard_port, dashboard_port_file, [&](httplib::Server& s) { dashboard.Register(s); });
   const auto stop_https = [&] {
-    if (!https) return;
-    https->Stop();
-    if (!https_port_file.empty()) std::remove(https_port_file.c_str());
+    for (auto* l : {&https, &dashboard_https}) {
+      if (*l) (*l)->Stop();
+    }
+    if (https && !https_port_file.empty()) std::remove(https_port_file.c_str());
+    if (dashboard_https && !dashboard_port_file.empty()) std::remove(dashboard_port_file.c_str());
   };
   common::RunHooks hooks;
   hooks.on_drain = stop_https;  // with the gRPC drain: requests in flight finish

@@ -38,17 +38,28 @@ PACKAGES=(
   # HTTPS client of the fhir-rest-hook feed (services/feeds/fhir_feed.cc) and clinician_api's HTTPS
   # listener (clinician_api/https_listener.h), both through cmake/Httplib.cmake
   libcpp-httplib-dev
+  # the clinician dashboard's browser tests (tests/browser, label e2e): Debian's Chromium driven by
+  # playwright-core (npm, pinned), and certutil/pk12util for the browser-native client-certificate
+  # scenario (an NSS database in a private HOME)
+  chromium libnss3-tools
 )
 
-# The FHIR receiver of the feed tests (tests/peers/fhir_receiver.mjs) validates with
-# @medplum/core 4.5.2, pinned in tests/peers/fhir/package-lock.json; it needs Node >= 20.19
-# (Debian 12's nodejs is 18: install Node 20 from NodeSource). npm ci only when the installed
-# tree is not the locked one, so a second run does not touch the network.
+# npm packages, each directory pinned by its package-lock.json and installed with npm ci only
+# when the installed tree is not the locked one, so a second run does not touch the network:
+#   tests/peers/fhir        @medplum/core 4.5.2: the FHIR receiver of the feed tests
+#                           (tests/peers/fhir_receiver.mjs); needs Node >= 20.19
+#   clinician_api/dashboard uPlot 1.6.32, embedded into healthtwin-clinician-api at build time
+#                           (clinician_api/CMakeLists.txt); the build fails without it
+#   tests/browser           playwright-core 1.65.2, driving /usr/bin/chromium in the dashboard's
+#                           e2e tests (tests/browser/dashboard_e2e.mjs)
+# Debian 12's nodejs is 18: install Node 20 from NodeSource.
+NPM_DIRS=(tests/peers/fhir clinician_api/dashboard tests/browser)
 npm_peer_packages() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/peers/fhir"
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "bootstrap: WARNING: node/npm missing; the FHIR feed tests need Node 20 (NodeSource) and npm" >&2
+    echo "bootstrap: WARNING: node/npm missing; the FHIR feed tests, the dashboard build and its browser tests" \
+      "need Node 20 (NodeSource) and npm" >&2
     return 0
   fi
   local major
@@ -57,16 +68,19 @@ npm_peer_packages() {
     echo "bootstrap: WARNING: Node $(node --version) is too old for @medplum/core 4.5.2 (needs 20.19+)" >&2
     return 0
   fi
-  # The lockfile's hash, stamped after a successful npm ci.
-  local want
-  want="$(sha256sum "${dir}/package-lock.json" | cut -d' ' -f1)"
-  if [[ "$(cat "${dir}/node_modules/.healthtwin-lock-sha256" 2>/dev/null)" == "${want}" ]]; then
-    echo "bootstrap: FHIR peer npm packages present"
-    return 0
-  fi
-  echo "bootstrap: npm ci in ${dir}"
-  (cd "${dir}" && npm ci --no-audit --no-fund)
-  echo "${want}" >"${dir}/node_modules/.healthtwin-lock-sha256"
+  local rel dir want
+  for rel in "${NPM_DIRS[@]}"; do
+    dir="${root}/${rel}"
+    # The lockfile's hash, stamped after a successful npm ci.
+    want="$(sha256sum "${dir}/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "${dir}/node_modules/.healthtwin-lock-sha256" 2>/dev/null)" == "${want}" ]]; then
+      echo "bootstrap: npm packages of ${rel} present"
+      continue
+    fi
+    echo "bootstrap: npm ci in ${dir}"
+    (cd "${dir}" && npm ci --no-audit --no-fund)
+    echo "${want}" >"${dir}/node_modules/.healthtwin-lock-sha256"
+  done
 }
 
 missing=()

@@ -195,10 +195,12 @@ TWIN=$ADDR
 start_service simulation services/simulation/healthtwin-simulation
 SIM=$ADDR
 start_service clinician_api clinician_api/healthtwin-clinician-api \
-  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0 --dashboard-port 0
 API=$ADDR
-# The FHIR R4 read API on clinician_api's HTTPS port (mutual TLS; written before the gRPC port file).
+# The FHIR R4 read API and the clinician dashboard on clinician_api's HTTPS ports (mutual TLS;
+# both written before the gRPC port file).
 FHIR_PORT=$(cat "$WORK/clinician_api.port.https")
+DASHBOARD_PORT=$(cat "$WORK/clinician_api.port.dashboard")
 # The demo hospital: an HL7 v2 MLLP endpoint that prints what it receives (python3-hl7, run with
 # the system python as the tests' peer is), and the feed service that delivers to it.
 start_bg hospital /usr/bin/python3 "$ROOT/scripts/demo_hl7_endpoint.py" --port-file "$WORK/hospital.port" \
@@ -218,6 +220,10 @@ say "services SERVING over mutual TLS: ingest $INGEST, alerts $ALERTS, twin $TWI
 say "FHIR R4 read API (HTTPS, client certificate required): curl --cacert $WORK/pki/ca.pem" \
   "--cert $WORK/pki/dr-alice.pem --key $WORK/pki/dr-alice.key --resolve clinician_api:$FHIR_PORT:127.0.0.1" \
   "https://clinician_api:$FHIR_PORT/fhir/r4/metadata"
+say "clinician dashboard (HTTPS, client certificate required): https://clinician_api:$DASHBOARD_PORT/ as dr-alice:" \
+  "import $WORK/pki/dr-alice.p12 (password healthtwin-dev, development only) and trust $WORK/pki/ca.pem in the browser;" \
+  "the server's name is clinician_api, e.g. chromium --host-resolver-rules='MAP clinician_api 127.0.0.1'" \
+  "https://clinician_api:$DASHBOARD_PORT/ (up while the demo runs)"
 # Registered before any alert exists: a new feed starts at the current end of the alert log.
 ht --as cli-admin admin feed add --name demo-hospital --kind hl7v2-mllp --target "$HOSPITAL" --content alerts \
   --receiving-app DEMO --receiving-facility WARD7 >"$WORK/feed-add.txt"

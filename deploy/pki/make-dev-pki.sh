@@ -170,6 +170,25 @@ ensure_crl() {
 ca_pem="${outdir}/ca.pem"
 ca_key="${outdir}/ca.key"
 
+# A PKCS#12 bundle per person (OUTDIR/<name>.p12: key, certificate and the CA), to import into a
+# browser for the clinician dashboard. DEVELOPMENT ONLY password convention: every bundle's
+# password is "healthtwin-dev" (PKCS12_PASSWORD). Rewritten when missing or older than its .pem.
+readonly PKCS12_PASSWORD="healthtwin-dev"
+write_pkcs12_bundles() {
+  local entry name ou
+  for entry in "${identities[@]}"; do
+    IFS='|' read -r name ou _ <<<"${entry}"
+    case "${ou}" in clinician | nurse | admin | researcher) ;; *) continue ;; esac
+    local p12="${outdir}/${name}.p12"
+    [[ -s "${p12}" && ! "${outdir}/${name}.pem" -nt "${p12}" ]] && continue
+    (umask 077 && openssl pkcs12 -export -in "${outdir}/${name}.pem" -inkey "${outdir}/${name}.key" \
+      -certfile "${ca_pem}" -name "${name}" -passout "pass:${PKCS12_PASSWORD}" -out "${p12}.tmp" 2>/dev/null) ||
+      die "writing the PKCS#12 bundle '${p12}' failed"
+    mv -f "${p12}.tmp" "${p12}"
+    echo "${PROG}: wrote '${p12}' (password '${PKCS12_PASSWORD}', development only)"
+  done
+}
+
 missing=()
 for entry in "${identities[@]}"; do
   name="${entry%%|*}"
@@ -194,6 +213,7 @@ if [[ -s "${ca_pem}" ]]; then
   fi
   if ((${#missing[@]} == 0)); then
     ensure_crl
+    write_pkcs12_bundles
     echo "${PROG}: '${outdir}' already holds the CA and all ${#identities[@]} certificates; nothing to do."
     exit 0
   fi
@@ -276,4 +296,5 @@ for entry in "${missing[@]}"; do
 done
 
 ensure_crl
+write_pkcs12_bundles
 echo "${PROG}: done; ${#missing[@]} certificate(s) issued in '${outdir}'."

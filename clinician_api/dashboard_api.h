@@ -1,0 +1,66 @@
+// The clinician web dashboard (issue 14, first slice) on its own HTTPS listener of
+// healthtwin-clinician-api (--dashboard-port): pages, their embedded assets and a JSON API, a
+// thin HTTP adapter over ClinicianServiceImpl's *As domain operations, so the policy, care-team
+// checks and audit rows are the gRPC edge's own.
+//
+//   GET  /, /patients                   "My patients" page (dashboard/index.html)
+//   GET  /patients/{id}                 "Patient" page; 403/404 page first when the caller may not
+//                                       read the patient (ReadPatientAs: audited as patient.read)
+//   GET  /assets/{name}                 embedded HTML/JS/CSS and uPlot (dashboard_assets.h)
+//   GET  /api/session                   {subject, role, csrfToken}
+//   GET  /api/patients                  the caller's care team, one row each, sorted by acuity
+//   GET  /api/patients/{id}/vitals?type=&from=&to=&bucket_s=
+//                                       QueryVitalsResponse (raw, or min/max/mean buckets for long
+//                                       ranges) plus mode, bucketS, truncated
+//   GET  /api/patients/{id}/alerts      ListAlertsResponse of that patient
+//   POST /api/alerts/{id}/acknowledge   X-CSRF-Token required (403 without); body {"note": "..."}
+//
+// Proto messages are rendered with protobuf's JSON mapping (lowerCamel names, enum names,
+// RFC 3339 times). Errors are {"error": {"status", "field", "message"}} with 400 naming the bad
+// field, 401, 403 (audited by the domain layer), 404, 413, 503; pages get an HTML error page.
+//
+// Every response carries the security headers (CSP without inline script, HSTS, nosniff,
+// frame-ancestors none, no-referrer) and Cache-Control: no-store.
+//
+// CSRF: the token is HMAC-SHA256(per-process random key, certificate CN), handed out by
+// /api/session; a POST must echo it in X-CSRF-Token, and a POST whose Origin is not this host
+// is refused. The client certificate authenticates; the token proves the page is ours.
+//
+// Thread safety: after construction every method is safe from the listener's worker threads.
+#pragma once
+
+#include <httplib.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "clinician_api/clinician_service.h"
+
+namespace healthtwin::clinician {
+
+class DashboardApi {
+ public:
+  // `domain` is not owned and must outlive the server the routes are registered on. `now_us`
+  // is the clock for default time ranges and ages (tests inject one).
+  DashboardApi(ClinicianServiceImpl& domain, std::function<int64_t()> now_us);
+
+  void Register(httplib::Server& server);
+
+  // The CSRF token of the person named `common_name` (stable for this process).
+  std::string CsrfToken(const std::string& common_name) const;
+
+ private:
+  void Patients(const httplib::Request& req, httplib::Response& res);
+  void Vitals(const httplib::Request& req, httplib::Response& res);
+  void Alerts(const httplib::Request& req, httplib::Response& res);
+  void Acknowledge(const httplib::Request& req, httplib::Response& res);
+  void PatientPage(const httplib::Request& req, httplib::Response& res);
+
+  ClinicianServiceImpl& domain_;
+  const std::function<int64_t()> now_us_;
+  std::array<unsigned char, 32> csrf_key_{};
+};
+
+}  // namespace healthtwin::clinician

@@ -1,0 +1,347 @@
+// The clinician dashboard (issue 14) in a real browser: real PostgreSQL and the real ingest and
+// alerts services of the slice (tests/integration/test_env.h), the real healthtwin-clinician-api
+// binary started with --dashboard-port 0 and the slice's development PKI, and Debian's
+// /usr/bin/chromium driven by playwright-core (tests/browser/dashboard_e2e.mjs, one scenario per
+// test). The script reports what the browser saw as one JSON line; this test checks it and the
+// database (alert state, audit rows). Screenshots go to HT_SCREENSHOT_DIR in the build tree.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/time_util.h"
+#include "tests/harness/migrated_database.h"
+#include "tests/harness/subprocess.h"
+#include "tests/integration/test_env.h"
+#include "tests/process/process_test_support.h"
+
+namespace healthtwin::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+constexpr int64_t kMinuteUs = 60'000'000;
+constexpr int kDays = 30;
+constexpr int kMinutesPerDay = 24 * 60;
+
+std::string Rfc3339(int64_t us) {
+  const std::time_t secs = us / 1'000'000;
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&secs));
+  return buf;
+}
+
+// make-dev-pki.sh --foreign, once per binary: a CA the server does not trust.
+const std::string& ForeignPki() {
+  static const std::string dir = [] {
+    const fs::path d = fs::temp_directory_path() / ("healthtwin-dash-foreign-" + std::to_string(::getpid()));
+    const std::string cmd = std::string("bash '") + HT_PKI_SCRIPT + "' '" + d.string() + "' --foreign >/dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return d.string();
+  }();
+  return dir;
+}
+
+class DashboardBrowserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(work_.ok());
+    ASSERT_NE(SliceEnvironment::cluster(), nullptr) << "the shared PostgreSQL cluster did not start";
+    auto slice = Slice::Start(TestDatabaseName("dash"));
+    ASSERT_TRUE(slice.ok()) << slice.status();
+    slice_ = std::move(*slice);
+    Seed();
+
+    const common::TlsFiles tls = SliceEnvironment::Tls("clinician_api");
+    pki_ = fs::path(tls.ca_cert_path).parent_path().string();
+    auto process = StartListening(HT_CLINICIAN_API_BIN,
+                                  {"--tls-ca",
+                                   tls.ca_cert_path,
+                                   "--tls-cert",
+                                   tls.cert_path,
+                                   "--tls-key",
+                                   tls.key_path,
+                                   "--db",
+                                   ServiceConnInfo(slice_->conninfo(), "clinician_api"),
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--port-file",
+                                   work_ / "port",
+                                   "--dashboard-port",
+                                   "0",
+                                   "--drain-timeout-s",
+                                   "4",
+                                   "--ingest-addr",
+                                   slice_->data_address(),
+                                   "--alerts-addr",
+                                   slice_->alerts_address(),
+                                   "--twin-addr",
+                                   "127.0.0.1:1"},
+                                  work_ / "port");
+    ASSERT_TRUE(process.ok()) << process.status();
+    api_ = std::move(*process);
+    port_ = PortInFile(work_ / "port.dashboard");
+    ASSERT_GT(port_, 0) << api_->Stderr();
+  }
+
+  void TearDown() override {
+    if (api_) {
+      (void)api_->Signal(SIGTERM);
+      auto exit = api_->Wait(60s);  // requests in flight finish first (loaded machines are slow)
+      EXPECT_TRUE(exit.ok() && exit->ToString() == "exit code 0") << api_->Stderr();
+      EXPECT_FALSE(fs::exists(work_ / "port.dashboard")) << "the dashboard port file outlived the listener";
+    }
+  }
+
+  // dr-alice: pat-a and pat-c; dr-bob: pat-b. pat-a has 30 days of minute heart rate and hourly
+  // blood pressure up to to_us_ and one MEDIUM open alert; pat-c one HIGH open alert (so it sorts
+  // first); pat-b one HIGH open alert (never shown to dr-alice).
+  void Seed() {
+    to_us_ = common::NowUnixMicros() / kMinuteUs * kMinuteUs;
+    Sql("INSERT INTO patients (patient_id) VALUES ('pat-a'), ('pat-b'), ('pat-c')");
+    Sql("INSERT INTO care_team (patient_id, member) VALUES ('pat-a', 'dr-alice'), ('pat-c', 'dr-alice'),"
+        " ('pat-b', 'dr-bob')");
+    const auto vitals = [&](const std::string& device, int type, const std::string& value, const std::string& unit,
+                            int step_min, int n) {
+      Sql("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+          " bridge_id) SELECT 'pat-a', '" +
+          device + "', " + std::to_string(type) + ", " + value + ", '" + unit + "', timestamptz 'epoch' + (" +
+          std::to_string(to_us_) + " - i::bigint * " + std::to_string(step_min * kMinuteUs) +
+          ") * interval '1 microsecond', i, 'bridge-001' FROM generate_series(1, " + std::to_string(n) + ") i");
+    };
+    vitals("hr-1", 1, "70 + (i % 37) - 18", "/min", 1, kDays * kMinutesPerDay);
+    vitals("cuff-sys", 2, "125 + (i % 11)", "mm[Hg]", 60, kDays * 24);
+    vitals("cuff-dia", 3, "80 + (i % 7)", "mm[Hg]", 60, kDays * 24);
+    Sql("INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
+        " peak_value, ucum_unit, duration_s) VALUES"
+        " ('pat-a', 'spo2_low', 2, 1, 'SpO2 below 90 % for 60 s (lowest 87 %)', now() - interval '9 minutes',"
+        "  now() - interval '8 minutes', 87, '%', 60),"
+        " ('pat-c', 'hr_high', 3, 1, 'Heart rate above 120 /min for 75 s', now() - interval '3 minutes',"
+        "  now() - interval '2 minutes', 142, '/min', 75),"
+        " ('pat-b', 'hr_high', 3, 1, 'Heart rate above 120 /min', now() - interval '3 minutes',"
+        "  now() - interval '2 minutes', 131, '/min', 60)");
+    Sql("INSERT INTO alert_events (alert_id, kind, created_at) SELECT alert_id, 1, raised_at FROM alerts");
+  }
+
+  void Sql(const std::string& sql) { ExecSql(slice_->conninfo(), sql); }
+  int64_t Count(const std::string& sql) { return QueryInt(slice_->conninfo(), sql); }
+  int64_t Audits(const std::string& actor, const std::string& action, const std::string& patient,
+                 const std::string& outcome) {
+    return Count("SELECT count(*) FROM audit_log WHERE actor = '" + actor + "' AND action = '" + action +
+                 "' AND patient_id = '" + patient + "' AND outcome = '" + outcome + "'");
+  }
+
+  // Runs one scenario of dashboard_e2e.mjs; its JSON findings (discarded JSON on failure).
+  json Scenario(const std::string& name) {
+    SubprocessOptions options;
+    options.extra_env = {"HT_DASH_PORT=" + std::to_string(port_),
+                         "HT_PKI=" + pki_,
+                         "HT_FOREIGN_PKI=" + ForeignPki(),
+                         "HT_SHOTS=" + std::string(HT_SCREENSHOT_DIR),
+                         "HT_WORK=" + work_.path(),
+                         "HT_PATIENT=pat-a",
+                         "HT_FROM=" + Rfc3339(to_us_ - int64_t{kMinutesPerDay} * kMinuteUs),
+                         "HT_TO=" + Rfc3339(to_us_)};
+    auto node = Subprocess::Spawn("/usr/bin/node", {HT_E2E_SCRIPT, name}, options);
+    EXPECT_TRUE(node.ok()) << node.status();
+    if (!node.ok()) return json(json::value_t::discarded);
+    auto exit = (*node)->Wait(240s);
+    EXPECT_TRUE(exit.ok()) << exit.status();
+    EXPECT_TRUE(exit.ok() && exit->ToString() == "exit code 0")
+        << name << ": " << (exit.ok() ? exit->ToString() : "") << "\n"
+        << (*node)->Stderr() << "\nserver:\n"
+        << api_->Stderr();
+    const json j = json::parse((*node)->Stdout(), nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << (*node)->Stdout();
+    return j;
+  }
+
+  struct Reply {
+    int status = 0;
+    json body;
+  };
+  // curl as `identity` (its client certificate), trusting the healthtwin CA; `extra` before the URL.
+  Reply Curl(const std::string& identity, const std::string& path, std::vector<std::string> extra = {}) {
+    const std::string host = "clinician_api:" + std::to_string(port_);
+    std::vector<std::string> args = {"-sS",
+                                     "--max-time",
+                                     "10",
+                                     "-w",
+                                     "\n%{http_code}",
+                                     "--cacert",
+                                     pki_ + "/ca.pem",
+                                     "--cert",
+                                     pki_ + "/" + identity + ".pem",
+                                     "--key",
+                                     pki_ + "/" + identity + ".key",
+                                     "--resolve",
+                                     host + ":127.0.0.1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    // A POST without a body still says Content-Length: 0, as browsers do (httplib requires it).
+    if (std::find(extra.begin(), extra.end(), "POST") != extra.end() &&
+        std::find(extra.begin(), extra.end(), "--data") == extra.end()) {
+      args.insert(args.end(), {"--data", ""});
+    }
+    args.push_back("https://" + host + path);
+    Reply r;
+    auto p = Subprocess::Spawn("/usr/bin/curl", args);
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (!p.ok()) return r;
+    auto exit = RunToExit(**p);
+    EXPECT_TRUE(exit.ok()) << exit.status();
+    const std::string out = (*p)->Stdout();
+    const size_t nl = out.rfind('\n');
+    if (nl == std::string::npos) return r;
+    r.status = std::atoi(out.c_str() + nl + 1);
+    r.body = json::parse(out.substr(0, nl), nullptr, /*allow_exceptions=*/false);
+    return r;
+  }
+  void ExpectBadField(const Reply& r, int status, const std::string& field) {
+    EXPECT_EQ(r.status, status) << r.body.dump();
+    ASSERT_TRUE(r.body.is_object()) << "not JSON";
+    EXPECT_EQ(r.body["error"]["status"], status);
+    if (status == 400) {
+      EXPECT_EQ(r.body["error"]["field"], field) << r.body.dump();
+      EXPECT_EQ(r.body["error"]["message"].get<std::string>().rfind(field + ":", 0), 0u) << r.body.dump();
+    }
+  }
+
+  TempDir work_;
+  std::unique_ptr<Slice> slice_;
+  std::string pki_;
+  std::unique_ptr<Subprocess> api_;
+  int port_ = 0;
+  int64_t to_us_ = 0;
+};
+
+TEST_F(DashboardBrowserTest, DrAliceSeesExactlyHerPatientsMostAcuteFirst) {
+  const json r = Scenario("patients");
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["rows"], json::array({"pat-c", "pat-a"})) << r.dump();
+  ASSERT_EQ(r["alertsText"].size(), 2u);
+  EXPECT_THAT(r["alertsText"][0].get<std::string>(), HasSubstr("High ×1"));  // text, not colour alone
+  EXPECT_THAT(r["alertsText"][1].get<std::string>(), HasSubstr("Medium ×1"));
+  EXPECT_EQ(r["focused"], "/patients/pat-c") << "Tab does not reach the first patient";
+  EXPECT_THAT(r["csp"].get<std::string>(), HasSubstr("script-src 'self';"));
+  EXPECT_THAT(r["csp"].get<std::string>(), HasSubstr("frame-ancestors 'none'"));
+  EXPECT_THAT(r["hsts"].get<std::string>(), HasSubstr("max-age="));
+  EXPECT_EQ(r["nosniff"], "nosniff");
+  EXPECT_EQ(r["cache"], "no-store");
+  EXPECT_GE(Count("SELECT count(*) FROM audit_log WHERE actor = 'dr-alice' AND action = 'patient.list' AND"
+                  " outcome = 'allowed'"),
+            1);
+  EXPECT_GE(Audits("dr-alice", "vitals.read", "pat-a", "allowed"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE actor = 'dr-alice' AND patient_id = 'pat-b'"), 0);
+}
+
+TEST_F(DashboardBrowserTest, PatientPlotMatchesTheApiAndAcknowledgeChangesPageAndDatabase) {
+  const json r = Scenario("patient");
+  ASSERT_FALSE(r.is_discarded());
+  // 24 h of minute heart rate, raw: one plot point per sample the API returned.
+  EXPECT_EQ(r["apiMode"], "raw");
+  EXPECT_EQ(r["apiPoints"], kMinutesPerDay);
+  EXPECT_EQ(r["points"], r["apiPoints"]);
+  EXPECT_EQ(r["bpPoints"], 24);
+  EXPECT_GE(r["canvases"].get<int>(), 1);
+  // 30 days: bucketed, one point per bucket.
+  EXPECT_EQ(r["longMode"], "bucketed");
+  EXPECT_EQ(r["longPoints"], r["longApiPoints"]);
+  EXPECT_GT(r["longApiPoints"].get<int>(), 1000);
+  // The render time (navigation to a drawn page) is a measurement, not a pass criterion.
+  RecordProperty("patient_page_30d_bucketed_ms", r["longMs"].get<int>());
+  std::cout << "patient page, 30 days of minute heart rate (bucketed): " << r["longMs"] << " ms, " << r["longPoints"]
+            << " points\n";
+  // Without the CSRF token: 403, nothing changed.
+  EXPECT_EQ(r["noToken"], 403);
+  EXPECT_EQ(r["before"], "open");
+  EXPECT_EQ(r["after"], "acknowledged");
+  const std::string alert_id = r["alertId"];
+  EXPECT_EQ(Count("SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = 'pat-a' AND alert_id::text = '" + alert_id + "'"), 1);
+  EXPECT_EQ(Audits("dr-alice", "alert.acknowledge", "pat-a", "allowed"), 1);
+  EXPECT_EQ(Audits("dr-alice", "patient.read", "pat-a", "allowed"), 2);
+}
+
+TEST_F(DashboardBrowserTest, DrBobGets403OnHerPatientAndItIsAudited) {
+  const json r = Scenario("forbidden");
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["status"], 403);
+  EXPECT_EQ(r["title"], "403 Forbidden");
+  EXPECT_EQ(r["api"], 403);
+  EXPECT_EQ(Audits("dr-bob", "patient.read", "pat-a", "denied"), 1);
+  EXPECT_EQ(Audits("dr-bob", "vitals.read", "pat-a", "denied"), 1);
+}
+
+TEST_F(DashboardBrowserTest, NoCertificateOrAForeignCaGetsNoPage) {
+  const json r = Scenario("refused");
+  ASSERT_FALSE(r.is_discarded());
+  // Chromium's own TLS: the handshake is refused before any HTTP.
+  EXPECT_THAT(r["nocert"].get<std::string>(), HasSubstr("net::ERR_")) << r.dump();
+  // Through the proxy: its failed handshake is a synthetic 503, never the dashboard.
+  EXPECT_NE(r["foreign"], "HTTP 200") << r.dump();
+  EXPECT_EQ(r["foreignShowsDashboard"], false);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE actor IN ('intruder', '')"), 0);
+}
+
+// The JSON API without a browser: bad input is a 400 naming the field, a state change needs the
+// CSRF token and our Origin, a body too large is 413, unknown paths 404, all as JSON.
+TEST_F(DashboardBrowserTest, ApiRejectsBadInputWithJsonNamingTheField) {
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/vitals?from=yesterday"), 400, "from");
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/vitals?type=mood"), 400, "type");
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/vitals?bucket_s=-1"), 400, "bucket_s");
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/vitals?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z"), 400,
+                 "from");
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat%20a/vitals"), 400, "patient");
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/alerts?page=2"), 400, "page");
+  ExpectBadField(Curl("dr-alice", "/api/nothing"), 404, "");
+  const std::string alert_id =
+      QueryText(slice_->conninfo(), "SELECT alert_id::text FROM alerts WHERE patient_id = 'pat-a'");
+  const std::string ack = "/api/alerts/" + alert_id + "/acknowledge";
+  const std::string token = Curl("dr-alice", "/api/session").body.value("csrfToken", "");
+  ASSERT_EQ(token.size(), 64u);
+  ExpectBadField(Curl("dr-alice", ack, {"-X", "POST"}), 403, "");
+  ExpectBadField(Curl("dr-alice", ack, {"-X", "POST", "-H", "X-CSRF-Token: " + std::string(64, '0')}), 403, "");
+  // dr-bob's token is not dr-alice's.
+  const std::string bob_token = Curl("dr-bob", "/api/session").body.value("csrfToken", "");
+  EXPECT_NE(bob_token, token);
+  ExpectBadField(Curl("dr-alice", ack, {"-X", "POST", "-H", "X-CSRF-Token: " + bob_token}), 403, "");
+  ExpectBadField(
+      Curl("dr-alice", ack, {"-X", "POST", "-H", "X-CSRF-Token: " + token, "-H", "Origin: https://evil.example"}), 403,
+      "");
+  ExpectBadField(Curl("dr-alice", ack, {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data", "[1]"}), 400, "body");
+  ExpectBadField(
+      Curl("dr-alice", ack,
+           {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data", "{\"note\": \"" + std::string(600, 'x') + "\"}"}),
+      400, "note");
+  ExpectBadField(Curl("dr-alice", "/api/alerts/not-a-uuid/acknowledge", {"-X", "POST", "-H", "X-CSRF-Token: " + token}),
+                 400, "alert_id");
+  ExpectBadField(Curl("dr-alice", ack,
+                      {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data",
+                       "{\"note\": \"" + std::string(70 * 1024, 'x') + "\"}"}),
+                 413, "");
+  EXPECT_EQ(Count("SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 1) << "refused requests changed it";
+  // With the token: acknowledged, as JSON of the proto (enum names).
+  const Reply ok =
+      Curl("dr-alice", ack, {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data", "{\"note\": \"seen\"}"});
+  EXPECT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["state"], "ALERT_STATE_ACKNOWLEDGED") << ok.body.dump();
+  EXPECT_EQ(Count("SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 2);
+  // dr-bob cannot acknowledge dr-alice's patient's alert even with his own token; audited.
+  const std::string c_alert =
+      QueryText(slice_->conninfo(), "SELECT alert_id::text FROM alerts WHERE patient_id = 'pat-c'");
+  ExpectBadField(
+      Curl("dr-bob", "/api/alerts/" + c_alert + "/acknowledge", {"-X", "POST", "-H", "X-CSRF-Token: " + bob_token}),
+      403, "");
+  EXPECT_EQ(Audits("dr-bob", "alert.acknowledge", "pat-c", "denied"), 1);
+}
+
+}  // namespace
+}  // namespace healthtwin::testing

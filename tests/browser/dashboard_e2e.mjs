@@ -1,0 +1,222 @@
+// Drives Debian's Chromium against a running healthtwin-clinician-api dashboard for one scenario
+// of tests/browser/dashboard_browser_test.cc, which starts PostgreSQL, the services and the
+// binary, seeds the data, and checks the database afterwards. This script checks what only the
+// browser sees, saves a screenshot of each view, and prints one JSON line of findings on stdout.
+// Any failed expectation throws: exit code 1 with the reason on stderr.
+//
+//   node dashboard_e2e.mjs <scenario>
+//     patients   dr-alice's "My patients" (Playwright client-certificate proxy)
+//     patient    dr-alice's patient page, plot points vs the API, CSRF refusal, Acknowledge
+//                (Chromium's own TLS stack: NSS database in a private HOME, auto-selected cert)
+//     forbidden  dr-bob opens dr-alice's patient: 403 page
+//     refused    no certificate (native TLS) and a foreign-CA certificate (proxy): no page
+//
+// Environment: HT_DASH_PORT, HT_PKI (healthtwin dev PKI), HT_FOREIGN_PKI, HT_SHOTS (screenshot
+// directory), HT_PATIENT, HT_FROM/HT_TO (RFC 3339 range of the seeded vitals), HT_WORK (scratch).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const PORT = env('HT_DASH_PORT');
+const PKI = env('HT_PKI');
+const SHOTS = env('HT_SHOTS');
+const WORK = env('HT_WORK');
+const CHROMIUM = '/usr/bin/chromium';
+// Running as root needs --no-sandbox; the server certificate names "clinician_api".
+const ARGS = ['--no-sandbox', '--host-resolver-rules=MAP clinician_api 127.0.0.1'];
+const NATIVE_ORIGIN = `https://clinician_api:${PORT}`;
+// Playwright's proxy resolves the name itself (no host-resolver rule) and does not check the
+// server name: the proxy scenarios use localhost and ignore the server certificate's name.
+const PROXY_ORIGIN = `https://localhost:${PORT}`;
+
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function proxyContext(browser, identity, pki = PKI) {
+  return browser.newContext({
+    ignoreHTTPSErrors: true,
+    clientCertificates: [{ origin: PROXY_ORIGIN, certPath: path.join(pki, `${identity}.pem`),
+                           keyPath: path.join(pki, `${identity}.key`) }],
+  });
+}
+
+// A persistent Chromium profile whose HOME holds an NSS database trusting the healthtwin CA and,
+// when `identity` is given, holding its PKCS#12 bundle, auto-selected for the dashboard's origin.
+async function nativeContext(identity) {
+  const home = fs.mkdtempSync(path.join(WORK, 'home-'));
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  execFileSync('certutil', ['-N', '-d', db, '--empty-password']);
+  execFileSync('certutil', ['-A', '-d', db, '-n', 'healthtwin-dev-ca', '-t', 'CT,,', '-i', path.join(PKI, 'ca.pem')]);
+  const profile = path.join(home, 'profile');
+  fs.mkdirSync(path.join(profile, 'Default'), { recursive: true });
+  if (identity) {
+    // deploy/pki/make-dev-pki.sh: every bundle's password is "healthtwin-dev".
+    execFileSync('pk12util', ['-i', path.join(PKI, `${identity}.p12`), '-d', db, '-W', 'healthtwin-dev']);
+    const prefs = { profile: { content_settings: { exceptions: { auto_select_certificate: {
+      [`${NATIVE_ORIGIN},*`]: { setting: { filters: [{ ISSUER: { CN: 'healthtwin development CA' } }] } },
+    } } } } };
+    fs.writeFileSync(path.join(profile, 'Default', 'Preferences'), JSON.stringify(prefs));
+  }
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: ARGS, env: { ...process.env, HOME: home },
+  });
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+async function ready(page, timeout = 30000) {
+  await page.waitForSelector('body[data-ready="true"], body[data-ready="error"]', { timeout });
+  const state = await page.getAttribute('body', 'data-ready');
+  expect(state === 'true', `page did not load: ${await page.textContent('#status')}`);
+}
+
+const scenarios = {
+  async patients() {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await (await proxyContext(browser, 'dr-alice')).newPage();
+      const res = await page.goto(`${PROXY_ORIGIN}/patients`);
+      expect(res.status() === 200, `status ${res.status()}`);
+      const headers = res.headers();
+      await ready(page);
+      const rows = await page.$$eval('#patients tbody tr', (trs) => trs.map((tr) => tr.dataset.patientId));
+      const alertsText = await page.$$eval('#patients tbody tr td:nth-child(2)', (tds) => tds.map((t) => t.textContent));
+      // Keyboard: Tab reaches the first patient's link.
+      let focused = '';
+      for (let i = 0; i < 5 && !focused.startsWith('/patients/'); ++i) {
+        await page.keyboard.press('Tab');
+        focused = await page.evaluate(() => document.activeElement.getAttribute('href') || '');
+      }
+      const screenshot = await shot(page, 'my-patients');
+      return { rows, alertsText, focused, csp: headers['content-security-policy'], hsts: headers['strict-transport-security'],
+               nosniff: headers['x-content-type-options'], cache: headers['cache-control'], screenshot };
+    } finally {
+      await browser.close();
+    }
+  },
+
+  async patient() {
+    const context = await nativeContext('dr-alice');
+    try {
+      const page = context.pages()[0] || (await context.newPage());
+      const patient = env('HT_PATIENT');
+      const range = `from=${encodeURIComponent(env('HT_FROM'))}&to=${encodeURIComponent(env('HT_TO'))}`;
+      // Several pages over Chromium's own TLS stack: reconnects resume the session (issue 14's pitfall).
+      const list = await page.goto(`${NATIVE_ORIGIN}/patients`);
+      expect(list.status() === 200, `patients status ${list.status()}`);
+      await ready(page);
+      const res = await page.goto(`${NATIVE_ORIGIN}/patients/${patient}?${range}`);
+      expect(res.status() === 200, `patient status ${res.status()}`);
+      await ready(page);
+      const points = Number(await page.getAttribute('#hr-plot', 'data-points'));
+      const bpPoints = Number(await page.getAttribute('#bp-plot', 'data-points'));
+      const canvases = await page.$$eval('#hr-plot canvas', (c) => c.length);
+      const api = await page.evaluate(async (url) => (await fetch(url)).json(),
+                                      `/api/patients/${patient}/vitals?type=heart_rate&${range}`);
+      const apiPoints = api.mode === 'raw' ? api.samples.length : api.buckets.length;
+      const patientShot = await shot(page, 'patient');
+      // A POST without the CSRF token is refused, and changes nothing on the page.
+      const alertId = await page.getAttribute('#alerts tbody tr[data-alert-id]', 'data-alert-id');
+      const noToken = await page.evaluate(async (id) => (await fetch(`/api/alerts/${id}/acknowledge`,
+                                                                     { method: 'POST', body: '{}' })).status, alertId);
+      const before = (await page.textContent(`tr[data-alert-id="${alertId}"] .state`)).trim();
+      await page.click(`tr[data-alert-id="${alertId}"] button`);
+      await page.waitForFunction((id) => document.querySelector(`tr[data-alert-id="${id}"] .state`)
+                                   ?.textContent.trim() === 'acknowledged', alertId, { timeout: 10000 });
+      const after = (await page.textContent(`tr[data-alert-id="${alertId}"] .state`)).trim();
+      const ackShot = await shot(page, 'patient-acknowledged');
+      // The long range is bucketed: the band plot still has one point per bucket the API returned.
+      const to = Date.parse(env('HT_TO'));
+      const longRange = `from=${encodeURIComponent(new Date(to - 30 * 86400e3).toISOString())}&to=${encodeURIComponent(env('HT_TO'))}`;
+      // Time to a rendered page (navigation to data-ready: HTML, scripts, API calls, uPlot drawn):
+      // reported, not asserted (the benchmark of issue 14; the machine's load varies).
+      let t0 = Date.now();
+      await page.goto(`${NATIVE_ORIGIN}/patients/${patient}?${longRange}`);
+      await ready(page);
+      const longMs = Date.now() - t0;
+      const longPoints = Number(await page.getAttribute('#hr-plot', 'data-points'));
+      const longApi = await page.evaluate(async (url) => (await fetch(url)).json(),
+                                          `/api/patients/${patient}/vitals?type=heart_rate&${longRange}`);
+      const longShot = await shot(page, 'patient-30-days');
+      return { points, bpPoints, canvases, apiPoints, apiMode: api.mode, noToken, alertId, before, after,
+               longPoints, longApiPoints: longApi.buckets.length, longMode: longApi.mode, longMs,
+               screenshots: [patientShot, ackShot, longShot] };
+    } finally {
+      await context.close();
+    }
+  },
+
+  async forbidden() {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await (await proxyContext(browser, 'dr-bob')).newPage();
+      const res = await page.goto(`${PROXY_ORIGIN}/patients/${env('HT_PATIENT')}`);
+      const title = await page.textContent('h1');
+      const screenshot = await shot(page, 'forbidden-403');
+      const api = await page.evaluate(async (p) => (await fetch(`/api/patients/${p}/vitals`)).status, env('HT_PATIENT'));
+      return { status: res.status(), title, api, screenshot };
+    } finally {
+      await browser.close();
+    }
+  },
+
+  async refused() {
+    // No certificate, Chromium's own TLS: the handshake fails, no page.
+    const context = await nativeContext(null);
+    let nocert = '';
+    try {
+      const page = context.pages()[0] || (await context.newPage());
+      try {
+        const res = await page.goto(`${NATIVE_ORIGIN}/patients`, { timeout: 15000 });
+        nocert = `HTTP ${res.status()}`;
+      } catch (e) {
+        nocert = e.message.split('\n')[0];
+      }
+    } finally {
+      await context.close();
+    }
+    // A certificate of another CA, through the proxy: its TLS failure comes back as a synthetic 503.
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    let foreign = '';
+    let foreignBody = '';
+    try {
+      const page = await (await proxyContext(browser, 'intruder', env('HT_FOREIGN_PKI'))).newPage();
+      try {
+        const res = await page.goto(`${PROXY_ORIGIN}/patients`, { timeout: 15000 });
+        foreign = `HTTP ${res.status()}`;
+        foreignBody = (await page.content()).slice(0, 2000);
+      } catch (e) {
+        foreign = e.message.split('\n')[0];
+      }
+    } finally {
+      await browser.close();
+    }
+    return { nocert, foreign, foreignShowsDashboard: foreignBody.includes('My patients') };
+  },
+};
+
+const name = process.argv[2];
+if (!scenarios[name]) {
+  console.error(`usage: node dashboard_e2e.mjs ${Object.keys(scenarios).join('|')}`);
+  process.exit(2);
+}
+try {
+  const result = await scenarios[name]();
+  console.log(JSON.stringify(result));
+} catch (e) {
+  console.error(`${name}: ${e.stack || e}`);
+  process.exit(1);
+}
