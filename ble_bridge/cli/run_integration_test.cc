@@ -67,7 +67,7 @@ constexpr char kLibFaketime[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.
 class BridgeRunIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = PgCluster::Start();
+    auto cluster = PgCluster::Start(healthtwin::testing::WithMigratedTemplate());
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
     auto conninfo = healthtwin::testing::CreateMigratedDatabase(*cluster_, "bridge");

@@ -37,7 +37,7 @@ constexpr int kDevices = 10;
 class UplinkIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = PgCluster::Start();
+    auto cluster = PgCluster::Start(healthtwin::testing::WithMigratedTemplate());
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
     auto conninfo = healthtwin::testing::CreateMigratedDatabase(*cluster_, "uplink");

@@ -1,5 +1,7 @@
 // A GoogleTest fixture with one PostgreSQL cluster per test suite (each CTest entry runs one
 // test, so in practice one per test process) and a database name of each test's own.
+// The cluster comes from the migrated template (migrated_database.h), so CreateMigratedDatabase
+// copies a template database instead of migrating; CreateDatabase still gives an empty one.
 // Header-only, so the harness library itself does not depend on GoogleTest.
 #pragma once
 
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
 
 namespace healthtwin::testing {
@@ -16,7 +19,7 @@ namespace healthtwin::testing {
 class ClusterPerSuiteTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto cluster = PgCluster::Start();
+    auto cluster = PgCluster::Start(WithMigratedTemplate());
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(cluster).value().release();
   }

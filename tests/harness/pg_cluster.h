@@ -2,6 +2,9 @@
 //
 // PgCluster runs `initdb` and `pg_ctl` from the PostgreSQL installed on the
 // machine (PATH first, then the highest /usr/lib/postgresql/<version>/bin).
+// Start() copies a cached template data directory made by initdb (and
+// optionally prepared further) rather than running initdb every time; see
+// PgClusterOptions and pg_template_cache.h.
 // The server listens only on a Unix socket inside the cluster directory, so
 // clusters never collide on a TCP port and several can run at once. `fsync`
 // stays on, so a committed transaction survives Kill9() + Restart().
@@ -28,6 +31,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,17 +40,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "tests/harness/pg_spawn.h"
 
 namespace healthtwin::testing {
 
-namespace internal {
-// Who runs initdb, pg_ctl and the server.
-struct PgUser {
-  bool drop_privileges = false;  // we run as root: switch to `postgres`
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-}  // namespace internal
+class PgCluster;
 
 struct PgClusterOptions {
   // Directory for the cluster: created if missing, must be empty if present.
@@ -55,6 +53,21 @@ struct PgClusterOptions {
   // Leave the directory on disk when the owning object is destroyed (the
   // server is still stopped). Useful to read postgres.log after a failure.
   bool keep = false;
+
+  // Copy a cached template data directory instead of running initdb
+  // (pg_template_cache.h). Off, or HEALTHTWIN_PG_NO_TEMPLATE=1 in the
+  // environment: initdb runs, and prepare_template below does not.
+  bool use_template_cache = true;
+  // Where the templates live; empty: $TMPDIR, else /tmp. Tests of the cache
+  // give a private directory.
+  std::string template_cache_dir{};
+  // Content baked into the template on top of initdb's: prepare_template runs
+  // once per machine on a fresh running cluster, which is then stopped and
+  // cached. template_key is part of the cache key and must change whenever
+  // prepare_template would make something else (a hash of its inputs). Both
+  // empty: the plain initdb template.
+  std::string template_key{};
+  std::function<absl::Status(PgCluster&)> prepare_template{};
 };
 
 class PgCluster {
@@ -75,8 +88,9 @@ class PgCluster {
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
 
-  // If owned: stops the server (fast mode) and removes the directory unless
-  // `keep`. Failures are reported on stderr only; call Destroy() to see them.
+  // If owned: stops the server and removes the directory unless `keep` (then
+  // in immediate mode: no shutdown checkpoint for data about to be deleted;
+  // with `keep`, fast mode). Failures are reported on stderr only; call Destroy() to see them.
   ~PgCluster();
 
   // libpq connection string, e.g.
@@ -86,6 +100,10 @@ class PgCluster {
   // Creates a fresh, empty database (from template0, UTF8). AlreadyExists if
   // it exists, Unavailable if the server cannot be reached.
   absl::Status CreateDatabase(std::string_view name);
+  // The same from `template_db`, which must take no connections (so that
+  // concurrent calls do not collide). Database-level grants and settings are
+  // not copied: PostgreSQL keeps them outside the template.
+  absl::Status CreateDatabase(std::string_view name, std::string_view template_db);
 
   // `pg_ctl stop -m fast`. OK if the server is already stopped.
   absl::Status Stop();
@@ -113,6 +131,10 @@ class PgCluster {
   PgCluster(std::string dir, std::string bin_dir, internal::PgUser run_as, bool owned, bool keep);
 
   absl::Status InitDb();
+  // data/ from the template cache, building the templates it needs first.
+  absl::Status CopyTemplate(const PgClusterOptions& options);
+  // The cached template directory for `options`, built when missing.
+  absl::StatusOr<std::string> EnsureTemplates(const PgClusterOptions& options);
   absl::Status WriteConfig();
   absl::Status StartServer();
   // Runs bin_dir_/<program> <args> as the cluster's user with output appended

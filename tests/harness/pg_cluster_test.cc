@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <pqxx/connection>
 #include <pqxx/except>
@@ -33,6 +34,19 @@ TEST(PgClusterTest, StartedServerAcceptsLibpqxxConnections) {
   absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start();
   ASSERT_TRUE(cluster.ok()) << cluster.status();
 
+  EXPECT_EQ(QueryOne((*cluster)->ConnInfo(), "SELECT 40 + 2"), "42");
+}
+
+// Start copies a cached template (pg_template_cache_test.cc); the initdb path stays tested here.
+TEST(PgClusterTest, WithoutTheTemplateCacheStartRunsInitdb) {
+  PgClusterOptions options;
+  options.use_template_cache = false;
+  absl::StatusOr<std::unique_ptr<PgCluster>> cluster = PgCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+
+  std::ifstream log(fs::path((*cluster)->dir()) / "postgres.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("The files belonging to this database system will be owned by user"));
   EXPECT_EQ(QueryOne((*cluster)->ConnInfo(), "SELECT 40 + 2"), "42");
 }
 

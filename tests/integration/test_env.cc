@@ -81,7 +81,7 @@ void SliceEnvironment::SetUp() {
   const int status = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
 
-  auto cluster = PgCluster::Start();
+  auto cluster = PgCluster::Start(WithMigratedTemplate());
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   g_cluster = cluster->release();
 }

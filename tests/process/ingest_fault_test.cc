@@ -99,7 +99,7 @@ class ResilientSender {
 class IngestFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = PgCluster::Start();
+    auto cluster = PgCluster::Start(WithMigratedTemplate());
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
     auto conninfo = CreateMigratedDatabase(*cluster_, "faults");

@@ -138,7 +138,7 @@ int PortInFile(const std::string& port_file) { return std::atoi(ReadFileOrEmpty(
 absl::StatusOr<ExitInfo> RunToExit(Subprocess& process) { return process.Wait(kQuickExit); }
 
 absl::StatusOr<std::unique_ptr<PgCluster>> StartMigratedCluster() {
-  auto cluster = PgCluster::Start();
+  auto cluster = PgCluster::Start(WithMigratedTemplate());
   if (!cluster.ok()) return cluster.status();
   if (auto s = CreateMigratedDatabase(**cluster, "healthtwin"); !s.ok()) return s.status();
   return cluster;
