@@ -166,14 +166,15 @@ start_service() {  # name binary [extra flags...]; connects as the role healthtw
   local name=$1 bin=$2
   shift 2
   start_bg "$name" "$BUILD/$bin" --tls-ca "$WORK/pki/ca.pem" --tls-cert "$WORK/pki/$name.pem" \
-    --tls-key "$WORK/pki/$name.key" --db "$DB user=healthtwin_$name" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
-    --log-format text "$@" >"$WORK/$name.log" 2>&1
+    --tls-key "$WORK/pki/$name.key" --tls-crl "$WORK/pki/crl.pem" --db "$DB user=healthtwin_$name" --listen 127.0.0.1:0 \
+    --port-file "$WORK/$name.port" --log-format text "$@" >"$WORK/$name.log" 2>&1
   for _ in $(seq 100); do [[ -s "$WORK/$name.port" ]] && break; sleep 0.1; done
   [[ -s "$WORK/$name.port" ]] || { echo "demo: $name did not start; see $WORK/$name.log" >&2; exit 1; }
   ADDR="localhost:$(cat "$WORK/$name.port")"
 }
 
-start_service ingest services/ingest/healthtwin-ingest
+# The registry (in ingest) encrypts identifying data under the dev PKI's keyring.
+start_service ingest services/ingest/healthtwin-ingest --keyring "$WORK/pki/keyring"
 INGEST=$ADDR
 # The shipped catalogue, hr_high and NEWS2 shortened for the demo (see the top of this file).
 sed -e 's/^min_duration_s = 600           # \[Bonafide\]/min_duration_s = 60  # demo: [Bonafide]/' \
@@ -238,9 +239,12 @@ start_bg wearables "$BUILD/ble_bridge/simulated/healthtwin-wearables" --patients
 for _ in $(seq 100); do [[ -s "$WORK/bluez.address" ]] && break; sleep 0.1; done
 [[ -s "$WORK/bluez.address" ]] || { echo "demo: the simulated wearables did not start; see $WORK/wearables.log" >&2; exit 1; }
 
+# Synthetic identifiers (no real person), stored encrypted: the MRN is found by its blind index.
+given=(Ada Ben Cleo) family=(Synthetic-One Synthetic-Two Synthetic-Three) born=(1950-03-14 1962-11-02 1978-07-21)
 for i in 1 2 3; do
   p=$(printf 'pat-%04d' "$i")
-  ht --as cli-admin admin create-patient --patient "$p" >/dev/null
+  ht --as cli-admin admin create-patient --patient "$p" --given "${given[i - 1]}" --family "${family[i - 1]}" \
+    --birth-date "${born[i - 1]}" --mrn "DEMO-$i" >/dev/null
   while read -r device patient kind; do
     [[ $patient == "$p" ]] || continue
     ht --as cli-admin admin bind-device --device "$device" --kind "$kind" --patient "$p" --gateway bridge-001 >/dev/null
@@ -248,6 +252,7 @@ for i in 1 2 3; do
   ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice --tier 1 >/dev/null
 done
 ht --as cli-admin admin add-care-team --patient pat-0002 --member dr-bob --tier 2 >/dev/null
+say "patients pat-0001..3 have synthetic names, birth dates and MRNs, stored only encrypted (keyring $WORK/pki/keyring); MRN DEMO-2 is $(ht --as cli-admin admin find-patient --mrn DEMO-2) (found by its blind index)"
 say "enrolled pat-0001..pat-0003, each with a BLE heart-rate strap, BP cuff, oximeter, scale and thermometer; dr-alice (tier 1) is on their care team, dr-bob (tier 2) on pat-0002's"
 
 # The clinicians' alert streams, recorded from now on; the scenes below wait on them.
