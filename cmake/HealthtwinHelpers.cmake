@@ -24,6 +24,36 @@ function(ht_executable)
   ht_warnings(${A_NAME})
 endfunction()
 
+# ht_test_paths(<target> NAME value [NAME value ...])
+# Paths <target> needs at run time (scripts in the source tree, binaries of the build). Each
+# NAME becomes a macro yielding the value as a const char*, read at run time from
+# <binary>.paths, which CMake writes beside the binary (tests/harness/test_paths.h). Values may
+# be generator expressions ($<TARGET_FILE:...>). May be called more than once per target.
+# Absolute paths as compile definitions would differ between clones and make ccache miss every
+# source of the target in a fresh clone, as CI makes.
+function(ht_test_paths target)
+  get_target_property(has_file ${target} HT_TEST_PATHS_FILE)
+  if(NOT has_file)
+    set_property(TARGET ${target} PROPERTY HT_TEST_PATHS_FILE ON)
+    file(GENERATE OUTPUT "$<TARGET_FILE:${target}>.paths"
+         CONTENT "$<JOIN:$<TARGET_GENEX_EVAL:${target},$<TARGET_PROPERTY:${target},HT_TEST_PATHS>>,\n>\n")
+    target_link_libraries(${target} PRIVATE healthtwin::test_paths)
+    # ccache rewrites this path relative to CCACHE_BASEDIR, so it hashes the same in every clone.
+    target_compile_options(${target} PRIVATE "SHELL:-include ${PROJECT_SOURCE_DIR}/tests/harness/test_paths.h")
+  endif()
+  set(args ${ARGN})
+  list(LENGTH args n)
+  math(EXPR odd "${n} % 2")
+  if(odd OR n EQUAL 0)
+    message(FATAL_ERROR "ht_test_paths(${target} ...): expected NAME value pairs, got: ${args}")
+  endif()
+  while(args)
+    list(POP_FRONT args name value)
+    set_property(TARGET ${target} APPEND PROPERTY HT_TEST_PATHS "${name}=${value}")
+    target_compile_definitions(${target} PRIVATE "${name}=::healthtwin::testing::TestPath(\"${name}\")")
+  endwhile()
+endfunction()
+
 # ht_test(NAME <name> LABEL unit|integration|e2e SOURCES ... DEPS ... [TIMEOUT s])
 # One GoogleTest binary; each TEST becomes its own CTest entry carrying the label.
 function(ht_test)

@@ -16,7 +16,7 @@ using healthtwin::testing::Subprocess;
 using std::chrono::seconds;
 using testing::MockBluez;
 
-constexpr char kBridgeBin[] = HT_BRIDGE_BIN;
+const char* const kBridgeBin = HT_BRIDGE_BIN;
 constexpr char kCuff[] = "AA:BB:CC:DD:EE:02";
 
 struct Outcome {

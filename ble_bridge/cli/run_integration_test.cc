@@ -55,9 +55,9 @@ using healthtwin::testing::Subprocess;
 using testing::Outage;
 using testing::OutageName;
 
-constexpr char kIngestBin[] = HT_INGEST_BIN;
-constexpr char kBridgeBin[] = HT_BRIDGE_BIN;
-constexpr char kPkiScript[] = HT_PKI_SCRIPT;
+const char* const kIngestBin = HT_INGEST_BIN;
+const char* const kBridgeBin = HT_BRIDGE_BIN;
+const char* const kPkiScript = HT_PKI_SCRIPT;
 constexpr char kStrap[] = "AA:BB:CC:DD:EE:01";
 constexpr char kLoose[] = "AA:BB:CC:DD:EE:09";  // enrolled, bound to nobody
 constexpr int kReadings = 120;

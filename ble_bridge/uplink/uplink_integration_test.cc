@@ -29,9 +29,9 @@ using healthtwin::testing::PollUntil;
 using healthtwin::testing::ReadFileOrEmpty;
 using healthtwin::testing::Subprocess;
 
-constexpr char kIngestBin[] = HT_INGEST_BIN;
-constexpr char kUplinkBin[] = HT_UPLINK_BIN;
-constexpr char kPkiScript[] = HT_PKI_SCRIPT;
+const char* const kIngestBin = HT_INGEST_BIN;
+const char* const kUplinkBin = HT_UPLINK_BIN;
+const char* const kPkiScript = HT_PKI_SCRIPT;
 constexpr int kDevices = 10;
 
 class UplinkIntegrationTest : public ::testing::Test {

@@ -29,8 +29,8 @@ namespace {
 namespace v1 = healthtwin::vitals::v1;
 using namespace std::chrono_literals;
 
-constexpr char kIngestBin[] = HT_INGEST_BIN;
-constexpr char kPkiScript[] = HT_PKI_SCRIPT;
+const char* const kIngestBin = HT_INGEST_BIN;
+const char* const kPkiScript = HT_PKI_SCRIPT;
 constexpr int kDevices = 20;
 constexpr int kSeconds = 150;
 constexpr int kBatch = 100;

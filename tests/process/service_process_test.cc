@@ -40,9 +40,9 @@ using namespace std::chrono_literals;
 using grpc::health::v1::HealthCheckResponse;
 using ::testing::HasSubstr;
 
-constexpr char kIngestBin[] = HT_INGEST_BIN;
-constexpr char kCliBin[] = HT_CLI_BIN;
-constexpr char kPkiScript[] = HT_PKI_SCRIPT;
+const char* const kIngestBin = HT_INGEST_BIN;
+const char* const kCliBin = HT_CLI_BIN;
+const char* const kPkiScript = HT_PKI_SCRIPT;
 
 constexpr int kDrainTimeoutS = 2;
 

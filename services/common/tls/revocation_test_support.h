@@ -21,8 +21,8 @@ class RevocationPki {
     std::string pattern = (std::filesystem::temp_directory_path() / "ht-crl-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     pristine_ = new std::filesystem::path(pattern);
-    Run("'" HT_PKI_SCRIPT "' '" + (*pristine_ / "pki").string() + "'");
-    Run("'" HT_PKI_SCRIPT "' '" + (*pristine_ / "foreign").string() + "' --foreign");
+    Run(std::string("'") + HT_PKI_SCRIPT + "' '" + (*pristine_ / "pki").string() + "'");
+    Run(std::string("'") + HT_PKI_SCRIPT + "' '" + (*pristine_ / "foreign").string() + "' --foreign");
   }
   static void RemoveAll() {
     if (pristine_ != nullptr) std::filesystem::remove_all(*pristine_);
@@ -47,7 +47,7 @@ class RevocationPki {
 
   // deploy/pki/revoke.sh --cert <name>.pem (rewrites crl.pem).
   void Revoke(const std::string& name) const {
-    Run("'" HT_REVOKE_SCRIPT "' --pki '" + dir_.string() + "' --cert '" + (dir_ / (name + ".pem")).string() + "'");
+    Run(std::string("'") + HT_REVOKE_SCRIPT + "' --pki '" + dir_.string() + "' --cert '" + (dir_ / (name + ".pem")).string() + "'");
   }
   // A CRL from a CA with our CA's exact name but another key (what a forger would make).
   std::string ImpostorCrl() const {
@@ -56,12 +56,12 @@ class RevocationPki {
     Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "
         "'/O=healthtwin/OU=dev-ca/CN=healthtwin development CA' -keyout '" +
         (dir / "ca.key").string() + "' -out '" + (dir / "ca.pem").string() + "' 2>/dev/null");
-    Run("'" HT_REVOKE_SCRIPT "' --pki '" + dir.string() + "' --crl-only");
+    Run(std::string("'") + HT_REVOKE_SCRIPT + "' --pki '" + dir.string() + "' --crl-only");
     return (dir / "crl.pem").string();
   }
   // Reissues crl.pem with a nextUpdate in the past (and everything revoked so far).
   void IssueExpiredCrl() const {
-    Run("'" HT_REVOKE_SCRIPT "' --pki '" + dir_.string() + "' --crl-only --crl-window 20200101000000Z 20200102000000Z");
+    Run(std::string("'") + HT_REVOKE_SCRIPT + "' --pki '" + dir_.string() + "' --crl-only --crl-window 20200101000000Z 20200102000000Z");
   }
 
  private:
