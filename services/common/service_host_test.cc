@@ -17,6 +17,7 @@
 #include "services/common/grpc_util.h"
 #include "services/common/testing/reflection_probe.h"
 #include "services/common/tls/tls.h"
+#include "tests/harness/dev_pki.h"
 
 namespace healthtwin::common {
 namespace {
@@ -42,9 +43,8 @@ class ServiceHostTest : public ::testing::Test {
     std::string pattern = (std::filesystem::temp_directory_path() / "ht-host-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     pki_ = new std::filesystem::path(pattern);
-    const std::string command = std::string("'") + HT_PKI_SCRIPT + "' '" + pki_->string() + "' >/dev/null";
-    const int status = std::system(command.c_str());
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
+    const absl::Status made = healthtwin::testing::MakeDevPki(HT_PKI_SCRIPT, pki_->string());
+    ASSERT_TRUE(made.ok()) << made;
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*pki_);

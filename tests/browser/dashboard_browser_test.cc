@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/time_util.h"
+#include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -43,8 +44,8 @@ std::string Rfc3339(int64_t us) {
 const std::string& ForeignPki() {
   static const std::string dir = [] {
     const fs::path d = fs::temp_directory_path() / ("healthtwin-dash-foreign-" + std::to_string(::getpid()));
-    const std::string cmd = std::string("bash '") + HT_PKI_SCRIPT + "' '" + d.string() + "' --foreign >/dev/null";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const absl::Status made = MakeDevPki(HT_PKI_SCRIPT, d.string(), /*foreign=*/true);
+    EXPECT_TRUE(made.ok()) << made;
     return d.string();
   }();
   return dir;

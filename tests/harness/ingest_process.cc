@@ -5,19 +5,6 @@
 
 namespace healthtwin::testing {
 
-absl::Status MakeDevPki(const std::string& script, const std::string& dir, bool foreign) {
-  std::vector<std::string> args = {script, dir};
-  if (foreign) args.push_back("--foreign");
-  auto pki = Subprocess::Spawn("/bin/bash", args);
-  if (!pki.ok()) return pki.status();
-  auto exit = (*pki)->Wait(std::chrono::seconds(60));
-  if (!exit.ok()) return exit.status();
-  if (!exit->exited || exit->code != 0) {
-    return absl::InternalError("make-dev-pki.sh " + exit->ToString() + ": " + (*pki)->Stderr());
-  }
-  return absl::OkStatus();
-}
-
 std::vector<std::string> ServiceFlags(const std::string& pki_dir, const std::string& name, const std::string& conninfo,
                                       const std::string& port_file) {
   return {"--tls-ca",    pki_dir + "/ca.pem",

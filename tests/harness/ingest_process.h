@@ -7,15 +7,12 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "tests/harness/dev_pki.h"  // MakeDevPki, for this header's users
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/subprocess.h"
 
 namespace healthtwin::testing {
-
-// Runs deploy/pki/make-dev-pki.sh (`script`) into `dir`; with `foreign`, the unrelated CA and
-// its "intruder" client instead.
-absl::Status MakeDevPki(const std::string& script, const std::string& dir, bool foreign = false);
 
 // The flags every service binary takes, as demo.sh gives them: the `name` certificate from
 // `pki_dir`, `conninfo` as the service's own role, 127.0.0.1:0 and its port in `port_file`.

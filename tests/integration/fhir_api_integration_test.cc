@@ -16,6 +16,7 @@
 #include "clinician_api/https_listener.h"
 #include "services/common/access.h"
 #include "services/common/executor.h"
+#include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -42,8 +43,8 @@ struct Reply {
 const fs::path& ForeignPki() {
   static const fs::path dir = [] {
     fs::path d = fs::temp_directory_path() / ("healthtwin-fhir-foreign-" + std::to_string(::getpid()));
-    const std::string cmd = std::string("bash '") + HT_PKI_SCRIPT + "' '" + d.string() + "' --foreign >/dev/null";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const absl::Status made = MakeDevPki(HT_PKI_SCRIPT, d.string(), /*foreign=*/true);
+    EXPECT_TRUE(made.ok()) << made;
     return d;
   }();
   return dir;

@@ -28,6 +28,7 @@
 #include "services/ingest/vitals_reader.h"
 #include "services/registry/registry_service.h"
 #include "services/twin/twin_service.h"
+#include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
 
 #ifndef HT_PKI_SCRIPT
@@ -77,9 +78,8 @@ void SliceEnvironment::SetUp() {
   std::string pattern = (fs::temp_directory_path() / "healthtwin-slice-pki.XXXXXX").string();
   ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
   g_pki_dir = new fs::path(pattern);
-  const std::string command = std::string("bash '") + HT_PKI_SCRIPT + "' '" + g_pki_dir->string() + "' >/dev/null";
-  const int status = std::system(command.c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
+  const absl::Status pki = MakeDevPki(HT_PKI_SCRIPT, g_pki_dir->string());
+  ASSERT_TRUE(pki.ok()) << pki;
 
   auto cluster = PgCluster::Start(WithMigratedTemplate());
   ASSERT_TRUE(cluster.ok()) << cluster.status();

@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "services/common/tls/tls.h"
+#include "tests/harness/dev_pki.h"
 
 namespace healthtwin::common::testing {
 
@@ -21,8 +22,11 @@ class RevocationPki {
     std::string pattern = (std::filesystem::temp_directory_path() / "ht-crl-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     pristine_ = new std::filesystem::path(pattern);
-    Run(std::string("'") + HT_PKI_SCRIPT + "' '" + (*pristine_ / "pki").string() + "'");
-    Run(std::string("'") + HT_PKI_SCRIPT + "' '" + (*pristine_ / "foreign").string() + "' --foreign");
+    for (const bool foreign : {false, true}) {
+      const std::string dir = (*pristine_ / (foreign ? "foreign" : "pki")).string();
+      const absl::Status made = healthtwin::testing::MakeDevPki(HT_PKI_SCRIPT, dir, foreign);
+      ASSERT_TRUE(made.ok()) << made;
+    }
   }
   static void RemoveAll() {
     if (pristine_ != nullptr) std::filesystem::remove_all(*pristine_);
