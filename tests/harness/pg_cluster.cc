@@ -52,7 +52,9 @@ constexpr char kCopyProgram[] = "/bin/cp";
 // initdb's flags after -D; part of the template cache key.
 const std::vector<std::string>& InitDbFlags() {
   static const auto* const kFlags =
-      new std::vector<std::string>{"-A", "trust", "-U", kPostgresUser, "--no-sync", "-E", "UTF8", "--locale=C"};
+      new std::vector<std::string>{"-A", "trust", "-U", kPostgresUser, "--no-sync", "-E", "UTF8", "--locale=C",
+                                   // 1 MB WAL segments instead of 16: each test copies the data directory.
+                                   "--wal-segsize=1"};
   return *kFlags;
 }
 
