@@ -13,19 +13,19 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/harness/dev_pki.h"
 #include "tests/harness/subprocess.h"
 
 namespace healthtwin::feeds::testing_peers {
 
 // `dir`/pki (the healthtwin dev CA and identities) and `dir`/pki-foreign (an unrelated CA and
-// "foreign-server"), made by deploy/pki/make-dev-pki.sh at `script`.
+// "foreign-server"), made by deploy/pki/make-dev-pki.sh at `script` (copies of the cached
+// PKI, tests/harness/dev_pki.h).
 inline void MakeDevPkis(const std::string& script, const std::filesystem::path& dir) {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{(dir / "pki").string()},
-                                               std::vector<std::string>{(dir / "pki-foreign").string(), "--foreign"}}) {
-    auto pki = healthtwin::testing::Subprocess::Spawn(script, args);
-    ASSERT_TRUE(pki.ok()) << pki.status();
-    auto exit = (*pki)->Wait(std::chrono::seconds(60));
-    ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << (*pki)->Stderr();
+  for (const bool foreign : {false, true}) {
+    const absl::Status made =
+        healthtwin::testing::MakeDevPki(script, (dir / (foreign ? "pki-foreign" : "pki")).string(), foreign);
+    ASSERT_TRUE(made.ok()) << made;
   }
 }
 
