@@ -1,5 +1,6 @@
 #include "tests/harness/dev_pki.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -93,8 +94,8 @@ bool Complete(const fs::path& entry) {
   return fs::is_regular_file(entry / "ca.pem", ec) && fs::is_regular_file(entry / "crl.pem", ec);
 }
 
-// Old entries (another script version, an earlier day) left by earlier runs. Best effort: a
-// concurrent run may remove the same one.
+// Entries of other keys (another script version, an earlier day) that nobody has used for
+// kStaleAfter. Best effort: a concurrent run may remove the same one.
 void RemoveStaleEntries(const fs::path& parent, const fs::path& keep) {
   const std::string prefix = absl::StrCat(kCachePrefix, ::geteuid(), "-");
   std::error_code ec;
@@ -115,7 +116,11 @@ absl::StatusOr<fs::path> EnsureCacheEntry(const std::string& script, bool foreig
   if (!key.ok()) return key.status();
   const fs::path parent = CacheParent();
   const fs::path entry = parent / absl::StrCat(kCachePrefix, ::geteuid(), "-", *key);
-  if (Complete(entry)) return entry;
+  if (Complete(entry)) {
+    // Marks it used (its mtime), so RemoveStaleEntries keeps it.
+    ::utimensat(AT_FDCWD, entry.c_str(), nullptr, 0);
+    return entry;
+  }
 
   std::string staging = entry.string() + ".staging-XXXXXX";
   if (::mkdtemp(staging.data()) == nullptr) {

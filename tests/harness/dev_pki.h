@@ -12,8 +12,9 @@
 // The key is the SHA-256 of make-dev-pki.sh and revoke.sh beside it, the mode (--foreign or
 // not), kDevPkiFormat and the UTC date: an edited script issues anew, and no cached
 // certificate or CRL is more than a day old (the CRL's next update is days ahead). A cache
-// entry appears complete or not at all (built in a staging directory and renamed). Entries of
-// earlier keys are removed once they are more than two days old.
+// entry appears complete or not at all (built in a staging directory and renamed). Each use
+// marks an entry used (its mtime); entries of other keys unused for two days are removed when a
+// new one is built.
 //
 // HEALTHTWIN_PKI_NO_CACHE=1 in the environment runs the script for every call, as before.
 #pragma once

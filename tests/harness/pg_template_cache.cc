@@ -1,9 +1,11 @@
 #include "tests/harness/pg_template_cache.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +28,9 @@ namespace fs = std::filesystem;
 // two keys on one machine negligible and keep the socket path of a staging cluster short.
 constexpr size_t kKeyHexDigits = 16;
 
+// A template nobody has copied for this long is removed when another is built.
+constexpr auto kUnusedFor = std::chrono::hours(24 * 7);
+
 std::string DefaultParent() {
   // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing here calls setenv.
   const char* tmp = std::getenv("TMPDIR");
@@ -46,6 +51,29 @@ void DiscardDamaged(const std::string& cache_dir) {
     return;
   }
   fs::remove_all(aside, ec);
+}
+
+// Marks `dir` as used now (its mtime), so RemoveUnusedTemplates keeps it. Best effort.
+void MarkUsed(const std::string& dir) { ::utimensat(AT_FDCWD, dir.c_str(), nullptr, 0); }
+
+// Removes the templates of other keys (older PostgreSQL, other migrations, earlier months) and
+// staging leftovers of crashed builds that nobody has used for kUnusedFor, beside `keep`.
+// Best effort; a template unused that long is not being copied either (the window of a race
+// with a first use after a week is a few milliseconds, and that use then rebuilds it).
+void RemoveUnusedTemplates(const std::string& keep) {
+  const fs::path parent = fs::path(keep).parent_path();
+  const std::string prefix = absl::StrCat("healthtwin-pg-template-", ::geteuid(), "-");
+  const auto now = fs::file_time_type::clock::now();
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(parent, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || e.path() == fs::path(keep)) continue;
+    std::error_code time_ec;
+    const auto modified = e.last_write_time(time_ec);
+    if (time_ec || now - modified < kUnusedFor) continue;
+    std::error_code remove_ec;
+    fs::remove_all(e.path(), remove_ec);
+  }
 }
 
 }  // namespace
@@ -72,7 +100,10 @@ bool TemplateUsable(const std::string& dir) {
 
 absl::Status EnsureTemplate(const std::string& cache_dir, const PgUser& run_as,
                             const std::function<absl::Status(const std::string& staging)>& build) {
-  if (TemplateUsable(cache_dir)) return absl::OkStatus();
+  if (TemplateUsable(cache_dir)) {
+    MarkUsed(cache_dir);
+    return absl::OkStatus();
+  }
   std::error_code ec;
   if (fs::exists(cache_dir, ec)) DiscardDamaged(cache_dir);
 
@@ -105,6 +136,7 @@ absl::Status EnsureTemplate(const std::string& cache_dir, const PgUser& run_as,
     if ((error == ENOTEMPTY || error == EEXIST) && TemplateUsable(cache_dir)) return absl::OkStatus();
     return absl::InternalError(absl::StrCat("rename ", staging, " to ", cache_dir, ": ", ErrnoText(error)));
   }
+  RemoveUnusedTemplates(cache_dir);
   return absl::OkStatus();
 }
 

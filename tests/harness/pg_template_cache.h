@@ -7,7 +7,8 @@
 // where <parent> is PgClusterOptions::template_cache_dir, else $TMPDIR, else /tmp, and the key
 // names everything the content depends on (kTemplateFormat, the PostgreSQL binaries and their
 // `postgres --version`, the initdb command line, and any prepared content). A changed key is a
-// new directory; old ones are never reused (nor removed: delete them by hand if disk matters).
+// new directory; old ones are never reused. Each use marks a template used (its mtime); building
+// a new one removes the others of this user that nobody has used for a week.
 //
 // Promises:
 //  - A template directory appears under its final name complete or not at all: it is built

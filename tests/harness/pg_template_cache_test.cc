@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/harness/pg_cluster.h"
@@ -224,6 +226,39 @@ TEST_F(PgTemplateCacheTest, ConcurrentFirstStartsFromTwoProcessesBothWork) {
   std::vector<std::string> entries = Entries();
   EXPECT_THAT(entries, SizeIs(2)) << ::testing::PrintToString(entries);  // initdb's and "raced"; no staging
   for (const std::string& name : entries) EXPECT_TRUE(internal::TemplateUsable(cache_ + "/" + name)) << name;
+}
+
+}  // namespace
+}  // namespace healthtwin::testing
+
+namespace healthtwin::testing {
+namespace {
+
+// EnsureTemplate alone, with a build that only makes the two files TemplateUsable checks.
+absl::Status FakeDataDirectory(const std::string& staging) {
+  fs::create_directories(fs::path(staging) / "data" / "global");
+  std::ofstream(fs::path(staging) / "data" / "PG_VERSION") << "15\n";
+  std::ofstream(fs::path(staging) / "data" / "global" / "pg_control") << "x";
+  return absl::OkStatus();
+}
+
+TEST_F(PgTemplateCacheTest, BuildingATemplateRemovesOthersUnusedForAWeekAndUsingOneKeepsIt) {
+  const internal::PgUser me{.drop_privileges = false};
+  const std::string prefix = absl::StrCat(cache_, "/healthtwin-pg-template-", ::geteuid(), "-");
+  const std::string unused = prefix + "aaaaaaaaaaaaaaaa";
+  const std::string used = prefix + "bbbbbbbbbbbbbbbb";
+  const std::string other_user = cache_ + "/healthtwin-pg-template-99999-cccccccccccccccc";
+  for (const std::string& dir : {unused, used, other_user}) {
+    ASSERT_TRUE(internal::EnsureTemplate(dir, me, FakeDataDirectory).ok());
+    fs::last_write_time(dir, fs::file_time_type::clock::now() - std::chrono::hours(24 * 8));
+  }
+  // A use marks `used` as used now.
+  ASSERT_TRUE(internal::EnsureTemplate(used, me, FakeDataDirectory).ok());
+
+  ASSERT_TRUE(internal::EnsureTemplate(prefix + "dddddddddddddddd", me, FakeDataDirectory).ok());
+  EXPECT_FALSE(fs::exists(unused));
+  EXPECT_TRUE(fs::exists(used));
+  EXPECT_TRUE(fs::exists(other_user));  // another user's templates are theirs to manage
 }
 
 }  // namespace
