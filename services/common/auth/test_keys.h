@@ -1,0 +1,38 @@
+// For tests: a fresh EC P-256 key pair as PEM texts (the token issuer's). Header-only and free
+// of GoogleTest, so unit and integration tests share it.
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace healthtwin::common::auth::testing {
+
+struct KeyPairPem {
+  std::string private_pem;
+  std::string public_pem;
+};
+
+inline KeyPairPem NewP256KeyPair() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  if (key == nullptr) std::abort();
+  auto to_text = [&](bool priv) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    const int ok = priv ? PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr)
+                        : PEM_write_bio_PUBKEY(bio, key);
+    if (ok != 1) std::abort();
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    std::string text(data, static_cast<std::size_t>(len));
+    BIO_free(bio);
+    return text;
+  };
+  KeyPairPem pair{to_text(true), to_text(false)};
+  EVP_PKEY_free(key);
+  return pair;
+}
+
+}  // namespace healthtwin::common::auth::testing
