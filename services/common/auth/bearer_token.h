@@ -37,21 +37,21 @@ typedef struct evp_pkey_st EVP_PKEY;
 namespace healthtwin::common::auth {
 
 struct TokenClaims {
-  std::string issuer;
-  std::vector<std::string> audiences;
-  std::string subject;   // the person: their certificate's common name
-  std::string role;      // the person's role, as in their certificate's OU (clinician, nurse, ...)
-  std::string token_id;  // jti
+  std::string issuer = {};
+  std::vector<std::string> audiences = {};
+  std::string subject = {};   // the person: their certificate's common name
+  std::string role = {};      // the person's role, as in their certificate's OU (clinician, nurse, ...)
+  std::string token_id = {};  // jti
   int64_t issued_at_unix_s = 0;
   int64_t not_before_unix_s = 0;  // 0: no nbf
   int64_t expires_at_unix_s = 0;
-  std::vector<std::string> scopes;  // the space-separated "scope" claim, split
-  std::string cert_thumbprint;      // cnf "x5t#S256"; empty: not bound to a certificate
+  std::vector<std::string> scopes = {};  // the space-separated "scope" claim, split
+  std::string cert_thumbprint = {};      // cnf "x5t#S256"; empty: not bound to a certificate
 };
 
 struct VerifierOptions {
-  std::string issuer;    // required
-  std::string audience;  // required
+  std::string issuer = {};    // required
+  std::string audience = {};  // required
   int64_t clock_skew_s = 60;
   std::size_t max_token_bytes = 8192;
 };

@@ -19,13 +19,9 @@ constexpr char kAudience[] = "healthtwin-clinician-api";
 class BearerTokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto keys = testing::NewP256KeyPair();
-    auto signer = TokenSigner::FromPrivateKeyPem(keys.private_pem);
-    ASSERT_TRUE(signer.ok()) << signer.status();
-    signer_.emplace(*signer);
-    auto verifier = TokenVerifier::FromPublicKeyPem(keys.public_pem, {kIssuer, kAudience});
-    ASSERT_TRUE(verifier.ok()) << verifier.status();
-    verifier_.emplace(*verifier);
+    auto issuer = testing::NewIssuer({kIssuer, kAudience});
+    signer_.emplace(std::move(issuer.signer));
+    verifier_.emplace(std::move(issuer.verifier));
   }
 
   static TokenClaims Claims() {

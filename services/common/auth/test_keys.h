@@ -1,4 +1,5 @@
-// For tests: a fresh EC P-256 key pair as PEM texts (the token issuer's). Header-only and free
+// For tests: a fresh EC P-256 key pair as PEM texts (the token issuer's), and a signer with
+// its verifier. Header-only and free
 // of GoogleTest, so unit and integration tests share it.
 #pragma once
 
@@ -8,6 +9,8 @@
 
 #include <cstdlib>
 #include <string>
+
+#include "services/common/auth/bearer_token.h"
 
 namespace healthtwin::common::auth::testing {
 
@@ -33,6 +36,20 @@ inline KeyPairPem NewP256KeyPair() {
   KeyPairPem pair{to_text(true), to_text(false)};
   EVP_PKEY_free(key);
   return pair;
+}
+
+// A signer and the verifier of its tokens, under a fresh key pair.
+struct Issuer {
+  TokenSigner signer;
+  TokenVerifier verifier;
+};
+
+inline Issuer NewIssuer(VerifierOptions options) {
+  const KeyPairPem keys = NewP256KeyPair();
+  auto signer = TokenSigner::FromPrivateKeyPem(keys.private_pem);
+  auto verifier = TokenVerifier::FromPublicKeyPem(keys.public_pem, std::move(options));
+  if (!signer.ok() || !verifier.ok()) std::abort();
+  return Issuer{*std::move(signer), *std::move(verifier)};
 }
 
 }  // namespace healthtwin::common::auth::testing
