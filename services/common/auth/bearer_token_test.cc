@@ -13,8 +13,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int64_t kNow = 1'800'000'000;
-constexpr char kIssuer[] = "https://tokens.healthtwin.test";
-constexpr char kAudience[] = "healthtwin-clinician-api";
+using testing::kAudience;
+using testing::kIssuer;
 
 class BearerTokenTest : public ::testing::Test {
  protected:

@@ -14,6 +14,10 @@
 
 namespace healthtwin::common::auth::testing {
 
+// The issuer and audience test tokens carry.
+inline constexpr char kIssuer[] = "https://tokens.healthtwin.test";
+inline constexpr char kAudience[] = "healthtwin-clinician-api";
+
 struct KeyPairPem {
   std::string private_pem;
   std::string public_pem;
