@@ -19,6 +19,8 @@
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
 //   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
 //                                      (the database directly; see clinician_api/cli/key_commands.h)
+//   healthtwin admin issue-token --subject S --role R --scopes "..." [--ttl 15m] --key PEM
+//       --issuer ISS --audience AUD [--bind-cert PEM]   (prints a JWT; clinician_api/cli/token_commands.h)
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
 //                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
@@ -49,6 +51,7 @@
 #include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/simulation_client.h"
+#include "clinician_api/cli/token_commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
@@ -292,6 +295,7 @@ int main(int argc, char** argv) {
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
   healthtwin::cli::KeyCommands key_commands(*admin);
+  healthtwin::cli::TokenCommands token_commands(*admin);
   healthtwin::cli::AuditCommands audit_commands(app);
 
   try {
@@ -312,6 +316,9 @@ int main(int argc, char** argv) {
   if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
   if (audit_commands.parsed()) return audit_commands.Run(std::cout, std::cerr);
   if (key_commands.parsed()) return key_commands.Run(std::cout, std::cerr);
+  if (token_commands.parsed()) {
+    return token_commands.Run(std::cout, std::cerr, absl::ToUnixSeconds(absl::Now()));
+  }
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;
