@@ -200,6 +200,10 @@ TEST_F(TokenIntegrationTest, CliIssuedTokenRoundTrips) {
                       "''"),
             1);
 
+  // The token id is hashed into the audit chain (0016): the chain still verifies.
+  CliResult verified = RunHealthtwin(HT_HEALTHTWIN_BIN, "dr-alice", {"audit", "verify", "--db", db()});
+  EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+
   CliResult narrow = with({"--scopes", "user/Communication.rs"});
   ASSERT_EQ(narrow.code, 0) << narrow.err;
   EXPECT_EQ(GetVitals("dr-alice", std::string(absl::StripAsciiWhitespace(narrow.out))).error_code(),
