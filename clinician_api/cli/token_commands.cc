@@ -32,7 +32,7 @@ TokenCommands::TokenCommands(CLI::App& admin) {
   issue_->add_option("--scopes", scopes_, "space-separated SMART v2 scopes, e.g. \"user/Observation.rs user/*.rs\"")
       ->required();
   issue_->add_option("--ttl", ttl_, "lifetime, e.g. 90s, 15m, 2h (default 15m, at most 24h)");
-  issue_->add_option("--key", key_, "PEM EC P-256 private key of the token issuer (HEALTHTWIN_TOKEN_KEY)")
+  issue_->add_option("--issuer-key", key_, "PEM EC P-256 private key of the token issuer (HEALTHTWIN_TOKEN_KEY)")
       ->envname("HEALTHTWIN_TOKEN_KEY");
   issue_->add_option("--issuer", issuer_, "the iss claim (HEALTHTWIN_TOKEN_ISSUER)")
       ->envname("HEALTHTWIN_TOKEN_ISSUER");
@@ -44,7 +44,7 @@ TokenCommands::TokenCommands(CLI::App& admin) {
 bool TokenCommands::parsed() const { return issue_->parsed(); }
 
 int TokenCommands::Run(std::ostream& out, std::ostream& err, int64_t now_unix_s) const {
-  if (key_.empty()) return Bad(err, "--key: required (or HEALTHTWIN_TOKEN_KEY)");
+  if (key_.empty()) return Bad(err, "--issuer-key: required (or HEALTHTWIN_TOKEN_KEY)");
   if (issuer_.empty()) return Bad(err, "--issuer: required (or HEALTHTWIN_TOKEN_ISSUER)");
   if (audience_.empty()) return Bad(err, "--audience: required (or HEALTHTWIN_TOKEN_AUDIENCE)");
   if (subject_.empty()) return Bad(err, "--subject: must not be empty");
@@ -71,7 +71,7 @@ int TokenCommands::Run(std::ostream& out, std::ostream& err, int64_t now_unix_s)
     claims.cert_thumbprint = common::auth::CertificateThumbprint(*der);
   }
   auto signer = common::auth::TokenSigner::FromPrivateKeyFile(key_);
-  if (!signer.ok()) return Bad(err, "--key: " + std::string(signer.status().message()));
+  if (!signer.ok()) return Bad(err, "--issuer-key: " + std::string(signer.status().message()));
   auto jti = common::auth::NewTokenId();
   if (!jti.ok()) return Bad(err, std::string(jti.status().message()));
   claims.issuer = issuer_;

@@ -3,9 +3,9 @@
 // server is contacted.
 //
 //   healthtwin admin issue-token --subject S --role R --scopes "user/Observation.rs ..." --ttl 15m
-//       --key PEM --issuer ISS --audience AUD [--bind-cert PEM]
+//       --issuer-key PEM --issuer ISS --audience AUD [--bind-cert PEM]
 //
-// --key, --issuer and --audience default to HEALTHTWIN_TOKEN_KEY, HEALTHTWIN_TOKEN_ISSUER and
+// --issuer-key, --issuer and --audience default to HEALTHTWIN_TOKEN_KEY, HEALTHTWIN_TOKEN_ISSUER and
 // HEALTHTWIN_TOKEN_AUDIENCE. Prints the compact JWT (ES256) and a newline. iat and nbf are now,
 // exp now + ttl (at most 24 h), jti 128 random bits; --bind-cert binds it to that client
 // certificate (RFC 8705 cnf x5t#S256). Exit codes: 0 printed, 2 a bad argument or an unreadable

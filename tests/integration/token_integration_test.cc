@@ -183,9 +183,9 @@ TEST_F(TokenIntegrationTest, CertificateAloneIsUnauthenticatedWhenTokensAreRequi
 }
 
 TEST_F(TokenIntegrationTest, CliIssuedTokenRoundTrips) {
-  const std::vector<std::string> base = {"admin",     "issue-token", "--key",      PkiFile("token-issuer.key"),
-                                         "--issuer",  kIssuer,       "--audience", kAudience,
-                                         "--subject", "dr-alice",    "--role",     "clinician"};
+  const std::vector<std::string> base = {"admin",     "issue-token", "--issuer-key", PkiFile("token-issuer.key"),
+                                         "--issuer",  kIssuer,       "--audience",   kAudience,
+                                         "--subject", "dr-alice",    "--role",       "clinician"};
   auto with = [&](std::vector<std::string> extra) {
     auto args = base;
     args.insert(args.end(), extra.begin(), extra.end());
@@ -199,6 +199,16 @@ TEST_F(TokenIntegrationTest, CliIssuedTokenRoundTrips) {
   EXPECT_EQ(AuditRows("actor = 'dr-alice' AND action = 'vitals.read' AND outcome = 'allowed' AND agent_token_id <> "
                       "''"),
             1);
+
+  // The CLI presents a token to clinician_api with --token.
+  CliResult who =
+      RunHealthtwin(HT_HEALTHTWIN_BIN, "dr-alice", {"--api", slice_->clinician_address(), "--token", token, "whoami"});
+  EXPECT_EQ(who.code, 0) << who.err;
+  EXPECT_NE(who.out.find("dr-alice"), std::string::npos) << who.out;
+  CliResult garbage = RunHealthtwin(HT_HEALTHTWIN_BIN, "dr-alice",
+                                    {"--api", slice_->clinician_address(), "--token", "not-a-jwt", "whoami"});
+  EXPECT_NE(garbage.code, 0);
+  EXPECT_NE(garbage.err.find("bearer token: malformed"), std::string::npos) << garbage.err;
 
   // The token id is hashed into the audit chain (0016): the chain still verifies.
   CliResult verified = RunHealthtwin(HT_HEALTHTWIN_BIN, "dr-alice", {"audit", "verify", "--db", db()});
