@@ -31,7 +31,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ListAlerts(grpc::CallbackServerC
                                                            const alerts_v1::ListAlertsRequest* req,
                                                            alerts_v1::ListAlertsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = common::CallerOf(*ctx);
+    auto caller = Authenticate(*ctx, "ListAlerts");
     if (!caller.ok()) return caller.status();
     return ListAlertsAs(*caller, *req, resp);
   });

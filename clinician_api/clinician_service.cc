@@ -106,14 +106,19 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
 absl::StatusOr<Caller> ClinicianServiceImpl::Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
                                                       std::string_view action,
                                                       const std::vector<std::string>& patient_ids) {
+  auto caller = Authenticate(ctx, method);
+  if (!caller.ok()) return caller.status();
   // A refused role is an attempt on patient data too: it is recorded like a care-team refusal.
-  return common::AuthorizeAuditingRefusal(ctx, policy_, method, access_, action, patient_ids);
+  if (auto s = common::AuthorizeAuditingRefusal(*caller, policy_, method, access_, action, patient_ids); !s.ok()) {
+    return s;
+  }
+  return caller;
 }
 
 absl::StatusOr<Caller> ClinicianServiceImpl::IdentifyForAlert(const grpc::CallbackServerContext& ctx,
                                                               std::string_view method, std::string_view action,
                                                               const std::string& alert_id) {
-  auto caller = common::CallerOf(ctx);
+  auto caller = Authenticate(ctx, method);
   if (!caller.ok()) return caller.status();
   if (auto s = AuthorizeForAlert(*caller, method, action, alert_id); !s.ok()) return s;
   return caller;
@@ -158,7 +163,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ListMyPatients(grpc::CallbackSer
                                                                const v1::ListMyPatientsRequest*,
                                                                v1::ListMyPatientsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = common::CallerOf(*ctx);
+    auto caller = Authenticate(*ctx, "ListMyPatients");
     if (!caller.ok()) return caller.status();
     return ListMyPatientsAs(*caller, resp);
   });
@@ -182,7 +187,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetVitals(grpc::CallbackServerCo
                                                           const healthtwin::vitals::v1::QueryVitalsRequest* req,
                                                           healthtwin::vitals::v1::QueryVitalsResponse* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = common::CallerOf(*ctx);
+    auto caller = Authenticate(*ctx, "GetVitals");
     if (!caller.ok()) return caller.status();
     return GetVitalsAs(*caller, *req, resp);
   });
@@ -263,7 +268,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::AcknowledgeAlert(grpc::CallbackS
                                                                  const v1::AcknowledgeAlertRequest* req,
                                                                  alerts_v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = common::CallerOf(*ctx);
+    auto caller = Authenticate(*ctx, "AcknowledgeAlert");
     if (!caller.ok()) return caller.status();
     return AcknowledgeAlertAs(*caller, *req, resp);
   });

@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "clinician_api/token_gate.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
@@ -34,6 +35,10 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
 
   ClinicianServiceImpl(Access& access, Upstreams upstreams, common::Executor& executor, common::CallerPolicy policy)
       : access_(access), up_(std::move(upstreams)), executor_(executor), policy_(std::move(policy)) {}
+
+  // Bearer tokens on the gRPC calls (token_gate.h). Call before serving; without it every
+  // call is admitted on its certificate alone and a call carrying a token is refused.
+  void SetTokenGate(TokenGate gate) { tokens_ = std::move(gate); }
 
   grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* ctx, const v1::WhoAmIRequest* req,
                                    v1::WhoAmIResponse* resp) override;
@@ -92,6 +97,10 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
                                   healthtwin::alerts::v1::Alert* resp);
 
  private:
+  // The verified caller of a gRPC call, its bearer token (if any) admitted for `method` by
+  // tokens_; a refused token is audited (action auth.token, denied) before the refusal is
+  // returned (clinician_auth.cc).
+  absl::StatusOr<Caller> Authenticate(const grpc::CallbackServerContext& ctx, std::string_view method);
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,
   // naming each of the patients the call asked about.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
@@ -112,6 +121,7 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   Upstreams up_;
   common::Executor& executor_;
   const common::CallerPolicy policy_;
+  TokenGate tokens_;
 };
 
 }  // namespace healthtwin::clinician

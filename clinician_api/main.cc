@@ -59,6 +59,20 @@ int main(int argc, char** argv) {
   clinician::ClinicianServiceImpl service(
       access, std::move(up), executor,
       common::PolicyOrExit("clinician_api", clinician::ClinicianServiceImpl::DefaultPolicy(), cfg.access));
+  // Bearer tokens on the gRPC calls ([auth], --token-*; clinician_api/token_gate.h). The HTTPS
+  // edges (FHIR, dashboard) stay certificate-only.
+  if (!cfg.auth.public_key_path.empty()) {
+    auto verifier = common::auth::TokenVerifier::FromPublicKeyFile(
+        cfg.auth.public_key_path, {.issuer = cfg.auth.issuer, .audience = cfg.auth.audience});
+    auto gate = verifier.ok() ? clinician::TokenGate::Create(*std::move(verifier), cfg.auth.require_token,
+                                                             [] { return common::NowUnixMicros() / 1'000'000; })
+                              : absl::StatusOr<clinician::TokenGate>(verifier.status());
+    if (!gate.ok()) {
+      std::cerr << "healthtwin-clinician_api: auth.token_public_key: " << gate.status().message() << "\n";
+      std::exit(2);
+    }
+    service.SetTokenGate(*std::move(gate));
+  }
 
   // Observation bodies are still a temporary stand-in (fhir_resources.h).
   clinician::FeedsFhirResources fhir_resources;

@@ -19,6 +19,8 @@
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
 //   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
 //                                      (the database directly; see clinician_api/cli/key_commands.h)
+//   healthtwin admin issue-token --subject S --role R --scopes "..." [--ttl 15m] --issuer-key PEM
+//       --issuer ISS --audience AUD [--bind-cert PEM]   (prints a JWT; clinician_api/cli/token_commands.h)
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
 //                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
@@ -49,6 +51,7 @@
 #include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/simulation_client.h"
+#include "clinician_api/cli/token_commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
@@ -122,6 +125,9 @@ struct Connection {
   std::string registry = Env("HEALTHTWIN_REGISTRY");
   std::string pki = Env("HEALTHTWIN_PKI");
   std::string as = Env("HEALTHTWIN_AS");
+  // A bearer token (docs/security.md) sent on every call to clinician_api, never to another
+  // service; empty: the certificate alone.
+  std::string token = Env("HEALTHTWIN_TOKEN");
   common::TlsFiles tls;
   std::string api_identity = "clinician_api";
   std::string registry_identity = "ingest";  // The registry runs in the ingest process.
@@ -136,9 +142,21 @@ struct Connection {
     if (tls.ca_cert_path.empty() || tls.cert_path.empty() || tls.key_path.empty()) {
       Die(2, "credentials: give --pki DIR and --as NAME, or --ca, --cert and --key");
     }
+    if (!token.empty() && expected == api_identity) return OpenWithToken(address, expected);
     auto ch = common::MakePeerChannel(address, tls, expected);
     if (!ch.ok()) Die(2, std::string(ch.status().message()));
     return *ch;
+  }
+
+  // MakePeerChannel's mutual TLS and peer name, with the token as call credentials
+  // ("authorization: Bearer <token>", sent only over TLS).
+  std::shared_ptr<grpc::Channel> OpenWithToken(const std::string& address, const std::string& expected) {
+    auto creds = common::MakeChannelCredentials(tls);
+    if (!creds.ok()) Die(2, std::string(creds.status().message()));
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(expected);
+    return grpc::CreateCustomChannel(
+        address, grpc::CompositeChannelCredentials(*creds, grpc::AccessTokenCredentials(token)), args);
   }
 };
 
@@ -170,6 +188,8 @@ int main(int argc, char** argv) {
   app.add_option("--ca", conn.tls.ca_cert_path, "CA bundle");
   app.add_option("--cert", conn.tls.cert_path, "client certificate");
   app.add_option("--key", conn.tls.key_path, "client private key");
+  app.add_option("--token", conn.token,
+                 "bearer token for clinician_api calls, e.g. from 'admin issue-token' (HEALTHTWIN_TOKEN)");
   app.add_option("--api-identity", conn.api_identity, "name clinician_api's certificate must carry")
       ->capture_default_str();
   app.add_option("--registry-identity", conn.registry_identity, "name the registry's certificate must carry")
@@ -292,6 +312,7 @@ int main(int argc, char** argv) {
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
   healthtwin::cli::KeyCommands key_commands(*admin);
+  healthtwin::cli::TokenCommands token_commands(*admin);
   healthtwin::cli::AuditCommands audit_commands(app);
 
   try {
@@ -312,6 +333,9 @@ int main(int argc, char** argv) {
   if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
   if (audit_commands.parsed()) return audit_commands.Run(std::cout, std::cerr);
   if (key_commands.parsed()) return key_commands.Run(std::cout, std::cerr);
+  if (token_commands.parsed()) {
+    return token_commands.Run(std::cout, std::cerr, absl::ToUnixSeconds(absl::Now()));
+  }
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

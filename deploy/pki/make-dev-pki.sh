@@ -156,6 +156,23 @@ if ((!foreign)); then
   fi
 fi
 
+# The bearer-token issuer (docs/security.md, "Bearer tokens"): an EC P-256 key pair for ES256.
+# `healthtwin admin issue-token` signs with token-issuer.key; clinician_api verifies with
+# token-issuer.pub (--token-public-key). An existing key is kept (it would void issued tokens).
+if ((!foreign)); then
+  token_key="${outdir}/token-issuer.key"
+  if [[ ! -s "${token_key}" ]]; then
+    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "${token_key}.tmp" \
+      2>/dev/null) || die "generating the token issuer key failed"
+    mv -f "${token_key}.tmp" "${token_key}"
+    echo "${PROG}: created the bearer-token issuer key '${token_key}'"
+  fi
+  if [[ ! -s "${outdir}/token-issuer.pub" ]]; then
+    openssl pkey -in "${token_key}" -pubout -out "${outdir}/token-issuer.pub" 2>/dev/null ||
+      die "'${token_key}' is not a readable private key"
+  fi
+fi
+
 # --- Revocation (issue 13): every CA gets a CRL, so services always have one to load. -------
 # revoke.sh keeps the CA database (PKIDIR/ca-db) and writes crl.pem; an existing crl.pem is
 # left alone (it may list revocations).

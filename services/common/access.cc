@@ -32,11 +32,11 @@ std::string Bounded(std::string_view text, std::size_t max) {
 void InsertAudit(pqxx::work& tx, const Caller& caller, std::string_view action, const std::string& patient_id,
                  std::string_view outcome, std::string_view detail) {
   tx.exec_params(
-      "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer, on_behalf_of)"
-      " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8)",
+      "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer, on_behalf_of, agent_token_id)"
+      " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9)",
       caller.identity.common_name, std::string(RoleName(caller.identity.role)), std::string(action),
       Bounded(patient_id, 80), std::string(outcome), Bounded(detail, 500), caller.peer_address,
-      Bounded(caller.on_behalf_of, 80));
+      Bounded(caller.on_behalf_of, 80), Bounded(caller.token_id, 130));
 }
 
 }  // namespace

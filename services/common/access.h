@@ -24,6 +24,10 @@ struct Caller {
   // The person a relaying service (clinician_api) acts for, from its request metadata; empty
   // when the peer acts for itself. Recorded beside the peer, never instead of it.
   std::string on_behalf_of;
+  // The id (jti) of the bearer token the call carried and that was verified
+  // (services/common/auth/bearer_token.h); empty for a certificate-only call. Audited as the
+  // agent's token id (audit_log.agent_token_id).
+  std::string token_id = {};
 };
 
 class Access {

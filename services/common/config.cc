@@ -1,12 +1,13 @@
 #include "services/common/config.h"
 
+#include <toml++/toml.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <set>
-
-#include <toml++/toml.h>
 
 #include "absl/status/status.h"
 
@@ -37,7 +38,8 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
   static const std::map<std::string, std::set<std::string>> kTables = {
       {"tls", {"ca", "cert", "key", "crl", "expiry_warning_days"}},
       {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms"}},
-      {"log", {"level", "format"}}};
+      {"log", {"level", "format"}},
+      {"auth", {"token_public_key", "token_issuer", "token_audience", "require_token"}}};
 
   for (const auto& [key_view, node] : doc) {
     const std::string key(key_view.str());
@@ -85,6 +87,12 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
           cfg.tls_expiry_warning_days = static_cast<int>(*v);
           continue;
         }
+        if (full == "auth.require_token") {
+          auto v = sub_node.value<bool>();
+          if (!v) return bad(full, "must be true or false");
+          cfg.auth.require_token = *v;
+          continue;
+        }
         if (full == "database.statement_timeout_ms" || full == "database.pool_wait_ms") {
           auto v = sub_node.value<int64_t>();
           if (!v || *v < 0 || *v > kMaxDbLimitMs) return bad(full, "must be an integer from 0 to 3600000");
@@ -98,6 +106,9 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
         if (full == "tls.key") target = &cfg.tls.key_path;
         if (full == "tls.crl") target = &cfg.tls.crl_path;
         if (full == "database.conninfo") target = &cfg.db_conninfo;
+        if (full == "auth.token_public_key") target = &cfg.auth.public_key_path;
+        if (full == "auth.token_issuer") target = &cfg.auth.issuer;
+        if (full == "auth.token_audience") target = &cfg.auth.audience;
         if (full == "log.level") target = &cfg.log_level;
         if (full == "log.format") target = &log_format;
         if (auto s = get_string(sub_node, full, *target); !s.ok()) return s;
@@ -109,6 +120,26 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
   return absl::OkStatus();
 }
 
+// Bearer-token settings are all or nothing, and only where tokens are verified: anything else is
+// a configuration that looks safer than it is.
+absl::Status CheckTokenAuth(const TokenAuthConfig& auth, bool verifies_tokens, std::string_view service_name) {
+  const bool any =
+      !auth.public_key_path.empty() || !auth.issuer.empty() || !auth.audience.empty() || auth.require_token;
+  if (!any) return absl::OkStatus();
+  if (!verifies_tokens) {
+    return absl::InvalidArgumentError("auth: " + std::string(service_name) +
+                                      " does not verify bearer tokens (only clinician_api does); remove [auth]");
+  }
+  if (auth.public_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "auth.token_public_key: required with any other [auth] setting "
+        "(--token-public-key)");
+  }
+  if (auth.issuer.empty()) return absl::InvalidArgumentError("auth.token_issuer: required (--token-issuer)");
+  if (auth.audience.empty()) return absl::InvalidArgumentError("auth.token_audience: required (--token-audience)");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* argv, std::string_view service_name,
@@ -117,6 +148,10 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   CLI::App app("healthtwin " + std::string(service_name) + " service", "healthtwin-" + std::string(service_name));
   std::string config_path;
   std::optional<std::string> listen, port_file, ca, cert, key, crl, db, log_level, log_format;
+  std::optional<std::string> token_key, token_issuer, token_audience;
+  bool require_token = false;  // the flag can only turn the requirement on
+  const bool verifies_tokens =
+      std::find(std::begin(kTokenServices), std::end(kTokenServices), service_name) != std::end(kTokenServices);
   std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms, expiry_days;
   std::map<std::string, std::optional<std::string>> peer_flags, identity_flags;
   app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
@@ -142,6 +177,15 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   app.add_option("--log-format", log_format, "json or text");
   app.add_option("--drain-timeout-s", drain_s, "seconds to finish in-flight calls on SIGTERM")
       ->check(CLI::Range(0, 3600));
+  if (verifies_tokens) {
+    app.add_option("--token-public-key", token_key,
+                   "PEM EC P-256 public key of the bearer-token issuer (deploy/pki: token-issuer.pub); unset: "
+                   "calls carrying a token are refused");
+    app.add_option("--token-issuer", token_issuer, "the 'iss' every bearer token must carry");
+    app.add_option("--token-audience", token_audience, "the 'aud' every bearer token must carry");
+    app.add_flag("--require-token", require_token,
+                 "refuse calls without a valid bearer token (default: the client certificate alone suffices)");
+  }
   for (const auto& peer : peer_names) {
     app.add_option("--" + peer + "-addr", peer_flags[peer], "address of the " + peer + " service");
     app.add_option("--" + peer + "-identity", identity_flags[peer],
@@ -185,6 +229,11 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   if (statement_timeout_ms) cfg.db_limits.statement_timeout = std::chrono::milliseconds(*statement_timeout_ms);
   if (pool_wait_ms) cfg.db_limits.acquire_timeout = std::chrono::milliseconds(*pool_wait_ms);
   if (expiry_days) cfg.tls_expiry_warning_days = *expiry_days;
+  if (token_key) cfg.auth.public_key_path = *token_key;
+  if (token_issuer) cfg.auth.issuer = *token_issuer;
+  if (token_audience) cfg.auth.audience = *token_audience;
+  if (require_token) cfg.auth.require_token = true;
+  if (auto s = CheckTokenAuth(cfg.auth, verifies_tokens, service_name); !s.ok()) return s;
   for (const auto& [peer, value] : peer_flags) {
     if (value) cfg.peers[peer] = *value;
   }
@@ -205,8 +254,8 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   }
   for (const auto& peer : peer_names) {
     if (cfg.peers[peer].empty()) {
-      return absl::InvalidArgumentError("peers." + peer + ": the address of the " + peer +
-                                        " service is required (--" + peer + "-addr)");
+      return absl::InvalidArgumentError("peers." + peer + ": the address of the " + peer + " service is required (--" +
+                                        peer + "-addr)");
     }
     if (!cfg.peer_identities.contains(peer)) cfg.peer_identities[peer] = peer;
     if (cfg.peer_identities[peer].empty()) {

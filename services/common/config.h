@@ -25,15 +25,19 @@
 //   Acknowledge = ["service:clinician-api.prod"]
 //   [peer_identities]           # optional; default: the peer's own service name
 //   alerts = "alerts"
+//   [auth]                      # clinician_api only: bearer tokens (docs/security.md)
+//   token_public_key = "/etc/healthtwin/pki/token-issuer.pub"
+//   token_issuer = "https://tokens.healthtwin.example"
+//   token_audience = "healthtwin-clinician-api"
+//   require_token = false
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/status/statusor.h"
 #include "services/common/logging.h"
@@ -41,6 +45,20 @@
 #include "services/common/tls/tls.h"
 
 namespace healthtwin::common {
+
+// Bearer tokens on people's calls (services/common/auth/bearer_token.h): `[auth]` and the
+// --token-* / --require-token flags, accepted only by the services in kTokenServices.
+struct TokenAuthConfig {
+  std::string public_key_path;  // PEM EC P-256 public key of the token issuer; empty: none
+  std::string issuer;           // expected "iss"
+  std::string audience;         // expected "aud"
+  // false: a call without a token is admitted on its certificate alone (a token, when sent,
+  // is still verified and narrows the call); true: every call must carry a valid token.
+  bool require_token = false;
+};
+
+// The services that verify bearer tokens (the clinician API's gRPC edge).
+inline constexpr std::string_view kTokenServices[] = {"clinician_api"};
 
 struct ServiceConfig {
   std::string service_name;
@@ -65,6 +83,7 @@ struct ServiceConfig {
   int drain_timeout_s = 10;
   // Allow-list overrides by method name, from `[access]`; checked by CallerPolicy::Create.
   std::map<std::string, std::vector<std::string>, std::less<>> access;
+  TokenAuthConfig auth;
 };
 
 // Parses argv (and the file named by --config). `peer_names` lists the services this one

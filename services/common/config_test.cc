@@ -1,10 +1,10 @@
 #include "services/common/config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace healthtwin::common {
 namespace {
@@ -28,6 +28,13 @@ class ConfigTest : public ::testing::Test {
     std::vector<const char*> argv;
     for (auto& a : args) argv.push_back(a.c_str());
     return ParseServiceConfig(static_cast<int>(argv.size()), argv.data(), "test", peers);
+  }
+
+  absl::StatusOr<ServiceConfig> ParseAs(std::string_view service, std::vector<std::string> args) {
+    args.insert(args.begin(), "healthtwin-test");
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    return ParseServiceConfig(static_cast<int>(argv.size()), argv.data(), service, {});
   }
 
   const std::vector<std::string> kTls = {"--tls-ca", "ca.pem", "--tls-cert", "s.pem", "--tls-key", "s.key"};
@@ -225,6 +232,74 @@ TEST_F(ConfigTest, ShippedExampleConfigsParse) {
   ASSERT_TRUE(api.ok()) << api.status();
   EXPECT_EQ(api->peers.at("twin"), "localhost:7445");
   EXPECT_EQ(api->peer_identities.at("twin"), "twin");
+}
+
+TEST_F(ConfigTest, ReadsBearerTokenSettingsForTheClinicianApi) {
+  auto path = WriteFile(R"(
+[auth]
+token_public_key = "/pki/token-issuer.pub"
+token_issuer = "https://tokens.example"
+token_audience = "healthtwin-clinician-api"
+require_token = true
+)");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path});
+  auto cfg = ParseAs("clinician_api", args);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->auth.public_key_path, "/pki/token-issuer.pub");
+  EXPECT_EQ(cfg->auth.issuer, "https://tokens.example");
+  EXPECT_EQ(cfg->auth.audience, "healthtwin-clinician-api");
+  EXPECT_TRUE(cfg->auth.require_token);
+}
+
+TEST_F(ConfigTest, BearerTokenFlagsOverrideTheFile) {
+  auto path = WriteFile(R"(
+[auth]
+token_public_key = "/pki/token-issuer.pub"
+token_issuer = "https://tokens.example"
+token_audience = "file-audience"
+)");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path, "--token-audience", "flag-audience", "--require-token"});
+  auto cfg = ParseAs("clinician_api", args);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->auth.audience, "flag-audience");
+  EXPECT_TRUE(cfg->auth.require_token);
+}
+
+TEST_F(ConfigTest, RefusesBearerTokenSettingsWhereTokensAreNotVerified) {
+  auto path = WriteFile("[auth]\nrequire_token = true\n");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path});
+  auto cfg = ParseAs("ingest", args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(std::string(cfg.status().message()).find("does not verify bearer tokens"), std::string::npos)
+      << cfg.status();
+  args = kTls;
+  args.insert(args.end(), {"--require-token"});
+  EXPECT_FALSE(ParseAs("ingest", args).ok());  // no such flag there
+}
+
+TEST_F(ConfigTest, RequireTokenNeedsTheKeyIssuerAndAudience) {
+  auto args = kTls;
+  args.insert(args.end(), {"--require-token"});
+  auto cfg = ParseAs("clinician_api", args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(std::string(cfg.status().message()).find("auth.token_public_key"), std::string::npos) << cfg.status();
+  args.insert(args.end(), {"--token-public-key", "k.pub", "--token-issuer", "iss"});
+  cfg = ParseAs("clinician_api", args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(std::string(cfg.status().message()).find("auth.token_audience"), std::string::npos) << cfg.status();
+}
+
+TEST_F(ConfigTest, RefusesANonBooleanRequireToken) {
+  auto path = WriteFile("[auth]\nrequire_token = \"yes\"\n");
+  auto args = kTls;
+  args.insert(args.end(), {"--config", path});
+  auto cfg = ParseAs("clinician_api", args);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(std::string(cfg.status().message()).find("auth.require_token: must be true or false"), std::string::npos)
+      << cfg.status();
 }
 
 }  // namespace

@@ -155,6 +155,10 @@ struct Slice::Parts {
 };
 
 absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
+  return Start(db_name, clinician::TokenGate());
+}
+
+absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, const clinician::TokenGate& tokens) {
   PgCluster* cluster = SliceEnvironment::cluster();
   if (cluster == nullptr) return absl::FailedPreconditionError("the shared PostgreSQL cluster is not running");
   auto migrated = CreateMigratedDatabase(*cluster, db_name);
@@ -242,6 +246,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name) {
   p.access = std::make_unique<common::Access>(*p.clinician_pool);
   p.clinician_service = std::make_unique<clinician::ClinicianServiceImpl>(
       *p.access, std::move(up), *p.clinician_executor, policy(clinician::ClinicianServiceImpl::DefaultPolicy()));
+  p.clinician_service->SetTokenGate(tokens);
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", clinician_db),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();

@@ -13,18 +13,22 @@
 // A Slice is used from one test thread; its stubs and channels are thread-safe.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "services/common/tls/tls.h"
 #include "tests/harness/pg_cluster.h"
+
+namespace healthtwin::clinician {
+class TokenGate;
+}  // namespace healthtwin::clinician
 
 namespace healthtwin::testing {
 
@@ -46,6 +50,9 @@ class Slice {
  public:
   // Creates database `db_name` in the shared cluster, migrates it and starts the hosts.
   static absl::StatusOr<std::unique_ptr<Slice>> Start(std::string_view db_name);
+  // The same, with clinician_api's gRPC calls admitted by `tokens` (bearer tokens,
+  // clinician_api/token_gate.h) instead of by certificate alone.
+  static absl::StatusOr<std::unique_ptr<Slice>> Start(std::string_view db_name, const clinician::TokenGate& tokens);
   ~Slice();
 
   const std::string& conninfo() const { return conninfo_; }
