@@ -87,6 +87,9 @@ const Matrix& TableMatrix() {
       // The admins' technical alerts of feeds (0015): raised and resolved by alerts, shown in feed
       // status by the registry (ingest).
       {"feed_alerts", {{"ingest", "SELECT"}, {"alerts", "SELECT,INSERT,UPDATE"}}},
+      // Break-glass grants (0019): clinician_api and simulation also UPDATE columns (column
+      // grants: the end and review columns, so not in this table-level row).
+      {"break_glass_grants", {{"simulation", "SELECT"}, {"clinician_api", "SELECT,INSERT"}}},
   };
   return *kMatrix;
 }
@@ -105,6 +108,7 @@ const Matrix& SequenceMatrix() {
       {"feed_outbox_id_seq", {{"feeds", "USAGE"}}},
       {"feed_replays_id_seq", {{"ingest", "USAGE"}}},
       {"feed_alerts_id_seq", {{"alerts", "USAGE"}}},
+      {"break_glass_grants_grant_id_seq", {{"clinician_api", "USAGE"}}},
   };
   return *kMatrix;
 }
