@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "clinician_api/break_glass.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "services/common/logging.h"
@@ -178,6 +179,25 @@ TEST_F(BreakGlassTest, ExpiredGrantRefusesAndItsEndIsRecordedOnce) {
   // A new emergency needs a new grant.
   ASSERT_TRUE(BreakGlass("dr-bob", "pat-a", "ETREAT", "second emergency").ok());
   EXPECT_TRUE(ReadVitals("dr-bob", "pat-a").ok());
+}
+
+// The deployment's maximum (--break-glass-max-minutes) caps the 60 min default too: the domain
+// object with a 1 s maximum, as main.cc builds it from the flag, on the slice's database.
+TEST_F(BreakGlassTest, TheConfiguredMaximumCapsTheDefaultAndExpires) {
+  common::PgPool pool(db(), 2);
+  common::Access access(pool);
+  clinician::BreakGlass short_max(pool, access, {.max_duration = absl::Seconds(1)});
+  common::Caller bob;
+  bob.identity.common_name = "dr-bob";
+  bob.identity.role = common::Role::kClinician;
+  auto grant = short_max.Open(bob, "pat-a", "ETREAT", "capped", std::nullopt);
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  EXPECT_EQ(grant->expires_at_unix_us - grant->started_at_unix_us, 1'000'000);
+  EXPECT_EQ(short_max.Open(bob, "pat-a", "ETREAT", "too long", absl::Seconds(2)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ReadVitals("dr-bob", "pat-a").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  EXPECT_EQ(ReadVitals("dr-bob", "pat-a").error_code(), Code::PERMISSION_DENIED);
 }
 
 TEST_F(BreakGlassTest, AdminsAreNotifiedAndReviewThroughTheCli) {
