@@ -99,6 +99,12 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"GetPatientAlertSettings", {"clinician", "nurse"}},
       {"SetPatientAlertSettings", {"clinician", "nurse"}},
       {"GetAlarmBurden", {"clinician", "nurse"}},
+      // Break-glass: clinicians only, never nurses (break_glass.h); the review is the admins'.
+      {"BreakGlass", {"clinician"}},
+      {"ListBreakGlassGrants", {"admin"}},
+      {"ReviewBreakGlassGrant", {"admin"}},
+      // Identifying data: the care team, or a clinician holding a break-glass grant.
+      {"GetPatientIdentity", {"clinician", "nurse"}},
   };
   return kRules;
 }
@@ -217,8 +223,11 @@ absl::Status ClinicianServiceImpl::AuthorizeReadAs(const Caller& caller, std::st
   auto team = access_.CareTeamPatients(caller);
   if (!team.ok()) return team.status();
   for (const auto& p : patient_ids) {
-    // Not on the team: CheckAndAudit writes the "denied" row and refuses.
-    if (std::find(team->begin(), team->end(), p) == team->end()) return access_.CheckAndAudit(caller, action, p);
+    // Not on the team: CheckAndAudit refuses with a "denied" row, or allows under an active
+    // break-glass grant (its row flagged with the grant), and the next patient is checked.
+    if (std::find(team->begin(), team->end(), p) == team->end()) {
+      if (auto s = access_.CheckAndAudit(caller, action, p); !s.ok()) return s;
+    }
   }
   return absl::OkStatus();
 }

@@ -7,9 +7,11 @@
 
 #include <memory>
 
+#include "clinician_api/break_glass.h"
 #include "clinician_api/token_gate.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
+#include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
 #include "services/common/access.h"
@@ -26,6 +28,8 @@ struct Upstreams {
   std::unique_ptr<healthtwin::vitals::v1::VitalsQueryService::Stub> vitals;
   std::unique_ptr<healthtwin::alerts::v1::AlertService::Stub> alerts;
   std::unique_ptr<healthtwin::twin::v1::TwinService::Stub> twin;
+  // The registry (hosted by ingest) for decrypted identities; null: GetPatientIdentity is UNIMPLEMENTED.
+  std::unique_ptr<healthtwin::registry::v1::RegistryService::Stub> registry;
 };
 
 class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService {
@@ -72,6 +76,23 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   grpc::ServerUnaryReactor* GetAlarmBurden(grpc::CallbackServerContext* ctx,
                                            const healthtwin::alerts::v1::GetAlarmBurdenRequest* req,
                                            healthtwin::alerts::v1::GetAlarmBurdenResponse* resp) override;
+
+  // Break-glass (break_glass_service.cc; the domain is break_glass.h). UNIMPLEMENTED until
+  // EnableBreakGlass.
+  grpc::ServerUnaryReactor* BreakGlass(grpc::CallbackServerContext* ctx, const v1::BreakGlassRequest* req,
+                                       v1::BreakGlassGrant* resp) override;
+  grpc::ServerUnaryReactor* ListBreakGlassGrants(grpc::CallbackServerContext* ctx,
+                                                 const v1::ListBreakGlassGrantsRequest* req,
+                                                 v1::ListBreakGlassGrantsResponse* resp) override;
+  grpc::ServerUnaryReactor* ReviewBreakGlassGrant(grpc::CallbackServerContext* ctx,
+                                                  const v1::ReviewBreakGlassGrantRequest* req,
+                                                  v1::BreakGlassGrant* resp) override;
+  // The patient's decrypted identity, relayed from the registry (clinician_identity.cc).
+  grpc::ServerUnaryReactor* GetPatientIdentity(grpc::CallbackServerContext* ctx,
+                                               const healthtwin::registry::v1::GetPatientIdentityRequest* req,
+                                               healthtwin::registry::v1::PatientIdentity* resp) override;
+  // Serves break-glass through `break_glass`, which must outlive this. Call before serving.
+  void EnableBreakGlass(clinician::BreakGlass& break_glass) { break_glass_ = &break_glass; }
 
   // The domain operations behind both edges (gRPC above, HTTPS/FHIR in fhir_api.h), for a caller
   // identified from its verified client certificate: the same policy check, care-team check
@@ -122,6 +143,7 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   common::Executor& executor_;
   const common::CallerPolicy policy_;
   TokenGate tokens_;
+  clinician::BreakGlass* break_glass_ = nullptr;
 };
 
 }  // namespace healthtwin::clinician

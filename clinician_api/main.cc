@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::string https_port_file;
   int dashboard_port = -1;  // no dashboard
   std::string dashboard_port_file;
+  int break_glass_max_minutes = 120;
   auto cfg =
       common::ParseServiceConfigOrExit(argc, argv, "clinician_api", {"ingest", "alerts", "twin"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
@@ -37,6 +38,11 @@ int main(int argc, char** argv) {
             ->check(CLI::Range(0, 65535));
         app.add_option("--dashboard-port-file", dashboard_port_file,
                        "write the bound dashboard port here (default: the --port-file path + '.dashboard')");
+        app.add_option("--break-glass-max-minutes", break_glass_max_minutes,
+                       "longest break-glass grant a clinician may ask for (a grant lasts 60 min, or this when "
+                       "shorter, unless the request asks for less)")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 24 * 60));
       });
   if (https_port_file.empty() && !cfg.port_file.empty()) https_port_file = cfg.port_file + ".https";
   if (dashboard_port_file.empty() && !cfg.port_file.empty()) dashboard_port_file = cfg.port_file + ".dashboard";
@@ -52,6 +58,7 @@ int main(int argc, char** argv) {
   up.vitals = vitals::v1::VitalsQueryService::NewStub(channel("ingest"));
   up.alerts = alerts::v1::AlertService::NewStub(channel("alerts"));
   up.twin = twin::v1::TwinService::NewStub(channel("twin"));
+  up.registry = registry::v1::RegistryService::NewStub(channel("ingest"));  // ingest hosts the registry
 
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(8);
@@ -73,6 +80,8 @@ int main(int argc, char** argv) {
     }
     service.SetTokenGate(*std::move(gate));
   }
+  clinician::BreakGlass break_glass(pool, access, {.max_duration = absl::Minutes(break_glass_max_minutes)});
+  service.EnableBreakGlass(break_glass);
 
   // Observation bodies are still a temporary stand-in (fhir_resources.h).
   clinician::FeedsFhirResources fhir_resources;

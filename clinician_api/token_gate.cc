@@ -14,6 +14,9 @@ const TokenGate::ScopeTable& TokenGate::RequiredScopes() {
   // Observations, alerts are Communications (the alert sent to a clinician), the care-team list
   // is Patient. Reads need r and s (SMART v2: read one, search many); changing an alert or its
   // settings needs u. WhoAmI reveals only the caller's own identity: any valid token may call it.
+  // Identifying data is the Patient resource. A break-glass grant only opens reads of a
+  // patient's record, so asking for one needs what reading it needs; reviewing grants is
+  // reviewing the audit trail (AuditEvent), and marking one reviewed is an update.
   static const ScopeTable kTable = {
       {"WhoAmI", {}},
       {"ListMyPatients", {"user/Patient.rs"}},
@@ -27,6 +30,10 @@ const TokenGate::ScopeTable& TokenGate::RequiredScopes() {
       {"AcknowledgeAlert", {"user/Communication.rus"}},
       {"ShelveAlert", {"user/Communication.rus"}},
       {"SetPatientAlertSettings", {"user/Communication.rus"}},
+      {"GetPatientIdentity", {"user/Patient.rs"}},
+      {"BreakGlass", {"user/Patient.rs"}},
+      {"ListBreakGlassGrants", {"user/AuditEvent.rs"}},
+      {"ReviewBreakGlassGrant", {"user/AuditEvent.rus"}},
   };
   return kTable;
 }

@@ -17,6 +17,10 @@
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
 //   healthtwin admin feed add|list|status|pause|resume|replay ...   (see clinician_api/cli/feed_commands.h)
+//   healthtwin patient show --patient ID [--json]   (identifying data; care team or break-glass)
+//   healthtwin admin update-patient --patient ID [--given G] [--family F] ... (see cli/identity_commands.h)
+//   healthtwin break-glass --patient ID --reason-code ETREAT|BTG --reason TEXT [--for 30m]
+//   healthtwin admin break-glass list|review ...   (see clinician_api/cli/break_glass_commands.h)
 //   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
 //                                      (the database directly; see clinician_api/cli/key_commands.h)
 //   healthtwin admin issue-token --subject S --role R --scopes "..." [--ttl 15m] --issuer-key PEM
@@ -48,7 +52,9 @@
 #include "absl/time/time.h"
 #include "clinician_api/cli/alert_commands.h"
 #include "clinician_api/cli/audit_commands.h"
+#include "clinician_api/cli/break_glass_commands.h"
 #include "clinician_api/cli/feed_commands.h"
+#include "clinician_api/cli/identity_commands.h"
 #include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "clinician_api/cli/token_commands.h"
@@ -313,6 +319,11 @@ int main(int argc, char** argv) {
 
   healthtwin::cli::KeyCommands key_commands(*admin);
   healthtwin::cli::TokenCommands token_commands(*admin);
+  healthtwin::cli::BreakGlassCommands break_glass_commands(
+      app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail});
+  healthtwin::cli::IdentityCommands identity_commands(
+      app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail},
+      {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
   healthtwin::cli::AuditCommands audit_commands(app);
 
   try {
@@ -336,6 +347,8 @@ int main(int argc, char** argv) {
   if (token_commands.parsed()) {
     return token_commands.Run(std::cout, std::cerr, absl::ToUnixSeconds(absl::Now()));
   }
+  if (break_glass_commands.parsed()) return break_glass_commands.Run(std::cout, std::cerr);
+  if (identity_commands.parsed()) return identity_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

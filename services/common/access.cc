@@ -1,5 +1,8 @@
 #include "services/common/access.h"
 
+#include <optional>
+
+#include "services/common/break_glass_grants.h"
 #include "services/common/ids.h"
 #include "services/common/logging.h"
 
@@ -30,16 +33,26 @@ std::string Bounded(std::string_view text, std::size_t max) {
 }
 
 void InsertAudit(pqxx::work& tx, const Caller& caller, std::string_view action, const std::string& patient_id,
-                 std::string_view outcome, std::string_view detail) {
+                 std::string_view outcome, std::string_view detail, const AuditCoding& coding = {}) {
+  // NULL (or the column default for event_type) lets the trigger derive what a writer leaves out.
   tx.exec_params(
-      "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer, on_behalf_of, agent_token_id)"
-      " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9)",
+      "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer, on_behalf_of, event_type,"
+      " purpose_of_use, entity_what, agent_token_id)"
+      " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, COALESCE(NULLIF($9, ''), '110110'), NULLIF($10, ''), $11,"
+      " $12)",
       caller.identity.common_name, std::string(RoleName(caller.identity.role)), std::string(action),
       Bounded(patient_id, 80), std::string(outcome), Bounded(detail, 500), caller.peer_address,
-      Bounded(caller.on_behalf_of, 80), Bounded(caller.token_id, 130));
+      Bounded(caller.on_behalf_of, 80), coding.event_type, coding.purpose_of_use, Bounded(coding.entity_what, 120),
+      Bounded(caller.token_id, 130));
 }
 
 }  // namespace
+
+void Access::AuditInTransaction(pqxx::work& tx, const Caller& caller, std::string_view action,
+                                const std::string& patient_id, std::string_view outcome, std::string_view detail,
+                                const AuditCoding& coding) {
+  InsertAudit(tx, caller, action, patient_id, outcome, detail, coding);
+}
 
 void Access::EnableCheckpoints(std::shared_ptr<const audit::CheckpointKey> key, audit::CheckpointPolicy policy) {
   checkpoint_key_ = std::move(key);
@@ -78,21 +91,45 @@ absl::Status Access::AuditEach(const Caller& caller, std::string_view action,
 
 absl::Status Access::CheckAndAudit(const Caller& caller, std::string_view action, const std::string& patient_id) {
   bool allowed = false;
+  std::optional<GrantState> grant;
   const bool care_role = caller.identity.role == Role::kClinician || caller.identity.role == Role::kNurse;
-  if (care_role) {
-    auto s = pool_.WithTransaction("check care team", [&](pqxx::work& tx) {
+  std::string detail;
+  AuditCoding coding;
+  // The decision and its record commit together: an expired grant's end is recorded with the refusal.
+  auto s = pool_.WithTransaction("check care team and audit", [&](pqxx::work& tx) {
+    allowed = false;
+    grant.reset();
+    detail.clear();
+    coding = {};
+    if (care_role) {
       allowed = !tx.exec_params("SELECT 1 FROM care_team WHERE patient_id = $1 AND member = $2", patient_id,
                                 caller.identity.common_name)
                      .empty();
-    });
-    if (!s.ok()) return s;
-  }
-  const char* outcome = allowed ? "allowed" : "denied";
-  if (auto s = Audit(caller, action, patient_id, outcome, allowed ? "" : "not on care team"); !s.ok()) {
-    return absl::UnavailableError("access refused: the audit record could not be written");
-  }
+      // Break-glass is for clinicians only (docs/security.md, "Break-glass").
+      if (!allowed && caller.identity.role == Role::kClinician) {
+        grant = NewestGrant(tx, patient_id, caller.identity.common_name);
+      }
+    }
+    if (grant && grant->active) {
+      allowed = true;
+      detail = "break-glass grant " + std::to_string(grant->grant_id);
+      coding.purpose_of_use = grant->reason_code;
+      coding.entity_what = "break_glass_grant/" + std::to_string(grant->grant_id);
+    } else if (grant) {
+      detail = "break-glass grant " + std::to_string(grant->grant_id) + " expired";
+      coding.entity_what = "break_glass_grant/" + std::to_string(grant->grant_id);
+      if (!grant->end_audited) RecordEndedGrants(tx, grant->grant_id);
+    } else if (!allowed) {
+      detail = "not on care team";
+    }
+    InsertAudit(tx, caller, action, patient_id, allowed ? "allowed" : "denied", detail, coding);
+  });
+  if (!s.ok()) return absl::UnavailableError("access refused: the audit record could not be written");
+  CheckpointIfDue();
   if (!allowed) {
     // The patient is not named: the caller may have asked by alert id and must not learn whose it is.
+    if (grant)
+      return absl::PermissionDeniedError("the break-glass grant of " + caller.identity.common_name + " has expired");
     return absl::PermissionDeniedError(caller.identity.common_name + " is not on this patient's care team");
   }
   return absl::OkStatus();

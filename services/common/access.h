@@ -1,6 +1,8 @@
 // Who may see which patient, and the audit trail of every attempt.
 //
-// A clinician or nurse sees only patients on their care team. Every access to patient
+// A clinician or nurse sees only patients on their care team; a clinician (not a nurse) may
+// also hold a break-glass grant to a patient (break_glass_grants.h), which allows while it is
+// active, flags each access made under it, and refuses once expired. Every access to patient
 // data, allowed or denied, is written to audit_log before the data is returned; if the audit
 // record cannot be written the access is refused (fail closed). audit_log is a hash chain
 // (migration 0016, services/common/audit/README.md): the database gives each record its seq and
@@ -8,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,14 @@ struct Caller {
   // (services/common/auth/bearer_token.h); empty for a certificate-only call. Audited as the
   // agent's token id (audit_log.agent_token_id).
   std::string token_id = {};
+};
+
+// How an audit record is coded beyond what the audit trigger derives (migration 0016); an empty
+// field is left to the trigger.
+struct AuditCoding {
+  std::string event_type = {};      // AuditEvent.type (DICOM CID 400); empty: 110110 "Patient Record"
+  std::string purpose_of_use = {};  // HL7 v3 PurposeOfUse; empty: from the role (TREAT, HRESCH, HOPERAT)
+  std::string entity_what = {};     // AuditEvent.entity.what beyond the patient, e.g. "break_glass_grant/7"
 };
 
 class Access {
@@ -55,6 +66,12 @@ class Access {
   // empty), e.g. for a subscription that covers several patients.
   absl::Status AuditEach(const Caller& caller, std::string_view action, const std::vector<std::string>& patient_ids,
                          std::string_view outcome, std::string_view detail);
+
+  // One record written inside `tx`, for a change that must commit together with its record (a
+  // break-glass grant and its security alert). The caller must abort `tx` if this throws.
+  static void AuditInTransaction(pqxx::work& tx, const Caller& caller, std::string_view action,
+                                 const std::string& patient_id, std::string_view outcome, std::string_view detail,
+                                 const AuditCoding& coding = {});
 
   // The patient an alert belongs to, or NOT_FOUND.
   absl::StatusOr<std::string> AlertPatient(const std::string& alert_id);

@@ -8,6 +8,7 @@
 #include "services/common/binding.h"
 #include "services/common/grpc_util.h"
 #include "services/common/time_util.h"
+#include "services/registry/patient_proto.h"
 
 namespace healthtwin::registry {
 namespace {
@@ -37,41 +38,34 @@ void RowToDevice(const pqxx::row& row, v1::Device* d) {
 
 std::string DeviceDetail(std::string_view device_id) { return "device " + std::string(device_id.substr(0, 64)); }
 
-constexpr const char* kPatientColumns =
-    "patient_id, sex, coalesce(birth_year, 0), coalesce(height_cm, 0), array_to_string(conditions, ','),"
-    " (extract(epoch FROM created_at) * 1000000)::bigint";
-
-void RowToPatient(const pqxx::row& row, v1::Patient* p) {
-  p->set_patient_id(row[0].as<std::string>());
-  p->set_sex(static_cast<v1::Sex>(row[1].as<int>()));
-  p->set_birth_year(row[2].as<uint32_t>());
-  p->set_height_cm(row[3].as<double>());
-  const std::string conditions = row[4].as<std::string>();
-  std::size_t start = 0;
-  while (start < conditions.size()) {
-    std::size_t end = conditions.find(',', start);
-    if (end == std::string::npos) end = conditions.size();
-    p->add_conditions(static_cast<v1::Condition>(std::stoi(conditions.substr(start, end - start))));
-    start = end + 1;
-  }
-  *p->mutable_created_at() = common::FromUnixMicros(row[5].as<int64_t>());
-}
-
 }  // namespace
 
 const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
   // Registry administration is the admin's job; no service needs these methods (ingest reads
   // bindings from the database directly). A bridge learns only what it may forward.
   static const common::CallerPolicy::Rules kRules = {
-      {"CreatePatient", {"admin"}},     {"GetPatient", {"admin"}},
-      {"ListPatients", {"admin"}},      {"FindPatientByMrn", {"admin"}},
-      {"BindDevice", {"admin"}},        {"UnbindDevice", {"admin"}},
-      {"GetDevice", {"admin"}},         {"ListDevices", {"admin"}},
-      {"AddCareTeamMember", {"admin"}}, {"RemoveCareTeamMember", {"admin"}},
-      {"ReleaseQuarantine", {"admin"}}, {"CheckForwarding", {"bridge"}},
-      {"AddFeed", {"admin"}},           {"ListFeeds", {"admin"}},
-      {"GetFeedStatus", {"admin"}},     {"PauseFeed", {"admin"}},
-      {"ResumeFeed", {"admin"}},        {"ReplayFeed", {"admin"}},
+      {"CreatePatient", {"admin"}},
+      {"GetPatient", {"admin"}},
+      {"ListPatients", {"admin"}},
+      {"FindPatientByMrn", {"admin"}},
+      {"BindDevice", {"admin"}},
+      {"UnbindDevice", {"admin"}},
+      {"GetDevice", {"admin"}},
+      {"ListDevices", {"admin"}},
+      {"AddCareTeamMember", {"admin"}},
+      {"RemoveCareTeamMember", {"admin"}},
+      {"ReleaseQuarantine", {"admin"}},
+      {"CheckForwarding", {"bridge"}},
+      {"AddFeed", {"admin"}},
+      {"ListFeeds", {"admin"}},
+      {"GetFeedStatus", {"admin"}},
+      {"PauseFeed", {"admin"}},
+      {"ResumeFeed", {"admin"}},
+      {"ReplayFeed", {"admin"}},
+      // Decrypted identities go to clinician_api only, which checks the person's care team (or
+      // break-glass grant) first; the person is audited here too, through kOnBehalfOfHeader.
+      {"GetPatientIdentity", {"service:clinician_api"}},
+      {"UpdatePatientIdentity", {"admin"}},
   };
   return kRules;
 }
@@ -89,18 +83,6 @@ static std::vector<std::string> DevicePatient(common::PgPool& pool, const std::s
   });
   if (!s.ok()) out.clear();  // the access itself then fails on the database as well
   return out;
-}
-
-// The identity of a CreatePatient request, as the store takes it.
-static PatientIdentity IdentityFromProto(const v1::PatientIdentity& id) {
-  return {.given = id.given(),
-          .family = id.family(),
-          .birth_date = id.birth_date(),
-          .mrn = id.mrn(),
-          .mrn_system = id.mrn_system(),
-          .phone = id.phone(),
-          .email = id.email(),
-          .address = id.address()};
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreatePatient(grpc::CallbackServerContext* ctx,

@@ -41,6 +41,13 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
                                              v1::Patient* resp) override;
   grpc::ServerUnaryReactor* ListPatients(grpc::CallbackServerContext* ctx, const v1::ListPatientsRequest* req,
                                          v1::ListPatientsResponse* resp) override;
+  // Identifying data (registry_identity.cc).
+  grpc::ServerUnaryReactor* GetPatientIdentity(grpc::CallbackServerContext* ctx,
+                                               const v1::GetPatientIdentityRequest* req,
+                                               v1::PatientIdentity* resp) override;
+  grpc::ServerUnaryReactor* UpdatePatientIdentity(grpc::CallbackServerContext* ctx,
+                                                  const v1::UpdatePatientIdentityRequest* req,
+                                                  v1::Patient* resp) override;
   grpc::ServerUnaryReactor* BindDevice(grpc::CallbackServerContext* ctx, const v1::BindDeviceRequest* req,
                                        v1::Device* resp) override;
   grpc::ServerUnaryReactor* UnbindDevice(grpc::CallbackServerContext* ctx, const v1::UnbindDeviceRequest* req,

@@ -268,6 +268,70 @@ TEST_F(AccessMatrixTest, AnEmptyCareTeamReadsNothing) {
         });
 }
 
+// Break-glass (issue 13, item 4): dr-bob holds an active grant to pat-a and an expired one (its
+// end already recorded) to pat-e, as migration 0019 stores them.
+TEST_F(AccessMatrixTest, BreakGlassActiveAndExpired) {
+  Sql("INSERT INTO break_glass_grants (patient_id, grantee, reason_code, reason_text, expires_at) VALUES"
+      " ('pat-a', 'dr-bob', 'ETREAT', 'matrix', now() + interval '1 hour')");
+  Sql("INSERT INTO break_glass_grants (patient_id, grantee, reason_code, reason_text, started_at, expires_at,"
+      " end_audited_at) VALUES ('pat-e', 'dr-bob', 'BTG', 'matrix', now() - interval '2 hours',"
+      " now() - interval '1 hour', now() - interval '1 hour')");
+  vitals::v1::QueryVitalsRequest req;
+  req.set_patient_id("pat-a");
+  *req.mutable_start() = common::FromUnixMicros(common::NowUnixMicros() - 3'600'000'000LL);
+  *req.mutable_end() = common::FromUnixMicros(common::NowUnixMicros());
+  Check("GetVitals of pat-a under an active grant",
+        ClinicianCall(&clinician_v1::ClinicianService::Stub::GetVitals, req),
+        {
+            {"dr-bob", Code::OK, {"vitals.read", "pat-a", "allowed"}},
+            {"dr-alice", Code::OK, {"vitals.read", "pat-a", "allowed"}},
+            {"nurse-ned", Code::PERMISSION_DENIED, {"vitals.read", "pat-a", "denied"}},
+        });
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM audit_log WHERE actor = 'dr-bob' AND action = 'vitals.read'"
+                     " AND purpose_of_use = 'ETREAT' AND entity_what LIKE 'break_glass_grant/%'"),
+            1)
+      << "the access under the grant is flagged";
+  req.set_patient_id("pat-e");
+  Check("GetVitals of pat-e under an expired grant",
+        ClinicianCall(&clinician_v1::ClinicianService::Stub::GetVitals, req),
+        {{"dr-bob", Code::PERMISSION_DENIED, {"vitals.read", "pat-e", "denied"}}});
+  registry_v1::GetPatientIdentityRequest identity;
+  identity.set_patient_id("pat-a");
+  // pat-a has no identity stored: the allowed callers get NOT_FOUND from the registry.
+  std::vector<Expectation> show = PatientScoped("patient.identity.read", Code::NOT_FOUND);
+  show[2] = {"dr-bob", Code::NOT_FOUND, {"patient.identity.read", "pat-a", "allowed"}};  // under the grant
+  Check("GetPatientIdentity", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetPatientIdentity, identity), show);
+
+  clinician_v1::BreakGlassRequest open;
+  open.set_patient_id("pat-a");
+  open.set_reason_code("ETREAT");
+  open.set_reason_text("matrix");
+  Check("BreakGlass", ClinicianCall(&clinician_v1::ClinicianService::Stub::BreakGlass, open),
+        {
+            {"nurse-ned", Code::PERMISSION_DENIED, {"break_glass.request", "pat-a", "denied"}},
+            {"researcher-rita", Code::PERMISSION_DENIED, {"break_glass.request", "pat-a", "denied"}},
+            {"cli-admin", Code::PERMISSION_DENIED, {"break_glass.request", "pat-a", "denied"}},
+            {"dr-alice", Code::FAILED_PRECONDITION, {"break_glass.request", "pat-a", "denied"}},
+            {"dr-bob", Code::OK, {"110127", "pat-a", "allowed"}},
+        });
+  Check("ListBreakGlassGrants",
+        ClinicianCall(&clinician_v1::ClinicianService::Stub::ListBreakGlassGrants,
+                      clinician_v1::ListBreakGlassGrantsRequest{}),
+        {
+            {"dr-alice", Code::PERMISSION_DENIED, {"break_glass.list", "", "denied"}},
+            {"cli-admin", Code::OK, {"break_glass.list", "", "allowed"}},
+        });
+  clinician_v1::ReviewBreakGlassGrantRequest review;
+  review.set_grant_id(QueryInt(db(), "SELECT min(grant_id) FROM break_glass_grants"));
+  review.set_review(clinician_v1::BREAK_GLASS_REVIEW_JUSTIFIED);
+  Check("ReviewBreakGlassGrant", ClinicianCall(&clinician_v1::ClinicianService::Stub::ReviewBreakGlassGrant, review),
+        {
+            {"dr-bob", Code::PERMISSION_DENIED, {"break_glass.review", "", "denied"}},
+            {"cli-admin", Code::OK, {"break_glass.review", "pat-a", "allowed"}},
+        });
+}
+
 // A streaming call: refused at once, or allowed and then cancelled by the caller. An allowed
 // subscription replays the open alert, which proves the stream is live.
 TEST_F(AccessMatrixTest, SubscribeAlerts) {
@@ -361,6 +425,26 @@ TEST_F(AccessMatrixTest, RegistryIsForTheAdministratorOnly) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM devices WHERE device_id = 'AA:BB:CC:00:00:0A' AND patient_id IS NULL"),
             1)
       << "the admin's unbind, and only it, took effect";
+  // pat-a has no identity: the admin's update of one field fails validation after the role check.
+  registry_v1::UpdatePatientIdentityRequest update;
+  update.set_patient_id("pat-a");
+  update.mutable_identity()->set_phone("+1 555 0100");
+  update.add_fields("phone");
+  Check("UpdatePatientIdentity", RegistryCall(&registry_v1::RegistryService::Stub::UpdatePatientIdentity, update),
+        admin_then_others("registry.identity.update", "pat-a", Code::INVALID_ARGUMENT));
+}
+
+// Decrypted identities leave the registry only for clinician_api, which has checked the person.
+TEST_F(AccessMatrixTest, RegistryIdentityReadIsForClinicianApiOnly) {
+  registry_v1::GetPatientIdentityRequest req;
+  req.set_patient_id("pat-a");
+  Check("GetPatientIdentity (registry)", RegistryCall(&registry_v1::RegistryService::Stub::GetPatientIdentity, req),
+        {
+            {"dr-alice", Code::PERMISSION_DENIED, {"registry.identity.read", "pat-a", "denied"}},
+            {"cli-admin", Code::PERMISSION_DENIED, {"registry.identity.read", "pat-a", "denied"}},
+            {"alerts", Code::PERMISSION_DENIED, {"registry.identity.read", "pat-a", "denied"}},
+            {"clinician_api", Code::NOT_FOUND, {"registry.identity.read", "pat-a", "allowed"}},
+        });
 }
 
 }  // namespace

@@ -15,6 +15,8 @@
 #include "services/alerts/rules/test_catalogue.h"
 #include "services/common/access.h"
 #include "services/common/config.h"
+#include "services/common/crypto/file_keyring.h"
+#include "services/common/crypto/test_keyring.h"
 #include "services/common/executor.h"
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
@@ -118,6 +120,10 @@ struct Slice::Parts {
   std::unique_ptr<ingest::VitalsReader> reader;
   std::unique_ptr<ingest::IngestServiceImpl> ingest;
   std::unique_ptr<ingest::QueryServiceImpl> query;
+  // The registry encrypts identities under a fresh test keyring, as ingest does with --keyring.
+  std::unique_ptr<common::crypto::testing::TestKeyringDir> keyring_dir;
+  std::unique_ptr<common::crypto::FileKeyring> keyring;
+  std::unique_ptr<registry::PatientIdentityStore> identities;
   std::unique_ptr<registry::RegistryServiceImpl> registry;
   // The slice's twin keeper is not started (no consumer thread): twin_integration_test covers
   // the consumer; here GetTwin and friends answer from the database.
@@ -140,6 +146,7 @@ struct Slice::Parts {
   std::unique_ptr<common::PgPool> clinician_pool;
   std::unique_ptr<common::Executor> clinician_executor;
   std::unique_ptr<common::Access> access;
+  std::unique_ptr<clinician::BreakGlass> break_glass;
   std::unique_ptr<clinician::ClinicianServiceImpl> clinician_service;
   std::unique_ptr<common::ServiceHost> clinician_host;
 
@@ -187,8 +194,13 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   auto policy = [](const common::CallerPolicy::Rules& rules) { return common::PolicyOrExit("slice", rules, {}); };
   p.query = std::make_unique<ingest::QueryServiceImpl>(*p.reader, *p.data_executor, *p.data_pool,
                                                        policy(ingest::QueryServiceImpl::DefaultPolicy()));
-  p.registry = std::make_unique<registry::RegistryServiceImpl>(*p.data_pool, *p.data_executor,
-                                                               policy(registry::RegistryServiceImpl::DefaultPolicy()));
+  p.keyring_dir = std::make_unique<common::crypto::testing::TestKeyringDir>();
+  auto keyring = common::crypto::FileKeyring::Create(p.keyring_dir->dir());
+  if (!keyring.ok()) return keyring.status();
+  p.keyring = std::move(*keyring);
+  p.identities = std::make_unique<registry::PatientIdentityStore>(*p.data_pool, *p.keyring);
+  p.registry = std::make_unique<registry::RegistryServiceImpl>(
+      *p.data_pool, *p.data_executor, policy(registry::RegistryServiceImpl::DefaultPolicy()), p.identities.get());
   // The twin service shares the data host but, like the healthtwin-twin process, not its role.
   p.twin_pool = std::make_unique<common::PgPool>(twin_db, 4);
   p.twin_keeper = std::make_unique<twin::TwinKeeper>(*p.twin_pool, twin_db, std::make_shared<twin::ModelCache>(),
@@ -241,12 +253,16 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   up.vitals = vitals::v1::VitalsQueryService::NewStub(*to_data);
   up.alerts = alerts::v1::AlertService::NewStub(*to_alerts);
   up.twin = twin::v1::TwinService::NewStub(*to_data);
+  up.registry = registry::v1::RegistryService::NewStub(*to_data);
   p.clinician_pool = std::make_unique<common::PgPool>(clinician_db, 8);
   p.clinician_executor = std::make_unique<common::Executor>(8);
   p.access = std::make_unique<common::Access>(*p.clinician_pool);
   p.clinician_service = std::make_unique<clinician::ClinicianServiceImpl>(
       *p.access, std::move(up), *p.clinician_executor, policy(clinician::ClinicianServiceImpl::DefaultPolicy()));
   p.clinician_service->SetTokenGate(tokens);
+  // Break-glass with the production defaults (60 min, at most 120), as main.cc wires it.
+  p.break_glass = std::make_unique<clinician::BreakGlass>(*p.clinician_pool, *p.access, clinician::BreakGlassLimits{});
+  p.clinician_service->EnableBreakGlass(*p.break_glass);
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", clinician_db),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();

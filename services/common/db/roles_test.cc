@@ -87,6 +87,9 @@ const Matrix& TableMatrix() {
       // The admins' technical alerts of feeds (0015): raised and resolved by alerts, shown in feed
       // status by the registry (ingest).
       {"feed_alerts", {{"ingest", "SELECT"}, {"alerts", "SELECT,INSERT,UPDATE"}}},
+      // Break-glass grants (0019): clinician_api and simulation also UPDATE columns (column
+      // grants: the end and review columns, so not in this table-level row).
+      {"break_glass_grants", {{"simulation", "SELECT"}, {"clinician_api", "SELECT,INSERT"}}},
   };
   return *kMatrix;
 }
@@ -105,6 +108,7 @@ const Matrix& SequenceMatrix() {
       {"feed_outbox_id_seq", {{"feeds", "USAGE"}}},
       {"feed_replays_id_seq", {{"ingest", "USAGE"}}},
       {"feed_alerts_id_seq", {{"alerts", "USAGE"}}},
+      {"break_glass_grants_grant_id_seq", {{"clinician_api", "USAGE"}}},
   };
   return *kMatrix;
 }
@@ -295,6 +299,28 @@ TEST_F(RolesTest, ServicesCannotTouchTablesOutsideTheirWork) {
             kPermissionDenied);
   EXPECT_EQ(RunAs("simulation", "UPDATE devices SET patient_id = NULL"), kPermissionDenied);
   EXPECT_EQ(RunAs("ingest", "DELETE FROM vitals"), kPermissionDenied);
+}
+
+// Break-glass grants (0019) are evidence for the review: clinician_api records a grant's end and
+// its review, and can neither lengthen, reassign nor delete one; simulation only records ends.
+TEST_F(RolesTest, BreakGlassGrantsCanBeEndedAndReviewedButNotRewritten) {
+  EXPECT_EQ(RunAs("clinician_api",
+                  "UPDATE break_glass_grants SET end_audited_at = now(), review = 'justified', reviewed_by = 'a',"
+                  " reviewed_at = now(), review_note = 'n' WHERE grant_id = 0"),
+            "");
+  EXPECT_EQ(RunAs("clinician_api", "UPDATE break_glass_grants SET expires_at = now() + interval '1 day'"),
+            kPermissionDenied);
+  EXPECT_EQ(RunAs("clinician_api", "UPDATE break_glass_grants SET grantee = 'mallory'"), kPermissionDenied);
+  EXPECT_EQ(RunAs("clinician_api", "DELETE FROM break_glass_grants"), kPermissionDenied);
+  EXPECT_EQ(RunAs("clinician_api", "SELECT patient_id FROM patients"), "");
+  EXPECT_EQ(RunAs("clinician_api", "SELECT given_enc FROM patients"), kPermissionDenied);
+  EXPECT_EQ(RunAs("simulation", "UPDATE break_glass_grants SET end_audited_at = now() WHERE grant_id = 0"), "");
+  EXPECT_EQ(RunAs("simulation", "UPDATE break_glass_grants SET review = 'justified'"), kPermissionDenied);
+  EXPECT_EQ(RunAs("simulation",
+                  "INSERT INTO break_glass_grants (patient_id, grantee, reason_code, reason_text, expires_at)"
+                  " VALUES ('p', 'dr-x', 'ETREAT', 'x', now() + interval '1 hour')"),
+            kPermissionDenied);
+  EXPECT_EQ(RunAs("twin", "SELECT * FROM break_glass_grants"), kPermissionDenied);
 }
 
 TEST_F(RolesTest, OnlyTheRegistryChangesFeedsAndItCanOnlyRequeueTheOutbox) {
