@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -84,7 +86,9 @@ class DashboardBrowserTest : public ::testing::Test {
                                    "--alerts-addr",
                                    slice_->alerts_address(),
                                    "--twin-addr",
-                                   "127.0.0.1:1"},
+                                   slice_->data_address(),
+                                   "--twin-identity",
+                                   "ingest"},
                                   work_ / "port");
     ASSERT_TRUE(process.ok()) << process.status();
     api_ = std::move(*process);
@@ -139,8 +143,9 @@ class DashboardBrowserTest : public ::testing::Test {
                  "' AND patient_id = '" + patient + "' AND outcome = '" + outcome + "'");
   }
 
-  // Runs one scenario of dashboard_e2e.mjs; its JSON findings (discarded JSON on failure).
-  json Scenario(const std::string& name) {
+  // Runs one scenario of dashboard_e2e.mjs; its JSON findings (discarded JSON on failure). With
+  // `on_ready`: run once the script creates HT_WORK/live-ready, while the page stays open.
+  json Scenario(const std::string& name, const std::function<void()>& on_ready = {}) {
     SubprocessOptions options;
     options.extra_env = {"HT_DASH_PORT=" + std::to_string(port_),
                          "HT_PKI=" + pki_,
@@ -153,6 +158,14 @@ class DashboardBrowserTest : public ::testing::Test {
     auto node = Subprocess::Spawn("/usr/bin/node", {HT_E2E_SCRIPT, name}, options);
     EXPECT_TRUE(node.ok()) << node.status();
     if (!node.ok()) return json(json::value_t::discarded);
+    if (on_ready) {
+      const auto deadline = std::chrono::steady_clock::now() + 180s;
+      while (!fs::exists(work_ / "live-ready") && (*node)->Running() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+      }
+      EXPECT_TRUE(fs::exists(work_ / "live-ready")) << name << " never got its page live:\n" << (*node)->Stderr();
+      if (fs::exists(work_ / "live-ready")) on_ready();
+    }
     auto exit = (*node)->Wait(240s);
     EXPECT_TRUE(exit.ok()) << exit.status();
     EXPECT_TRUE(exit.ok() && exit->ToString() == "exit code 0")
@@ -230,6 +243,13 @@ TEST_F(DashboardBrowserTest, DrAliceSeesExactlyHerPatientsMostAcuteFirst) {
   EXPECT_THAT(r["alertsText"][0].get<std::string>(), HasSubstr("High ×1"));  // text, not colour alone
   EXPECT_THAT(r["alertsText"][1].get<std::string>(), HasSubstr("Medium ×1"));
   EXPECT_EQ(r["focused"], "/patients/pat-c") << "Tab does not reach the first patient";
+  // NEWS2 of pat-a's fresh heart rate (53 /min: 0) and systolic pressure (126: 0), a lower bound:
+  // respiration, SpO2, oxygen, consciousness and temperature are missing. pat-c has no vitals.
+  EXPECT_EQ(r["news2Text"], json::array({"—", "≥0 (low, partial)"})) << r.dump();
+  EXPECT_THAT(r["news2Label"][1].get<std::string>(),
+              HasSubstr("missing respiratory_rate, spo2, oxygen, consciousness, temperature"));
+  EXPECT_EQ(r["twinText"], json::array({"No twin yet", "No twin yet"})) << r.dump();
+  EXPECT_GE(Audits("dr-alice", "twin.read", "pat-a", "allowed"), 1);
   EXPECT_THAT(r["csp"].get<std::string>(), HasSubstr("script-src 'self';"));
   EXPECT_THAT(r["csp"].get<std::string>(), HasSubstr("frame-ancestors 'none'"));
   EXPECT_THAT(r["hsts"].get<std::string>(), HasSubstr("max-age="));
@@ -268,6 +288,45 @@ TEST_F(DashboardBrowserTest, PatientPlotMatchesTheApiAndAcknowledgeChangesPageAn
   EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = 'pat-a' AND alert_id::text = '" + alert_id + "'"), 1);
   EXPECT_EQ(Audits("dr-alice", "alert.acknowledge", "pat-a", "allowed"), 1);
   EXPECT_EQ(Audits("dr-alice", "patient.read", "pat-a", "allowed"), 2);
+}
+
+// Live updates (server-sent events): with the patient page open, an alert raised by the alerts
+// service (its table and NOTIFY, as the evaluator raises one) and a stored heart-rate sample
+// appear without a reload; dr-alice acknowledges the live alert; page, database and audit agree.
+TEST_F(DashboardBrowserTest, AnAlertRaisedWhileThePageIsOpenAppearsLiveAndIsAcknowledged) {
+  const json r = Scenario("live", [&] {
+    Sql("INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
+        " peak_value, ucum_unit, duration_s) VALUES ('pat-a', 'hr_high', 3, 1, 'Heart rate above 130 /min for 90 s',"
+        " now() - interval '2 minutes', now(), 151, '/min', 90)");
+    Sql("INSERT INTO alert_events (alert_id, kind, created_at) SELECT alert_id, 1, raised_at FROM alerts"
+        " WHERE patient_id = 'pat-a' AND rule_id = 'hr_high'");
+    Sql("NOTIFY alerts_new");
+    Sql("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+        " bridge_id) VALUES ('pat-a', 'hr-1', 1, 151, '/min', now() - interval '1 second', 999999, 'bridge-001')");
+  });
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["summary"], "Heart rate above 130 /min for 90 s");
+  EXPECT_THAT(r["priority"].get<std::string>(), HasSubstr("High"));  // text, not colour alone
+  EXPECT_EQ(r["before"], "open");
+  EXPECT_EQ(r["after"], "acknowledged");
+  EXPECT_EQ(r["navigations"], 1) << "the page was reloaded";
+  const std::string alert_id = r["alertId"];
+  EXPECT_EQ(Count("SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE rule_id = 'hr_high' AND patient_id = 'pat-a' AND"
+                  " alert_id::text = '" +
+                  alert_id + "'"),
+            1);
+  // The live sample: one more point on the heart-rate plot.
+  EXPECT_GE(r["liveSamples"].get<int>(), 1);
+  EXPECT_EQ(r["pointsAfter"].get<int>(), r["pointsBefore"].get<int>() + r["liveSamples"].get<int>());
+  // The stream went through the domain layer: subscription and polls audited like the gRPC edge.
+  EXPECT_GE(Audits("dr-alice", "alerts.subscribe", "pat-a", "allowed"), 1);
+  EXPECT_GE(Audits("dr-alice", "vitals.read", "pat-a", "allowed"), 3);
+  EXPECT_EQ(Audits("dr-alice", "alert.acknowledge", "pat-a", "allowed"), 1);
+  // The twin section says what the twin service has (this slice's twin has no snapshot of pat-a).
+  EXPECT_EQ(r["twin"], "none") << r.dump();
+  EXPECT_THAT(r["twinStatus"].get<std::string>(), HasSubstr("No twin yet"));
+  EXPECT_GE(Audits("dr-alice", "twin.read", "pat-a", "allowed"), 1);
 }
 
 TEST_F(DashboardBrowserTest, DrBobGets403OnHerPatientAndItIsAudited) {
