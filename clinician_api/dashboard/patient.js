@@ -145,7 +145,7 @@
     }, cols, el);
     el.dataset.predicted = String(pred.length);
     el.dataset.points = String(obs[0].length);
-    el.setAttribute('aria-label', label + ': ' + obs[0].length + ' observations and ' + pred.length +
+    el.setAttribute('aria-description', obs[0].length + ' observations and ' + pred.length +
                     ' expected values of the twin with 90 % intervals');
     return pred.length;
   }
@@ -156,7 +156,9 @@
     const status = document.getElementById('twin-status');
     const tbody = document.querySelector('#twin-params tbody');
     tbody.replaceChildren();
-    for (const id of ['twin-hr-plot', 'twin-bp-plot']) document.getElementById(id).hidden = !(t.twin && t.prediction);
+    for (const id of ['twin-hr-plot', 'twin-bp-plot', 'twin-hr-title', 'twin-bp-title']) {
+      document.getElementById(id).hidden = !(t.twin && t.prediction);
+    }
     if (!t.twin) {
       status.textContent = 'No twin yet: ' + (t.message || 'the twin has no data yet');
       document.body.dataset.twin = 'none';

@@ -11,6 +11,7 @@
 //     live       dr-alice has the patient page open (native TLS); the test raises an alert and
 //                stores a heart-rate sample once "$HT_WORK/live-ready" exists; both appear
 //                without a reload, she acknowledges the alert; also the twin section
+//     twin       dr-alice's patient page with a calibrated twin: overlay and parameters vs the API
 //     forbidden  dr-bob opens dr-alice's patient: 403 page
 //     refused    no certificate (native TLS) and a foreign-CA certificate (proxy): no page
 //
@@ -181,7 +182,7 @@ const scenarios = {
       const twinStatus = (await page.textContent('#twin-status')).trim();
       const twinParams = await page.$$eval('#twin-params tbody tr', (trs) => trs.length);
       const twinPredicted = Number((await page.getAttribute('body', 'data-twin-predicted')) || '0');
-      const twinShot = await shot(page, 'patient-twin');
+      const twinShot = await shot(page, 'patient-no-twin');
       const pointsBefore = Number(await page.getAttribute('#hr-plot', 'data-points'));
       const rowsBefore = await page.$$eval('#alerts tbody tr[data-alert-id]', (trs) => trs.map((tr) => tr.dataset.alertId));
       // The test raises the alert and stores the sample now; nothing reloads the page.
@@ -208,6 +209,40 @@ const scenarios = {
                pointsBefore, pointsAfter, navigations, screenshots: [twinShot, liveShot, ackShot] };
     } finally {
       await context.close();
+    }
+  },
+
+  async twin() {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await (await proxyContext(browser, 'dr-alice')).newPage();
+      const patient = env('HT_PATIENT');
+      const range = `from=${encodeURIComponent(env('HT_FROM'))}&to=${encodeURIComponent(env('HT_TO'))}`;
+      const res = await page.goto(`${PROXY_ORIGIN}/patients/${patient}?${range}`);
+      expect(res.status() === 200, `patient status ${res.status()}`);
+      await ready(page);
+      await page.waitForSelector('body[data-twin]', { timeout: 30000 });
+      const twin = await page.getAttribute('body', 'data-twin');
+      const twinStatus = (await page.textContent('#twin-status')).trim();
+      const params = await page.$$eval('#twin-params tbody tr', (trs) => trs.map((tr) =>
+        [...tr.children].map((c) => c.textContent)));
+      const api = await page.evaluate(async (p) => (await fetch(`/api/patients/${p}/twin`)).json(), patient);
+      const paramsOrdered = api.twin.parameters.every((p) => p.lower90 <= p.value && p.value <= p.upper90);
+      const points = api.prediction ? api.prediction.points : [];
+      const intervalsOrdered = points.length > 0 && points.every((p) => p.lower <= p.mean && p.mean <= p.upper);
+      const count = (type) => points.filter((p) => p.type === type).length;
+      const attr = async (sel, name) => Number((await page.getAttribute(sel, name)) || '0');
+      await page.locator('#twin-title').scrollIntoViewIfNeeded();
+      const screenshot = await shot(page, 'patient-twin');
+      return { twin, twinStatus, twinParams: params.length, params, paramsOrdered, intervalsOrdered,
+               intervalLevel: api.intervalLevel, predictionError: api.predictionError || '',
+               hrPredicted: await attr('#twin-hr-plot', 'data-predicted'),
+               hrObserved: await attr('#twin-hr-plot', 'data-points'),
+               bpPredicted: await attr('#twin-bp-plot', 'data-predicted'),
+               apiHrPredicted: count('VITAL_TYPE_HEART_RATE'), apiSbpPredicted: count('VITAL_TYPE_SYSTOLIC_BP'),
+               screenshot };
+    } finally {
+      await browser.close();
     }
   },
 
