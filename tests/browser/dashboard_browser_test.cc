@@ -190,6 +190,21 @@ class DashboardBrowserTest : public ::testing::Test {
   };
   // curl as `identity` (its client certificate), trusting the healthtwin CA; `extra` before the URL.
   Reply Curl(const std::string& identity, const std::string& path, std::vector<std::string> extra = {}) {
+    Reply r;
+    auto p = Subprocess::Spawn("/usr/bin/curl", CurlArgs(identity, path, std::move(extra)));
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (!p.ok()) return r;
+    auto exit = RunToExit(**p);
+    EXPECT_TRUE(exit.ok()) << exit.status();
+    const std::string out = (*p)->Stdout();
+    const size_t nl = out.rfind('\n');
+    if (nl == std::string::npos) return r;
+    r.status = std::atoi(out.c_str() + nl + 1);
+    r.body = json::parse(out.substr(0, nl), nullptr, /*allow_exceptions=*/false);
+    return r;
+  }
+  std::vector<std::string> CurlArgs(const std::string& identity, const std::string& path,
+                                    std::vector<std::string> extra) {
     const std::string host = "clinician_api:" + std::to_string(port_);
     std::vector<std::string> args = {"-sS",
                                      "--max-time",
@@ -211,18 +226,7 @@ class DashboardBrowserTest : public ::testing::Test {
       args.insert(args.end(), {"--data", ""});
     }
     args.push_back("https://" + host + path);
-    Reply r;
-    auto p = Subprocess::Spawn("/usr/bin/curl", args);
-    EXPECT_TRUE(p.ok()) << p.status();
-    if (!p.ok()) return r;
-    auto exit = RunToExit(**p);
-    EXPECT_TRUE(exit.ok()) << exit.status();
-    const std::string out = (*p)->Stdout();
-    const size_t nl = out.rfind('\n');
-    if (nl == std::string::npos) return r;
-    r.status = std::atoi(out.c_str() + nl + 1);
-    r.body = json::parse(out.substr(0, nl), nullptr, /*allow_exceptions=*/false);
-    return r;
+    return args;
   }
   void ExpectBadField(const Reply& r, int status, const std::string& field) {
     EXPECT_EQ(r.status, status) << r.body.dump();
@@ -387,6 +391,45 @@ TEST_F(DashboardBrowserTest, TwinOverlayShowsExpectedValuesWithIntervalsOverTheO
   EXPECT_EQ(Curl("dr-bob", "/api/patients/pat-a/twin").status, 403);
   EXPECT_EQ(Audits("dr-bob", "twin.read", "pat-a", "denied"), 1);
   ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/twin?horizon_h=0"), 400, "horizon_h");
+}
+
+// The event stream without a browser: bad parameters are a 400 naming the field, another
+// clinician's patient a 403 (audited as the gRPC SubscribeAlerts refusal is), a caller's fourth
+// stream a 429, and streams whose client has gone are released (noticed at the next heartbeat).
+TEST_F(DashboardBrowserTest, EventStreamsAreCheckedAuditedCappedAndReleased) {
+  ExpectBadField(Curl("dr-alice", "/api/events?patient=pat%20a"), 400, "patient");
+  ExpectBadField(Curl("dr-alice", "/api/events?patient=pat-a&since=yesterday"), 400, "since");
+  ExpectBadField(Curl("dr-alice", "/api/events?patient=pat-a&since=2026-01-01T00:00:00Z"), 400, "since");
+  ExpectBadField(Curl("dr-alice", "/api/events?page=2"), 400, "page");
+  ExpectBadField(Curl("dr-bob", "/api/events?patient=pat-a"), 403, "");
+  EXPECT_EQ(Audits("dr-bob", "alerts.subscribe", "pat-a", "denied"), 1);
+
+  // dr-alice's three streams (her cap), each seen to start.
+  std::vector<std::unique_ptr<Subprocess>> streams;
+  for (int i = 0; i < 3; ++i) {
+    auto p = Subprocess::Spawn("/usr/bin/curl", CurlArgs("dr-alice", "/api/events", {"-N", "--max-time", "8"}));
+    ASSERT_TRUE(p.ok()) << p.status();
+    streams.push_back(*std::move(p));
+  }
+  for (auto& p : streams) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (p->Stdout().find("event: ready") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_THAT(p->Stdout(), HasSubstr("event: ready")) << p->Stderr();
+  }
+  ExpectBadField(Curl("dr-alice", "/api/events"), 429, "");
+  // Another caller is not held back by her streams.
+  const Reply bob = Curl("dr-bob", "/api/events", {"--max-time", "2"});
+  EXPECT_EQ(bob.status, 200);
+  // Her streams' clients give up (curl --max-time); the server releases them at its next write.
+  for (auto& p : streams) (void)p->Wait(30s);
+  int status = 0;
+  for (int attempt = 0; attempt < 30 && status != 200; ++attempt) {
+    status = Curl("dr-alice", "/api/events", {"--max-time", "2"}).status;
+    if (status != 200) std::this_thread::sleep_for(1s);
+  }
+  EXPECT_EQ(status, 200) << "her streams were not released after their clients left";
 }
 
 TEST_F(DashboardBrowserTest, DrBobGets403OnHerPatientAndItIsAudited) {
