@@ -92,12 +92,11 @@ void DashboardLive::Stop() {
 }
 
 void DashboardLive::Release(const std::shared_ptr<Stream>& s) {
-  s->alerts->Cancel();
+  if (s->alerts) s->alerts->Cancel();
   if (s->reader.joinable()) s->reader.join();
   std::lock_guard lock(mu_);
   open_.erase(s);
   if (--per_caller_[s->caller.identity.common_name] <= 0) per_caller_.erase(s->caller.identity.common_name);
-  common::LogInfo("dashboard.stream_closed", {{"subject", s->caller.identity.common_name}, {"patient", s->patient}});
 }
 
 void DashboardLive::Events(const httplib::Request& req, httplib::Response& res) {
@@ -156,13 +155,7 @@ void DashboardLive::Events(const httplib::Request& req, httplib::Response& res) 
     }
   }
   if (!sub.ok()) {
-    // No reader thread: Release only unregisters.
-    stream->alerts = nullptr;
-    {
-      std::lock_guard lock(mu_);
-      open_.erase(stream);
-      if (--per_caller_[caller->identity.common_name] <= 0) per_caller_.erase(caller->identity.common_name);
-    }
+    Release(stream);  // no subscription, no reader thread: only unregisters
     return SendError(res, sub.status());
   }
   stream->alerts = *std::move(sub);
@@ -172,70 +165,78 @@ void DashboardLive::Events(const httplib::Request& req, httplib::Response& res) 
 
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, stream](size_t, httplib::DataSink& sink) -> bool {
-        Stream& s = *stream;
-        std::string out;
-        if (!s.sent_ready) {
-          s.sent_ready = true;
-          out = "retry: " + std::to_string(kRetryMs) + "\n" +
-                Frame("ready", {{"subject", s.caller.identity.common_name}, {"patient", s.patient}});
-          return sink.write(out.data(), out.size());
-        }
-        std::optional<absl::Status> end;
-        {
-          std::unique_lock lock(s.mu);
-          auto until = Clock::now() + std::chrono::seconds(options_.heartbeat_s);
-          if (!s.patient.empty()) until = std::min(until, s.next_poll);
-          s.cv.wait_until(lock, until, [&] { return !s.frames.empty() || s.stop || s.alerts_ended; });
-          for (; !s.frames.empty(); s.frames.pop_front()) out += s.frames.front();
-          if (s.stop) {
-            end = absl::UnavailableError("server: stopping");
-          } else if (s.alerts_ended) {
-            end = s.alerts_status;
-          }
-        }
-        if (!end && !s.patient.empty() && Clock::now() >= s.next_poll) {
-          s.next_poll = Clock::now() + std::chrono::seconds(options_.vitals_poll_s);
-          vitals_v1::QueryVitalsRequest vr;
-          vr.set_patient_id(s.patient);
-          *vr.mutable_start() = common::FromUnixMicros(s.vitals_cursor_us);
-          *vr.mutable_end() = common::FromUnixMicros(now_us_() + 1);
-          vr.set_page_size(kPollPageSize);
-          vitals_v1::QueryVitalsResponse fresh;
-          int64_t newest = s.vitals_cursor_us - 1;
-          for (int page = 0; page < kMaxPollPages; ++page) {
-            vitals_v1::QueryVitalsResponse r;
-            if (auto st = domain_.GetVitalsAs(s.caller, vr, &r); !st.ok()) {
-              end = st;
-              break;
-            }
-            for (auto& sample : *r.mutable_samples()) {
-              newest = std::max(newest, Micros(sample.measured_at()));
-              *fresh.add_samples() = std::move(sample);
-            }
-            if (r.next_page_token().empty()) break;
-            vr.set_page_token(r.next_page_token());
-          }
-          if (fresh.samples_size() > 0) {
-            s.vitals_cursor_us = newest + 1;
-            if (auto j = ToJson(fresh); j.ok()) {
-              j->erase("nextPageToken");
-              j->erase("buckets");
-              out += Frame("vitals", *j);
-            }
-          }
-        }
-        if (end) {
-          out += Frame("end", EndData(*end));
-        } else if (out.empty()) {
-          out = ": heartbeat\n\n";
-        }
-        if (!sink.write(out.data(), out.size())) return false;  // the browser has gone
-        if (end) sink.done();
-        return true;
-      },
-      [this, stream](bool) { Release(stream); });
+      "text/event-stream", [this, stream](size_t, httplib::DataSink& sink) { return Pump(*stream, sink); },
+      [this, stream](bool) {
+        Release(stream);
+        common::LogInfo("dashboard.stream_closed",
+                        {{"subject", stream->caller.identity.common_name}, {"patient", stream->patient}});
+      });
+}
+
+bool DashboardLive::Pump(Stream& s, httplib::DataSink& sink) {
+  std::string out;
+  if (!s.sent_ready) {
+    s.sent_ready = true;
+    out = "retry: " + std::to_string(kRetryMs) + "\n" +
+          Frame("ready", {{"subject", s.caller.identity.common_name}, {"patient", s.patient}});
+    return sink.write(out.data(), out.size());
+  }
+  std::optional<absl::Status> end;
+  {
+    std::unique_lock lock(s.mu);
+    auto until = Clock::now() + std::chrono::seconds(options_.heartbeat_s);
+    if (!s.patient.empty()) until = std::min(until, s.next_poll);
+    s.cv.wait_until(lock, until, [&] { return !s.frames.empty() || s.stop || s.alerts_ended; });
+    for (; !s.frames.empty(); s.frames.pop_front()) out += s.frames.front();
+    if (s.stop) {
+      end = absl::UnavailableError("server: stopping");
+    } else if (s.alerts_ended) {
+      end = s.alerts_status;
+    }
+  }
+  if (!end && !s.patient.empty() && Clock::now() >= s.next_poll) {
+    s.next_poll = Clock::now() + std::chrono::seconds(options_.vitals_poll_s);
+    if (auto st = PollVitals(s, &out); !st.ok()) end = st;
+  }
+  if (end) {
+    out += Frame("end", EndData(*end));
+  } else if (out.empty()) {
+    out = ": heartbeat\n\n";
+  }
+  if (!sink.write(out.data(), out.size())) return false;  // the browser has gone
+  if (end) sink.done();
+  return true;
+}
+
+absl::Status DashboardLive::PollVitals(Stream& s, std::string* out) {
+  vitals_v1::QueryVitalsRequest vr;
+  vr.set_patient_id(s.patient);
+  *vr.mutable_start() = common::FromUnixMicros(s.vitals_cursor_us);
+  *vr.mutable_end() = common::FromUnixMicros(now_us_() + 1);
+  vr.set_page_size(kPollPageSize);
+  vitals_v1::QueryVitalsResponse fresh;
+  int64_t newest = s.vitals_cursor_us - 1;
+  absl::Status status;
+  for (int page = 0; page < kMaxPollPages; ++page) {
+    vitals_v1::QueryVitalsResponse r;
+    // Audited like every read; a caller taken off the care team is refused here (403).
+    if (status = domain_.GetVitalsAs(s.caller, vr, &r); !status.ok()) break;
+    for (auto& sample : *r.mutable_samples()) {
+      newest = std::max(newest, Micros(sample.measured_at()));
+      *fresh.add_samples() = std::move(sample);
+    }
+    if (r.next_page_token().empty()) break;
+    vr.set_page_token(r.next_page_token());
+  }
+  if (fresh.samples_size() > 0) {
+    s.vitals_cursor_us = newest + 1;
+    if (auto j = ToJson(fresh); j.ok()) {
+      j->erase("nextPageToken");
+      j->erase("buckets");
+      *out += Frame("vitals", *j);
+    }
+  }
+  return status;
 }
 
 }  // namespace healthtwin::clinician

@@ -62,6 +62,11 @@ class DashboardLive {
 
  private:
   void Events(const httplib::Request& req, httplib::Response& res);
+  // One step of a stream on its worker: waits for alert frames, a vitals poll or the heartbeat,
+  // and writes what there is. False when the browser has gone.
+  bool Pump(Stream& stream, httplib::DataSink& sink);
+  // New samples since the stream's cursor as a "vitals" frame appended to `out`.
+  absl::Status PollVitals(Stream& stream, std::string* out);
   void Release(const std::shared_ptr<Stream>& stream);
 
   ClinicianServiceImpl& domain_;
