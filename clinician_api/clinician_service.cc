@@ -93,6 +93,7 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"SubscribeAlerts", {"clinician", "nurse"}},
       {"AcknowledgeAlert", {"clinician", "nurse"}},
       {"GetTwin", {"clinician", "nurse"}},
+      {"Predict", {"clinician", "nurse"}},  // the dashboard's twin overlay (dashboard_api.h)
       {"ListAlerts", {"clinician", "nurse"}},
       {"GetAlert", {"clinician", "nurse"}},
       {"ShelveAlert", {"clinician", "nurse"}},
@@ -241,33 +242,74 @@ absl::Status ClinicianServiceImpl::ReadPatientAs(const Caller& caller, const std
   return access_.CheckAndAudit(caller, "patient.read", patient_id);
 }
 
+absl::StatusOr<alerts_v1::SubscribeRequest> ClinicianServiceImpl::AuthorizeSubscribeAs(
+    const Caller& caller, const alerts_v1::SubscribeRequest& req) {
+  if (auto s = common::AuthorizeAuditingRefusal(caller, policy_, "SubscribeAlerts", access_, "alerts.subscribe",
+                                                {req.patient_ids().begin(), req.patient_ids().end()});
+      !s.ok()) {
+    return s;
+  }
+  alerts_v1::SubscribeRequest upstream = req;
+  // The alerts service delivers an event only while the caller is on the patient's care team,
+  // so removals (and, for "all my patients", additions) take effect on this open stream.
+  upstream.set_care_team_of(caller.identity.common_name);
+  if (req.patient_ids().empty()) {
+    // "All my patients", followed: recorded against each patient on the care team now.
+    auto patients = access_.CareTeamPatients(caller);
+    if (!patients.ok()) return patients.status();
+    if (auto s = access_.AuditEach(caller, "alerts.subscribe", *patients, "allowed", "care team, followed"); !s.ok()) {
+      return s;
+    }
+  } else {
+    for (const auto& p : req.patient_ids()) {
+      if (auto s = access_.CheckAndAudit(caller, "alerts.subscribe", p); !s.ok()) return s;
+    }
+  }
+  return upstream;
+}
+
+absl::StatusOr<std::unique_ptr<AlertSubscription>> ClinicianServiceImpl::SubscribeAlertsAs(
+    const Caller& caller, const alerts_v1::SubscribeRequest& req) {
+  auto upstream = AuthorizeSubscribeAs(caller, req);
+  if (!upstream.ok()) return upstream.status();
+  return std::make_unique<AlertSubscription>(caller, up_.alerts.get(), *upstream);
+}
+
+AlertSubscription::AlertSubscription(const Caller& caller, alerts_v1::AlertService::Stub* stub,
+                                     const alerts_v1::SubscribeRequest& upstream) {
+  ctx_.AddMetadata(common::kOnBehalfOfHeader, caller.identity.common_name);
+  reader_ = stub->Subscribe(&ctx_, upstream);
+}
+
+AlertSubscription::~AlertSubscription() {
+  if (!finished_) {
+    ctx_.TryCancel();
+    alerts_v1::AlertEvent drain;
+    while (reader_->Read(&drain)) {
+    }
+    (void)reader_->Finish();
+  }
+}
+
+bool AlertSubscription::Read(alerts_v1::AlertEvent* event) { return !finished_ && reader_->Read(event); }
+
+absl::Status AlertSubscription::Finish() {
+  if (finished_) return absl::CancelledError("subscription: already finished");
+  finished_ = true;
+  return common::FromGrpcStatus(reader_->Finish());
+}
+
 grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::SubscribeAlerts(
     grpc::CallbackServerContext* ctx, const alerts_v1::SubscribeRequest* req) {
   auto* relay = new AlertRelay();
   // Authorisation needs the database, so it runs on the executor; the relay waits.
   executor_.Submit(
       [=, this] {
-        auto caller = Identify(*ctx, "SubscribeAlerts", "alerts.subscribe",
-                               {req->patient_ids().begin(), req->patient_ids().end()});
+        auto caller = common::CallerOf(*ctx);
         if (!caller.ok()) return relay->Refuse(caller.status());
-        alerts_v1::SubscribeRequest upstream = *req;
-        // The alerts service delivers an event only while the caller is on the patient's care team,
-        // so removals (and, for "all my patients", additions) take effect on this open stream.
-        upstream.set_care_team_of(caller->identity.common_name);
-        if (req->patient_ids().empty()) {
-          // "All my patients", followed: recorded against each patient on the care team now.
-          auto patients = access_.CareTeamPatients(*caller);
-          if (!patients.ok()) return relay->Refuse(patients.status());
-          if (auto s = access_.AuditEach(*caller, "alerts.subscribe", *patients, "allowed", "care team, followed");
-              !s.ok()) {
-            return relay->Refuse(s);
-          }
-        } else {
-          for (const auto& p : req->patient_ids()) {
-            if (auto s = access_.CheckAndAudit(*caller, "alerts.subscribe", p); !s.ok()) return relay->Refuse(s);
-          }
-        }
-        relay->Start(*caller, up_.alerts.get(), upstream);
+        auto upstream = AuthorizeSubscribeAs(*caller, *req);
+        if (!upstream.ok()) return relay->Refuse(upstream.status());
+        relay->Start(*caller, up_.alerts.get(), *upstream);
       },
       [relay] { relay->Refuse(common::ServerBusyError()); });
   return relay;
@@ -296,15 +338,37 @@ absl::Status ClinicianServiceImpl::AcknowledgeAlertAs(const Caller& caller, cons
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                                         healthtwin::twin::v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = Identify(*ctx, "GetTwin", "twin.read", {req->patient_id()});
+    auto caller = common::CallerOf(*ctx);
     if (!caller.ok()) return caller.status();
-    if (req->patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
-    if (auto s = access_.CheckAndAudit(*caller, "twin.read", req->patient_id()); !s.ok()) return s;
-    healthtwin::twin::v1::GetTwinRequest upstream;
-    upstream.set_patient_id(req->patient_id());
-    if (req->has_as_of()) *upstream.mutable_as_of() = req->as_of();
-    return CallUpstream(*caller, up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::GetTwin, upstream, resp);
+    return GetTwinAs(*caller, *req, resp);
   });
+}
+
+absl::Status ClinicianServiceImpl::GetTwinAs(const Caller& caller, const v1::GetTwinRequest& req,
+                                             healthtwin::twin::v1::TwinSnapshot* resp) {
+  if (auto s = common::AuthorizeAuditingRefusal(caller, policy_, "GetTwin", access_, "twin.read", {req.patient_id()});
+      !s.ok()) {
+    return s;
+  }
+  if (req.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+  if (auto s = access_.CheckAndAudit(caller, "twin.read", req.patient_id()); !s.ok()) return s;
+  healthtwin::twin::v1::GetTwinRequest upstream;
+  upstream.set_patient_id(req.patient_id());
+  if (req.has_as_of()) *upstream.mutable_as_of() = req.as_of();
+  return CallUpstream(caller, up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::GetTwin, upstream, resp);
+}
+
+absl::Status ClinicianServiceImpl::PredictAs(const Caller& caller, const healthtwin::twin::v1::PredictRequest& req,
+                                             healthtwin::twin::v1::PredictResponse* resp) {
+  if (auto s =
+          common::AuthorizeAuditingRefusal(caller, policy_, "Predict", access_, "twin.predict", {req.patient_id()});
+      !s.ok()) {
+    return s;
+  }
+  if (req.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+  if (auto s = access_.CheckAndAudit(caller, "twin.predict", req.patient_id()); !s.ok()) return s;
+  // The twin service checks horizon_h, step_min, types and interval_level and names the field.
+  return CallUpstream(caller, up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::Predict, req, resp);
 }
 
 }  // namespace healthtwin::clinician

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "clinician_api/break_glass.h"
 #include "clinician_api/token_gate.h"
@@ -23,6 +25,30 @@ namespace healthtwin::clinician {
 namespace v1 = healthtwin::clinician::v1;
 using common::Access;
 using common::Caller;
+
+// An open alert subscription of one caller, relayed from the alerts service and read
+// synchronously, for edges that hold a thread per stream (the dashboard's server-sent events).
+// Read blocks until the next event; Cancel (from any thread) makes a blocked or later Read
+// return false. Destroying it cancels and finishes the upstream call.
+class AlertSubscription {
+ public:
+  AlertSubscription(const Caller& caller, healthtwin::alerts::v1::AlertService::Stub* stub,
+                    const healthtwin::alerts::v1::SubscribeRequest& upstream);
+  ~AlertSubscription();
+  AlertSubscription(const AlertSubscription&) = delete;
+  AlertSubscription& operator=(const AlertSubscription&) = delete;
+
+  // False when the stream has ended (Status() then tells why).
+  bool Read(healthtwin::alerts::v1::AlertEvent* event);
+  void Cancel() { ctx_.TryCancel(); }
+  // After Read returned false: how the upstream call ended.
+  absl::Status Finish();
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<healthtwin::alerts::v1::AlertEvent>> reader_;
+  bool finished_ = false;
+};
 
 struct Upstreams {
   std::unique_ptr<healthtwin::vitals::v1::VitalsQueryService::Stub> vitals;
@@ -116,6 +142,20 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // "AcknowledgeAlert"; audited as alert.acknowledge, an unknown alert as not_found).
   absl::Status AcknowledgeAlertAs(const Caller& caller, const v1::AcknowledgeAlertRequest& req,
                                   healthtwin::alerts::v1::Alert* resp);
+  // The upstream request of an alert subscription for the caller (policy "SubscribeAlerts"; the
+  // care team followed when `req` names no patient, else each patient checked; audited as
+  // alerts.subscribe). The gRPC stream and the dashboard's event stream both start here.
+  absl::StatusOr<healthtwin::alerts::v1::SubscribeRequest> AuthorizeSubscribeAs(
+      const Caller& caller, const healthtwin::alerts::v1::SubscribeRequest& req);
+  // AuthorizeSubscribeAs, then the subscription itself, read synchronously.
+  absl::StatusOr<std::unique_ptr<AlertSubscription>> SubscribeAlertsAs(
+      const Caller& caller, const healthtwin::alerts::v1::SubscribeRequest& req);
+  // The patient's current twin (policy "GetTwin"; audited as twin.read). NotFound when the
+  // twin has no snapshot yet.
+  absl::Status GetTwinAs(const Caller& caller, const v1::GetTwinRequest& req, healthtwin::twin::v1::TwinSnapshot* resp);
+  // The twin's predicted vitals with their intervals (policy "Predict"; audited as twin.predict).
+  absl::Status PredictAs(const Caller& caller, const healthtwin::twin::v1::PredictRequest& req,
+                         healthtwin::twin::v1::PredictResponse* resp);
 
  private:
   // The verified caller of a gRPC call, its bearer token (if any) admitted for `method` by

@@ -1,6 +1,5 @@
 #include "clinician_api/dashboard_api.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -8,10 +7,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "absl/time/time.h"
 #include "clinician_api/dashboard_assets.h"
+#include "clinician_api/dashboard_http.h"
 #include "clinician_api/dashboard_query.h"
 #include "clinician_api/https_listener.h"
+#include "clinician_api/news2_summary.h"
 #include "services/common/logging.h"
 #include "services/common/time_util.h"
 
@@ -21,6 +21,7 @@ namespace {
 namespace alerts_v1 = healthtwin::alerts::v1;
 namespace vitals_v1 = healthtwin::vitals::v1;
 using nlohmann::json;
+using namespace dashboard_http;
 
 // Raw samples one vitals request returns at most (then "truncated": true); pages of the
 // vitals query's maximum size.
@@ -34,126 +35,11 @@ constexpr int64_t kLatestWindowUs = int64_t{24} * 3600 * 1'000'000;
 constexpr uint32_t kLatestBucketS = 300;
 constexpr std::size_t kMaxNoteChars = 500;
 
-constexpr char kJson[] = "application/json";
-
-// Bucket starts come from our own vitals service: always within Timestamp's range.
-int64_t Micros(const google::protobuf::Timestamp& ts) { return ts.seconds() * 1'000'000 + ts.nanos() / 1000; }
-
-std::string Rfc3339(int64_t us) {
-  return absl::FormatTime(absl::RFC3339_full, absl::FromUnixMicros(us), absl::UTCTimeZone());
-}
-
-int HttpStatus(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted:
-      return 409;
-    case absl::StatusCode::kResourceExhausted:
-      return 429;
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    case absl::StatusCode::kDeadlineExceeded:
-      return 504;
-    default:
-      return 500;
-  }
-}
-
-void SendJson(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), kJson);
-}
-
-void SendError(httplib::Response& res, int status, const std::string& message) {
-  std::string field;
-  if (status == 400) field = message.substr(0, message.find(':'));
-  SendJson(res, status, {{"error", {{"status", status}, {"field", field}, {"message", message}}}});
-}
-
-void SendError(httplib::Response& res, const absl::Status& s) {
-  const int status = HttpStatus(s.code());
-  if (status >= 500) common::LogWarn("dashboard.error", {{"status", status}, {"error", s.message()}});
-  SendError(res, status, std::string(s.message()));
-}
-
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-// An error page: no script, the dashboard's stylesheet, a way back.
-void SendPage(httplib::Response& res, int status, const std::string& title, const std::string& text) {
-  res.status = status;
-  res.set_content("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + Escape(title) +
-                      " - healthtwin</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body>"
-                      "<main><h1 id=\"error-title\">" +
-                      Escape(title) + "</h1><p id=\"error-text\">" + Escape(text) +
-                      "</p><p><a href=\"/patients\">Back to my patients</a></p></main></body></html>\n",
-                  "text/html; charset=utf-8");
-}
-
-void SendPageError(httplib::Response& res, const absl::Status& s) {
-  const int status = HttpStatus(s.code());
-  switch (status) {
-    case 403:
-      return SendPage(res, 403, "403 Forbidden",
-                      "You are not on this patient's care team. This attempt has been recorded.");
-    case 404:
-      return SendPage(res, 404, "404 Not found", std::string(s.message()));
-    case 400:
-      return SendPage(res, 400, "400 Bad request", std::string(s.message()));
-    default:
-      common::LogWarn("dashboard.error", {{"status", status}, {"error", s.message()}});
-      return SendPage(res, status, std::to_string(status) + " Unavailable", "Please try again shortly.");
-  }
-}
-
 void SendAsset(httplib::Response& res, std::string_view name) {
   const EmbeddedAsset* a = FindAsset(name);
   if (a == nullptr) return SendPage(res, 404, "404 Not found", "No such page.");
   res.status = 200;
   res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->content_type);
-}
-
-absl::StatusOr<json> ToJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  std::string out;
-  if (auto s = google::protobuf::util::MessageToJsonString(m, &out, options); !s.ok()) {
-    return absl::InternalError("json: " + std::string(s.message()));
-  }
-  return json::parse(out);
 }
 
 bool IsOpen(alerts_v1::AlertState s) {
@@ -183,7 +69,7 @@ absl::Status ListAllAlerts(ClinicianServiceImpl& domain, const common::Caller& c
 }  // namespace
 
 DashboardApi::DashboardApi(ClinicianServiceImpl& domain, std::function<int64_t()> now_us)
-    : domain_(domain), now_us_(std::move(now_us)) {
+    : domain_(domain), now_us_(now_us), live_(domain, now_us) {
   if (RAND_bytes(csrf_key_.data(), static_cast<int>(csrf_key_.size())) != 1) {
     common::LogError("dashboard.csrf_key", {{"error", "RAND_bytes failed"}});
     std::abort();  // cannot happen on a seeded OpenSSL; a guessable key must never be used
@@ -241,6 +127,8 @@ void DashboardApi::Register(httplib::Server& server) {
   server.Get("/api/patients", [this](const auto& req, auto& res) { Patients(req, res); });
   server.Get(R"(/api/patients/([^/]+)/vitals)", [this](const auto& req, auto& res) { Vitals(req, res); });
   server.Get(R"(/api/patients/([^/]+)/alerts)", [this](const auto& req, auto& res) { Alerts(req, res); });
+  server.Get(R"(/api/patients/([^/]+)/twin)", [this](const auto& req, auto& res) { Twin(req, res); });
+  live_.Register(server);
   server.Post(R"(/api/alerts/([^/]+)/acknowledge)", [this](const auto& req, auto& res) { Acknowledge(req, res); });
 
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
@@ -288,12 +176,14 @@ void DashboardApi::Patients(const httplib::Request& req, httplib::Response& res)
   struct Counts {
     int open[4] = {0, 0, 0, 0};  // by Priority number
     int unacked[4] = {0, 0, 0, 0};
+    int drift = 0;  // open alerts of the twin_drift rule: the twin's drift events not yet closed
   };
   std::map<std::string, Counts> counts;
   for (const auto& a : alerts.alerts()) {
     const int p = std::clamp(static_cast<int>(a.priority()), 0, 3);
     if (IsOpen(a.state())) counts[a.patient_id()].open[p]++;
     if (NeedsAcknowledgement(a.state())) counts[a.patient_id()].unacked[p]++;
+    if (IsOpen(a.state()) && a.rule_id() == "twin_drift") counts[a.patient_id()].drift++;
   }
 
   const int64_t now = now_us_();
@@ -317,19 +207,34 @@ void DashboardApi::Patients(const httplib::Request& req, httplib::Response& res)
     auto p = ToJson(patient);
     if (!p.ok()) return SendError(res, p.status());
     json row = {{"patient", *p}, {"latest", json::array()}};
+    std::vector<LatestVital> for_news2;
     for (const auto& [type, b] : latest) {
       auto j = ToJson(*b);
       if (!j.ok()) return SendError(res, j.status());
       // Age of the bucket's end (the newest sample in it is at most that old).
       const int64_t end_us = Micros(b->bucket_start()) + int64_t{kLatestBucketS} * 1'000'000;
-      (*j)["ageS"] = std::max<int64_t>(0, (now - end_us) / 1'000'000);
+      const int64_t age_s = std::max<int64_t>(0, (now - end_us) / 1'000'000);
+      (*j)["ageS"] = age_s;
       row["latest"].push_back(*j);
+      for_news2.push_back({type, b->mean(), age_s});
     }
+    const std::optional<News2Summary> news2 = SummarizeNews2(for_news2);
+    row["news2"] = news2 ? json{{"score", news2->score},
+                                {"risk", news2->risk},
+                                {"partial", news2->partial},
+                                {"missing", news2->missing},
+                                {"oldestAgeS", news2->oldest_age_s}}
+                         : json(nullptr);
+    row["twin"] = TwinStatus(*caller, patient.patient_id());
     const Counts& c = counts[patient.patient_id()];
     row["openAlerts"] = {{"high", c.open[3]}, {"medium", c.open[2]}, {"low", c.open[1]}};
     row["unacknowledged"] = {{"high", c.unacked[3]}, {"medium", c.unacked[2]}, {"low", c.unacked[1]}};
-    // Acuity: the unacknowledged alerts by priority, then the open ones (higher sorts first).
-    row["acuity"] = json::array({c.unacked[3], c.unacked[2], c.unacked[1], c.open[3], c.open[2], c.open[1]});
+    row["twin"]["driftEvents"] = c.drift;
+    // Acuity (higher sorts first): unacknowledged high and medium alerts, then the NEWS2 score
+    // (RCP 2017: the aggregate sets the urgency of the clinical response; a partial score is a
+    // lower bound, still an order), then unacknowledged low alerts and the open ones.
+    row["acuity"] = json::array(
+        {c.unacked[3], c.unacked[2], news2 ? news2->score : -1, c.unacked[1], c.open[3], c.open[2], c.open[1]});
     rows.push_back(std::move(row));
   }
   std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
@@ -339,10 +244,7 @@ void DashboardApi::Patients(const httplib::Request& req, httplib::Response& res)
   SendJson(res, 200,
            {{"subject", caller->identity.common_name},
             {"patients", std::move(rows)},
-            {"alertsTruncated", alerts_truncated},
-            // Not yet served by the domain layer to other edges (issue 14 later slices).
-            {"news2", "not available"},
-            {"twinStatus", "not available"}});
+            {"alertsTruncated", alerts_truncated}});
 }
 
 void DashboardApi::Vitals(const httplib::Request& req, httplib::Response& res) {

@@ -13,7 +13,15 @@
 //                                       QueryVitalsResponse (raw, or min/max/mean buckets for long
 //                                       ranges) plus mode, bucketS, truncated
 //   GET  /api/patients/{id}/alerts      ListAlertsResponse of that patient
+//   GET  /api/patients/{id}/twin?horizon_h=
+//                                       {twin: TwinSnapshot or null ("no twin yet"), prediction:
+//                                       PredictResponse (90 % intervals, hourly, default 24 h ahead
+//                                       of the twin's state) or null with predictionError}
 //   POST /api/alerts/{id}/acknowledge   X-CSRF-Token required (403 without); body {"note": "..."}
+//   GET  /api/events                    server-sent events (dashboard_live.h)
+//
+// The patient list's rows carry NEWS2 from the latest vitals (news2_summary.h, partial when it
+// is) and the twin's status (GetTwinAs), and open twin_drift alerts count as drift events.
 //
 // Proto messages are rendered with protobuf's JSON mapping (lowerCamel names, enum names,
 // RFC 3339 times). Errors are {"error": {"status", "field", "message"}} with 400 naming the bad
@@ -34,9 +42,11 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "clinician_api/clinician_service.h"
+#include "clinician_api/dashboard_live.h"
 
 namespace healthtwin::clinician {
 
@@ -51,16 +61,23 @@ class DashboardApi {
   // The CSRF token of the person named `common_name` (stable for this process).
   std::string CsrfToken(const std::string& common_name) const;
 
+  // Ends the open event streams: call before stopping the listener (DashboardLive::Stop).
+  void StopStreams() { live_.Stop(); }
+
  private:
   void Patients(const httplib::Request& req, httplib::Response& res);
   void Vitals(const httplib::Request& req, httplib::Response& res);
   void Alerts(const httplib::Request& req, httplib::Response& res);
   void Acknowledge(const httplib::Request& req, httplib::Response& res);
   void PatientPage(const httplib::Request& req, httplib::Response& res);
+  void Twin(const httplib::Request& req, httplib::Response& res);  // dashboard_twin.cc
+  // {state: calibrated|uncalibrated|none|error, ...} for the patient list (dashboard_twin.cc).
+  nlohmann::json TwinStatus(const Caller& caller, const std::string& patient_id);
 
   ClinicianServiceImpl& domain_;
   const std::function<int64_t()> now_us_;
   std::array<unsigned char, 32> csrf_key_{};
+  DashboardLive live_;
 };
 
 }  // namespace healthtwin::clinician

@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<clinician::HttpsListener> dashboard_https =
       start(dashboard_port, dashboard_port_file, [&](httplib::Server& s) { dashboard.Register(s); });
   const auto stop_https = [&] {
+    dashboard.StopStreams();  // open event streams end, so the listener's Stop does not wait on them
     for (auto* l : {&https, &dashboard_https}) {
       if (*l) (*l)->Stop();
     }

@@ -56,3 +56,32 @@ ht.setStatus = function (text, isError) {
   s.textContent = text;
   s.classList.toggle('error', !!isError);
 };
+
+// Live updates: server-sent events of /api/events (dashboard_live.h). `handlers` maps event
+// names ("alert", "vitals", "end") to functions of the parsed data. The browser reconnects
+// after a dropped connection by itself; an "end" from the server closes the stream for good.
+// document.body.dataset.live says where the stream is: connecting, on, reconnecting, ended.
+ht.live = function (query, handlers) {
+  const source = new EventSource('/api/events' + (query ? '?' + query : ''));
+  const indicator = document.getElementById('live');
+  const show = (state, text) => {
+    document.body.dataset.live = state;
+    if (indicator) indicator.textContent = text;
+  };
+  show('connecting', 'Live updates: connecting…');
+  source.addEventListener('ready', () => show('on', 'Live updates: on'));
+  source.addEventListener('error', () => {
+    if (source.readyState !== EventSource.CLOSED) show('reconnecting', 'Live updates: reconnecting…');
+    else show('ended', 'Live updates: off (reload the page)');
+  });
+  source.addEventListener('end', (ev) => {
+    source.close();
+    const data = JSON.parse(ev.data);
+    show('ended', 'Live updates: off (' + data.message + ')');
+    if (handlers.end) handlers.end(data);
+  });
+  for (const name of ['alert', 'vitals']) {
+    if (handlers[name]) source.addEventListener(name, (ev) => handlers[name](JSON.parse(ev.data)));
+  }
+  return source;
+};

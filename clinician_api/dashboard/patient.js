@@ -1,11 +1,17 @@
 // "Patient": heart rate and blood pressure over the chosen range (uPlot; raw samples, or the
-// bucketed min/max/mean shown as a band for long ranges) and the alert list with Acknowledge.
+// bucketed min/max/mean shown as a band for long ranges), the twin's expected values with 90 %
+// intervals over the observations and its parameters, and the alert list with Acknowledge.
+// Alerts and, while the range ends now, vitals update live (server-sent events, ht.live).
 'use strict';
 
 (function () {
   const patientId = decodeURIComponent(location.pathname.split('/')[2] || '');
   const ACKABLE = new Set(['ALERT_STATE_OPEN', 'ALERT_STATE_ESCALATED', 'ALERT_STATE_LATCHED']);
   const plots = {};
+  // The vitals and twin last loaded, for the twin overlay and live appends.
+  const loaded = { hr: null, bp: null, twin: null, range: null };
+  let liveAlerts = 0;
+  let liveSamples = 0;
 
   function toInput(ms) {
     return new Date(ms).toISOString().slice(0, 16);
@@ -81,12 +87,149 @@
                                          : 'Min/max band and mean per ' + d.bucketS + ' s';
     document.getElementById('hr-mode').textContent = mode(hr);
     document.getElementById('bp-mode').textContent = mode(bp);
+    loaded.hr = hr;
+    loaded.bp = bp;
+    drawVitals();
+  }
+
+  function drawVitals() {
+    const hr = loaded.hr;
+    const bp = loaded.bp;
     draw('hr', 'hr-plot', [Object.assign(columns(hr, 'VITAL_TYPE_HEART_RATE'),
                                          { label: 'Heart rate', stroke: '#1f6fb2', band: 'rgba(31,111,178,0.2)' })]);
     draw('bp', 'bp-plot', [
       Object.assign(columns(bp, 'VITAL_TYPE_SYSTOLIC_BP'), { label: 'Systolic', stroke: '#b35900', band: 'rgba(179,89,0,0.2)' }),
       Object.assign(columns(bp, 'VITAL_TYPE_DIASTOLIC_BP'), { label: 'Diastolic', stroke: '#000', band: 'rgba(0,0,0,0.15)' }),
     ]);
+    drawTwin();
+  }
+
+  // One plot of a vital: the observations (raw, or bucket means) and the twin's expected value
+  // with its 90 % interval as a band, on the union of their times.
+  function drawOverlay(key, elementId, data, type, label, stroke, band) {
+    const el = document.getElementById(elementId);
+    const obs = columns(data, type).cols;
+    const pred = loaded.twin.prediction.points.filter((p) => p.type === type);
+    if (pred.length === 0) {
+      el.replaceChildren();
+      return 0;
+    }
+    const byTime = new Map();
+    const slot = (t) => {
+      if (!byTime.has(t)) byTime.set(t, [null, null, null, null]);
+      return byTime.get(t);
+    };
+    obs[0].forEach((t, i) => { slot(t)[0] = obs[1][i]; });
+    for (const p of pred) {
+      const row = slot(Date.parse(p.at) / 1000);
+      row[1] = p.mean;
+      row[2] = p.lower;
+      row[3] = p.upper;
+    }
+    const xs = Array.from(byTime.keys()).sort((a, b) => a - b);
+    const cols = [xs, [], [], [], []];
+    for (const t of xs) {
+      const r = byTime.get(t);
+      for (let i = 0; i < 4; i++) cols[i + 1].push(r[i]);
+    }
+    if (plots[key]) plots[key].destroy();
+    el.replaceChildren();
+    const width = Math.max(320, el.clientWidth || 900);
+    plots[key] = new uPlot({
+      width: width, height: 260, scales: { x: { time: true } }, cursor: { drag: { x: true, y: false } },
+      series: [{}, { label: label + ' observed', stroke: stroke, width: 1, spanGaps: true },
+               { label: 'Twin expected', stroke: '#000', width: 2, dash: [8, 4], spanGaps: true },
+               { label: 'Twin 90 % lower', stroke: '#555', width: 0.5, spanGaps: true },
+               { label: 'Twin 90 % upper', stroke: '#555', width: 0.5, spanGaps: true }],
+      bands: [{ series: [4, 3], fill: band }],
+    }, cols, el);
+    el.dataset.predicted = String(pred.length);
+    el.dataset.points = String(obs[0].length);
+    el.setAttribute('aria-description', obs[0].length + ' observations and ' + pred.length +
+                    ' expected values of the twin with 90 % intervals');
+    return pred.length;
+  }
+
+  function drawTwin() {
+    const t = loaded.twin;
+    if (!t || !loaded.hr) return;
+    const status = document.getElementById('twin-status');
+    const tbody = document.querySelector('#twin-params tbody');
+    tbody.replaceChildren();
+    for (const id of ['twin-hr-plot', 'twin-bp-plot', 'twin-hr-title', 'twin-bp-title']) {
+      document.getElementById(id).hidden = !(t.twin && t.prediction);
+    }
+    if (!t.twin) {
+      status.textContent = 'No twin yet: ' + (t.message || 'the twin has no data yet');
+      document.body.dataset.twin = 'none';
+      return;
+    }
+    const snap = t.twin;
+    status.textContent = (snap.calibrated ? 'Calibrated' : 'Not calibrated yet (population prior)') + ', version ' +
+      snap.version + ', updated ' + snap.createdAt + (t.prediction ? '. Expected values ' + t.horizonH +
+      ' h ahead of the twin\'s newest data, hourly.' : '. No prediction: ' + t.predictionError);
+    for (const p of snap.parameters) {
+      const tr = document.createElement('tr');
+      const cells = [p.name, p.value.toPrecision(4), p.lower90.toPrecision(4) + ' to ' + p.upper90.toPrecision(4),
+                     p.fixedAtPrior ? 'population prior' : 'this patient'];
+      cells.forEach((c, i) => {
+        const cell = document.createElement(i === 0 ? 'th' : 'td');
+        if (i === 0) cell.scope = 'row';
+        cell.textContent = c;
+        tr.append(cell);
+      });
+      tbody.append(tr);
+    }
+    let predicted = 0;
+    if (t.prediction) {
+      predicted += drawOverlay('twinHr', 'twin-hr-plot', loaded.hr, 'VITAL_TYPE_HEART_RATE', 'Heart rate', '#1f6fb2',
+                               'rgba(0,0,0,0.12)');
+      predicted += drawOverlay('twinBp', 'twin-bp-plot', loaded.bp, 'VITAL_TYPE_SYSTOLIC_BP', 'Systolic', '#b35900',
+                               'rgba(0,0,0,0.12)');
+    }
+    document.body.dataset.twin = snap.calibrated ? 'calibrated' : 'uncalibrated';
+    document.body.dataset.twinPredicted = String(predicted);
+  }
+
+  async function loadTwin() {
+    try {
+      loaded.twin = await ht.fetchJson('/api/patients/' + encodeURIComponent(patientId) + '/twin');
+    } catch (e) {
+      document.getElementById('twin-status').textContent = 'Could not load the twin: ' + e.message;
+      document.body.dataset.twin = 'error';
+      return;
+    }
+    drawTwin();
+  }
+
+  // A live alert event: its row replaced, or added on top.
+  function onAlert(ev) {
+    const a = ev.alert;
+    const tbody = document.querySelector('#alerts tbody');
+    const row = alertRow(a);
+    const old = tbody.querySelector('tr[data-alert-id="' + CSS.escape(a.alertId) + '"]');
+    if (old) {
+      old.replaceWith(row);
+    } else {
+      for (const empty of tbody.querySelectorAll('tr:not([data-alert-id])')) empty.remove();
+      tbody.prepend(row);
+    }
+    liveAlerts++;
+    document.body.dataset.liveAlerts = String(liveAlerts);
+    ht.setStatus('Alert ' + ev.kind.replace('KIND_', '').toLowerCase() + ': ' + a.summary);
+  }
+
+  // New samples: appended to raw plots whose range ends now (a past range stays as loaded).
+  function onVitals(data) {
+    const r = loaded.range;
+    if (!r || !r.live || !loaded.hr || loaded.hr.mode !== 'raw' || loaded.bp.mode !== 'raw') return;
+    for (const s of data.samples) {
+      if (s.type === 'VITAL_TYPE_HEART_RATE') loaded.hr.samples.push(s);
+      if (s.type === 'VITAL_TYPE_SYSTOLIC_BP' || s.type === 'VITAL_TYPE_DIASTOLIC_BP') loaded.bp.samples.push(s);
+    }
+    liveSamples += data.samples.length;
+    document.body.dataset.liveSamples = String(liveSamples);
+    drawVitals();
   }
 
   function stateText(state) {
@@ -149,6 +292,9 @@
 
   async function show(range) {
     document.body.dataset.ready = 'loading';
+    // A range that ends within the last 5 minutes follows live vitals.
+    range.live = range.to >= Date.now() - 5 * 60 * 1000;
+    loaded.range = range;
     document.getElementById('from').value = toInput(range.from);
     document.getElementById('to').value = toInput(range.to);
     try {
@@ -181,6 +327,12 @@
       ht.setStatus('Could not load the session: ' + e.message, true);
       return;
     }
-    show(initialRange());
+    const range = initialRange();
+    await Promise.all([show(range), loadTwin()]);
+    // Vitals from where the page's data ends (at most an hour back; the server's limit).
+    const since = Math.max(range.to, Date.now() - 55 * 60 * 1000);
+    ht.live('patient=' + encodeURIComponent(patientId) +
+            (range.live ? '&since=' + encodeURIComponent(new Date(Math.min(since, Date.now())).toISOString()) : ''),
+            { alert: onAlert, vitals: onVitals });
   });
 })();

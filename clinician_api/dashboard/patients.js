@@ -42,9 +42,52 @@
     return td;
   }
 
+  function news2Cell(row) {
+    const td = document.createElement('td');
+    td.className = 'news2';
+    const n = row.news2;
+    if (!n) {
+      td.textContent = '—';
+      td.setAttribute('aria-label', 'NEWS2: no fresh vital signs');
+      return td;
+    }
+    // "≥" and the word "partial" say it is a lower bound; the risk band is written out.
+    td.append((n.partial ? '≥' : '') + n.score + ' (' + n.risk + (n.partial ? ', partial' : '') + ')');
+    if (n.partial) {
+      td.title = 'Missing: ' + n.missing.join(', ');
+      td.setAttribute('aria-label', 'NEWS2 at least ' + n.score + ', ' + n.risk + ' risk, partial; missing ' +
+                      n.missing.join(', '));
+    }
+    return td;
+  }
+
+  function twinCell(row) {
+    const td = document.createElement('td');
+    td.className = 'twin';
+    const t = row.twin;
+    const text = {
+      calibrated: 'Calibrated',
+      uncalibrated: 'Not calibrated yet',
+      none: 'No twin yet',
+      error: 'Unavailable',
+    }[t.state] || t.state;
+    td.append(text);
+    if (t.updatedAt) {
+      const when = document.createElement('span');
+      when.className = 'age';
+      when.textContent = ' (v' + t.version + ', ' + t.updatedAt.replace('T', ' ').replace(/\..*|Z$/, '') + ' UTC)';
+      td.append(when);
+    }
+    if (t.driftEvents > 0) {
+      td.append(document.createElement('br'), '⚠ Drift events: ' + t.driftEvents);
+    }
+    if (t.lastCalibrationError) td.title = 'Last calibration failed: ' + t.lastCalibrationError;
+    return td;
+  }
+
   async function load() {
     try {
-      await ht.loadSession();
+      if (!ht.session) await ht.loadSession();
       const data = await ht.fetchJson('/api/patients');
       const tbody = document.querySelector('#patients tbody');
       tbody.replaceChildren();
@@ -58,7 +101,7 @@
         a.href = '/patients/' + encodeURIComponent(id);
         a.textContent = id;
         th.append(a);
-        tr.append(th, alertCell(row));
+        tr.append(th, alertCell(row), news2Cell(row), twinCell(row));
         for (const types of COLUMNS) tr.append(vitalCell(row, types));
         tbody.append(tr);
       }
@@ -70,5 +113,18 @@
     }
   }
 
-  document.addEventListener('DOMContentLoaded', load);
+  // An alert event changes counts and order: reload the list (at most once a second).
+  let reloadTimer = null;
+  function reloadSoon() {
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null;
+      load();
+    }, 1000);
+  }
+
+  document.addEventListener('DOMContentLoaded', async () => {
+    await load();
+    ht.live('', { alert: reloadSoon });
+  });
 })();

@@ -9,12 +9,17 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/pg.h"
 #include "services/common/time_util.h"
+#include "services/twin/patient_model.h"
+#include "services/twin/twin_keeper.h"
 #include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
@@ -85,7 +90,9 @@ class DashboardBrowserTest : public ::testing::Test {
                                    "--alerts-addr",
                                    slice_->alerts_address(),
                                    "--twin-addr",
-                                   "127.0.0.1:1"},
+                                   slice_->data_address(),
+                                   "--twin-identity",
+                                   "ingest"},
                                   work_ / "port");
     ASSERT_TRUE(process.ok()) << process.status();
     api_ = std::move(*process);
@@ -110,17 +117,21 @@ class DashboardBrowserTest : public ::testing::Test {
     Sql("INSERT INTO patients (patient_id) VALUES ('pat-a'), ('pat-b'), ('pat-c')");
     Sql("INSERT INTO care_team (patient_id, member) VALUES ('pat-a', 'dr-alice'), ('pat-c', 'dr-alice'),"
         " ('pat-b', 'dr-bob')");
-    const auto vitals = [&](const std::string& device, int type, const std::string& value, const std::string& unit,
+    // One statement, oldest first: the vitals arrive (ingest_seq) in time order across types, as
+    // a bridge delivers them, so the twin keeper of the twin test absorbs them all.
+    const auto series = [&](const std::string& device, int type, const std::string& value, const std::string& unit,
                             int step_min, int n) {
-      Sql("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
-          " bridge_id) SELECT 'pat-a', '" +
-          device + "', " + std::to_string(type) + ", " + value + ", '" + unit + "', timestamptz 'epoch' + (" +
-          std::to_string(to_us_) + " - i::bigint * " + std::to_string(step_min * kMinuteUs) +
-          ") * interval '1 microsecond', i, 'bridge-001' FROM generate_series(1, " + std::to_string(n) + ") i");
+      return "SELECT '" + device + "' AS device_id, " + std::to_string(type) + " AS vital_type, " + value +
+             " AS value, '" + unit + "' AS ucum_unit, timestamptz 'epoch' + (" + std::to_string(to_us_) +
+             " - i::bigint * " + std::to_string(step_min * kMinuteUs) +
+             ") * interval '1 microsecond' AS measured_at, i AS seq FROM generate_series(1, " + std::to_string(n) +
+             ") i";
     };
-    vitals("hr-1", 1, "70 + (i % 37) - 18", "/min", 1, kDays * kMinutesPerDay);
-    vitals("cuff-sys", 2, "125 + (i % 11)", "mm[Hg]", 60, kDays * 24);
-    vitals("cuff-dia", 3, "80 + (i % 7)", "mm[Hg]", 60, kDays * 24);
+    Sql("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+        " bridge_id) SELECT 'pat-a', device_id, vital_type, value, ucum_unit, measured_at, seq, 'bridge-001' FROM (" +
+        series("hr-1", 1, "70 + (i % 37) - 18", "/min", 1, kDays * kMinutesPerDay) + " UNION ALL " +
+        series("cuff-sys", 2, "125 + (i % 11)", "mm[Hg]", 60, kDays * 24) + " UNION ALL " +
+        series("cuff-dia", 3, "80 + (i % 7)", "mm[Hg]", 60, kDays * 24) + ") s ORDER BY measured_at, vital_type");
     Sql("INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
         " peak_value, ucum_unit, duration_s) VALUES"
         " ('pat-a', 'spo2_low', 2, 1, 'SpO2 below 90 % for 60 s (lowest 87 %)', now() - interval '9 minutes',"
@@ -140,8 +151,9 @@ class DashboardBrowserTest : public ::testing::Test {
                  "' AND patient_id = '" + patient + "' AND outcome = '" + outcome + "'");
   }
 
-  // Runs one scenario of dashboard_e2e.mjs; its JSON findings (discarded JSON on failure).
-  json Scenario(const std::string& name) {
+  // Runs one scenario of dashboard_e2e.mjs; its JSON findings (discarded JSON on failure). With
+  // `on_ready`: run once the script creates HT_WORK/live-ready, while the page stays open.
+  json Scenario(const std::string& name, const std::function<void()>& on_ready = {}) {
     SubprocessOptions options;
     options.extra_env = {"HT_DASH_PORT=" + std::to_string(port_),
                          "HT_PKI=" + pki_,
@@ -154,6 +166,14 @@ class DashboardBrowserTest : public ::testing::Test {
     auto node = Subprocess::Spawn("/usr/bin/node", {HT_E2E_SCRIPT, name}, options);
     EXPECT_TRUE(node.ok()) << node.status();
     if (!node.ok()) return json(json::value_t::discarded);
+    if (on_ready) {
+      const auto deadline = std::chrono::steady_clock::now() + 180s;
+      while (!fs::exists(work_ / "live-ready") && (*node)->Running() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+      }
+      EXPECT_TRUE(fs::exists(work_ / "live-ready")) << name << " never got its page live:\n" << (*node)->Stderr();
+      if (fs::exists(work_ / "live-ready")) on_ready();
+    }
     auto exit = (*node)->Wait(240s);
     EXPECT_TRUE(exit.ok()) << exit.status();
     EXPECT_TRUE(exit.ok() && exit->ToString() == "exit code 0")
@@ -171,6 +191,21 @@ class DashboardBrowserTest : public ::testing::Test {
   };
   // curl as `identity` (its client certificate), trusting the healthtwin CA; `extra` before the URL.
   Reply Curl(const std::string& identity, const std::string& path, std::vector<std::string> extra = {}) {
+    Reply r;
+    auto p = Subprocess::Spawn("/usr/bin/curl", CurlArgs(identity, path, std::move(extra)));
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (!p.ok()) return r;
+    auto exit = RunToExit(**p);
+    EXPECT_TRUE(exit.ok()) << exit.status();
+    const std::string out = (*p)->Stdout();
+    const size_t nl = out.rfind('\n');
+    if (nl == std::string::npos) return r;
+    r.status = std::atoi(out.c_str() + nl + 1);
+    r.body = json::parse(out.substr(0, nl), nullptr, /*allow_exceptions=*/false);
+    return r;
+  }
+  std::vector<std::string> CurlArgs(const std::string& identity, const std::string& path,
+                                    std::vector<std::string> extra) {
     const std::string host = "clinician_api:" + std::to_string(port_);
     std::vector<std::string> args = {"-sS",
                                      "--max-time",
@@ -192,18 +227,7 @@ class DashboardBrowserTest : public ::testing::Test {
       args.insert(args.end(), {"--data", ""});
     }
     args.push_back("https://" + host + path);
-    Reply r;
-    auto p = Subprocess::Spawn("/usr/bin/curl", args);
-    EXPECT_TRUE(p.ok()) << p.status();
-    if (!p.ok()) return r;
-    auto exit = RunToExit(**p);
-    EXPECT_TRUE(exit.ok()) << exit.status();
-    const std::string out = (*p)->Stdout();
-    const size_t nl = out.rfind('\n');
-    if (nl == std::string::npos) return r;
-    r.status = std::atoi(out.c_str() + nl + 1);
-    r.body = json::parse(out.substr(0, nl), nullptr, /*allow_exceptions=*/false);
-    return r;
+    return args;
   }
   void ExpectBadField(const Reply& r, int status, const std::string& field) {
     EXPECT_EQ(r.status, status) << r.body.dump();
@@ -231,6 +255,13 @@ TEST_F(DashboardBrowserTest, DrAliceSeesExactlyHerPatientsMostAcuteFirst) {
   EXPECT_THAT(r["alertsText"][0].get<std::string>(), HasSubstr("High ×1"));  // text, not colour alone
   EXPECT_THAT(r["alertsText"][1].get<std::string>(), HasSubstr("Medium ×1"));
   EXPECT_EQ(r["focused"], "/patients/pat-c") << "Tab does not reach the first patient";
+  // NEWS2 of pat-a's fresh heart rate (53 /min: 0) and systolic pressure (126: 0), a lower bound:
+  // respiration, SpO2, oxygen, consciousness and temperature are missing. pat-c has no vitals.
+  EXPECT_EQ(r["news2Text"], json::array({"—", "≥0 (low, partial)"})) << r.dump();
+  EXPECT_THAT(r["news2Label"][1].get<std::string>(),
+              HasSubstr("missing respiratory_rate, spo2, oxygen, consciousness, temperature"));
+  EXPECT_EQ(r["twinText"], json::array({"No twin yet", "No twin yet"})) << r.dump();
+  EXPECT_GE(Audits("dr-alice", "twin.read", "pat-a", "allowed"), 1);
   EXPECT_THAT(r["csp"].get<std::string>(), HasSubstr("script-src 'self';"));
   EXPECT_THAT(r["csp"].get<std::string>(), HasSubstr("frame-ancestors 'none'"));
   EXPECT_THAT(r["hsts"].get<std::string>(), HasSubstr("max-age="));
@@ -269,6 +300,137 @@ TEST_F(DashboardBrowserTest, PatientPlotMatchesTheApiAndAcknowledgeChangesPageAn
   EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE patient_id = 'pat-a' AND alert_id::text = '" + alert_id + "'"), 1);
   EXPECT_EQ(Audits("dr-alice", "alert.acknowledge", "pat-a", "allowed"), 1);
   EXPECT_EQ(Audits("dr-alice", "patient.read", "pat-a", "allowed"), 2);
+}
+
+// Live updates (server-sent events): with the patient page open, an alert raised by the alerts
+// service (its table and NOTIFY, as the evaluator raises one) and a stored heart-rate sample
+// appear without a reload; dr-alice acknowledges the live alert; page, database and audit agree.
+TEST_F(DashboardBrowserTest, AnAlertRaisedWhileThePageIsOpenAppearsLiveAndIsAcknowledged) {
+  const json r = Scenario("live", [&] {
+    Sql("INSERT INTO alerts (patient_id, rule_id, priority, state, summary, condition_started_at, raised_at,"
+        " peak_value, ucum_unit, duration_s) VALUES ('pat-a', 'hr_high', 3, 1, 'Heart rate above 130 /min for 90 s',"
+        " now() - interval '2 minutes', now(), 151, '/min', 90)");
+    Sql("INSERT INTO alert_events (alert_id, kind, created_at) SELECT alert_id, 1, raised_at FROM alerts"
+        " WHERE patient_id = 'pat-a' AND rule_id = 'hr_high'");
+    Sql("NOTIFY alerts_new");
+    Sql("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+        " bridge_id) VALUES ('pat-a', 'hr-1', 1, 151, '/min', now() - interval '1 second', 999999, 'bridge-001')");
+  });
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["summary"], "Heart rate above 130 /min for 90 s");
+  EXPECT_THAT(r["priority"].get<std::string>(), HasSubstr("High"));  // text, not colour alone
+  EXPECT_EQ(r["before"], "open");
+  EXPECT_EQ(r["after"], "acknowledged");
+  EXPECT_EQ(r["navigations"], 1) << "the page was reloaded";
+  const std::string alert_id = r["alertId"];
+  EXPECT_EQ(Count("SELECT state FROM alerts WHERE alert_id = '" + alert_id + "'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM alerts WHERE rule_id = 'hr_high' AND patient_id = 'pat-a' AND"
+                  " alert_id::text = '" +
+                  alert_id + "'"),
+            1);
+  // The live sample: one more point on the heart-rate plot.
+  EXPECT_GE(r["liveSamples"].get<int>(), 1);
+  EXPECT_EQ(r["pointsAfter"].get<int>(), r["pointsBefore"].get<int>() + r["liveSamples"].get<int>());
+  // The stream went through the domain layer: subscription and polls audited like the gRPC edge.
+  EXPECT_GE(Audits("dr-alice", "alerts.subscribe", "pat-a", "allowed"), 1);
+  EXPECT_GE(Audits("dr-alice", "vitals.read", "pat-a", "allowed"), 3);
+  EXPECT_EQ(Audits("dr-alice", "alert.acknowledge", "pat-a", "allowed"), 1);
+  // The twin section says what the twin service has (this slice's twin has no snapshot of pat-a).
+  EXPECT_EQ(r["twin"], "none") << r.dump();
+  EXPECT_THAT(r["twinStatus"].get<std::string>(), HasSubstr("No twin yet"));
+  EXPECT_GE(Audits("dr-alice", "twin.read", "pat-a", "allowed"), 1);
+}
+
+// The twin overlay with a real twin: the twin keeper (healthtwin-twin's consumer, run here on the
+// slice's database) absorbs pat-a's 30 days and calibrates from them; the slice's twin service
+// then serves GetTwin and Predict from the snapshots, through the clinician API's domain layer.
+TEST_F(DashboardBrowserTest, TwinOverlayShowsExpectedValuesWithIntervalsOverTheObservations) {
+  Sql("UPDATE patients SET sex = 2, birth_year = 1970, height_cm = 175 WHERE patient_id = 'pat-a'");
+  {
+    const std::string twin_db = ServiceConnInfo(slice_->conninfo(), "twin");
+    common::PgPool pool(twin_db, 2);
+    twin::KeeperOptions options;
+    options.shard = *twin::ShardSpec::Create(0, 1);
+    twin::TwinKeeper keeper(pool, twin_db, std::make_shared<twin::ModelCache>(), options);
+    for (int round = 0; round < 1000; ++round) {
+      auto moved = keeper.RunOnce();
+      ASSERT_TRUE(moved.ok()) << moved.status();
+      if (*moved == 0) break;
+    }
+    ASSERT_TRUE(keeper.Flush().ok());
+  }
+  ASSERT_GE(Count("SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-a' AND ok"), 1)
+      << QueryText(slice_->conninfo(),
+                   "SELECT coalesce(string_agg(message, '; '), 'no attempt') FROM twin_calibrations WHERE NOT ok");
+  // The slice's twin service runs no consumer, so its first Predict restores the twin from the
+  // snapshot and builds the patient's observation models, which can outlast the clinician API's
+  // 10 s upstream deadline on a loaded machine (healthtwin-twin keeps its twins in memory). Warm
+  // it up; the page would otherwise say "No prediction: Deadline Exceeded".
+  for (int attempt = 0; attempt < 12; ++attempt) {
+    const Reply warm = Curl("dr-alice", "/api/patients/pat-a/twin");
+    if (warm.status == 200 && warm.body.is_object() && warm.body["prediction"].is_object()) break;
+    std::this_thread::sleep_for(2s);
+  }
+  const json r = Scenario("twin");
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["twin"], "calibrated") << r.dump();
+  EXPECT_THAT(r["twinStatus"].get<std::string>(), HasSubstr("Calibrated"));
+  EXPECT_EQ(r["twinParams"], 5);  // the twin's five parameters (twin.proto), each with its interval
+  EXPECT_EQ(r["paramsOrdered"], true) << "a parameter outside its own 90 % interval";
+  // 24 h ahead, hourly: 24 expected values per plotted vital, as many as the API returned.
+  EXPECT_EQ(r["predictionError"], "");
+  EXPECT_EQ(r["hrPredicted"], 24);
+  EXPECT_EQ(r["hrPredicted"], r["apiHrPredicted"]);
+  EXPECT_EQ(r["bpPredicted"], r["apiSbpPredicted"]);
+  EXPECT_EQ(r["intervalsOrdered"], true) << "a predicted mean outside its 90 % interval";
+  EXPECT_EQ(r["intervalLevel"], 0.9);
+  // The observations under the overlay: every heart-rate sample of the range.
+  EXPECT_EQ(r["hrObserved"], kMinutesPerDay);
+  EXPECT_GE(Audits("dr-alice", "twin.read", "pat-a", "allowed"), 1);
+  EXPECT_GE(Audits("dr-alice", "twin.predict", "pat-a", "allowed"), 1);
+  // dr-bob may not read her patient's twin: 403, audited.
+  EXPECT_EQ(Curl("dr-bob", "/api/patients/pat-a/twin").status, 403);
+  EXPECT_EQ(Audits("dr-bob", "twin.read", "pat-a", "denied"), 1);
+  ExpectBadField(Curl("dr-alice", "/api/patients/pat-a/twin?horizon_h=0"), 400, "horizon_h");
+}
+
+// The event stream without a browser: bad parameters are a 400 naming the field, another
+// clinician's patient a 403 (audited as the gRPC SubscribeAlerts refusal is), a caller's fourth
+// stream a 429, and streams whose client has gone are released (noticed at the next heartbeat).
+TEST_F(DashboardBrowserTest, EventStreamsAreCheckedAuditedCappedAndReleased) {
+  ExpectBadField(Curl("dr-alice", "/api/events?patient=pat%20a"), 400, "patient");
+  ExpectBadField(Curl("dr-alice", "/api/events?patient=pat-a&since=yesterday"), 400, "since");
+  ExpectBadField(Curl("dr-alice", "/api/events?patient=pat-a&since=2026-01-01T00:00:00Z"), 400, "since");
+  ExpectBadField(Curl("dr-alice", "/api/events?page=2"), 400, "page");
+  ExpectBadField(Curl("dr-bob", "/api/events?patient=pat-a"), 403, "");
+  EXPECT_EQ(Audits("dr-bob", "alerts.subscribe", "pat-a", "denied"), 1);
+
+  // dr-alice's three streams (her cap), each seen to start.
+  std::vector<std::unique_ptr<Subprocess>> streams;
+  for (int i = 0; i < 3; ++i) {
+    auto p = Subprocess::Spawn("/usr/bin/curl", CurlArgs("dr-alice", "/api/events", {"-N", "--max-time", "8"}));
+    ASSERT_TRUE(p.ok()) << p.status();
+    streams.push_back(*std::move(p));
+  }
+  for (auto& p : streams) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (p->Stdout().find("event: ready") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_THAT(p->Stdout(), HasSubstr("event: ready")) << p->Stderr();
+  }
+  ExpectBadField(Curl("dr-alice", "/api/events"), 429, "");
+  // Another caller is not held back by her streams.
+  const Reply bob = Curl("dr-bob", "/api/events", {"--max-time", "2"});
+  EXPECT_EQ(bob.status, 200);
+  // Her streams' clients give up (curl --max-time); the server releases them at its next write.
+  for (auto& p : streams) (void)p->Wait(30s);
+  int status = 0;
+  for (int attempt = 0; attempt < 30 && status != 200; ++attempt) {
+    status = Curl("dr-alice", "/api/events", {"--max-time", "2"}).status;
+    if (status != 200) std::this_thread::sleep_for(1s);
+  }
+  EXPECT_EQ(status, 200) << "her streams were not released after their clients left";
 }
 
 TEST_F(DashboardBrowserTest, DrBobGets403OnHerPatientAndItIsAudited) {

@@ -8,6 +8,10 @@
 //     patients   dr-alice's "My patients" (Playwright client-certificate proxy)
 //     patient    dr-alice's patient page, plot points vs the API, CSRF refusal, Acknowledge
 //                (Chromium's own TLS stack: NSS database in a private HOME, auto-selected cert)
+//     live       dr-alice has the patient page open (native TLS); the test raises an alert and
+//                stores a heart-rate sample once "$HT_WORK/live-ready" exists; both appear
+//                without a reload, she acknowledges the alert; also the twin section
+//     twin       dr-alice's patient page with a calibrated twin: overlay and parameters vs the API
 //     forbidden  dr-bob opens dr-alice's patient: 403 page
 //     refused    no certificate (native TLS) and a foreign-CA certificate (proxy): no page
 //
@@ -94,6 +98,10 @@ const scenarios = {
       await ready(page);
       const rows = await page.$$eval('#patients tbody tr', (trs) => trs.map((tr) => tr.dataset.patientId));
       const alertsText = await page.$$eval('#patients tbody tr td:nth-child(2)', (tds) => tds.map((t) => t.textContent));
+      const news2Text = await page.$$eval('#patients tbody tr td.news2', (tds) => tds.map((t) => t.textContent));
+      const news2Label = await page.$$eval('#patients tbody tr td.news2', (tds) => tds.map((t) => t.getAttribute('aria-label')));
+      const twinText = await page.$$eval('#patients tbody tr td.twin', (tds) => tds.map((t) => t.textContent));
+      await page.waitForSelector('body[data-live="on"]', { timeout: 30000 });
       // Keyboard: Tab reaches the first patient's link.
       let focused = '';
       for (let i = 0; i < 5 && !focused.startsWith('/patients/'); ++i) {
@@ -101,7 +109,7 @@ const scenarios = {
         focused = await page.evaluate(() => document.activeElement.getAttribute('href') || '');
       }
       const screenshot = await shot(page, 'my-patients');
-      return { rows, alertsText, focused, csp: headers['content-security-policy'], hsts: headers['strict-transport-security'],
+      return { rows, alertsText, news2Text, news2Label, twinText, focused, csp: headers['content-security-policy'], hsts: headers['strict-transport-security'],
                nosniff: headers['x-content-type-options'], cache: headers['cache-control'], screenshot };
     } finally {
       await browser.close();
@@ -156,6 +164,85 @@ const scenarios = {
                screenshots: [patientShot, ackShot, longShot] };
     } finally {
       await context.close();
+    }
+  },
+
+  async live() {
+    const context = await nativeContext('dr-alice');
+    try {
+      const page = context.pages()[0] || (await context.newPage());
+      const patient = env('HT_PATIENT');
+      const range = `from=${encodeURIComponent(env('HT_FROM'))}&to=${encodeURIComponent(env('HT_TO'))}`;
+      const res = await page.goto(`${NATIVE_ORIGIN}/patients/${patient}?${range}`);
+      expect(res.status() === 200, `patient status ${res.status()}`);
+      await ready(page);
+      await page.waitForSelector('body[data-live="on"]', { timeout: 30000 });
+      await page.waitForSelector('body[data-twin]', { timeout: 30000 });
+      const twin = await page.getAttribute('body', 'data-twin');
+      const twinStatus = (await page.textContent('#twin-status')).trim();
+      const twinParams = await page.$$eval('#twin-params tbody tr', (trs) => trs.length);
+      const twinPredicted = Number((await page.getAttribute('body', 'data-twin-predicted')) || '0');
+      const twinShot = await shot(page, 'patient-no-twin');
+      const pointsBefore = Number(await page.getAttribute('#hr-plot', 'data-points'));
+      const rowsBefore = await page.$$eval('#alerts tbody tr[data-alert-id]', (trs) => trs.map((tr) => tr.dataset.alertId));
+      // The test raises the alert and stores the sample now; nothing reloads the page.
+      fs.writeFileSync(path.join(WORK, 'live-ready'), '');
+      await page.waitForFunction((known) => [...document.querySelectorAll('#alerts tbody tr[data-alert-id]')]
+                                   .some((tr) => !known.includes(tr.dataset.alertId)), rowsBefore, { timeout: 60000 });
+      const alertId = await page.evaluate((known) => [...document.querySelectorAll('#alerts tbody tr[data-alert-id]')]
+                                            .find((tr) => !known.includes(tr.dataset.alertId)).dataset.alertId, rowsBefore);
+      const summary = (await page.textContent(`tr[data-alert-id="${alertId}"] td:nth-child(3)`)).trim();
+      const before = (await page.textContent(`tr[data-alert-id="${alertId}"] .state`)).trim();
+      const priority = (await page.textContent(`tr[data-alert-id="${alertId}"] td:nth-child(1)`)).trim();
+      const liveShot = await shot(page, 'patient-live-alert');
+      await page.click(`tr[data-alert-id="${alertId}"] button`);
+      await page.waitForFunction((id) => document.querySelector(`tr[data-alert-id="${id}"] .state`)
+                                   ?.textContent.trim() === 'acknowledged', alertId, { timeout: 10000 });
+      const after = (await page.textContent(`tr[data-alert-id="${alertId}"] .state`)).trim();
+      // The new sample arrives within a vitals poll (5 s) and is drawn.
+      await page.waitForSelector('body[data-live-samples]', { timeout: 30000 });
+      const liveSamples = Number(await page.getAttribute('body', 'data-live-samples'));
+      const pointsAfter = Number(await page.getAttribute('#hr-plot', 'data-points'));
+      const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+      const ackShot = await shot(page, 'patient-live-acknowledged');
+      return { twin, twinStatus, twinParams, twinPredicted, alertId, summary, priority, before, after, liveSamples,
+               pointsBefore, pointsAfter, navigations, screenshots: [twinShot, liveShot, ackShot] };
+    } finally {
+      await context.close();
+    }
+  },
+
+  async twin() {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await (await proxyContext(browser, 'dr-alice')).newPage();
+      const patient = env('HT_PATIENT');
+      const range = `from=${encodeURIComponent(env('HT_FROM'))}&to=${encodeURIComponent(env('HT_TO'))}`;
+      const res = await page.goto(`${PROXY_ORIGIN}/patients/${patient}?${range}`);
+      expect(res.status() === 200, `patient status ${res.status()}`);
+      await ready(page);
+      await page.waitForSelector('body[data-twin]', { timeout: 30000 });
+      const twin = await page.getAttribute('body', 'data-twin');
+      const twinStatus = (await page.textContent('#twin-status')).trim();
+      const params = await page.$$eval('#twin-params tbody tr', (trs) => trs.map((tr) =>
+        [...tr.children].map((c) => c.textContent)));
+      const api = await page.evaluate(async (p) => (await fetch(`/api/patients/${p}/twin`)).json(), patient);
+      const paramsOrdered = api.twin.parameters.every((p) => p.lower90 <= p.value && p.value <= p.upper90);
+      const points = api.prediction ? api.prediction.points : [];
+      const intervalsOrdered = points.length > 0 && points.every((p) => p.lower <= p.mean && p.mean <= p.upper);
+      const count = (type) => points.filter((p) => p.type === type).length;
+      const attr = async (sel, name) => Number((await page.getAttribute(sel, name)) || '0');
+      await page.locator('#twin-title').scrollIntoViewIfNeeded();
+      const screenshot = await shot(page, 'patient-twin');
+      return { twin, twinStatus, twinParams: params.length, params, paramsOrdered, intervalsOrdered,
+               intervalLevel: api.intervalLevel, predictionError: api.predictionError || '',
+               hrPredicted: await attr('#twin-hr-plot', 'data-predicted'),
+               hrObserved: await attr('#twin-hr-plot', 'data-points'),
+               bpPredicted: await attr('#twin-bp-plot', 'data-predicted'),
+               apiHrPredicted: count('VITAL_TYPE_HEART_RATE'), apiSbpPredicted: count('VITAL_TYPE_SYSTOLIC_BP'),
+               screenshot };
+    } finally {
+      await browser.close();
     }
   },
 
