@@ -224,7 +224,7 @@ void Evaluator::EvaluatePatient(const std::string& patient, const NewRows& rows,
   // is a view of it), not copied again at every instant.
   const rules::PreparedVitals prepared(in.vitals);
   for (int64_t now_us : rows.instants) {
-    for (Observation& o : engine_.Evaluate(in, prepared, now_us, JudgedAtDataInstants)) {
+    for (Observation& o : engine_.Evaluate(in, prepared, now_us, JudgedAtDataInstants, &rows.window->trackers)) {
       // observed_us 0: the rule had no input at all, so it has nothing to tell the lifecycle.
       if (o.observed_us == 0) continue;
       out.push_back(std::move(o));
