@@ -57,6 +57,8 @@ void RoundStats::Add(const RoundStats& r) {
   applied_one_by_one += r.applied_one_by_one;
   ms += r.ms;
   read_ms += r.read_ms;
+  read_select_ms += r.read_select_ms;
+  read_convert_ms += r.read_convert_ms;
   load_ms += r.load_ms;
   evaluate_ms += r.evaluate_ms;
   apply_ms += r.apply_ms;
@@ -224,7 +226,7 @@ void Evaluator::EvaluatePatient(const std::string& patient, const NewRows& rows,
   // is a view of it), not copied again at every instant.
   const rules::PreparedVitals prepared(in.vitals);
   for (int64_t now_us : rows.instants) {
-    for (Observation& o : engine_.Evaluate(in, prepared, now_us, JudgedAtDataInstants)) {
+    for (Observation& o : engine_.Evaluate(in, prepared, now_us, JudgedAtDataInstants, &rows.window->trackers)) {
       // observed_us 0: the rule had no input at all, so it has nothing to tell the lifecycle.
       if (o.observed_us == 0) continue;
       out.push_back(std::move(o));
@@ -262,8 +264,11 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     const std::string select =
         absl::StrCat("SELECT ", kVitalsRowColumns, ", v.patient_id FROM vitals v WHERE v.ingest_seq > $1");
     const std::string limit = absl::StrCat(" ORDER BY v.ingest_seq LIMIT ", kRoundRows);
+    const auto select_started = SteadyClock::now();
     pqxx::result rows = tx.exec_params(select + " AND v.ingest_seq <= $2" + limit, cursor, cursor + kRoundSeqSpan);
     if (rows.empty()) rows = tx.exec_params(select + limit, cursor);
+    const auto convert_started = SteadyClock::now();
+    stats.read_select_ms = Ms(convert_started - select_started).count();
     if (rows.empty()) return;
     stats.rows_read = static_cast<int64_t>(rows.size());
 
@@ -273,16 +278,25 @@ absl::StatusOr<int> Evaluator::RunOnce() {
     seqs.reserve(rows.size());
     std::map<std::string, NewRows> patients;
     const std::set<int> read(types_read_.begin(), types_read_.end());
+    // Rows come in seq order, so a patient's batch is consecutive rows: one map lookup per run.
+    NewRows* run = nullptr;
+    std::string run_patient;
     for (const auto& row : rows) {
       seqs.push_back(row[0].as<int64_t>());
       if (!read.contains(row[1].as<int>())) continue;
-      NewRows& in = patients[row[6].as<std::string>()];
+      const std::string_view patient(row[6].c_str(), row[6].size());
+      if (run == nullptr || patient != run_patient) {
+        run_patient = patient;
+        run = &patients[run_patient];
+      }
+      NewRows& in = *run;
       CachedRow r = ReadVitalsRow(row, 0);
       // From the oldest new row, also one measured before rows already evaluated (a late row):
       // the instants then run from its time to the newest.
       in.oldest_us = in.rows.empty() ? r.point.measured_us : std::min(in.oldest_us, r.point.measured_us);
       in.rows.push_back(std::move(r));
     }
+    stats.read_convert_ms = Ms(SteadyClock::now() - convert_started).count();
     const int64_t advance_to = gaps_.AfterRead(tx, cursor, seqs);
     looked_at = static_cast<int>(std::upper_bound(seqs.begin(), seqs.end(), advance_to) - seqs.begin());
     const auto load_started = SteadyClock::now();
@@ -430,6 +444,8 @@ void Evaluator::Loop() {
                                                     {"window_rows", sum.window_rows},
                                                     {"ms", sum.ms},
                                                     {"read_ms", sum.read_ms},
+                                                    {"read_select_ms", sum.read_select_ms},
+                                                    {"read_convert_ms", sum.read_convert_ms},
                                                     {"load_ms", sum.load_ms},
                                                     {"evaluate_ms", sum.evaluate_ms},
                                                     {"apply_ms", sum.apply_ms}});

@@ -89,6 +89,8 @@ struct RoundStats {
   int applied_one_by_one = 0;    // verdicts with a transition, or after one of their patient's
   double ms = 0;                 // the whole round: SQL, evaluation and the lifecycle
   double read_ms = 0;            // of which reading the new rows (and the gap tracker)
+  double read_select_ms = 0;     // of read_ms: the SELECT of the new rows (the server and the transfer)
+  double read_convert_ms = 0;    // of read_ms: converting its rows (the rest: cursor and gap tracker)
   double load_ms = 0;            // of which loading rule inputs (settings, contact, windows, resting HR)
   double evaluate_ms = 0;        // of which RuleEngine::Evaluate
   double apply_ms = 0;           // of which the lifecycle (ApplyLockedInTx of every verdict)

@@ -37,6 +37,7 @@ bool PatientWindow::Add(CachedRow row) {
   // are append-only, so one seq has one measured time and lower_bound finds it.
   auto at = std::lower_bound(rows.begin(), rows.end(), row, Before);
   if (at != rows.end() && at->ingest_seq == row.ingest_seq) return false;
+  trackers.SampleAdded(row.point.device_id, row.point.measured_us);
   rows.insert(at, std::move(row));
   return true;
 }
@@ -55,6 +56,7 @@ void PatientWindow::TrimTo(int64_t sparse_from, int64_t hr_from) {
 bool PatientWindow::SetLost(LostPeriods periods) {
   if (periods == lost) return false;
   lost = std::move(periods);
+  trackers.Clear();  // samples may have changed their flags, so the series they are in
   for (auto* rows : {&sparse, &hr}) {
     for (CachedRow& r : *rows) {
       r.point.flags = EngineFlags(r.stored_flags, ContactLostAt(lost, r.point.device_id, r.point.measured_us));

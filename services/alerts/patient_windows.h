@@ -27,6 +27,7 @@
 
 #include "services/alerts/evaluation_plan.h"
 #include "services/alerts/rules/inputs.h"
+#include "services/alerts/rules/patient_trackers.h"
 
 namespace healthtwin::alerts {
 
@@ -47,6 +48,9 @@ struct PatientWindow {
   int64_t hr_from_us = 0;
   LostPeriods lost;
   uint64_t last_used = 0;  // PatientWindows' round counter
+  // The engine's running state over these rows (patient_trackers.h): Add tells it of each row
+  // added, SetLost clears it when the flags change.
+  rules::PatientTrackers trackers;
 
   // Adds `row` in order unless a row with its ingest_seq is already there. Returns whether added.
   bool Add(CachedRow row);

@@ -35,7 +35,7 @@ std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, int64_t n
 }
 
 std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, const PreparedVitals& prepared, int64_t now_us,
-                                              bool (*include)(RuleKind)) const {
+                                              bool (*include)(RuleKind), PatientTrackers* trackers) const {
   // The window the rules read, up to now.
   const VitalIndex idx(prepared, now_us - lookback_us_, now_us);
   std::vector<Observation> out;
@@ -44,7 +44,7 @@ std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, const Pre
     switch (r.kind) {
       case RuleKind::kThresholdHigh:
       case RuleKind::kThresholdLow:
-        out.push_back(EvaluateThreshold(r, in, idx, now_us));
+        out.push_back(EvaluateThreshold(r, in, idx, now_us, trackers));
         break;
       case RuleKind::kRelativeDrop:
         out.push_back(EvaluateRelativeDrop(r, in, idx, now_us));
@@ -56,7 +56,7 @@ std::vector<Observation> RuleEngine::Evaluate(const PatientInputs& in, const Pre
         out.push_back(EvaluateRestingHrRise(r, in, idx, now_us));
         break;
       case RuleKind::kNews2:
-        out.push_back(EvaluateNews2(r, in, idx, now_us));
+        out.push_back(EvaluateNews2(r, in, idx, now_us, trackers));
         break;
       case RuleKind::kTwinDrift:
         out.push_back(EvaluateTwinDrift(r, in, now_us));

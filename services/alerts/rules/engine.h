@@ -20,6 +20,7 @@
 #include "services/alerts/observation.h"
 #include "services/alerts/rules/catalogue.h"
 #include "services/alerts/rules/inputs.h"
+#include "services/alerts/rules/patient_trackers.h"
 #include "services/alerts/rules/vital_index.h"
 
 namespace healthtwin::alerts::rules {
@@ -37,8 +38,11 @@ class RuleEngine {
   // The same with `prepared` built from in.vitals (PreparedVitals(in.vitals)): a caller
   // judging one patient at many instants groups its samples once, not at every instant. The
   // verdicts are the ones the overloads above give.
+  // With `trackers` (kept by the caller for this patient across instants and rounds, under
+  // patient_trackers.h's contract), the threshold rules and NEWS2 judge each instant at a cost
+  // in proportion to the samples new since the last one; the verdicts are the same.
   std::vector<Observation> Evaluate(const PatientInputs& in, const PreparedVitals& prepared, int64_t now_us,
-                                    bool (*include)(RuleKind)) const;
+                                    bool (*include)(RuleKind), PatientTrackers* trackers = nullptr) const;
 
   // How much vital history before `now` Evaluate reads (the longest rule's window).
   int64_t lookback_us() const { return lookback_us_; }

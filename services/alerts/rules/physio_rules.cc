@@ -58,7 +58,7 @@ namespace {
 
 // A sustained threshold over every device's series of spec.vital read from `from_us`.
 Observation Sustained(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us, bool above,
-                      double threshold, int64_t from_us) {
+                      double threshold, int64_t from_us, PatientTrackers* trackers) {
   Observation o = BaseObservation(spec, in.patient_id);
   SustainedParams p{.above = above,
                     .threshold = threshold,
@@ -72,7 +72,8 @@ Observation Sustained(const RuleSpec& spec, const PatientInputs& in, const Vital
   SustainedVerdict best;
   bool any = false;
   for (const auto& [device, series] : idx.ByDevice(types, from_us)) {
-    SustainedVerdict v = EvaluateSustained(series, p, now_us);
+    SustainedVerdict v = trackers != nullptr ? trackers->Of(spec.id, device).Evaluate(series, p, now_us)
+                                             : EvaluateSustained(series, p, now_us);
     o.observed_us = std::max(o.observed_us, v.last_sample_us);
     if (!v.had_episode) continue;
     const bool better = !any || (v.active && !best.active) ||
@@ -105,9 +106,10 @@ Observation Sustained(const RuleSpec& spec, const PatientInputs& in, const Vital
 
 }  // namespace
 
-Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us) {
+Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us,
+                              PatientTrackers* trackers) {
   return Sustained(spec, in, idx, now_us, spec.kind == RuleKind::kThresholdHigh, EffectiveThreshold(spec, in.settings),
-                   now_us - RuleLookbackUs(spec));
+                   now_us - RuleLookbackUs(spec), trackers);
 }
 
 Observation EvaluateRelativeDrop(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us) {
@@ -126,7 +128,8 @@ Observation EvaluateRelativeDrop(const RuleSpec& spec, const PatientInputs& in, 
   }
   std::nth_element(base.begin(), base.begin() + base.size() / 2, base.end());
   const double baseline = base[base.size() / 2];
-  Observation o = Sustained(spec, in, idx, now_us, /*above=*/false, baseline - spec.rise, baseline_end);
+  // No tracker: the threshold moves with the baseline at every instant (and readings are sparse).
+  Observation o = Sustained(spec, in, idx, now_us, /*above=*/false, baseline - spec.rise, baseline_end, nullptr);
   absl::StrAppend(&o.summary, absl::StrFormat(" (baseline %.0f %s, drop %g)", baseline, o.ucum_unit, spec.rise));
   return o;
 }

@@ -9,6 +9,7 @@
 #include "services/alerts/observation.h"
 #include "services/alerts/rules/catalogue.h"
 #include "services/alerts/rules/inputs.h"
+#include "services/alerts/rules/patient_trackers.h"
 #include "services/alerts/rules/vital_index.h"
 
 namespace healthtwin::alerts::rules {
@@ -22,7 +23,9 @@ int64_t RuleLookbackUs(const RuleSpec& spec);
 // threshold_high / threshold_low: per device, EvaluateSustained (sustained.h); the patient's
 // condition is active when any device's is (started at the earliest), else the latest ended
 // episode. Devices are judged apart so that one device's artefact never joins another's run.
-Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
+// With `trackers`, each device's series is judged by its SustainedTracker (the same verdict).
+Observation EvaluateThreshold(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us,
+                              PatientTrackers* trackers = nullptr);
 
 // relative_drop: the baseline is the median of the vital's valid samples from window_days
 // before now up to exclude_recent_s before now (at least 6 of them); the condition is the
@@ -40,6 +43,7 @@ Observation EvaluateWeightGain(const RuleSpec& spec, const PatientInputs& in, co
 Observation EvaluateRestingHrRise(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
 
 // news2: see news2_rule.cc.
-Observation EvaluateNews2(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us);
+Observation EvaluateNews2(const RuleSpec& spec, const PatientInputs& in, const VitalIndex& idx, int64_t now_us,
+                          PatientTrackers* trackers = nullptr);
 
 }  // namespace healthtwin::alerts::rules

@@ -46,6 +46,8 @@ struct SustainedParams {
   double min_duration_s = 0;
   double clear_duration_s = 0;
   double stale_after_s = 0;
+
+  bool operator==(const SustainedParams&) const = default;
 };
 
 struct SustainedVerdict {
@@ -64,5 +66,51 @@ double AllowedGapS(std::span<const TimedValue> series, size_t i, double stale_af
 
 // `series` sorted by time, all from one device and at or before `now_us`.
 SustainedVerdict EvaluateSustained(std::span<const TimedValue> series, const SustainedParams& p, int64_t now_us);
+
+// EvaluateSustained as a stream: Feed the series' samples in order, then Finish at `now`.
+// After feeding a series' first samples, Finish gives the verdict EvaluateSustained gives for
+// those samples (it is that function's own loop). Keeps only the last samples the cadence
+// reads, so a scanner can run on across windows that drop older samples (SustainedTracker).
+class SustainedScanner {
+ public:
+  explicit SustainedScanner(const SustainedParams& p) : p_(p) {}
+
+  void Feed(const TimedValue& x);
+  // The verdict at now_us (at or after the last sample fed); the scanner is unchanged.
+  SustainedVerdict Finish(int64_t now_us) const;
+
+  // No run is open. Two scanners of one series, started at different samples, that are both
+  // idle after the same sample, each having fed more than kCadenceSamples by then, stay equal
+  // from then on but for what their verdicts say of episodes before that sample.
+  bool idle() const { return state_ == kIdle; }
+  // Whether the last Feed started an episode (every field of the verdict restarts there).
+  bool activated() const { return activated_; }
+  size_t fed() const { return fed_; }
+  const TimedValue& last() const { return ring_[(fed_ - 1) % kCadenceSamples]; }
+  const SustainedParams& params() const { return p_; }
+  // Takes `other`'s verdict of earlier episodes (see idle()).
+  void AdoptVerdict(const SustainedScanner& other) { v_ = other.v_; }
+
+  // The preceding samples the cadence of a gap reads (AllowedGapS: ten intervals).
+  static constexpr size_t kCadenceSamples = 11;
+
+ private:
+  void EndEpisode(int64_t at_us, bool stale);
+  void TrackPeak(double x);
+  // AllowedGapS for a gap before `next` (or at the end when null) after the samples fed.
+  double Allowance(const TimedValue* next) const;
+
+  SustainedParams p_;
+  SustainedVerdict v_;
+  enum State { kIdle, kCandidate, kActive } state_ = kIdle;
+  int64_t run_start_ = 0, clear_start_ = 0;
+  bool clearing_ = false;
+  bool activated_ = false;
+  int count_ = 0;
+  double prev1_ = 0, prev2_ = 0;  // the run's last two values, for the median of three
+  double run_peak_ = 0;
+  size_t fed_ = 0;
+  TimedValue ring_[kCadenceSamples] = {};  // the last samples fed, sample k at k % kCadenceSamples
+};
 
 }  // namespace healthtwin::alerts::rules

@@ -1,6 +1,8 @@
 // Helpers for the rule engine's tests: the shipped catalogue and series at a device's cadence.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -58,6 +60,25 @@ inline Observation Verdict(const std::vector<VitalPoint>& vitals, int64_t now, c
   in.settings = settings;
   in.vitals = vitals;
   return Find(engine.Evaluate(in, now), rule);
+}
+
+// Expects two evaluations' verdicts to be the same, rule by rule; returns how many were active.
+inline int ExpectSameVerdicts(const std::vector<Observation>& got, const std::vector<Observation>& want, int64_t now) {
+  EXPECT_EQ(got.size(), want.size());
+  int active = 0;
+  for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+    EXPECT_EQ(got[i].rule_id, want[i].rule_id);
+    EXPECT_EQ(got[i].active, want[i].active) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].condition_started_us, want[i].condition_started_us) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].condition_ended_us, want[i].condition_ended_us) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].observed_us, want[i].observed_us) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].peak_value, want[i].peak_value) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].priority, want[i].priority) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].partial, want[i].partial) << want[i].rule_id << " at " << now;
+    EXPECT_EQ(got[i].summary, want[i].summary) << want[i].rule_id << " at " << now;
+    active += want[i].active ? 1 : 0;
+  }
+  return active;
 }
 
 }  // namespace healthtwin::alerts::rules::testing

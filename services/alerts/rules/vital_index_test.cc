@@ -130,18 +130,8 @@ TEST(PreparedVitalsTest, ThePreparedEngineOverloadGivesThePerInstantVerdicts) {
   for (int64_t now = kT0 + 60 * kS; now <= kT0 + 7200 * kS; now += 170 * kS) {
     const auto want = engine.Evaluate(in, now, nullptr);
     const auto got = engine.Evaluate(in, prepared, now, nullptr);
-    ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      EXPECT_EQ(got[i].rule_id, want[i].rule_id);
-      EXPECT_EQ(got[i].active, want[i].active) << want[i].rule_id << " at " << now;
-      EXPECT_EQ(got[i].condition_started_us, want[i].condition_started_us) << want[i].rule_id;
-      EXPECT_EQ(got[i].condition_ended_us, want[i].condition_ended_us) << want[i].rule_id;
-      EXPECT_EQ(got[i].observed_us, want[i].observed_us) << want[i].rule_id;
-      EXPECT_EQ(got[i].peak_value, want[i].peak_value) << want[i].rule_id;
-      EXPECT_EQ(got[i].summary, want[i].summary) << want[i].rule_id;
-      active += want[i].active ? 1 : 0;
-      ++compared;
-    }
+    active += ExpectSameVerdicts(got, want, now);
+    compared += static_cast<int>(want.size());
   }
   EXPECT_GT(active, 10);  // the stream does raise: the comparison is not between two quiet runs
   EXPECT_GT(compared, 100);
