@@ -22,7 +22,10 @@
 # registers with `healthtwin admin feed add`; after scene 1 the demo shows the ORU^R40 (IHE PCD-04)
 # the hospital received for the HIGH alert, and at the end the feed's status and how to add
 # your own feed.
-# Then the stored vitals, pat-0002's twin, a what-if and a small virtual trial.
+# Then the stored vitals, pat-0002's twin, a what-if, the security scenes of issue 13 (synthetic
+# identifiers shown only to the care team; dr-bob refused pat-0001, then a break-glass grant the
+# admin reviews; a bearer token narrowed to reading vitals, refused the alerts), a small virtual
+# trial, and `healthtwin audit verify` over the whole audit trail.
 #
 # Heart-rate notifications carry no time stamp, so the bridge stamps them on receipt and they
 # cannot be backfilled; but the cuff's and the oximeter's stored readings (time-stamped 2 min
@@ -195,8 +198,12 @@ start_service twin services/twin/healthtwin-twin --persist-every-s 10
 TWIN=$ADDR
 start_service simulation services/simulation/healthtwin-simulation
 SIM=$ADDR
+# Bearer tokens (issue 13): optional on top of the client certificates; a token narrows a call
+# to its SMART v2 scopes. The dev PKI holds the issuer's key pair.
+TOKEN_ISSUER=https://healthtwin.demo/token-issuer
 start_service clinician_api clinician_api/healthtwin-clinician-api \
-  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0 --dashboard-port 0
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0 --dashboard-port 0 \
+  --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api
 API=$ADDR
 # The FHIR R4 read API and the clinician dashboard on clinician_api's HTTPS ports (mutual TLS;
 # both written before the gRPC port file).
@@ -341,6 +348,40 @@ say "dr-alice compares treatments on pat-0002's twin (healthtwin whatif --patien
 ht --as dr-alice whatif --patient pat-0002 --options "$ROOT/docs/examples/whatif-options.json" --days 14 --ensemble 10 \
   | tee "$WORK/whatif.txt"
 
+say "identifying data, decrypted only for the care team (healthtwin --as dr-alice patient show --patient pat-0002):"
+ht --as dr-alice patient show --patient pat-0002 | tee "$WORK/patient-show.txt"
+
+say "dr-bob is not on pat-0001's care team: his read is refused, and the refusal is audited (healthtwin --as dr-bob patient show --patient pat-0001):"
+if ht --as dr-bob patient show --patient pat-0001 >"$WORK/bob-refused.txt" 2>&1; then
+  echo "demo: dr-bob read pat-0001's identity without being on the care team or holding a grant" >&2
+  exit 1
+fi
+cat "$WORK/bob-refused.txt"
+say "in an emergency he breaks the glass: a 30-minute grant, audited as a security alert (DICOM 110113/110127) (healthtwin --as dr-bob break-glass --patient pat-0001 --reason-code ETREAT --reason ... --for 30m):"
+ht --as dr-bob break-glass --patient pat-0001 --reason-code ETREAT \
+  --reason "covering the ward tonight; pat-0001's alerts are escalating" --for 30m | tee "$WORK/break-glass.txt"
+say "his reads of pat-0001 now succeed, each flagged in the audit trail (healthtwin --as dr-bob patient show --patient pat-0001):"
+ht --as dr-bob patient show --patient pat-0001 | tee "$WORK/bob-glass-read.txt"
+say "the admins review every grant (healthtwin --as cli-admin admin break-glass list, then review --justified):"
+ht --as cli-admin admin break-glass list --json >"$WORK/break-glass-list.json"
+ht --as cli-admin admin break-glass list
+GRANT=$(/usr/bin/python3 -c 'import json, sys; g = json.loads(sys.stdin.readline()); print(g.get("grantId", g.get("grant_id")))' \
+  <"$WORK/break-glass-list.json")
+ht --as cli-admin admin break-glass review --grant "$GRANT" --justified --note "night cover; confirmed with the ward" |
+  tee "$WORK/break-glass-review.txt"
+
+say "bearer tokens narrow a person's calls to scopes: a 15-minute token for dr-alice that may read vitals only (healthtwin admin issue-token --subject dr-alice --role clinician --scopes user/Observation.rs ...):"
+TOKEN=$(ht admin issue-token --subject dr-alice --role clinician --scopes "user/Observation.rs" --ttl 15m \
+  --issuer-key "$WORK/pki/token-issuer.key" --issuer "$TOKEN_ISSUER" --audience clinician_api)
+ht --as dr-alice --token "$TOKEN" vitals --patient pat-0002 --type heart_rate --since 1m --bucket-s 60 |
+  tee "$WORK/token-vitals.txt"
+say "the same token may not read her alerts (it lacks user/Communication.rs) (healthtwin --as dr-alice --token ... alerts list --patient pat-0002):"
+if ht --as dr-alice --token "$TOKEN" alerts list --patient pat-0002 >"$WORK/token-refused.txt" 2>&1; then
+  echo "demo: a token without user/Communication.rs listed alerts" >&2
+  exit 1
+fi
+cat "$WORK/token-refused.txt"
+
 say "a researcher runs a small virtual trial on the simulation service (healthtwin job submit --wait):"
 cat >"$WORK/cohort.json" <<'SPEC'
 {"seed": 11, "patients": 200, "days": 14,
@@ -363,6 +404,16 @@ AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
 if ((HEADLESS)); then
   grep -q "^audit chain good: " "$WORK/audit-verify.txt" ||
     { echo "demo: healthtwin audit verify did not find the audit chain good" >&2; exit 1; }
+  grep -q "Synthetic-Two" "$WORK/patient-show.txt" ||
+    { echo "demo: healthtwin patient show did not show pat-0002's name to dr-alice" >&2; exit 1; }
+  grep -q "PERMISSION_DENIED\|permission denied\|not on the care team" "$WORK/bob-refused.txt" ||
+    { echo "demo: dr-bob's refusal did not say why: $(cat "$WORK/bob-refused.txt")" >&2; exit 1; }
+  grep -q "Synthetic-One" "$WORK/bob-glass-read.txt" ||
+    { echo "demo: dr-bob could not read pat-0001 under his break-glass grant" >&2; exit 1; }
+  grep -qi "justified" "$WORK/break-glass-review.txt" ||
+    { echo "demo: the break-glass review did not record the verdict" >&2; exit 1; }
+  grep -q "user/Communication.rs" "$WORK/token-refused.txt" ||
+    { echo "demo: the narrow token's refusal did not name the missing scope: $(cat "$WORK/token-refused.txt")" >&2; exit 1; }
   grep -q "^twin of pat-0002: version" "$WORK/twin-show.txt" && grep -q "^log_blood_volume" "$WORK/twin-show.txt" ||
     { echo "demo: healthtwin twin show --patient pat-0002 did not show the twin" >&2; exit 1; }
   PSQL=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
@@ -384,7 +435,7 @@ if ((HEADLESS)); then
   grep -q "^amlodipine 5 mg " "$WORK/cohort.txt" || { echo "demo: the cohort job gave no results" >&2; exit 1; }
   grep -qE "^demo-hospital \(enabled\): .* 0 dead, [1-9][0-9]* delivered; last acknowledged: ht-" "$WORK/feed-status.txt" ||
     { echo "demo: healthtwin admin feed status shows no delivered message for demo-hospital" >&2; exit 1; }
-  say "checked: HIGH hr_high, partial NEWS2 and battery_low on dr-alice's stream, the escalation on dr-bob's, the acknowledgement and event log of $HR_ALERT, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's twin shown, what-if ranked, cohort job done, the ORU^R40 of $HR_ALERT at the demo hospital, services connected as $users"
+  say "checked: HIGH hr_high, partial NEWS2 and battery_low on dr-alice's stream, the escalation on dr-bob's, the acknowledgement and event log of $HR_ALERT, $rows heart-rate rows for pat-0002 in PostgreSQL, pat-0002's identity shown to dr-alice, dr-bob refused then admitted by break-glass and the grant reviewed, a narrow bearer token refused alerts, pat-0002's twin shown, what-if ranked, cohort job done, the ORU^R40 of $HR_ALERT at the demo hospital, services connected as $users"
   exit 0
 fi
 
