@@ -123,11 +123,6 @@ async def main():
     # limit: asyncio's default (64 KiB) is below a large ORU^R01 batch.
     server = await hl7.mllp.start_hl7_server(endpoint.handle, host=args.host, port=args.port, limit=16 << 20)
     port = server.sockets[0].getsockname()[1]
-    if args.port_file:
-        with open(args.port_file + ".tmp", "w") as f:
-            f.write(f"{port}\n")
-        os.replace(args.port_file + ".tmp", args.port_file)
-    print(f"[hospital] HL7 v2 MLLP endpoint listening on {args.host}:{port}", flush=True)
     # The demo stops its processes with SIGTERM and counts anything but exit 0 as unclean.
     # signal.signal, not loop.add_signal_handler: asyncio puts SIG_DFL back when the loop
     # closes, so a SIGTERM arriving during shutdown (Ctrl-C reaches the whole process group,
@@ -136,13 +131,25 @@ async def main():
     loop = asyncio.get_running_loop()
 
     def request_stop(signum, frame):
+        # The demo sends TERM to every service at once and then once more to each as it waits
+        # for it. Python's finalization puts SIG_DFL back for signals that have a Python handler
+        # (but leaves SIG_IGN alone), so a second TERM during the interpreter's exit would kill
+        # the endpoint: ignore both from the first request on.
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, signal.SIG_IGN)
         try:
             loop.call_soon_threadsafe(stop.set)
         except RuntimeError:  # the loop has already closed: we are on the way out anyway
             pass
 
+    # Before the port file, which tells the demo it may stop us.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(f"{port}\n")
+        os.replace(args.port_file + ".tmp", args.port_file)
+    print(f"[hospital] HL7 v2 MLLP endpoint listening on {args.host}:{port}", flush=True)
     async with server:
         await stop.wait()
 
