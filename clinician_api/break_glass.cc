@@ -102,9 +102,12 @@ absl::StatusOr<BreakGlassGrant> BreakGlass::Open(const Caller& caller, const std
                                               " is on this patient's care team; break-glass is not needed");
       return;
     }
+    // One clock reading for both ends, so the grant lasts exactly `length` (two clock_timestamp()
+    // calls differ by a microsecond or more).
     auto r = tx.exec_params(std::string("INSERT INTO break_glass_grants (patient_id, grantee, reason_code, "
-                                        "reason_text, expires_at)"
-                                        " VALUES ($1, $2, $3, $4, clock_timestamp() + $5 * interval '1 microsecond')"
+                                        "reason_text, started_at, expires_at)"
+                                        " SELECT $1, $2, $3, $4, t.now, t.now + $5 * interval '1 microsecond'"
+                                        " FROM (SELECT clock_timestamp() AS now) AS t"
                                         " RETURNING ") +
                                 kGrantColumns,
                             patient_id, caller.identity.common_name, reason_code, reason_text,
