@@ -68,3 +68,28 @@ function(ht_test)
     PROPERTIES LABELS ${A_LABEL} TIMEOUT ${A_TIMEOUT}
     DISCOVERY_TIMEOUT 30)
 endfunction()
+
+# ht_slice_test(NAME <name> SOURCES ... [LABEL l] [DEPS ...] [PATHS NAME value ...] [NEEDS target ...]
+#               [TIMEOUT s])
+# A test over the in-process services slice (tests/integration/test_env.h): links
+# healthtwin::slice_env, which is compiled once for every such test, and gives the binary the
+# paths the slice reads (the development PKI script, the shipped alert rules) plus PATHS. NEEDS
+# names targets the test runs as processes, built before it. LABEL defaults to integration.
+function(ht_slice_test)
+  cmake_parse_arguments(A "" "NAME;LABEL;TIMEOUT" "SOURCES;DEPS;PATHS;NEEDS" ${ARGN})
+  if(NOT A_LABEL)
+    set(A_LABEL integration)
+  endif()
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 300)
+  endif()
+  ht_test(NAME ${A_NAME} LABEL ${A_LABEL} SOURCES ${A_SOURCES} DEPS healthtwin::slice_env ${A_DEPS}
+          TIMEOUT ${A_TIMEOUT})
+  ht_test_paths(${A_NAME}
+    HT_PKI_SCRIPT "${PROJECT_SOURCE_DIR}/deploy/pki/make-dev-pki.sh"
+    HT_ALERT_RULES_TOML "${PROJECT_SOURCE_DIR}/deploy/config/alert_rules.toml"
+    ${A_PATHS})
+  if(A_NEEDS)
+    add_dependencies(${A_NAME} ${A_NEEDS})
+  endif()
+endfunction()

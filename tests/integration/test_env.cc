@@ -32,10 +32,7 @@
 #include "services/twin/twin_service.h"
 #include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
-
-#ifndef HT_PKI_SCRIPT
-#error "HT_PKI_SCRIPT must name deploy/pki/make-dev-pki.sh"
-#endif
+#include "tests/harness/test_paths.h"
 
 namespace healthtwin::testing {
 namespace {
@@ -80,7 +77,7 @@ void SliceEnvironment::SetUp() {
   std::string pattern = (fs::temp_directory_path() / "healthtwin-slice-pki.XXXXXX").string();
   ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
   g_pki_dir = new fs::path(pattern);
-  const absl::Status pki = MakeDevPki(HT_PKI_SCRIPT, g_pki_dir->string());
+  const absl::Status pki = MakeDevPki(TestPath("HT_PKI_SCRIPT"), g_pki_dir->string());
   ASSERT_TRUE(pki.ok()) << pki;
 
   auto cluster = PgCluster::Start(WithMigratedTemplate());
@@ -220,7 +217,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
     // The shipped catalogue with hr_high over 60 s, cleared after 30 s (rules::ShortHrHighToml),
     // so a slice test's episode takes a minute of data instead of ten; healthtwin-alerts loads
     // the shipped file (--alert-rules). It also checks per-patient settings.
-    auto toml = alerts::rules::ShortHrHighToml(HT_ALERT_RULES_TOML, 60, 30);
+    auto toml = alerts::rules::ShortHrHighToml(TestPath("HT_ALERT_RULES_TOML"), 60, 30);
     if (!toml.ok()) return toml.status();
     auto engine = alerts::rules::RuleEngine::FromToml(*toml, "test_alert_rules.toml");
     if (!engine.ok()) return engine.status();
