@@ -120,6 +120,33 @@ void AddEntry(nlohmann::json& bundle, const std::string& base, nlohmann::json re
   bundle["entry"].push_back({{"fullUrl", url}, {"resource", std::move(resource)}, {"search", {{"mode", "match"}}}});
 }
 
+// Whether the last row is a blood pressure half whose other half is not in the page: its
+// (device, measured_at) has unequal numbers of systolic and diastolic rows.
+bool EndsWithOpenBpHalf(const google::protobuf::RepeatedPtrField<vitals_v1::StoredSample>& samples) {
+  if (samples.empty()) return false;
+  const auto& last = samples[samples.size() - 1];
+  if (last.type() != vitals_v1::VITAL_TYPE_SYSTOLIC_BP && last.type() != vitals_v1::VITAL_TYPE_DIASTOLIC_BP)
+    return false;
+  int balance = 0;
+  for (const auto& s : samples) {
+    if (s.device_id() != last.device_id() || s.measured_at().seconds() != last.measured_at().seconds() ||
+        s.measured_at().nanos() != last.measured_at().nanos()) {
+      continue;
+    }
+    if (s.type() == vitals_v1::VITAL_TYPE_SYSTOLIC_BP) ++balance;
+    if (s.type() == vitals_v1::VITAL_TYPE_DIASTOLIC_BP) --balance;
+  }
+  return balance != 0;
+}
+
+bool IsOtherHalf(const vitals_v1::StoredSample& half, const vitals_v1::StoredSample& next) {
+  const auto other = half.type() == vitals_v1::VITAL_TYPE_SYSTOLIC_BP ? vitals_v1::VITAL_TYPE_DIASTOLIC_BP
+                                                                      : vitals_v1::VITAL_TYPE_SYSTOLIC_BP;
+  return next.type() == other && next.device_id() == half.device_id() &&
+         next.measured_at().seconds() == half.measured_at().seconds() &&
+         next.measured_at().nanos() == half.measured_at().nanos();
+}
+
 }  // namespace
 
 nlohmann::json FhirApi::CapabilityStatement() {
@@ -229,6 +256,7 @@ void FhirApi::Observation(const httplib::Request& req, httplib::Response& res) {
   vr.set_page_token(q->cursor);
   vitals_v1::QueryVitalsResponse page;
   if (auto s = domain_.GetVitalsAs(*caller, vr, &page); !s.ok()) return SendError(res, s);
+  if (auto s = CompleteLastBpReading(*caller, vr, page); !s.ok()) return SendError(res, s);
 
   const std::string next = NextLink(req, "Observation",
                                     {{"patient", q->patient_id},
@@ -240,6 +268,20 @@ void FhirApi::Observation(const httplib::Request& req, httplib::Response& res) {
   const std::string base = Base(req);
   for (auto& o : resources_.ObservationsFor(page.samples())) AddEntry(bundle, base, std::move(o));
   Send(res, 200, bundle);
+}
+
+absl::Status FhirApi::CompleteLastBpReading(const Caller& caller, vitals_v1::QueryVitalsRequest request,
+                                            vitals_v1::QueryVitalsResponse& page) {
+  if (page.next_page_token().empty() || !EndsWithOpenBpHalf(page.samples())) return absl::OkStatus();
+  request.set_page_size(1);
+  request.set_page_token(page.next_page_token());
+  vitals_v1::QueryVitalsResponse next;
+  if (auto s = domain_.GetVitalsAs(caller, request, &next); !s.ok()) return s;
+  if (next.samples_size() == 1 && IsOtherHalf(page.samples(page.samples_size() - 1), next.samples(0))) {
+    *page.add_samples() = next.samples(0);
+    page.set_next_page_token(next.next_page_token());
+  }
+  return absl::OkStatus();
 }
 
 void FhirApi::Patient(const httplib::Request& req, httplib::Response& res) {

@@ -42,6 +42,11 @@ class FhirApi {
   void Observation(const httplib::Request& req, httplib::Response& res);
   void Patient(const httplib::Request& req, httplib::Response& res);
   void CommunicationRequest(const httplib::Request& req, httplib::Response& res);
+  // A page that ends between the systolic and the diastolic row of one reading takes the other
+  // row from the next page (a second vitals read of one row, audited like the first), so the
+  // reading is one whole panel and the next page does not start with its other half.
+  absl::Status CompleteLastBpReading(const Caller& caller, healthtwin::vitals::v1::QueryVitalsRequest request,
+                                     healthtwin::vitals::v1::QueryVitalsResponse& page);
 
   ClinicianServiceImpl& domain_;
   const FhirResources& resources_;

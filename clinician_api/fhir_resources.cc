@@ -1,51 +1,35 @@
-// Patient and CommunicationRequest from healthtwin_fhir; Observations a TEMPORARY stand-in
-// (fhir_resources.h says why).
+// Every resource from the shared builders of services/feeds/fhir (healthtwin_fhir).
 #include "clinician_api/fhir_resources.h"
 
 #include <algorithm>
 
-#include "absl/time/time.h"
-#include "clinician_api/fhir_search.h"
+#include "services/common/logging.h"
 #include "services/feeds/fhir/alerts.h"
 #include "services/feeds/fhir/vitals.h"
 
 namespace healthtwin::clinician {
-namespace {
-
-std::string Instant(const google::protobuf::Timestamp& ts) {
-  return FhirInstant(ts.seconds() * 1'000'000 + ts.nanos() / 1000);
-}
-
-}  // namespace
 
 std::vector<nlohmann::json> FeedsFhirResources::ObservationsFor(
     const google::protobuf::RepeatedPtrField<healthtwin::vitals::v1::StoredSample>& samples) const {
-  std::vector<nlohmann::json> out;
+  std::vector<feeds::fhir::VitalSample> rows;
+  rows.reserve(samples.size());
   for (const auto& s : samples) {
-    const int64_t at_us = s.measured_at().seconds() * 1'000'000 + s.measured_at().nanos() / 1000;
-    nlohmann::json code = {{"coding", nlohmann::json::array()}};
-    if (auto loinc = LoincOf(static_cast<common::VitalType>(s.type())); !loinc.empty()) {
-      code["coding"].push_back({{"system", "http://loinc.org"}, {"code", std::string(loinc)}});
-    }
-    out.push_back({
-        {"resourceType", "Observation"},
-        {"id", s.patient_id() + "-" + std::to_string(static_cast<int>(s.type())) + "-" + std::to_string(at_us)},
-        {"status", "final"},
-        {"category",
-         {{{"coding",
-            {{{"system", "http://terminology.hl7.org/CodeSystem/observation-category"}, {"code", "vital-signs"}}}}}}},
-        {"code", code},
-        {"subject", {{"reference", "Patient/" + s.patient_id()}}},
-        {"effectiveDateTime", Instant(s.measured_at())},
-        {"valueQuantity",
-         {{"value", s.value()},
-          {"unit", s.ucum_unit()},
-          {"system", "http://unitsofmeasure.org"},
-          {"code", s.ucum_unit()}}},
-        {"device", {{"reference", "Device/" + s.device_id()}}},
-    });
+    rows.push_back({.ingest_seq = s.ingest_seq(),
+                    .patient_id = s.patient_id(),
+                    .device_id = s.device_id(),
+                    .type = static_cast<common::VitalType>(s.type()),
+                    .value = s.value(),
+                    .ucum_unit = s.ucum_unit(),
+                    .measured_at_us = s.measured_at().seconds() * 1'000'000 + s.measured_at().nanos() / 1000});
   }
-  return out;
+  feeds::fhir::VitalObservations built = feeds::fhir::BuildVitalObservations(rows);
+  if (built.skipped_without_profile > 0 || built.skipped_unit_mismatch > 0) {
+    // The search asks only for served types, stored in their canonical (profile) units, so this
+    // means a row the vitals query should not have returned.
+    common::LogWarn("fhir.observations_skipped", {{"without_profile", built.skipped_without_profile},
+                                                  {"unit_mismatch", built.skipped_unit_mismatch}});
+  }
+  return std::move(built.observations);
 }
 
 nlohmann::json FeedsFhirResources::PatientFor(const std::string& patient_id) const {

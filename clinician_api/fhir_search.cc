@@ -1,37 +1,59 @@
 #include "clinician_api/fhir_search.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "services/feeds/fhir/codes.h"
 
 namespace healthtwin::clinician {
 namespace {
 
 using common::VitalType;
 
-// LOINC codes per vital type: the table of vitals.proto, which cites the FHIR R4 vital-signs
-// profiles (hl7.org/fhir/R4/observation-vitalsigns.html) and LOINC.
+// The codes a search may name: exactly the codes the served Observations carry
+// (services/feeds/fhir/codes.h, after the FHIR R4 vital-signs profiles): each single-valued type's
+// LOINC code and SpO2's second coding, and the blood pressure panel for both halves. Heart rate
+// and pulse rate share 8867-4, as the R4 heartrate profile has one code for both.
 struct Loinc {
-  std::string_view code;
+  std::string code;
   std::vector<VitalType> types;
 };
 const std::vector<Loinc>& LoincTable() {
-  static const std::vector<Loinc> kTable = {
-      {"8867-4", {VitalType::kHeartRate}},
-      {"8480-6", {VitalType::kSystolicBp}},
-      {"8462-4", {VitalType::kDiastolicBp}},
-      {"8478-0", {VitalType::kMeanArterialBp}},
-      {"2708-6", {VitalType::kSpo2}},
-      {"59408-5", {VitalType::kSpo2}},  // SpO2 by pulse oximetry (R4 oxygen saturation profile)
-      {"8310-5", {VitalType::kBodyTemperature}},
-      {"29463-7", {VitalType::kBodyWeight}},
-      {"2339-0", {VitalType::kGlucose}},
-      {"9279-1", {VitalType::kRespiratoryRate}},
-      {"8889-8", {VitalType::kPulseRate}},
-      {"85354-9", {VitalType::kSystolicBp, VitalType::kDiastolicBp}},  // BP panel
-  };
+  static const std::vector<Loinc> kTable = [] {
+    std::vector<Loinc> table;
+    auto add = [&table](std::string_view code, VitalType type) {
+      auto it = std::find_if(table.begin(), table.end(), [&](const Loinc& l) { return l.code == code; });
+      if (it == table.end()) {
+        table.push_back({std::string(code), {type}});
+      } else {
+        it->types.push_back(type);
+      }
+    };
+    for (int v = 1; v <= common::kMaxVitalType; ++v) {
+      const auto type = static_cast<VitalType>(v);
+      if (auto coding = feeds::fhir::SingleVitalCoding(type)) {
+        add(coding->loinc, type);
+        if (!coding->extra_loinc.empty()) add(coding->extra_loinc, type);
+      }
+    }
+    add(feeds::fhir::kBpPanelLoinc, VitalType::kSystolicBp);
+    add(feeds::fhir::kBpPanelLoinc, VitalType::kDiastolicBp);
+    return table;
+  }();
   return kTable;
+}
+
+// Why a LOINC code is not searchable here, for the 400's text.
+std::string NotServed(std::string_view code) {
+  if (code == feeds::fhir::kSystolicLoinc || code == feeds::fhir::kDiastolicLoinc) {
+    return "'" + std::string(code) +
+           "' is a component of the blood pressure panel; search code=" + std::string(feeds::fhir::kBpPanelLoinc);
+  }
+  std::string served;
+  for (const auto& l : LoincTable()) served += (served.empty() ? "" : ", ") + l.code;
+  return "'" + std::string(code) + "' is not a vital-signs LOINC code served here (served: " + served + ")";
 }
 
 absl::Status Bad(std::string_view param, std::string_view why) {
@@ -127,11 +149,15 @@ absl::StatusOr<int64_t> ParseDateTime(const std::string& v) {
 
 }  // namespace
 
-std::string_view LoincOf(VitalType type) {
+std::vector<common::VitalType> ServedVitalTypes() {
+  std::vector<VitalType> out;
   for (const auto& l : LoincTable()) {
-    if (l.types.size() == 1 && l.types.front() == type && l.code != "59408-5") return l.code;
+    for (auto t : l.types) {
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+    }
   }
-  return {};
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string FhirInstant(int64_t unix_us) {
@@ -148,7 +174,9 @@ absl::StatusOr<ObservationSearch> ParseObservationSearch(const QueryParams& para
   auto code = Single(params, "code");
   if (!code.ok()) return code.status();
   q.code = *code;
-  if (!code->empty()) {
+  if (code->empty()) {
+    q.types = ServedVitalTypes();
+  } else {
     const std::vector<std::string> tokens = absl::StrSplit(*code, ',');
     for (const std::string& token_text : tokens) {
       const std::string_view token = token_text;
@@ -160,7 +188,7 @@ absl::StatusOr<ObservationSearch> ParseObservationSearch(const QueryParams& para
       }
       const auto& table = LoincTable();
       auto it = std::find_if(table.begin(), table.end(), [&](const Loinc& l) { return l.code == c; });
-      if (it == table.end()) return Bad("code", "'" + std::string(c) + "' is not a vital-signs LOINC code served here");
+      if (it == table.end()) return Bad("code", NotServed(c));
       for (auto t : it->types) {
         if (std::find(q.types.begin(), q.types.end(), t) == q.types.end()) q.types.push_back(t);
       }

@@ -17,9 +17,10 @@ namespace healthtwin::clinician {
 // Query parameters as received, in order, one entry per occurrence (date may repeat).
 using QueryParams = std::multimap<std::string, std::string>;
 
-// The LOINC code of a vital type, as in protos/healthtwin/vitals/v1/vitals.proto (FHIR R4
-// vital-signs profiles, hl7.org/fhir/R4/observation-vitalsigns.html); empty for none.
-std::string_view LoincOf(common::VitalType type);
+// The vital types the read API serves as Observations: those with an R4 vital-signs profile
+// (services/feeds/fhir/codes.h), ascending. Mean arterial BP and glucose have none and are not
+// served (no guessed code), so a search without `code` asks the vitals query for these only.
+std::vector<common::VitalType> ServedVitalTypes();
 
 // A dateTime in FHIR's format, UTC with microseconds: "2026-12-07T01:02:03.000004Z".
 std::string FhirInstant(int64_t unix_us);
@@ -27,7 +28,7 @@ std::string FhirInstant(int64_t unix_us);
 // Observation?patient=&code=&date=ge..&date=lt..&_count=&_cursor=
 struct ObservationSearch {
   std::string patient_id;
-  std::vector<common::VitalType> types;  // empty: all
+  std::vector<common::VitalType> types;  // never empty: the code's types, else ServedVitalTypes()
   std::string code;                      // as given, for the links
   int64_t start_us = 0;                  // inclusive
   int64_t end_us = 0;                    // exclusive

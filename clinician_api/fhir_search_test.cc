@@ -19,8 +19,10 @@ TEST(FhirSearchTest, ObservationParsesPatientCodesDatesCountAndCursor) {
                                   kNow);
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->patient_id, "p1");
-  EXPECT_EQ(q->types, (std::vector<common::VitalType>{common::VitalType::kHeartRate, common::VitalType::kSystolicBp,
-                                                      common::VitalType::kDiastolicBp}));
+  // 8867-4 is heart rate and pulse rate (one code in the R4 heartrate profile).
+  EXPECT_EQ(q->types,
+            (std::vector<common::VitalType>{common::VitalType::kHeartRate, common::VitalType::kPulseRate,
+                                            common::VitalType::kSystolicBp, common::VitalType::kDiastolicBp}));
   EXPECT_EQ(q->start_us, 1'796'083'200'000'000);                 // 2026-12-01T00:00:00Z
   EXPECT_EQ(q->end_us, 1'796'083'200'000'000 + 82'800'500'000);  // 2026-12-01T23:00:00.5Z
   EXPECT_EQ(q->count, 7u);
@@ -33,7 +35,7 @@ TEST(FhirSearchTest, ObservationDefaultsAndExclusiveBounds) {
   EXPECT_EQ(q->start_us, 1'796'083'200'000'001);
   EXPECT_EQ(q->end_us, 1'796'169'600'000'001);
   EXPECT_EQ(q->count, kDefaultCount);
-  EXPECT_TRUE(q->types.empty());
+  EXPECT_EQ(q->types, ServedVitalTypes());
   auto open = ParseObservationSearch({{"patient", "p1"}}, kNow);
   ASSERT_TRUE(open.ok());
   EXPECT_EQ(open->start_us, 0);
@@ -82,9 +84,26 @@ TEST(FhirSearchTest, CommunicationRequestStatusAndPatient) {
   EXPECT_EQ(std::string(bad.status().message()).rfind("status:", 0), 0u) << bad.status();
 }
 
-TEST(FhirSearchTest, LoincAndInstantAndUrlEncoding) {
-  EXPECT_EQ(LoincOf(common::VitalType::kSpo2), "2708-6");
-  EXPECT_EQ(LoincOf(common::VitalType::kBodyWeight), "29463-7");
+TEST(FhirSearchTest, OnlyTypesWithAVitalSignsProfileAreServed) {
+  using common::VitalType;
+  EXPECT_EQ(ServedVitalTypes(),
+            (std::vector<VitalType>{VitalType::kHeartRate, VitalType::kSystolicBp, VitalType::kDiastolicBp,
+                                    VitalType::kSpo2, VitalType::kBodyTemperature, VitalType::kBodyWeight,
+                                    VitalType::kRespiratoryRate, VitalType::kPulseRate}));
+  auto spo2 = ParseObservationSearch({{"patient", "p1"}, {"code", "59408-5,2708-6"}}, kNow);
+  ASSERT_TRUE(spo2.ok()) << spo2.status();
+  EXPECT_EQ(spo2->types, std::vector<VitalType>{VitalType::kSpo2});
+  // A BP half is a component of the served panel; mean arterial BP and glucose are not served.
+  const std::string half(ErrorOf({{"patient", "p1"}, {"code", "8480-6"}}).message());
+  EXPECT_NE(half.find("search code=85354-9"), std::string::npos) << half;
+  for (const char* code : {"8478-0", "2339-0"}) {
+    const absl::Status s = ErrorOf({{"patient", "p1"}, {"code", code}});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << code;
+    EXPECT_NE(std::string(s.message()).find("not a vital-signs LOINC code served here"), std::string::npos) << s;
+  }
+}
+
+TEST(FhirSearchTest, InstantAndUrlEncoding) {
   EXPECT_EQ(FhirInstant(1'796'083'200'000'004), "2026-12-01T00:00:00.000004Z");
   EXPECT_EQ(UrlEncode("ge2026-12-01T00:00:00+01:00 a|b"), "ge2026-12-01T00%3A00%3A00%2B01%3A00%20a%7Cb");
 }

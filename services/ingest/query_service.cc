@@ -40,6 +40,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::QueryVitals(grpc::CallbackServerCont
     for (const auto& s : page->samples) {
       auto* out = response->add_samples();
       out->set_patient_id(q.patient_id);
+      out->set_ingest_seq(s.ingest_seq);
       out->set_device_id(s.device_id);
       out->set_type(static_cast<v1::VitalType>(s.type));
       out->set_value(s.value);

@@ -110,7 +110,8 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
         v.measured_at_us = row[3].as<int64_t>();
         if (!row[4].is_null()) v.received_at_us = row[4].as<int64_t>();
         v.flags = static_cast<uint32_t>(row[5].as<int64_t>());
-        last_seq = row[6].as<int64_t>();
+        v.ingest_seq = row[6].as<int64_t>();
+        last_seq = v.ingest_seq;
         out.samples.push_back(std::move(v));
       }
       return;

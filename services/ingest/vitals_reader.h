@@ -24,6 +24,7 @@ struct VitalsQuery {
 };
 
 struct StoredVital {
+  int64_t ingest_seq = 0;  // the row's identity
   std::string device_id;
   common::VitalType type;
   double value;

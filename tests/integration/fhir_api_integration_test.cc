@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "absl/strings/str_split.h"
 #include "clinician_api/clinician_service.h"
 #include "clinician_api/fhir_api.h"
 #include "clinician_api/https_listener.h"
@@ -242,13 +244,85 @@ TEST_F(FhirApiTest, ObservationSearchReturnsTheCareTeamPatientsVitalsAndAudits) 
   const json& o = b["entry"][0]["resource"];
   EXPECT_EQ(o["resourceType"], "Observation");
   EXPECT_EQ(o["subject"]["reference"], "Patient/pat-a");
-  EXPECT_EQ(o["effectiveDateTime"], "2026-12-01T00:00:00.000000Z");
+  EXPECT_EQ(o["effectiveDateTime"], "2026-12-01T00:00:00.000Z");
+  EXPECT_EQ(o["id"], "ht-obs-" + QueryText(slice_->conninfo(),
+                                           "SELECT min(ingest_seq)::text FROM vitals WHERE device_id = 'dev-a'"));
   EXPECT_EQ(o["code"]["coding"][0]["code"], "8867-4");
   EXPECT_EQ(Audits("dr-alice", "vitals.read", "pat-a", "allowed"), 1);
   // Another code matches nothing.
   const Reply spo2 = Get("dr-alice", "/fhir/r4/Observation?patient=pat-a&code=2708-6&" + std::string(kRange));
   ASSERT_EQ(spo2.statuses, std::vector<int>{200});
   EXPECT_EQ(spo2.Json()["entry"].size(), 0u);
+}
+
+// Served Observations are the feeds' (services/feeds/fhir): a cuff reading's two rows are one
+// R4 bp panel whose id derives from both rows' ingest_seq, the id the rest-hook feed pushes; a
+// page that ends between the two rows takes the other one along; types without an R4
+// vital-signs profile (mean arterial BP, glucose) are not served and take no place in a page.
+TEST_F(FhirApiTest, BloodPressureReadingsAreWholePanelsWithTheFeedsIdsAcrossPages) {
+  std::string values;
+  for (int k = 0; k < 3; ++k) {
+    const std::string at =
+        "timestamptz 'epoch' + " + std::to_string(kBaseUs / kSecondUs + 60 * k) + " * interval '1 s'";
+    for (auto [type, value, unit] : {std::tuple{2, 120 + k, "mm[Hg]"}, std::tuple{3, 80 + k, "mm[Hg]"},
+                                     std::tuple{4, 93 + k, "mm[Hg]"}, std::tuple{8, 5 + k, "mmol/L"}}) {
+      values += std::string(values.empty() ? "" : ", ") + "('pat-a', 'cuff', " + std::to_string(type) + ", " +
+                std::to_string(value) + ", '" + unit + "', " + at + ", " + std::to_string(k) + ", 'b')";
+    }
+  }
+  Sql("INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, device_record_seq,"
+      " bridge_id) VALUES " +
+      values);
+  std::vector<std::string> panels;  // ht-bp-<systolic seq>-<diastolic seq>, in time order
+  for (int k = 0; k < 3; ++k) {
+    const std::string at = std::to_string(kBaseUs / kSecondUs + 60 * k);
+    panels.push_back(QueryText(slice_->conninfo(),
+                               "SELECT 'ht-bp-' || s.ingest_seq || '-' || d.ingest_seq FROM vitals s, vitals d"
+                               " WHERE s.vital_type = 2 AND d.vital_type = 3 AND s.measured_at = d.measured_at"
+                               " AND extract(epoch FROM s.measured_at) = " +
+                                   at));
+  }
+  const auto entries = [](const json& bundle) {
+    std::vector<json> out;
+    for (const auto& e : bundle["entry"]) out.push_back(e["resource"]);
+    return out;
+  };
+  // Every served type (no code): the three panels, nothing for MAP or glucose.
+  const Reply all = Get("dr-alice", "/fhir/r4/Observation?patient=pat-a&" + std::string(kRange));
+  ASSERT_EQ(all.statuses, std::vector<int>{200}) << all.body;
+  const std::vector<json> got = entries(all.Json());
+  ASSERT_EQ(got.size(), 3u) << all.body;
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(got[k]["id"], panels[k]);
+    EXPECT_EQ(got[k]["code"]["coding"][0]["code"], "85354-9");
+    EXPECT_EQ(got[k]["meta"]["profile"][0], "http://hl7.org/fhir/StructureDefinition/bp");
+    EXPECT_EQ(got[k]["component"][0]["valueQuantity"]["value"], 120 + k);
+    EXPECT_EQ(got[k]["component"][1]["valueQuantity"]["value"], 80 + k);
+  }
+  // Three rows a page: the first page ends after reading 1's systolic row and takes its
+  // diastolic row along, so both pages hold whole panels only.
+  std::string url = Url("/fhir/r4/Observation?patient=pat-a&code=85354-9&_count=3&" + std::string(kRange));
+  std::vector<std::string> ids;
+  for (int pages = 0; !url.empty(); ++pages) {
+    ASSERT_LT(pages, 5) << "paging does not end";
+    const Reply r = Curl("dr-alice", {url});
+    ASSERT_EQ(r.statuses, std::vector<int>{200}) << r.body;
+    const json b = r.Json();
+    for (const json& o : entries(b)) {
+      ids.push_back(o["id"]);
+      EXPECT_EQ(o.dump().find("dataAbsentReason"), std::string::npos) << "half a panel: " << o.dump();
+    }
+    url.clear();
+    for (const auto& l : b["link"]) {
+      if (l["relation"] == "next") url = l["url"];
+    }
+  }
+  EXPECT_EQ(ids, panels);
+  // A half's code is a component of the panel, not a searchable code here.
+  const Reply half = Get("dr-alice", "/fhir/r4/Observation?patient=pat-a&code=8480-6");
+  ExpectOutcome(half, 400, "invalid", "code");
+  EXPECT_NE(half.body.find("search code=85354-9"), std::string::npos) << half.body;
+  ExpectOutcome(Get("dr-alice", "/fhir/r4/Observation?patient=pat-a&code=2339-0"), 400, "invalid", "code");
 }
 
 TEST_F(FhirApiTest, AClinicianOutsideTheCareTeamGets403AndTheAttemptIsAudited) {
@@ -332,15 +406,20 @@ TEST_F(FhirApiTest, ObservationPagingFollowsNextLinksStablyWhileRowsAreInserted)
   EXPECT_LT(pages, 50) << "paging does not end";
   std::set<std::string> unique(ids.begin(), ids.end());
   EXPECT_EQ(unique.size(), ids.size()) << "a row came back twice";
+  // Every original row once: their ids are ht-obs-<ingest_seq> (services/feeds/fhir/ids.h).
   int original = 0;
-  // Every original row once: their ids are pat-a-1-<measured_at_us>, measured at base + 1 s + 10 s k.
-  for (int k = 0; k < 230; ++k) {
-    const std::string id = "pat-a-1-" + std::to_string(kBaseUs + kSecondUs + k * 10 * kSecondUs);
-    original += static_cast<int>(unique.count(id));
-  }
+  const std::vector<std::string> originals = absl::StrSplit(
+      QueryText(
+          slice_->conninfo(),
+          "SELECT string_agg('ht-obs-' || ingest_seq, ',' ORDER BY ingest_seq) FROM vitals WHERE device_id = 'dev-a'"),
+      ',');
+  ASSERT_EQ(originals.size(), 230u);
+  for (const std::string& id : originals) original += static_cast<int>(unique.count(id));
   EXPECT_EQ(original, 230);
-  // The rows inserted ahead of the cursor after the first page are found too.
-  EXPECT_EQ(unique.count("pat-a-1-" + std::to_string(kBaseUs + 3000 * kSecondUs)), 1u);
+  // The row inserted ahead of the cursor after the first page is found too.
+  EXPECT_EQ(unique.count("ht-obs-" + QueryText(slice_->conninfo(),
+                                               "SELECT ingest_seq::text FROM vitals WHERE device_id = 'new-0'")),
+            1u);
   EXPECT_EQ(Audits("dr-alice", "vitals.read", "pat-a", "allowed"), pages);
 }
 
