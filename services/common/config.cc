@@ -16,6 +16,29 @@ namespace {
 
 constexpr int kMaxDbLimitMs = 3'600'000;  // an hour: anything longer is a typo
 
+// [limits] keys with their flags and ranges (ServerLimits says what each does).
+struct LimitSpec {
+  const char* key;
+  int ServerLimits::*field;
+  int min, max;
+  const char* help;
+};
+constexpr LimitSpec kLimitSpecs[] = {
+    {"max_concurrent_streams", &ServerLimits::max_concurrent_streams, 1, 100'000,
+     "calls one connection may have open at once (default 100)"},
+    {"memory_quota_mb", &ServerLimits::memory_quota_mb, 16, 1'048'576,
+     "memory for the server's buffers over all connections, in MiB (default 512)"},
+    {"max_connection_age_s", &ServerLimits::max_connection_age_s, 0, 86'400 * 24,
+     "send GOAWAY to connections older than this so clients reconnect and re-resolve (0: never; default 300)"},
+    {"max_message_mb", &ServerLimits::max_message_mb, 1, 64, "largest message received, in MiB (default 4)"},
+};
+
+std::string FlagOf(const LimitSpec& spec) {
+  std::string flag = std::string("--") + spec.key;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 absl::StatusOr<LogFormat> ParseLogFormat(std::string_view s) {
   if (s == "json") return LogFormat::kJson;
   if (s == "text") return LogFormat::kText;
@@ -39,7 +62,8 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
       {"tls", {"ca", "cert", "key", "crl", "expiry_warning_days"}},
       {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms"}},
       {"log", {"level", "format"}},
-      {"auth", {"token_public_key", "token_issuer", "token_audience", "require_token"}}};
+      {"auth", {"token_public_key", "token_issuer", "token_audience", "require_token"}},
+      {"limits", {}}};
 
   for (const auto& [key_view, node] : doc) {
     const std::string key(key_view.str());
@@ -80,6 +104,18 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
       for (const auto& [sub_view, sub_node] : *table) {
         const std::string sub(sub_view.str());
         const std::string full = key + "." + sub;
+        if (key == "limits") {
+          auto spec = std::find_if(std::begin(kLimitSpecs), std::end(kLimitSpecs),
+                                   [&](const LimitSpec& l) { return sub == l.key; });
+          if (spec == std::end(kLimitSpecs)) return bad(full, "unknown key");
+          auto v = sub_node.value<int64_t>();
+          if (!v || *v < spec->min || *v > spec->max) {
+            return bad(full,
+                       "must be an integer from " + std::to_string(spec->min) + " to " + std::to_string(spec->max));
+          }
+          cfg.limits.*(spec->field) = static_cast<int>(*v);
+          continue;
+        }
         if (!kTables.at(key).contains(sub)) return bad(full, "unknown key");
         if (full == "tls.expiry_warning_days") {
           auto v = sub_node.value<int64_t>();
@@ -154,6 +190,7 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
       std::find(std::begin(kTokenServices), std::end(kTokenServices), service_name) != std::end(kTokenServices);
   std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms, expiry_days;
   std::map<std::string, std::optional<std::string>> peer_flags, identity_flags;
+  std::map<const LimitSpec*, std::optional<int>> limit_flags;
   app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
   app.add_option("--listen", listen, "host:port to listen on (port 0 picks a free one)");
   app.add_option("--port-file", port_file, "write the bound port to this file");
@@ -177,6 +214,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   app.add_option("--log-format", log_format, "json or text");
   app.add_option("--drain-timeout-s", drain_s, "seconds to finish in-flight calls on SIGTERM")
       ->check(CLI::Range(0, 3600));
+  for (const LimitSpec& spec : kLimitSpecs) {
+    app.add_option(FlagOf(spec), limit_flags[&spec], spec.help)->check(CLI::Range(spec.min, spec.max));
+  }
   if (verifies_tokens) {
     app.add_option("--token-public-key", token_key,
                    "PEM EC P-256 public key of the bearer-token issuer (deploy/pki: token-issuer.pub); unset: "
@@ -233,6 +273,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   if (token_issuer) cfg.auth.issuer = *token_issuer;
   if (token_audience) cfg.auth.audience = *token_audience;
   if (require_token) cfg.auth.require_token = true;
+  for (const auto& [spec, value] : limit_flags) {
+    if (value) cfg.limits.*(spec->field) = *value;
+  }
   if (auto s = CheckTokenAuth(cfg.auth, verifies_tokens, service_name); !s.ok()) return s;
   for (const auto& [peer, value] : peer_flags) {
     if (value) cfg.peers[peer] = *value;

@@ -30,6 +30,11 @@
 //   token_issuer = "https://tokens.healthtwin.example"
 //   token_audience = "healthtwin-clinician-api"
 //   require_token = false
+//   [limits]                    # optional; the defaults are in ServerLimits
+//   max_concurrent_streams = 100
+//   memory_quota_mb = 512
+//   max_connection_age_s = 300
+//   max_message_mb = 4
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -55,6 +60,24 @@ struct TokenAuthConfig {
   // false: a call without a token is admitted on its certificate alone (a token, when sent,
   // is still verified and narrows the call); true: every call must carry a valid token.
   bool require_token = false;
+};
+
+// What one gRPC server lets its clients take (`[limits]`, --max-* / --memory-quota-mb flags;
+// ServiceHost applies them). Without them one client could open unbounded streams or make the
+// server buffer without limit (issue 13 item 6).
+struct ServerLimits {
+  // HTTP/2 streams (calls) one connection may have open at once (GRPC_ARG_MAX_CONCURRENT_STREAMS);
+  // more wait in the client until one ends.
+  int max_concurrent_streams = 100;
+  // gRPC ResourceQuota: the memory all of the server's connections may use for buffers; past it
+  // gRPC refuses new work (RESOURCE_EXHAUSTED) instead of growing.
+  int memory_quota_mb = 512;
+  // A connection older than this is sent GOAWAY (GRPC_ARG_MAX_CONNECTION_AGE_MS, gRPC proposal A9,
+  // with gRPC's +-10 % jitter): open calls finish on it, new ones reconnect, so clients re-resolve
+  // `dns:///` names and spread over replicas added since. 0: never.
+  int max_connection_age_s = 300;
+  // The largest message received (SetMaxReceiveMessageSize); larger is RESOURCE_EXHAUSTED.
+  int max_message_mb = 4;
 };
 
 // The services that verify bearer tokens (the clinician API's gRPC edge).
@@ -84,6 +107,7 @@ struct ServiceConfig {
   // Allow-list overrides by method name, from `[access]`; checked by CallerPolicy::Create.
   std::map<std::string, std::vector<std::string>, std::less<>> access;
   TokenAuthConfig auth;
+  ServerLimits limits;
 };
 
 // Parses argv (and the file named by --config). `peer_names` lists the services this one

@@ -109,6 +109,43 @@ TEST_F(ConfigTest, DatabaseLimitsDefaultToBoundedWaits) {
   EXPECT_EQ(cfg->db_limits.acquire_timeout, std::chrono::milliseconds(5'000));
 }
 
+TEST_F(ConfigTest, ServerLimitsDefaultAndComeFromFileAndFlags) {
+  auto defaults = Parse(kTls);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->limits.max_concurrent_streams, 100);
+  EXPECT_EQ(defaults->limits.memory_quota_mb, 512);
+  EXPECT_EQ(defaults->limits.max_connection_age_s, 300);
+  EXPECT_EQ(defaults->limits.max_message_mb, 4);
+  auto path = WriteFile("[limits]\nmax_concurrent_streams = 8\nmemory_quota_mb = 64\nmax_connection_age_s = 0\n");
+  std::vector<std::string> args = {"--config", path, "--max-concurrent-streams", "16", "--max-message-mb", "2"};
+  args.insert(args.end(), kTls.begin(), kTls.end());
+  auto cfg = Parse(args);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->limits.max_concurrent_streams, 16);  // the flag over the file
+  EXPECT_EQ(cfg->limits.memory_quota_mb, 64);
+  EXPECT_EQ(cfg->limits.max_connection_age_s, 0);
+  EXPECT_EQ(cfg->limits.max_message_mb, 2);
+}
+
+TEST_F(ConfigTest, RejectsServerLimitsOutOfRangeOrUnknownNamingThem) {
+  const std::vector<std::pair<std::string, std::string>> bad_files = {
+      {"[limits]\nmax_concurrent_streams = 0\n", "limits.max_concurrent_streams: must be an integer from 1"},
+      {"[limits]\nmemory_quota_mb = \"lots\"\n", "limits.memory_quota_mb: must be an integer"},
+      {"[limits]\nmax_message_mb = 65\n", "limits.max_message_mb: must be an integer from 1 to 64"},
+      {"[limits]\nmax_streams = 5\n", "limits.max_streams: unknown key"},
+  };
+  for (const auto& [text, message] : bad_files) {
+    auto cfg = Parse({"--config", WriteFile(text)});
+    ASSERT_FALSE(cfg.ok()) << text;
+    EXPECT_NE(cfg.status().message().find(message), std::string::npos) << cfg.status();
+  }
+  std::vector<std::string> args = {"--max-connection-age-s", "-1"};
+  args.insert(args.end(), kTls.begin(), kTls.end());
+  auto flag = Parse(args);
+  ASSERT_FALSE(flag.ok());
+  EXPECT_NE(flag.status().message().find("--max-connection-age-s"), std::string::npos) << flag.status();
+}
+
 TEST_F(ConfigTest, RejectsNegativeStatementTimeoutNamingIt) {
   auto path = WriteFile("[database]\nstatement_timeout_ms = -1\n");
   auto cfg = Parse({"--config", path});

@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <signal.h>
 
 #include <chrono>
@@ -66,8 +67,18 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
   host->certificates_ = *std::move(certificates);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(cfg.listen_address, host->certificates_->credentials(), &host->port_);
-  // Bounded messages: a sender cannot make us buffer more than this per message.
-  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // Bounded messages, streams and memory (ServerLimits): a client cannot make us buffer more
+  // than a message's limit, hold more than so many calls open on one connection, or grow the
+  // server's buffers past the quota.
+  const ServerLimits& limits = cfg.limits;
+  builder.SetMaxReceiveMessageSize(limits.max_message_mb * 1024 * 1024);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
+  if (limits.max_connection_age_s > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, limits.max_connection_age_s * 1000);
+  }
+  grpc::ResourceQuota quota("healthtwin-" + cfg.service_name);
+  quota.Resize(static_cast<size_t>(limits.memory_quota_mb) << 20);
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
   host->server_ = builder.BuildAndStart();
   if (!host->server_ || host->port_ == 0) {
@@ -79,7 +90,13 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(const ServiceCon
   if (!cfg.port_file.empty()) {
     if (auto s = WritePortFile(cfg.port_file, host->port_); !s.ok()) return s;
   }
-  LogInfo("server.listening", {{"address", cfg.listen_address}, {"port", host->port_}, {"tls", "mutual"}});
+  LogInfo("server.listening", {{"address", cfg.listen_address},
+                               {"port", host->port_},
+                               {"tls", "mutual"},
+                               {"max_concurrent_streams", limits.max_concurrent_streams},
+                               {"memory_quota_mb", limits.memory_quota_mb},
+                               {"max_connection_age_s", limits.max_connection_age_s},
+                               {"max_message_mb", limits.max_message_mb}});
   return host;
 }
 

@@ -337,6 +337,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const std::string
   // the dialled host, so "127.0.0.1" or "localhost" (names every service
   // could claim) never decide who we talk to.
   args.SetSslTargetNameOverride(expected_peer);
+  // Calls spread over every address the target resolves to (dns:///name:port of a Kubernetes
+  // headless Service gives one per replica): gRPC keeps a connection for its life, so the default
+  // pick_first would send every call to one replica. For host:port of one address it is the same.
+  args.SetLoadBalancingPolicyName("round_robin");
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
   return grpc::CreateCustomChannel(address, *credentials, args);

@@ -85,8 +85,12 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 // with its own certificate from the same CA) fails the handshake. Calls then
 // fail UNAVAILABLE with a message naming the peer (see IsPeerNameMismatch).
 //
+// `address` may also be a gRPC target URI such as dns:///twin-0.twin:7443 or
+// ipv4:10.0.0.1:7443,10.0.0.2:7443; calls go round robin over every address it
+// resolves to.
+//
 // `args` may carry extra channel arguments (e.g. a private subchannel pool);
-// the target name, keepalive and reconnect backoff are set on top of them.
+// the target name, load balancing, keepalive and reconnect backoff are set on top of them.
 //
 // Errors: InvalidArgument when `expected_peer` is empty (a client must say
 // whom it expects), otherwise those of LoadTlsMaterial.
