@@ -32,6 +32,8 @@ PACKAGES=(
   faketime
   # curl: the HTTPS client of clinician_api's FHIR read API tests (tests/integration/fhir_api_integration_test.cc)
   curl
+  # sslscan: every port scanned from outside for TLS 1.2/1.3 and AEAD suites only (tests/process/tls_scan.h)
+  sslscan
   # the hospital's HL7 v2 MLLP receiver in the feed tests and the demo (tests/peers/hl7_mllp_peer.py);
   # no C++ HL7 v2 library is packaged, so services/feeds/hl7 encodes and frames by itself
   python3-hl7

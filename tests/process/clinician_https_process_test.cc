@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/process/process_test_support.h"
+#include "tests/process/tls_scan.h"
 
 namespace healthtwin::testing {
 namespace {
@@ -100,6 +101,19 @@ TEST_F(ClinicianHttpsProcessTest, ABadHttpsPortExits2WithOneLineNamingTheFlag) {
   EXPECT_EQ(NonEmptyLines(err).size(), 1u) << err;
   EXPECT_THAT(err, HasSubstr("--https-port"));
   EXPECT_FALSE(fs::exists(work_ / "port.https"));
+}
+
+// The HTTPS listener (cpp-httplib over OpenSSL, not gRPC's TLS) meets the same policy as the
+// gRPC ports: TLS 1.2 or 1.3, AEAD suites only (issue 13 item 6).
+TEST_F(ClinicianHttpsProcessTest, ItsHttpsPortOffersOnlyTls12Or13WithAeadSuites) {
+  auto process = StartListening(HT_CLINICIAN_API_BIN, Args("0"), work_ / "port");
+  ASSERT_TRUE(process.ok()) << process.status();
+  const int https_port = PortInFile(work_ / "port.https");
+  ASSERT_GT(https_port, 0);
+  auto scan = ScanTls(https_port, PkiIdentity(pki_, "dr-alice"));
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_THAT(TlsPolicyViolations(*scan), ::testing::IsEmpty()) << scan->xml;
+  EXPECT_FALSE(scan->suites.empty()) << scan->xml;
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "services/common/testing/reflection_probe.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/process/process_test_support.h"
+#include "tests/process/tls_scan.h"
 
 namespace healthtwin::testing {
 namespace {
@@ -198,6 +199,18 @@ TEST_P(EveryServiceTest, HealthIsNotServingWhilePostgresIsDownAndServingAfter) {
   ASSERT_TRUE(cluster_->Restart().ok());
   EXPECT_TRUE(WaitForHealth(*health_, HealthCheckResponse::SERVING, kHealthFlip)) << process_->Stderr();
   EXPECT_TRUE(process_->Running()) << process_->Stderr();
+}
+
+// sslscan from outside (issue 13 item 6): TLS 1.2 or 1.3 and AEAD suites only. No database is
+// needed for the handshake.
+TEST_P(EveryServiceTest, ItsPortOffersOnlyTls12Or13WithAeadSuites) {
+  auto process = Start(kUnreachableDb);
+  ASSERT_TRUE(process.ok()) << process.status();
+  auto scan = ScanTls(Port(), PkiIdentity(pki_, "cli-admin"));
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_THAT(TlsPolicyViolations(*scan), ::testing::IsEmpty()) << scan->xml;
+  EXPECT_THAT(scan->protocols, ::testing::Contains("tls1.3")) << scan->xml;
+  EXPECT_FALSE(scan->suites.empty()) << scan->xml;
 }
 
 // With no call in flight and no client connected the drain has nothing to wait for: exit 0
