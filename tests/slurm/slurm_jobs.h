@@ -1,0 +1,39 @@
+// Helpers of the deploy/slurm tests: run deploy/slurm/submit-cohort.sh against a SlurmCluster
+// and follow the jobs it submitted.
+
+#ifndef HEALTHTWIN_TESTS_SLURM_SLURM_JOBS_H_
+#define HEALTHTWIN_TESTS_SLURM_SLURM_JOBS_H_
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/harness/slurm_cluster.h"
+
+namespace healthtwin::testing {
+
+struct ScriptRun {
+  int exit_code = -1;  // -1: killed by a signal
+  std::string out;
+  std::string err;
+  // The NAME=value lines of stdout (ARRAY_JOB, MERGE_JOB, OUT).
+  std::map<std::string, std::string> vars;
+};
+
+// Runs `bash script args...` with the cluster's SLURM_CONF and `extra_env` and waits for it.
+absl::StatusOr<ScriptRun> RunScript(const SlurmCluster& cluster, const std::string& script,
+                                    const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// "STATE REASON" of a job (also of a finished one: MinJobAge keeps it listed), e.g.
+// "COMPLETED None", "CANCELLED DependencyNeverSatisfied"; for an array, one line per task.
+absl::StatusOr<std::string> JobStates(const SlurmCluster& cluster, const std::string& job);
+
+// Writes an executable file.
+void WriteExecutable(const std::string& path, const std::string& text);
+
+}  // namespace healthtwin::testing
+
+#endif  // HEALTHTWIN_TESTS_SLURM_SLURM_JOBS_H_
