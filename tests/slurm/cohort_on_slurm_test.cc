@@ -68,13 +68,20 @@ class CohortOnSlurmTest : public ::testing::Test {
     fs::create_directories(work_);
   }
 
-  // The example spec of docs/examples, smaller: `patients` patients, `days` days, `arms` arms.
-  std::string WriteSpec(const std::string& name, int patients, int days, int arms) {
+  // The example spec of docs/examples with `patients` patients, `days` days and its first `arms`
+  // arms. Narrow: men around 147/90 only, so that each process builds one archetype map (~1 s)
+  // instead of up to 12 (~20 s in a Debug build).
+  std::string WriteSpec(const std::string& name, int patients, int days, int arms, bool narrow) {
     std::ifstream in(HT_EXAMPLE_COHORT);
     nlohmann::json spec = nlohmann::json::parse(in);
     spec["patients"] = patients;
     spec["days"] = days;
     spec["arms"].erase(spec["arms"].begin() + arms, spec["arms"].end());
+    if (narrow) {
+      spec["population"]["sbp_mmhg"] = {{"mean", 147}, {"sd", 2}};
+      spec["population"]["dbp_mmhg"] = {{"mean", 90}, {"sd", 4}};
+      spec["population"]["female_fraction"] = 0;
+    }
     const std::string path = absl::StrCat(work_, "/", name);
     std::ofstream(path) << spec.dump(2);
     return path;
@@ -94,7 +101,7 @@ class CohortOnSlurmTest : public ::testing::Test {
 };
 
 TEST_F(CohortOnSlurmTest, FourShardsThroughSbatchGiveTheInProcessResultByteForByte) {
-  const std::string spec = WriteSpec("small.json", 12, 7, 2);
+  const std::string spec = WriteSpec("small.json", 24, 7, 2, /*narrow=*/true);
   const std::string in_process_json =
       RunHealthtwin({"sim", "cohort", "--spec", spec, "--json", "--csv", work_ + "/in-process.csv"});
 
@@ -112,8 +119,9 @@ TEST_F(CohortOnSlurmTest, FourShardsThroughSbatchGiveTheInProcessResultByteForBy
 }
 
 TEST_F(CohortOnSlurmTest, CancellingARunningArrayEndsItsShardsAndSlurmCancelsTheMerge) {
-  // Large enough that every shard runs for many seconds.
-  const std::string spec = WriteSpec("large.json", 4000, 30, 5);
+  // Every shard builds up to 12 archetype maps and then simulates 1,000 patients in 5 arms for
+  // 30 days: far longer than the test waits.
+  const std::string spec = WriteSpec("large.json", 4000, 30, 5, /*narrow=*/false);
   const std::string out = work_ + "/cancelled";
   ScriptRun run = Submit(spec, 4, out);
   const std::string array = run.vars["ARRAY_JOB"];
