@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "tests/harness/slurm_cluster.h"
 #include "tests/harness/subprocess.h"
 #include "tests/slurm/slurm_jobs.h"
@@ -68,22 +67,9 @@ class CohortOnSlurmTest : public ::testing::Test {
     fs::create_directories(work_);
   }
 
-  // The example spec of docs/examples with `patients` patients, `days` days and its first `arms`
-  // arms. Narrow: men around 147/90 only, so that each process builds one archetype map (~1 s)
-  // instead of up to 12 (~20 s in a Debug build).
   std::string WriteSpec(const std::string& name, int patients, int days, int arms, bool narrow) {
-    std::ifstream in(HT_EXAMPLE_COHORT);
-    nlohmann::json spec = nlohmann::json::parse(in);
-    spec["patients"] = patients;
-    spec["days"] = days;
-    spec["arms"].erase(spec["arms"].begin() + arms, spec["arms"].end());
-    if (narrow) {
-      spec["population"]["sbp_mmhg"] = {{"mean", 147}, {"sd", 2}};
-      spec["population"]["dbp_mmhg"] = {{"mean", 90}, {"sd", 4}};
-      spec["population"]["female_fraction"] = 0;
-    }
     const std::string path = absl::StrCat(work_, "/", name);
-    std::ofstream(path) << spec.dump(2);
+    std::ofstream(path) << CohortSpecFromExample(HT_EXAMPLE_COHORT, patients, days, arms, narrow);
     return path;
   }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "nlohmann/json.hpp"
 #include "tests/harness/subprocess.h"
 
 namespace healthtwin::testing {
@@ -39,6 +40,20 @@ absl::StatusOr<std::string> JobStates(const SlurmCluster& cluster, const std::st
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) return absl::UnavailableError(absl::StrCat("squeue: ", r->err));
   return std::string(absl::StripAsciiWhitespace(r->out));
+}
+
+std::string CohortSpecFromExample(const std::string& example_path, int patients, int days, int arms, bool narrow) {
+  std::ifstream in(example_path);
+  nlohmann::json spec = nlohmann::json::parse(in);
+  spec["patients"] = patients;
+  spec["days"] = days;
+  spec["arms"].erase(spec["arms"].begin() + arms, spec["arms"].end());
+  if (narrow) {
+    spec["population"]["sbp_mmhg"] = {{"mean", 147}, {"sd", 2}};
+    spec["population"]["dbp_mmhg"] = {{"mean", 90}, {"sd", 4}};
+    spec["population"]["female_fraction"] = 0;
+  }
+  return spec.dump(2);
 }
 
 void WriteExecutable(const std::string& path, const std::string& text) {

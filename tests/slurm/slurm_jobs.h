@@ -31,6 +31,11 @@ absl::StatusOr<ScriptRun> RunScript(const SlurmCluster& cluster, const std::stri
 // "COMPLETED None", "CANCELLED DependencyNeverSatisfied"; for an array, one line per task.
 absl::StatusOr<std::string> JobStates(const SlurmCluster& cluster, const std::string& job);
 
+// docs/examples/cohort.json (at `example_path`) as JSON text with `patients` patients, `days`
+// days and its first `arms` arms. Narrow: men around 147/90 only, so that each process builds
+// one archetype map (~1 s) instead of up to 12 (~20 s in a Debug build).
+std::string CohortSpecFromExample(const std::string& example_path, int patients, int days, int arms, bool narrow);
+
 // Writes an executable file.
 void WriteExecutable(const std::string& path, const std::string& text);
 
