@@ -2,7 +2,7 @@
 # Submits a virtual cohort to Slurm as a job array of N shards and a merge job that runs only
 # when every shard succeeded (issue 15; README.md beside this script).
 #
-#   submit-cohort.sh SPEC N [--out DIR] [--csv FILE] [--healthtwin BIN] [--partition P] [--time T]
+#   submit-cohort.sh SPEC N [--out DIR] [--csv FILE] [--healthtwin BIN] [--partition P] [--time T] [--resume]
 #
 # Prints ARRAY_JOB=<id>, MERGE_JOB=<id> and OUT=<dir> on stdout (eval-able). The merge depends
 # on the array with afterok and --kill-on-invalid-dep=yes, so a failed shard makes Slurm cancel
@@ -28,6 +28,8 @@ then 'healthtwin sim merge' over the parts once every shard has succeeded.
   --healthtwin BIN   the healthtwin binary the jobs run (default: healthtwin on PATH)
   --partition P      Slurm partition for both jobs (default: the cluster's default)
   --time T           time limit of each shard and of the merge, as sbatch --time takes it
+  --resume           DIR holds the parts of an earlier run of SPEC and N: submit only the shards
+                     whose part-I.json is missing (after a failed shard), then the merge
   -h, --help         this help
 
 Output files: DIR/part-I.json (shard I), DIR/summary.json (the merge's --json output),
@@ -47,10 +49,11 @@ die() {
 }
 
 positional=()
-out="" csv="" bin="" partition="" time_limit=""
+out="" csv="" bin="" partition="" time_limit="" resume=0
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
+    --resume) resume=1; shift ;;
     --out | --csv | --healthtwin | --partition | --time)
       (($# >= 2)) && [[ -n "$2" ]] || die_usage "option $1 needs a value"
       case "$1" in
@@ -84,10 +87,19 @@ bin="$(realpath -- "${bin}")"
 [[ -n "${out}" ]] || out="cohort-$(basename "${spec}" .json)-${n}"
 out="$(realpath -m -- "${out}")"
 [[ ! -e "${out}" || -d "${out}" ]] || die_usage "--out '${out}' exists and is not a directory"
-shopt -s nullglob
-stale=("${out}"/part-*.json)
-shopt -u nullglob
-((${#stale[@]} == 0)) || die_usage "--out '${out}' already holds ${#stale[@]} part-*.json files; the merge would mix runs"
+# The array's indices: all, or with --resume those whose part is missing.
+indices="0-$((n - 1))"
+if ((resume)); then
+  [[ -d "${out}" ]] || die_usage "--resume: --out '${out}' is not a directory"
+  missing=()
+  for ((i = 0; i < n; i++)); do [[ -f "${out}/part-${i}.json" ]] || missing+=("${i}"); done
+  indices="$(IFS=,; echo "${missing[*]}")"
+else
+  shopt -s nullglob
+  stale=("${out}"/part-*.json)
+  shopt -u nullglob
+  ((${#stale[@]} == 0)) || die_usage "--out '${out}' already holds ${#stale[@]} part-*.json files; the merge would mix runs (--resume reuses them)"
+fi
 if [[ -n "${csv}" ]]; then
   csv="$(realpath -m -- "${csv}")"
   [[ -d "$(dirname "${csv}")" ]] || die_usage "--csv '${csv}': directory $(dirname "${csv}") does not exist"
@@ -100,18 +112,23 @@ common=(--parsable "--export=ALL,HEALTHTWIN=${bin}")
 [[ -z "${partition}" ]] || common+=("--partition=${partition}")
 [[ -z "${time_limit}" ]] || common+=("--time=${time_limit}")
 
-# sbatch --parsable prints "<id>" or "<id>;<cluster>".
-if ! array_out="$(sbatch "${common[@]}" "--array=0-$((n - 1))" --job-name=healthtwin-cohort \
-  "--output=${out}/logs/shard-%a.out" "${HERE}/cohort.sbatch" "${spec}" "${n}" "${out}")"; then
-  die "sbatch of the shard array failed"
+# sbatch --parsable prints "<id>" or "<id>;<cluster>". A resumed run with every part present
+# submits only the merge.
+array_job="" after=()
+if [[ -n "${indices}" ]]; then
+  if ! array_out="$(sbatch "${common[@]}" "--array=${indices}" --job-name=healthtwin-cohort \
+    "--output=${out}/logs/shard-%a.out" "${HERE}/cohort.sbatch" "${spec}" "${n}" "${out}")"; then
+    die "sbatch of the shard array failed"
+  fi
+  array_job="${array_out%%;*}"
+  after=("--dependency=afterok:${array_job}" --kill-on-invalid-dep=yes)
 fi
-array_job="${array_out%%;*}"
 
-if ! merge_out="$(sbatch "${common[@]}" "--dependency=afterok:${array_job}" --kill-on-invalid-dep=yes \
+if ! merge_out="$(sbatch "${common[@]}" "${after[@]}" \
   --job-name=healthtwin-cohort-merge "--output=${out}/summary.json" "--error=${out}/logs/merge.err" \
   "${HERE}/merge.sbatch" "${out}" "${csv}")"; then
-  scancel "${array_job}" || true
-  die "sbatch of the merge failed; cancelled the shard array ${array_job}"
+  [[ -z "${array_job}" ]] || scancel "${array_job}" || true
+  die "sbatch of the merge failed; cancelled the shard array ${array_job:-(none)}"
 fi
 merge_job="${merge_out%%;*}"
 

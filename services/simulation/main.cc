@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
     app.add_option("--slurm-shards", slurm.shards, "shards of one cohort job (executor slurm; default 4)")
         ->check(CLI::Range(1, 10000));
     app.add_option("--slurm-partition", slurm.partition, "Slurm partition (default: the cluster's default)");
+    app.add_option("--slurm-shard-retries", slurm.shard_retries,
+                   "times a job's failed shards are run again before the job fails (executor slurm; default 1)")
+        ->check(CLI::Range(0, 10));
   });
   if (cohort_executor == "slurm" &&
       (slurm.submit_script.empty() || slurm.healthtwin.empty() || slurm.work_dir.empty())) {

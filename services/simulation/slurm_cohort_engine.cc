@@ -52,6 +52,7 @@ struct Snapshot {
   std::vector<int> failed;  // shard indices
   std::string merge_state;  // empty: not listed
   bool array_listed = false;
+  bool array_active = false;  // some task pending or running
 };
 
 Snapshot Parse(const std::string& squeue_out, const std::string& array, const std::string& merge) {
@@ -71,13 +72,15 @@ Snapshot Parse(const std::string& squeue_out, const std::string& array, const st
     if (f[1] == "COMPLETED") ++s.done;
     if (f[1] == "RUNNING" || f[1] == "COMPLETING") ++s.running;
     if (single && IsFailedState(f[1])) s.failed.push_back(task);
+    if (f[1] != "COMPLETED" && !IsFailedState(f[1])) s.array_active = true;
   }
   return s;
 }
 
 class SlurmRun {
  public:
-  SlurmRun(const SlurmCohortOptions& o, const ProgressFn& progress) : o_(o), progress_(progress) {
+  SlurmRun(const SlurmCohortOptions& o, const ProgressFn& progress)
+      : o_(o), progress_(progress), retries_left_(o.shard_retries) {
     if (!o_.slurm_conf.empty()) env_.push_back("SLURM_CONF=" + o_.slurm_conf);
   }
 
@@ -87,22 +90,7 @@ class SlurmRun {
     if (::mkdtemp(dir.data()) == nullptr) return absl::InternalError(absl::StrCat("cannot create ", dir));
     dir_ = dir;
     std::ofstream(dir_ + "/spec.json", std::ios::binary) << spec_json;
-    std::vector<std::string> args = {o_.submit_script, dir_ + "/spec.json", std::to_string(o_.shards),
-                                     "--out",          dir_ + "/run",       "--healthtwin",
-                                     o_.healthtwin};
-    if (!o_.partition.empty()) args.insert(args.end(), {"--partition", o_.partition});
-    absl::StatusOr<CommandResult> submit = RunCommand("/bin/bash", args, env_, kCommandTimeout);
-    if (!submit.ok()) return submit.status();
-    if (submit->exit_code != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("slurm submission failed: ", absl::StripTrailingAsciiWhitespace(submit->err)));
-    }
-    for (absl::string_view line : absl::StrSplit(submit->out, '\n', absl::SkipEmpty())) {
-      if (absl::ConsumePrefix(&line, "ARRAY_JOB=")) array_ = std::string(line);
-      if (absl::ConsumePrefix(&line, "MERGE_JOB=")) merge_ = std::string(line);
-    }
-    if (array_.empty() || merge_.empty())
-      return absl::InternalError("submit-cohort.sh printed no job ids: " + submit->out);
+    if (absl::Status s = Submit(false); !s.ok()) return s;
     absl::StatusOr<CohortOutcome> outcome = Follow();
     if (outcome.ok()) {
       std::error_code ec;
@@ -112,11 +100,36 @@ class SlurmRun {
   }
 
  private:
+  // submit-cohort.sh; with `resume`, only the shards whose part is missing.
+  absl::Status Submit(bool resume) {
+    std::vector<std::string> args = {o_.submit_script, dir_ + "/spec.json", std::to_string(o_.shards),
+                                     "--out",          dir_ + "/run",       "--healthtwin",
+                                     o_.healthtwin};
+    if (!o_.partition.empty()) args.insert(args.end(), {"--partition", o_.partition});
+    if (resume) args.push_back("--resume");
+    absl::StatusOr<CommandResult> submit = RunCommand("/bin/bash", args, env_, kCommandTimeout);
+    if (!submit.ok()) return submit.status();
+    if (submit->exit_code != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("slurm submission failed: ", absl::StripTrailingAsciiWhitespace(submit->err)));
+    }
+    array_.clear();
+    merge_.clear();
+    for (absl::string_view line : absl::StrSplit(submit->out, '\n', absl::SkipEmpty())) {
+      if (absl::ConsumePrefix(&line, "ARRAY_JOB=")) array_ = std::string(line);
+      if (absl::ConsumePrefix(&line, "MERGE_JOB=")) merge_ = std::string(line);
+    }
+    if (merge_.empty()) return absl::InternalError("submit-cohort.sh printed no job ids: " + submit->out);
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<CohortOutcome> Follow() {
     int squeue_failures = 0;
+    int done_before = 0;  // shards finished by an earlier array of this job
     for (;;) {
+      const std::string jobs = array_.empty() ? merge_ : array_ + "," + merge_;
       absl::StatusOr<CommandResult> q =
-          RunCommand("squeue", {"-h", "-t", "all", "-j", array_ + "," + merge_, "-o", "%i %T"}, env_, kCommandTimeout);
+          RunCommand("squeue", {"-h", "-t", "all", "-j", jobs, "-o", "%i %T"}, env_, kCommandTimeout);
       if (!q.ok() || q->exit_code != 0) {
         if (++squeue_failures >= kMaxSqueueFailures) {
           Cancel();
@@ -127,22 +140,42 @@ class SlurmRun {
         squeue_failures = 0;
         const Snapshot s = Parse(q->out, array_, merge_);
         if (s.merge_state == "COMPLETED") return Outcome();
-        if (!s.failed.empty()) {
-          Cancel();
-          return absl::InternalError(
-              absl::StrCat("slurm shard ", absl::StrJoin(s.failed, ", "), " of array ", array_, " failed; ",
-                           LogTail(absl::StrCat(dir_, "/run/logs/shard-", s.failed[0], ".out"))));
+        if (!s.failed.empty() && !s.array_active) {
+          // Every other shard has ended: run the failed ones again, or give up.
+          if (retries_left_ == 0) {
+            Cancel();
+            return absl::InternalError(absl::StrCat(
+                "slurm shard ", absl::StrJoin(s.failed, ", "), " of array ", array_, " failed (", o_.shard_retries,
+                " retries); ", LogTail(absl::StrCat(dir_, "/run/logs/shard-", s.failed[0], ".out"))));
+          }
+          --retries_left_;
+          Cancel();  // the old merge, if Slurm has not cancelled it yet
+          for (int shard : s.failed) {
+            std::error_code ec;
+            fs::remove(absl::StrCat(dir_, "/run/part-", shard, ".json"), ec);  // a partial part must not count
+          }
+          done_before = o_.shards - static_cast<int>(s.failed.size());
+          const std::string stage =
+              absl::StrCat("slurm job ", array_, ": ", done_before, "/", o_.shards,
+                           " shards done, running failed shard ", absl::StrJoin(s.failed, ", "), " again (retry ",
+                           o_.shard_retries - retries_left_, " of ", o_.shard_retries, ")");
+          if (progress_ && !progress_(0.95 * done_before / o_.shards, stage)) return absl::CancelledError("cancelled");
+          if (absl::Status r = Submit(true); !r.ok()) return r;
+          continue;
         }
-        if (IsFailedState(s.merge_state)) {
+        if (IsFailedState(s.merge_state) && s.failed.empty()) {
           return absl::InternalError(absl::StrCat("slurm merge job ", merge_, " ended ", s.merge_state, "; ",
                                                   LogTail(dir_ + "/run/logs/merge.err")));
         }
         if (s.merge_state.empty() && !s.array_listed) {
-          return absl::InternalError(absl::StrCat("slurm no longer lists jobs ", array_, " and ", merge_));
+          return absl::InternalError(absl::StrCat("slurm no longer lists jobs ", jobs));
         }
-        const std::string stage = absl::StrCat("slurm job ", array_, ": ", s.done, "/", o_.shards, " shards done, ",
-                                               s.running, " running, ", o_.shards - s.done - s.running, " pending");
-        if (progress_ && !progress_(0.95 * s.done / o_.shards, stage)) {
+        const int done = done_before + s.done;
+        std::string stage = absl::StrCat("slurm job ", array_.empty() ? merge_ : array_, ": ", done, "/", o_.shards,
+                                         " shards done, ", s.running, " running, ",
+                                         o_.shards - done - s.running - static_cast<int>(s.failed.size()), " pending");
+        if (!s.failed.empty()) absl::StrAppend(&stage, ", ", s.failed.size(), " failed");
+        if (progress_ && !progress_(0.95 * done / o_.shards, stage)) {
           Cancel();
           return absl::CancelledError("cancelled");
         }
@@ -151,7 +184,11 @@ class SlurmRun {
     }
   }
 
-  void Cancel() { (void)RunCommand("scancel", {array_, merge_}, env_, kCommandTimeout); }
+  void Cancel() {
+    std::vector<std::string> jobs = {merge_};
+    if (!array_.empty()) jobs.push_back(array_);
+    (void)RunCommand("scancel", jobs, env_, kCommandTimeout);
+  }
 
   absl::StatusOr<CohortOutcome> Outcome() {
     CohortOutcome out{ReadAll(dir_ + "/run/summary.json"), ReadAll(dir_ + "/run/per_patient.csv")};
@@ -165,6 +202,7 @@ class SlurmRun {
 
   const SlurmCohortOptions& o_;
   const ProgressFn& progress_;
+  int retries_left_;
   std::vector<std::string> env_;
   std::string dir_, array_, merge_;
 };

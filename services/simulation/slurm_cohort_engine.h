@@ -7,8 +7,9 @@
 // `poll_interval`. Progress is the fraction of shards done; the stage names the array and its
 // shards' states ("slurm job 41: 2/4 shards done, 1 running, 1 pending"), and JobRunner stores
 // both in simulation_jobs. A cancel (progress returning false) runs `scancel` on the array and
-// the merge. A failed shard fails the job naming the shard and the end of its log (Slurm
-// cancels the merge itself); JobRunner's attempts then apply to the whole job. On success the
+// the merge. Failed shards are submitted again, alone, up to `shard_retries` times once the
+// other shards have ended (submit-cohort.sh --resume, with a new merge); then the job fails
+// naming the shard and the end of its log. On success the
 // merge's JSON summary and per-patient CSV are the outcome, byte-identical to the in-process
 // engine's, and the directory is removed; after a failure it is kept for its logs.
 #pragma once
@@ -25,6 +26,9 @@ struct SlurmCohortOptions {
   std::string healthtwin;     // the healthtwin CLI the jobs run (on every node)
   std::string work_dir;       // shared directory for specs, parts, results and logs
   int shards = 4;
+  // Times the failed shards of a job are submitted again (only those, once the others have
+  // ended, with submit-cohort.sh --resume) before the job fails.
+  int shard_retries = 1;
   std::string partition;   // empty: the cluster's default
   std::string slurm_conf;  // SLURM_CONF for sbatch/squeue/scancel; empty: inherited
   std::chrono::milliseconds poll_interval{1000};

@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/simulation/engines.h"
@@ -101,8 +104,48 @@ TEST_F(SlurmCohortEngineTest, AFailedShardFailsTheJobNamingTheShardAndItsLog) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(r.status().message(), HasSubstr("slurm shard "));
+  EXPECT_THAT(r.status().message(), HasSubstr("failed (1 retries)"));
   EXPECT_THAT(r.status().message(), HasSubstr("/run/logs/shard-"));
   EXPECT_TRUE(cluster_->WaitForNoActiveJobs(milliseconds(30000)).ok());
+}
+
+TEST_F(SlurmCohortEngineTest, AShardThatFailsOnceIsRunAgainAloneAndTheJobSucceeds) {
+  // The real healthtwin behind a wrapper that makes shard 1 fail the first time only.
+  const std::string wrapper = cluster_->dir() + "/flaky-healthtwin";
+  const std::string marker = cluster_->dir() + "/failed-once";
+  testing::WriteExecutable(
+      wrapper, absl::StrCat("#!/bin/bash\nif [[ \"${SLURM_ARRAY_TASK_ID:-}\" == 1 && ! -e ", marker, " ]]; then touch ",
+                            marker, "; echo 'failing once' >&2; exit 1; fi\nexec ", HT_HEALTHTWIN, " \"$@\"\n"));
+  options_.healthtwin = wrapper;
+  const std::string spec = Spec(18, 5, true);
+  absl::StatusOr<CohortOutcome> local = MakeTreatmentCohortEngine(1)(spec, nullptr);
+  ASSERT_TRUE(local.ok()) << local.status();
+
+  std::vector<std::string> stages;
+  absl::StatusOr<CohortOutcome> slurm = MakeSlurmCohortEngine(options_)(spec, [&](double, std::string_view stage) {
+    stages.emplace_back(stage);
+    return true;
+  });
+  ASSERT_TRUE(slurm.ok()) << slurm.status();
+  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_EQ(slurm->result_json, local->result_json);
+  EXPECT_EQ(slurm->per_patient_csv, local->per_patient_csv);
+  EXPECT_TRUE(std::any_of(stages.begin(), stages.end(), [](const std::string& s) {
+    return absl::StrContains(s, "slurm job 1: 2/3 shards done, running failed shard 1 again (retry 1 of 1)");
+  })) << absl::StrJoin(stages, "\n");
+  // The second array ran shard 1 only.
+  absl::StatusOr<testing::ClientResult> tasks =
+      cluster_->Client("squeue", {"-h", "-t", "all", "-n", "healthtwin-cohort", "-o", "%i %T"});
+  ASSERT_TRUE(tasks.ok());
+  // Shards 0..2 of the first array, then shard 1 alone: a failure and a success of shard 1.
+  std::vector<std::string> lines = absl::StrSplit(tasks->out, '\n', absl::SkipEmpty());
+  std::sort(lines.begin(), lines.end(),
+            [](const std::string& a, const std::string& b) { return a.substr(a.find('_')) < b.substr(b.find('_')); });
+  ASSERT_EQ(lines.size(), 4u) << tasks->out;
+  EXPECT_THAT(lines[0], ::testing::EndsWith("_0 COMPLETED"));
+  EXPECT_THAT(std::vector<std::string>(lines.begin() + 1, lines.begin() + 3),
+              ::testing::UnorderedElementsAre(::testing::EndsWith("_1 COMPLETED"), ::testing::EndsWith("_1 FAILED")));
+  EXPECT_THAT(lines[3], ::testing::EndsWith("_2 COMPLETED"));
 }
 
 TEST_F(SlurmCohortEngineTest, ARefusedSubmissionFailsWithSbatchsMessage) {

@@ -30,6 +30,7 @@ using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 // Records each call as its arguments, one a line, then "--end", and fails shard $FAIL_TASK.
 constexpr char kStandIn[] = R"(#!/bin/bash
@@ -140,6 +141,60 @@ TEST_F(SubmitCohortTest, AFailedShardMakesSlurmCancelTheMerge) {
   EXPECT_TRUE(fs::exists(out + "/part-2.json"));
 }
 
+TEST_F(SubmitCohortTest, ResumeSubmitsOnlyTheMissingShardsThenTheMergeOverAllParts) {
+  const std::string out = work_ + "/run";
+  fs::create_directories(out);
+  std::ofstream(out + "/part-0.json") << "part 0 from before\n";
+  std::ofstream(out + "/part-2.json") << "part 2 from before\n";
+  ScriptRun run = Submit({spec_, "4", "--out", out, "--healthtwin", stand_in_, "--resume"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  const std::vector<std::vector<std::string>> calls = Calls(work_ + "/sbatch.log");
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_THAT(calls[0], ::testing::Contains("--array=1,3"));
+  EXPECT_THAT(calls[1], ::testing::Contains("--dependency=afterok:" + run.vars["ARRAY_JOB"]));
+  ASSERT_TRUE(cluster_->WaitForNoActiveJobs(milliseconds(60000)).ok());
+  EXPECT_EQ(*JobStates(*cluster_, run.vars["MERGE_JOB"]), "COMPLETED None");
+  EXPECT_FALSE(fs::exists(work_ + "/bin/calls-0"));
+  EXPECT_FALSE(fs::exists(work_ + "/bin/calls-2"));
+  EXPECT_TRUE(fs::exists(work_ + "/bin/calls-1"));
+  EXPECT_TRUE(fs::exists(work_ + "/bin/calls-3"));
+  EXPECT_EQ(ReadFileOrEmpty(out + "/part-0.json"), "part 0 from before\n");
+  EXPECT_THAT(Calls(work_ + "/bin/calls-merge"),
+              ElementsAre(ElementsAre("sim", "merge", out + "/part-0.json", out + "/part-1.json", out + "/part-2.json",
+                                      out + "/part-3.json", "--json", "--csv", out + "/per_patient.csv")));
+}
+
+TEST_F(SubmitCohortTest, ResumeWithEveryPartPresentSubmitsTheMergeAlone) {
+  const std::string out = work_ + "/run";
+  fs::create_directories(out);
+  for (int i = 0; i < 2; ++i) std::ofstream(absl::StrCat(out, "/part-", i, ".json")) << "part\n";
+  ScriptRun run = Submit({spec_, "2", "--out", out, "--healthtwin", stand_in_, "--resume"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.vars["ARRAY_JOB"], "");
+  const std::vector<std::vector<std::string>> calls = Calls(work_ + "/sbatch.log");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_THAT(calls[0], Not(::testing::Contains(::testing::HasSubstr("--dependency"))));
+  ASSERT_TRUE(cluster_->WaitForNoActiveJobs(milliseconds(30000)).ok());
+  EXPECT_EQ(*JobStates(*cluster_, run.vars["MERGE_JOB"]), "COMPLETED None");
+}
+
+TEST_F(SubmitCohortTest, CohortSbatchRefusesToRunOutsideAnArrayTaskOfItsN) {
+  const std::string script = fs::path(HT_SUBMIT_COHORT).parent_path().string() + "/cohort.sbatch";
+  const std::vector<std::string> args = {spec_, "2", work_};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"SLURM_ARRAY_TASK_ID="}, "SLURM_ARRAY_TASK_ID is not set"},
+      {{"SLURM_ARRAY_TASK_ID=2", "HEALTHTWIN=" + stand_in_}, "array task 2 is not a shard of N = 2"},
+  };
+  for (const auto& [env, message] : cases) {
+    absl::StatusOr<ScriptRun> run = RunScript(*cluster_, script, args, env);
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_EQ(run->exit_code, 2) << message;
+    EXPECT_THAT(run->err, HasSubstr(message));
+  }
+  EXPECT_FALSE(fs::exists(work_ + "/bin/calls-2"));
+}
+
 TEST_F(SubmitCohortTest, ARefusedSubmissionExitsOneAndLeavesNothingQueued) {
   ScriptRun run = Submit({spec_, "2", "--out", work_ + "/run", "--healthtwin", stand_in_, "--partition", "nosuch"});
   EXPECT_EQ(run.exit_code, 1);
@@ -170,6 +225,7 @@ TEST_F(SubmitCohortTest, BadArgumentsExitTwoNamingTheProblemAndSubmitNothing) {
       {{spec_, "2", "--healthtwin", stand_in_, "--out", stale}, "already holds 1 part-*.json files"},
       {{spec_, "2", "--healthtwin", stand_in_, "--out", work_ + "/file"}, "exists and is not a directory"},
       {{spec_, "2", "--healthtwin", stand_in_, "--csv", work_ + "/no/dir/x.csv"}, "does not exist"},
+      {{spec_, "2", "--healthtwin", stand_in_, "--out", work_ + "/absent", "--resume"}, "--resume: --out"},
   };
   for (const Case& c : cases) {
     ScriptRun run = Submit(c.args);
