@@ -44,6 +44,9 @@ PACKAGES=(
   # playwright-core (npm, pinned), and certutil/pk12util for the browser-native client-certificate
   # scenario (an NSS database in a private HOME)
   chromium libnss3-tools
+  # a private single-node Slurm cluster for the HPC cohort route (deploy/slurm) and its tests
+  # (tests/harness/slurm_cluster.h): controller, node daemon, sbatch/squeue/scancel, and munge for auth
+  slurmctld slurmd slurm-client munge
 )
 
 # npm packages, each directory pinned by its package-lock.json and installed with npm ci only

@@ -182,41 +182,6 @@ VirtualPerson MakePerson(const Archetype& a, const Drawn& d) {
   return person;
 }
 
-// Student t 97.5 % quantile.
-double T975(int df) {
-  static constexpr std::array<double, 30> kTable = {
-      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-      2.120,  2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-  if (df < 1) return 0.0;
-  if (df <= 30) return kTable[static_cast<std::size_t>(df - 1)];
-  // Cornish-Fisher expansion around the normal quantile.
-  const double z = 1.959963984540054, n = df;
-  return z + (z * z * z + z) / (4 * n) + (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * n * n);
-}
-
-MeanChange Summarise(const std::vector<const PatientRow*>& rows, double PatientRow::*base, double PatientRow::*end) {
-  MeanChange m;
-  const double n = static_cast<double>(rows.size());
-  if (rows.empty()) return m;
-  double sb = 0, se = 0;
-  for (const PatientRow* r : rows) {
-    sb += r->*base;
-    se += r->*end;
-  }
-  m.baseline_mean = sb / n;
-  m.end_mean = se / n;
-  m.mean_change = m.end_mean - m.baseline_mean;
-  double ss = 0;
-  for (const PatientRow* r : rows) {
-    const double dev = (r->*end - r->*base) - m.mean_change;
-    ss += dev * dev;
-  }
-  const double half = rows.size() < 2 ? 0.0 : T975(static_cast<int>(rows.size()) - 1) * std::sqrt(ss / (n - 1) / n);
-  m.ci95_low = m.mean_change - half;
-  m.ci95_high = m.mean_change + half;
-  return m;
-}
-
 absl::Status CheckNormal(const NormalSpec& n, const char* field, Bounds b) {
   if (!(n.mean >= b.lo && n.mean <= b.hi)) {
     return absl::InvalidArgumentError(
@@ -312,15 +277,18 @@ absl::Status ValidateCohortSpec(const CohortSpec& spec) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOptions& options) {
-  if (absl::Status s = ValidateCohortSpec(spec); !s.ok()) return s;
+namespace {
+
+// Simulates patients [range.begin, range.end) of a validated spec; rows by patient, then arm.
+absl::StatusOr<CohortShardResult> SimulateRange(const CohortSpec& spec, PatientRange range,
+                                                const CohortRunOptions& options) {
   const ProgressFn& progress = options.progress;
   if (progress && !progress(0.0, "drawing patients")) return absl::CancelledError("cancelled by the progress callback");
 
-  const int n = spec.patients;
+  const int n = range.end - range.begin;
   const int n_arms = static_cast<int>(spec.arms.size());
   std::vector<Drawn> drawn(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) drawn[i] = Draw(spec, i);
+  for (int j = 0; j < n; ++j) drawn[j] = Draw(spec, range.begin + j);
 
   // Archetypes in use, built in parallel.
   std::vector<int> needed;
@@ -366,8 +334,9 @@ absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOp
   }
 
   std::vector<PatientRow> rows(static_cast<std::size_t>(n) * arms_per_patient);
-  auto work = [&](int i) -> absl::Status {
-    const Drawn& d = drawn[i];
+  auto work = [&](int j) -> absl::Status {
+    const int i = range.begin + j;  // the patient index: every random stream derives from it
+    const Drawn& d = drawn[j];
     const VirtualPerson person = MakePerson(*archetypes[ArchetypeIndex(d.sex, TierOf(d.sbp))], d);
     const Intake intake{person.long_horizon.reference_sodium_intake_mmol_per_day,
                         person.long_horizon.reference_fluid_intake_l_per_day};
@@ -380,7 +349,7 @@ absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOp
         // The spec was validated, so a failing course is our fault, not the caller's.
         return absl::InternalError(absl::StrCat("patient ", i, " arm ", arm, ": ", c.status().message()));
       }
-      PatientRow& r = rows[static_cast<std::size_t>(i) * arms_per_patient + k];
+      PatientRow& r = rows[static_cast<std::size_t>(j) * arms_per_patient + k];
       r.patient = i;
       r.arm = arm;
       r.sex = d.sex;
@@ -417,31 +386,52 @@ absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOp
   };
   if (absl::Status s = ParallelFor(n, options.threads, work, on_done); !s.ok()) return s;
 
-  CohortResult result;
-  result.archetypes_built = static_cast<int>(needed.size());
-  for (int a = 0; a < n_arms; ++a) {
-    std::vector<const PatientRow*> in_arm;
-    for (const PatientRow& r : rows) {
-      if (r.arm == a) in_arm.push_back(&r);
-    }
-    ArmSummary s;
-    s.name = spec.arms[a].name;
-    s.n = static_cast<int>(in_arm.size());
-    s.sbp_mmhg = Summarise(in_arm, &PatientRow::baseline_sbp_mmhg, &PatientRow::end_sbp_mmhg);
-    s.dbp_mmhg = Summarise(in_arm, &PatientRow::baseline_dbp_mmhg, &PatientRow::end_dbp_mmhg);
-    s.heart_rate_bpm = Summarise(in_arm, &PatientRow::baseline_heart_rate_bpm, &PatientRow::end_heart_rate_bpm);
-    int at_target = 0;
-    for (const PatientRow* r : in_arm) {
-      at_target += r->at_target;
-      s.hypotension_count += r->hypotension;
-      s.bradycardia_count += r->bradycardia;
-      s.volume_loss_count += r->volume_loss;
-    }
-    s.target_attainment_fraction = in_arm.empty() ? 0.0 : at_target / static_cast<double>(in_arm.size());
-    result.arms.push_back(std::move(s));
-  }
+  CohortShardResult result;
+  result.range = range;
   result.rows = std::move(rows);
+  result.archetypes = std::move(needed);
   return result;
+}
+
+}  // namespace
+
+absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOptions& options) {
+  if (absl::Status s = ValidateCohortSpec(spec); !s.ok()) return s;
+  absl::StatusOr<CohortShardResult> all = SimulateRange(spec, {0, spec.patients}, options);
+  if (!all.ok()) return all.status();
+  CohortResult result;
+  result.archetypes_built = static_cast<int>(all->archetypes.size());
+  result.arms = SummariseCohort(spec, all->rows);
+  result.rows = std::move(all->rows);
+  return result;
+}
+
+absl::Status ValidateCohortShard(const CohortSpec& spec, CohortShard shard) {
+  if (shard.count < 1 || shard.count > spec.patients) {
+    return absl::InvalidArgumentError(absl::StrCat("--shard: the shard count must be in 1..", spec.patients,
+                                                   " (the spec's patients), got ", shard.count));
+  }
+  if (shard.index < 0 || shard.index >= shard.count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shard: the shard index must be in 0..", shard.count - 1, ", got ", shard.index));
+  }
+  return absl::OkStatus();
+}
+
+PatientRange CohortShardRange(int patients, CohortShard shard) {
+  const auto edge = [&](int k) {
+    return static_cast<int>(static_cast<std::int64_t>(patients) * k / std::max(1, shard.count));
+  };
+  return {edge(shard.index), edge(shard.index + 1)};
+}
+
+absl::StatusOr<CohortShardResult> RunCohortShard(const CohortSpec& spec, CohortShard shard,
+                                                 const CohortRunOptions& options) {
+  if (absl::Status s = ValidateCohortSpec(spec); !s.ok()) return s;
+  if (absl::Status s = ValidateCohortShard(spec, shard); !s.ok()) return s;
+  absl::StatusOr<CohortShardResult> r = SimulateRange(spec, CohortShardRange(spec.patients, shard), options);
+  if (r.ok()) r->shard = shard;
+  return r;
 }
 
 absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index) {

@@ -31,6 +31,12 @@
 //
 // Determinism: each patient's draws come from (seed, patient index) and results are collected
 // per index, so the same spec gives bit-identical results with any thread count.
+//
+// Shards: RunCohortShard simulates one contiguous block of patient indices (CohortShardRange);
+// because every random stream depends only on the seed and the patient index, the rows of shard
+// I/N are exactly those rows of the unsharded run. SummariseCohort over the concatenated rows of
+// all shards (in shard order) is the unsharded run's own summary, bit for bit (cohort_part.h has
+// the file that carries a shard between processes).
 #pragma once
 
 #include <cstdint>
@@ -129,6 +135,19 @@ struct CohortResult {
   int archetypes_built = 0;
 };
 
+// A shard of a cohort: index 0..count-1 of count contiguous blocks of patient indices.
+struct CohortShard {
+  int index = 0;
+  int count = 1;
+};
+
+// Patients [begin, end) of a shard: begin = floor(patients * index / count). Blocks differ in
+// size by at most one patient and cover 0..patients-1 in order.
+struct PatientRange {
+  int begin = 0;
+  int end = 0;
+};
+
 struct CohortRunOptions {
   int threads = 0;  // 0 = all cores
   ProgressFn progress;
@@ -139,6 +158,26 @@ absl::Status ValidateCohortSpec(const CohortSpec& spec);
 
 // Errors: InvalidArgument (spec), Cancelled, Internal if an archetype cannot be fitted.
 absl::StatusOr<CohortResult> RunCohort(const CohortSpec& spec, const CohortRunOptions& options = {});
+
+// InvalidArgument naming "--shard" unless 0 <= index < count <= patients (no empty shard).
+absl::Status ValidateCohortShard(const CohortSpec& spec, CohortShard shard);
+// The shard's patients (shard assumed valid).
+PatientRange CohortShardRange(int patients, CohortShard shard);
+
+// One shard's rows (patients in `range` order, then arm, as in CohortResult::rows) and the
+// archetype maps its patients use (indices 0..11, ascending; the unsharded run builds the union).
+struct CohortShardResult {
+  CohortShard shard;
+  PatientRange range;
+  std::vector<PatientRow> rows;
+  std::vector<int> archetypes;
+};
+// Errors as RunCohort, and InvalidArgument for a bad shard.
+absl::StatusOr<CohortShardResult> RunCohortShard(const CohortSpec& spec, CohortShard shard,
+                                                 const CohortRunOptions& options = {});
+
+// Per-arm summaries (spec order) of the rows of a whole cohort; RunCohort's own summary.
+std::vector<ArmSummary> SummariseCohort(const CohortSpec& spec, const std::vector<PatientRow>& rows);
 
 // One virtual patient of a cohort as RunCohort simulates it (the surrogate on its archetype),
 // with the drawn demographics and resting values; for tests and the surrogate check in the bench.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "models/treatment/treatment_test_util.h"
 #include "models/treatment/whatif.h"
 
 namespace healthtwin::models::treatment {
@@ -15,18 +16,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // A small cohort of men around 147/90 mmHg: one archetype map (built once per process).
-CohortSpec SmallSpec() {
-  CohortSpec s;
-  s.seed = 5;
-  s.patients = 20;
-  s.days = 7;
-  s.population.sbp_mmhg = {147.0, 2.0};
-  s.population.dbp_mmhg = {90.0, 4.0};
-  s.population.heart_rate_bpm = {72.0, 8.0};
-  s.population.female_fraction = 0.0;
-  s.arms = {{"placebo", {}}, {"amlodipine 10", {{"amlodipine", 10.0, 24.0, false}}}};
-  return s;
-}
+CohortSpec SmallSpec() { return testing::SmallCohortSpec(); }
 
 CohortResult RunSmall(const CohortSpec& spec, int threads = 2) {
   absl::StatusOr<CohortResult> r = RunCohort(spec, {.threads = threads, .progress = {}});

@@ -42,4 +42,17 @@ VirtualPerson HypertensivePerson() {
   return p;
 }
 
+CohortSpec SmallCohortSpec() {
+  CohortSpec s;
+  s.seed = 5;
+  s.patients = 20;
+  s.days = 7;
+  s.population.sbp_mmhg = {147.0, 2.0};
+  s.population.dbp_mmhg = {90.0, 4.0};
+  s.population.heart_rate_bpm = {72.0, 8.0};
+  s.population.female_fraction = 0.0;
+  s.arms = {{"placebo", {}}, {"amlodipine 10", {{"amlodipine", 10.0, 24.0, false}}}};
+  return s;
+}
+
 }  // namespace healthtwin::models::treatment::testing

@@ -6,6 +6,7 @@
 #include "models/long_horizon.h"
 #include "models/patient.h"
 #include "models/steady_state_map.h"
+#include "models/treatment/cohort.h"
 #include "models/treatment/course.h"
 #include "models/treatment/whatif.h"
 
@@ -17,5 +18,9 @@ const WhatIfPatient& HypertensivePatient();
 
 // That patient as a VirtualPerson at his nominal resting state.
 VirtualPerson HypertensivePerson();
+
+// A small cohort of 20 men around 147/90 mmHg (one archetype map), placebo and amlodipine 10 mg,
+// seed 5, 7 days.
+CohortSpec SmallCohortSpec();
 
 }  // namespace healthtwin::models::treatment::testing

@@ -1,6 +1,8 @@
 // healthtwin-simulation: treatment what-if on a patient's twin, and researcher cohort jobs.
 #include <unistd.h>
 
+#include <iostream>
+
 #include "services/common/config.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
@@ -8,6 +10,7 @@
 #include "services/simulation/job_runner.h"
 #include "services/simulation/job_store.h"
 #include "services/simulation/simulation_service.h"
+#include "services/simulation/slurm_cohort_engine.h"
 
 using namespace healthtwin;
 
@@ -18,6 +21,8 @@ int main(int argc, char** argv) {
   std::string worker;
   double lease_s = 60.0;
   simulation::SimulationLimits limits;
+  std::string cohort_executor = "in-process";
+  simulation::SlurmCohortOptions slurm;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "simulation", {}, [&](CLI::App& app) {
     app.add_option("--cohort-threads", cohort_threads, "threads for one cohort job (0: every core)")
         ->check(CLI::Range(0, 256));
@@ -33,7 +38,29 @@ int main(int argc, char** argv) {
     app.add_option("--max-active-jobs-per-requester", limits.max_active_jobs_per_requester,
                    "cohort jobs one requester may have queued or running (0: no limit; default 2)")
         ->check(CLI::Range(0, 1000));
+    app.add_option("--cohort-executor", cohort_executor,
+                   "where cohort jobs run: in-process (default) or slurm (a job array of shards and a merge, "
+                   "deploy/slurm)")
+        ->check(CLI::IsMember({"in-process", "slurm"}));
+    app.add_option("--slurm-submit-script", slurm.submit_script, "deploy/slurm/submit-cohort.sh (executor slurm)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--slurm-healthtwin", slurm.healthtwin, "the healthtwin CLI the Slurm jobs run (executor slurm)");
+    app.add_option("--slurm-work-dir", slurm.work_dir,
+                   "directory shared with the Slurm nodes for specs, parts and results (executor slurm)")
+        ->check(CLI::ExistingDirectory);
+    app.add_option("--slurm-shards", slurm.shards, "shards of one cohort job (executor slurm; default 4)")
+        ->check(CLI::Range(1, 10000));
+    app.add_option("--slurm-partition", slurm.partition, "Slurm partition (default: the cluster's default)");
+    app.add_option("--slurm-shard-retries", slurm.shard_retries,
+                   "times a job's failed shards are run again before the job fails (executor slurm; default 1)")
+        ->check(CLI::Range(0, 10));
   });
+  if (cohort_executor == "slurm" &&
+      (slurm.submit_script.empty() || slurm.healthtwin.empty() || slurm.work_dir.empty())) {
+    std::cerr << "healthtwin-simulation: --cohort-executor slurm needs --slurm-submit-script, --slurm-healthtwin "
+                 "and --slurm-work-dir\n";
+    return 2;
+  }
   if (worker.empty()) {
     char host[256] = {};
     gethostname(host, sizeof host - 1);
@@ -44,7 +71,9 @@ int main(int argc, char** argv) {
   common::Executor executor(4);
   common::Executor compute(whatif_threads, static_cast<std::size_t>(whatif_threads) * simulation::kWhatIfQueuePerThread);
   simulation::JobStore store(pool);
-  simulation::JobRunner runner(store, simulation::MakeTreatmentCohortEngine(cohort_threads),
+  simulation::JobRunner runner(store,
+                               cohort_executor == "slurm" ? simulation::MakeSlurmCohortEngine(slurm)
+                                                          : simulation::MakeTreatmentCohortEngine(cohort_threads),
                                {.worker = worker, .lease_s = lease_s});
   simulation::SimulationServiceImpl service(pool, store, &runner, simulation::MakeTreatmentEngines(cohort_threads),
                                             executor, compute, limits);
