@@ -4,14 +4,17 @@
 // files and its emptyDirs as directories, against a real private PostgreSQL and the dev PKI. Each
 // readiness probe (the exec of `healthtwin health` with the pod's own certificate) must pass and
 // each liveness port accept a connection; SIGTERM must stop each service cleanly.
+// Run as root (as `make test` is), every pod process runs as uid and gid 10001, with the files as
+// the kubelet leaves them for fsGroup 10001: Secret files root:10001 with group read added to
+// their mode, emptyDirs root:10001 mode 2777.
 // What differs from a cluster, and only that: mount paths become directories under a private
-// root, ports become free ones on 127.0.0.1 (the pods would share this machine's 7443), and
-// dns:///NAME:PORT names localhost at NAME's port.
+// root, ports become free ones on 127.0.0.1 (the pods would share this machine's 7443),
+// dns:///NAME:PORT names localhost at NAME's port, and the root filesystem is this machine's.
 // HT_BINS: "binary=path,..." for /usr/local/bin/<binary>; HT_PG_HARNESS, HT_PKI_SCRIPT.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,6 +23,10 @@ import { render } from "./render.mjs";
 
 const K8S = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/k8s");
 const BINS = Object.fromEntries((process.env.HT_BINS ?? "").split(",").filter(Boolean).map((kv) => kv.split("=")));
+const UID = 10001;
+const AS_ROOT = process.getuid() === 0;
+// The pods' user, when this test may change user.
+const POD_USER = AS_ROOT ? { uid: UID, gid: UID } : {};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // A deadline that does not keep the process alive once the race is won.
 const deadline = (ms, value) => new Promise((r) => setTimeout(() => r(value), ms).unref());
@@ -74,8 +81,17 @@ function materialise(doc, root, pki, pg) {
         if (src.startsWith("/")) copyFileSync(src, to);
         else writeFileSync(to, src);
         chmodSync(to, v.secret.defaultMode);
+        if (AS_ROOT) {
+          chownSync(to, 0, UID);
+          chmodSync(to, v.secret.defaultMode | 0o440);
+        }
       }
-    } else if (!v.emptyDir) {
+      if (AS_ROOT) chownSync(dir, 0, UID);
+      chmodSync(dir, 0o2755);
+    } else if (v.emptyDir) {
+      if (AS_ROOT) chownSync(dir, 0, UID);
+      chmodSync(dir, 0o2777);
+    } else {
       throw new Error(`${doc.metadata.name}: volume ${v.name} is neither a Secret nor an emptyDir`);
     }
     dirs[v.name] = dir;
@@ -122,6 +138,9 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
     const tSetup = Date.now();
     const start = run(process.env.HT_PG_HARNESS, ["start", "--dir", pgDir]);
     assert.equal(start.status, 0, start.stderr);
+    // The pods' user may enter the socket directory (only that: its files stay the server's).
+    chmodSync(pgDir, 0o711);
+    chmodSync(root, 0o755);
     const pg = Object.fromEntries(start.stdout.trim().split(/\s+/).map((kv) => kv.split("=")));
     assert.equal(run(process.env.HT_PG_HARNESS, ["createdb", "--dir", pgDir, "healthtwin"]).status, 0);
     const roles = run(BINS["healthtwin-migrate"], ["--bootstrap-roles", "--db", `host=${pg.host} port=${pg.port} dbname=healthtwin user=${pg.user}`]);
@@ -142,7 +161,7 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
     const job = docs.find((d) => d.kind === "Job" && d.metadata.name === "migrate");
     const jobDirs = materialise(job, path.join(root, "migrate"), pki, pg);
     const mig = localise(job.spec.template.spec.containers[0], jobDirs, {}, portsOf);
-    const migRun = run(mig.argv[0], mig.argv.slice(1), { env: mig.env });
+    const migRun = run(mig.argv[0], mig.argv.slice(1), { env: mig.env, ...POD_USER });
     assert.equal(migRun.status, 0, `migrate: ${migRun.stderr}`);
     t.diagnostic(`PostgreSQL, roles, PKI and the migration Job: ${(Date.now() - tSetup) / 1000} s`);
 
@@ -153,12 +172,12 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
       const dirs = materialise(d, path.join(root, name), pki, pg);
       for (const ic of d.spec.template.spec.initContainers ?? []) {
         const l = localise(ic, dirs, portsOf[name], portsOf);
-        const r = run(l.argv[0], l.argv.slice(1), { env: l.env });
+        const r = run(l.argv[0], l.argv.slice(1), { env: l.env, ...POD_USER });
         assert.equal(r.status, 0, `${name} init ${ic.name}: ${r.stderr}`);
       }
       const c = d.spec.template.spec.containers[0];
       const l = localise(c, dirs, portsOf[name], portsOf);
-      const child = spawn(l.argv[0], l.argv.slice(1), { env: l.env, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(l.argv[0], l.argv.slice(1), { env: l.env, stdio: ["ignore", "ignore", "pipe"], ...POD_USER });
       let stderr = "";
       child.stderr.on("data", (b) => { stderr = (stderr + b).slice(-4000); });
       const exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
@@ -172,7 +191,7 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
       const deadline = Date.now() + 60000;
       let last;
       while (Date.now() < deadline) {
-        last = run(p.probe[0], p.probe.slice(1));
+        last = run(p.probe[0], p.probe.slice(1), POD_USER);
         if (last.status === 0) break;
         if (p.child.exitCode !== null) break;
         await sleep(500);
@@ -186,7 +205,7 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
     // The probe is not a formality: with another pod's name expected it fails.
     const ingest = pods.find((p) => p.name === "ingest");
     const wrong = ingest.probe.map((a, i) => (ingest.probe[i - 1] === "--service" ? "alerts" : a));
-    assert.notEqual(run(wrong[0], wrong.slice(1)).status, 0, "a probe expecting alerts at ingest's port passed");
+    assert.notEqual(run(wrong[0], wrong.slice(1), POD_USER).status, 0, "a probe expecting alerts at ingest's port passed");
 
     // SIGTERM: each drains and exits 0.
     const t1 = Date.now();
