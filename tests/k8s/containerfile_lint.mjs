@@ -5,27 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/container/Containerfile");
-
-// Instructions with their continuation lines joined, comments dropped.
-export function instructions(text) {
-  const out = [];
-  let cur = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!cur && (line === "" || line.startsWith("#"))) continue;
-    cur += (cur ? " " : "") + line.replace(/\\$/, "").trim();
-    if (!line.endsWith("\\")) {
-      out.push(cur);
-      cur = "";
-    }
-  }
-  if (cur) out.push(cur);
-  return out.map((l) => ({ op: l.split(/\s+/)[0].toUpperCase(), rest: l.slice(l.split(/\s+/)[0].length).trim() }));
-}
+import { CONTAINERFILE as FILE, aptPackages, instructions } from "./containerfile.mjs";
 
 // The problems of a Containerfile's text; missing(names) returns the names Debian 12 lacks.
 export function lint(text, missing) {
@@ -51,8 +31,7 @@ export function lint(text, missing) {
     if (/sources\.list|add-apt-repository|\.gpg\b|apt-key|\bpip3? install\b|dpkg -i/.test(i.rest)) {
       problems.push(`RUN: a package source other than Debian 12: ${i.rest.slice(0, 80)}`);
     }
-    for (const m of i.rest.matchAll(/apt-get install ((?:[^&;|]|&(?!&))*)/g)) {
-      const pkgs = m[1].split(/\s+/).filter((w) => w && !w.startsWith("-"));
+    for (const pkgs of aptPackages([i])) {
       if (!pkgs.length) problems.push("RUN: apt-get install of nothing");
       packages.push(...pkgs);
     }

@@ -14,12 +14,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { render } from "./render.mjs";
+import { CONTAINERFILE, imagePackages } from "./containerfile.mjs";
 
 const K8S = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/k8s");
 const BINS = Object.fromEntries((process.env.HT_BINS ?? "").split(",").filter(Boolean).map((kv) => kv.split("=")));
@@ -221,4 +222,35 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
     rmSync(root, { recursive: true, force: true });
     rmSync(pgDir, { recursive: true, force: true });
   }
+});
+
+// Packages of bookworm-slim itself (Priority: required) that the binaries link.
+const IN_BASE_IMAGE = new Set(["libc6", "libgcc-s1", "zlib1g"]);
+
+test("the image installs the package of every shared library the pods' binaries need", () => {
+  const installed = new Set(imagePackages(readFileSync(CONTAINERFILE, "utf8")));
+  const missing = new Set();
+  const owners = new Map();  // real path -> package (dpkg -S is slow; the binaries share most libraries)
+  const ownerOf = (real) => {
+    if (!owners.has(real)) {
+      const r = [real, real.replace(/^\/usr\/lib\//, "/lib/")].map((p) => run("dpkg", ["-S", p])).find((x) => x.status === 0);
+      owners.set(real, r?.stdout.split(":")[0]);
+    }
+    return owners.get(real);
+  };
+  for (const [name, bin] of Object.entries(BINS)) {
+    const needed = [...run("readelf", ["-d", bin]).stdout.matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((m) => m[1]);
+    assert.ok(needed.length > 0, `${name}: no NEEDED entries`);
+    const where = Object.fromEntries(
+      [...run("ldd", [bin]).stdout.matchAll(/^\s*(\S+) => (\S+)/gm)].map((m) => [m[1], m[2]]),
+    );
+    for (const lib of needed) {
+      assert.ok(where[lib], `${name}: ldd does not resolve ${lib}`);
+      const real = realpathSync(where[lib]);
+      const pkg = ownerOf(real);
+      assert.ok(pkg, `${name}: no package owns ${real}`);
+      if (!installed.has(pkg) && !IN_BASE_IMAGE.has(pkg)) missing.add(`${pkg} (${lib}, ${name})`);
+    }
+  }
+  assert.deepEqual([...missing], []);
 });
