@@ -124,7 +124,11 @@ function localise(c, dirs, ports, servicePorts) {
   for (const k of Object.keys(env)) env[k] = fix(env[k]);
   const argv = [...(c.command ?? []), ...(c.args ?? [])].map(fix);
   const probe = c.readinessProbe?.exec?.command.map(fix);
-  return { argv, env: { PATH: process.env.PATH, ...env }, probe };
+  // This machine's PATH and the sanitizer settings of the asan test preset, then the pod's own.
+  const host = Object.fromEntries(
+    ["PATH", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
+  );
+  return { argv, env: { ...host, ...env }, probe };
 }
 
 test("every pod of the example runs as its manifest says, and its probes pass", { timeout: 280000 }, async (t) => {
