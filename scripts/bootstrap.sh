@@ -57,8 +57,10 @@ PACKAGES=(
 #                           (clinician_api/CMakeLists.txt); the build fails without it
 #   tests/browser           playwright-core 1.65.2, driving /usr/bin/chromium in the dashboard's
 #                           e2e tests (tests/browser/dashboard_e2e.mjs)
+#   tests/k8s               kubernetes-models 4.5.1 and js-yaml 4.1.0: schema checks of the rendered
+#                           Kubernetes manifests (tests/k8s/manifests_test.mjs)
 # Debian 12's nodejs is 18: install Node 20 from NodeSource.
-NPM_DIRS=(tests/peers/fhir clinician_api/dashboard tests/browser)
+NPM_DIRS=(tests/peers/fhir clinician_api/dashboard tests/browser tests/k8s)
 npm_peer_packages() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -87,6 +89,13 @@ npm_peer_packages() {
     echo "${want}" >"${dir}/node_modules/.healthtwin-lock-sha256"
   done
 }
+
+# kubectl renders deploy/k8s (`kubectl kustomize`) in tests/k8s. Debian 12's kubernetes-client is
+# 1.20.2 and conflicts with an upstream kubectl already in /usr/bin, so it is wanted only where
+# no kubectl exists.
+if ! command -v kubectl >/dev/null; then
+  PACKAGES+=(kubernetes-client)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
