@@ -22,6 +22,12 @@
 namespace healthtwin::feeds::hl7 {
 namespace {
 
+// Milliseconds from now to `deadline` for poll(2), rounded UP: truncating would let poll return
+// up to a millisecond before the deadline and a timeout be declared early.
+int64_t MillisUntil(std::chrono::steady_clock::time_point deadline) {
+  return std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+}
+
 std::string OpensslError() {
   const unsigned long e = ERR_get_error();
   ERR_clear_error();
@@ -141,7 +147,7 @@ absl::Status MllpClient::Connect(Clock::time_point deadline) {
     int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      const auto left = MillisUntil(deadline);
       rc = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 0)));
       if (rc == 1) {
         int err = 0;
@@ -199,7 +205,7 @@ absl::Status MllpClient::Handshake(Clock::time_point deadline) {
           absl::StrCat("TLS handshake with ", options_.host, ":", options_.port, " (", name, "): ", why));
     }
     pollfd p{fd_, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto left = MillisUntil(deadline);
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) {
       return absl::UnavailableError(absl::StrCat("TLS handshake with ", options_.host, ":", options_.port,
                                                  ": timed out after ", options_.connect_timeout.count(), " ms"));
@@ -234,7 +240,7 @@ absl::Status MllpClient::WriteAll(std::string_view data, Clock::time_point deadl
       }
     }
     pollfd p{fd_, want, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto left = MillisUntil(deadline);
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) {
       return absl::DeadlineExceededError(absl::StrCat("write to ", options_.host, ":", options_.port, ": timed out"));
     }
@@ -264,7 +270,7 @@ absl::StatusOr<size_t> MllpClient::ReadSome(char* buf, size_t len, Clock::time_p
       }
     }
     pollfd p{fd_, want, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto left = MillisUntil(deadline);
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) {
       return absl::DeadlineExceededError(absl::StrCat("no ACK from ", options_.host, ":", options_.port, " within ",
                                                       options_.ack_timeout.count(), " ms"));
