@@ -107,7 +107,9 @@ void ReadReplica::Stop() {
 
 void ReadReplica::Run() {
   LogInfo("db_read.monitor_started", {{"max_lag_ms", static_cast<int64_t>(options_.max_lag.count())}});
-  auto next_probe = Clock::now();
+  // The first probe after a second sample: against a single sample taken an instant ago, a
+  // standby a few milliseconds behind would read as "lag unknown" at every start.
+  auto next_probe = Clock::now() + options_.sample_interval;
   while (true) {
     SamplePrimary();
     if (Clock::now() >= next_probe) {
