@@ -309,6 +309,7 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Attach(std::string_view di
   absl::StatusOr<int> status = cluster->RunPg("pg_ctl", {"status", "-D", cluster->data_dir()});
   if (!status.ok()) return status.status();
   cluster->running_ = *status == 0;
+  cluster->ReadStandbySettings();
   return cluster;
 }
 
@@ -416,7 +417,7 @@ absl::Status PgCluster::Kill9() {
 
 absl::Status PgCluster::Destroy() {
   if (absl::Status s = Stop(); !s.ok()) return s;
-  if (owned_) DropReplicationSlot();
+  DropReplicationSlot();
   owned_ = false;
   std::error_code ec;
   fs::remove_all(dir_, ec);

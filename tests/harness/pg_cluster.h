@@ -127,7 +127,8 @@ class PgCluster {
   absl::Status Kill9();
 
   // Stops the server and removes the directory, reporting failures. After it,
-  // the destructor does nothing. Also works on an attached cluster.
+  // the destructor does nothing. Also works on an attached cluster. A standby's replication
+  // slot on its primary is dropped too.
   absl::Status Destroy();
 
   // Leaves the server running and the directory in place when this object is
@@ -144,6 +145,9 @@ class PgCluster {
   absl::Status BaseBackupFrom(const PgCluster& primary);
   // Drops the replication slot BaseBackupFrom made on the primary; best effort.
   void DropReplicationSlot();
+  // For Attach(): the primary and slot of a standby, from the postgresql.auto.conf that
+  // pg_basebackup -R wrote; nothing for a primary.
+  void ReadStandbySettings();
   // data/ from the template cache, building the templates it needs first.
   absl::Status CopyTemplate(const PgClusterOptions& options);
   // The cached template directory for `options`, built when missing.

@@ -5,9 +5,11 @@
 // what streaming replication needs, so the primary is not reconfigured.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -27,7 +29,38 @@ std::string SlotNameFor(const std::string& dir) {
   return "healthtwin_standby_" + absl::BytesToHexString(base);
 }
 
+// The value of `key = '...'` in a postgresql.conf-style file ('' stands for '); "" if absent.
+std::string ConfValue(const std::string& path, std::string_view key) {
+  std::ifstream in(path);
+  std::string line, value;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    const size_t open = line.find('\'', key.size());
+    if (open == std::string::npos) continue;
+    value.clear();
+    for (size_t i = open + 1; i < line.size(); ++i) {
+      if (line[i] != '\'') {
+        value += line[i];
+      } else if (i + 1 < line.size() && line[i + 1] == '\'') {
+        value += '\'';
+        ++i;
+      } else {
+        break;
+      }
+    }
+  }
+  return value;  // the last setting wins, as in PostgreSQL
+}
+
 }  // namespace
+
+void PgCluster::ReadStandbySettings() {
+  if (!fs::exists(fs::path(data_dir()) / "standby.signal")) return;
+  const std::string auto_conf = data_dir() + "/postgresql.auto.conf";
+  primary_conninfo_ = ConfValue(auto_conf, "primary_conninfo");
+  replication_slot_ = ConfValue(auto_conf, "primary_slot_name");
+  if (primary_conninfo_.empty()) replication_slot_.clear();
+}
 
 absl::Status PgCluster::BaseBackupFrom(const PgCluster& primary) {
   if (!primary.running_) return absl::FailedPreconditionError("the primary of a standby must be running");

@@ -74,6 +74,21 @@ TEST(PgStandbyTest, CatchesUpAfterStopAndStartAndDropsItsSlotWhenGone) {
   EXPECT_EQ(WaitFor((*primary)->ConnInfo(), "SELECT count(*) FROM pg_replication_slots", "0"), "0");
 }
 
+// The CLI's path (`start --standby-of`, then `stop --remove` from another process).
+TEST(PgStandbyTest, AnAttachedStandbyDropsItsSlotWhenDestroyed) {
+  auto primary = PgCluster::Start();
+  ASSERT_TRUE(primary.ok()) << primary.status();
+  auto standby = PgCluster::Start({.standby_of = primary->get()});
+  ASSERT_TRUE(standby.ok()) << standby.status();
+  (*standby)->Detach();
+  EXPECT_EQ(QueryOne((*primary)->ConnInfo(), "SELECT count(*) FROM pg_replication_slots"), "1");
+
+  auto attached = PgCluster::Attach((*standby)->dir());
+  ASSERT_TRUE(attached.ok()) << attached.status();
+  ASSERT_TRUE((*attached)->Destroy().ok());
+  EXPECT_EQ(WaitFor((*primary)->ConnInfo(), "SELECT count(*) FROM pg_replication_slots", "0"), "0");
+}
+
 TEST(PgStandbyTest, RefusesAStoppedPrimary) {
   auto primary = PgCluster::Start();
   ASSERT_TRUE(primary.ok()) << primary.status();
