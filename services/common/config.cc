@@ -60,7 +60,7 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
   };
   static const std::map<std::string, std::set<std::string>> kTables = {
       {"tls", {"ca", "cert", "key", "crl", "expiry_warning_days"}},
-      {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms"}},
+      {"database", {"conninfo", "statement_timeout_ms", "pool_wait_ms", "read_conninfo", "read_max_lag_ms"}},
       {"log", {"level", "format"}},
       {"auth", {"token_public_key", "token_issuer", "token_audience", "require_token"}},
       {"limits", {}}};
@@ -136,7 +136,16 @@ absl::Status ApplyToml(const toml::table& doc, const std::string& path, const st
               std::chrono::milliseconds(*v);
           continue;
         }
+        if (full == "database.read_max_lag_ms") {
+          auto v = sub_node.value<int64_t>();
+          if (!v || *v < kMinReadMaxLagMs || *v > kMaxDbLimitMs) {
+            return bad(full, "must be an integer from " + std::to_string(kMinReadMaxLagMs) + " to 3600000");
+          }
+          cfg.db_read_max_lag_ms = static_cast<int>(*v);
+          continue;
+        }
         std::string* target = nullptr;
+        if (full == "database.read_conninfo") target = &cfg.db_read_conninfo;
         if (full == "tls.ca") target = &cfg.tls.ca_cert_path;
         if (full == "tls.cert") target = &cfg.tls.cert_path;
         if (full == "tls.key") target = &cfg.tls.key_path;
@@ -176,6 +185,18 @@ absl::Status CheckTokenAuth(const TokenAuthConfig& auth, bool verifies_tokens, s
   return absl::OkStatus();
 }
 
+// A read connection only where a read path uses it; anywhere else it would look like an
+// offload that does not happen.
+absl::Status CheckReadReplica(const ServiceConfig& cfg, bool reads_standby) {
+  if (reads_standby) return absl::OkStatus();
+  if (!cfg.db_read_conninfo.empty() || cfg.db_read_max_lag_ms != ServiceConfig{}.db_read_max_lag_ms) {
+    return absl::InvalidArgumentError("database.read_conninfo: " + cfg.service_name +
+                                      " reads only from the primary (only ingest reads from a standby); remove "
+                                      "read_conninfo and read_max_lag_ms");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* argv, std::string_view service_name,
@@ -188,7 +209,10 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   bool require_token = false;  // the flag can only turn the requirement on
   const bool verifies_tokens =
       std::find(std::begin(kTokenServices), std::end(kTokenServices), service_name) != std::end(kTokenServices);
-  std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms, expiry_days;
+  std::optional<int> drain_s, statement_timeout_ms, pool_wait_ms, expiry_days, read_max_lag_ms;
+  std::optional<std::string> db_read;
+  const bool reads_standby = std::find(std::begin(kReadReplicaServices), std::end(kReadReplicaServices),
+                                       service_name) != std::end(kReadReplicaServices);
   std::map<std::string, std::optional<std::string>> peer_flags, identity_flags;
   std::map<const LimitSpec*, std::optional<int>> limit_flags;
   app.add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
@@ -210,6 +234,15 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   app.add_option("--db-pool-wait-ms", pool_wait_ms,
                  "fail a call that waited this long for a free database connection (default 5000)")
       ->check(CLI::Range(0, kMaxDbLimitMs));
+  if (reads_standby) {
+    app.add_option("--db-read", db_read,
+                   "libpq connection string of a hot standby for vitals queries (opened read-only; must be in "
+                   "recovery); unset: every read goes to --db");
+    app.add_option("--db-read-max-lag-ms", read_max_lag_ms,
+                   "read from the standby only while its data is at most this old, else from the primary "
+                   "(default 5000)")
+        ->check(CLI::Range(kMinReadMaxLagMs, kMaxDbLimitMs));
+  }
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--log-format", log_format, "json or text");
   app.add_option("--drain-timeout-s", drain_s, "seconds to finish in-flight calls on SIGTERM")
@@ -263,6 +296,8 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
   if (key) cfg.tls.key_path = *key;
   if (crl) cfg.tls.crl_path = *crl;
   if (db) cfg.db_conninfo = *db;
+  if (db_read) cfg.db_read_conninfo = *db_read;
+  if (read_max_lag_ms) cfg.db_read_max_lag_ms = *read_max_lag_ms;
   if (log_level) cfg.log_level = *log_level;
   if (log_format) format_name = *log_format;
   if (drain_s) cfg.drain_timeout_s = *drain_s;
@@ -277,6 +312,7 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(int argc, const char* const* ar
     if (value) cfg.limits.*(spec->field) = *value;
   }
   if (auto s = CheckTokenAuth(cfg.auth, verifies_tokens, service_name); !s.ok()) return s;
+  if (auto s = CheckReadReplica(cfg, reads_standby); !s.ok()) return s;
   for (const auto& [peer, value] : peer_flags) {
     if (value) cfg.peers[peer] = *value;
   }

@@ -15,6 +15,8 @@
 //   conninfo = "host=/run/postgresql dbname=healthtwin"
 //   statement_timeout_ms = 15000   # optional, see PgPoolLimits
 //   pool_wait_ms = 5000            # optional
+//   read_conninfo = "host=standby.internal dbname=healthtwin"   # optional, ingest only
+//   read_max_lag_ms = 5000         # optional (read_replica.h)
 //   [log]
 //   level = "info"
 //   format = "json"
@@ -83,6 +85,13 @@ struct ServerLimits {
 // The services that verify bearer tokens (the clinician API's gRPC edge).
 inline constexpr std::string_view kTokenServices[] = {"clinician_api"};
 
+// The services whose query-heavy reads can go to a hot standby (--db-read; read_replica.h):
+// ingest's VitalsQueryService.
+inline constexpr std::string_view kReadReplicaServices[] = {"ingest"};
+// The smallest lag bound accepted: the primary's position is sampled every 200 ms, and a bound
+// near that would send most reads back to the primary.
+inline constexpr int kMinReadMaxLagMs = 250;
+
 struct ServiceConfig {
   std::string service_name;
   // host:port; port 0 asks the kernel for a free port (tests, demo).
@@ -96,6 +105,12 @@ struct ServiceConfig {
   std::string db_conninfo;
   // --db-statement-timeout-ms / --db-pool-wait-ms, [database] statement_timeout_ms / pool_wait_ms.
   PgPoolLimits db_limits;
+  // --db-read / [database] read_conninfo: a hot standby for query-heavy reads; empty: every read
+  // goes to db_conninfo. Only the services in kReadReplicaServices take it.
+  std::string db_read_conninfo;
+  // --db-read-max-lag-ms / [database] read_max_lag_ms: reads use the standby only while its
+  // data is at most this old (replica_lag.h), else the primary.
+  int db_read_max_lag_ms = 5'000;
   std::string log_level = "info";
   LogFormat log_format = LogFormat::kJson;
   // Addresses of the other services this one calls, by service name.

@@ -37,6 +37,11 @@ class ConfigTest : public ::testing::Test {
     return ParseServiceConfig(static_cast<int>(argv.size()), argv.data(), service, {});
   }
 
+  std::vector<std::string> WithTls(std::vector<std::string> args) const {
+    args.insert(args.end(), kTls.begin(), kTls.end());
+    return args;
+  }
+
   const std::vector<std::string> kTls = {"--tls-ca", "ca.pem", "--tls-cert", "s.pem", "--tls-key", "s.key"};
   std::string dir_;
 };
@@ -337,6 +342,46 @@ TEST_F(ConfigTest, RefusesANonBooleanRequireToken) {
   ASSERT_FALSE(cfg.ok());
   EXPECT_NE(std::string(cfg.status().message()).find("auth.require_token: must be true or false"), std::string::npos)
       << cfg.status();
+}
+
+// --db-read and [database] read_* (read_replica.h).
+TEST_F(ConfigTest, IngestTakesTheReadConnectionFromFileAndFlags) {
+  auto defaults = ParseAs("ingest", kTls);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->db_read_conninfo, "");
+  EXPECT_EQ(defaults->db_read_max_lag_ms, 5000);
+
+  auto path = WriteFile("[database]\nread_conninfo = \"host=standby\"\nread_max_lag_ms = 2000\n");
+  auto from_file = ParseAs("ingest", WithTls({"--config", path}));
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->db_read_conninfo, "host=standby");
+  EXPECT_EQ(from_file->db_read_max_lag_ms, 2000);
+
+  auto flags = ParseAs("ingest", WithTls({"--config", path, "--db-read", "host=other", "--db-read-max-lag-ms", "900"}));
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->db_read_conninfo, "host=other");
+  EXPECT_EQ(flags->db_read_max_lag_ms, 900);
+}
+
+TEST_F(ConfigTest, RejectsALagBoundOutOfRangeNamingIt) {
+  auto flag = ParseAs("ingest", WithTls({"--db-read-max-lag-ms", "100"}));
+  ASSERT_FALSE(flag.ok());
+  EXPECT_NE(flag.status().message().find("--db-read-max-lag-ms"), std::string::npos) << flag.status();
+  auto file = ParseAs("ingest", WithTls({"--config", WriteFile("[database]\nread_max_lag_ms = \"soon\"\n")}));
+  ASSERT_FALSE(file.ok());
+  EXPECT_NE(file.status().message().find("database.read_max_lag_ms: must be an integer from 250"), std::string::npos)
+      << file.status();
+}
+
+TEST_F(ConfigTest, ServicesWithoutAStandbyReadPathRefuseIt) {
+  auto flag = ParseAs("alerts", WithTls({"--db-read", "host=standby"}));
+  ASSERT_FALSE(flag.ok());
+  EXPECT_NE(flag.status().message().find("--db-read"), std::string::npos) << flag.status();
+  auto file = ParseAs("alerts", WithTls({"--config", WriteFile("[database]\nread_conninfo = \"host=standby\"\n")}));
+  ASSERT_FALSE(file.ok());
+  EXPECT_NE(file.status().message().find("database.read_conninfo: alerts reads only from the primary"),
+            std::string::npos)
+      << file.status();
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ int RunService(const ServiceConfig& cfg, const std::vector<grpc::Service*>& serv
     bool draining = false;
   };
   auto phase = std::make_shared<Phase>();
+  if (hooks.on_started) hooks.on_started(**host);
   (*host)->OnDrain([phase, on_drain = hooks.on_drain] {
     {
       std::lock_guard lock(phase->mu);

@@ -12,9 +12,15 @@
 
 namespace healthtwin::common {
 
+class ServiceHost;
+
 struct RunHooks {
   std::function<void()> on_first_healthy;
   std::function<void()> on_drain;
+  // Once the server listens, before PostgreSQL is supervised: e.g. to start a monitor that
+  // reports a health of its own (ServiceHost::SetComponentServing). It must stop reporting by
+  // the end of on_drain, since the host goes away after the drain.
+  std::function<void(ServiceHost&)> on_started = {};
 };
 
 // Returns the process exit code: 0 after a signal-driven drain, 2 when the server cannot start.

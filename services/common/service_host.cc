@@ -123,6 +123,14 @@ void ServiceHost::SetServing(bool serving) {
   // The bulk call also sets every name registered so far, healthtwin.tls included.
   health->SetServingStatus(serving);
   health->SetServingStatus(kTlsHealthService, tls_ok_);
+  for (const auto& [name, ok] : components_) health->SetServingStatus(name, ok);
+}
+
+void ServiceHost::SetComponentServing(const std::string& name, bool serving) {
+  std::lock_guard<std::mutex> lock(health_mu_);
+  components_[name] = serving;
+  if (shut_down_) return;
+  if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(name, serving);
 }
 
 absl::Status ServiceHost::ReloadTls() {

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -60,6 +61,11 @@ class ServiceHost {
   // "healthtwin.tls", which follows the certificate).
   void SetServing(bool serving);
 
+  // Sets the grpc.health.v1 status of `name`, a part of the service with a health of its own
+  // (ReadReplica::kHealthService). SetServing() leaves it as last set here: the server keeps
+  // serving while such a part is degraded.
+  void SetComponentServing(const std::string& name, bool serving);
+
   // Re-reads cfg.tls (what SIGHUP does). On success new connections get the new certificate
   // within about a second; on error the old one stays in use and the error is returned and
   // logged as tls.reload_failed. Either way the expiry check runs again.
@@ -88,6 +94,7 @@ class ServiceHost {
   std::unique_ptr<ServerCertificates> certificates_;
   std::mutex health_mu_;  // Orders SetServing against the healthtwin.tls update.
   bool tls_ok_ = true;
+  std::map<std::string, bool> components_;  // SetComponentServing's, under health_mu_
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::string> service_names_;
   std::function<void()> on_drain_;

@@ -1,5 +1,5 @@
-// ServiceHost over real mutual TLS on port 0: who may use server reflection, and that health
-// stays open to every certificate from the CA.
+// ServiceHost over real mutual TLS on port 0: who may use server reflection, that health
+// stays open to every certificate from the CA, and components' health apart from the server's.
 
 #include "services/common/service_host.h"
 
@@ -114,6 +114,32 @@ TEST_F(ServiceHostTest, HealthAnswersEveryCertificateFromTheCa) {
     grpc::Status s = HealthCheckAs(who);
     EXPECT_TRUE(s.ok()) << who << ": " << s.error_message();
   }
+}
+
+// A part with a health of its own (a read replica) keeps its status when the server's own
+// changes: SetServing's bulk update must not overwrite it.
+TEST_F(ServiceHostTest, AComponentsHealthIsItsOwnWhateverTheServerReports) {
+  auto stub = grpc::health::v1::Health::NewStub(ChannelAs("cli-admin"));
+  auto status_of = [&](const std::string& service) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = stub->Check(&ctx, request, &resp);
+    EXPECT_TRUE(s.ok()) << service << ": " << s.error_message();
+    return resp.status();
+  };
+  using Status = grpc::health::v1::HealthCheckResponse;
+  host_->SetComponentServing("healthtwin.db_read", false);
+  host_->SetServing(true);
+  EXPECT_EQ(status_of(""), Status::SERVING);
+  EXPECT_EQ(status_of("healthtwin.db_read"), Status::NOT_SERVING);
+
+  host_->SetComponentServing("healthtwin.db_read", true);
+  host_->SetServing(false);
+  EXPECT_EQ(status_of(""), Status::NOT_SERVING);
+  EXPECT_EQ(status_of("healthtwin.db_read"), Status::SERVING);
 }
 
 // The reflection check sits in front of every call; handlers must still see the caller.

@@ -1,5 +1,6 @@
 // healthtwin-ingest: receives vitals from bridges, validates and stores them, serves
 // vitals queries and the patient/device registry.
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -7,6 +8,7 @@
 #include "services/common/config.h"
 #include "services/common/crypto/file_keyring.h"
 #include "services/common/grpc_util.h"
+#include "services/common/read_replica.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
 #include "services/common/time_util.h"
@@ -46,7 +48,20 @@ int main(int argc, char** argv) {
   common::Executor executor(8);
   ingest::PgSampleStore store(pool);
   ingest::PgDeviceStatusStore status_store(pool);
-  ingest::VitalsReader reader(pool);
+  // --db-read: vitals queries on a hot standby within the lag bound (read_replica.h); every
+  // write, the audit of those queries included, stays on `pool`.
+  std::unique_ptr<common::ReadReplica> replica;
+  if (!cfg.db_read_conninfo.empty()) {
+    auto made = common::ReadReplica::Create(pool, {.conninfo = cfg.db_read_conninfo,
+                                                   .max_lag = std::chrono::milliseconds(cfg.db_read_max_lag_ms),
+                                                   .limits = cfg.db_limits});
+    if (!made.ok()) {
+      std::cerr << "healthtwin-ingest: --db-read: " << made.status().message() << "\n";
+      return 2;
+    }
+    replica = *std::move(made);
+  }
+  ingest::VitalsReader reader = replica ? ingest::VitalsReader(*replica) : ingest::VitalsReader(pool);
   ingest::PartitionMaintainer partitions(pool, retention_days);
   ingest::IngestServiceImpl ingest_service(store, status_store, executor, common::NowUnixMicros);
   // One policy for the process: the method names of its services are distinct, and so one
@@ -58,7 +73,18 @@ int main(int argc, char** argv) {
   std::optional<registry::PatientIdentityStore> identities;
   if (keyring) identities.emplace(pool, *keyring);
   registry::RegistryServiceImpl registry_service(pool, executor, policy, identities ? &*identities : nullptr);
-  return common::RunService(
-      cfg, {&ingest_service, &query_service, &registry_service},
-      {.on_first_healthy = [&] { partitions.Start(); }, .on_drain = [&] { ingest_service.BeginDrain(); }});
+  return common::RunService(cfg, {&ingest_service, &query_service, &registry_service},
+                            {.on_first_healthy = [&] { partitions.Start(); },
+                             .on_drain =
+                                 [&] {
+                                   ingest_service.BeginDrain();
+                                   if (replica) replica->Stop();  // it reports to the host, which goes next
+                                 },
+                             .on_started =
+                                 [&](common::ServiceHost& host) {
+                                   if (!replica) return;
+                                   replica->Start([&host](bool usable) {
+                                     host.SetComponentServing(common::ReadReplica::kHealthService, usable);
+                                   });
+                                 }});
 }

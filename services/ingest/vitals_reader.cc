@@ -33,6 +33,11 @@ std::string At(int param) {
 
 }  // namespace
 
+absl::Status VitalsReader::WithReadTransaction(const std::function<void(pqxx::work&)>& fn) {
+  if (replica_ != nullptr) return replica_->WithReadTransaction("query vitals", fn);
+  return pool_->WithTransaction("query vitals", fn);
+}
+
 absl::Status CheckQuery(const VitalsQuery& q) {
   if (q.patient_id.empty()) return absl::InvalidArgumentError("patient_id: required");
   if (q.end_us <= q.start_us) return absl::InvalidArgumentError("end: must be after start");
@@ -82,7 +87,7 @@ absl::StatusOr<VitalsPage> VitalsReader::Query(const VitalsQuery& q) {
   // One more row than the page tells whether the page is the last one.
   const int64_t limit = static_cast<int64_t>(page) + 1;
   VitalsPage out;
-  auto status = pool_.WithTransaction("query vitals", [&](pqxx::work& tx) {
+  auto status = WithReadTransaction([&](pqxx::work& tx) {
     out = VitalsPage{};
     tx.exec("SET TRANSACTION READ ONLY");
     if (q.bucket_s == 0) {

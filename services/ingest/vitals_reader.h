@@ -1,5 +1,6 @@
 // Reads stored vitals for plots and tables: raw samples or min/max/mean per time bucket,
-// paginated by key (vitals_paging.h). Checks the query and names the bad field.
+// paginated by key (vitals_paging.h). Checks the query and names the bad field. Given a
+// ReadReplica, queries run on the hot standby within its lag bound, else on the primary.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/pg.h"
+#include "services/common/read_replica.h"
 #include "services/common/vital_type.h"
 #include "services/ingest/vitals_paging.h"
 
@@ -51,11 +53,17 @@ absl::Status CheckQuery(const VitalsQuery& q);
 
 class VitalsReader {
  public:
-  explicit VitalsReader(common::PgPool& pool) : pool_(pool) {}
+  // Every query on `pool`.
+  explicit VitalsReader(common::PgPool& pool) : pool_(&pool) {}
+  // Queries through `replica` (standby or its primary); it must outlive the reader.
+  explicit VitalsReader(common::ReadReplica& replica) : replica_(&replica) {}
   absl::StatusOr<VitalsPage> Query(const VitalsQuery& q);
 
  private:
-  common::PgPool& pool_;
+  absl::Status WithReadTransaction(const std::function<void(pqxx::work&)>& fn);
+
+  common::PgPool* pool_ = nullptr;
+  common::ReadReplica* replica_ = nullptr;
 };
 
 }  // namespace healthtwin::ingest

@@ -279,8 +279,14 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
   std::unique_ptr<PgCluster> cluster(
       new PgCluster(*std::move(dir), *std::move(bin_dir), *run_as, /*owned=*/true, options.keep));
   const bool use_cache = options.use_template_cache && !internal::TemplateCacheDisabledByEnv();
-  if (absl::Status s = use_cache ? cluster->CopyTemplate(options) : cluster->InitDb(); !s.ok()) return s;
-  if (absl::Status s = cluster->WriteConfig(); !s.ok()) return s;
+  absl::Status made;
+  if (options.standby_of != nullptr) {
+    made = cluster->BaseBackupFrom(*options.standby_of);
+  } else {
+    made = use_cache ? cluster->CopyTemplate(options) : cluster->InitDb();
+  }
+  if (!made.ok()) return made;
+  if (absl::Status s = cluster->WriteConfig(options.extra_config); !s.ok()) return s;
   if (absl::Status s = cluster->StartServer(); !s.ok()) return s;
   return cluster;
 }
@@ -303,6 +309,7 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Attach(std::string_view di
   absl::StatusOr<int> status = cluster->RunPg("pg_ctl", {"status", "-D", cluster->data_dir()});
   if (!status.ok()) return status.status();
   cluster->running_ = *status == 0;
+  cluster->ReadStandbySettings();
   return cluster;
 }
 
@@ -322,6 +329,7 @@ PgCluster::~PgCluster() {
       (void)RunPg("pg_ctl", {"stop", "-D", data_dir(), "-m", "immediate", "-w", "-s"});
     }
   }
+  DropReplicationSlot();
   if (!keep_) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -409,6 +417,7 @@ absl::Status PgCluster::Kill9() {
 
 absl::Status PgCluster::Destroy() {
   if (absl::Status s = Stop(); !s.ok()) return s;
+  DropReplicationSlot();
   owned_ = false;
   std::error_code ec;
   fs::remove_all(dir_, ec);
@@ -497,7 +506,7 @@ absl::Status PgCluster::CopyTemplate(const PgClusterOptions& options) {
   return absl::OkStatus();
 }
 
-absl::Status PgCluster::WriteConfig() {
+absl::Status PgCluster::WriteConfig(const std::vector<std::string>& extra_config) {
   // Later settings win, so appending overrides what initdb wrote. Appending
   // also keeps the file's owner.
   std::string path = data_dir() + "/postgresql.conf";
@@ -510,6 +519,7 @@ absl::Status PgCluster::WriteConfig() {
        << "synchronous_commit = on\n"
        << "max_connections = 200\n"
        << "shared_buffers = 128MB\n";
+  for (const std::string& line : extra_config) conf << line << "\n";
   conf.close();
   if (!conf) return absl::InternalError(absl::StrCat("cannot append to ", path));
   return absl::OkStatus();

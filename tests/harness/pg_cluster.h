@@ -49,7 +49,7 @@ class PgCluster;
 struct PgClusterOptions {
   // Directory for the cluster: created if missing, must be empty if present.
   // Empty: a fresh directory made with mkdtemp under $TMPDIR, or /tmp.
-  std::string base_dir;
+  std::string base_dir{};
   // Leave the directory on disk when the owning object is destroyed (the
   // server is still stopped). Useful to read postgres.log after a failure.
   bool keep = false;
@@ -68,6 +68,15 @@ struct PgClusterOptions {
   // empty: the plain initdb template.
   std::string template_key{};
   std::function<absl::Status(PgCluster&)> prepare_template{};
+
+  // Make the cluster a streaming hot standby of this running cluster instead of copying a
+  // template (pg_standby.cc): `pg_basebackup -R -X stream -C -S <slot>` from it, then its own
+  // socket settings; the template options above are then ignored. The slot keeps the
+  // primary's WAL while the standby is stopped, and is dropped when the owning object goes.
+  // The primary must outlive the standby object.
+  const PgCluster* standby_of = nullptr;
+  // Lines appended to postgresql.conf before the first start, e.g. "log_statement = 'mod'".
+  std::vector<std::string> extra_config{};
 };
 
 class PgCluster {
@@ -118,7 +127,8 @@ class PgCluster {
   absl::Status Kill9();
 
   // Stops the server and removes the directory, reporting failures. After it,
-  // the destructor does nothing. Also works on an attached cluster.
+  // the destructor does nothing. Also works on an attached cluster. A standby's replication
+  // slot on its primary is dropped too.
   absl::Status Destroy();
 
   // Leaves the server running and the directory in place when this object is
@@ -131,11 +141,18 @@ class PgCluster {
   PgCluster(std::string dir, std::string bin_dir, internal::PgUser run_as, bool owned, bool keep);
 
   absl::Status InitDb();
+  // data/ as a base backup of options.standby_of (pg_standby.cc).
+  absl::Status BaseBackupFrom(const PgCluster& primary);
+  // Drops the replication slot BaseBackupFrom made on the primary; best effort.
+  void DropReplicationSlot();
+  // For Attach(): the primary and slot of a standby, from the postgresql.auto.conf that
+  // pg_basebackup -R wrote; nothing for a primary.
+  void ReadStandbySettings();
   // data/ from the template cache, building the templates it needs first.
   absl::Status CopyTemplate(const PgClusterOptions& options);
   // The cached template directory for `options`, built when missing.
   absl::StatusOr<std::string> EnsureTemplates(const PgClusterOptions& options);
-  absl::Status WriteConfig();
+  absl::Status WriteConfig(const std::vector<std::string>& extra_config = {});
   absl::Status StartServer();
   // Runs bin_dir_/<program> <args> as the cluster's user with output appended
   // to the log; returns the exit code.
@@ -153,6 +170,9 @@ class PgCluster {
   bool owned_;
   bool keep_;
   bool running_ = false;
+  // Set on a standby made by Start(): the primary's conninfo and the slot it streams from.
+  std::string primary_conninfo_;
+  std::string replication_slot_;
 };
 
 }  // namespace healthtwin::testing

@@ -1,6 +1,7 @@
 // healthtwin-pg-harness: drives PgCluster from scripts (the demo, manual runs).
 //
 //   healthtwin-pg-harness start --dir DIR          # prints the conninfo
+//   healthtwin-pg-harness start --dir DIR --standby-of PRIMARY_DIR   # a streaming hot standby
 //   healthtwin-pg-harness createdb --dir DIR NAME  # prints NAME's conninfo
 //   healthtwin-pg-harness stop --dir DIR [--remove]
 //
@@ -30,11 +31,17 @@ int Fail(const absl::Status& status) {
   return kExitFailure;
 }
 
-int RunStart(const std::string& dir) {
+int RunStart(const std::string& dir, const std::string& standby_of) {
+  std::unique_ptr<PgCluster> primary;
+  if (!standby_of.empty()) {
+    absl::StatusOr<std::unique_ptr<PgCluster>> attached = PgCluster::Attach(standby_of);
+    if (!attached.ok()) return Fail(attached.status());
+    primary = *std::move(attached);
+  }
   // keep = false only matters on failure: a half-made cluster is removed. On
   // success Detach() leaves everything in place.
   absl::StatusOr<std::unique_ptr<PgCluster>> cluster =
-      PgCluster::Start(PgClusterOptions{.base_dir = dir, .keep = false});
+      PgCluster::Start(PgClusterOptions{.base_dir = dir, .keep = false, .standby_of = primary.get()});
   if (!cluster.ok()) return Fail(cluster.status());
   std::cout << (*cluster)->ConnInfo() << std::endl;
   (*cluster)->Detach();  // the server outlives this process
@@ -65,9 +72,13 @@ int main(int argc, char** argv) {
   std::string dir;
   bool remove = false;
   std::string name;
+  std::string standby_of;
 
   CLI::App* start = app.add_subcommand("start", "Create a cluster in DIR, leave it running, print its conninfo");
   start->add_option("--dir", dir, "Cluster directory (created; must be empty)")->required();
+  start->add_option("--standby-of", standby_of,
+                    "Make a streaming hot standby of the running cluster in this directory (pg_basebackup -R with "
+                    "a replication slot, which `stop --remove` of the standby drops)");
 
   CLI::App* stop = app.add_subcommand("stop", "Stop the cluster in DIR");
   stop->add_option("--dir", dir, "Cluster directory")->required();
@@ -88,7 +99,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (start->parsed()) return RunStart(dir);
+  if (start->parsed()) return RunStart(dir, standby_of);
   if (stop->parsed()) return RunStop(dir, remove);
   return RunCreateDb(dir, name);
 }
