@@ -7,7 +7,8 @@
 //  - two shards together pass every row exactly once, each only its own patients', and a
 //    change to three shards loses and doubles nothing;
 //  - with an injected clock, an idle twin is persisted and evicted, restored from its snapshot
-//    when data arrives, and ends bit-identical to a twin that was never evicted.
+//    when data arrives (or by Recalibrate), and ends bit-identical to a twin never evicted;
+//  - a row committed late below rows already read is absorbed once, and held rows are not read again.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -357,6 +358,18 @@ TEST_F(TwinShardTest, AnIdleTwinIsEvictedAfterItsSnapshotAndComesBackBitIdentica
   EXPECT_GT(sb->samples_absorbed, 0u);
   EXPECT_EQ(mc::SnapshotToJson(*sb).dump(), mc::SnapshotToJson(*sa).dump());
   EXPECT_EQ(PredictionText(kb, patient), PredictionText(ka, patient));
+
+  // Evicted again, then Recalibrate restores it: the fit equals the never-evicted twin's.
+  fake_s += 600;
+  ASSERT_TRUE(kb.RunOnce().ok());
+  ASSERT_FALSE(kb.InMemory(patient).has_value());
+  auto ra = ka.Recalibrate(patient, std::nullopt, std::nullopt);
+  auto rb = kb.Recalibrate(patient, std::nullopt, std::nullopt);
+  ASSERT_TRUE(ra.ok()) << ra.status();
+  ASSERT_TRUE(rb.ok()) << rb.status();
+  ASSERT_TRUE(kb.InMemory(patient).has_value()) << "restored by Recalibrate";
+  EXPECT_EQ(kb.stats().twins_loaded, 3u);
+  EXPECT_EQ(mc::SnapshotToJson(*kb.InMemory(patient)).dump(), mc::SnapshotToJson(*ka.InMemory(patient)).dump());
 }
 
 }  // namespace
