@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   common::BlockShutdownSignals();
   int shard_index = 0, shard_count = 1;
   int persist_every_s = 600;
+  int idle_evict_s = 3600;
   int window_days = 30, recalibrate_days = 7;
   int max_recalibration_window_days = twin::kDefaultMaxRecalibrationWindowDays;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "twin", {}, [&](CLI::App& app) {
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
     app.add_option("--persist-every-s", persist_every_s,
                    "a twin updated by samples only is written to twin_snapshots at most this often")
         ->check(CLI::Range(1, 86400));
+    app.add_option("--twin-idle-evict-s", idle_evict_s,
+                   "a twin that absorbed nothing for this long is persisted and dropped from memory until its "
+                   "patient's data (or a Predict/Recalibrate) needs it again; 0 keeps every twin in memory")
+        ->check(CLI::Range(0, 365 * 86400));
     app.add_option("--calibration-window-days", window_days, "days of data in a scheduled batch calibration")
         ->check(CLI::Range(2, 365));
     app.add_option("--recalibrate-every-days", recalibrate_days, "days of data between scheduled calibrations")
@@ -49,6 +54,7 @@ int main(int argc, char** argv) {
   twin::KeeperOptions options;
   options.shard = *shard;
   options.persist_every = std::chrono::seconds(persist_every_s);
+  options.idle_evict = std::chrono::seconds(idle_evict_s);
   options.calibration_window_days = window_days;
   options.recalibrate_every_days = recalibrate_days;
   options.max_recalibration_window_days = max_recalibration_window_days;

@@ -5,11 +5,37 @@
 namespace healthtwin::twin {
 namespace {
 
-// Reference values of the 64-bit FNV-1a test suite (Fowler/Noll/Vo, isthe.com/chongo/tech/comp/fnv).
-TEST(ShardTest, Fnv1aMatchesTheReferenceValues) {
-  EXPECT_EQ(Fnv1a64(""), 0xcbf29ce484222325ULL);
-  EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cULL);
-  EXPECT_EQ(Fnv1a64("foobar"), 0x85944171f73967e8ULL);
+// The first 7 hex digits of MD5 (RFC 1321, appendix A.5: MD5("") = d41d8cd9..., MD5("a") =
+// 0cc175b9...; "foobar" from `printf foobar | md5sum`), as PostgreSQL's
+// ('x' || substr(md5(id), 1, 7))::bit(28)::integer gives them (migration 0020).
+TEST(ShardTest, ShardKeyIsTheFirst28BitsOfMd5) {
+  EXPECT_EQ(ShardKey(""), 0xd41d8cd);
+  EXPECT_EQ(ShardKey("a"), 0x0cc175b);
+  EXPECT_EQ(ShardKey("foobar"), 0x3858f62);
+}
+
+// Every key belongs to exactly the shard whose [KeyBegin, KeyEnd) holds it, for any count.
+TEST(ShardTest, KeyRangesTileTheKeySpaceAndAgreeWithShardOf) {
+  for (int n : {1, 2, 3, 7, 4096}) {
+    auto first = ShardSpec::Create(0, n), last = ShardSpec::Create(n - 1, n);
+    ASSERT_TRUE(first.ok() && last.ok());
+    EXPECT_EQ(first->KeyBegin(), 0);
+    EXPECT_EQ(last->KeyEnd(), kShardKeySpace);
+    for (int i = 0; i + 1 < n; ++i) {
+      auto a = ShardSpec::Create(i, n), b = ShardSpec::Create(i + 1, n);
+      ASSERT_TRUE(a.ok() && b.ok());
+      EXPECT_EQ(a->KeyEnd(), b->KeyBegin()) << i << " of " << n;
+      EXPECT_LT(a->KeyBegin(), a->KeyEnd());
+    }
+    for (int i = 0; i < 500; ++i) {
+      const std::string id = "pat-" + std::to_string(i);
+      auto s = ShardSpec::Create(0, n);
+      auto owner = ShardSpec::Create(s->ShardOf(id), n);
+      ASSERT_TRUE(owner.ok());
+      EXPECT_GE(ShardKey(id), owner->KeyBegin()) << id;
+      EXPECT_LT(ShardKey(id), owner->KeyEnd()) << id;
+    }
+  }
 }
 
 TEST(ShardTest, EveryPatientHasExactlyOneOwnerAndTheLoadSpreads) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -98,9 +99,10 @@ struct TwinKeeper::Entry {
   std::int64_t first_dirty_seq = 0;   // first row absorbed since the last snapshot (0: none)
   bool unsaved = false;               // state changed since the last snapshot
   bool is_new = false;                // no snapshot written yet
-  Clock::time_point last_persist = Clock::now();
-  std::int64_t state_time = 0;  // newest sample absorbed (unix s)
-  std::int64_t window_end = 0;  // last calibration's window end
+  Clock::time_point last_persist{};   // set when loaded
+  Clock::time_point last_active{};    // last load, absorbed sample or recalibration
+  std::int64_t state_time = 0;        // newest sample absorbed (unix s)
+  std::int64_t window_end = 0;        // last calibration's window end
   std::int64_t last_attempt_day = kNever;
   std::int64_t closed_through_day = kNever;
   std::string last_calibration_error;
@@ -230,7 +232,7 @@ SnapshotRecord MakeRecord(const std::string& patient_id, const TwinKeeper::Entry
 
 // Writes the next snapshot of `e` (and its pending events) and marks it clean.
 SnapshotRecord Persist(pqxx::work& tx, const std::string& patient_id, TwinKeeper::Entry& e, SnapshotReason reason,
-                       std::int64_t covered_seq) {
+                       std::int64_t covered_seq, Clock::time_point now) {
   SnapshotRecord rec = MakeRecord(patient_id, e, e.db_version + 1, reason);
   json params = json::array();
   for (const mc::ParameterEstimate& p : rec.parameters) {
@@ -287,7 +289,7 @@ SnapshotRecord Persist(pqxx::work& tx, const std::string& patient_id, TwinKeeper
   e.first_dirty_seq = 0;
   e.unsaved = false;
   e.is_new = false;
-  e.last_persist = Clock::now();
+  e.last_persist = now;
   e.pending_reason.reset();
   e.fit_quality.reset();
   e.pending_events.clear();
@@ -302,7 +304,8 @@ TwinKeeper::TwinKeeper(common::PgPool& pool, std::string conninfo, std::shared_p
       conninfo_(std::move(conninfo)),
       models_(std::move(models)),
       options_(std::move(options)),
-      gaps_(options_.shard.ConsumerName()) {}
+      gaps_(options_.shard.ConsumerName()),
+      reader_(options_.shard, options_.batch_rows) {}
 
 TwinKeeper::~TwinKeeper() { Stop(); }
 
@@ -398,9 +401,11 @@ absl::StatusOr<TwinKeeper::Entry*> TwinKeeper::LoadEntry(pqxx::work& tx, const s
       " (SELECT max(id) FROM twin_calibrations WHERE patient_id = $1 AND ok), 0) ORDER BY id DESC LIMIT 1",
       patient_id);
   if (!err.empty()) e->last_calibration_error = err[0][0].as<std::string>();
+  e->last_persist = e->last_active = Now();
   Entry* raw = e.get();
   std::lock_guard lock(entries_mu_);
   entries_.emplace(patient_id, std::move(e));
+  ++stats_.twins_loaded;
   return raw;
 }
 
@@ -413,11 +418,24 @@ void TwinKeeper::ResetAfterFailure() {
   std::lock_guard lock(entries_mu_);
   entries_.clear();
   read_seq_ = -1;
+  reader_.Reset();
+}
+
+std::chrono::steady_clock::time_point TwinKeeper::Now() const {
+  return options_.clock ? options_.clock() : Clock::now();
+}
+
+KeeperStats TwinKeeper::stats() const {
+  std::lock_guard lock(entries_mu_);
+  KeeperStats s = stats_;
+  s.twins_in_memory = entries_.size();
+  return s;
 }
 
 void TwinKeeper::Publish(const std::vector<std::pair<Entry*, SnapshotRecord>>& written) {
   {
     std::lock_guard lock(entries_mu_);
+    stats_.snapshots_written += written.size();
     for (const auto& [e, rec] : written) {
       e->published = std::make_shared<const mc::Twin>(*e->twin);
       e->published_version = rec.version;
@@ -435,11 +453,15 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
   std::lock_guard work(work_mu_);
   const std::string consumer = options_.shard.ConsumerName();
   int moved = 0;
+  std::uint64_t rows_read = 0;
   std::int64_t new_read = read_seq_;
   std::vector<std::pair<Entry*, SnapshotRecord>> written;
+  std::vector<std::string> evict;
   absl::Status status = pool_.WithTransaction("absorb new vitals into twins", [&](pqxx::work& tx) {
     moved = 0;
+    rows_read = 0;
     written.clear();
+    evict.clear();
     tx.exec_params("INSERT INTO consumer_cursors (consumer, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING", consumer);
     // FOR UPDATE: two replicas misconfigured with the same shard take turns.
     const std::int64_t cursor =
@@ -447,26 +469,30 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
             .as<std::int64_t>();
     const std::int64_t from = std::max(cursor, read_seq_);
     gaps_.BeforeRead(tx);
-    auto rows = tx.exec_params(
-        "SELECT ingest_seq, patient_id, vital_type, value, floor(extract(epoch FROM measured_at))::bigint, flags"
-        " FROM vitals WHERE ingest_seq > $1 ORDER BY ingest_seq LIMIT $2",
-        from, options_.batch_rows);
-
-    // Rows behind an unsettled gap wait: absorbing is not idempotent.
-    std::vector<std::int64_t> seqs;
-    seqs.reserve(rows.size());
-    for (const auto& row : rows) seqs.push_back(row[0].as<std::int64_t>());
-    const std::int64_t advance_to = gaps_.AfterRead(tx, from, seqs);
+    // Rows behind an unsettled gap wait (the reader keeps them): absorbing is not idempotent.
+    // Other shards' rows are gaps here too. A gap found by the first read is usually settled
+    // at once (its witnesses, the transactions running after that read, have ended), so a
+    // second pass re-checks them and reads again, only what it has not seen (shard_reader.h).
+    std::vector<VitalRow> rows;
+    std::int64_t advance_to = from;
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass > 0) {
+        if (!reader_.holding()) break;
+        gaps_.BeforeRead(tx);
+      }
+      std::vector<VitalRow> read = reader_.Read(tx, advance_to, rows_read);
+      std::vector<std::int64_t> seqs;
+      seqs.reserve(read.size());
+      for (const VitalRow& row : read) seqs.push_back(row.seq);
+      advance_to = gaps_.AfterRead(tx, advance_to, seqs);
+      reader_.Hold(read, advance_to);
+      std::move(read.begin(), read.end(), std::back_inserter(rows));
+    }
     std::map<std::string, std::vector<RowSample>> by_patient;
-    for (const auto& row : rows) {
-      const std::int64_t seq = row[0].as<std::int64_t>();
-      if (seq > advance_to) break;
+    for (VitalRow& row : rows) {  // every row up to advance_to, once
       ++moved;
-      std::string patient = row[1].as<std::string>();
-      if (!options_.shard.Owns(patient)) continue;
-      std::optional<mc::Sample> s =
-          ToSample(row[2].as<int>(), row[3].as<double>(), row[4].as<std::int64_t>(), row[5].as<int>());
-      if (s) by_patient[std::move(patient)].push_back({seq, *s});
+      std::optional<mc::Sample> s = ToSample(row.vital_type, row.value, row.measured_at_unix_s, row.flags);
+      if (s) by_patient[std::move(row.patient_id)].push_back({row.seq, *s});
     }
 
     int skipped = 0;
@@ -480,6 +506,7 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
         continue;
       }
       Entry& e = **entry;
+      e.last_active = Now();
       std::stable_sort(samples.begin(), samples.end(), [](const RowSample& a, const RowSample& b) {
         return a.sample.measured_at_unix_s < b.sample.measured_at_unix_s;
       });
@@ -510,7 +537,7 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
 
     // Close accumulating days whose midnight (plus grace) has passed, then write snapshots.
     const std::int64_t wall_s = WallNowS();
-    const auto now = Clock::now();
+    const auto now = Now();
     std::int64_t new_cursor = advance_to;
     std::lock_guard lock(entries_mu_);  // structure only; nothing below blocks on the network for long
     for (auto& [patient, ep] : entries_) {
@@ -528,7 +555,10 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
       std::optional<SnapshotReason> reason = e.pending_reason;
       if (!reason && e.is_new) reason = SnapshotReason::kInitialPrior;
       if (!reason && e.unsaved && now - e.last_persist >= options_.persist_every) reason = SnapshotReason::kSequential;
-      if (reason) written.emplace_back(&e, Persist(tx, patient, e, *reason, e.absorbed_through));
+      const bool idle = options_.idle_evict.count() > 0 && now - e.last_active >= options_.idle_evict;
+      if (!reason && idle && e.unsaved) reason = SnapshotReason::kSequential;  // persisted before it goes
+      if (reason) written.emplace_back(&e, Persist(tx, patient, e, *reason, e.absorbed_through, now));
+      if (idle) evict.push_back(patient);
       if (e.first_dirty_seq != 0) new_cursor = std::min(new_cursor, e.first_dirty_seq - 1);
     }
     new_cursor = std::max(new_cursor, cursor);
@@ -542,6 +572,14 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
   }
   read_seq_ = new_read;
   Publish(written);
+  {
+    std::lock_guard lock(entries_mu_);
+    stats_.rows_read += rows_read;
+    stats_.rows_passed += static_cast<std::uint64_t>(moved);
+    for (const std::string& patient : evict) entries_.erase(patient);  // its state is in the snapshot just written
+    stats_.twins_evicted += evict.size();
+  }
+  if (!evict.empty()) common::LogInfo("twin.evicted", {{"count", evict.size()}});
   return moved;
 }
 
@@ -558,7 +596,7 @@ absl::Status TwinKeeper::Flush() {
       if (!e.unsaved && !e.is_new && !e.pending_reason) continue;
       const SnapshotReason reason =
           e.pending_reason.value_or(e.is_new ? SnapshotReason::kInitialPrior : SnapshotReason::kSequential);
-      written.emplace_back(&e, Persist(tx, patient, e, reason, e.absorbed_through));
+      written.emplace_back(&e, Persist(tx, patient, e, reason, e.absorbed_through, Now()));
     }
     tx.exec_params(
         "UPDATE consumer_cursors SET last_seq = greatest(last_seq, $1), updated_at = now() WHERE consumer = $2",
@@ -651,7 +689,8 @@ absl::StatusOr<SnapshotRecord> TwinKeeper::Recalibrate(const std::string& patien
         CalibrateEntry(tx, patient_id, e, start, end, max_seq, "recalibrate", SnapshotReason::kManualRecalibration);
     if (!outcome.ok()) return;  // the attempt stays logged; the twin is unchanged
     e.absorbed_through = max_seq;
-    written.emplace_back(&e, Persist(tx, patient_id, e, SnapshotReason::kManualRecalibration, max_seq));
+    e.last_active = Now();
+    written.emplace_back(&e, Persist(tx, patient_id, e, SnapshotReason::kManualRecalibration, max_seq, Now()));
   });
   if (!status.ok()) {
     ResetAfterFailure();

@@ -4,8 +4,9 @@
 //
 // Consumer. A thread follows `vitals` by ingest_seq from this shard's row in consumer_cursors
 // ("twin/<index>-of-<count>"), waking on NOTIFY vitals_new or every 500 ms. Each round reads up
-// to batch_rows rows in one transaction, keeps those of its own patients (shard.h) and of the
-// twin's vitals (vitals_mapping.h), sorts each patient's samples by measured_at and feeds them
+// to batch_rows rows of its own patients in one transaction (kShardReadSql: the shard's
+// vitals.shard_key range, through an index, so other shards' rows are not read; shard.h), keeps
+// the twin's vitals (vitals_mapping.h), sorts each patient's samples by measured_at and feeds them
 // to Twin::Update. Gaps in ingest_seq are handled as in the alerts evaluator: the round stops at
 // a gap a running transaction may still fill (common::GapTracker); a gap no running
 // transaction can fill is a rolled-back insert or a crash's jump. A sample older than the twin's newest one (a late
@@ -34,6 +35,12 @@
 // or below its snapshot's covered_seq: no sample is lost or absorbed twice. A failed
 // transaction drops the in-memory twins; they reload from their snapshots.
 //
+// Idle eviction (bounded memory). A twin that absorbed nothing and was not loaded or
+// recalibrated for idle_evict is dropped from memory at the end of a round, after its state is
+// persisted in that round's transaction. When its patient's data arrives again, or Recalibrate
+// asks for it, it is restored from that snapshot exactly as after a restart (the same state,
+// bit for bit); Predict on an evicted twin reads the snapshot without loading it.
+//
 // Threads: RunOnce, Flush and Recalibrate serialise on one mutex; Predict, InMemory and the
 // watch registry may be called from any thread. Watchers are called on the consumer's (or
 // Recalibrate's) thread after commit and must not block.
@@ -59,6 +66,7 @@
 #include "services/twin/limits.h"
 #include "services/twin/patient_model.h"
 #include "services/twin/shard.h"
+#include "services/twin/shard_reader.h"
 
 namespace healthtwin::twin {
 
@@ -100,6 +108,19 @@ struct SnapshotRecord {
   std::string last_calibration_error;
 };
 
+// The consumer's read, for shard [$3, $4) of the key space after cursor $1, at most $2 rows
+// (EXPLAINed by the shard tests).
+inline constexpr const char* kShardReadSql =
+    "SELECT ingest_seq, patient_id, vital_type, value, floor(extract(epoch FROM measured_at))::bigint, flags"
+    " FROM vitals WHERE ingest_seq > $1 AND shard_key >= $3 AND shard_key < $4 ORDER BY ingest_seq LIMIT $2";
+
+// The rows of shard [$3, $4) in ($1, $2] that are not among the ingest_seq values $5 (rows a
+// round read and held; shard_reader.h): those that became visible since.
+inline constexpr const char* kShardLateSql =
+    "SELECT ingest_seq, patient_id, vital_type, value, floor(extract(epoch FROM measured_at))::bigint, flags"
+    " FROM vitals WHERE ingest_seq > $1 AND ingest_seq <= $2 AND shard_key >= $3 AND shard_key < $4"
+    " AND ingest_seq NOT IN (SELECT unnest($5::bigint[])) ORDER BY ingest_seq";
+
 struct KeeperOptions {
   ShardSpec shard;
   std::chrono::seconds persist_every{600};
@@ -112,6 +133,20 @@ struct KeeperOptions {
   // when no sample of a later day has closed it already.
   std::chrono::seconds day_close_grace{3600};
   models::calibration::TwinOptions twin_options;
+  // A twin idle this long is persisted and dropped from memory (0: never).
+  std::chrono::seconds idle_evict{3600};
+  // The time the persist and eviction policies measure (tests inject one); empty: steady_clock.
+  std::function<std::chrono::steady_clock::time_point()> clock;
+};
+
+// Counters since the keeper was made (for tests, benchmarks and diagnostics).
+struct KeeperStats {
+  std::uint64_t rows_read = 0;      // vitals rows the consumer's queries returned
+  std::uint64_t rows_passed = 0;    // rows the read position moved over (each row once)
+  std::uint64_t twins_loaded = 0;   // twins created or restored into memory
+  std::uint64_t twins_evicted = 0;  // idle twins dropped from memory
+  std::uint64_t snapshots_written = 0;
+  std::size_t twins_in_memory = 0;
 };
 
 class TwinKeeper {
@@ -164,6 +199,7 @@ class TwinKeeper {
   std::optional<models::calibration::TwinSnapshot> InMemory(const std::string& patient_id) const;
 
   const ShardSpec& shard() const { return options_.shard; }
+  KeeperStats stats() const;
 
   // One twin's live state (defined in twin_keeper.cc; an implementation detail).
   struct Entry;
@@ -174,6 +210,7 @@ class TwinKeeper {
   void Drop(const std::string& patient_id);
   void ResetAfterFailure();
   void Publish(const std::vector<std::pair<Entry*, SnapshotRecord>>& written);
+  std::chrono::steady_clock::time_point Now() const;
 
   common::PgPool& pool_;
   const std::string conninfo_;
@@ -185,8 +222,10 @@ class TwinKeeper {
   // touched only under work_mu_).
   mutable std::mutex entries_mu_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
+  KeeperStats stats_;           // under entries_mu_
   std::int64_t read_seq_ = -1;  // every row <= this is in the in-memory twins (-1: unknown)
   common::GapTracker gaps_;
+  ShardReader reader_;
 
   std::mutex watch_mu_;
   std::map<int, Watcher> watchers_;
