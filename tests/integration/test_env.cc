@@ -144,6 +144,7 @@ struct Slice::Parts {
   std::unique_ptr<common::Executor> clinician_executor;
   std::unique_ptr<common::Access> access;
   std::unique_ptr<clinician::BreakGlass> break_glass;
+  std::unique_ptr<clinician::Research> research;  // over the data host's keyring (its pseudonym.key)
   std::unique_ptr<clinician::ClinicianServiceImpl> clinician_service;
   std::unique_ptr<common::ServiceHost> clinician_host;
 
@@ -260,6 +261,8 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   // Break-glass with the production defaults (60 min, at most 120), as main.cc wires it.
   p.break_glass = std::make_unique<clinician::BreakGlass>(*p.clinician_pool, *p.access, clinician::BreakGlassLimits{});
   p.clinician_service->EnableBreakGlass(*p.break_glass);
+  p.research = std::make_unique<clinician::Research>(*p.clinician_pool, *p.keyring);
+  p.clinician_service->EnableResearch(*p.research);
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", clinician_db),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();

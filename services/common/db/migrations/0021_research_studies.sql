@@ -32,8 +32,11 @@ CREATE TABLE research_study_patients (
   PRIMARY KEY (study_id, patient_id)
 );
 
--- clinician_api creates studies and enrols patients and researchers (admins, audited) and
--- checks a researcher's study. Nobody deletes: withdrawal of consent is future work and will be
--- a column, so the record of who saw what under which consent stays.
+-- The registry (hosted by ingest) creates studies and enrols patients and researchers (admins,
+-- audited); clinician_api reads them to check a researcher and list a study's patients. Nobody
+-- deletes: withdrawal of consent is future work and will be a column, so the record of who saw
+-- what under which consent stays.
 GRANT SELECT, INSERT ON research_studies, research_study_researchers, research_study_patients
+  TO healthtwin_ingest;
+GRANT SELECT ON research_studies, research_study_researchers, research_study_patients
   TO healthtwin_clinician_api;
