@@ -147,7 +147,7 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetDeidentifiedTwin(grpc::Callba
     twin_v1::GetTwinRequest upstream;
     upstream.set_patient_id(subject->patient_id);
     if (req->has_as_of()) *upstream.mutable_as_of() = Shifted(req->as_of(), -subject->shift_days);
-    if (auto s = CallUpstream(*caller, up_.twin.get(), &twin_v1::TwinService::Stub::GetTwin, upstream, resp); !s.ok()) {
+    if (auto s = CallTwin(*caller, subject->patient_id, &TwinRouter::Stub::GetTwin, upstream, resp); !s.ok()) {
       return Scrubbed(s, *subject);
     }
     Deidentify(subject->subject, subject->shift_days, resp);

@@ -30,9 +30,12 @@
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
 //                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
-//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see
-//   models/calibration/cli_commands.h) healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]
-//   (through clinician_api) healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
+//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]
+//                                      (offline; see models/calibration/cli_commands.h)
+//   healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]   (through clinician_api)
+//   healthtwin twin predict --patient ID [--horizon-h 24] [--json]
+//                                      (through clinician_api; see clinician_api/cli/predict_command.h)
+//   healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
 //   healthtwin score news2 [--json] [--spo2 N --heart-rate N ...]   (offline; see models/scores/cli_commands.h)
 //   healthtwin job submit|watch|results|cancel ..., healthtwin whatif --patient ID ...
 //                                      (the simulation service; see clinician_api/cli/simulation_client.h)
@@ -57,6 +60,7 @@
 #include "clinician_api/cli/break_glass_commands.h"
 #include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/identity_commands.h"
+#include "clinician_api/cli/predict_command.h"
 #include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/research_commands.h"
 #include "clinician_api/cli/simulation_client.h"
@@ -331,6 +335,9 @@ int main(int argc, char** argv) {
       app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail},
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
   healthtwin::cli::AuditCommands audit_commands(app);
+  healthtwin::cli::PredictCommand predict_command(
+      *twin.twin_command(),
+      {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail});
 
   try {
     app.parse(argc, argv);
@@ -355,6 +362,7 @@ int main(int argc, char** argv) {
   }
   if (break_glass_commands.parsed()) return break_glass_commands.Run(std::cout, std::cerr);
   if (identity_commands.parsed()) return identity_commands.Run(std::cout, std::cerr);
+  if (predict_command.parsed()) return predict_command.Run(std::cout);
   if (research_commands.parsed()) return research_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
