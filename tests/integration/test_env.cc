@@ -52,6 +52,9 @@ common::ServiceConfig HostConfig(std::string_view service, std::string_view cert
   cfg.service_name = std::string(service);
   cfg.listen_address = "127.0.0.1:0";
   cfg.tls = SliceEnvironment::Tls(cert);
+  // The CA's CRL, as deploy/config/*.toml configure it: a certificate revoked in the slice's PKI
+  // (deploy/pki/revoke.sh) before a slice starts is refused at that slice's handshake.
+  cfg.tls.crl_path = (fs::path(SliceEnvironment::PkiDir()) / "crl.pem").string();
   cfg.db_conninfo = conninfo;
   // Tests end their streams before teardown; anything left over is cancelled quickly.
   cfg.drain_timeout_s = 2;
@@ -98,8 +101,10 @@ void SliceEnvironment::TearDown() {
 
 PgCluster* SliceEnvironment::cluster() { return g_cluster; }
 
+std::string SliceEnvironment::PkiDir() { return g_pki_dir != nullptr ? g_pki_dir->string() : "/nonexistent"; }
+
 common::TlsFiles SliceEnvironment::Tls(std::string_view identity) {
-  const fs::path dir = g_pki_dir != nullptr ? *g_pki_dir : fs::path("/nonexistent");
+  const fs::path dir = PkiDir();
   const std::string name(identity);
   return common::TlsFiles{(dir / "ca.pem").string(), (dir / (name + ".pem")).string(),
                           (dir / (name + ".key")).string()};
