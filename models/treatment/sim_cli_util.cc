@@ -118,9 +118,9 @@ int WriteCohortReport(const CohortSpec& spec, const CohortResult& result, bool j
   }
   for (const ArmSummary& a : result.arms) {
     out << "\n"
-        << a.name << " (n = " << a.n
-        << (t.AnyOn() ? ", analysed " + std::to_string(a.analysed) + ", dropouts " + std::to_string(a.dropouts) : "")
-        << ")\n"
+        << a.name << " (n = " << a.n << ")"
+        << (t.AnyOn() ? ": analysed " + std::to_string(a.analysed) + ", dropouts " + std::to_string(a.dropouts) : "")
+        << "\n"
         << "  SBP mmHg  " << ChangeCell(a.sbp_mmhg) << ", SD " << Fixed(a.sbp_mmhg.sd_change) << "\n"
         << "  DBP mmHg  " << ChangeCell(a.dbp_mmhg) << ", SD " << Fixed(a.dbp_mmhg.sd_change) << "\n"
         << "  HR /min   " << ChangeCell(a.heart_rate_bpm) << "\n"
