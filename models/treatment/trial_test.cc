@@ -66,8 +66,7 @@ TEST(TrialTest, DefaultsAreOnAndTheCsvGainsTheTrialColumns) {
   EXPECT_TRUE(t.measurement_noise && t.visit_schedule && t.screening && t.placebo_response && t.dropout);
   EXPECT_FALSE(TrialSpec::Off().AnyOn());
   CohortSpec s = testing::SmallCohortSpec();
-  EXPECT_EQ(PerPatientCsvHeader(s).rfind("extrapolated,screen_sbp_mmhg,", std::string::npos) == std::string::npos,
-            false);
+  EXPECT_NE(PerPatientCsvHeader(s).find("extrapolated,screen_sbp_mmhg,"), std::string::npos);
   s.trial = TrialSpec::Off();
   EXPECT_EQ(PerPatientCsvHeader(s), PerPatientCsvHeader());
 }
