@@ -49,6 +49,7 @@ struct Drawn {
   int arm = -1;  // kRandomized only
   double screen_sbp = 0.0;
   int candidate = 0;
+  OfficeBp baseline_noise;  // the baseline visit minus the drawn BP (trial.h)
 };
 
 double Truncated(Rng& rng, const NormalSpec& n, Bounds b) {
@@ -96,17 +97,33 @@ Drawn DrawCandidate(const CohortSpec& spec, int patient, int candidate) {
   return d;
 }
 
-// The slot's first candidate whose screening SBP reaches the threshold (trial.h); NotFound after
-// kMaxCandidates.
+// Candidate c with its screening and baseline visits (trial.h).
+Drawn DrawMeasured(const CohortSpec& spec, int patient, int c) {
+  const TrialSpec& t = spec.trial;
+  const auto i = static_cast<std::uint64_t>(patient);
+  const auto k = static_cast<std::uint64_t>(c);
+  Drawn d = DrawCandidate(spec, patient, c);
+  if (t.screening) {
+    Rng screen(StreamSeed(spec.seed, {i, 4, k}));
+    d.screen_sbp = MeasureVisit(t, screen, d.sbp, d.dbp).sbp_mmhg;
+  }
+  if (t.measurement_noise) {
+    Rng baseline(StreamSeed(spec.seed, {i, 6, k}));
+    const OfficeBp v = MeasureVisit(t, baseline, d.sbp, d.dbp);
+    d.baseline_noise = {v.sbp_mmhg - d.sbp, v.dbp_mmhg - d.dbp};
+  }
+  return d;
+}
+
+// The slot's first candidate whose screening SBP (and, confirmed at baseline, baseline-visit SBP)
+// reaches the threshold (trial.h); InvalidArgument after kMaxCandidates.
 absl::StatusOr<Drawn> Draw(const CohortSpec& spec, int patient) {
   const TrialSpec& t = spec.trial;
-  if (!t.screening) return DrawCandidate(spec, patient, 0);
-  const auto i = static_cast<std::uint64_t>(patient);
+  if (!t.screening) return DrawMeasured(spec, patient, 0);
   for (int c = 0; c < kMaxCandidates; ++c) {
-    Drawn d = DrawCandidate(spec, patient, c);
-    Rng rng(StreamSeed(spec.seed, {i, 4, static_cast<std::uint64_t>(c)}));
-    d.screen_sbp = MeasureVisit(t, rng, d.sbp, d.dbp).sbp_mmhg;
-    if (d.screen_sbp >= t.screen_sbp_min_mmhg) return d;
+    Drawn d = DrawMeasured(spec, patient, c);
+    const bool baseline_ok = !t.confirm_at_baseline || d.sbp + d.baseline_noise.sbp_mmhg >= t.screen_sbp_min_mmhg;
+    if (d.screen_sbp >= t.screen_sbp_min_mmhg && baseline_ok) return d;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "trial.screen_sbp_min_mmhg: none of ", kMaxCandidates, " candidates for patient ", patient,
@@ -409,7 +426,7 @@ absl::StatusOr<CohortShardResult> SimulateRange(const CohortSpec& spec, PatientR
       r.bradycardia = flags.bradycardia;
       r.volume_loss = flags.volume_loss;
       const TrialMeasures m =
-          MeasureTrial(spec.trial, *c, spec.days, Rng(StreamSeed(spec.seed, {static_cast<std::uint64_t>(i), 6})),
+          MeasureTrial(spec.trial, *c, spec.days, d.baseline_noise,
                        Rng(StreamSeed(spec.seed, {static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(arm), 5})));
       r.screen_sbp_mmhg = d.screen_sbp;
       r.office_baseline_sbp_mmhg = m.baseline.sbp_mmhg;

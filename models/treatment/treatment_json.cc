@@ -196,8 +196,8 @@ absl::Status ParseTrial(const json& j, const std::string& path, TrialSpec* t) {
       ExpectObject(j, path,
                    {"measurement_noise", "sbp_within_visit_sd_mmhg", "dbp_within_visit_sd_mmhg", "sbp_visit_sd_mmhg",
                     "dbp_visit_sd_mmhg", "readings_per_visit", "visit_schedule", "visit_interval_days", "screening",
-                    "screen_sbp_min_mmhg", "placebo_response", "placebo_sbp_mmhg", "placebo_dbp_mmhg", "dropout",
-                    "dropout_per_30_days", "analysis"}));
+                    "screen_sbp_min_mmhg", "confirm_at_baseline", "placebo_response", "placebo_sbp_mmhg",
+                    "placebo_dbp_mmhg", "dropout", "dropout_per_30_days", "analysis"}));
   HT_RETURN_IF_ERROR(Bool(j, "measurement_noise", path, &t->measurement_noise));
   HT_RETURN_IF_ERROR(Number(j, "sbp_within_visit_sd_mmhg", path, false, &t->sbp_within_visit_sd_mmhg));
   HT_RETURN_IF_ERROR(Number(j, "dbp_within_visit_sd_mmhg", path, false, &t->dbp_within_visit_sd_mmhg));
@@ -208,6 +208,7 @@ absl::Status ParseTrial(const json& j, const std::string& path, TrialSpec* t) {
   HT_RETURN_IF_ERROR(Integer(j, "visit_interval_days", path, false, &t->visit_interval_days));
   HT_RETURN_IF_ERROR(Bool(j, "screening", path, &t->screening));
   HT_RETURN_IF_ERROR(Number(j, "screen_sbp_min_mmhg", path, false, &t->screen_sbp_min_mmhg));
+  HT_RETURN_IF_ERROR(Bool(j, "confirm_at_baseline", path, &t->confirm_at_baseline));
   HT_RETURN_IF_ERROR(Bool(j, "placebo_response", path, &t->placebo_response));
   HT_RETURN_IF_ERROR(Number(j, "placebo_sbp_mmhg", path, false, &t->placebo_sbp_mmhg));
   HT_RETURN_IF_ERROR(Number(j, "placebo_dbp_mmhg", path, false, &t->placebo_dbp_mmhg));
@@ -236,6 +237,7 @@ json TrialJson(const TrialSpec& t) {
               {"visit_interval_days", t.visit_interval_days},
               {"screening", t.screening},
               {"screen_sbp_min_mmhg", t.screen_sbp_min_mmhg},
+              {"confirm_at_baseline", t.confirm_at_baseline},
               {"placebo_response", t.placebo_response},
               {"placebo_sbp_mmhg", t.placebo_sbp_mmhg},
               {"placebo_dbp_mmhg", t.placebo_dbp_mmhg},

@@ -60,9 +60,9 @@ std::vector<int> VisitDays(const TrialSpec& t, int days) {
   return out;
 }
 
-TrialMeasures MeasureTrial(const TrialSpec& t, const Course& course, int days, Rng baseline_rng, Rng arm_rng) {
+TrialMeasures MeasureTrial(const TrialSpec& t, const Course& course, int days, OfficeBp baseline_noise, Rng arm_rng) {
   TrialMeasures m;
-  m.baseline = MeasureVisit(t, baseline_rng, course.baseline.sbp_mmhg, course.baseline.dbp_mmhg);
+  m.baseline = {course.baseline.sbp_mmhg + baseline_noise.sbp_mmhg, course.baseline.dbp_mmhg + baseline_noise.dbp_mmhg};
   m.end = m.baseline;
   // Dropout time first, so the visit draws do not depend on it.
   double dropout_day = days + 1.0;

@@ -4,21 +4,24 @@
 //
 // Measurement (office BP, SBP and DBP drawn independently): a visit's value is the mean of
 // `readings_per_visit` readings, reading = usual BP + visit effect + reading error, with
-//   visit effect  ~ N(0, visit SD): SBP 8.0, DBP 5.0 mmHg. Within-person SD of visit means was
+//   visit effect  ~ N(0, visit SD): SBP 9.0, DBP 5.0 mmHg. Within-person SD of visit means was
 //                 5.6 mmHg SBP over 3 consecutive visits in the TROPHY placebo arm (Muntner et al.,
 //                 J Clin Hypertens 2012;14:744) and 13.5 mmHg over 7 routine-care visits (Muntner
-//                 et al., J Hypertens 2011;29:2332); 8.0 is our choice inside that range for visits
-//                 weeks apart in a trial; DBP 5.0 is an assumption (about the SBP/DBP SD ratio of
-//                 the trial SDs below).
+//                 et al., J Hypertens 2011;29:2332); 9.0 is chosen inside that range so that the
+//                 simulated 8-week trial's SD of SBP change (VALIDATION.md, "Virtual trial") is in
+//                 the range of published placebo arms; DBP 5.0 is an assumption.
 //   reading error ~ N(0, within-visit SD): SBP 4.0 mmHg (NHANES III, three readings: quintile
 //                 cut points of the within-visit SD 2.0, 3.0, 4.0, 5.3 mmHg, Muntner et al.,
 //                 J Clin Hypertens 2012;14:165), DBP 3.0 mmHg (an assumption).
 // Visit schedule: baseline on day 0, follow-up every `visit_interval_days` and on the last day
 // (the outcome visit); switched off, only the last day. HR is not measured with noise.
 // Screening (regression to the mean): a screening visit before day 0 measured with the same
-// noise; a candidate enrols only if the screening SBP is at least `screen_sbp_min_mmhg`, else the
-// slot draws the next candidate from the population (up to kMaxCandidates). The baseline visit is
-// a separate visit with fresh noise, so RTM emerges from the noise, not from a constant.
+// noise; a candidate enrols only if the screening SBP is at least `screen_sbp_min_mmhg` and, with
+// `confirm_at_baseline` (default, as trials that require the entry BP at randomisation too), the
+// baseline visit's SBP as well; else the slot draws the next candidate from the population (up to
+// kMaxCandidates). The baseline visit is a separate visit with fresh noise, so RTM emerges from
+// the noise, not from a constant: from screening to baseline, and (when confirmed at baseline)
+// from baseline to follow-up, the change a trial reports.
 // Placebo response: added to every follow-up visit in every arm (it is non-specific): SBP -5.9
 // mmHg (52 blinded trials, 7451 placebo patients, -5.92 [-6.71, -5.14]; Patel et al.,
 // Hypertension 2015;65:401), DBP -4.4 mmHg (clinic BP after 6-8 weeks of placebo, 116 patients,
@@ -28,9 +31,10 @@
 // visits after it are missed. Analysis: LOCF (default; the last attended visit, the baseline visit
 // if none) or completers (patients who attended the last visit).
 //
-// Every draw comes from the patient's own keyed streams (random.h): screening of candidate c from
-// (seed, patient, 1, c) for the population and (seed, patient, 4, c) for the readings; the baseline
-// visit from (seed, patient, 6); dropout and follow-up visits from (seed, patient, arm, 5).
+// Every draw comes from the patient's own keyed streams (random.h): candidate c from (seed,
+// patient, 1, c) for the population (c = 0: (seed, patient, 1), the plain cohort's), (seed,
+// patient, 4, c) for the screening readings and (seed, patient, 6, c) for the baseline visit
+// (the same in every arm); dropout and follow-up visits from (seed, patient, arm, 5).
 #pragma once
 
 #include <cstdint>
@@ -50,12 +54,13 @@ inline constexpr int kMaxCandidates = 1000;
 struct TrialSpec {
   bool measurement_noise = true;
   double sbp_within_visit_sd_mmhg = 4.0, dbp_within_visit_sd_mmhg = 3.0;
-  double sbp_visit_sd_mmhg = 8.0, dbp_visit_sd_mmhg = 5.0;
+  double sbp_visit_sd_mmhg = 9.0, dbp_visit_sd_mmhg = 5.0;
   int readings_per_visit = 3;  // 1..10
   bool visit_schedule = true;
   int visit_interval_days = 14;  // 1..365
   bool screening = true;
   double screen_sbp_min_mmhg = 140.0;
+  bool confirm_at_baseline = true;  // the baseline visit must reach the threshold too
   bool placebo_response = true;
   double placebo_sbp_mmhg = -5.9, placebo_dbp_mmhg = -4.4;
   bool dropout = true;
@@ -87,8 +92,9 @@ struct TrialMeasures {
   bool completed = true;   // attended the last visit
 };
 
-// Measures `course` (the arm's simulated course) with baseline from `baseline_rng` (the
-// patient's stream, the same in every arm) and the rest from `arm_rng`.
-TrialMeasures MeasureTrial(const TrialSpec& t, const Course& course, int days, Rng baseline_rng, Rng arm_rng);
+// Measures `course` (the arm's simulated course): the baseline visit is the course's baseline plus
+// `baseline_noise` (drawn at enrolment, the same in every arm; 0 without measurement noise), the
+// rest from `arm_rng`.
+TrialMeasures MeasureTrial(const TrialSpec& t, const Course& course, int days, OfficeBp baseline_noise, Rng arm_rng);
 
 }  // namespace healthtwin::models::treatment

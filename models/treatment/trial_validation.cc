@@ -17,7 +17,7 @@ constexpr char kSdSource[] =
     "(Syst-China, Blood Press Monit 1997;2:15, n 728)";
 constexpr char kPlaceboSource[] =
     "placebo SBP -5.92 [-6.71, -5.14] (Patel, Hypertension 2015;65:401, 52 trials); ours adds regression to the "
-    "mean from screening SBP >= 140";
+    "mean from screening SBP >= 140 at the screening and baseline visits";
 constexpr char kCiSource[] = "t-interval for n = 200 with the SDs above (10-16 SBP)";
 
 std::string Fmt(double v, int decimals) {
