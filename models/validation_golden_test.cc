@@ -4,12 +4,13 @@
 // "## Twin calibration" section from the 100-patient calibration study, whose golden test is
 // its own binary (validation_calibration_golden_test.cc: minutes in the Debug build, so CTest
 // starts it first and the rest of the suite runs beside it).
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 
-#include <gtest/gtest.h>
-
 #include "models/pharmacology/pharmacology_validation.h"
+#include "models/treatment/trial_validation.h"
 #include "models/validation.h"
 
 namespace healthtwin::models {
@@ -19,7 +20,7 @@ constexpr std::string_view kCalibrationHeading = "\n## Twin calibration";
 
 class ValidationGoldenTest : public ::testing::Test {
  protected:
-  // The engine's rows, then the pharmacology rows, as the tool writes them; computed once.
+  // The engine's rows, then the pharmacology and virtual-trial rows, as the tool writes them; computed once.
   static void SetUpTestSuite() {
     absl::StatusOr<std::vector<ValidationRow>> r = RunValidation();
     if (r.ok()) {
@@ -28,6 +29,14 @@ class ValidationGoldenTest : public ::testing::Test {
         r->insert(r->end(), pharma->begin(), pharma->end());
       } else {
         r = pharma.status();
+      }
+    }
+    if (r.ok()) {
+      absl::StatusOr<std::vector<ValidationRow>> trial = treatment::RunTrialValidation();
+      if (trial.ok()) {
+        r->insert(r->end(), trial->begin(), trial->end());
+      } else {
+        r = trial.status();
       }
     }
     rows_ = new absl::StatusOr<std::vector<ValidationRow>>(std::move(r));

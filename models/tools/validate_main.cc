@@ -4,8 +4,8 @@
 //
 // Writes the engine's and the pharmacology tables, then the twin calibration study
 // (models/calibration: synthetic patients with known parameters, calibrated from simulated
-// wearable data; a few minutes in a Release build). Without --out everything goes to stdout. Exit 0 on success (whatever the grades), 1 when the
-// simulation fails, 2 on bad arguments.
+// wearable data; a few minutes in a Release build). Without --out everything goes to stdout. Exit 0 on success
+// (whatever the grades), 1 when the simulation fails, 2 on bad arguments.
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "models/calibration/calibration_validation.h"
 #include "models/pharmacology/pharmacology_validation.h"
+#include "models/treatment/trial_validation.h"
 #include "models/validation.h"
 
 int main(int argc, char** argv) {
@@ -51,6 +52,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   rows->insert(rows->end(), pharma->begin(), pharma->end());
+  absl::StatusOr<std::vector<healthtwin::models::ValidationRow>> trial =
+      healthtwin::models::treatment::RunTrialValidation();
+  if (!trial.ok()) {
+    std::cerr << "healthtwin-model-validate: virtual trial: " << trial.status().ToString() << "\n";
+    return 1;
+  }
+  rows->insert(rows->end(), trial->begin(), trial->end());
   std::string md = healthtwin::models::RenderValidationMarkdown(*rows);
   absl::StatusOr<std::string> calibration =
       healthtwin::models::calibration::RenderCalibrationValidationMarkdown(calibration_patients, seed);

@@ -20,6 +20,10 @@ file(WRITE "${WORK_DIR}/unknown_drug.json" "${unknown_drug}")
 string(REPLACE "\"days\": 7" "\"days\": 7, \"dayz\": 3" unknown_field "${tiny}")
 file(WRITE "${WORK_DIR}/unknown_field.json" "${unknown_field}")
 string(REPLACE "\"patients\": 20" "\"patients\": \"20\"" bad_type "${tiny}")
+string(REPLACE "\"days\": 7" "\"days\": 7, \"trial\": {\"analysis\": \"itt\"}" bad_trial "${tiny}")
+file(WRITE "${WORK_DIR}/bad_trial.json" "${bad_trial}")
+string(REPLACE "\"days\": 7" "\"days\": 7, \"trial\": false" trial_off "${tiny}")
+file(WRITE "${WORK_DIR}/trial_off.json" "${trial_off}")
 file(WRITE "${WORK_DIR}/bad_type.json" "${bad_type}")
 file(WRITE "${WORK_DIR}/bad_json.json" [[{"seed": ]])
 file(WRITE "${WORK_DIR}/options.json" [[{"options": [
@@ -54,6 +58,16 @@ if(NOT last_out STREQUAL first)
   message(FATAL_ERROR "cohort_same_seed: output differs between runs with the same seed")
 endif()
 expect(cohort_text 0 "placebo \\(n = 20\\).*SBP mmHg.*amlodipine 10 \\(n = 20\\)" "" sim cohort --spec tiny.json)
+# The trial layer (on by default): SD of change and the placebo-adjusted difference; off, a
+# placebo arm stays at baseline and the report has no trial line.
+expect(cohort_trial_text 0 "trial: office BP with measurement noise.*SBP mmHg .*, SD [0-9.]+.*vs placebo: SBP [-+][0-9.]+ \\[" ""
+       sim cohort --spec tiny.json)
+expect(cohort_trial_off 0 "placebo \\(n = 20\\)\n  SBP mmHg  [0-9.]+ -> [0-9.]+  [+-]0\\.0 \\[[+-]0\\.0, [+-]0\\.0\\]" ""
+       sim cohort --spec trial_off.json)
+if(last_out MATCHES "trial: ")
+  message(FATAL_ERROR "cohort_trial_off: the report mentions the trial layer")
+endif()
+expect(bad_trial 2 "" "trial\\.analysis: must be \"locf\" or \"completers\"" sim cohort --spec bad_trial.json)
 expect(whatif_json 0 "\"rank\":1.*trough_systolic_mmhg.*\"type\":\"whatif_result\"" ""
        sim whatif --patient standard --options options.json --days 3 --ensemble 4 --seed 3 --json)
 expect(whatif_text 0 "#1 .*#2 " "" sim whatif --patient standard --options options.json --days 2 --ensemble 2)

@@ -47,6 +47,9 @@ struct Drawn {
   double sbp, dbp, hr, age, weight;
   pharma::ResponseSensitivity sensitivity;
   int arm = -1;  // kRandomized only
+  double screen_sbp = 0.0;
+  int candidate = 0;
+  OfficeBp baseline_noise;  // the baseline visit minus the drawn BP (trial.h)
 };
 
 double Truncated(Rng& rng, const NormalSpec& n, Bounds b) {
@@ -57,9 +60,13 @@ double Truncated(Rng& rng, const NormalSpec& n, Bounds b) {
   return std::clamp(n.mean, b.lo, b.hi);
 }
 
-Drawn Draw(const CohortSpec& spec, int patient) {
+// Candidate 0 of a slot draws from (seed, patient, 1), as the plain cohort; later candidates
+// (screening, trial.h) from (seed, patient, 1, candidate).
+Drawn DrawCandidate(const CohortSpec& spec, int patient, int candidate) {
   const PopulationSpec& pop = spec.population;
-  Rng rng(StreamSeed(spec.seed, {static_cast<std::uint64_t>(patient), 1}));
+  const auto slot = static_cast<std::uint64_t>(patient);
+  Rng rng(candidate == 0 ? StreamSeed(spec.seed, {slot, 1})
+                         : StreamSeed(spec.seed, {slot, 1, static_cast<std::uint64_t>(candidate)}));
   Drawn d{};
   d.sex = rng.Uniform() < pop.female_fraction ? Sex::kFemale : Sex::kMale;
   const double rho = pop.sbp_dbp_correlation;
@@ -81,11 +88,46 @@ Drawn Draw(const CohortSpec& spec, int patient) {
   d.age = Truncated(rng, pop.age_years, kAge);
   d.weight = Truncated(rng, pop.weight_kg, kWeight);
   d.sensitivity = DrawResponseSensitivity(rng);
+  d.screen_sbp = d.sbp;
+  d.candidate = candidate;
   if (spec.allocation == Allocation::kRandomized) {
     d.arm = static_cast<int>(StreamSeed(spec.seed, {static_cast<std::uint64_t>(patient), 2}) %
                              static_cast<std::uint64_t>(spec.arms.size()));
   }
   return d;
+}
+
+// Candidate c with its screening and baseline visits (trial.h).
+Drawn DrawMeasured(const CohortSpec& spec, int patient, int c) {
+  const TrialSpec& t = spec.trial;
+  const auto i = static_cast<std::uint64_t>(patient);
+  const auto k = static_cast<std::uint64_t>(c);
+  Drawn d = DrawCandidate(spec, patient, c);
+  if (t.screening) {
+    Rng screen(StreamSeed(spec.seed, {i, 4, k}));
+    d.screen_sbp = MeasureVisit(t, screen, d.sbp, d.dbp).sbp_mmhg;
+  }
+  if (t.measurement_noise) {
+    Rng baseline(StreamSeed(spec.seed, {i, 6, k}));
+    const OfficeBp v = MeasureVisit(t, baseline, d.sbp, d.dbp);
+    d.baseline_noise = {v.sbp_mmhg - d.sbp, v.dbp_mmhg - d.dbp};
+  }
+  return d;
+}
+
+// The slot's first candidate whose screening SBP (and, confirmed at baseline, baseline-visit SBP)
+// reaches the threshold (trial.h); InvalidArgument after kMaxCandidates.
+absl::StatusOr<Drawn> Draw(const CohortSpec& spec, int patient) {
+  const TrialSpec& t = spec.trial;
+  if (!t.screening) return DrawMeasured(spec, patient, 0);
+  for (int c = 0; c < kMaxCandidates; ++c) {
+    Drawn d = DrawMeasured(spec, patient, c);
+    const bool baseline_ok = !t.confirm_at_baseline || d.sbp + d.baseline_noise.sbp_mmhg >= t.screen_sbp_min_mmhg;
+    if (d.screen_sbp >= t.screen_sbp_min_mmhg && baseline_ok) return d;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "trial.screen_sbp_min_mmhg: none of ", kMaxCandidates, " candidates for patient ", patient,
+      " screened at or above ", t.screen_sbp_min_mmhg, " mmHg; lower it or raise population.sbp_mmhg.mean"));
 }
 
 int TierOf(double sbp) {
@@ -251,6 +293,7 @@ absl::Status ValidateCohortSpec(const CohortSpec& spec) {
                                                    " are kept in memory (split the cohort by seed)"));
   }
   if (absl::Status s = ValidateTarget(spec.target, "target"); !s.ok()) return s;
+  if (absl::Status s = ValidateTrialSpec(spec.trial); !s.ok()) return s;
   std::set<std::string> names;
   for (std::size_t a = 0; a < spec.arms.size(); ++a) {
     const ArmSpec& arm = spec.arms[a];
@@ -288,7 +331,11 @@ absl::StatusOr<CohortShardResult> SimulateRange(const CohortSpec& spec, PatientR
   const int n = range.end - range.begin;
   const int n_arms = static_cast<int>(spec.arms.size());
   std::vector<Drawn> drawn(static_cast<std::size_t>(n));
-  for (int j = 0; j < n; ++j) drawn[j] = Draw(spec, range.begin + j);
+  for (int j = 0; j < n; ++j) {
+    absl::StatusOr<Drawn> d = Draw(spec, range.begin + j);
+    if (!d.ok()) return d.status();
+    drawn[j] = *d;
+  }
 
   // Archetypes in use, built in parallel.
   std::vector<int> needed;
@@ -378,6 +425,16 @@ absl::StatusOr<CohortShardResult> SimulateRange(const CohortSpec& spec, PatientR
       r.hypotension = flags.hypotension;
       r.bradycardia = flags.bradycardia;
       r.volume_loss = flags.volume_loss;
+      const TrialMeasures m =
+          MeasureTrial(spec.trial, *c, spec.days, d.baseline_noise,
+                       Rng(StreamSeed(spec.seed, {static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(arm), 5})));
+      r.screen_sbp_mmhg = d.screen_sbp;
+      r.office_baseline_sbp_mmhg = m.baseline.sbp_mmhg;
+      r.office_baseline_dbp_mmhg = m.baseline.dbp_mmhg;
+      r.office_end_sbp_mmhg = m.end.sbp_mmhg;
+      r.office_end_dbp_mmhg = m.end.dbp_mmhg;
+      r.last_visit_day = m.last_visit_day;
+      r.completed = m.completed;
     }
     return absl::OkStatus();
   };
@@ -439,8 +496,9 @@ absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index)
   if (index < 0 || index >= spec.patients) {
     return absl::InvalidArgumentError(absl::StrCat("index: must be in 0..", spec.patients - 1, ", got ", index));
   }
-  const Drawn d = Draw(spec, index);
-  return PopulationDraw{d.sex, d.sbp, d.dbp, d.hr, d.age, d.weight, d.sensitivity};
+  absl::StatusOr<Drawn> d = Draw(spec, index);
+  if (!d.ok()) return d.status();
+  return PopulationDraw{d->sex, d->sbp, d->dbp, d->hr, d->age, d->weight, d->sensitivity, d->screen_sbp, d->candidate};
 }
 
 absl::StatusOr<CohortPatient> MakeCohortPatient(const CohortSpec& spec, int index) {
@@ -448,7 +506,9 @@ absl::StatusOr<CohortPatient> MakeCohortPatient(const CohortSpec& spec, int inde
   if (index < 0 || index >= spec.patients) {
     return absl::InvalidArgumentError(absl::StrCat("index: must be in 0..", spec.patients - 1, ", got ", index));
   }
-  const Drawn d = Draw(spec, index);
+  absl::StatusOr<Drawn> drawn = Draw(spec, index);
+  if (!drawn.ok()) return drawn.status();
+  const Drawn& d = *drawn;
   absl::StatusOr<std::shared_ptr<const Archetype>> a = CachedArchetype(ArchetypeIndex(d.sex, TierOf(d.sbp)));
   if (!a.ok()) return a.status();
   CohortPatient p;
@@ -465,8 +525,25 @@ std::string PerPatientCsvHeader() {
          "extrapolated\n";
 }
 
+std::string PerPatientCsvHeader(const CohortSpec& spec) {
+  std::string h = PerPatientCsvHeader();
+  if (!spec.trial.AnyOn()) return h;
+  h.pop_back();
+  return h +
+         ",screen_sbp_mmhg,office_baseline_sbp_mmhg,office_baseline_dbp_mmhg,office_end_sbp_mmhg,office_end_dbp_mmhg,"
+         "office_delta_sbp_mmhg,office_delta_dbp_mmhg,last_visit_day,completed\n";
+}
+
 std::string PerPatientCsvRow(const CohortSpec& spec, const PatientRow& r) {
   const std::string arm = r.arm >= 0 && r.arm < static_cast<int>(spec.arms.size()) ? spec.arms[r.arm].name : "";
+  std::string trial;
+  if (spec.trial.AnyOn()) {
+    trial = absl::StrCat(
+        ",", Fixed(r.screen_sbp_mmhg, 2), ",", Fixed(r.office_baseline_sbp_mmhg, 2), ",",
+        Fixed(r.office_baseline_dbp_mmhg, 2), ",", Fixed(r.office_end_sbp_mmhg, 2), ",",
+        Fixed(r.office_end_dbp_mmhg, 2), ",", Fixed(r.office_end_sbp_mmhg - r.office_baseline_sbp_mmhg, 2), ",",
+        Fixed(r.office_end_dbp_mmhg - r.office_baseline_dbp_mmhg, 2), ",", r.last_visit_day, ",", r.completed ? 1 : 0);
+  }
   return absl::StrCat(
       r.patient, ",", CsvQuote(arm), ",", r.sex == Sex::kFemale ? "female" : "male", ",", Fixed(r.age_years, 1), ",",
       Fixed(r.weight_kg, 1), ",", Fixed(r.baseline_sbp_mmhg, 2), ",", Fixed(r.baseline_dbp_mmhg, 2), ",",
@@ -475,11 +552,11 @@ std::string PerPatientCsvRow(const CohortSpec& spec, const PatientRow& r) {
       Fixed(r.end_dbp_mmhg - r.baseline_dbp_mmhg, 2), ",", Fixed(r.end_heart_rate_bpm - r.baseline_heart_rate_bpm, 2),
       ",", Fixed(r.min_sbp_mmhg, 2), ",", Fixed(r.min_heart_rate_bpm, 2), ",", Fixed(r.weight_change_percent, 3), ",",
       r.at_target ? 1 : 0, ",", r.hypotension ? 1 : 0, ",", r.bradycardia ? 1 : 0, ",", r.volume_loss ? 1 : 0, ",",
-      r.extrapolated ? 1 : 0, "\n");
+      r.extrapolated ? 1 : 0, trial, "\n");
 }
 
 std::string PerPatientCsv(const CohortSpec& spec, const CohortResult& result, int offset, int limit) {
-  std::string out = PerPatientCsvHeader();
+  std::string out = PerPatientCsvHeader(spec);
   const int total = static_cast<int>(result.rows.size());
   const int from = std::clamp(offset, 0, total);
   const int to = limit < 0 ? total : std::min(total, from + limit);

@@ -5,8 +5,10 @@
 // carry-over: each arm starts from the same resting patient), so each arm's n equals the patient
 // count and arm differences are paired. `allocation = kRandomized` instead assigns each patient
 // to one arm uniformly at random (a parallel-group trial); each arm reports its own n.
-// No placebo response, measurement noise or regression to the mean is modelled: a placebo arm
-// (no treatments) stays at baseline.
+// The trial layer (trial.h, `CohortSpec::trial`, on by default) adds office measurement noise, a
+// visit schedule, screening on a noisy SBP (regression to the mean), a placebo response and
+// dropout; the summaries then report the office (measured) values. With the trial layer off a
+// placebo arm (no treatments) stays exactly at baseline.
 //
 // Population: SBP and DBP are bivariate normal (correlation `sbp_dbp_correlation`), HR, age and
 // weight normal, sex Bernoulli(female_fraction); each is truncated to plausible bounds by
@@ -48,6 +50,7 @@
 #include "models/treatment/course.h"
 #include "models/treatment/parallel.h"
 #include "models/treatment/treatment_option.h"
+#include "models/treatment/trial.h"
 
 namespace healthtwin::models::treatment {
 
@@ -88,21 +91,40 @@ struct CohortSpec {
   std::vector<ArmSpec> arms;  // 1..20, unique non-empty names
   Target target;
   Allocation allocation = Allocation::kEveryArm;
+  TrialSpec trial;  // all on by default; TrialSpec::Off() for the plain cohort
 };
 
-// Baseline and end-of-study means of one quantity in one arm, and the mean change with its 95 %
-// confidence interval (Student t on the per-patient changes; 0 width when n < 2).
+// Baseline and end-of-study means of one quantity in one arm's analysed patients, and the mean
+// change with its SD and 95 % confidence interval (Student t on the per-patient changes; 0 width
+// when n < 2).
 struct MeanChange {
   double baseline_mean = 0.0;
   double end_mean = 0.0;
   double mean_change = 0.0;
   double ci95_low = 0.0;
   double ci95_high = 0.0;
+  double sd_change = 0.0;  // sample SD (n - 1); 0 when n < 2
+};
+
+// An arm's mean change minus the control arm's, with its 95 % CI: for `every_arm` the paired
+// per-patient differences (Student t, n - 1 df); for `randomized` two independent groups
+// (pooled SD, Student t with n1 + n2 - 2 df).
+struct MeanDifference {
+  double difference = 0.0;
+  double ci95_low = 0.0;
+  double ci95_high = 0.0;
+};
+
+struct PlaceboAdjusted {
+  int control_arm = -1;  // the first arm without treatments; -1: none (nothing adjusted)
+  MeanDifference sbp_mmhg, dbp_mmhg;
 };
 
 struct ArmSummary {
   std::string name;
-  int n = 0;
+  int n = 0;         // patients in the arm
+  int analysed = 0;  // patients in the change summaries (all under LOCF; completers otherwise)
+  int dropouts = 0;  // patients who missed the last visit
   MeanChange sbp_mmhg;
   MeanChange dbp_mmhg;
   MeanChange heart_rate_bpm;
@@ -110,6 +132,7 @@ struct ArmSummary {
   int hypotension_count = 0;
   int bradycardia_count = 0;
   int volume_loss_count = 0;
+  PlaceboAdjusted placebo_adjusted;  // control_arm -1 for the control arm itself
 };
 
 struct PatientRow {
@@ -127,6 +150,12 @@ struct PatientRow {
   bool at_target = false;
   bool hypotension = false, bradycardia = false, volume_loss = false;
   bool extrapolated = false;  // the patient left the steady-state map (less accurate)
+  // What the trial measured (trial.h); with the trial layer off, the simulated values above.
+  double screen_sbp_mmhg = 0.0;
+  double office_baseline_sbp_mmhg = 0.0, office_baseline_dbp_mmhg = 0.0;
+  double office_end_sbp_mmhg = 0.0, office_end_dbp_mmhg = 0.0;
+  int last_visit_day = 0;
+  bool completed = true;
 };
 
 struct CohortResult {
@@ -194,6 +223,8 @@ struct PopulationDraw {
   Sex sex = Sex::kMale;
   double sbp_mmhg = 0.0, dbp_mmhg = 0.0, heart_rate_bpm = 0.0, age_years = 0.0, weight_kg = 0.0;
   pharma::ResponseSensitivity sensitivity;
+  double screen_sbp_mmhg = 0.0;  // the screening visit's SBP (the drawn SBP without screening)
+  int candidate = 0;             // candidates screened out before this one
 };
 absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index);
 
@@ -201,7 +232,11 @@ absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index)
 // baseline_sbp_mmhg,baseline_dbp_mmhg,baseline_heart_rate_bpm,end_sbp_mmhg,end_dbp_mmhg,
 // end_heart_rate_bpm,delta_sbp_mmhg,delta_dbp_mmhg,delta_heart_rate_bpm,min_sbp_mmhg,
 // min_heart_rate_bpm,weight_change_percent,at_target,hypotension,bradycardia,volume_loss,extrapolated
-std::string PerPatientCsvHeader();
+// With the trial layer on (any feature), these follow: screen_sbp_mmhg,office_baseline_sbp_mmhg,
+// office_baseline_dbp_mmhg,office_end_sbp_mmhg,office_end_dbp_mmhg,office_delta_sbp_mmhg,
+// office_delta_dbp_mmhg,last_visit_day,completed.
+std::string PerPatientCsvHeader();  // the plain cohort's
+std::string PerPatientCsvHeader(const CohortSpec& spec);
 // One line (with its newline); arm names are quoted as CSV requires.
 std::string PerPatientCsvRow(const CohortSpec& spec, const PatientRow& row);
 // Header plus rows [offset, offset + limit) (limit < 0: all).

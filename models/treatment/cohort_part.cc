@@ -17,9 +17,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;  // 2: the trial layer's columns (trial.h)
 
-// One row's columns, in file order: doubles, then the 0/1 flags.
+// One row's columns, in file order: doubles, then the 0/1 flags, then the last visit day.
 constexpr double PatientRow::*kDoubles[] = {&PatientRow::age_years,
                                             &PatientRow::weight_kg,
                                             &PatientRow::drawn_sbp_mmhg,
@@ -33,9 +33,14 @@ constexpr double PatientRow::*kDoubles[] = {&PatientRow::age_years,
                                             &PatientRow::end_heart_rate_bpm,
                                             &PatientRow::min_sbp_mmhg,
                                             &PatientRow::min_heart_rate_bpm,
-                                            &PatientRow::weight_change_percent};
-constexpr bool PatientRow::*kFlags[] = {&PatientRow::at_target, &PatientRow::hypotension, &PatientRow::bradycardia,
-                                        &PatientRow::volume_loss, &PatientRow::extrapolated};
+                                            &PatientRow::weight_change_percent,
+                                            &PatientRow::screen_sbp_mmhg,
+                                            &PatientRow::office_baseline_sbp_mmhg,
+                                            &PatientRow::office_baseline_dbp_mmhg,
+                                            &PatientRow::office_end_sbp_mmhg,
+                                            &PatientRow::office_end_dbp_mmhg};
+constexpr bool PatientRow::*kFlags[] = {&PatientRow::at_target,   &PatientRow::hypotension,  &PatientRow::bradycardia,
+                                        &PatientRow::volume_loss, &PatientRow::extrapolated, &PatientRow::completed};
 
 const json& Columns() {
   static const json kColumns = {"patient",
@@ -55,11 +60,18 @@ const json& Columns() {
                                 "min_sbp_mmhg",
                                 "min_heart_rate_bpm",
                                 "weight_change_percent",
+                                "screen_sbp_mmhg",
+                                "office_baseline_sbp_mmhg",
+                                "office_baseline_dbp_mmhg",
+                                "office_end_sbp_mmhg",
+                                "office_end_dbp_mmhg",
                                 "at_target",
                                 "hypotension",
                                 "bradycardia",
                                 "volume_loss",
-                                "extrapolated"};
+                                "extrapolated",
+                                "completed",
+                                "last_visit_day"};
   return kColumns;
 }
 
@@ -80,6 +92,7 @@ json RowJson(const PatientRow& r) {
   json row = {r.patient, r.arm, r.sex == Sex::kFemale ? 1 : 0};
   for (double PatientRow::*f : kDoubles) row.push_back(r.*f);
   for (bool PatientRow::*f : kFlags) row.push_back(r.*f ? 1 : 0);
+  row.push_back(r.last_visit_day);
   return row;
 }
 
@@ -114,6 +127,9 @@ absl::StatusOr<PatientRow> RowOf(const json& row, int n_arms) {
       return Bad(absl::StrCat("row of patient ", r.patient, ": ", Columns()[c].get<std::string>(), " must be 0 or 1"));
     ++c;
   }
+  if (!row[c].is_number_integer() || row[c].get<int>() < 0)
+    return Bad(absl::StrCat("row of patient ", r.patient, ": last_visit_day must be a non-negative integer"));
+  r.last_visit_day = row[c].get<int>();
   return r;
 }
 

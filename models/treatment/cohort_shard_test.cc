@@ -30,6 +30,7 @@ void ExpectSameChange(const MeanChange& a, const MeanChange& b) {
   EXPECT_EQ(a.mean_change, b.mean_change);
   EXPECT_EQ(a.ci95_low, b.ci95_low);
   EXPECT_EQ(a.ci95_high, b.ci95_high);
+  EXPECT_EQ(a.sd_change, b.sd_change);
 }
 
 // Runs all N shards (with a thread count other than the full run's) and checks the merge.
@@ -76,6 +77,13 @@ void ExpectShardsMergeToTheFullRun(const CohortSpec& spec, const CohortResult& f
     EXPECT_EQ(merged.arms[a].hypotension_count, full.arms[a].hypotension_count);
     EXPECT_EQ(merged.arms[a].bradycardia_count, full.arms[a].bradycardia_count);
     EXPECT_EQ(merged.arms[a].volume_loss_count, full.arms[a].volume_loss_count);
+    EXPECT_EQ(merged.arms[a].analysed, full.arms[a].analysed);
+    EXPECT_EQ(merged.arms[a].dropouts, full.arms[a].dropouts);
+    const PlaceboAdjusted &m = merged.arms[a].placebo_adjusted, &f = full.arms[a].placebo_adjusted;
+    EXPECT_EQ(m.control_arm, f.control_arm);
+    EXPECT_EQ(m.sbp_mmhg.difference, f.sbp_mmhg.difference);
+    EXPECT_EQ(m.sbp_mmhg.ci95_low, f.sbp_mmhg.ci95_low);
+    EXPECT_EQ(m.dbp_mmhg.ci95_high, f.dbp_mmhg.ci95_high);
   }
 }
 
@@ -89,6 +97,22 @@ TEST(CohortShardTest, ShardsOfOneThreeAndSevenMergeToTheUnshardedRunBitForBit) {
     ASSERT_LT(full->arms[1].sbp_mmhg.mean_change, -1.0);  // the drug did something to compare
     for (int n : {1, 3, 7}) ExpectShardsMergeToTheFullRun(spec, *full, n);
   }
+}
+
+// The trial layer with screening that rejects candidates, visits and frequent dropout analysed as
+// completers: shards still give the unsharded run's rows and summaries.
+TEST(CohortShardTest, TrialWithDropoutAndScreeningMergesBitForBit) {
+  CohortSpec spec = SmallSpec();
+  spec.days = 15;
+  spec.trial.visit_interval_days = 5;
+  spec.trial.dropout_per_30_days = 0.6;
+  spec.trial.analysis = DropoutAnalysis::kCompleters;
+  spec.trial.screen_sbp_min_mmhg = 147.0;  // about half the candidates fail (population 147 ± 2)
+  absl::StatusOr<CohortResult> full = RunCohort(spec, {.threads = 2, .progress = {}});
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_GT(full->arms[0].dropouts, 0);
+  ASSERT_LT(full->arms[0].analysed, full->arms[0].n);
+  for (int n : {3, 7}) ExpectShardsMergeToTheFullRun(spec, *full, n);
 }
 
 TEST(CohortShardTest, RangesAreContiguousBlocksDifferingByAtMostOnePatient) {

@@ -26,8 +26,11 @@ CohortResult RunSmall(const CohortSpec& spec, int threads = 2) {
 
 // One cohort run per test process (each builds its archetype map), so each test checks a few
 // related behaviours of the same run.
+// The simulated physiology, without the trial layer (trial_test.cc has the trial with it on).
 TEST(CohortTest, PlaceboStaysAtBaselineDrugLowersPressureBaselineMatchesDraw) {
-  const CohortResult r = RunSmall(SmallSpec());
+  CohortSpec spec = SmallSpec();
+  spec.trial = TrialSpec::Off();
+  const CohortResult r = RunSmall(spec);
   ASSERT_EQ(r.rows.size(), 40u);
   for (const PatientRow& row : r.rows) {
     EXPECT_NEAR(row.baseline_sbp_mmhg, row.drawn_sbp_mmhg, 0.05) << row.patient;
@@ -66,8 +69,8 @@ TEST(CohortTest, SameSeedIsBitIdenticalWithAnyThreadCountAndCsvHasEveryRow) {
   std::istringstream in(csv);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line + "\n", PerPatientCsvHeader());
-  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 21);
+  EXPECT_EQ(line + "\n", PerPatientCsvHeader(s));  // the trial layer's 9 columns follow the plain 22
+  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 30);
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   EXPECT_EQ(rows, 40);
@@ -132,6 +135,7 @@ double SampleSbpDbpCorrelation(const CohortSpec& spec) {
 TEST(CohortPopulationTest, SbpDbpCorrelationIsSixTenthsByDefault) {
   CohortSpec s = SmallSpec();
   s.population = PopulationSpec{};
+  s.trial = TrialSpec::Off();  // screening on SBP would select the population
   ASSERT_EQ(s.population.sbp_dbp_correlation, 0.6);
   s.patients = 20000;
   const double r = SampleSbpDbpCorrelation(s);
@@ -145,6 +149,7 @@ TEST(CohortPopulationTest, ConfiguredSbpDbpCorrelationIsHonoured) {
   for (double rho : {0.0, 0.3, 0.85}) {
     CohortSpec s = SmallSpec();
     s.population = PopulationSpec{};
+    s.trial = TrialSpec::Off();
     s.population.sbp_mmhg = {140.0, 8.0};
     s.population.dbp_mmhg = {85.0, 5.0};
     s.population.sbp_dbp_correlation = rho;

@@ -103,16 +103,39 @@ int WriteCohortReport(const CohortSpec& spec, const CohortResult& result, bool j
       << (spec.allocation == Allocation::kEveryArm ? "every patient in every arm" : "randomized to one arm")
       << "\nend of study = trough on day " << spec.days
       << " (just before the next dose); changes are means with 95 % CI\n";
+  const TrialSpec& t = spec.trial;
+  if (t.AnyOn()) {
+    out << "trial: office BP " << (t.measurement_noise ? "with measurement noise" : "without noise") << ", "
+        << (t.visit_schedule ? "visits every " + std::to_string(t.visit_interval_days) + " days"
+                             : "one follow-up visit")
+        << (t.screening ? ", screening SBP >= " + Fixed(t.screen_sbp_min_mmhg, 0) : "")
+        << (t.placebo_response ? ", placebo response " + Signed(t.placebo_sbp_mmhg) + "/" + Signed(t.placebo_dbp_mmhg)
+                               : ", no placebo response")
+        << (t.dropout
+                ? std::string(", dropout analysed ") + (t.analysis == DropoutAnalysis::kLocf ? "LOCF" : "as completers")
+                : ", no dropout")
+        << "\n";
+  }
   for (const ArmSummary& a : result.arms) {
     out << "\n"
-        << a.name << " (n = " << a.n << ")\n"
-        << "  SBP mmHg  " << ChangeCell(a.sbp_mmhg) << "\n"
-        << "  DBP mmHg  " << ChangeCell(a.dbp_mmhg) << "\n"
+        << a.name << " (n = " << a.n << ")"
+        << (t.AnyOn() ? ": analysed " + std::to_string(a.analysed) + ", dropouts " + std::to_string(a.dropouts) : "")
+        << "\n"
+        << "  SBP mmHg  " << ChangeCell(a.sbp_mmhg) << ", SD " << Fixed(a.sbp_mmhg.sd_change) << "\n"
+        << "  DBP mmHg  " << ChangeCell(a.dbp_mmhg) << ", SD " << Fixed(a.dbp_mmhg.sd_change) << "\n"
         << "  HR /min   " << ChangeCell(a.heart_rate_bpm) << "\n"
         << "  at target (<" << Fixed(spec.target.systolic_below_mmhg, 0) << "/<"
         << Fixed(spec.target.diastolic_below_mmhg, 0) << ") " << Fixed(100.0 * a.target_attainment_fraction)
         << " %; flags: hypotension " << a.hypotension_count << ", bradycardia " << a.bradycardia_count
         << ", volume loss " << a.volume_loss_count << "\n";
+    const PlaceboAdjusted& p = a.placebo_adjusted;
+    if (p.control_arm >= 0) {
+      auto cell = [](const MeanDifference& d) {
+        return Signed(d.difference) + " [" + Signed(d.ci95_low) + ", " + Signed(d.ci95_high) + "]";
+      };
+      out << "  vs " << spec.arms[static_cast<std::size_t>(p.control_arm)].name << ": SBP " << cell(p.sbp_mmhg)
+          << ", DBP " << cell(p.dbp_mmhg) << " mmHg\n";
+    }
   }
   return 0;
 }

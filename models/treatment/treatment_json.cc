@@ -186,14 +186,75 @@ absl::Status ParsePosterior(const json& obj, const std::string& path, TwinPoster
   return String(obj, "source", path, false, &p->source);
 }
 
+// "trial": false (everything off), true (the defaults) or an object of switches and numbers.
+absl::Status ParseTrial(const json& j, const std::string& path, TrialSpec* t) {
+  if (j.is_boolean()) {
+    *t = j.get<bool>() ? TrialSpec{} : TrialSpec::Off();
+    return absl::OkStatus();
+  }
+  HT_RETURN_IF_ERROR(
+      ExpectObject(j, path,
+                   {"measurement_noise", "sbp_within_visit_sd_mmhg", "dbp_within_visit_sd_mmhg", "sbp_visit_sd_mmhg",
+                    "dbp_visit_sd_mmhg", "readings_per_visit", "visit_schedule", "visit_interval_days", "screening",
+                    "screen_sbp_min_mmhg", "confirm_at_baseline", "placebo_response", "placebo_sbp_mmhg",
+                    "placebo_dbp_mmhg", "dropout", "dropout_per_30_days", "analysis"}));
+  HT_RETURN_IF_ERROR(Bool(j, "measurement_noise", path, &t->measurement_noise));
+  HT_RETURN_IF_ERROR(Number(j, "sbp_within_visit_sd_mmhg", path, false, &t->sbp_within_visit_sd_mmhg));
+  HT_RETURN_IF_ERROR(Number(j, "dbp_within_visit_sd_mmhg", path, false, &t->dbp_within_visit_sd_mmhg));
+  HT_RETURN_IF_ERROR(Number(j, "sbp_visit_sd_mmhg", path, false, &t->sbp_visit_sd_mmhg));
+  HT_RETURN_IF_ERROR(Number(j, "dbp_visit_sd_mmhg", path, false, &t->dbp_visit_sd_mmhg));
+  HT_RETURN_IF_ERROR(Integer(j, "readings_per_visit", path, false, &t->readings_per_visit));
+  HT_RETURN_IF_ERROR(Bool(j, "visit_schedule", path, &t->visit_schedule));
+  HT_RETURN_IF_ERROR(Integer(j, "visit_interval_days", path, false, &t->visit_interval_days));
+  HT_RETURN_IF_ERROR(Bool(j, "screening", path, &t->screening));
+  HT_RETURN_IF_ERROR(Number(j, "screen_sbp_min_mmhg", path, false, &t->screen_sbp_min_mmhg));
+  HT_RETURN_IF_ERROR(Bool(j, "confirm_at_baseline", path, &t->confirm_at_baseline));
+  HT_RETURN_IF_ERROR(Bool(j, "placebo_response", path, &t->placebo_response));
+  HT_RETURN_IF_ERROR(Number(j, "placebo_sbp_mmhg", path, false, &t->placebo_sbp_mmhg));
+  HT_RETURN_IF_ERROR(Number(j, "placebo_dbp_mmhg", path, false, &t->placebo_dbp_mmhg));
+  HT_RETURN_IF_ERROR(Bool(j, "dropout", path, &t->dropout));
+  HT_RETURN_IF_ERROR(Number(j, "dropout_per_30_days", path, false, &t->dropout_per_30_days));
+  std::string analysis = t->analysis == DropoutAnalysis::kLocf ? "locf" : "completers";
+  HT_RETURN_IF_ERROR(String(j, "analysis", path, false, &analysis));
+  if (analysis == "locf") {
+    t->analysis = DropoutAnalysis::kLocf;
+  } else if (analysis == "completers") {
+    t->analysis = DropoutAnalysis::kCompleters;
+  } else {
+    return Error(Join(path, "analysis"), absl::StrCat("must be \"locf\" or \"completers\", got \"", analysis, "\""));
+  }
+  return absl::OkStatus();
+}
+
+json TrialJson(const TrialSpec& t) {
+  return json{{"measurement_noise", t.measurement_noise},
+              {"sbp_within_visit_sd_mmhg", t.sbp_within_visit_sd_mmhg},
+              {"dbp_within_visit_sd_mmhg", t.dbp_within_visit_sd_mmhg},
+              {"sbp_visit_sd_mmhg", t.sbp_visit_sd_mmhg},
+              {"dbp_visit_sd_mmhg", t.dbp_visit_sd_mmhg},
+              {"readings_per_visit", t.readings_per_visit},
+              {"visit_schedule", t.visit_schedule},
+              {"visit_interval_days", t.visit_interval_days},
+              {"screening", t.screening},
+              {"screen_sbp_min_mmhg", t.screen_sbp_min_mmhg},
+              {"confirm_at_baseline", t.confirm_at_baseline},
+              {"placebo_response", t.placebo_response},
+              {"placebo_sbp_mmhg", t.placebo_sbp_mmhg},
+              {"placebo_dbp_mmhg", t.placebo_dbp_mmhg},
+              {"dropout", t.dropout},
+              {"dropout_per_30_days", t.dropout_per_30_days},
+              {"analysis", t.analysis == DropoutAnalysis::kLocf ? "locf" : "completers"}};
+}
+
+json DifferenceJson(const MeanDifference& d) {
+  return json{{"difference", d.difference}, {"ci95_low", d.ci95_low}, {"ci95_high", d.ci95_high}};
+}
+
 std::string_view AllocationName(Allocation a) { return a == Allocation::kRandomized ? "randomized" : "every_arm"; }
 
 json MeanChangeJson(const MeanChange& m) {
-  return json{{"baseline_mean", m.baseline_mean},
-              {"end_mean", m.end_mean},
-              {"mean_change", m.mean_change},
-              {"change_ci95_low", m.ci95_low},
-              {"change_ci95_high", m.ci95_high}};
+  return json{{"baseline_mean", m.baseline_mean}, {"end_mean", m.end_mean},          {"mean_change", m.mean_change},
+              {"change_ci95_low", m.ci95_low},    {"change_ci95_high", m.ci95_high}, {"sd_change", m.sd_change}};
 }
 
 }  // namespace
@@ -203,13 +264,14 @@ absl::StatusOr<CohortSpec> ParseCohortSpec(std::string_view text) {
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
   CohortSpec s;
-  HT_RETURN_IF_ERROR(
-      ExpectObject(j, "", {"seed", "patients", "days", "population", "arms", "target", "allocation", "description"}));
+  HT_RETURN_IF_ERROR(ExpectObject(
+      j, "", {"seed", "patients", "days", "population", "arms", "target", "allocation", "description", "trial"}));
   HT_RETURN_IF_ERROR(Seed(j, "seed", "", true, &s.seed));
   HT_RETURN_IF_ERROR(Integer(j, "patients", "", true, &s.patients));
   HT_RETURN_IF_ERROR(Integer(j, "days", "", true, &s.days));
   if (j.contains("description") && !j["description"].is_string()) return Error("description", "must be a string");
   if (j.contains("target")) HT_RETURN_IF_ERROR(ParseTarget(j["target"], "target", &s.target));
+  if (j.contains("trial")) HT_RETURN_IF_ERROR(ParseTrial(j["trial"], "trial", &s.trial));
   if (j.contains("allocation")) {
     std::string a;
     HT_RETURN_IF_ERROR(String(j, "allocation", "", true, &a));
@@ -289,6 +351,7 @@ json CohortSpecToJson(const CohortSpec& s) {
                 {"weight_kg", normal(p.weight_kg)},
                 {"female_fraction", p.female_fraction},
                 {"sbp_dbp_correlation", p.sbp_dbp_correlation}}},
+              {"trial", TrialJson(s.trial)},
               {"arms", std::move(arms)}};
 }
 
@@ -320,8 +383,17 @@ absl::StatusOr<WhatIfSpec> ParseWhatIfOptions(std::string_view text, const WhatI
 json CohortResultToJson(const CohortSpec& spec, const CohortResult& r) {
   json arms = json::array();
   for (const ArmSummary& a : r.arms) {
+    json adjusted = nullptr;
+    if (a.placebo_adjusted.control_arm >= 0) {
+      adjusted = {{"versus", spec.arms[static_cast<std::size_t>(a.placebo_adjusted.control_arm)].name},
+                  {"systolic_mmhg", DifferenceJson(a.placebo_adjusted.sbp_mmhg)},
+                  {"diastolic_mmhg", DifferenceJson(a.placebo_adjusted.dbp_mmhg)}};
+    }
     arms.push_back({{"arm", a.name},
                     {"patients", a.n},
+                    {"analysed", a.analysed},
+                    {"dropouts", a.dropouts},
+                    {"placebo_adjusted", std::move(adjusted)},
                     {"systolic_mmhg", MeanChangeJson(a.sbp_mmhg)},
                     {"diastolic_mmhg", MeanChangeJson(a.dbp_mmhg)},
                     {"heart_rate_bpm", MeanChangeJson(a.heart_rate_bpm)},
@@ -340,6 +412,7 @@ json CohortResultToJson(const CohortSpec& spec, const CohortResult& r) {
                {{"systolic_below_mmhg", spec.target.systolic_below_mmhg},
                 {"diastolic_below_mmhg", spec.target.diastolic_below_mmhg}}},
               {"archetypes_built", r.archetypes_built},
+              {"trial", TrialJson(spec.trial)},
               {"arms", std::move(arms)}};
 }
 

@@ -172,6 +172,63 @@ TEST(ResultJsonTest, CohortSummaryHasEveryArmAndFlags) {
   EXPECT_EQ(j["arms"][0]["safety_flag_counts"]["volume_loss"], 3);
 }
 
+TEST(CohortSpecJsonTest, TrialBlockIsOnByDefaultAndSwitchable) {
+  absl::StatusOr<CohortSpec> s = ParseCohortSpec(kSpec);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->trial.AnyOn());
+  EXPECT_TRUE(s->trial.screening && s->trial.dropout);
+  absl::StatusOr<CohortSpec> off = ParseCohortSpec(Edit("\"days\": 30", "\"days\": 30, \"trial\": false"));
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->trial.AnyOn());
+  absl::StatusOr<CohortSpec> some =
+      ParseCohortSpec(Edit("\"days\": 30",
+                           "\"days\": 30, \"trial\": {\"screening\": false, \"analysis\": \"completers\", "
+                           "\"placebo_sbp_mmhg\": -7, \"readings_per_visit\": 2}"));
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_FALSE(some->trial.screening);
+  EXPECT_TRUE(some->trial.measurement_noise);
+  EXPECT_EQ(some->trial.analysis, DropoutAnalysis::kCompleters);
+  EXPECT_DOUBLE_EQ(some->trial.placebo_sbp_mmhg, -7.0);
+  EXPECT_EQ(some->trial.readings_per_visit, 2);
+  // The trial block round-trips (and so enters the spec's SHA-256 of part files).
+  absl::StatusOr<CohortSpec> again = ParseCohortSpec(CohortSpecToJson(*some).dump());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(CohortSpecToJson(*again).dump(), CohortSpecToJson(*some).dump());
+  EXPECT_NE(CohortSpecToJson(*again).dump(), CohortSpecToJson(*s).dump());
+
+  EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"analysis\": \"itt\"}")),
+              HasSubstr("trial.analysis: must be \"locf\" or \"completers\""));
+  EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"placebo\": true}")),
+              HasSubstr("trial.placebo: unknown field"));
+  EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"readings_per_visit\": 0}")),
+              HasSubstr("trial.readings_per_visit: must be in 1-10"));
+  EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"dropout\": 1}")),
+              HasSubstr("trial.dropout: must be true or false"));
+}
+
+TEST(ResultJsonTest, CohortSummaryCarriesSdAndPlaceboAdjustedDifference) {
+  CohortSpec spec = *ParseCohortSpec(kSpec);
+  CohortResult r;
+  ArmSummary placebo, drug;
+  placebo.name = "placebo";
+  drug.name = "amlodipine 5";
+  drug.n = 200;
+  drug.analysed = 195;
+  drug.dropouts = 5;
+  drug.sbp_mmhg.sd_change = 12.5;
+  drug.placebo_adjusted.control_arm = 0;
+  drug.placebo_adjusted.sbp_mmhg = {-9.0, -11.5, -6.5};
+  r.arms = {placebo, drug};
+  const nlohmann::json j = CohortResultToJson(spec, r);
+  EXPECT_TRUE(j["arms"][0]["placebo_adjusted"].is_null());
+  EXPECT_EQ(j["arms"][1]["analysed"], 195);
+  EXPECT_EQ(j["arms"][1]["dropouts"], 5);
+  EXPECT_DOUBLE_EQ(j["arms"][1]["systolic_mmhg"]["sd_change"].get<double>(), 12.5);
+  EXPECT_EQ(j["arms"][1]["placebo_adjusted"]["versus"], "placebo");
+  EXPECT_DOUBLE_EQ(j["arms"][1]["placebo_adjusted"]["systolic_mmhg"]["ci95_low"].get<double>(), -11.5);
+  EXPECT_EQ(j["trial"]["analysis"], "locf");
+}
+
 TEST(ResultJsonTest, WhatIfOptionsCarryRankFlagsAndBands) {
   WhatIfResult r;
   r.days = 1;

@@ -29,10 +29,11 @@ namespace {
 namespace v1 = healthtwin::simulation::v1;
 using namespace std::chrono_literals;
 
-// A small cohort: one archetype (all male, no spread in BP), so it runs in seconds.
+// A small cohort: one archetype (all male, no spread in BP), so it runs in seconds. Without the
+// trial layer (office noise, placebo response, dropout): these tests check the simulated effect.
 std::string SmallCohortSpec(int patients, int days, const std::string& arms_json) {
   return R"({"seed": 7, "patients": )" + std::to_string(patients) + R"(, "days": )" + std::to_string(days) +
-         R"(, "population": {"sbp_mmhg": {"mean": 154, "sd": 0}, "dbp_mmhg": {"mean": 96, "sd": 0},
+         R"(, "trial": false, "population": {"sbp_mmhg": {"mean": 154, "sd": 0}, "dbp_mmhg": {"mean": 96, "sd": 0},
               "heart_rate_bpm": {"mean": 74, "sd": 6}, "age_years": {"mean": 60, "sd": 8},
               "weight_kg": {"mean": 82, "sd": 10}, "female_fraction": 0},
             "arms": )" +
