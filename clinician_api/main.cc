@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   int dashboard_port = -1;  // no dashboard
   std::string dashboard_port_file;
   int break_glass_max_minutes = 120;
-  auto cfg =
-      common::ParseServiceConfigOrExit(argc, argv, "clinician_api", {"ingest", "alerts", "twin"}, [&](CLI::App& app) {
+  auto cfg = common::ParseServiceConfigOrExit(
+      argc, argv, "clinician_api", {"ingest", "alerts", "twin", "simulation"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
                        "serve the FHIR R4 read API over HTTPS (mutual TLS, same certificate) on this port of the "
                        "--listen host; 0 picks a free one; unset: no HTTPS listener")
@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   up.vitals = vitals::v1::VitalsQueryService::NewStub(channel("ingest"));
   up.alerts = alerts::v1::AlertService::NewStub(channel("alerts"));
   up.twin = twin::v1::TwinService::NewStub(channel("twin"));
-  up.registry = registry::v1::RegistryService::NewStub(channel("ingest"));  // ingest hosts the registry
+  up.registry = registry::v1::RegistryService::NewStub(channel("ingest"));            // ingest hosts the registry
+  up.simulation = simulation::v1::SimulationService::NewStub(channel("simulation"));  // the dashboard's what-if
 
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(8);
