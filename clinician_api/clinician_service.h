@@ -1,8 +1,8 @@
 // healthtwin.clinician.v1.ClinicianService: the gateway clinicians' apps and the CLI call.
 // It authenticates the person by client certificate, checks the care team, audits (refusals
 // included), and forwards to the owning service over mutual TLS (vitals to ingest, alerts to
-// alerts, twins to twin), naming the person in kOnBehalfOfHeader so the owning service audits
-// both the relay and the person.
+// alerts, twins to twin, the dashboard's what-ifs to simulation), naming the person in
+// kOnBehalfOfHeader so the owning service audits both the relay and the person.
 #pragma once
 
 #include <memory>

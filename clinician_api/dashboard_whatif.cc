@@ -36,18 +36,17 @@ std::string EventLine(const sim_v1::WhatIfEvent& ev) {
   return Line({{"result", *r}});
 }
 
-}  // namespace
-
-namespace {
-// A what-if stream registered with the dashboard while it is open.
+// A what-if stream registered with the dashboard (`runs`) while it is open.
 struct WhatIfRun {
-  std::shared_ptr<DashboardApi::WhatIfRuns> runs;
+  std::shared_ptr<DashboardApi::WhatIfRuns> runs;  // null until registered
   std::unique_ptr<WhatIfStream> stream;
   ~WhatIfRun() {
+    if (runs == nullptr) return;
     std::lock_guard lock(runs->mu);
     runs->open.erase(stream.get());
   }
 };
+
 }  // namespace
 
 void DashboardApi::CancelWhatIfs() {
@@ -62,6 +61,9 @@ void DashboardApi::WhatIf(const httplib::Request& req, httplib::Response& res) {
   if (auto s = CheckPost(req, *caller); !s.ok()) return SendError(res, s);
   const std::string id = req.matches[1];
   if (!IsPatientId(id)) return SendError(res, 400, "patient: not a patient id ([A-Za-z0-9._-]{1,64})");
+  // Role and care team before the body: a caller who may not run it is refused (403, audited)
+  // whatever else is wrong with the request. StartWhatIfAs audits the allowed run.
+  if (auto s = domain_.AuthorizeReadAs(*caller, "RunWhatIf", "twin.whatif", {id}); !s.ok()) return SendError(res, s);
   sim_v1::WhatIfRequest wr;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
@@ -75,11 +77,11 @@ void DashboardApi::WhatIf(const httplib::Request& req, httplib::Response& res) {
   auto stream = domain_.StartWhatIfAs(*caller, wr);
   if (!stream.ok()) return SendError(res, stream.status());
   auto run = std::make_shared<WhatIfRun>();
+  run->stream = *std::move(stream);
   {
     std::lock_guard lock(whatif_runs_->mu);
     if (whatif_runs_->stopping) return SendError(res, 503, "server: stopping");
     run->runs = whatif_runs_;
-    run->stream = *std::move(stream);
     whatif_runs_->open.insert(run->stream.get());
   }
   // The first event, read here: a request the simulation service refuses (a bad option, an

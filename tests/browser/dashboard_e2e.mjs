@@ -143,12 +143,14 @@ const scenarios = {
       }, patient);
       const bob = await (await proxyContext(browser, 'dr-bob')).newPage();
       await bob.goto(`${PROXY_ORIGIN}/patients`);
+      // Refused whether the request is well formed or not (the care team is checked first).
       const bobStatus = await bob.evaluate(async (p) => {
         const session = await (await fetch('/api/session')).json();
-        return (await fetch(`/api/patients/${p}/whatif`, {
-          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken },
-          body: JSON.stringify({ days: 7, ensembleSize: 4, options: [{ name: 'no change' }] }),
+        const post = async (body) => (await fetch(`/api/patients/${p}/whatif`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken }, body,
         })).status;
+        return [await post(JSON.stringify({ days: 7, ensembleSize: 4, options: [{ name: 'no change' }] })),
+                await post('not json')];
       }, patient);
       return { ranking, plots, progressEvents, progressValue, screenshot, noToken, badDose, bobStatus,
                assumptions: await page.textContent('#wi-assumptions') };
