@@ -93,7 +93,7 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"SubscribeAlerts", {"clinician", "nurse"}},
       {"AcknowledgeAlert", {"clinician", "nurse"}},
       {"GetTwin", {"clinician", "nurse"}},
-      {"Predict", {"clinician", "nurse"}},  // the dashboard's twin overlay (dashboard_api.h)
+      {"Predict", {"clinician", "nurse"}},  // also the dashboard's twin overlay (dashboard_api.h)
       {"RunWhatIf", {"clinician"}},         // the dashboard's what-if (simulation: clinicians only)
       {"ListAlerts", {"clinician", "nurse"}},
       {"GetAlert", {"clinician", "nurse"}},
@@ -306,7 +306,7 @@ grpc::ServerWriteReactor<alerts_v1::AlertEvent>* ClinicianServiceImpl::Subscribe
   // Authorisation needs the database, so it runs on the executor; the relay waits.
   executor_.Submit(
       [=, this] {
-        auto caller = common::CallerOf(*ctx);
+        auto caller = Authenticate(*ctx, "SubscribeAlerts");
         if (!caller.ok()) return relay->Refuse(caller.status());
         auto upstream = AuthorizeSubscribeAs(*caller, *req);
         if (!upstream.ok()) return relay->Refuse(upstream.status());
@@ -339,9 +339,19 @@ absl::Status ClinicianServiceImpl::AcknowledgeAlertAs(const Caller& caller, cons
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                                         healthtwin::twin::v1::TwinSnapshot* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = common::CallerOf(*ctx);
+    auto caller = Authenticate(*ctx, "GetTwin");
     if (!caller.ok()) return caller.status();
     return GetTwinAs(*caller, *req, resp);
+  });
+}
+
+grpc::ServerUnaryReactor* ClinicianServiceImpl::Predict(grpc::CallbackServerContext* ctx,
+                                                        const healthtwin::twin::v1::PredictRequest* req,
+                                                        healthtwin::twin::v1::PredictResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    auto caller = Authenticate(*ctx, "Predict");
+    if (!caller.ok()) return caller.status();
+    return PredictAs(*caller, *req, resp);
   });
 }
 
@@ -356,7 +366,7 @@ absl::Status ClinicianServiceImpl::GetTwinAs(const Caller& caller, const v1::Get
   healthtwin::twin::v1::GetTwinRequest upstream;
   upstream.set_patient_id(req.patient_id());
   if (req.has_as_of()) *upstream.mutable_as_of() = req.as_of();
-  return CallUpstream(caller, up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::GetTwin, upstream, resp);
+  return CallTwin(caller, req.patient_id(), &TwinRouter::Stub::GetTwin, upstream, resp);
 }
 
 absl::Status ClinicianServiceImpl::PredictAs(const Caller& caller, const healthtwin::twin::v1::PredictRequest& req,
@@ -369,7 +379,7 @@ absl::Status ClinicianServiceImpl::PredictAs(const Caller& caller, const healtht
   if (req.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
   if (auto s = access_.CheckAndAudit(caller, "twin.predict", req.patient_id()); !s.ok()) return s;
   // The twin service checks horizon_h, step_min, types and interval_level and names the field.
-  return CallUpstream(caller, up_.twin.get(), &healthtwin::twin::v1::TwinService::Stub::Predict, req, resp);
+  return CallTwin(caller, req.patient_id(), &TwinRouter::Stub::Predict, req, resp);
 }
 
 }  // namespace healthtwin::clinician

@@ -11,6 +11,8 @@
 
 #include "clinician_api/break_glass.h"
 #include "clinician_api/token_gate.h"
+#include "clinician_api/twin_router.h"
+#include "clinician_api/upstream.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
@@ -54,7 +56,8 @@ class AlertSubscription {
 struct Upstreams {
   std::unique_ptr<healthtwin::vitals::v1::VitalsQueryService::Stub> vitals;
   std::unique_ptr<healthtwin::alerts::v1::AlertService::Stub> alerts;
-  std::unique_ptr<healthtwin::twin::v1::TwinService::Stub> twin;
+  // One stub per twin shard; each call goes to the shard that owns its patient.
+  TwinRouter twin;
   // The registry (hosted by ingest) for decrypted identities; null: GetPatientIdentity is UNIMPLEMENTED.
   std::unique_ptr<healthtwin::registry::v1::RegistryService::Stub> registry;
   // The simulation service, for the dashboard's what-if; null: StartWhatIfAs is UNIMPLEMENTED.
@@ -91,6 +94,8 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
                                              healthtwin::alerts::v1::Alert* resp) override;
   grpc::ServerUnaryReactor* GetTwin(grpc::CallbackServerContext* ctx, const v1::GetTwinRequest* req,
                                     healthtwin::twin::v1::TwinSnapshot* resp) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx, const healthtwin::twin::v1::PredictRequest* req,
+                                    healthtwin::twin::v1::PredictResponse* resp) override;
 
   // Alerts API beyond the stream and acknowledgement (clinician_alerts.cc).
   grpc::ServerUnaryReactor* ListAlerts(grpc::CallbackServerContext* ctx,
@@ -179,6 +184,15 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // tokens_; a refused token is audited (action auth.token, denied) before the refusal is
   // returned (clinician_auth.cc).
   absl::StatusOr<Caller> Authenticate(const grpc::CallbackServerContext& ctx, std::string_view method);
+  // Calls `method` on the twin shard that owns `patient_id`, for `caller` (upstream.h).
+  template <typename Req, typename Resp>
+  absl::Status CallTwin(const Caller& caller, const std::string& patient_id,
+                        grpc::Status (TwinRouter::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                        const Req& req, Resp* resp) {
+    TwinRouter::Stub* stub = up_.twin.For(patient_id);
+    if (stub == nullptr) return absl::UnimplementedError("this clinician_api has no twin service configured");
+    return CallUpstream(caller, stub, method, req, resp);
+  }
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,
   // naming each of the patients the call asked about.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   int dashboard_port = -1;  // no dashboard
   std::string dashboard_port_file;
   int break_glass_max_minutes = 120;
+  int twin_shards = 1;
   auto cfg = common::ParseServiceConfigOrExit(
       argc, argv, "clinician_api", {"ingest", "alerts", "twin", "simulation"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
@@ -43,23 +44,39 @@ int main(int argc, char** argv) {
                        "shorter, unless the request asks for less)")
             ->capture_default_str()
             ->check(CLI::Range(1, 24 * 60));
+        app.add_option("--twin-shards", twin_shards,
+                       "number of twin shards (the twin service's --shard-count); with more than one, "
+                       "--twin-addr must contain {shard}, which becomes 0 .. N-1, e.g. "
+                       "dns:///twin-{shard}.twin:7443, and each call goes to its patient's shard")
+            ->capture_default_str();
       });
   if (https_port_file.empty() && !cfg.port_file.empty()) https_port_file = cfg.port_file + ".https";
   if (dashboard_port_file.empty() && !cfg.port_file.empty()) dashboard_port_file = cfg.port_file + ".dashboard";
-  auto channel = [&](const std::string& peer) {
-    auto ch = common::MakePeerChannel(cfg.peers.at(peer), cfg.tls, cfg.peer_identities.at(peer));
-    if (!ch.ok()) {
-      std::cerr << "healthtwin-clinician_api: " << ch.status().message() << "\n";
-      std::exit(2);
-    }
+  const auto exit_2 = [](const absl::Status& s) {
+    std::cerr << "healthtwin-clinician_api: " << s.message() << "\n";
+    std::exit(2);
+  };
+  auto channel = [&](const std::string& peer, const std::string& address) {
+    auto ch = common::MakePeerChannel(address, cfg.tls, cfg.peer_identities.at(peer));
+    if (!ch.ok()) exit_2(ch.status());
     return *ch;
   };
   clinician::Upstreams up;
-  up.vitals = vitals::v1::VitalsQueryService::NewStub(channel("ingest"));
-  up.alerts = alerts::v1::AlertService::NewStub(channel("alerts"));
-  up.twin = twin::v1::TwinService::NewStub(channel("twin"));
-  up.registry = registry::v1::RegistryService::NewStub(channel("ingest"));            // ingest hosts the registry
-  up.simulation = simulation::v1::SimulationService::NewStub(channel("simulation"));  // the dashboard's what-if
+  up.vitals = vitals::v1::VitalsQueryService::NewStub(channel("ingest", cfg.peers.at("ingest")));
+  up.alerts = alerts::v1::AlertService::NewStub(channel("alerts", cfg.peers.at("alerts")));
+  // ingest hosts the registry
+  up.registry = registry::v1::RegistryService::NewStub(channel("ingest", cfg.peers.at("ingest")));
+  // the dashboard's what-if
+  up.simulation = simulation::v1::SimulationService::NewStub(channel("simulation", cfg.peers.at("simulation")));
+  {
+    auto addresses = clinician::TwinShardAddresses(cfg.peers.at("twin"), twin_shards);
+    if (!addresses.ok()) exit_2(addresses.status());
+    std::vector<std::unique_ptr<clinician::TwinRouter::Stub>> stubs;
+    for (const std::string& address : *addresses) stubs.push_back(twin::v1::TwinService::NewStub(channel("twin", address)));
+    auto router = clinician::TwinRouter::Create(std::move(stubs));
+    if (!router.ok()) exit_2(router.status());
+    up.twin = *std::move(router);
+  }
 
   common::PgPool pool(cfg.db_conninfo, 8, {}, cfg.db_limits);
   common::Executor executor(8);
@@ -98,16 +115,10 @@ int main(int argc, char** argv) {
     options.host = host;
     options.port = port;
     auto listener = clinician::HttpsListener::Start(cfg.tls, options, routes);
-    if (!listener.ok()) {
-      std::cerr << "healthtwin-clinician_api: " << listener.status().message() << "\n";
-      std::exit(2);
-    }
+    if (!listener.ok()) exit_2(listener.status());
     // Written before the gRPC port file, so whoever waits for that one finds this one too.
     if (!port_file.empty()) {
-      if (auto s = common::WritePortFile(port_file, (*listener)->port()); !s.ok()) {
-        std::cerr << "healthtwin-clinician_api: " << s.message() << "\n";
-        std::exit(2);
-      }
+      if (auto s = common::WritePortFile(port_file, (*listener)->port()); !s.ok()) exit_2(s);
     }
     return *std::move(listener);
   };

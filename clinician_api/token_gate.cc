@@ -22,6 +22,7 @@ const TokenGate::ScopeTable& TokenGate::RequiredScopes() {
       {"ListMyPatients", {"user/Patient.rs"}},
       {"GetVitals", {"user/Observation.rs"}},
       {"GetTwin", {"user/Observation.rs"}},
+      {"Predict", {"user/Observation.rs"}},
       {"SubscribeAlerts", {"user/Communication.rs"}},
       {"ListAlerts", {"user/Communication.rs"}},
       {"GetAlert", {"user/Communication.rs"}},

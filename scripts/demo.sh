@@ -21,7 +21,14 @@
 # (scripts/demo_hl7_endpoint.py, an HL7 v2 MLLP listener on python3-hl7) through a feed the admin
 # registers with `healthtwin admin feed add`; after scene 1 the demo shows the ORU^R40 (IHE PCD-04)
 # the hospital received for the HIGH alert, and at the end the feed's status and how to add
-# your own feed.
+# your own feed. A second feed, kind fhir-rest-hook, delivers the same alerts as FHIR R4
+# subscription-notification Bundles to scripts/demo_fhir_endpoint.py (HTTPS, mutual TLS, a
+# server certificate for localhost from the demo hospital CA of scripts/demo_hospital_pki.sh);
+# after scene 1 the demo shows the Bundle with the HIGH alert's CommunicationRequest.
+# History (issue 14): each cuff and scale holds 30 days of stored readings
+# (ble_bridge/simulated/history.h), bound with --readings-since 31d as the patient's own devices;
+# the bridge fetches them through RACP, and the demo stops with the reason unless every twin is
+# calibrated within 60 s of the bridge's start.
 # Then the stored vitals, pat-0002's twin, a what-if, the security scenes of issue 13 (synthetic
 # identifiers shown only to the care team; dr-bob refused pat-0001, then a break-glass grant the
 # admin reviews; a bearer token narrowed to reading vitals, refused the alerts), a small virtual
@@ -216,7 +223,20 @@ start_bg hospital /usr/bin/python3 "$ROOT/scripts/demo_hl7_endpoint.py" --port-f
 for _ in $(seq 100); do [[ -s "$WORK/hospital.port" ]] && break; sleep 0.1; done
 [[ -s "$WORK/hospital.port" ]] || { echo "demo: the demo hospital endpoint did not start; see $WORK/hospital.log" >&2; exit 1; }
 HOSPITAL="127.0.0.1:$(cat "$WORK/hospital.port")"
-start_service feeds services/feeds/healthtwin-feeds
+# --- demo FHIR endpoint (issue 12 item 6) ---
+# The demo hospital's FHIR R4 rest-hook receiver: HTTPS (python3 http.server + ssl) with a server
+# certificate for localhost from the hospital's own CA (scripts/demo_hospital_pki.sh), mutual
+# TLS: it requires a client certificate of healthtwin's dev CA and answers 200 only to `feeds`.
+bash "$ROOT/scripts/demo_hospital_pki.sh" "$WORK/hospital-pki"
+start_bg hospital-fhir /usr/bin/python3 "$ROOT/scripts/demo_fhir_endpoint.py" --cert "$WORK/hospital-pki/fhir-server.pem" \
+  --key "$WORK/hospital-pki/fhir-server.key" --client-ca "$WORK/pki/ca.pem" --client-cn feeds \
+  --port-file "$WORK/hospital-fhir.port" --record "$WORK/hospital-fhir.jsonl" >"$WORK/hospital-fhir.log" 2>&1
+for _ in $(seq 100); do [[ -s "$WORK/hospital-fhir.port" ]] && break; sleep 0.1; done
+[[ -s "$WORK/hospital-fhir.port" ]] ||
+  { echo "demo: the demo hospital FHIR endpoint did not start; see $WORK/hospital-fhir.log" >&2; exit 1; }
+HOSPITAL_FHIR="https://localhost:$(cat "$WORK/hospital-fhir.port")/fhir/r4"
+# --- end demo FHIR endpoint ---
+start_service feeds services/feeds/healthtwin-feeds --fhir-base-url "https://clinician_api:$FHIR_PORT/fhir/r4"
 FEEDS=$ADDR
 
 HT=("$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM")
@@ -236,6 +256,11 @@ say "clinician dashboard (HTTPS, client certificate required): https://clinician
 ht --as cli-admin admin feed add --name demo-hospital --kind hl7v2-mllp --target "$HOSPITAL" --content alerts \
   --receiving-app DEMO --receiving-facility WARD7 >"$WORK/feed-add.txt"
 say "hospital feed registered (healthtwin --as cli-admin admin feed add --name demo-hospital --kind hl7v2-mllp --target $HOSPITAL --content alerts --receiving-app DEMO --receiving-facility WARD7): $(cat "$WORK/feed-add.txt")"
+# --- demo FHIR feed (issue 12 item 6) ---
+ht --as cli-admin admin feed add --name demo-hospital-fhir --kind fhir-rest-hook --target "$HOSPITAL_FHIR" \
+  --tls-ca "$WORK/hospital-pki/hospital-ca.pem" --client-cert --content alerts >"$WORK/feed-add-fhir.txt"
+say "FHIR feed registered (healthtwin --as cli-admin admin feed add --name demo-hospital-fhir --kind fhir-rest-hook --target $HOSPITAL_FHIR --tls-ca $WORK/hospital-pki/hospital-ca.pem --client-cert --content alerts): $(cat "$WORK/feed-add-fhir.txt")"
+# --- end demo FHIR feed ---
 
 # Simulated wearables on a mock BlueZ. Device ids are BLE addresses: patient n has the strap
 # C0:FF:EE:00:<n in hex>:01, the cuff :02, oximeter :03, scale :04, thermometer :05 (ble_bridge/simulated/main.cc).
@@ -254,7 +279,13 @@ for i in 1 2 3; do
     --birth-date "${born[i - 1]}" --mrn "DEMO-$i" >/dev/null
   while read -r device patient kind; do
     [[ $patient == "$p" ]] || continue
-    ht --as cli-admin admin bind-device --device "$device" --kind "$kind" --patient "$p" --gateway bridge-001 >/dev/null
+    # Demo history: the cuff and the scale were the patient's before they were bound, so their
+    # stored readings of the last 30 days are accepted (otherwise quarantined as measured before
+    # the binding).
+    since=()
+    [[ $kind == blood_pressure_cuff || $kind == weight_scale ]] && since=(--readings-since 31d)
+    ht --as cli-admin admin bind-device --device "$device" --kind "$kind" --patient "$p" --gateway bridge-001 \
+      "${since[@]}" >/dev/null
   done <"$WORK/wearables.devices"
   ht --as cli-admin admin add-care-team --patient "$p" --member dr-alice --tier 1 >/dev/null
 done
@@ -274,6 +305,28 @@ start_bg bridge env "DBUS_SYSTEM_BUS_ADDRESS=$(cat "$WORK/bluez.address")" "$BUI
 say "healthtwin-bridge run: BlueZ (mock) -> outbox $WORK/bridge-outbox.db -> ingest as bridge-001"
 say "wearables: HR (1 Hz) and BP for 3 patients; pat-0002 is tachycardic; $DRAINED (pat-0001's oximeter) is losing 2 % of battery a second"
 say "logs: $WORK/*.log"
+
+# --- demo history (issue 14 item 4) ---
+# Each cuff and scale keeps 30 days of its wearer's readings (morning and evening BP, a morning
+# weighing; ble_bridge/simulated/history.h); the bridge fetches them through RACP when it
+# connects, and every twin must be calibrated from them within 60 s of the bridge's start.
+say "history: each cuff and scale holds 30 days of stored readings, fetched by the bridge through RACP (2A52); waiting (at most 60 s) for every twin to calibrate from them..."
+BRIDGE_STARTED=$SECONDS
+for i in 1 2 3; do
+  p=$(printf 'pat-%04d' "$i")
+  until ht --as dr-alice twin show --patient "$p" >"$WORK/twin-cal-$p.txt" 2>&1 &&
+    grep -q "^calibrated on data " "$WORK/twin-cal-$p.txt"; do
+    if ((SECONDS - BRIDGE_STARTED >= 60)); then
+      echo "demo: history: the twin of $p is not calibrated 60 s after the bridge started: $(grep -m 1 -E '^(not calibrated|last calibration|twin of)' "$WORK/twin-cal-$p.txt" || tail -n 1 "$WORK/twin-cal-$p.txt")" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+  say "$p: $(grep -m 1 '^calibrated on data ' "$WORK/twin-cal-$p.txt") ($((SECONDS - BRIDGE_STARTED)) s after the bridge started, $SECONDS s into the demo)"
+done
+say "every twin is calibrated from its history; pat-0001's twin (healthtwin --as dr-alice twin show --patient pat-0001):"
+cat "$WORK/twin-cal-pat-0001.txt"
+# --- end demo history ---
 
 # Waits up to TIMEOUT_S for a line of FILE matching the extended regex PATTERN, prints it and
 # sets LINE to it; otherwise ends the demo with "demo: WHAT ..." (one line).
@@ -300,6 +353,12 @@ wait_for "$WORK/hospital.jsonl" \
   "^\\{\"message_type\": \"ORU\\^R40\\^ORU_R40\", \"control_id\": \"ht-[0-9]+-a[0-9]+\", \"patient_id\": \"pat-0002\", \"alert_id\": \"$HR_ALERT\"" \
   30 "the ORU^R40 of alert $HR_ALERT at the demo hospital" >/dev/null
 grep -A 2 -m 1 "patient pat-0002  alert $HR_ALERT" "$WORK/hospital.log"
+# --- demo FHIR feed: the alert as a FHIR Bundle ---
+say "and over FHIR R4: healthtwin-feeds POSTed a subscription-notification Bundle (IHE mACM CommunicationRequest) to the demo hospital's HTTPS endpoint (mutual TLS), which printed:"
+wait_for "$WORK/hospital-fhir.jsonl" "\"focus\": \\[[^]]*\"CommunicationRequest/ht-cr-$HR_ALERT\"" 30 \
+  "the FHIR Bundle with the CommunicationRequest of alert $HR_ALERT at the demo hospital" >/dev/null
+grep -m 1 -F "CommunicationRequest/ht-cr-$HR_ALERT" "$WORK/hospital-fhir.log"
+# --- end demo FHIR feed ---
 
 say "scene 2, a NEWS2 alert with a partial score (respiration rate and consciousness are not measured by wearables)..."
 wait_for "$WORK/alice-stream.txt" ' pat-0002 news2: NEWS2 [0-9]+ \([^)]*partial, missing [^)]*\)' 120 \
@@ -402,6 +461,15 @@ AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
   --public-key "$WORK/pki/audit-signing.pub" | tee "$WORK/audit-verify.txt"
 
 if ((HEADLESS)); then
+  # --- demo history and FHIR feed checks (issues 14 item 4, 12 item 6) ---
+  grep -q "^calibrated on data " "$WORK/twin-show.txt" ||
+    { echo "demo: healthtwin twin show --patient pat-0002 did not show a calibrated twin" >&2; exit 1; }
+  grep -qE "^patient pat-0002, 14 days, 10 ensemble members, twin version [1-9][0-9]* " "$WORK/whatif.txt" ||
+    { echo "demo: the what-if did not run on a calibrated twin posterior: $(head -n 1 "$WORK/whatif.txt")" >&2; exit 1; }
+  grep -qE "^demo-hospital-fhir \(enabled\): .* 0 dead, [1-9][0-9]* delivered" "$WORK/feed-status.txt" ||
+    { echo "demo: healthtwin admin feed status shows no delivered Bundle for demo-hospital-fhir" >&2; exit 1; }
+  say "checked: every twin calibrated from its 30-day history (pat-0001..3), pat-0002's twin shown calibrated, the what-if on twin version $(grep -oE 'twin version [0-9]+' "$WORK/whatif.txt" | head -n 1 | cut -d' ' -f3), the CommunicationRequest of $HR_ALERT at the demo hospital's FHIR endpoint"
+  # --- end demo history and FHIR feed checks ---
   grep -q "^audit chain good: " "$WORK/audit-verify.txt" ||
     { echo "demo: healthtwin audit verify did not find the audit chain good" >&2; exit 1; }
   grep -q "Synthetic-Two" "$WORK/patient-show.txt" ||

@@ -639,14 +639,24 @@ DeviceReport BluezClient::AfterConnect(const std::shared_ptr<Device>& d, const G
 
 void BluezClient::CatchUpRecords(const std::shared_ptr<Device>& d, const GattInventory& inv, DeviceReport& r) {
   const auto racp_uuid = static_cast<uint16_t>(Characteristic::kRecordAccessControlPoint);
-  const bool has_glucose = std::any_of(inv.notified.begin(), inv.notified.end(), [](const auto& entry) {
-    return entry.second == Characteristic::kGlucoseMeasurement;
-  });
-  // Only glucose records carry a sequence number to resume from; PLX and weight scales have no
-  // such field, so "from the last one seen" cannot be asked of them.
-  if (!inv.racp_subscribed || !has_glucose || !inv.Has(racp_uuid, "write")) return;
+  const auto has = [&](std::initializer_list<Characteristic> kinds) {
+    return std::any_of(inv.notified.begin(), inv.notified.end(), [&](const auto& entry) {
+      return std::find(kinds.begin(), kinds.end(), entry.second) != kinds.end();
+    });
+  };
+  const bool has_glucose = has({Characteristic::kGlucoseMeasurement});
+  // Cuffs, scales, thermometers and oximeters that keep records behind a RACP (the Enhanced
+  // Blood Pressure and Pulse Oximeter services define one) send them as time-stamped
+  // measurements; those carry no sequence number to resume from, so the bridge asks for all of
+  // them on every connect and ingest's idempotency key (device, type, measured_at) drops the ones
+  // it already stored.
+  const bool has_stored = has({Characteristic::kBloodPressureMeasurement, Characteristic::kWeightMeasurement,
+                               Characteristic::kTemperatureMeasurement, Characteristic::kPlxSpotCheckMeasurement});
+  if (!inv.racp_subscribed || !(has_glucose || has_stored) || !inv.Has(racp_uuid, "write")) return;
   std::optional<uint16_t> last;
-  if (options_.last_record_seq) last = options_.last_record_seq(d->address, Characteristic::kGlucoseMeasurement);
+  if (options_.last_record_seq && has_glucose) {
+    last = options_.last_record_seq(d->address, Characteristic::kGlucoseMeasurement);
+  }
   RacpMessage request;
   request.op_code = RacpOpCode::kReportStoredRecords;
   request.op = RacpOperator::kAllRecords;

@@ -13,8 +13,11 @@
 // writes the gateway's local time to it when its Flags allow a write (once per connection);
 // and, when the device has a RACP (2A52) and glucose measurements (2A18), asks for the stored
 // records from the last sequence number seen + 1 (options.last_record_seq; all records for a
-// device never seen) and waits up to racp_timeout for the RACP response indication. The records
-// themselves arrive as ordinary 2A18 notifications and reach the sink like any other; the caller
+// device never seen) and waits up to racp_timeout for the RACP response indication; a RACP
+// beside time-stamped blood pressure (2A35), weight (2A9D), temperature (2A1C) or PLX spot-check
+// (2A5E) measurements is asked for all its records (they have no sequence number; ingest drops
+// the ones already stored by their idempotency key). The records
+// themselves arrive as ordinary measurement notifications and reach the sink like any other; the caller
 // persists the cursor (the highest sequence number it has stored). What was learnt is handed to
 // options.on_device_report.
 //

@@ -567,6 +567,39 @@ TEST_F(BluezClientIntegrationTest, RacpAsksForAllRecordsOfANewDeviceAndReportsNo
   EXPECT_EQ((*mock_->Writes(meter.racp))[0], (std::vector<uint8_t>{0x01, 0x01}));  // all records
 }
 
+// A cuff with a record store (as the demo's simulated cuffs have): its time-stamped records
+// carry no sequence number, so the bridge asks for all of them and they reach the sink as 2A35.
+TEST_F(BluezClientIntegrationTest, RacpFetchesAllStoredRecordsOfACuff) {
+  const std::string path = testing::MockBluez::DevicePath(hci0_, kCuff);
+  const std::string bp = *mock_->AddCharacteristic(path, 0x0c, 0x1810, 0x0d, 0x2A35, {"indicate"}, {});
+  const std::string racp = *mock_->AddCharacteristic(path, 0x0c, 0x1810, 0x0f, 0x2A52, {"write", "indicate"}, {});
+  ASSERT_TRUE(mock_->MakeRecordStore(racp, bp).ok());
+  for (uint8_t day = 1; day <= 3; ++day) {
+    // mmHg + time stamp; (120 + day)/80 mmHg, MAP 93; 2026-11-<day> 07:30:00.
+    const std::vector<uint8_t> reading = {
+        0x02, static_cast<uint8_t>(120 + day), 0x00, 0x50, 0x00, 0x5D, 0x00, 0xEA, 0x07, 11, day, 7, 30, 0};
+    ASSERT_TRUE(mock_->AddStoredRecord(racp, day, reading).ok());
+  }
+  ASSERT_TRUE(mock_->AddDevice(hci0_, kCuff, "cuff", {0x1810}).ok());
+  BluezClientOptions options;
+  options.racp_timeout = seconds(5);
+  options.last_record_seq = [](const std::string&, Characteristic) -> std::optional<uint16_t> {
+    ADD_FAILURE() << "a cuff has no record sequence number to resume from";
+    return std::nullopt;
+  };
+  StartClient(options);
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_EQ(Reports()[0].racp, RacpOutcome::kSuccess) << Reports()[0].racp_detail;
+  EXPECT_EQ((*mock_->Writes(racp))[0], (std::vector<uint8_t>{0x01, 0x01}));  // all records
+  auto got = collector_.Get();
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(std::get<BloodPressureMeasurement>(got[i].decoded.value).systolic.value(), 121 + i);
+    ASSERT_TRUE(got[i].device_time.has_value());
+    EXPECT_EQ(got[i].device_time->ToIso8601(), "2026-11-0" + std::to_string(i + 1) + "T07:30:00");
+  }
+}
+
 TEST_F(BluezClientIntegrationTest, RacpWithoutAResponseTimesOut) {
   static constexpr char kMeter[] = "AA:BB:CC:DD:EE:03";
   const std::string path = testing::MockBluez::DevicePath(hci0_, kMeter);

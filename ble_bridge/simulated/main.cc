@@ -6,16 +6,16 @@
 //
 //   kind  device               characteristics                          battery             clock
 //   01    heart-rate strap     2A37 notify, 1 Hz                        org.bluez.Battery1  -
-//   02    blood-pressure cuff  2A35 indicate                            2A19 read           2A2B read/write
+//   02    blood-pressure cuff  2A35 indicate, 2A52 RACP                 2A19 read           2A2B read/write
 //   03    pulse oximeter       2A5F notify every 5 s, 2A5E on subscribe 2A19 read           -
-//   04    weight scale         2A9D indicate                            2A19 read           2A2B read/write
+//   04    weight scale         2A9D indicate, 2A52 RACP                 2A19 read           2A2B read/write
 //   05    thermometer          2A1C indicate                            2A19 read           2A2B read/write
 //
 // Every device also has Device Information (2A29 manufacturer, 2A24 model, 2A25 serial, 2A26
 // firmware, readable). The devices with a clock start 45 s behind; the bridge measures that skew
 // and writes Current Time.
 //
-//   healthtwin-wearables --patients 3 --bus-address-file FILE [--drain-battery ADDRESS ...]
+//   healthtwin-wearables --patients 3 --bus-address-file FILE [--drain-battery ADDRESS ...] [--history-days 30]
 //
 // Device addresses (the bridge's device ids, so the ids to bind): patient number n (1-based) and
 // kind k get C0:FF:EE:00:<n as 2 hex digits>:<k as 2 hex digits>, e.g. pat-0002's cuff is
@@ -36,6 +36,12 @@
 // the future. Battery levels drain by one percent every 10 minutes (down to 5 %), each change sent
 // as BlueZ would: a 2A19 notification, or Battery1 Percentage for the strap.
 //
+// Stored history (--history-days, default 30; 0 for none): each cuff and scale keeps its
+// wearer's readings of the days before today (morning and evening BP, a morning weighing; levels,
+// variation and sources in history.h) in a record store behind a Record Access Control Point
+// (2A52); the bridge asks for all records when it connects, they come back as time-stamped 2A35
+// and 2A9D indications, and the twins calibrate from them.
+//
 // --drain-battery ADDRESS (repeatable) makes that device's battery run down fast, for the demo's
 // technical alert: two percent a second from its starting level (60-99 %), reported the same way,
 // so that the bridge forwards a real device status and battery_low (15 %) fires within a minute.
@@ -50,16 +56,19 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "ble_bridge/bluez/testing/mock_bluez.h"
 #include "ble_bridge/parsers/date_time.h"
 #include "ble_bridge/parsers/ieee11073.h"
+#include "ble_bridge/simulated/history.h"
 
 namespace {
 
 using healthtwin::ble::testing::MockBluez;
+namespace simulated = healthtwin::ble::simulated;
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
@@ -107,14 +116,15 @@ healthtwin::ble::DateTime LocalDateTime(std::time_t t) {
           .seconds = static_cast<uint8_t>(tm.tm_sec)};
 }
 
-// 2A35: flags (timestamp, pulse rate), systolic, diastolic, MAP in mmHg, device local time, pulse.
-std::vector<uint8_t> BloodPressure(double sbp, double dbp, double pulse, std::time_t taken_at) {
-  std::vector<uint8_t> out{0x06};
+// 2A35: flags (timestamp, pulse rate when given), systolic, diastolic, MAP in mmHg, device local
+// time, pulse.
+std::vector<uint8_t> BloodPressure(double sbp, double dbp, std::optional<double> pulse, std::time_t taken_at) {
+  std::vector<uint8_t> out{static_cast<uint8_t>(pulse ? 0x06 : 0x02)};
   AppendSfloat(out, sbp);
   AppendSfloat(out, dbp);
   AppendSfloat(out, dbp + (sbp - dbp) / 3);
   healthtwin::ble::AppendDateTime(LocalDateTime(taken_at), out);
-  AppendSfloat(out, pulse);
+  if (pulse) AppendSfloat(out, *pulse);
   return out;
 }
 
@@ -172,6 +182,20 @@ std::vector<uint8_t> CurrentTimeValue(std::time_t t) {
 
 std::vector<uint8_t> Text(const std::string& s) { return {s.begin(), s.end()}; }
 
+// A RACP (2A52, write and indicate) in the measurement's service, serving `records` (oldest
+// first, sequence numbers from 1) through the measurement characteristic.
+absl::Status AddRecordStore(MockBluez& m, const std::string& device, uint16_t service_uuid,
+                            const std::string& measurement, const std::vector<std::vector<uint8_t>>& records) {
+  auto racp = m.AddCharacteristic(device, 0x0c, service_uuid, 0x0f, 0x2A52, {"write", "indicate"}, {});
+  if (!racp.ok()) return racp.status();
+  if (auto s = m.MakeRecordStore(*racp, measurement); !s.ok()) return s;
+  uint16_t seq = 0;
+  for (const auto& r : records) {
+    if (auto s = m.AddStoredRecord(*racp, ++seq, r); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 std::string Address(int patient, int kind) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "C0:FF:EE:00:%02X:%02X", patient, kind);
@@ -182,13 +206,16 @@ std::string Address(int patient, int kind) {
 
 int main(int argc, char** argv) {
   CLI::App app("Simulated BLE wearables on a mock BlueZ, for the demo", "healthtwin-wearables");
-  int patients = 3, bp_interval_s = 60;
+  int patients = 3, bp_interval_s = 60, history_days = 30;
   std::string address_file;
   uint64_t seed = 42;
   app.add_option("--patients", patients, "number of patients, pat-0001 ...")->check(CLI::Range(1, 200));
   app.add_option("--bus-address-file", address_file, "where to write the mock system bus address")->required();
   app.add_option("--bp-interval-s", bp_interval_s, "seconds between cuff readings")->check(CLI::Range(5, 86400));
   app.add_option("--seed", seed, "random seed");
+  app.add_option("--history-days", history_days,
+                 "days of stored cuff and scale readings before today, served through RACP (0: none)")
+      ->check(CLI::Range(0, 365));
   std::vector<std::string> drain;
   app.add_option("--drain-battery", drain,
                  "device address (e.g. C0:FF:EE:00:01:03, pat-0001's oximeter) whose battery runs down at 2 %/s "
@@ -291,6 +318,17 @@ int main(int argc, char** argv) {
     w.oximeter_spot = *spot;
     w.scale.path = *wt;
     w.thermometer.path = *temp;
+    if (history_days > 0) {
+      const simulated::History h =
+          simulated::MakeHistory(w.sbp_mmhg, w.dbp_mmhg, w.weight_kg, start_s, history_days, seed * 1000 + i);
+      std::vector<std::vector<uint8_t>> cuff_records, scale_records;
+      for (const auto& r : h.blood_pressure) {
+        cuff_records.push_back(BloodPressure(r.systolic_mmhg, r.diastolic_mmhg, std::nullopt, r.taken_at));
+      }
+      for (const auto& r : h.weight) scale_records.push_back(Weight(r.kg, r.taken_at));
+      if (auto s = AddRecordStore(m, dev[2], 0x1810, *bp, cuff_records); !s.ok()) return fail(s);
+      if (auto s = AddRecordStore(m, dev[4], 0x181D, *wt, scale_records); !s.ok()) return fail(s);
+    }
     w.strap_path = dev[1];
     for (int k = 1; k <= 5; ++k) {
       const bool clock = k == 2 || k == 4 || k == 5;

@@ -13,6 +13,7 @@
 //                                    [--phone P] [--email E] [--address A]]   (stored encrypted)
 //   healthtwin admin find-patient --mrn MRN [--mrn-system URI]   (prints the patient id)
 //   healthtwin admin bind-device --device ID --kind KIND --patient ID --gateway BRIDGE [--gateway ...]
+//       [--readings-since 30d]
 //   healthtwin admin add-care-team --patient ID --member NAME [--tier 1-9]
 //   healthtwin admin remove-care-team --patient ID --member NAME
 //   healthtwin admin release-quarantine --device ID
@@ -28,9 +29,12 @@
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
 //                                      (the database directly; see clinician_api/cli/audit_commands.h)
 //   healthtwin model run|long --patient standard|FILE.json ...   (offline; see models/cli_commands.h)
-//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]   (offline; see
-//   models/calibration/cli_commands.h) healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]
-//   (through clinician_api) healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
+//   healthtwin twin calibrate --vitals FILE.csv [--patient FILE.json] [--json]
+//                                      (offline; see models/calibration/cli_commands.h)
+//   healthtwin twin show --patient ID [--as-of 2026-01-31T12:00:00Z] [--json]   (through clinician_api)
+//   healthtwin twin predict --patient ID [--horizon-h 24] [--json]
+//                                      (through clinician_api; see clinician_api/cli/predict_command.h)
+//   healthtwin sim cohort|whatif ...   (offline; see models/treatment/sim_commands.h)
 //   healthtwin score news2 [--json] [--spo2 N --heart-rate N ...]   (offline; see models/scores/cli_commands.h)
 //   healthtwin job submit|watch|results|cancel ..., healthtwin whatif --patient ID ...
 //                                      (the simulation service; see clinician_api/cli/simulation_client.h)
@@ -55,6 +59,7 @@
 #include "clinician_api/cli/break_glass_commands.h"
 #include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/identity_commands.h"
+#include "clinician_api/cli/predict_command.h"
 #include "clinician_api/cli/key_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "clinician_api/cli/token_commands.h"
@@ -103,15 +108,15 @@ int Fail(const grpc::Status& s) {
 }
 
 // Parses "90s", "10m", "2h", "7d" into microseconds.
-int64_t ParseDurationUs(const std::string& s) {
-  if (s.size() < 2) Die(2, "--since: expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
+int64_t ParseDurationUs(const std::string& s, const std::string& flag = "--since") {
+  if (s.size() < 2) Die(2, flag + ": expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
   int64_t n = 0;
   try {
     std::size_t used = 0;
     n = std::stoll(s.substr(0, s.size() - 1), &used);
     if (used != s.size() - 1 || n < 0) throw std::invalid_argument(s);
   } catch (const std::exception&) {
-    Die(2, "--since: expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
+    Die(2, flag + ": expected a duration like 90s, 10m, 2h or 7d, got '" + s + "'");
   }
   switch (s.back()) {
     case 's':
@@ -123,7 +128,7 @@ int64_t ParseDurationUs(const std::string& s) {
     case 'd':
       return n * 86'400'000'000;
   }
-  Die(2, "--since: unit must be s, m, h or d, got '" + s + "'");
+  Die(2, flag + ": unit must be s, m, h or d, got '" + s + "'");
 }
 
 struct Connection {
@@ -295,6 +300,10 @@ int main(int argc, char** argv) {
   bind->add_option("--gateway", b_gateways,
                    "bridge (certificate CN) allowed to forward this device; repeat for several")
       ->required();
+  std::string b_readings_since;
+  bind->add_option("--readings-since", b_readings_since,
+                   "the device's readings measured this long ago (e.g. 30d) and later are the patient's: a device "
+                   "that was theirs before it was bound, with stored readings (default: only readings from now on)");
   auto* release = admin->add_subcommand("release-quarantine", "move a device's quarantined samples to its patient");
   std::string r_device;
   release->add_option("--device", r_device, "device id")->required();
@@ -325,6 +334,9 @@ int main(int argc, char** argv) {
       app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail},
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
   healthtwin::cli::AuditCommands audit_commands(app);
+  healthtwin::cli::PredictCommand predict_command(
+      *twin.twin_command(),
+      {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail});
 
   try {
     app.parse(argc, argv);
@@ -349,6 +361,7 @@ int main(int argc, char** argv) {
   }
   if (break_glass_commands.parsed()) return break_glass_commands.Run(std::cout, std::cerr);
   if (identity_commands.parsed()) return identity_commands.Run(std::cout, std::cerr);
+  if (predict_command.parsed()) return predict_command.Run(std::cout);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;
@@ -602,6 +615,10 @@ int main(int argc, char** argv) {
     req.mutable_device()->set_kind(kind);
     req.set_patient_id(b_patient);
     for (const auto& g : b_gateways) req.add_gateway_ids(g);
+    if (!b_readings_since.empty()) {
+      *req.mutable_readings_since() =
+          common::FromUnixMicros(common::NowUnixMicros() - ParseDurationUs(b_readings_since, "--readings-since"));
+    }
     reg::Device resp;
     s = stub->BindDevice(&ctx, req, &resp);
     if (s.ok()) {

@@ -15,6 +15,7 @@ namespace {
 
 // A device may name a few gateways (a home hub and its spare, a clinic's bridges), not a fleet.
 constexpr int kMaxGatewaysPerDevice = 8;
+constexpr int kMaxReadingsSinceDays = 365;
 
 constexpr const char* kDeviceColumns =
     "device_id, kind, manufacturer, model, serial_number, firmware_revision, coalesce(patient_id, ''),"
@@ -238,6 +239,19 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BindDevice(grpc::CallbackServerCo
     for (const auto& g : req->gateway_ids()) {
       if (auto s = CheckId("gateway_ids", g); !s.ok()) return s;
     }
+    // bound_at: the binding time, or the time from which the device's stored readings are the
+    // patient's (readings_since; 0 below: unset).
+    std::optional<int64_t> since_us;
+    if (req->has_readings_since()) {
+      absl::StatusOr<int64_t> us = common::ToUnixMicros(req->readings_since(), "readings_since");
+      if (!us.ok()) return us.status();
+      since_us = *us;
+      const int64_t now_us = common::NowUnixMicros();
+      if (*since_us > now_us || *since_us < now_us - kMaxReadingsSinceDays * 86'400'000'000LL) {
+        return absl::InvalidArgumentError("readings_since: must be in the past " +
+                                          std::to_string(kMaxReadingsSinceDays) + " days, not in the future");
+      }
+    }
     bool patient_exists = true;
     auto s = pool_.WithTransaction("bind device", [&](pqxx::work& tx) {
       if (tx.exec_params("SELECT 1 FROM patients WHERE patient_id = $1", req->patient_id()).empty()) {
@@ -246,15 +260,16 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BindDevice(grpc::CallbackServerCo
       }
       tx.exec_params(
           "INSERT INTO devices (device_id, kind, manufacturer, model, serial_number, firmware_revision,"
-          " patient_id, bound_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
+          " patient_id, bound_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+          " coalesce(to_timestamp(NULLIF($8::bigint, 0) / 1000000.0), now()))"
           " ON CONFLICT (device_id) DO UPDATE SET kind = EXCLUDED.kind,"
           " manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,"
           " serial_number = EXCLUDED.serial_number, firmware_revision = EXCLUDED.firmware_revision,"
           " patient_id = EXCLUDED.patient_id,"
-          " bound_at = CASE WHEN devices.patient_id IS DISTINCT FROM EXCLUDED.patient_id"
-          "                 THEN now() ELSE devices.bound_at END",
+          " bound_at = CASE WHEN $8::bigint <> 0 OR devices.patient_id IS DISTINCT FROM EXCLUDED.patient_id"
+          "                 THEN EXCLUDED.bound_at ELSE devices.bound_at END",
           d.device_id(), static_cast<int>(d.kind()), d.manufacturer(), d.model(), d.serial_number(),
-          d.firmware_revision(), req->patient_id());
+          d.firmware_revision(), req->patient_id(), since_us.value_or(0));
       tx.exec_params("DELETE FROM device_gateways WHERE device_id = $1", d.device_id());
       for (const auto& g : req->gateway_ids()) {
         tx.exec_params("INSERT INTO device_gateways (device_id, bridge_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",

@@ -22,6 +22,10 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr std::int64_t kDayS = 86400;
+// A synced history: how many end-of-round first-calibration attempts, how far apart (the live
+// heart rate a fit needs may come a few rounds after a cuff's stored records).
+constexpr int kHistoryAttempts = 12;
+constexpr auto kHistoryRetry = std::chrono::seconds(5);
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
 // Writers of twin_events take this lock first, so event_id values become visible in order
 // and a follower's cursor on event_id never skips one (as alert_events does).
@@ -106,6 +110,10 @@ struct TwinKeeper::Entry {
   std::int64_t last_attempt_day = kNever;
   std::int64_t closed_through_day = kNever;
   std::string last_calibration_error;
+  // While uncalibrated, after data from an earlier day than the state's arrived (a device's
+  // stored records): first-calibration attempts left at the end of rounds, and the next allowed.
+  int history_attempts_left = 0;
+  Clock::time_point next_history_attempt{};
   // This round's reasons to write a snapshot.
   std::optional<SnapshotReason> pending_reason;
   std::optional<json> fit_quality;
@@ -510,9 +518,11 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
       std::stable_sort(samples.begin(), samples.end(), [](const RowSample& a, const RowSample& b) {
         return a.sample.measured_at_unix_s < b.sample.measured_at_unix_s;
       });
+      std::int64_t first_day = kNever;  // the earliest data day of this round's new samples
       for (const RowSample& rs : samples) {
         if (rs.seq <= e.absorbed_through) continue;  // in the snapshot already (replay after a restart)
         const std::int64_t t = rs.sample.measured_at_unix_s;
+        if (first_day == kNever) first_day = Day(t);  // samples are in time order
         if (e.state_time != 0 && Day(t) > Day(e.state_time) && Day(e.state_time) > e.last_attempt_day &&
             (!e.twin->calibrated() || e.state_time - e.window_end >= options_.recalibrate_every_days * kDayS)) {
           // A data day is complete: first calibration, or the scheduled one.
@@ -530,6 +540,23 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
         if (!rs.sample.flagged) e.state_time = std::max(e.state_time, t);
         e.unsaved = true;
         if (e.first_dirty_seq == 0) e.first_dirty_seq = rs.seq;
+      }
+      // Data from two or more days before the state's came in this round (more than a midnight
+      // crossing): a device's stored history
+      // (a cuff or scale answering RACP), late behind the strap's live data or spanning days
+      // before it. The day-boundary attempts above cannot use it (late rows skip the filter, and a
+      // window ending at a history day lacks the live heart rate), so an uncalibrated twin tries
+      // its first calibration at the end of this and the next rounds, over the window ending at
+      // its state, a bounded number of times.
+      if (!e.twin->calibrated() && first_day != kNever && e.state_time != 0 && first_day + 1 < Day(e.state_time)) {
+        e.history_attempts_left = kHistoryAttempts;
+      }
+      if (!e.twin->calibrated() && e.history_attempts_left > 0 && Now() >= e.next_history_attempt) {
+        --e.history_attempts_left;
+        e.next_history_attempt = Now() + kHistoryRetry;
+        e.TakeEvents();
+        (void)CalibrateEntry(tx, patient, e, e.state_time - options_.calibration_window_days * kDayS, e.state_time,
+                             advance_to, "history", SnapshotReason::kBatchFit);
       }
       e.TakeEvents();
     }

@@ -17,6 +17,9 @@
 //   - first: at each data-day boundary while the twin is uncalibrated (the day's data complete),
 //     over the last calibration_window_days; it fails until the minimum data exist (BP on 2
 //     days, twin.h), and each attempt is logged in twin_calibrations;
+//   - history: while uncalibrated, also at the end of a round that skipped late samples from an
+//     earlier data day than the state's (a device's stored records fetched by RACP after live
+//     data), over the same window, so a twin calibrates from a synced history within seconds;
 //   - then: every recalibrate_every_days of data time, over the rolling window. Not daily: a
 //     calibration re-centres the drift detector's reference, and a daily refit would fold a
 //     slow decompensation into the reference before the CUSUM sees it; the UKF follows in

@@ -70,7 +70,7 @@ class FhirApiTest : public ::testing::Test {
     clinician::Upstreams up;
     up.vitals = vitals::v1::VitalsQueryService::NewStub(*to_data);
     up.alerts = alerts::v1::AlertService::NewStub(*to_alerts);
-    up.twin = twin::v1::TwinService::NewStub(*to_data);
+    up.twin = clinician::TwinRouter(twin::v1::TwinService::NewStub(*to_data));
     pool_ = std::make_unique<common::PgPool>(ServiceConnInfo(slice_->conninfo(), "clinician_api"), 4);
     executor_ = std::make_unique<common::Executor>(2);
     access_ = std::make_unique<common::Access>(*pool_);

@@ -1099,6 +1099,44 @@ TEST_F(SliceTest, ASampleMeasuredBeforeTheBindingIsQuarantined) {
             1);
 }
 
+// A device that was the patient's before it was bound (their own cuff with stored readings): the
+// admin binds it with readings_since, and readings measured since then are stored; older ones
+// are still quarantined, and a readings_since in the future is refused.
+TEST_F(SliceTest, ReadingsSinceAcceptsTheDevicesStoredReadingsFromThatTime) {
+  ASSERT_NO_FATAL_FAILURE(Enroll(kPatient, kDevice, {}));
+  auto registry = Registry();
+  auto bind = [&](int64_t since_us, registry_v1::Device* resp) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    registry_v1::BindDeviceRequest req;
+    req.mutable_device()->set_device_id(kDevice);
+    req.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
+    req.set_patient_id(kPatient);
+    req.add_gateway_ids("bridge-001");
+    *req.mutable_readings_since() = common::FromUnixMicros(since_us);
+    return registry->BindDevice(&ctx, req, resp);
+  };
+  registry_v1::Device resp;
+  const grpc::Status future = bind(SecondsAgoUs(-3600), &resp);
+  EXPECT_EQ(future.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(future.error_message(), HasSubstr("readings_since"));
+  const int64_t since_us = SecondsAgoUs(2 * 86400);
+  const grpc::Status s = bind(since_us, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(common::ToUnixMicros(resp.bound_at(), "bound_at").value_or(0) / 1'000'000, since_us / 1'000'000);
+
+  vitals_v1::SampleBatch batch;
+  *batch.add_samples() = HeartRate(1, kDevice, 61, SecondsAgoUs(86400));      // stored yesterday: the patient's
+  *batch.add_samples() = HeartRate(2, kDevice, 63, SecondsAgoUs(3 * 86400));  // before readings_since
+  StreamOutcome out = Stream({batch});
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.acks.size(), 1u);
+  EXPECT_EQ(out.acks[0].stored_count(), 1u);
+  EXPECT_EQ(out.acks[0].quarantined_count(), 1u);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM vitals WHERE value = 61"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM quarantine WHERE value = 63"), 1);
+}
+
 TEST_F(SliceTest, ReleaseMovesOnlyTheGatewaysReadingsMeasuredAfterTheBinding) {
   const std::string device = "AA:BB:CC:00:00:07";
   ASSERT_TRUE(Stream({HeartRateRun(device, 1, 3, SecondsAgoUs(60), 77)}).status.ok());                // gateway, recent

@@ -266,7 +266,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   clinician::Upstreams up;
   up.vitals = vitals::v1::VitalsQueryService::NewStub(*to_data);
   up.alerts = alerts::v1::AlertService::NewStub(*to_alerts);
-  up.twin = twin::v1::TwinService::NewStub(*to_data);
+  up.twin = clinician::TwinRouter(twin::v1::TwinService::NewStub(*to_data));
   up.registry = registry::v1::RegistryService::NewStub(*to_data);
   up.simulation = simulation::v1::SimulationService::NewStub(*to_data);
   p.clinician_pool = std::make_unique<common::PgPool>(clinician_db, 8);

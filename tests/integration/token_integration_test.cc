@@ -136,6 +136,54 @@ TEST_F(TokenIntegrationTest, TooFewScopesArePermissionDeniedAndAuditedWithTheTok
   EXPECT_EQ(AuditRows("action = 'vitals.read'"), 0) << "refused before any patient data was touched";
 }
 
+// Every RPC goes through the gate, not only the ones GetVitals shares code with: the twin reads
+// and the alert stream once took the certificate alone and ignored the token's scopes.
+TEST_F(TokenIntegrationTest, TooFewScopesAreRefusedOnTheTwinReadsAndTheAlertStream) {
+  const std::string token = Token("jti-alerts-only", {"user/Communication.rs"});
+  auto stub =
+      clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), "dr-alice", "clinician_api"));
+  const auto with_token = [&](grpc::ClientContext& ctx) {
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    ctx.AddMetadata("authorization", "Bearer " + token);
+  };
+  {
+    grpc::ClientContext ctx;
+    with_token(ctx);
+    clinician_v1::GetTwinRequest req;
+    req.set_patient_id("pat-a");
+    twin::v1::TwinSnapshot resp;
+    const grpc::Status s = stub->GetTwin(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "GetTwin: " << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    with_token(ctx);
+    twin::v1::PredictRequest req;
+    req.set_patient_id("pat-a");
+    twin::v1::PredictResponse resp;
+    const grpc::Status s = stub->Predict(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "Predict: " << s.error_message();
+  }
+  {
+    // The alert stream needs Communication.rs, which this token has; a token for vitals only has not.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    ctx.AddMetadata("authorization", "Bearer " + Token("jti-vitals-only", {"user/Observation.rs"}));
+    alerts::v1::SubscribeRequest req;
+    auto reader = stub->SubscribeAlerts(&ctx, req);
+    alerts::v1::AlertEvent event;
+    while (reader->Read(&event)) {
+    }
+    const grpc::Status s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "SubscribeAlerts: " << s.error_message();
+  }
+  EXPECT_EQ(AuditRows("actor = 'dr-alice' AND action = 'auth.token' AND outcome = 'denied' AND (detail LIKE "
+                      "'GetTwin:%' OR detail LIKE 'Predict:%' OR detail LIKE 'SubscribeAlerts:%')"),
+            3);
+  EXPECT_EQ(AuditRows("action LIKE 'twin.%' OR action = 'alerts.subscribe'"), 0)
+      << "refused before any patient data was touched";
+}
+
 TEST_F(TokenIntegrationTest, ExpiredTokenIsUnauthenticatedAndAudited) {
   const grpc::Status s = GetVitals("dr-alice", Token("jti-expired", {"user/Observation.rs"}, -3600));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();

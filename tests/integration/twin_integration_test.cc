@@ -172,6 +172,16 @@ class TwinServiceTest : public ::testing::Test {
     FAIL() << "the consumer did not go idle";
   }
 
+  // The twin is calibrated in memory, by exactly one successful "history" calibration.
+  void ExpectCalibratedOnceFromHistory(twin::TwinKeeper& keeper, const std::string& patient_id) {
+    auto mem = keeper.InMemory(patient_id);
+    ASSERT_TRUE(mem.has_value());
+    EXPECT_TRUE(mem->calibrated);
+    EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = '" + patient_id +
+                                      "' AND trigger = 'history' AND ok"),
+              1);
+  }
+
   grpc::Status GetTwin(const std::string& patient_id, v1::TwinSnapshot* out,
                        std::optional<std::int64_t> as_of_us = std::nullopt) {
     grpc::ClientContext ctx;
@@ -423,6 +433,53 @@ TEST_F(TwinServiceTest, ResumesFromItsCursorAfterARestartWithoutDoubleAbsorbing)
   EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots"), after_flush);
   auto mem3 = keeper3->InMemory("pat-r");
   EXPECT_FALSE(mem3.has_value()) << "no rows after the cursor: the twin is not even loaded";
+}
+
+// A cuff's stored history (RACP) reaches ingest after the strap's live data: every history row
+// is older than the twin's state, so the sequential filter skips it, and an uncalibrated twin
+// calibrates from it at once (trigger "history") instead of at the next day boundary.
+TEST_F(TwinServiceTest, CalibratesAtOnceFromHistoryThatArrivesAfterLiveData) {
+  Register("pat-h");
+  const std::vector<mc::Sample> h = Simulate(7, 10);
+  auto keeper = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), Options());
+  Insert("pat-h", h, 9.5, 10);  // the live half day first
+  Drain(*keeper);
+  auto live = keeper->InMemory("pat-h");
+  ASSERT_TRUE(live.has_value());
+  EXPECT_FALSE(live->calibrated) << "half a day of data cannot calibrate";
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-h'"), 0);
+
+  Insert("pat-h", h, 0, 9.5);  // then the stored days, all late
+  Drain(*keeper);
+  ExpectCalibratedOnceFromHistory(*keeper, "pat-h");
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM twin_snapshots WHERE patient_id = 'pat-h' AND calibrated"), 1);
+}
+
+// The other order: the stored days come first and hold no heart rate (a cuff and a scale), so no
+// day-boundary attempt can fit; the live strap's heart rate a few rounds later can, on the retry.
+TEST_F(TwinServiceTest, CalibratesFromHistoryWithoutHeartRateOnceLiveHeartRateArrives) {
+  Register("pat-k");
+  auto now = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  twin::KeeperOptions o = Options();
+  o.clock = [now] { return *now; };
+  auto keeper = std::make_unique<twin::TwinKeeper>(*pool_, twin_db_, SharedCache(), o);
+  const std::vector<mc::Sample> k = Simulate(9, 10);
+  std::vector<mc::Sample> stored, live;
+  for (const mc::Sample& s : k) {
+    if (s.vital != mc::Vital::kHeartRate) stored.push_back(s);
+    live.push_back(s);
+  }
+  Insert("pat-k", stored, 0, 9.5);
+  Drain(*keeper);
+  auto before = keeper->InMemory("pat-k");
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(before->calibrated) << "no heart rate yet";
+  EXPECT_GT(QueryInt(conninfo_, "SELECT count(*) FROM twin_calibrations WHERE patient_id = 'pat-k' AND NOT ok"), 0);
+
+  *now += 6s;  // past the retry interval
+  Insert("pat-k", live, 9.5, 10);
+  Drain(*keeper);
+  ExpectCalibratedOnceFromHistory(*keeper, "pat-k");
 }
 
 // Heart-failure style drift (blood volume +3 %/day, HR drive +2.5 %/day from day 7): the

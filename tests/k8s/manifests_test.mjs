@@ -115,6 +115,13 @@ const BROKEN = [
   ["client-addresses", "a port the Service lacks", (d) => { setArg(main(d, "Deployment", "clinician-api"), "--alerts-addr", "dns:///alerts:7444"); }],
   ["defined-variables", "undefined variable", (d) => { main(d, "StatefulSet", "twin").env = main(d, "StatefulSet", "twin").env.filter((e) => e.name !== "SHARD_INDEX"); }],
   ["twin-shards", "replicas without SHARD_COUNT", (d) => { find(d, "StatefulSet", "twin").spec.replicas = 5; }],
+  ["twin-shards", "clinician-api unaware of the shards", (d) => {
+    main(d, "Deployment", "clinician-api").env.find((e) => e.name === "TWIN_SHARDS").value = "1";
+  }],
+  ["twin-shards", "one twin address for every shard", (d) => { setArg(main(d, "Deployment", "clinician-api"), "--twin-addr", "dns:///twin:7443"); }],
+  ["client-addresses", "a shard address through a Service of another set", (d) => {
+    setArg(main(d, "Deployment", "clinician-api"), "--twin-addr", "dns:///twin-{shard}.alerts:7443");
+  }],
   ["twin-shards", "shard index from elsewhere", (d) => {
     main(d, "StatefulSet", "twin").env.find((e) => e.name === "SHARD_INDEX").valueFrom.fieldRef.fieldPath = "metadata.name";
   }],

@@ -159,10 +159,18 @@ export const RULES = {
     docs.filter((d) => POD_KINDS.has(d.kind)).flatMap((d) =>
       allContainers(d).flatMap((c) =>
         args(c).filter((a) => /^--[a-z-]+-addr=/.test(a)).flatMap((a) => {
-          const m = /^--[a-z-]+-addr=dns:\/\/\/([a-z0-9-]+):(\d+)$/.exec(a);
-          const svc = m && docs.find((s) => s.kind === "Service" && s.metadata.name === m[1]);
-          if (!svc || !svc.spec.ports.some((p) => String(p.port) === m[2])) {
+          // dns:///SERVICE:PORT, or dns:///SET-{shard}.SERVICE:PORT: one pod of StatefulSet SET
+          // through its headless Service (clinician-api's channel per twin shard).
+          const m = /^--[a-z-]+-addr=dns:\/\/\/(?:([a-z0-9-]+)-\{shard\}\.)?([a-z0-9-]+):(\d+)$/.exec(a);
+          const svc = m && docs.find((s) => s.kind === "Service" && s.metadata.name === m[2]);
+          if (!svc || !svc.spec.ports.some((p) => String(p.port) === m[3])) {
             return [`${label(d)} container ${c.name}: ${a} must be dns:///SERVICE:PORT of a Service here`];
+          }
+          if (m[1] !== undefined) {
+            const set = docs.find((s) => s.kind === "StatefulSet" && s.metadata.name === m[1]);
+            if (!set || set.spec.serviceName !== m[2] || svc.spec.clusterIP !== "None") {
+              return [`${label(d)} container ${c.name}: ${a} must name a StatefulSet's pods through its headless Service`];
+            }
           }
           return [];
         }),
@@ -196,6 +204,19 @@ export const RULES = {
     }
     if (argValue(c, "--shard-index") !== "$(SHARD_INDEX)" || argValue(c, "--shard-count") !== "$(SHARD_COUNT)") {
       out.push("StatefulSet/twin: --shard-index/--shard-count must be $(SHARD_INDEX)/$(SHARD_COUNT)");
+    }
+    // clinician-api routes each twin call to its patient's shard: one address per pod.
+    const api = docs.find((x) => x.kind === "Deployment" && x.metadata.name === "clinician-api");
+    const ac = api && podSpec(api).containers.find((x) => x.name === "clinician-api");
+    if (ac) {
+      const apiEnv = Object.fromEntries((ac.env ?? []).map((e) => [e.name, e]));
+      if (argValue(ac, "--twin-shards") !== "$(TWIN_SHARDS)" || apiEnv.TWIN_SHARDS?.value !== String(d.spec.replicas)) {
+        out.push(`Deployment/clinician-api: --twin-shards must be $(TWIN_SHARDS) = replicas ${d.spec.replicas}, ` +
+                 `is ${argValue(ac, "--twin-shards")} with TWIN_SHARDS ${apiEnv.TWIN_SHARDS?.value}`);
+      }
+      if (!(argValue(ac, "--twin-addr") ?? "").includes("{shard}")) {
+        out.push("Deployment/clinician-api: --twin-addr must name each shard's pod ({shard})");
+      }
     }
     return out;
   },
