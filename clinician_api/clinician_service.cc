@@ -107,6 +107,10 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"ReviewBreakGlassGrant", {"admin"}},
       // Identifying data: the care team, or a clinician holding a break-glass grant.
       {"GetPatientIdentity", {"clinician", "nurse"}},
+      // De-identified research reads: researchers only; the study's researcher list on top.
+      {"ListStudyPatients", {"researcher"}},
+      {"GetDeidentifiedVitals", {"researcher"}},
+      {"GetDeidentifiedTwin", {"researcher"}},
   };
   return kRules;
 }

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "clinician_api/break_glass.h"
+#include "clinician_api/research.h"
 #include "clinician_api/token_gate.h"
 #include "clinician_api/twin_router.h"
 #include "clinician_api/upstream.h"
@@ -130,6 +132,18 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   grpc::ServerUnaryReactor* GetPatientIdentity(grpc::CallbackServerContext* ctx,
                                                const healthtwin::registry::v1::GetPatientIdentityRequest* req,
                                                healthtwin::registry::v1::PatientIdentity* resp) override;
+  // De-identified research reads (research_service.cc; research.h, deid.h). FAILED_PRECONDITION
+  // until EnableResearch.
+  grpc::ServerUnaryReactor* ListStudyPatients(grpc::CallbackServerContext* ctx, const v1::ListStudyPatientsRequest* req,
+                                              v1::ListStudyPatientsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetDeidentifiedVitals(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetDeidentifiedVitalsRequest* req,
+                                                  v1::GetDeidentifiedVitalsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetDeidentifiedTwin(grpc::CallbackServerContext* ctx,
+                                                const v1::GetDeidentifiedTwinRequest* req,
+                                                healthtwin::twin::v1::TwinSnapshot* resp) override;
+  // Serves research through `research`, which must outlive this. Call before serving.
+  void EnableResearch(clinician::Research& research) { research_ = &research; }
   // Serves break-glass through `break_glass`, which must outlive this. Call before serving.
   void EnableBreakGlass(clinician::BreakGlass& break_glass) { break_glass_ = &break_glass; }
 
@@ -193,6 +207,9 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
     if (stub == nullptr) return absl::UnimplementedError("this clinician_api has no twin service configured");
     return CallUpstream(caller, stub, method, req, resp);
   }
+  // The subject's age capped at 90 (deid.h), from the birth date the registry decrypts; none
+  // when there is no birth date or no registry (research_service.cc).
+  absl::StatusOr<std::optional<int>> CappedAge(const Caller& caller, const StudySubject& subject);
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,
   // naming each of the patients the call asked about.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
@@ -215,6 +232,7 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   const common::CallerPolicy policy_;
   TokenGate tokens_;
   clinician::BreakGlass* break_glass_ = nullptr;
+  clinician::Research* research_ = nullptr;
 };
 
 }  // namespace healthtwin::clinician

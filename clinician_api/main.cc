@@ -10,6 +10,7 @@
 #include "clinician_api/https_listener.h"
 #include "services/common/access.h"
 #include "services/common/config.h"
+#include "services/common/crypto/file_keyring.h"
 #include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   std::string dashboard_port_file;
   int break_glass_max_minutes = 120;
   int twin_shards = 1;
+  std::string keyring_dir;  // research pseudonyms (clinician_api/research.h)
   auto cfg = common::ParseServiceConfigOrExit(
       argc, argv, "clinician_api", {"ingest", "alerts", "twin", "simulation"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
@@ -49,6 +51,9 @@ int main(int argc, char** argv) {
                        "--twin-addr must contain {shard}, which becomes 0 .. N-1, e.g. "
                        "dns:///twin-{shard}.twin:7443, and each call goes to its patient's shard")
             ->capture_default_str();
+        app.add_option("--keyring", keyring_dir,
+                       "keyring directory whose pseudonym.key keys researchers' pseudonyms and date shifts "
+                       "(services/common/crypto/README.md); unset: the research RPCs refuse");
       });
   if (https_port_file.empty() && !cfg.port_file.empty()) https_port_file = cfg.port_file + ".https";
   if (dashboard_port_file.empty() && !cfg.port_file.empty()) dashboard_port_file = cfg.port_file + ".dashboard";
@@ -72,7 +77,8 @@ int main(int argc, char** argv) {
     auto addresses = clinician::TwinShardAddresses(cfg.peers.at("twin"), twin_shards);
     if (!addresses.ok()) exit_2(addresses.status());
     std::vector<std::unique_ptr<clinician::TwinRouter::Stub>> stubs;
-    for (const std::string& address : *addresses) stubs.push_back(twin::v1::TwinService::NewStub(channel("twin", address)));
+    for (const std::string& address : *addresses)
+      stubs.push_back(twin::v1::TwinService::NewStub(channel("twin", address)));
     auto router = clinician::TwinRouter::Create(std::move(stubs));
     if (!router.ok()) exit_2(router.status());
     up.twin = *std::move(router);
@@ -100,6 +106,19 @@ int main(int argc, char** argv) {
   }
   clinician::BreakGlass break_glass(pool, access, {.max_duration = absl::Minutes(break_glass_max_minutes)});
   service.EnableBreakGlass(break_glass);
+  std::unique_ptr<common::crypto::FileKeyring> keyring;
+  std::optional<clinician::Research> research;
+  if (!keyring_dir.empty()) {
+    auto loaded = common::crypto::FileKeyring::Create(keyring_dir);
+    absl::Status usable = loaded.ok() ? (*loaded)->PseudonymMac("probe").status() : loaded.status();
+    if (!usable.ok()) {
+      std::cerr << "healthtwin-clinician_api: --keyring: " << usable.message() << "\n";
+      std::exit(2);
+    }
+    keyring = *std::move(loaded);
+    research.emplace(pool, *keyring);
+    service.EnableResearch(*research);
+  }
 
   // Observation bodies are still a temporary stand-in (fhir_resources.h).
   clinician::FeedsFhirResources fhir_resources;

@@ -35,6 +35,10 @@ const TokenGate::ScopeTable& TokenGate::RequiredScopes() {
       {"BreakGlass", {"user/Patient.rs"}},
       {"ListBreakGlassGrants", {"user/AuditEvent.rs"}},
       {"ReviewBreakGlassGrant", {"user/AuditEvent.rus"}},
+      // De-identified research reads (research.h): a study's subjects are FHIR ResearchSubjects.
+      {"ListStudyPatients", {"user/ResearchSubject.rs"}},
+      {"GetDeidentifiedVitals", {"user/Observation.rs"}},
+      {"GetDeidentifiedTwin", {"user/Observation.rs"}},
   };
   return kTable;
 }

@@ -22,6 +22,8 @@
 //   healthtwin admin update-patient --patient ID [--given G] [--family F] ... (see cli/identity_commands.h)
 //   healthtwin break-glass --patient ID --reason-code ETREAT|BTG --reason TEXT [--for 30m]
 //   healthtwin admin break-glass list|review ...   (see clinician_api/cli/break_glass_commands.h)
+//   healthtwin admin study create|add-patient|add-researcher|list ...   (see cli/research_commands.h)
+//   healthtwin research patients|vitals|twin --study S ...   (de-identified; see cli/research_commands.h)
 //   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
 //                                      (the database directly; see clinician_api/cli/key_commands.h)
 //   healthtwin admin issue-token --subject S --role R --scopes "..." [--ttl 15m] --issuer-key PEM
@@ -61,6 +63,7 @@
 #include "clinician_api/cli/identity_commands.h"
 #include "clinician_api/cli/predict_command.h"
 #include "clinician_api/cli/key_commands.h"
+#include "clinician_api/cli/research_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "clinician_api/cli/token_commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -333,6 +336,9 @@ int main(int argc, char** argv) {
   healthtwin::cli::IdentityCommands identity_commands(
       app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail},
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
+  healthtwin::cli::ResearchCommands research_commands(
+      app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail},
+      {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
   healthtwin::cli::AuditCommands audit_commands(app);
   healthtwin::cli::PredictCommand predict_command(
       *twin.twin_command(),
@@ -362,6 +368,7 @@ int main(int argc, char** argv) {
   if (break_glass_commands.parsed()) return break_glass_commands.Run(std::cout, std::cerr);
   if (identity_commands.parsed()) return identity_commands.Run(std::cout, std::cerr);
   if (predict_command.parsed()) return predict_command.Run(std::cout);
+  if (research_commands.parsed()) return research_commands.Run(std::cout, std::cerr);
 
   if (twin_show->parsed()) {
     clin::GetTwinRequest req;

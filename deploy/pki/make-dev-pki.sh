@@ -136,13 +136,13 @@ if ((!foreign)); then
 fi
 
 # The keyring of identifying data at rest (services/common/crypto/README.md): KEK version 1,
-# marked active, and the MRN blind-index key; 256-bit keys as 64 hex digits, mode 0600, in a
-# directory mode 0700. Existing keys are never replaced (they would orphan encrypted data).
+# marked active, the MRN blind-index key and the research pseudonym key; 256-bit keys as 64 hex
+# digits, mode 0600, in a directory mode 0700. Existing keys are never replaced (they would orphan encrypted data).
 if ((!foreign)); then
   keyring="${outdir}/keyring"
   (umask 077 && mkdir -p "${keyring}") || die "cannot create the keyring directory '${keyring}'"
   chmod 0700 "${keyring}"
-  for key in kek-1.key blind-index.key; do
+  for key in kek-1.key blind-index.key pseudonym.key; do
     if [[ ! -s "${keyring}/${key}" ]]; then
       (umask 077 && openssl rand -hex 32 >"${keyring}/${key}.tmp") ||
         die "generating the keyring key '${keyring}/${key}' failed"

@@ -50,6 +50,15 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
                                                   v1::Patient* resp) override;
   grpc::ServerUnaryReactor* BindDevice(grpc::CallbackServerContext* ctx, const v1::BindDeviceRequest* req,
                                        v1::Device* resp) override;
+  // Research studies (registry_studies.cc; migration 0021).
+  grpc::ServerUnaryReactor* CreateStudy(grpc::CallbackServerContext* ctx, const v1::CreateStudyRequest* req,
+                                        v1::Study* resp) override;
+  grpc::ServerUnaryReactor* AddStudyPatient(grpc::CallbackServerContext* ctx, const v1::AddStudyPatientRequest* req,
+                                            v1::Study* resp) override;
+  grpc::ServerUnaryReactor* AddStudyResearcher(grpc::CallbackServerContext* ctx,
+                                               const v1::AddStudyResearcherRequest* req, v1::Study* resp) override;
+  grpc::ServerUnaryReactor* ListStudies(grpc::CallbackServerContext* ctx, const v1::ListStudiesRequest* req,
+                                        v1::ListStudiesResponse* resp) override;
   grpc::ServerUnaryReactor* UnbindDevice(grpc::CallbackServerContext* ctx, const v1::UnbindDeviceRequest* req,
                                          v1::Device* resp) override;
   grpc::ServerUnaryReactor* GetDevice(grpc::CallbackServerContext* ctx, const v1::GetDeviceRequest* req,

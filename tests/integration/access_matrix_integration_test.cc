@@ -4,6 +4,10 @@
 // once through the real service, with an allowed and a denied caller and the audit row
 // checked").
 //
+// Each decision is also a row of the matrix table the binary prints at its end
+// (access_matrix_table.h), which docs/security.md shows; access_matrix_edges_test.cc adds the
+// callers refused before a role is looked at (handshake and bearer-token refusals).
+//
 // Callers (deploy/pki/make-dev-pki.sh): dr-alice (clinician) and nurse-nora (nurse) are on the
 // care team of pat-a; dr-bob (clinician) cares for pat-b only; nurse-ned (nurse) cares for
 // nobody; researcher-rita (researcher), cli-admin (admin) and bridge-001 (bridge) are not
@@ -14,11 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "services/common/time_util.h"
+#include "tests/integration/access_matrix_table.h"
 #include "tests/integration/test_env.h"
 
 namespace healthtwin::testing {
@@ -42,6 +48,26 @@ struct Expectation {
   Code code;
   Audit audit;
 };
+
+// A call as a given caller, and the service that answers it (for the matrix table).
+struct Call {
+  std::string service;
+  std::function<grpc::Status(const std::string&)> run;
+};
+
+// The matrix row of one checked decision. `label` is the RPC, then what sets the case apart
+// ("GetVitals of pat-e under an expired grant").
+MatrixRow Row(const std::string& service, const std::string& label, const Expectation& e, Code got) {
+  const size_t space = label.find(' ');
+  const std::string rpc = label.substr(0, space);
+  const std::string context = space == std::string::npos ? "" : label.substr(space + 1);
+  const std::string audit = e.audit.action.empty()
+                                ? "none (no patient data)"
+                                : absl::StrCat(e.audit.action, " · ", e.audit.patient.empty() ? "-" : e.audit.patient,
+                                               " · ", e.audit.outcome);
+  return {service, rpc, context.empty() ? e.caller : absl::StrCat(e.caller, " (", context, ")"),
+          absl::StatusCodeToString(static_cast<absl::StatusCode>(got)), audit};
+}
 
 class AccessMatrixTest : public ::testing::Test {
  protected:
@@ -76,14 +102,14 @@ class AccessMatrixTest : public ::testing::Test {
 
   // Runs `call` as each expectation's caller and checks the status code and the one audit row
   // the call added (the row expected, and nothing else written for that caller).
-  void Check(const std::string& rpc, const std::function<grpc::Status(const std::string&)>& call,
-             const std::vector<Expectation>& expectations) {
+  void Check(const std::string& rpc, const Call& call, const std::vector<Expectation>& expectations) {
     for (const Expectation& e : expectations) {
       SCOPED_TRACE(rpc + " as " + e.caller);
       const int64_t before = AllAuditRowsOf(e.caller);
       const int64_t matching_before = e.audit.action.empty() ? 0 : AuditRows(e.caller, e.audit);
-      const grpc::Status s = call(e.caller);
+      const grpc::Status s = call.run(e.caller);
       EXPECT_EQ(s.error_code(), e.code) << s.error_message();
+      RecordMatrixRow(Row(call.service, rpc, e, s.error_code()));
       if (e.audit.action.empty()) {
         EXPECT_EQ(AllAuditRowsOf(e.caller), before) << "no audit row expected";
         continue;
@@ -104,27 +130,30 @@ class AccessMatrixTest : public ::testing::Test {
   }
 
   template <typename Req, typename Resp>
-  std::function<grpc::Status(const std::string&)> ClinicianCall(
-      grpc::Status (clinician_v1::ClinicianService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req req) {
-    return [this, method, req](const std::string& caller) {
-      auto stub =
-          clinician_v1::ClinicianService::NewStub(Slice::Channel(slice_->clinician_address(), caller, "clinician_api"));
-      return Unary(*stub, method, req);
-    };
+  Call ClinicianCall(grpc::Status (clinician_v1::ClinicianService::Stub::*method)(grpc::ClientContext*, const Req&,
+                                                                                  Resp*),
+                     Req req) {
+    return {"ClinicianService", [this, method, req](const std::string& caller) {
+              auto stub = clinician_v1::ClinicianService::NewStub(
+                  Slice::Channel(slice_->clinician_address(), caller, "clinician_api"));
+              return Unary(*stub, method, req);
+            }};
   }
 
   template <typename Req, typename Resp>
-  std::function<grpc::Status(const std::string&)> RegistryCall(
-      grpc::Status (registry_v1::RegistryService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req req) {
-    return [this, method, req](const std::string& caller) {
-      auto stub = registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), caller, "ingest"));
-      return Unary(*stub, method, req);
-    };
+  Call RegistryCall(grpc::Status (registry_v1::RegistryService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    Req req) {
+    return {"RegistryService", [this, method, req](const std::string& caller) {
+              auto stub =
+                  registry_v1::RegistryService::NewStub(Slice::Channel(slice_->data_address(), caller, "ingest"));
+              return Unary(*stub, method, req);
+            }};
   }
 
   // The common shape of a patient-scoped clinician RPC: the care team may (with `allowed`,
   // which is OK unless the upstream has nothing to return), a clinician or nurse outside it may
-  // not, nor may anyone of another role; every one of them leaves one row naming the patient.
+  // not, nor may anyone of another role (a researcher, the admin, a bridge, a service); every
+  // one of them leaves one row naming the patient.
   std::vector<Expectation> PatientScoped(const std::string& action, Code allowed = Code::OK) {
     return {
         {"dr-alice", allowed, {action, "pat-a", "allowed"}},
@@ -133,7 +162,26 @@ class AccessMatrixTest : public ::testing::Test {
         {"nurse-ned", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
         {"researcher-rita", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
         {"cli-admin", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
+        {"bridge-001", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
+        {"alerts", Code::PERMISSION_DENIED, {action, "pat-a", "denied"}},
     };
+  }
+
+  // The registry's shape: every caller but the admin refused, each refusal recorded ...
+  static std::vector<Expectation> Others(const std::string& action, const std::string& patient,
+                                         const std::vector<std::string>& callers = {
+                                             "dr-alice", "nurse-nora", "researcher-rita", "bridge-001", "alerts"}) {
+    std::vector<Expectation> v;
+    for (const std::string& caller : callers)
+      v.push_back({caller, Code::PERMISSION_DENIED, {action, patient, "denied"}});
+    return v;
+  }
+  // ... and then the admin's call (`code`: OK unless validation follows the role check).
+  static std::vector<Expectation> AdminAfterOthers(const std::string& action, const std::string& patient,
+                                                   Code code = Code::OK) {
+    std::vector<Expectation> v = Others(action, patient);
+    v.push_back({"cli-admin", code, {action, patient, "allowed"}});
+    return v;
   }
 
   std::unique_ptr<Slice> slice_;
@@ -200,6 +248,10 @@ TEST_F(AccessMatrixTest, GetTwinWithoutASnapshotIsNotFoundForTheCareTeamAndDenie
   req.set_patient_id("pat-a");
   Check("GetTwin", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetTwin, req),
         PatientScoped("twin.read", Code::NOT_FOUND));
+  twin::v1::PredictRequest predict;
+  predict.set_patient_id("pat-a");
+  Check("Predict", ClinicianCall(&clinician_v1::ClinicianService::Stub::Predict, predict),
+        PatientScoped("twin.predict", Code::NOT_FOUND));
 }
 
 TEST_F(AccessMatrixTest, AlertsOfAPatient) {
@@ -355,12 +407,11 @@ TEST_F(AccessMatrixTest, SubscribeAlerts) {
     }
     return reader->Finish();
   };
-  Check(
-      "SubscribeAlerts to pat-a", [&](const std::string& c) { return subscribe(c, {"pat-a"}); },
-      PatientScoped("alerts.subscribe"));
+  Check("SubscribeAlerts to pat-a", {"ClinicianService", [&](const std::string& c) { return subscribe(c, {"pat-a"}); }},
+        PatientScoped("alerts.subscribe"));
   // "All mine" is recorded against each patient on the care team (an empty care team may
   // subscribe too, and is followed: AnOpenSubscriptionFollowsCareTeamChanges in the slice test).
-  Check("SubscribeAlerts to all mine", [&](const std::string& c) { return subscribe(c, {}); },
+  Check("SubscribeAlerts to all mine", {"ClinicianService", [&](const std::string& c) { return subscribe(c, {}); }},
         {
             {"dr-alice", Code::OK, {"alerts.subscribe", "pat-a", "allowed"}},
             {"nurse-nora", Code::OK, {"alerts.subscribe", "pat-a", "allowed"}},
@@ -374,10 +425,11 @@ TEST_F(AccessMatrixTest, TwinHistoryIsForClinicianApiOnly) {
   twin::v1::GetTwinHistoryRequest req;
   req.set_patient_id("pat-a");
   Check("GetTwinHistory",
-        [&](const std::string& caller) {
-          auto stub = twin::v1::TwinService::NewStub(Slice::Channel(slice_->data_address(), caller, "ingest"));
-          return Unary(*stub, &twin::v1::TwinService::Stub::GetTwinHistory, req);
-        },
+        {"TwinService",
+         [&](const std::string& caller) {
+           auto stub = twin::v1::TwinService::NewStub(Slice::Channel(slice_->data_address(), caller, "ingest"));
+           return Unary(*stub, &twin::v1::TwinService::Stub::GetTwinHistory, req);
+         }},
         {
             {"clinician_api", Code::OK, {"twin.history", "pat-a", "allowed"}},
             {"dr-alice", Code::PERMISSION_DENIED, {"twin.history", "pat-a", "denied"}},
@@ -391,37 +443,25 @@ TEST_F(AccessMatrixTest, TwinHistoryIsForClinicianApiOnly) {
 // The registry is the administrator's: every read and write by anyone else is refused and
 // recorded; the admin's calls are recorded too.
 TEST_F(AccessMatrixTest, RegistryIsForTheAdministratorOnly) {
-  const auto others = [](const std::string& action, const std::string& patient) {
-    std::vector<Expectation> v;
-    for (const char* caller : {"dr-alice", "nurse-nora", "researcher-rita", "bridge-001"}) {
-      v.push_back({caller, Code::PERMISSION_DENIED, {action, patient, "denied"}});
-    }
-    return v;
-  };
-  const auto admin_then_others = [&](const std::string& action, const std::string& patient, Code code = Code::OK) {
-    std::vector<Expectation> v = others(action, patient);
-    v.push_back({"cli-admin", code, {action, patient, "allowed"}});
-    return v;
-  };
   registry_v1::GetPatientRequest get_patient;
   get_patient.set_patient_id("pat-a");
   Check("GetPatient", RegistryCall(&registry_v1::RegistryService::Stub::GetPatient, get_patient),
-        admin_then_others("registry.get_patient", "pat-a"));
+        AdminAfterOthers("registry.get_patient", "pat-a"));
   Check("ListPatients",
         RegistryCall(&registry_v1::RegistryService::Stub::ListPatients, registry_v1::ListPatientsRequest{}),
-        admin_then_others("registry.list_patients", ""));
+        AdminAfterOthers("registry.list_patients", ""));
   registry_v1::GetDeviceRequest get_device;
   get_device.set_device_id("AA:BB:CC:00:00:0A");
   Check("GetDevice", RegistryCall(&registry_v1::RegistryService::Stub::GetDevice, get_device),
-        admin_then_others("registry.get_device", "pat-a"));
+        AdminAfterOthers("registry.get_device", "pat-a"));
   registry_v1::ListDevicesRequest list_devices;
   list_devices.set_patient_id("pat-a");
   Check("ListDevices", RegistryCall(&registry_v1::RegistryService::Stub::ListDevices, list_devices),
-        admin_then_others("registry.list_devices", "pat-a"));
+        AdminAfterOthers("registry.list_devices", "pat-a"));
   registry_v1::UnbindDeviceRequest unbind;
   unbind.set_device_id("AA:BB:CC:00:00:0A");
   Check("UnbindDevice", RegistryCall(&registry_v1::RegistryService::Stub::UnbindDevice, unbind),
-        admin_then_others("registry.unbind_device", "pat-a"));
+        AdminAfterOthers("registry.unbind_device", "pat-a"));
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM devices WHERE device_id = 'AA:BB:CC:00:00:0A' AND patient_id IS NULL"),
             1)
       << "the admin's unbind, and only it, took effect";
@@ -431,14 +471,77 @@ TEST_F(AccessMatrixTest, RegistryIsForTheAdministratorOnly) {
   update.mutable_identity()->set_phone("+1 555 0100");
   update.add_fields("phone");
   Check("UpdatePatientIdentity", RegistryCall(&registry_v1::RegistryService::Stub::UpdatePatientIdentity, update),
-        admin_then_others("registry.identity.update", "pat-a", Code::INVALID_ARGUMENT));
+        AdminAfterOthers("registry.identity.update", "pat-a", Code::INVALID_ARGUMENT));
+}
+
+// The rest of the registry: administration (the admin's only; feeds are also covered by
+// feeds_admin_integration_test) and CheckForwarding (the bridge's only). Every refusal is
+// recorded; the bridge's allowed CheckForwarding is not (it is asked once per cache period).
+TEST_F(AccessMatrixTest, RegistryAdministrationAndForwarding) {
+  registry_v1::CreatePatientRequest create;
+  create.mutable_patient()->set_patient_id("pat-n");
+  Check("CreatePatient", RegistryCall(&registry_v1::RegistryService::Stub::CreatePatient, create),
+        AdminAfterOthers("registry.create_patient", "pat-n"));
+  registry_v1::FindPatientByMrnRequest find;
+  find.set_mrn("MRN-0001");
+  Check("FindPatientByMrn", RegistryCall(&registry_v1::RegistryService::Stub::FindPatientByMrn, find),
+        Others("registry.find_patient_by_mrn", ""));
+  registry_v1::BindDeviceRequest bind;
+  bind.mutable_device()->set_device_id("AA:BB:CC:00:00:0B");
+  bind.mutable_device()->set_kind(registry_v1::DEVICE_KIND_HEART_RATE_STRAP);
+  bind.set_patient_id("pat-b");
+  bind.add_gateway_ids("bridge-001");
+  Check("BindDevice", RegistryCall(&registry_v1::RegistryService::Stub::BindDevice, bind),
+        AdminAfterOthers("registry.bind_device", "pat-b"));
+  registry_v1::AddCareTeamMemberRequest add;
+  add.set_patient_id("pat-b");
+  add.set_member("nurse-ned");
+  Check("AddCareTeamMember", RegistryCall(&registry_v1::RegistryService::Stub::AddCareTeamMember, add),
+        AdminAfterOthers("registry.add_care_team_member", "pat-b"));
+  registry_v1::RemoveCareTeamMemberRequest remove;
+  remove.set_patient_id("pat-b");
+  remove.set_member("nurse-ned");
+  Check("RemoveCareTeamMember", RegistryCall(&registry_v1::RegistryService::Stub::RemoveCareTeamMember, remove),
+        AdminAfterOthers("registry.remove_care_team_member", "pat-b"));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM care_team WHERE member = 'nurse-ned'"), 0);
+  registry_v1::ReleaseQuarantineRequest release;
+  release.set_device_id("AA:BB:CC:00:00:0A");
+  Check("ReleaseQuarantine", RegistryCall(&registry_v1::RegistryService::Stub::ReleaseQuarantine, release),
+        AdminAfterOthers("registry.release_quarantine", ""));
+  registry_v1::CheckForwardingRequest forwarding;
+  forwarding.set_device_id("AA:BB:CC:00:00:0A");
+  std::vector<Expectation> forwarders =
+      Others("registry.check_forwarding", "", {"dr-alice", "researcher-rita", "cli-admin", "alerts"});
+  forwarders.push_back({"bridge-001", Code::OK, {}});
+  Check("CheckForwarding", RegistryCall(&registry_v1::RegistryService::Stub::CheckForwarding, forwarding), forwarders);
+  Check("ListFeeds", RegistryCall(&registry_v1::RegistryService::Stub::ListFeeds, registry_v1::ListFeedsRequest{}),
+        AdminAfterOthers("registry.list_feeds", ""));
+  registry_v1::GetFeedStatusRequest status;
+  Check("GetFeedStatus", RegistryCall(&registry_v1::RegistryService::Stub::GetFeedStatus, status),
+        Others("registry.get_feed_status", ""));
+  registry_v1::AddFeedRequest add_feed;
+  add_feed.mutable_feed()->set_name("matrix");
+  Check("AddFeed", RegistryCall(&registry_v1::RegistryService::Stub::AddFeed, add_feed),
+        Others("registry.add_feed", ""));
+  registry_v1::PauseFeedRequest pause;
+  pause.set_name("matrix");
+  Check("PauseFeed", RegistryCall(&registry_v1::RegistryService::Stub::PauseFeed, pause),
+        Others("registry.pause_feed", ""));
+  registry_v1::ResumeFeedRequest resume;
+  resume.set_name("matrix");
+  Check("ResumeFeed", RegistryCall(&registry_v1::RegistryService::Stub::ResumeFeed, resume),
+        Others("registry.resume_feed", ""));
+  registry_v1::ReplayFeedRequest replay;
+  replay.set_name("matrix");
+  Check("ReplayFeed", RegistryCall(&registry_v1::RegistryService::Stub::ReplayFeed, replay),
+        Others("registry.replay_feed", ""));
 }
 
 // Decrypted identities leave the registry only for clinician_api, which has checked the person.
 TEST_F(AccessMatrixTest, RegistryIdentityReadIsForClinicianApiOnly) {
   registry_v1::GetPatientIdentityRequest req;
   req.set_patient_id("pat-a");
-  Check("GetPatientIdentity (registry)", RegistryCall(&registry_v1::RegistryService::Stub::GetPatientIdentity, req),
+  Check("GetPatientIdentity", RegistryCall(&registry_v1::RegistryService::Stub::GetPatientIdentity, req),
         {
             {"dr-alice", Code::PERMISSION_DENIED, {"registry.identity.read", "pat-a", "denied"}},
             {"cli-admin", Code::PERMISSION_DENIED, {"registry.identity.read", "pat-a", "denied"}},

@@ -54,6 +54,9 @@ common::ServiceConfig HostConfig(std::string_view service, std::string_view cert
   cfg.service_name = std::string(service);
   cfg.listen_address = "127.0.0.1:0";
   cfg.tls = SliceEnvironment::Tls(cert);
+  // The CA's CRL, as deploy/config/*.toml configure it: a certificate revoked in the slice's PKI
+  // (deploy/pki/revoke.sh) before a slice starts is refused at that slice's handshake.
+  cfg.tls.crl_path = (fs::path(SliceEnvironment::PkiDir()) / "crl.pem").string();
   cfg.db_conninfo = conninfo;
   // Tests end their streams before teardown; anything left over is cancelled quickly.
   cfg.drain_timeout_s = 2;
@@ -100,8 +103,10 @@ void SliceEnvironment::TearDown() {
 
 PgCluster* SliceEnvironment::cluster() { return g_cluster; }
 
+std::string SliceEnvironment::PkiDir() { return g_pki_dir != nullptr ? g_pki_dir->string() : "/nonexistent"; }
+
 common::TlsFiles SliceEnvironment::Tls(std::string_view identity) {
-  const fs::path dir = g_pki_dir != nullptr ? *g_pki_dir : fs::path("/nonexistent");
+  const fs::path dir = PkiDir();
   const std::string name(identity);
   return common::TlsFiles{(dir / "ca.pem").string(), (dir / (name + ".pem")).string(),
                           (dir / (name + ".key")).string()};
@@ -152,6 +157,7 @@ struct Slice::Parts {
   std::unique_ptr<common::Executor> clinician_executor;
   std::unique_ptr<common::Access> access;
   std::unique_ptr<clinician::BreakGlass> break_glass;
+  std::unique_ptr<clinician::Research> research;  // over the data host's keyring (its pseudonym.key)
   std::unique_ptr<clinician::ClinicianServiceImpl> clinician_service;
   std::unique_ptr<common::ServiceHost> clinician_host;
 
@@ -278,6 +284,8 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   // Break-glass with the production defaults (60 min, at most 120), as main.cc wires it.
   p.break_glass = std::make_unique<clinician::BreakGlass>(*p.clinician_pool, *p.access, clinician::BreakGlassLimits{});
   p.clinician_service->EnableBreakGlass(*p.break_glass);
+  p.research = std::make_unique<clinician::Research>(*p.clinician_pool, *p.keyring);
+  p.clinician_service->EnableResearch(*p.research);
   auto clinician_host = common::ServiceHost::Start(HostConfig("clinician_api", "clinician_api", clinician_db),
                                                    {p.clinician_service.get()});
   if (!clinician_host.ok()) return clinician_host.status();

@@ -44,6 +44,9 @@ class SliceEnvironment : public ::testing::Environment {
   static PgCluster* cluster();
   // TLS files of one identity made by make-dev-pki.sh: "ingest", "bridge-001", "dr-alice", ...
   static common::TlsFiles Tls(std::string_view identity);
+  // The directory of that PKI (ca.pem, ca.key, crl.pem, ...). Every slice host loads its
+  // crl.pem at start, as the deployed services do.
+  static std::string PkiDir();
 };
 
 class Slice {

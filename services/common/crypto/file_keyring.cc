@@ -132,12 +132,18 @@ absl::StatusOr<std::unique_ptr<FileKeyring>> FileKeyring::Create(const std::stri
   absl::StatusOr<std::string> index_key = ReadKeyFile(fs::path(dir) / "blind-index.key");
   if (!index_key.ok()) return index_key.status();
   ring->blind_index_key_ = *std::move(index_key);
+  if (const fs::path pseudonym = fs::path(dir) / "pseudonym.key"; fs::exists(pseudonym, ec)) {
+    absl::StatusOr<std::string> key = ReadKeyFile(pseudonym);
+    if (!key.ok()) return key.status();
+    ring->pseudonym_key_ = *std::move(key);
+  }
   return ring;
 }
 
 FileKeyring::~FileKeyring() {
   for (auto& [version, key] : keks_) OPENSSL_cleanse(key.data(), key.size());
   OPENSSL_cleanse(blind_index_key_.data(), blind_index_key_.size());
+  OPENSSL_cleanse(pseudonym_key_.data(), pseudonym_key_.size());
 }
 
 std::string FileKeyring::KekVersions() const {
@@ -181,15 +187,31 @@ absl::StatusOr<std::string> FileKeyring::UnwrapKey(uint32_t kek_version, std::st
   return dek;
 }
 
-absl::StatusOr<std::string> FileKeyring::BlindIndexMac(std::string_view message) const {
+namespace {
+
+absl::StatusOr<std::string> HmacSha256(std::string_view key, std::string_view message) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t mac_len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, blind_index_key_.data(), blind_index_key_.size(),
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
                 reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, sizeof mac,
                 &mac_len) == nullptr) {
     return absl::InternalError("HMAC-SHA-256 failed");
   }
   return std::string(reinterpret_cast<const char*>(mac), mac_len);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FileKeyring::BlindIndexMac(std::string_view message) const {
+  return HmacSha256(blind_index_key_, message);
+}
+
+absl::StatusOr<std::string> FileKeyring::PseudonymMac(std::string_view message) const {
+  if (pseudonym_key_.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("keyring '", dir_, "' has no pseudonym.key (the research pseudonym key)"));
+  }
+  return HmacSha256(pseudonym_key_, message);
 }
 
 }  // namespace healthtwin::common::crypto

@@ -4,6 +4,8 @@
 //     active-kek           the KEK version new DEKs are wrapped under, as a decimal number
 //     kek-<N>.key          KEK version N (N >= 1): 64 hex digits (256 bits), mode 0600
 //     blind-index.key      the HMAC-SHA-256 key of the MRN blind index: 64 hex digits, mode 0600
+//     pseudonym.key        optional: the HMAC-SHA-256 key of research pseudonyms and date shifts
+//                          (clinician_api/deid.h): 64 hex digits, mode 0600
 //
 // The active version is the explicit `active-kek` marker, never "the highest number present":
 // an operator can stage kek-3.key before switching to it, and a stray file cannot silently
@@ -43,6 +45,8 @@ class FileKeyring final : public KeyProvider {
   absl::StatusOr<std::string> UnwrapKey(uint32_t kek_version, std::string_view wrapped,
                                         std::string_view context) const override;
   absl::StatusOr<std::string> BlindIndexMac(std::string_view message) const override;
+  // FAILED_PRECONDITION naming the file when the keyring has no pseudonym.key.
+  absl::StatusOr<std::string> PseudonymMac(std::string_view message) const override;
 
   // The KEK versions present, ascending ("1, 2").
   std::string KekVersions() const;
@@ -55,6 +59,7 @@ class FileKeyring final : public KeyProvider {
   uint32_t active_kek_version_ = 0;
   std::map<uint32_t, std::string> keks_;
   std::string blind_index_key_;
+  std::string pseudonym_key_;  // empty: no pseudonym.key
 };
 
 }  // namespace healthtwin::common::crypto

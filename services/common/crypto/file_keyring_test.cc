@@ -95,5 +95,20 @@ TEST(FileKeyringTest, WrapsUnderOneVersionAndRefusesAnotherVersionOrContext) {
   EXPECT_EQ((*keys)->UnwrapKey(1, *wrapped, "patient b").status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(FileKeyringTest, ThePseudonymKeyIsItsOwnAndOptional) {
+  testing::TestKeyringDir ring;
+  auto keys = FileKeyring::Create(ring.dir());
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  auto pseudonym = (*keys)->PseudonymMac("m");
+  ASSERT_TRUE(pseudonym.ok()) << pseudonym.status();
+  EXPECT_EQ(pseudonym->size(), 32u);
+  EXPECT_NE(*pseudonym, (*keys)->BlindIndexMac("m").value_or(""));  // a different key
+  std::filesystem::remove(ring.path("pseudonym.key"));
+  auto without = FileKeyring::Create(ring.dir());
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ((*without)->PseudonymMac("m").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT((*without)->PseudonymMac("m").status().message(), HasSubstr("no pseudonym.key"));
+}
+
 }  // namespace
 }  // namespace healthtwin::common::crypto

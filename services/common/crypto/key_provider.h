@@ -37,6 +37,14 @@ class KeyProvider {
 
   // HMAC-SHA-256 of `message` under the blind-index key (32 bytes).
   virtual absl::StatusOr<std::string> BlindIndexMac(std::string_view message) const = 0;
+
+  // HMAC-SHA-256 of `message` under the research pseudonym key (32 bytes), a key of its own,
+  // never the blind-index key (clinician_api/deid.h). FAILED_PRECONDITION when the provider
+  // has none.
+  virtual absl::StatusOr<std::string> PseudonymMac(std::string_view message) const {
+    (void)message;
+    return absl::FailedPreconditionError("this key provider holds no research pseudonym key");
+  }
 };
 
 }  // namespace healthtwin::common::crypto

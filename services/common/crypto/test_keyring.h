@@ -16,13 +16,14 @@ namespace healthtwin::common::crypto::testing {
 
 class TestKeyringDir {
  public:
-  // KEK versions 1..`keks` and a blind-index key; `active` is written to active-kek.
+  // KEK versions 1..`keks`, a blind-index key and a pseudonym key; `active` is written to active-kek.
   explicit TestKeyringDir(int keks = 2, int active = 1) {
     std::string pattern = (std::filesystem::temp_directory_path() / "ht-keyring-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
     dir_ = pattern;
     for (int v = 1; v <= keks; ++v) WriteKey("kek-" + std::to_string(v) + ".key", RandomHex());
     WriteKey("blind-index.key", RandomHex());
+    WriteKey("pseudonym.key", RandomHex());
     WriteFile("active-kek", std::to_string(active) + "\n", 0600);
   }
   ~TestKeyringDir() { std::filesystem::remove_all(dir_); }

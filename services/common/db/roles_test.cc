@@ -90,6 +90,10 @@ const Matrix& TableMatrix() {
       // Break-glass grants (0019): clinician_api and simulation also UPDATE columns (column
       // grants: the end and review columns, so not in this table-level row).
       {"break_glass_grants", {{"simulation", "SELECT"}, {"clinician_api", "SELECT,INSERT"}}},
+      // 0021: the registry (in ingest) runs studies; clinician_api checks researchers on them.
+      {"research_studies", {{"ingest", "SELECT,INSERT"}, {"clinician_api", "SELECT"}}},
+      {"research_study_researchers", {{"ingest", "SELECT,INSERT"}, {"clinician_api", "SELECT"}}},
+      {"research_study_patients", {{"ingest", "SELECT,INSERT"}, {"clinician_api", "SELECT"}}},
   };
   return *kMatrix;
 }
