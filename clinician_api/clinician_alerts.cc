@@ -68,18 +68,24 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetAlert(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ClinicianServiceImpl::ShelveAlert(grpc::CallbackServerContext* ctx,
                                                             const v1::ShelveAlertRequest* req, alerts_v1::Alert* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto caller = IdentifyForAlert(*ctx, "ShelveAlert", "alert.shelve", req->alert_id());
+    auto caller = Authenticate(*ctx, "ShelveAlert");
     if (!caller.ok()) return caller.status();
-    if (req->reason().empty()) return absl::InvalidArgumentError("reason: required");
-    if (!req->has_duration()) return absl::InvalidArgumentError("duration: required");
-    // The maximum is the alerts service's (its lifecycle configuration); it names `duration`.
-    alerts_v1::ShelveRequest upstream;
-    upstream.set_alert_id(req->alert_id());
-    upstream.set_recipient(caller->identity.common_name);
-    *upstream.mutable_duration() = req->duration();
-    upstream.set_reason(req->reason());
-    return CallUpstream(*caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::Shelve, upstream, resp);
+    return ShelveAlertAs(*caller, *req, resp);
   });
+}
+
+absl::Status ClinicianServiceImpl::ShelveAlertAs(const Caller& caller, const v1::ShelveAlertRequest& req,
+                                                 alerts_v1::Alert* resp) {
+  if (auto s = AuthorizeForAlert(caller, "ShelveAlert", "alert.shelve", req.alert_id()); !s.ok()) return s;
+  if (req.reason().empty()) return absl::InvalidArgumentError("reason: required");
+  if (!req.has_duration()) return absl::InvalidArgumentError("duration: required");
+  // The maximum is the alerts service's (its lifecycle configuration); it names `duration`.
+  alerts_v1::ShelveRequest upstream;
+  upstream.set_alert_id(req.alert_id());
+  upstream.set_recipient(caller.identity.common_name);
+  *upstream.mutable_duration() = req.duration();
+  upstream.set_reason(req.reason());
+  return CallUpstream(caller, up_.alerts.get(), &alerts_v1::AlertService::Stub::Shelve, upstream, resp);
 }
 
 grpc::ServerUnaryReactor* ClinicianServiceImpl::GetPatientAlertSettings(

@@ -94,6 +94,7 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"AcknowledgeAlert", {"clinician", "nurse"}},
       {"GetTwin", {"clinician", "nurse"}},
       {"Predict", {"clinician", "nurse"}},  // also the dashboard's twin overlay (dashboard_api.h)
+      {"RunWhatIf", {"clinician"}},         // the dashboard's what-if (simulation: clinicians only)
       {"ListAlerts", {"clinician", "nurse"}},
       {"GetAlert", {"clinician", "nurse"}},
       {"ShelveAlert", {"clinician", "nurse"}},

@@ -1,8 +1,8 @@
 // healthtwin.clinician.v1.ClinicianService: the gateway clinicians' apps and the CLI call.
 // It authenticates the person by client certificate, checks the care team, audits (refusals
 // included), and forwards to the owning service over mutual TLS (vitals to ingest, alerts to
-// alerts, twins to twin), naming the person in kOnBehalfOfHeader so the owning service audits
-// both the relay and the person.
+// alerts, twins to twin, the dashboard's what-ifs to simulation), naming the person in
+// kOnBehalfOfHeader so the owning service audits both the relay and the person.
 #pragma once
 
 #include <memory>
@@ -18,6 +18,7 @@
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
+#include "healthtwin/simulation/v1/simulation.grpc.pb.h"
 #include "healthtwin/twin/v1/twin.grpc.pb.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
 #include "services/common/access.h"
@@ -61,7 +62,14 @@ struct Upstreams {
   TwinRouter twin;
   // The registry (hosted by ingest) for decrypted identities; null: GetPatientIdentity is UNIMPLEMENTED.
   std::unique_ptr<healthtwin::registry::v1::RegistryService::Stub> registry;
+  // The simulation service, for the dashboard's what-if; null: StartWhatIfAs is UNIMPLEMENTED.
+  std::unique_ptr<healthtwin::simulation::v1::SimulationService::Stub> simulation;
 };
+
+// A what-if comparison relayed from the simulation service: progress events, then the result.
+template <typename Event>
+class UpstreamStream;
+using WhatIfStream = UpstreamStream<healthtwin::simulation::v1::WhatIfEvent>;
 
 class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService {
  public:
@@ -175,6 +183,15 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // The twin's predicted vitals with their intervals (policy "Predict"; audited as twin.predict).
   absl::Status PredictAs(const Caller& caller, const healthtwin::twin::v1::PredictRequest& req,
                          healthtwin::twin::v1::PredictResponse* resp);
+  // Shelves an alert of one of the caller's patients (policy "ShelveAlert"; audited as
+  // alert.shelve). The gRPC ShelveAlert and the dashboard both go through here.
+  absl::Status ShelveAlertAs(const Caller& caller, const v1::ShelveAlertRequest& req,
+                             healthtwin::alerts::v1::Alert* resp);
+  // Starts a what-if comparison on the patient's twin (policy "RunWhatIf", clinicians; care
+  // team or break-glass checked and audited as twin.whatif) on the simulation service, which
+  // validates the options and names the bad field (clinician_whatif.cc).
+  absl::StatusOr<std::unique_ptr<WhatIfStream>> StartWhatIfAs(const Caller& caller,
+                                                              const healthtwin::simulation::v1::WhatIfRequest& req);
 
  private:
   // The verified caller of a gRPC call, its bearer token (if any) admitted for `method` by

@@ -130,6 +130,8 @@ void DashboardApi::Register(httplib::Server& server) {
   server.Get(R"(/api/patients/([^/]+)/twin)", [this](const auto& req, auto& res) { Twin(req, res); });
   live_.Register(server);
   server.Post(R"(/api/alerts/([^/]+)/acknowledge)", [this](const auto& req, auto& res) { Acknowledge(req, res); });
+  server.Post(R"(/api/alerts/([^/]+)/shelve)", [this](const auto& req, auto& res) { Shelve(req, res); });
+  server.Post(R"(/api/patients/([^/]+)/whatif)", [this](const auto& req, auto& res) { WhatIf(req, res); });
 
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                    httplib::Response& res) {
@@ -304,19 +306,24 @@ void DashboardApi::Alerts(const httplib::Request& req, httplib::Response& res) {
   SendJson(res, 200, *j);
 }
 
-void DashboardApi::Acknowledge(const httplib::Request& req, httplib::Response& res) {
-  auto caller = HttpsListener::CallerOf(req);
-  if (!caller.ok()) return SendError(res, caller.status());
+absl::Status DashboardApi::CheckPost(const httplib::Request& req, const Caller& caller) const {
   // A form or script of another site cannot set this header, nor read the token.
   const std::string origin = req.get_header_value("Origin");
   if (!origin.empty() && origin != "https://" + req.get_header_value("Host")) {
-    return SendError(res, 403, "origin: cross-site request refused");
+    return absl::PermissionDeniedError("origin: cross-site request refused");
   }
   const std::string token = req.get_header_value("X-CSRF-Token");
-  const std::string want = CsrfToken(caller->identity.common_name);
+  const std::string want = CsrfToken(caller.identity.common_name);
   if (token.size() != want.size() || CRYPTO_memcmp(token.data(), want.data(), want.size()) != 0) {
-    return SendError(res, 403, "X-CSRF-Token: missing or wrong (GET /api/session gives it)");
+    return absl::PermissionDeniedError("X-CSRF-Token: missing or wrong (GET /api/session gives it)");
   }
+  return absl::OkStatus();
+}
+
+void DashboardApi::Acknowledge(const httplib::Request& req, httplib::Response& res) {
+  auto caller = HttpsListener::CallerOf(req);
+  if (!caller.ok()) return SendError(res, caller.status());
+  if (auto s = CheckPost(req, *caller); !s.ok()) return SendError(res, s);
   v1::AcknowledgeAlertRequest ar;
   ar.set_alert_id(req.matches[1]);
   if (!req.body.empty()) {

@@ -18,6 +18,14 @@
 //                                       PredictResponse (90 % intervals, hourly, default 24 h ahead
 //                                       of the twin's state) or null with predictionError}
 //   POST /api/alerts/{id}/acknowledge   X-CSRF-Token required (403 without); body {"note": "..."}
+//   POST /api/alerts/{id}/shelve        the same; body {"minutes": N, "reason": "..."} (ShelveAlertAs)
+//   POST /api/patients/{id}/whatif      the same; body a WhatIfRequest in protobuf's JSON mapping
+//                                       (options, days, target, ensembleSize, seed), validated by
+//                                       the simulation service (400 naming the field); StartWhatIfAs
+//                                       (403 off the care team, audited as twin.whatif). 200 streams
+//                                       NDJSON lines: {"progress": {fractionDone, stage}} ..., then
+//                                       {"result": WhatIfResult} or {"error": {status, message}}
+//                                       (dashboard_whatif.cc)
 //   GET  /api/events                    server-sent events (dashboard_live.h)
 //
 // The patient list's rows carry NEWS2 from the latest vitals (news2_summary.h, partial when it
@@ -42,7 +50,10 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "clinician_api/clinician_service.h"
@@ -61,8 +72,19 @@ class DashboardApi {
   // The CSRF token of the person named `common_name` (stable for this process).
   std::string CsrfToken(const std::string& common_name) const;
 
-  // Ends the open event streams: call before stopping the listener (DashboardLive::Stop).
-  void StopStreams() { live_.Stop(); }
+  // Ends the open event streams and what-if runs: call before stopping the listener
+  // (DashboardLive::Stop).
+  void StopStreams() {
+    live_.Stop();
+    CancelWhatIfs();
+  }
+
+  // The what-if streams in flight (dashboard_whatif.cc).
+  struct WhatIfRuns {
+    std::mutex mu;
+    std::set<WhatIfStream*> open;
+    bool stopping = false;
+  };
 
  private:
   void Patients(const httplib::Request& req, httplib::Response& res);
@@ -71,6 +93,11 @@ class DashboardApi {
   void Acknowledge(const httplib::Request& req, httplib::Response& res);
   void PatientPage(const httplib::Request& req, httplib::Response& res);
   void Twin(const httplib::Request& req, httplib::Response& res);  // dashboard_twin.cc
+  void WhatIf(const httplib::Request& req, httplib::Response& res);  // dashboard_whatif.cc
+  void Shelve(const httplib::Request& req, httplib::Response& res);  // dashboard_whatif.cc
+  void CancelWhatIfs();                                              // dashboard_whatif.cc
+  // OK when a state-changing request is same-origin and carries the caller's CSRF token.
+  absl::Status CheckPost(const httplib::Request& req, const Caller& caller) const;
   // {state: calibrated|uncalibrated|none|error, ...} for the patient list (dashboard_twin.cc).
   nlohmann::json TwinStatus(const Caller& caller, const std::string& patient_id);
 
@@ -78,6 +105,7 @@ class DashboardApi {
   const std::function<int64_t()> now_us_;
   std::array<unsigned char, 32> csrf_key_{};
   DashboardLive live_;
+  const std::shared_ptr<WhatIfRuns> whatif_runs_ = std::make_shared<WhatIfRuns>();
 };
 
 }  // namespace healthtwin::clinician

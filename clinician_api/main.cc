@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
   int break_glass_max_minutes = 120;
   int twin_shards = 1;
   std::string keyring_dir;  // research pseudonyms (clinician_api/research.h)
-  auto cfg =
-      common::ParseServiceConfigOrExit(argc, argv, "clinician_api", {"ingest", "alerts", "twin"}, [&](CLI::App& app) {
+  auto cfg = common::ParseServiceConfigOrExit(
+      argc, argv, "clinician_api", {"ingest", "alerts", "twin", "simulation"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
                        "serve the FHIR R4 read API over HTTPS (mutual TLS, same certificate) on this port of the "
                        "--listen host; 0 picks a free one; unset: no HTTPS listener")
@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   up.alerts = alerts::v1::AlertService::NewStub(channel("alerts", cfg.peers.at("alerts")));
   // ingest hosts the registry
   up.registry = registry::v1::RegistryService::NewStub(channel("ingest", cfg.peers.at("ingest")));
+  // the dashboard's what-if
+  up.simulation = simulation::v1::SimulationService::NewStub(channel("simulation", cfg.peers.at("simulation")));
   {
     auto addresses = clinician::TwinShardAddresses(cfg.peers.at("twin"), twin_shards);
     if (!addresses.ok()) exit_2(addresses.status());

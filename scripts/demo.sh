@@ -209,7 +209,7 @@ SIM=$ADDR
 # to its SMART v2 scopes. The dev PKI holds the issuer's key pair.
 TOKEN_ISSUER=https://healthtwin.demo/token-issuer
 start_service clinician_api clinician_api/healthtwin-clinician-api \
-  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --https-port 0 --dashboard-port 0 \
+  --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --simulation-addr "$SIM" --https-port 0 --dashboard-port 0 \
   --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api
 API=$ADDR
 # The FHIR R4 read API and the clinician dashboard on clinician_api's HTTPS ports (mutual TLS;

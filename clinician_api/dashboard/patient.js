@@ -7,6 +7,8 @@
 (function () {
   const patientId = decodeURIComponent(location.pathname.split('/')[2] || '');
   const ACKABLE = new Set(['ALERT_STATE_OPEN', 'ALERT_STATE_ESCALATED', 'ALERT_STATE_LATCHED']);
+  // Shelving (IEC 60601-1-8: a deliberate, timed silence with a reason) applies to a present alert.
+  const SHELVABLE = new Set(['ALERT_STATE_OPEN', 'ALERT_STATE_ACKNOWLEDGED', 'ALERT_STATE_ESCALATED']);
   const plots = {};
   // The vitals and twin last loaded, for the twin overlay and live appends.
   const loaded = { hr: null, bp: null, twin: null, range: null };
@@ -243,7 +245,9 @@
                    document.createElement('td'), document.createElement('td')];
     cells[0].append(ht.priorityBadge(a.priority));
     cells[1].className = 'state';
-    cells[1].textContent = stateText(a.state);
+    const shelved = a.shelvedUntil && Date.parse(a.shelvedUntil) > Date.now();
+    cells[1].textContent = stateText(a.state) +
+        (shelved ? ', shelved until ' + a.shelvedUntil.replace('T', ' ').replace(/\..*|Z$/, '') : '');
     cells[2].textContent = a.summary;
     cells[3].textContent = a.raisedAt ? a.raisedAt.replace('T', ' ').replace(/\..*|Z$/, '') : '';
     if (ACKABLE.has(a.state)) {
@@ -253,6 +257,20 @@
       b.setAttribute('aria-label', 'Acknowledge ' + ht.PRIORITIES[a.priority].text + ' alert: ' + a.summary);
       b.addEventListener('click', () => acknowledge(a, tr, b));
       cells[4].append(b);
+    }
+    if (SHELVABLE.has(a.state) && !shelved) {
+      const reason = document.createElement('input');
+      reason.type = 'text';
+      reason.className = 'shelve-reason';
+      reason.placeholder = 'reason';
+      reason.setAttribute('aria-label', 'Reason to shelve the alert: ' + a.summary);
+      const s = document.createElement('button');
+      s.type = 'button';
+      s.className = 'shelve';
+      s.textContent = 'Shelve 30 min';
+      s.setAttribute('aria-label', 'Shelve for 30 minutes ' + ht.PRIORITIES[a.priority].text + ' alert: ' + a.summary);
+      s.addEventListener('click', () => shelve(a, tr, s, reason));
+      cells[4].append(' ', reason, s);
     }
     tr.append(...cells);
     return tr;
@@ -271,6 +289,22 @@
     } catch (e) {
       button.disabled = false;
       ht.setStatus('Could not acknowledge: ' + e.message, true);
+    }
+  }
+
+  async function shelve(a, tr, button, reason) {
+    button.disabled = true;
+    try {
+      const updated = await ht.fetchJson('/api/alerts/' + encodeURIComponent(a.alertId) + '/shelve', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': ht.session.csrfToken },
+        body: JSON.stringify({ minutes: 30, reason: reason.value.trim() }),
+      });
+      tr.replaceWith(alertRow(updated));
+      ht.setStatus('Alert shelved for 30 minutes: ' + updated.summary);
+    } catch (e) {
+      button.disabled = false;
+      ht.setStatus('Could not shelve: ' + e.message, true);
     }
   }
 

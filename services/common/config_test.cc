@@ -270,10 +270,13 @@ TEST_F(ConfigTest, ShippedExampleConfigsParse) {
   auto ingest = Parse({"--config", std::string(HT_CONFIG_DIR) + "/ingest.toml"});
   ASSERT_TRUE(ingest.ok()) << ingest.status();
   EXPECT_EQ(ingest->listen_address, "127.0.0.1:7443");
-  auto api = Parse({"--config", std::string(HT_CONFIG_DIR) + "/clinician_api.toml"}, {"ingest", "alerts", "twin"});
+  auto api = Parse({"--config", std::string(HT_CONFIG_DIR) + "/clinician_api.toml"},
+                   {"ingest", "alerts", "twin", "simulation"});
   ASSERT_TRUE(api.ok()) << api.status();
   EXPECT_EQ(api->peers.at("twin"), "localhost:7445");
   EXPECT_EQ(api->peer_identities.at("twin"), "twin");
+  EXPECT_EQ(api->peers.at("simulation"), "localhost:7447");
+  EXPECT_EQ(api->peer_identities.at("simulation"), "simulation");
 }
 
 TEST_F(ConfigTest, ReadsBearerTokenSettingsForTheClinicianApi) {

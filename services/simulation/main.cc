@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
                                                           : simulation::MakeTreatmentCohortEngine(cohort_threads),
                                {.worker = worker, .lease_s = lease_s});
   simulation::SimulationServiceImpl service(pool, store, &runner, simulation::MakeTreatmentEngines(cohort_threads),
-                                            executor, compute, limits);
+                                            executor, compute, limits, cfg.access);
   return common::RunService(cfg, {&service},
                             {.on_first_healthy = [&] { runner.Start(); },
                              .on_drain = [&] {

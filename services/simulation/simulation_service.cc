@@ -14,10 +14,10 @@ namespace {
 using common::Role;
 
 // Cohorts are virtual patients: researchers run them, admins may oversee (cancel) them. A what-if
-// runs on a real patient's twin: clinicians only, on their care team. No service needs either
-// (ADR 0003: admins read patient data only through the clinicians' path).
+// runs on a real patient's twin: clinicians only, on their care team, directly or through
+// clinician_api (WhatIfPolicy). No other service needs either (ADR 0003: admins read patient
+// data only through the clinicians' path).
 constexpr std::initializer_list<Role> kCohortCallers = {Role::kResearcher, Role::kAdmin};
-constexpr std::initializer_list<Role> kWhatIfCallers = {Role::kClinician};
 constexpr std::size_t kMaxSpecBytes = 1 << 20;
 constexpr uint32_t kDefaultCsvRows = 5000;
 constexpr uint32_t kMaxCsvRows = 20000;
@@ -70,9 +70,15 @@ std::string CsvPage(const std::string& csv, uint32_t offset, uint32_t limit, uin
   return out;
 }
 
+const common::CallerPolicy::Rules& SimulationServiceImpl::WhatIfPolicy() {
+  static const common::CallerPolicy::Rules kRules = {{"RunWhatIf", {"clinician", "service:clinician_api"}}};
+  return kRules;
+}
+
 SimulationServiceImpl::SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner,
                                              SimulationEngines engines, common::Executor& executor,
-                                             common::Executor& compute, SimulationLimits limits)
+                                             common::Executor& compute, SimulationLimits limits,
+                                             const common::CallerPolicy::Rules& access)
     : pool_(pool),
       store_(store),
       runner_(runner),
@@ -81,6 +87,7 @@ SimulationServiceImpl::SimulationServiceImpl(common::PgPool& pool, JobStore& sto
       executor_(executor),
       compute_(compute),
       access_(pool),
+      whatif_policy_(common::PolicyOrExit("simulation", WhatIfPolicy(), access)),
       patients_(pool) {
   poller_ = std::thread([this] { PollWatches(); });
 }
@@ -239,66 +246,82 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
                                                                             const v1::WhatIfRequest* req) {
   auto* writer = new common::QueuedWriter<v1::WhatIfEvent>(16);
   // Copies: the call (ctx, req) may end before the task runs.
-  auto peer = common::RequireRole(*ctx, kWhatIfCallers);
-  auto identity = common::CallerOf(*ctx);  // for the audit record of a refusal
-  compute_.Submit([this, writer, peer, identity = identity.ok() ? std::optional(identity->identity) : std::nullopt,
-                   address = ctx->peer(), request = *req] {
-    absl::StatusOr<v1::WhatIfResult> result = [&]() -> absl::StatusOr<v1::WhatIfResult> {
-      if (!peer.ok()) {
-        if (identity) {
-          (void)access_.Audit(common::Caller{*identity, address, ""}, "simulation.whatif", request.patient_id(),
-                              "denied", std::string(peer.status().message()));
+  auto caller = common::CallerOf(*ctx);
+  compute_.Submit(
+      [this, writer, caller, request = *req] {
+        absl::StatusOr<v1::WhatIfResult> result = [&]() -> absl::StatusOr<v1::WhatIfResult> {
+          if (!caller.ok()) return caller.status();
+          if (auto s = whatif_policy_.Check("RunWhatIf", caller->identity); !s.ok()) {
+            (void)access_.Audit(*caller, "simulation.whatif", request.patient_id(), "denied", std::string(s.message()));
+            return s;
+          }
+          if (request.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
+          const bool relayed = caller->identity.role == Role::kService;
+          if (relayed) {
+            // A relay acts for a person, who is named: the run is theirs, the relay checked their care team.
+            if (caller->on_behalf_of.empty()) {
+              const std::string why = absl::StrCat(common::kOnBehalfOfHeader, ": required on a relayed what-if");
+              (void)access_.Audit(*caller, "simulation.whatif", request.patient_id(), "denied", why);
+              return absl::PermissionDeniedError(why);
+            }
+            if (!access_
+                     .Audit(*caller, "simulation.whatif", request.patient_id(), "allowed",
+                            "care team checked by " + caller->identity.common_name)
+                     .ok()) {
+              return absl::UnavailableError("access refused: the audit record could not be written");
+            }
+          } else if (auto allowed = access_.CheckAndAudit(*caller, "simulation.whatif", request.patient_id());
+                     !allowed.ok()) {
+            return allowed;
+          }
+          // Whose run it is, for the clinical record: the person, and by which path.
+          const std::string requested_by = relayed ? caller->on_behalf_of : caller->identity.common_name;
+          const std::string requested_role =
+              relayed ? std::string(common::RoleName(caller->identity.role)) + ":" + caller->identity.common_name
+                      : std::string(common::RoleName(caller->identity.role));
+          absl::StatusOr<WhatIfPatient> patient = patients_.Load(request.patient_id());
+          if (!patient.ok()) return patient.status();
+          if (auto s = CheckWhatIfSize(request.options_size(), request.ensemble_size(), request.days(),
+                                       limits_.max_whatif_member_days);
+              !s.ok()) {
+            return s;
+          }
+          ProgressFn progress = [writer](double fraction, std::string_view stage) {
+            v1::WhatIfEvent ev;
+            ev.mutable_progress()->set_fraction_done(fraction);
+            ev.mutable_progress()->set_stage(std::string(stage));
+            writer->Push(std::move(ev), /*coalescable=*/true);
+            return !writer->done();
+          };
+          absl::StatusOr<v1::WhatIfResult> r = engines_.run_whatif(*patient, request, progress);
+          // Keep the run for the clinical record, failed ones included (not a cancelled one).
+          if (r.ok() || !absl::IsCancelled(r.status())) {
+            auto stored = pool_.WithTransaction("record what-if run", [&](pqxx::work& tx) {
+              tx.exec_params(
+                  "INSERT INTO simulation_whatif_runs (patient_id, requested_by, requested_role, twin_version,"
+                  " request, result, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7)",
+                  request.patient_id(), requested_by, requested_role, static_cast<int64_t>(patient->twin_version),
+                  ToJson(request), r.ok() ? std::optional<std::string>(ToJson(*r)) : std::nullopt,
+                  r.ok() ? std::string() : std::string(r.status().message()));
+            });
+            if (!stored.ok() && r.ok()) return absl::UnavailableError("the what-if result could not be recorded");
+          }
+          return r;
+        }();
+        if (result.ok()) {
+          v1::WhatIfEvent ev;
+          *ev.mutable_result() = std::move(*result);
+          writer->Push(std::move(ev));
+          writer->Close(grpc::Status::OK);
+        } else {
+          writer->Close(common::ToGrpcStatus(result.status()));
         }
-        return peer.status();
-      }
-      if (request.patient_id().empty()) return absl::InvalidArgumentError("patient_id: required");
-      const common::Caller caller{*peer, address, ""};
-      if (auto allowed = access_.CheckAndAudit(caller, "simulation.whatif", request.patient_id()); !allowed.ok()) {
-        return allowed;
-      }
-      absl::StatusOr<WhatIfPatient> patient = patients_.Load(request.patient_id());
-      if (!patient.ok()) return patient.status();
-      if (auto s = CheckWhatIfSize(request.options_size(), request.ensemble_size(), request.days(),
-                                   limits_.max_whatif_member_days);
-          !s.ok()) {
-        return s;
-      }
-      ProgressFn progress = [writer](double fraction, std::string_view stage) {
-        v1::WhatIfEvent ev;
-        ev.mutable_progress()->set_fraction_done(fraction);
-        ev.mutable_progress()->set_stage(std::string(stage));
-        writer->Push(std::move(ev), /*coalescable=*/true);
-        return !writer->done();
-      };
-      absl::StatusOr<v1::WhatIfResult> r = engines_.run_whatif(*patient, request, progress);
-      // Keep the run for the clinical record, failed ones included (not a cancelled one).
-      if (r.ok() || !absl::IsCancelled(r.status())) {
-        auto stored = pool_.WithTransaction("record what-if run", [&](pqxx::work& tx) {
-          tx.exec_params(
-              "INSERT INTO simulation_whatif_runs (patient_id, requested_by, requested_role, twin_version,"
-              " request, result, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7)",
-              request.patient_id(), peer->common_name, std::string(common::RoleName(peer->role)),
-              static_cast<int64_t>(patient->twin_version), ToJson(request),
-              r.ok() ? std::optional<std::string>(ToJson(*r)) : std::nullopt,
-              r.ok() ? std::string() : std::string(r.status().message()));
-        });
-        if (!stored.ok() && r.ok()) return absl::UnavailableError("the what-if result could not be recorded");
-      }
-      return r;
-    }();
-    if (result.ok()) {
-      v1::WhatIfEvent ev;
-      *ev.mutable_result() = std::move(*result);
-      writer->Push(std::move(ev));
-      writer->Close(grpc::Status::OK);
-    } else {
-      writer->Close(common::ToGrpcStatus(result.status()));
-    }
-    writer->Release();
-  }, [writer] {
-    writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
-    writer->Release();
-  });
+        writer->Release();
+      },
+      [writer] {
+        writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
+        writer->Release();
+      });
   return writer;
 }
 

@@ -8,7 +8,10 @@
 //
 // What-if (clinicians): RunWhatIf checks the care team and audits the access, builds the
 // patient's twin from the database, streams progress and then the ranked result, and keeps the
-// run in simulation_whatif_runs.
+// run in simulation_whatif_runs. Who may call it is WhatIfPolicy() (with the config's [access]
+// override): a clinician directly, or clinician_api relaying for the person it names in
+// kOnBehalfOfHeader (the dashboard's what-if); clinician_api has checked that person's care
+// team (or break-glass grant) and audited it, as it does for the twin service.
 //
 // The engines are injected (see SimulationEngines) so this file sees no model internals.
 #pragma once
@@ -22,6 +25,7 @@
 
 #include "healthtwin/simulation/v1/simulation.grpc.pb.h"
 #include "services/common/access.h"
+#include "services/common/caller_policy.h"
 #include "services/common/executor.h"
 #include "services/common/pg.h"
 #include "services/common/stream_writer.h"
@@ -39,7 +43,7 @@ struct SimulationEngines {
   std::function<absl::Status(const std::string& spec_json)> validate_cohort_spec;
   // Validates the request (INVALID_ARGUMENT naming the field) and runs it on the patient.
   std::function<absl::StatusOr<v1::WhatIfResult>(const WhatIfPatient& patient, const v1::WhatIfRequest& request,
-                                                   const ProgressFn& progress)>
+                                                 const ProgressFn& progress)>
       run_whatif;
   // Renders the stored per-arm JSON into the proto summaries.
   std::function<absl::Status(const std::string& result_json, v1::CohortResults& out)> parse_cohort_result;
@@ -52,8 +56,13 @@ std::string CsvPage(const std::string& csv, uint32_t offset, uint32_t limit, uin
 class SimulationServiceImpl final : public v1::SimulationService::CallbackService {
  public:
   // `compute` runs what-if simulations (CPU bound); `executor` the short database calls.
+  // `access` replaces RunWhatIf's allow-list (the config's [access] table); exits with code 2
+  // on a malformed entry, like every service's policy.
   SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner, SimulationEngines engines,
-                        common::Executor& executor, common::Executor& compute, SimulationLimits limits = {});
+                        common::Executor& executor, common::Executor& compute, SimulationLimits limits = {},
+                        const common::CallerPolicy::Rules& access = {});
+  // Who may call RunWhatIf by default. Cohort RPCs are for researchers and admins (fixed).
+  static const common::CallerPolicy::Rules& WhatIfPolicy();
   ~SimulationServiceImpl() override;
 
   grpc::ServerWriteReactor<v1::WhatIfEvent>* RunWhatIf(grpc::CallbackServerContext* ctx,
@@ -82,6 +91,7 @@ class SimulationServiceImpl final : public v1::SimulationService::CallbackServic
   common::Executor& executor_;
   common::Executor& compute_;
   common::Access access_;
+  const common::CallerPolicy whatif_policy_;
   PatientSource patients_;
 
   std::mutex mu_;

@@ -397,7 +397,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> api_args = service_args("clinician_api");
   api_args.insert(api_args.end(), {"--ingest-addr", ingest.address, "--alerts-addr",
                                    "localhost:" + std::to_string(testing::PortInFile(work + "/alerts.port")),
-                                   "--twin-addr", "127.0.0.1:1"});
+                                   "--twin-addr", "127.0.0.1:1", "--simulation-addr", "127.0.0.1:1"});
   auto api = Check(testing::StartListening(o.clinician_api_bin, api_args, work + "/clinician_api.port"),
                    "start clinician_api");
 

@@ -1,5 +1,5 @@
-// The clinician dashboard (issue 14) in a real browser: real PostgreSQL and the real ingest and
-// alerts services of the slice (tests/integration/test_env.h), the real healthtwin-clinician-api
+// The clinician dashboard (issue 14) in a real browser: real PostgreSQL and the real ingest,
+// alerts, twin and simulation services of the slice (tests/integration/test_env.h), the real healthtwin-clinician-api
 // binary started with --dashboard-port 0 and the slice's development PKI, and Debian's
 // /usr/bin/chromium driven by playwright-core (tests/browser/dashboard_e2e.mjs, one scenario per
 // test). The script reports what the browser saw as one JSON line; this test checks it and the
@@ -12,6 +12,7 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -92,6 +93,10 @@ class DashboardBrowserTest : public ::testing::Test {
                                    "--twin-addr",
                                    slice_->data_address(),
                                    "--twin-identity",
+                                   "ingest",
+                                   "--simulation-addr",
+                                   slice_->data_address(),
+                                   "--simulation-identity",
                                    "ingest"},
                                   work_ / "port");
     ASSERT_TRUE(process.ok()) << process.status();
@@ -431,6 +436,88 @@ TEST_F(DashboardBrowserTest, EventStreamsAreCheckedAuditedCappedAndReleased) {
     if (status != 200) std::this_thread::sleep_for(1s);
   }
   EXPECT_EQ(status, 200) << "her streams were not released after their clients left";
+}
+
+// What-if (issue 14): dr-alice compares three options (two presets, one typed in) on the
+// simulation service through the dashboard; the page shows progress, one series with its band
+// per option in each of the four plots, and the ranking. dr-bob's what-if on her patient is 403
+// and audited; the simulation service validates free entry (400 naming the field).
+TEST_F(DashboardBrowserTest, DrAliceRunsAWhatIfAndSeesEachOptionPlottedAndRanked) {
+  const json r = Scenario("whatif");
+  ASSERT_FALSE(r.is_discarded());
+  ASSERT_EQ(r["ranking"].size(), 3u) << r.dump();
+  std::set<std::string> names;
+  for (size_t i = 0; i < r["ranking"].size(); ++i) {
+    EXPECT_EQ(r["ranking"][i][0], std::to_string(i + 1)) << "rank order";
+    names.insert(r["ranking"][i][1].get<std::string>());
+    EXPECT_THAT(r["ranking"][i][2].get<std::string>(), ::testing::EndsWith("%"));
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"No change", "amlodipine 5 mg once daily",
+                                          "lisinopril 10 mg twice daily, 80 % taken"}));
+  for (const char* plot : {"wi-sbp-plot", "wi-dbp-plot", "wi-hr-plot", "wi-weight-plot"}) {
+    EXPECT_EQ(r["plots"][plot]["options"], 3) << plot;
+    EXPECT_EQ(r["plots"][plot]["days"], 8) << plot << ": day 0 to 7";
+    EXPECT_GE(r["plots"][plot]["canvases"].get<int>(), 1) << plot;
+  }
+  EXPECT_GE(r["progressEvents"].get<int>(), 1) << "progress is shown while the simulation runs";
+  EXPECT_EQ(r["progressValue"].get<double>(), 1.0);
+  EXPECT_EQ(r["noToken"], 403);
+  EXPECT_EQ(r["badDose"]["status"], 400) << r["badDose"].dump();
+  EXPECT_EQ(r["badDose"]["body"]["error"]["field"], "options[0].drugs[0].dose_mg");
+  EXPECT_THAT(r["badDose"]["body"]["error"]["message"].get<std::string>(), HasSubstr("outside the label range"));
+  EXPECT_EQ(r["bobStatus"], json::array({403, 403})) << "well-formed, then malformed";
+  EXPECT_EQ(Audits("dr-bob", "twin.whatif", "pat-a", "denied"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE on_behalf_of = 'dr-bob' AND action = 'simulation.whatif'"), 0)
+      << "nothing relayed to the simulation service for him";
+  // dr-alice's runs: audited here and, as relayed by clinician_api for her, by the simulation service.
+  EXPECT_EQ(Audits("dr-alice", "twin.whatif", "pat-a", "allowed"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE actor = 'clinician_api' AND on_behalf_of = 'dr-alice'"
+                  " AND action = 'simulation.whatif' AND patient_id = 'pat-a' AND outcome = 'allowed'"),
+            2);
+  EXPECT_EQ(Count("SELECT count(*) FROM simulation_whatif_runs WHERE patient_id = 'pat-a' AND requested_by ="
+                  " 'dr-alice' AND result IS NOT NULL"),
+            1);
+  EXPECT_TRUE(fs::exists(r["screenshot"].get<std::string>()));
+}
+
+// Shelve on the alert timeline (issue 14): through ShelveAlertAs, as the gRPC ShelveAlert; a
+// reason is required; dr-bob cannot shelve her patient's alert (403, audited).
+TEST_F(DashboardBrowserTest, DrAliceShelvesAnAlertWithAReasonAndDrBobCannot) {
+  const json r = Scenario("shelve");
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["before"], "open");
+  EXPECT_THAT(r["noReason"].get<std::string>(), HasSubstr("reason: required"));
+  EXPECT_THAT(r["after"].get<std::string>(), ::testing::StartsWith("open, shelved until "));
+  EXPECT_EQ(r["buttons"], 0) << "a shelved alert offers no second shelf";
+  const std::string alert_id = r["alertId"];
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_shelves WHERE alert_id = '" + alert_id +
+                  "' AND recipient = 'dr-alice' AND reason = 'on rounds, reviewing at 10:00' AND shelved_until"
+                  " BETWEEN shelved_at + interval '29 minutes' AND shelved_at + interval '31 minutes'"),
+            1);
+  EXPECT_EQ(Audits("dr-alice", "alert.shelve", "pat-a", "allowed"), 1);
+
+  const std::string shelve = "/api/alerts/" + alert_id + "/shelve";
+  const std::string token = Curl("dr-alice", "/api/session").body.value("csrfToken", "");
+  ExpectBadField(Curl("dr-alice", shelve, {"-X", "POST", "--data", "{\"minutes\": 5, \"reason\": \"x\"}"}), 403, "");
+  ExpectBadField(
+      Curl("dr-alice", shelve, {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data", "{\"reason\": \"x\"}"}), 400,
+      "minutes");
+  ExpectBadField(
+      Curl("dr-alice", shelve,
+           {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data", "{\"minutes\": 5, \"reason\": \"x\", \"x\": 1}"}),
+      400, "x");
+  // Longer than the alerts service allows (60 min by default): its error names the field.
+  ExpectBadField(
+      Curl("dr-alice", shelve,
+           {"-X", "POST", "-H", "X-CSRF-Token: " + token, "--data", "{\"minutes\": 120, \"reason\": \"x\"}"}),
+      400, "duration");
+  const std::string bob_token = Curl("dr-bob", "/api/session").body.value("csrfToken", "");
+  ExpectBadField(
+      Curl("dr-bob", shelve,
+           {"-X", "POST", "-H", "X-CSRF-Token: " + bob_token, "--data", "{\"minutes\": 5, \"reason\": \"x\"}"}),
+      403, "");
+  EXPECT_EQ(Audits("dr-bob", "alert.shelve", "pat-a", "denied"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM alert_shelves WHERE recipient = 'dr-bob'"), 0);
 }
 
 TEST_F(DashboardBrowserTest, DrBobGets403OnHerPatientAndItIsAudited) {

@@ -87,7 +87,78 @@ async function ready(page, timeout = 30000) {
   expect(state === 'true', `page did not load: ${await page.textContent('#status')}`);
 }
 
+// `identity`'s page of `patient` through Playwright's certificate proxy, loaded.
+async function openPatient(browser, identity, patient) {
+  const page = await (await proxyContext(browser, identity)).newPage();
+  const res = await page.goto(`${PROXY_ORIGIN}/patients/${patient}`);
+  expect(res.status() === 200, `patient status ${res.status()}`);
+  await ready(page);
+  return page;
+}
+
 const scenarios = {
+  // dr-alice runs a what-if on her patient: progress, one plot series (and band) per option in
+  // each of the four plots, the ranking. Without the CSRF token: 403. dr-bob: 403 (audited).
+  async whatif() {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const patient = env('HT_PATIENT');
+      const page = await openPatient(browser, 'dr-alice', patient);
+      // A third option by free entry: lisinopril 10 mg twice daily, 80 % adherence.
+      await page.fill('#wi-drug', 'lisinopril');
+      await page.fill('#wi-dose', '10');
+      await page.selectOption('#wi-schedule', '12');
+      await page.selectOption('#wi-adherence', '0.8');
+      await page.click('#wi-add');
+      await page.fill('#wi-days', '7');
+      await page.fill('#wi-ensemble', '12');
+      await page.click('#wi-run');
+      await page.waitForSelector('body[data-whatif="done"], body[data-whatif="error"]', { timeout: 180000 });
+      const state = await page.getAttribute('body', 'data-whatif');
+      expect(state === 'done', `what-if failed: ${await page.textContent('#wi-status')}`);
+      const ranking = await page.$$eval('#wi-ranking tbody tr', (trs) => trs.map((tr) =>
+        Array.from(tr.children).map((td) => td.textContent)));
+      const plots = {};
+      for (const id of ['wi-sbp-plot', 'wi-dbp-plot', 'wi-hr-plot', 'wi-weight-plot']) {
+        plots[id] = await page.$eval(`#${id}`, (el) => ({ options: Number(el.dataset.options || 0),
+          days: Number(el.dataset.days || 0), canvases: el.querySelectorAll('canvas').length,
+          legend: Array.from(el.querySelectorAll('.u-legend .u-series .u-label')).map((l) => l.textContent) }));
+      }
+      const progressEvents = Number(await page.getAttribute('body', 'data-whatif-progress'));
+      const progressValue = Number(await page.$eval('#wi-progress', (el) => el.value));
+      const screenshot = await shot(page, 'whatif');
+      // The same POST without the token: refused before anything runs.
+      const noToken = await page.evaluate(async (p) => (await fetch(`/api/patients/${p}/whatif`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"options": [{"name": "x"}]}',
+      })).status, patient);
+      // A bad dose, checked by the simulation service: 400 naming the field.
+      const badDose = await page.evaluate(async (p) => {
+        const session = await (await fetch('/api/session')).json();
+        const r = await fetch(`/api/patients/${p}/whatif`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken },
+          body: JSON.stringify({ days: 7, ensembleSize: 4, options: [{ name: 'big', drugs: [
+            { drug: 'amlodipine', doseMg: 500, intervalH: 24, adherenceFraction: 1 }] }] }),
+        });
+        return { status: r.status, body: await r.json() };
+      }, patient);
+      const bob = await (await proxyContext(browser, 'dr-bob')).newPage();
+      await bob.goto(`${PROXY_ORIGIN}/patients`);
+      // Refused whether the request is well formed or not (the care team is checked first).
+      const bobStatus = await bob.evaluate(async (p) => {
+        const session = await (await fetch('/api/session')).json();
+        const post = async (body) => (await fetch(`/api/patients/${p}/whatif`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken }, body,
+        })).status;
+        return [await post(JSON.stringify({ days: 7, ensembleSize: 4, options: [{ name: 'no change' }] })),
+                await post('not json')];
+      }, patient);
+      return { ranking, plots, progressEvents, progressValue, screenshot, noToken, badDose, bobStatus,
+               assumptions: await page.textContent('#wi-assumptions') };
+    } finally {
+      await browser.close();
+    }
+  },
+
   async patients() {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     try {
@@ -164,6 +235,32 @@ const scenarios = {
                screenshots: [patientShot, ackShot, longShot] };
     } finally {
       await context.close();
+    }
+  },
+
+  // dr-alice shelves an alert from the alert timeline: without a reason the server names the
+  // field; with one the row shows the shelf.
+  async shelve() {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const patient = env('HT_PATIENT');
+      const page = await openPatient(browser, 'dr-alice', patient);
+      const alertId = await page.getAttribute('#alerts tbody tr[data-alert-id]', 'data-alert-id');
+      const row = `tr[data-alert-id="${alertId}"]`;
+      const before = (await page.textContent(`${row} .state`)).trim();
+      await page.click(`${row} button.shelve`);
+      await page.waitForSelector('#status.error', { timeout: 10000 });
+      const noReason = (await page.textContent('#status')).trim();
+      await page.fill(`${row} input.shelve-reason`, 'on rounds, reviewing at 10:00');
+      await page.click(`${row} button.shelve`);
+      await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('shelved until'),
+                                 `${row} .state`, { timeout: 10000 });
+      const after = (await page.textContent(`${row} .state`)).trim();
+      const buttons = await page.$$eval(`${row} button.shelve`, (bs) => bs.length);
+      const screenshot = await shot(page, 'patient-shelved');
+      return { alertId, before, noReason, after, buttons, screenshot };
+    } finally {
+      await browser.close();
     }
   },
 

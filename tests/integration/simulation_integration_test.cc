@@ -1,19 +1,20 @@
 // SimulationService end to end in one process: real PostgreSQL, real gRPC over mutual TLS on
 // port 0 with the development PKI, the production engines (models/treatment) and JobRunner.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
-#include <pqxx/pqxx>
-
 #include "healthtwin/simulation/v1/simulation.grpc.pb.h"
 #include "services/common/executor.h"
+#include "services/common/grpc_util.h"
 #include "services/common/pg.h"
 #include "services/common/service_host.h"
 #include "services/simulation/engines.h"
@@ -477,18 +478,51 @@ TEST_F(SimulationTest, WhatIfOnATachycardicPatientFitsThePressuresAndSaysSo) {
 
 TEST_F(SimulationTest, WhatIfOnAPatientsTwinIsForClinicians) {
   // Admins and services once ran what-ifs on any patient, unchecked: a what-if reads the twin.
+  // clinician_api relays only for a person it names (below), never on its own account.
   AddPatient(conninfo_);
-  for (const char* identity : {"cli-admin", "clinician_api", "researcher-rita"}) {
+  for (const char* identity : {"cli-admin", "clinician_api", "researcher-rita", "ingest"}) {
     auto ctx = Ctx();
     auto reader = Stub(identity)->RunWhatIf(ctx.get(), TwoOptions());
     v1::WhatIfEvent ev;
     while (reader->Read(&ev)) EXPECT_FALSE(ev.has_result()) << identity;
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED) << identity;
   }
-  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM audit_log WHERE action = 'simulation.whatif' AND outcome = "
-                                "'denied' AND actor IN ('cli-admin', 'clinician_api', 'researcher-rita')"),
-            3);
+  EXPECT_EQ(QueryInt(conninfo_,
+                     "SELECT count(*) FROM audit_log WHERE action = 'simulation.whatif' AND outcome = "
+                     "'denied' AND actor IN ('cli-admin', 'clinician_api', 'researcher-rita', 'ingest')"),
+            4);
   EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM simulation_whatif_runs"), 0);
+}
+
+TEST_F(SimulationTest, WhatIfRelayedByClinicianApiRunsForTheNamedPersonOnly) {
+  AddPatient(conninfo_);
+  // Another service naming a person is still refused: only clinician_api relays.
+  {
+    auto ctx = Ctx();
+    ctx->AddMetadata(common::kOnBehalfOfHeader, "dr-alice");
+    auto reader = Stub("ingest")->RunWhatIf(ctx.get(), TwoOptions());
+    v1::WhatIfEvent ev;
+    while (reader->Read(&ev)) EXPECT_FALSE(ev.has_result());
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  auto ctx = Ctx(180s);
+  ctx->AddMetadata(common::kOnBehalfOfHeader, "dr-alice");
+  auto reader = Stub("clinician_api")->RunWhatIf(ctx.get(), TwoOptions());
+  v1::WhatIfEvent ev;
+  std::optional<v1::WhatIfResult> result;
+  while (reader->Read(&ev)) {
+    if (ev.has_result()) result = ev.result();
+  }
+  grpc::Status s = reader->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->options_size(), 2);
+  EXPECT_EQ(QueryInt(conninfo_,
+                     "SELECT count(*) FROM audit_log WHERE actor = 'clinician_api' AND on_behalf_of = "
+                     "'dr-alice' AND action = 'simulation.whatif' AND outcome = 'allowed'"),
+            1);
+  EXPECT_EQ(QueryText(conninfo_, "SELECT requested_by || ' ' || requested_role FROM simulation_whatif_runs"),
+            "dr-alice service:clinician_api");
 }
 
 TEST_F(SimulationTest, WhatIfIsDeniedOffTheCareTeamAndRejectsUnknownDrugs) {

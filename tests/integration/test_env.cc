@@ -29,6 +29,8 @@
 #include "services/ingest/query_service.h"
 #include "services/ingest/vitals_reader.h"
 #include "services/registry/registry_service.h"
+#include "services/simulation/engines.h"
+#include "services/simulation/simulation_service.h"
 #include "services/twin/twin_service.h"
 #include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
@@ -132,6 +134,12 @@ struct Slice::Parts {
   std::unique_ptr<common::PgPool> twin_pool;
   std::unique_ptr<twin::TwinKeeper> twin_keeper;
   std::unique_ptr<twin::TwinServiceImpl> twin;
+  // The simulation service's what-if (for clinician_api's relay), on the data host too, with
+  // its own role and no cohort runner.
+  std::unique_ptr<common::PgPool> simulation_pool;
+  std::unique_ptr<common::Executor> simulation_compute;
+  std::unique_ptr<simulation::JobStore> simulation_jobs;
+  std::unique_ptr<simulation::SimulationServiceImpl> simulation;
   std::unique_ptr<common::ServiceHost> data_host;
 
   // alerts host
@@ -157,6 +165,7 @@ struct Slice::Parts {
     // Callers first: clinician_api relays to alerts and ingest, so it drains before them.
     clinician_host.reset();
     if (alerts_host) alerts_host->Shutdown();
+    if (simulation) simulation->Shutdown();
     if (data_host) data_host->Shutdown();
     // Threads that read the database stop before the pools and executors go away.
     evaluator.reset();
@@ -182,6 +191,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   const std::string twin_db = ServiceConnInfo(slice->conninfo_, "twin");
   const std::string alerts_db = ServiceConnInfo(slice->conninfo_, "alerts");
   const std::string clinician_db = ServiceConnInfo(slice->conninfo_, "clinician_api");
+  const std::string simulation_db = ServiceConnInfo(slice->conninfo_, "simulation");
 
   slice->parts_ = std::make_unique<Parts>();
   Parts& p = *slice->parts_;
@@ -210,8 +220,15 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
                                                      twin::KeeperOptions{});
   p.twin = std::make_unique<twin::TwinServiceImpl>(*p.twin_pool, *p.data_executor, *p.twin_keeper,
                                                    policy(twin::TwinServiceImpl::DefaultPolicy()));
-  auto data_host = common::ServiceHost::Start(HostConfig("ingest", "ingest", data_db),
-                                              {p.ingest.get(), p.query.get(), p.registry.get(), p.twin.get()});
+  p.simulation_pool = std::make_unique<common::PgPool>(simulation_db, 4);
+  p.simulation_compute = std::make_unique<common::Executor>(1, simulation::kWhatIfQueuePerThread);
+  p.simulation_jobs = std::make_unique<simulation::JobStore>(*p.simulation_pool);
+  p.simulation = std::make_unique<simulation::SimulationServiceImpl>(
+      *p.simulation_pool, *p.simulation_jobs, /*runner=*/nullptr, simulation::MakeTreatmentEngines(1), *p.data_executor,
+      *p.simulation_compute);
+  auto data_host =
+      common::ServiceHost::Start(HostConfig("ingest", "ingest", data_db),
+                                 {p.ingest.get(), p.query.get(), p.registry.get(), p.twin.get(), p.simulation.get()});
   if (!data_host.ok()) return data_host.status();
   p.data_host = std::move(*data_host);
   p.data_host->SetServing(true);
@@ -257,6 +274,7 @@ absl::StatusOr<std::unique_ptr<Slice>> Slice::Start(std::string_view db_name, co
   up.alerts = alerts::v1::AlertService::NewStub(*to_alerts);
   up.twin = clinician::TwinRouter(twin::v1::TwinService::NewStub(*to_data));
   up.registry = registry::v1::RegistryService::NewStub(*to_data);
+  up.simulation = simulation::v1::SimulationService::NewStub(*to_data);
   p.clinician_pool = std::make_unique<common::PgPool>(clinician_db, 8);
   p.clinician_executor = std::make_unique<common::Executor>(8);
   p.access = std::make_unique<common::Access>(*p.clinician_pool);

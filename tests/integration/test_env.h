@@ -4,7 +4,7 @@
 // SliceEnvironment starts ONE PostgreSQL cluster and ONE development PKI per test binary
 // (a ::testing::Environment registered by test_env.cc). Slice::Start then gives each test
 // its own fresh database with the schema applied and three ServiceHosts on port 0:
-//   data       ingest + vitals query + registry + twin   (cert "ingest")
+//   data       ingest + vitals query + registry + twin + simulation   (cert "ingest")
 //   alerts     alerts service, hub and evaluator, started (cert "alerts")
 //   clinician  clinician_api, calling the other two       (cert "clinician_api")
 //

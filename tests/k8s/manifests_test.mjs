@@ -20,7 +20,7 @@ function exampleEdges() {
   const all = [...SERVICES, "migrate", "cohort-shards", "cohort-merge"];
   for (const w of all) for (const p of ["53/UDP", "53/TCP"]) e.add(`${w}->dns:${p}`);
   for (const w of [...SERVICES, "migrate"]) e.add(`${w}->database:5432/TCP`);
-  for (const w of ["ingest", "alerts", "twin"]) e.add(`clinician-api->${w}:7443/TCP`);
+  for (const w of ["ingest", "alerts", "twin", "simulation"]) e.add(`clinician-api->${w}:7443/TCP`);
   e.add("outside:10.20.0.0/16->ingest:7443/TCP");
   e.add("outside:10.30.0.0/16->simulation:7443/TCP");
   for (const p of [7443, 8443, 9443]) e.add(`outside:10.30.0.0/16->clinician-api:${p}/TCP`);
@@ -140,7 +140,8 @@ const BROKEN = [
   ["network", "cohort shards reach the database", (d) => {
     find(d, "Job", "cohort-shards").spec.template.metadata.labels["healthtwin/database"] = "true";
   }],
-  ["network", "clinician-api cannot reach twin", (d) => { find(d, "NetworkPolicy", "clinician-api").spec.egress[0].to.pop(); }],
+  ["network", "clinician-api cannot reach simulation", (d) => { find(d, "NetworkPolicy", "clinician-api").spec.egress[0].to.pop(); }],
+  ["network", "simulation does not admit clinician-api", (d) => { find(d, "NetworkPolicy", "simulation").spec.ingress[0].from.shift(); }],
 ];
 
 const GOOD = example();

@@ -50,6 +50,8 @@ class ClinicianHttpsProcessTest : public ::testing::Test {
             "--alerts-addr",
             "127.0.0.1:1",
             "--twin-addr",
+            "127.0.0.1:1",
+            "--simulation-addr",
             "127.0.0.1:1"};
   }
 

@@ -58,7 +58,7 @@ std::vector<ServiceBinary> EveryService() {
       {"clinician_api",
        HT_CLINICIAN_API_BIN,
        {"healthtwin.clinician.v1.ClinicianService"},
-       {"ingest", "alerts", "twin"}},
+       {"ingest", "alerts", "twin", "simulation"}},
       // Serves health (and reflection) only; its work is the feed loop (services/feeds).
       {"feeds", HT_FEEDS_BIN, {}, {}},
   };
