@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace healthtwin::feeds::hl7 {
 
@@ -26,14 +27,14 @@ std::string Escape(std::string_view text) {
       case '&':
         out += "\\T\\";
         break;
-      case '\r':
-        out += "\\X0D\\";
-        break;
-      case '\n':
-        out += "\\X0A\\";
-        break;
       default:
-        out += c;
+        // Every other C0 control and DEL as a hex escape: a raw 0x0B or 0x1C would end the MLLP
+        // frame early, CR ends the segment, and NUL cannot be stored in the outbox's text.
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          out += absl::StrFormat("\\X%02X\\", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
     }
   }
   return out;
