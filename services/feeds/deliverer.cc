@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
@@ -60,7 +58,7 @@ constexpr const char* kClaimHeads =
 // Each claimed head ($1, comma-separated ids) with its patient's next pending rows, at most $2
 // per patient, in the order they are sent; `due` cuts a run at the first row in backoff.
 constexpr const char* kClaimRuns =
-    "SELECT t.id, t.patient_id, t.message_id, encode(t.payload, 'base64'), t.attempts, t.due"
+    "SELECT t.id, t.patient_id, t.message_id, t.payload, t.attempts, t.due"
     " FROM feed_outbox h CROSS JOIN LATERAL ("
     "   SELECT o.id, o.patient_id, o.message_id, o.payload, o.attempts, o.next_attempt_at <= now() AS due"
     "   FROM feed_outbox o WHERE o.feed_id = h.feed_id AND o.patient_id = h.patient_id AND o.state = 'pending'"
@@ -105,10 +103,7 @@ std::vector<std::vector<Claimed>> ReadRuns(const pqxx::result& rows) {
       continue;
     }
     c.message_id = r[2].as<std::string>();
-    // PostgreSQL's base64 output wraps lines; absl's decoder skips the newlines.
-    if (!absl::Base64Unescape(r[3].as<std::string>(), &c.payload)) {
-      throw std::runtime_error("feed_outbox payload is not valid base64");  // cannot happen: encode() wrote it
-    }
+    c.payload = r[3].as<std::string>();
     c.attempts_before = r[4].as<int>();
     runs.back().push_back(std::move(c));
   }

@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/feeds/batching.h"
 
@@ -30,14 +29,15 @@ std::string PatientFilter(const std::string& patient) {
 void InsertOutbox(pqxx::work& tx, const Feed& feed, const std::string& patient_id, const char* source_kind,
                   int64_t first_seq, int64_t last_seq, int64_t source_at_us, const std::string& message_id,
                   const std::string& payload, const EventNumbers& numbers, int64_t& numbered, int& written) {
-  // The payload travels as base64 text and is stored as bytea.
+  // The payload is text (migration 0022: HL7 v2 and FHIR JSON are text by construction), sent and
+  // stored as it is, compressed by PostgreSQL with lz4.
   auto r = tx.exec_params(
       "INSERT INTO feed_outbox (feed_id, patient_id, source_kind, source_first_seq, source_last_seq, source_at,"
       " message_id, payload, first_event_number, last_event_number) VALUES ($1, $2, $3, $4, $5,"
-      " timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, decode($8, 'base64'),"
+      " timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8,"
       " CASE WHEN $10::bigint > 0 THEN $9::bigint + 1 END, CASE WHEN $10::bigint > 0 THEN $9::bigint + $10 END)"
       " ON CONFLICT (feed_id, message_id) DO NOTHING",
-      feed.feed_id, patient_id, source_kind, first_seq, last_seq, source_at_us, message_id, absl::Base64Escape(payload),
+      feed.feed_id, patient_id, source_kind, first_seq, last_seq, source_at_us, message_id, payload,
       numbers.before, numbers.count);
   written += static_cast<int>(r.affected_rows());
   if (r.affected_rows() > 0) numbered = numbers.before + numbers.count;

@@ -83,7 +83,7 @@ class FeedsFhirEventNumbersTest : public FeedsDbTest {
     pqxx::connection c(su_);
     pqxx::nontransaction q(c);
     std::vector<Stored> out;
-    for (const auto& r : q.exec_params("SELECT convert_from(payload, 'UTF8'), coalesce(first_event_number, 0),"
+    for (const auto& r : q.exec_params("SELECT payload, coalesce(first_event_number, 0),"
                                        " coalesce(last_event_number, 0) FROM feed_outbox WHERE feed_id = $1"
                                        " AND source_kind = $2 ORDER BY id",
                                        feed.feed_id, source_kind)) {

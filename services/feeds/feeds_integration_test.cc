@@ -189,7 +189,7 @@ TEST_F(FeedsIntegrationTest, NewFeedStartsAtTheEndThenEnqueuesFilteredAlertsAndB
 
   EXPECT_EQ(Count("source_kind = 'alert_event'"), 1);
   EXPECT_EQ(Count(absl::StrCat("message_id = 'ht-", feed, "-a", high, "' AND patient_id = 'p1'")), 1);
-  EXPECT_EQ(QueryInt64(su_, absl::StrCat("SELECT count(*) FROM feed_outbox WHERE convert_from(payload, 'UTF8') = "
+  EXPECT_EQ(QueryInt64(su_, absl::StrCat("SELECT count(*) FROM feed_outbox WHERE payload = "
                                          "'ALERT|ht-",
                                          feed, "-a", high, "|p1|", high, "|3|HR | high ^ & \\ ~'")),
             1);
