@@ -550,5 +550,63 @@ TEST_F(AccessMatrixTest, RegistryIdentityReadIsForClinicianApiOnly) {
         });
 }
 
+// Research (issue 13, item 5): only a researcher on the study reads its de-identified
+// subjects; every other role is refused and audited without a patient (the refusal comes before
+// the study is read). pat-a consented to study st-1, on which researcher-rita works.
+TEST_F(AccessMatrixTest, ResearchIsForTheStudysResearchersOnly) {
+  Sql("INSERT INTO research_studies (study_id, title, created_by) VALUES ('st-1', 'matrix', 'cli-admin')");
+  Sql("INSERT INTO research_study_researchers (study_id, researcher, added_by) VALUES ('st-1', 'researcher-rita',"
+      " 'cli-admin')");
+  Sql("INSERT INTO research_study_patients (study_id, patient_id, recorded_by) VALUES ('st-1', 'pat-a', 'cli-admin')");
+  clinician_v1::ListStudyPatientsRequest list;
+  list.set_study_id("st-1");
+  const std::vector<Expectation> others = {
+      {"dr-alice", Code::PERMISSION_DENIED, {"", "", "denied"}},
+      {"cli-admin", Code::PERMISSION_DENIED, {"", "", "denied"}},
+      {"bridge-001", Code::PERMISSION_DENIED, {"", "", "denied"}},
+  };
+  const auto with_action = [&](const std::string& action, Expectation researcher) {
+    std::vector<Expectation> out = {std::move(researcher)};
+    for (Expectation e : others) {
+      e.audit.action = action;
+      out.push_back(e);
+    }
+    return out;
+  };
+  Check("ListStudyPatients", ClinicianCall(&clinician_v1::ClinicianService::Stub::ListStudyPatients, list),
+        with_action("research.subjects.list",
+                    {"researcher-rita", Code::OK, {"research.subjects.list", "pat-a", "allowed"}}));
+
+  // The subject's pseudonym, as the researcher sees it.
+  auto rita = clinician_v1::ClinicianService::NewStub(
+      Slice::Channel(slice_->clinician_address(), "researcher-rita", "clinician_api"));
+  clinician_v1::ListStudyPatientsResponse subjects;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    ASSERT_TRUE(rita->ListStudyPatients(&ctx, list, &subjects).ok());
+  }
+  ASSERT_EQ(subjects.subjects_size(), 1);
+  const clinician_v1::StudySubject& subject = subjects.subjects(0);
+
+  clinician_v1::GetDeidentifiedVitalsRequest vitals;
+  vitals.set_study_id("st-1");
+  vitals.set_subject(subject.subject());
+  *vitals.mutable_start() =
+      common::FromUnixMicros(common::ToUnixMicros(subject.consented_at(), "c").value() - 3'600'000'000LL);
+  *vitals.mutable_end() =
+      common::FromUnixMicros(common::ToUnixMicros(subject.consented_at(), "c").value() + 3'600'000'000LL);
+  Check(
+      "GetDeidentifiedVitals", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetDeidentifiedVitals, vitals),
+      with_action("research.vitals.read", {"researcher-rita", Code::OK, {"research.vitals.read", "pat-a", "allowed"}}));
+
+  clinician_v1::GetDeidentifiedTwinRequest twin;
+  twin.set_study_id("st-1");
+  twin.set_subject(subject.subject());
+  Check("GetDeidentifiedTwin", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetDeidentifiedTwin, twin),
+        with_action("research.twin.read",
+                    {"researcher-rita", Code::NOT_FOUND, {"research.twin.read", "pat-a", "allowed"}}));
+}
+
 }  // namespace
 }  // namespace healthtwin::testing
