@@ -4,6 +4,7 @@
 // draining on SIGTERM.
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "clinician_api/clinician_service.h"
 #include "clinician_api/dashboard_api.h"
 #include "clinician_api/fhir_api.h"
@@ -111,10 +112,7 @@ int main(int argc, char** argv) {
   if (!keyring_dir.empty()) {
     auto loaded = common::crypto::FileKeyring::Create(keyring_dir);
     absl::Status usable = loaded.ok() ? (*loaded)->PseudonymMac("probe").status() : loaded.status();
-    if (!usable.ok()) {
-      std::cerr << "healthtwin-clinician_api: --keyring: " << usable.message() << "\n";
-      std::exit(2);
-    }
+    if (!usable.ok()) exit_2(absl::Status(usable.code(), absl::StrCat("--keyring: ", usable.message())));
     keyring = *std::move(loaded);
     research.emplace(pool, *keyring);
     service.EnableResearch(*research);

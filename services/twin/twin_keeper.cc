@@ -542,9 +542,8 @@ absl::StatusOr<int> TwinKeeper::RunOnce() {
         if (e.first_dirty_seq == 0) e.first_dirty_seq = rs.seq;
       }
       // Data from two or more days before the state's came in this round (more than a midnight
-      // crossing): a device's stored history
-      // (a cuff or scale answering RACP), late behind the strap's live data or spanning days
-      // before it. The day-boundary attempts above cannot use it (late rows skip the filter, and a
+      // crossing): a device's stored history (a cuff or scale answering RACP), late behind the
+      // strap's live data or spanning days before it. The day-boundary attempts above cannot use it (late rows skip the filter, and a
       // window ending at a history day lacks the live heart rate), so an uncalibrated twin tries
       // its first calibration at the end of this and the next rounds, over the window ending at
       // its state, a bounded number of times.
