@@ -6,6 +6,16 @@ function(ht_warnings target)
                                            -Wno-unused-parameter)
 endfunction()
 
+# Every executable and test binary links services/common/openssl_no_atexit.cc (why: that file).
+# An object library, so the object is linked even though nothing refers to it.
+function(ht_openssl_no_atexit target)
+  if(NOT TARGET healthtwin_openssl_no_atexit)
+    add_library(healthtwin_openssl_no_atexit OBJECT ${PROJECT_SOURCE_DIR}/services/common/openssl_no_atexit.cc)
+    target_link_libraries(healthtwin_openssl_no_atexit PUBLIC OpenSSL::Crypto)
+  endif()
+  target_link_libraries(${target} PRIVATE healthtwin_openssl_no_atexit)
+endfunction()
+
 # ht_library(NAME <name> ALIAS <ns::name> SOURCES ... [DEPS ...] [PUBLIC_INCLUDE <dir>])
 function(ht_library)
   cmake_parse_arguments(A "" "NAME;ALIAS" "SOURCES;DEPS" ${ARGN})
@@ -21,6 +31,7 @@ function(ht_executable)
   cmake_parse_arguments(A "" "NAME" "SOURCES;DEPS" ${ARGN})
   add_executable(${A_NAME} ${A_SOURCES})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
+  ht_openssl_no_atexit(${A_NAME})
   ht_warnings(${A_NAME})
 endfunction()
 
@@ -63,6 +74,7 @@ function(ht_test)
   endif()
   add_executable(${A_NAME} ${A_SOURCES})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  ht_openssl_no_atexit(${A_NAME})
   ht_warnings(${A_NAME})
   gtest_discover_tests(${A_NAME}
     PROPERTIES LABELS ${A_LABEL} TIMEOUT ${A_TIMEOUT}
