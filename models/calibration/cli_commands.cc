@@ -1,5 +1,6 @@
 #include "models/calibration/cli_commands.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -184,7 +185,8 @@ int TwinCommands::Run(std::ostream& out, std::ostream& err) const {
       fit[std::string(VitalName(v))] = {{"n_used", q->n_used[i]}, {"n_rejected", q->n_rejected[i]}, {"rmse", q->rmse[i]}};
     }
     for (const PredictionPoint& p : *pred) {
-      next[std::string(VitalName(p.vital))] = {{"mean", p.mean}, {"reading_lo90", p.reading_lo90}, {"reading_hi90", p.reading_hi90}};
+      next[std::string(VitalName(p.vital))] = {
+          {"mean", p.mean}, {"reading_lo90", p.reading_lo90}, {"reading_hi90", std::min(p.reading_hi90, ReadingCeiling(p.vital))}};
     }
     out << json{{"type", "twin_calibration"},
                 {"model_version", snap.model_version},
@@ -224,7 +226,7 @@ int TwinCommands::Run(std::ostream& out, std::ostream& err) const {
   out << "expected 24 h after the last reading (90 % interval of a reading):\n";
   for (const PredictionPoint& p : *pred) {
     out << "     " << std::left << std::setw(12) << std::string(VitalName(p.vital)) << std::right << std::setprecision(1)
-        << std::setw(7) << p.mean << "  [" << p.reading_lo90 << ", " << p.reading_hi90 << "] "
+        << std::setw(7) << p.mean << "  [" << p.reading_lo90 << ", " << std::min(p.reading_hi90, ReadingCeiling(p.vital)) << "] "
         << std::string(VitalUnit(p.vital)) << "\n";
   }
   return 0;

@@ -161,6 +161,10 @@ std::vector<double> PerVital(double v) { return std::vector<double>(kNumVitals, 
 
 }  // namespace
 
+double ReadingCeiling(Vital v) {
+  return v == Vital::kSpo2 ? 100.0 : std::numeric_limits<double>::infinity();
+}
+
 NoiseModel::NoiseModel() {
   // Single readings. HR: optical wrist HR at rest is within ~3-5 bpm of ECG, and minute values
   // also carry posture and activity: 5 bpm. SBP/DBP: cuff devices pass validation at a mean

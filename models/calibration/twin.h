@@ -119,6 +119,8 @@ struct FitQuality {
   bool extrapolated = false;                   // the estimate sits outside the map's grid
 };
 
+// The intervals are Gaussian and may pass a reading's ceiling (ReadingCeiling): cut them there
+// where they are shown, after any rescaling to another level.
 struct PredictionPoint {
   std::int64_t at_unix_s = 0;
   Vital vital = Vital::kHeartRate;
@@ -126,6 +128,12 @@ struct PredictionPoint {
   double level_lo90 = 0.0, level_hi90 = 0.0;      // the expected (day) level
   double reading_lo90 = 0.0, reading_hi90 = 0.0;  // a single reading
 };
+
+// The highest value a reading of `v` can show: 100 for SpO2, a saturation; +infinity for the
+// others, which have plausible ranges but no hard ceiling. A reading is the latent Gaussian
+// value censored at the ceiling, so an interval cut there still holds at least its share of
+// readings (the demo's SpO2 forecast showed an upper bound of 100.7 % before).
+double ReadingCeiling(Vital v);
 
 struct Residual {
   Vital vital = Vital::kHeartRate;

@@ -1,5 +1,6 @@
 #include "services/twin/twin_service.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -239,11 +240,12 @@ grpc::ServerUnaryReactor* TwinServiceImpl::Predict(grpc::CallbackServerContext* 
       const int type = TypeOfVital(pt.vital);
       out->set_type(static_cast<healthtwin::vitals::v1::VitalType>(type));
       *out->mutable_at() = common::FromUnixMicros(pt.at_unix_s * 1'000'000);
-      out->set_mean(pt.mean);
+      const double ceiling = mc::ReadingCeiling(pt.vital);
+      out->set_mean(std::min(pt.mean, ceiling));
       out->set_lower(pt.mean - (pt.mean - pt.reading_lo90) * scale);
-      out->set_upper(pt.mean + (pt.reading_hi90 - pt.mean) * scale);
+      out->set_upper(std::min(pt.mean + (pt.reading_hi90 - pt.mean) * scale, ceiling));
       out->set_level_lower(pt.mean - (pt.mean - pt.level_lo90) * scale);
-      out->set_level_upper(pt.mean + (pt.level_hi90 - pt.mean) * scale);
+      out->set_level_upper(std::min(pt.mean + (pt.level_hi90 - pt.mean) * scale, ceiling));
       out->set_ucum_unit(std::string(common::CanonicalUnit(static_cast<common::VitalType>(type))));
     }
     return absl::OkStatus();

@@ -309,6 +309,22 @@ TEST_F(TwinServiceTest, KeepsTwinsCurrentFromVitalsAndServesThem) {
   grpc::Status st = Predict(preq, &bad);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(st.error_message(), HasSubstr("interval_level"));
+  // SpO2 is a saturation: a 99 % interval of a reading around ~97 % is cut at 100, not above.
+  v1::PredictRequest spo2_req;
+  spo2_req.set_patient_id("pat-a");
+  spo2_req.set_horizon_h(24);
+  spo2_req.set_step_min(360);
+  spo2_req.add_types(healthtwin::vitals::v1::VITAL_TYPE_SPO2);
+  spo2_req.set_interval_level(0.99);
+  v1::PredictResponse spo2;
+  ASSERT_TRUE(Predict(spo2_req, &spo2).ok());
+  ASSERT_EQ(spo2.points_size(), 4);
+  for (const auto& p : spo2.points()) {
+    EXPECT_LT(p.mean(), 100.0);
+    EXPECT_DOUBLE_EQ(p.upper(), 100.0) << "mean " << p.mean() << ", lower " << p.lower();
+    EXPECT_LE(p.level_upper(), 100.0);
+    EXPECT_LT(p.lower(), p.mean());
+  }
   preq.set_interval_level(0.9);
   preq.add_types(healthtwin::vitals::v1::VITAL_TYPE_GLUCOSE);
   st = Predict(preq, &bad);
