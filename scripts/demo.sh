@@ -185,8 +185,8 @@ start_service() {  # name binary [extra flags...]; connects as the role healthtw
 
 # The registry (in ingest) encrypts identifying data under the dev PKI's keyring. Every service
 # that audits signs checkpoints of the audit chain with the keyring's audit-signing.key, in the
-# demo every 100 records (default 1000) or 10 minutes.
-SIGNING=(--keyring "$WORK/pki/keyring" --audit-checkpoint-every-records 100)
+# demo every 20 records (default 1000) or 10 minutes.
+SIGNING=(--keyring "$WORK/pki/keyring" --audit-checkpoint-every-records 20)
 start_service ingest services/ingest/healthtwin-ingest "${SIGNING[@]}"
 INGEST=$ADDR
 # The shipped catalogue, hr_high and NEWS2 shortened for the demo (see the top of this file).
