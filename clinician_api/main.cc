@@ -10,6 +10,7 @@
 #include "clinician_api/fhir_api.h"
 #include "clinician_api/https_listener.h"
 #include "services/common/access.h"
+#include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
 #include "services/common/crypto/file_keyring.h"
 #include "services/common/grpc_util.h"
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
   std::string dashboard_port_file;
   int break_glass_max_minutes = 120;
   int twin_shards = 1;
-  std::string keyring_dir;  // research pseudonyms (clinician_api/research.h)
+  std::string keyring_dir;  // research pseudonyms (clinician_api/research.h), audit checkpoints
+  common::AuditCheckpointFlags checkpoints;
   auto cfg = common::ParseServiceConfigOrExit(
       argc, argv, "clinician_api", {"ingest", "alerts", "twin", "simulation"}, [&](CLI::App& app) {
         app.add_option("--https-port", https_port,
@@ -54,7 +56,9 @@ int main(int argc, char** argv) {
             ->capture_default_str();
         app.add_option("--keyring", keyring_dir,
                        "keyring directory whose pseudonym.key keys researchers' pseudonyms and date shifts "
-                       "(services/common/crypto/README.md); unset: the research RPCs refuse");
+                       "(services/common/crypto/README.md); unset: the research RPCs refuse; its "
+                       "audit-signing.key, if any, signs audit checkpoints");
+        checkpoints.AddTo(app);
       });
   if (https_port_file.empty() && !cfg.port_file.empty()) https_port_file = cfg.port_file + ".https";
   if (dashboard_port_file.empty() && !cfg.port_file.empty()) dashboard_port_file = cfg.port_file + ".dashboard";
@@ -117,6 +121,8 @@ int main(int argc, char** argv) {
     research.emplace(pool, *keyring);
     service.EnableResearch(*research);
   }
+  auto checkpoint_timer = common::EnableAuditCheckpoints(
+      common::LoadAuditCheckpointKeyOrExit("clinician_api", keyring_dir), checkpoints, {&access});
 
   // Observation bodies are still a temporary stand-in (fhir_resources.h).
   clinician::FeedsFhirResources fhir_resources;

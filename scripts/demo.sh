@@ -183,8 +183,11 @@ start_service() {  # name binary [extra flags...]; connects as the role healthtw
   ADDR="localhost:$(cat "$WORK/$name.port")"
 }
 
-# The registry (in ingest) encrypts identifying data under the dev PKI's keyring.
-start_service ingest services/ingest/healthtwin-ingest --keyring "$WORK/pki/keyring"
+# The registry (in ingest) encrypts identifying data under the dev PKI's keyring. Every service
+# that audits signs checkpoints of the audit chain with the keyring's audit-signing.key, in the
+# demo every 20 records (default 1000) or 10 minutes.
+SIGNING=(--keyring "$WORK/pki/keyring" --audit-checkpoint-every-records 20)
+start_service ingest services/ingest/healthtwin-ingest "${SIGNING[@]}"
 INGEST=$ADDR
 # The shipped catalogue, hr_high and NEWS2 shortened for the demo (see the top of this file).
 sed -e 's/^min_duration_s = 600           # \[Bonafide\]/min_duration_s = 60  # demo: [Bonafide]/' \
@@ -197,20 +200,21 @@ grep -q '^min_duration_s = 60  # demo: \[Bonafide\]' "$WORK/alert_rules.toml" &&
 grep -q '^step_s = 60  # demo' "$WORK/alert_rules.toml" && grep -q '^min_duration_s = 60  # demo$' "$WORK/alert_rules.toml" ||
   { echo "demo: cannot shorten news2 in deploy/config/alert_rules.toml" >&2; exit 1; }
 # HIGH alerts escalate after 30 s instead of 2 min, so that the escalation scene is short.
-start_service alerts services/alerts/healthtwin-alerts --alert-rules "$WORK/alert_rules.toml" --escalate-high-s 30
+start_service alerts services/alerts/healthtwin-alerts --alert-rules "$WORK/alert_rules.toml" --escalate-high-s 30 "${SIGNING[@]}"
 ALERTS=$ADDR
 # The twin service follows the vitals table; in the demo it writes a sequential snapshot at most
 # every 10 s per twin (production default: 600 s) so `twin show` reflects the last seconds.
-start_service twin services/twin/healthtwin-twin --persist-every-s 10
+start_service twin services/twin/healthtwin-twin --persist-every-s 10 "${SIGNING[@]}"
 TWIN=$ADDR
-start_service simulation services/simulation/healthtwin-simulation
+start_service simulation services/simulation/healthtwin-simulation "${SIGNING[@]}"
 SIM=$ADDR
 # Bearer tokens (issue 13): optional on top of the client certificates; a token narrows a call
 # to its SMART v2 scopes. The dev PKI holds the issuer's key pair.
 TOKEN_ISSUER=https://healthtwin.demo/token-issuer
 start_service clinician_api clinician_api/healthtwin-clinician-api \
   --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --simulation-addr "$SIM" --https-port 0 --dashboard-port 0 \
-  --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api
+  --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api \
+  "${SIGNING[@]}"
 API=$ADDR
 # The FHIR R4 read API and the clinician dashboard on clinician_api's HTTPS ports (mutual TLS;
 # both written before the gRPC port file).
@@ -456,9 +460,8 @@ cat >"$WORK/cohort.json" <<'SPEC'
 SPEC
 ht --as researcher-rita job submit --spec "$WORK/cohort.json" --wait | tee "$WORK/cohort.txt"
 
-say "the audit trail of all of the above, read straight from the database: a signed checkpoint, exported, then healthtwin audit verify:"
+say "the audit trail of all of the above, read straight from the database: the checkpoints the services signed, exported for an auditor, then healthtwin audit verify:"
 AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
-"${AUDIT[@]}" checkpoint --db "$DB" --key "$WORK/pki/audit-signing.key" --every-records 1 >/dev/null
 "${AUDIT[@]}" checkpoints export --db "$DB" --out "$WORK/audit-checkpoints.jsonl"
 "${AUDIT[@]}" verify --db "$DB" --checkpoints "$WORK/audit-checkpoints.jsonl" \
   --public-key "$WORK/pki/audit-signing.pub" | tee "$WORK/audit-verify.txt"
@@ -477,6 +480,8 @@ if ((HEADLESS)); then
   # --- end demo history and FHIR feed checks ---
   grep -q "^audit chain good: " "$WORK/audit-verify.txt" ||
     { echo "demo: healthtwin audit verify did not find the audit chain good" >&2; exit 1; }
+  grep -qE " [1-9][0-9]* stored checkpoints with good signatures" "$WORK/audit-verify.txt" ||
+    { echo "demo: the services signed no audit checkpoint" >&2; exit 1; }
   grep -q "Synthetic-Two" "$WORK/patient-show.txt" ||
     { echo "demo: healthtwin patient show did not show pat-0002's name to dr-alice" >&2; exit 1; }
   grep -q "PERMISSION_DENIED\|permission denied\|not on the care team" "$WORK/bob-refused.txt" ||

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "services/common/audit/checkpoints.h"
+#include "services/common/audit/keyring_key.h"
 #include "services/common/audit/signing.h"
 #include "services/common/audit/verify.h"
 
@@ -58,7 +59,8 @@ AuditCommands::AuditCommands(CLI::App& app) {
 
   checkpoint_ = audit_->add_subcommand("checkpoint", "sign a checkpoint of the newest record when one is due");
   checkpoint_->add_option("--db", db_, "libpq conninfo of the database")->required();
-  checkpoint_->add_option("--key", key_file_, "PEM Ed25519 private key (temporary, until the keyring)")->required();
+  checkpoint_->add_option("--keyring", keyring_dir_, "keyring directory holding audit-signing.key");
+  checkpoint_->add_option("--key", key_file_, "no longer taken: the signing key lives in the keyring (--keyring)");
   checkpoint_->add_option("--every-records", every_records_, "records between checkpoints")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   checkpoint_->add_option("--every-minutes", every_minutes_, "minutes between checkpoints")
@@ -122,15 +124,24 @@ int AuditCommands::Export(std::ostream& out, std::ostream& err) const {
 }
 
 int AuditCommands::Checkpoint(std::ostream& out, std::ostream& err) const {
-  auto key = audit::CheckpointKey::FromPrivateKeyFile(key_file_);
-  if (!key.ok()) return BadInput(err, "--key: " + std::string(key.status().message()));
+  if (!key_file_.empty()) {
+    return BadInput(err,
+                    "--key: a loose key file is no longer taken; the checkpoint key is audit-signing.key in a "
+                    "keyring: use --keyring DIR (deploy/pki/make-dev-pki.sh puts it in OUTDIR/keyring)");
+  }
+  if (keyring_dir_.empty()) return BadInput(err, "--keyring: required (the keyring holding audit-signing.key)");
+  auto key = audit::CheckpointKeyFromKeyring(keyring_dir_);
+  if (!key.ok()) return BadInput(err, "--keyring: " + std::string(key.status().message()));
+  if (*key == nullptr) {
+    return BadInput(err, "--keyring: " + keyring_dir_ + " holds no audit-signing.key: it cannot sign checkpoints");
+  }
   auto conn = Connect(db_, err);
   if (!conn) return 2;
   try {
     pqxx::work tx(*conn);
     auto written =
-        audit::CheckpointIfDue(tx, *key, {.every_records = every_records_, .every = absl::Minutes(every_minutes_)});
-    if (!written.ok()) return BadInput(err, "--key: " + std::string(written.status().message()));
+        audit::CheckpointIfDue(tx, **key, {.every_records = every_records_, .every = absl::Minutes(every_minutes_)});
+    if (!written.ok()) return BadInput(err, "--keyring: " + std::string(written.status().message()));
     tx.commit();
     out << (*written ? "wrote a checkpoint of the newest record" : "no checkpoint due") << "\n";
     return 0;

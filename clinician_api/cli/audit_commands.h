@@ -4,11 +4,12 @@
 //
 //   healthtwin audit verify --db CONNINFO [--checkpoints FILE] [--public-key FILE]
 //   healthtwin audit checkpoints export --db CONNINFO --out FILE
-//   healthtwin audit checkpoint --db CONNINFO --key FILE [--every-records N] [--every-minutes M]
+//   healthtwin audit checkpoint --db CONNINFO --keyring DIR [--every-records N] [--every-minutes M]
 //
 // verify prints one line: "audit chain good: ..." and exits 0, or "audit chain BAD at seq N:
-// why" and exits 1. `checkpoint` signs the newest record when one is due (a step for a timer
-// when no service has been given the key; TEMPORARY key file until issue 13's keyring).
+// why" and exits 1. `checkpoint` signs the newest record when one is due, with the keyring's
+// audit-signing.key (services normally do this themselves: services/common/audit_checkpointing.h;
+// this is for a timer or a one-off). The old `--key FILE` is refused with exit 2 naming --keyring.
 // Exit codes: 0 success, 1 the chain is bad (verify), 2 bad arguments, an unreadable file or
 // key, or a database that cannot be reached or read (one line naming the problem).
 #pragma once
@@ -37,7 +38,7 @@ class AuditCommands {
   CLI::App* verify_ = nullptr;
   CLI::App* export_ = nullptr;
   CLI::App* checkpoint_ = nullptr;
-  std::string db_, checkpoints_file_, public_key_file_, out_file_, key_file_;
+  std::string db_, checkpoints_file_, public_key_file_, out_file_, keyring_dir_, key_file_;
   int64_t every_records_ = 1000;
   int64_t every_minutes_ = 10;
 };

@@ -3,8 +3,9 @@
 # the healthtwin services, bridges and people use for mutual TLS.
 #
 #   make-dev-pki.sh OUTDIR            healthtwin dev CA + every identity, the
-#                                     audit checkpoint signing key (audit-signing.key/.pub)
-#                                     and the data-at-rest keyring (OUTDIR/keyring/)
+#                                     data-at-rest keyring (OUTDIR/keyring/, which also holds
+#                                     the audit checkpoint signing key audit-signing.key) and
+#                                     that key's public half OUTDIR/audit-signing.pub
 #   make-dev-pki.sh OUTDIR --foreign  an unrelated CA + "intruder" and
 #                                     "foreign-server", for refusal tests
 #
@@ -119,22 +120,6 @@ if [[ -e "${outdir}" && ! -d "${outdir}" ]]; then
 fi
 mkdir -p "${outdir}" || die "cannot create directory '${outdir}'"
 
-# TEMPORARY until issue 13's keyring exists: the Ed25519 key that signs audit checkpoints
-# (services/common/audit), and its public half, which an auditor verifies with.
-if ((!foreign)); then
-  audit_key="${outdir}/audit-signing.key"
-  if [[ ! -s "${audit_key}" ]]; then
-    (umask 077 && openssl genpkey -algorithm ed25519 -out "${audit_key}.tmp" 2>/dev/null) ||
-      die "generating the audit signing key failed"
-    mv -f "${audit_key}.tmp" "${audit_key}"
-    echo "${PROG}: created the audit checkpoint signing key '${audit_key}' (temporary, issue 13)"
-  fi
-  if [[ ! -s "${outdir}/audit-signing.pub" ]]; then
-    openssl pkey -in "${audit_key}" -pubout -out "${outdir}/audit-signing.pub" 2>/dev/null ||
-      die "'${audit_key}' is not a readable private key"
-  fi
-fi
-
 # The keyring of identifying data at rest (services/common/crypto/README.md): KEK version 1,
 # marked active, the MRN blind-index key and the research pseudonym key; 256-bit keys as 64 hex
 # digits, mode 0600, in a directory mode 0700. Existing keys are never replaced (they would orphan encrypted data).
@@ -153,6 +138,31 @@ if ((!foreign)); then
   done
   if [[ ! -s "${keyring}/active-kek" ]]; then
     (umask 077 && echo 1 >"${keyring}/active-kek") || die "cannot write '${keyring}/active-kek'"
+  fi
+fi
+
+# The Ed25519 key that signs audit checkpoints (services/common/audit), in the keyring as
+# audit-signing.key (PEM, mode 0600); its public half OUTDIR/audit-signing.pub is what an auditor
+# verifies with. A key left at OUTDIR/audit-signing.key by an older version of this script is
+# moved into the keyring, so checkpoints it signed still verify.
+if ((!foreign)); then
+  audit_key="${keyring}/audit-signing.key"
+  if [[ ! -s "${audit_key}" && -s "${outdir}/audit-signing.key" ]]; then
+    mv -f "${outdir}/audit-signing.key" "${audit_key}" && chmod 0600 "${audit_key}" ||
+      die "cannot move '${outdir}/audit-signing.key' into the keyring"
+    echo "${PROG}: moved the audit checkpoint signing key into the keyring: '${audit_key}'"
+  fi
+  if [[ ! -s "${audit_key}" ]]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "${audit_key}.tmp" 2>/dev/null) ||
+      die "generating the audit signing key failed"
+    chmod 0600 "${audit_key}.tmp"
+    mv -f "${audit_key}.tmp" "${audit_key}"
+    echo "${PROG}: created the audit checkpoint signing key '${audit_key}'"
+  fi
+  audit_pub="$(openssl pkey -in "${audit_key}" -pubout 2>/dev/null)" ||
+    die "'${audit_key}' is not a readable private key"
+  if [[ "$(cat "${outdir}/audit-signing.pub" 2>/dev/null)" != "${audit_pub}" ]]; then
+    printf '%s\n' "${audit_pub}" >"${outdir}/audit-signing.pub" || die "cannot write '${outdir}/audit-signing.pub'"
   fi
 fi
 

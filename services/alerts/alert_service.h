@@ -93,6 +93,9 @@ class AlertServiceImpl final : public v1::AlertService::CallbackService {
   grpc::ServerUnaryReactor* GetAlarmBurden(grpc::CallbackServerContext* ctx, const v1::GetAlarmBurdenRequest* req,
                                            v1::GetAlarmBurdenResponse* resp) override;
 
+  // For start-up wiring: audit checkpoints (services/common/audit_checkpointing.h).
+  common::Access& access() { return access_; }
+
  private:
   // Authorises and audits `method` on the alert for `recipient` (null: no person named);
   // NOT_FOUND for an unknown alert.

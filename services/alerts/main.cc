@@ -13,6 +13,7 @@
 #include "services/alerts/lifecycle/config.h"
 #include "services/alerts/lifecycle/escalator.h"
 #include "services/alerts/rules/shipped_catalogue.h"
+#include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
   // HIGH's so that an escalation is seen within its minutes.
   std::optional<int64_t> escalate_s[3];
   alerts::EvaluatorOptions evaluator_options;
+  std::string keyring_dir;
+  common::AuditCheckpointFlags checkpoints;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "alerts", {}, [&](CLI::App& app) {
     app.add_option("--alert-rules", rules_path,
                    "a rule catalogue (TOML) to use instead of the built-in deploy/config/alert_rules.toml");
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
                    absl::StrCat("vitals rows the evaluator keeps in memory across rounds, all patients together (about "
                                 "100 bytes each; least recently used patients are dropped and reloaded; default ",
                                 evaluator_options.max_window_rows, ")"));
+    checkpoints.AddTo(app, &keyring_dir);
   });
   std::string rules_text(alerts::rules::ShippedCatalogueToml());
   if (!rules_path.empty()) {
@@ -89,6 +93,8 @@ int main(int argc, char** argv) {
   alerts::AlertServiceImpl service(
       pool, executor, hub, common::PolicyOrExit("alerts", alerts::AlertServiceImpl::DefaultPolicy(), cfg.access), store,
       &*rules);
+  auto checkpoint_timer = common::EnableAuditCheckpoints(
+      common::LoadAuditCheckpointKeyOrExit("alerts", keyring_dir), checkpoints, {&service.access()});
   return common::RunService(
       cfg, {&service},
       {.on_first_healthy =

@@ -49,6 +49,9 @@ class Access {
   // (audit/checkpoints.h). A failed checkpoint is logged and does not refuse the access: the
   // record itself is written. Not thread-safe against concurrent audits: call before serving.
   void EnableCheckpoints(std::shared_ptr<const audit::CheckpointKey> key, audit::CheckpointPolicy policy);
+  // Signs a checkpoint when one is due, as after each audit write; nothing when not enabled.
+  // Thread-safe once enabled (audit_checkpointing.h's timer calls it).
+  void CheckpointIfDue();
 
   // Patients on the caller's care team.
   absl::StatusOr<std::vector<std::string>> CareTeamPatients(const Caller& caller);
@@ -77,8 +80,6 @@ class Access {
   absl::StatusOr<std::string> AlertPatient(const std::string& alert_id);
 
  private:
-  void CheckpointIfDue();
-
   PgPool& pool_;
   std::shared_ptr<const audit::CheckpointKey> checkpoint_key_;
   audit::CheckpointPolicy checkpoint_policy_;

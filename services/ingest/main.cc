@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
 #include "services/common/crypto/file_keyring.h"
 #include "services/common/grpc_util.h"
@@ -26,13 +27,16 @@ int main(int argc, char** argv) {
   common::BlockShutdownSignals();
   int retention_days = 0;
   std::string keyring_dir;
+  common::AuditCheckpointFlags checkpoints;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "ingest", {}, [&](CLI::App& app) {
     app.add_option("--vitals-retention-days", retention_days,
                    "drop vitals partitions older than this many days (0: keep forever)")
         ->check(CLI::Range(0, 36500));
     app.add_option("--keyring", keyring_dir,
                    "keyring directory for patients' identifying data (services/common/crypto/README.md); "
-                   "without it the registry refuses identities");
+                   "without it the registry refuses identities; its audit-signing.key, if any, signs audit "
+                   "checkpoints");
+    checkpoints.AddTo(app);
   });
   std::unique_ptr<common::crypto::FileKeyring> keyring;
   if (!keyring_dir.empty()) {
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
     }
     keyring = *std::move(loaded);
   }
+  auto checkpoint_key = common::LoadAuditCheckpointKeyOrExit("ingest", keyring_dir);
 
   common::PgPool pool(cfg.db_conninfo, 8, ingest::PgSampleStore::PrepareConnection, cfg.db_limits);
   common::Executor executor(8);
@@ -73,6 +78,8 @@ int main(int argc, char** argv) {
   std::optional<registry::PatientIdentityStore> identities;
   if (keyring) identities.emplace(pool, *keyring);
   registry::RegistryServiceImpl registry_service(pool, executor, policy, identities ? &*identities : nullptr);
+  auto checkpoint_timer = common::EnableAuditCheckpoints(checkpoint_key, checkpoints,
+                                                         {&query_service.access(), &registry_service.access()});
   return common::RunService(cfg, {&ingest_service, &query_service, &registry_service},
                             {.on_first_healthy = [&] { partitions.Start(); },
                              .on_drain =

@@ -23,6 +23,9 @@ class QueryServiceImpl final : public healthtwin::vitals::v1::VitalsQueryService
                                         const healthtwin::vitals::v1::QueryVitalsRequest* request,
                                         healthtwin::vitals::v1::QueryVitalsResponse* response) override;
 
+  // For start-up wiring: audit checkpoints (services/common/audit_checkpointing.h).
+  common::Access& access() { return access_; }
+
  private:
   VitalsReader& reader_;
   common::Executor& executor_;

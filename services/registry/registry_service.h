@@ -89,6 +89,9 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ReplayFeed(grpc::CallbackServerContext* ctx, const v1::ReplayFeedRequest* req,
                                        v1::ReplayFeedResponse* resp) override;
 
+  // For start-up wiring: audit checkpoints (services/common/audit_checkpointing.h).
+  common::Access& access() { return access_; }
+
  private:
   grpc::ServerUnaryReactor* SetFeedPaused(grpc::CallbackServerContext* ctx, const std::string& name, bool paused,
                                           v1::Feed* resp);

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   simulation::SimulationLimits limits;
   std::string cohort_executor = "in-process";
   simulation::SlurmCohortOptions slurm;
+  std::string keyring_dir;
+  common::AuditCheckpointFlags checkpoints;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "simulation", {}, [&](CLI::App& app) {
     app.add_option("--cohort-threads", cohort_threads, "threads for one cohort job (0: every core)")
         ->check(CLI::Range(0, 256));
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     app.add_option("--slurm-shard-retries", slurm.shard_retries,
                    "times a job's failed shards are run again before the job fails (executor slurm; default 1)")
         ->check(CLI::Range(0, 10));
+    checkpoints.AddTo(app, &keyring_dir);
   });
   if (cohort_executor == "slurm" &&
       (slurm.submit_script.empty() || slurm.healthtwin.empty() || slurm.work_dir.empty())) {
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
                                {.worker = worker, .lease_s = lease_s});
   simulation::SimulationServiceImpl service(pool, store, &runner, simulation::MakeTreatmentEngines(cohort_threads),
                                             executor, compute, limits, cfg.access);
+  auto checkpoint_timer = common::EnableAuditCheckpoints(
+      common::LoadAuditCheckpointKeyOrExit("simulation", keyring_dir), checkpoints, {&service.access()});
   return common::RunService(cfg, {&service},
                             {.on_first_healthy = [&] { runner.Start(); },
                              .on_drain = [&] {

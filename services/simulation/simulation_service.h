@@ -79,6 +79,9 @@ class SimulationServiceImpl final : public v1::SimulationService::CallbackServic
   // Stops the watch poller and ends every open watch (drain).
   void Shutdown();
 
+  // For start-up wiring: audit checkpoints (services/common/audit_checkpointing.h).
+  common::Access& access() { return access_; }
+
  private:
   using Watcher = common::QueuedWriter<v1::CohortJob>;
   void PollWatches();

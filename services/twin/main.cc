@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
 #include "services/common/grpc_util.h"
 #include "services/common/logging.h"
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
   int idle_evict_s = 3600;
   int window_days = 30, recalibrate_days = 7;
   int max_recalibration_window_days = twin::kDefaultMaxRecalibrationWindowDays;
+  std::string keyring_dir;
+  common::AuditCheckpointFlags checkpoints;
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "twin", {}, [&](CLI::App& app) {
     app.add_option("--shard-index", shard_index, "this replica's shard, 0 .. shard-count - 1");
     app.add_option("--shard-count", shard_count, "number of twin replicas sharing the patients")
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     app.add_option("--max-recalibration-window-days", max_recalibration_window_days,
                    "longest data window a Recalibrate call may ask for (default 90)")
         ->check(CLI::Range(1, 365));
+    checkpoints.AddTo(app, &keyring_dir);
   });
   if (window_days > max_recalibration_window_days) {
     std::fprintf(stderr, "healthtwin-twin: --calibration-window-days %d exceeds --max-recalibration-window-days %d\n",
@@ -64,6 +68,8 @@ int main(int argc, char** argv) {
   twin::TwinKeeper keeper(pool, cfg.db_conninfo, std::make_shared<twin::ModelCache>(), options);
   twin::TwinServiceImpl service(pool, executor, keeper,
                                 common::PolicyOrExit("twin", twin::TwinServiceImpl::DefaultPolicy(), cfg.access));
+  auto checkpoint_timer = common::EnableAuditCheckpoints(
+      common::LoadAuditCheckpointKeyOrExit("twin", keyring_dir), checkpoints, {&service.access()});
   return common::RunService(
       cfg, {&service},
       {.on_first_healthy =

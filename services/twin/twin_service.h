@@ -53,6 +53,9 @@ class TwinServiceImpl final : public v1::TwinService::CallbackService {
   grpc::ServerWriteReactor<v1::TwinSnapshot>* WatchTwins(grpc::CallbackServerContext* ctx,
                                                          const v1::WatchTwinsRequest* req) override;
 
+  // For start-up wiring: audit checkpoints (services/common/audit_checkpointing.h).
+  common::Access& access() { return access_; }
+
  private:
   struct Watch;
 

@@ -65,7 +65,7 @@ function secretFiles(name, pki, pg) {
     return { "pg_service.conf": `[healthtwin]\nhost=${pg.host}\nport=${pg.port}\ndbname=healthtwin\nuser=healthtwin_${role(m[1])}\n` };
   }
   if (name === "healthtwin-keyring") {
-    return Object.fromEntries(["active-kek", "kek-1.key", "blind-index.key"].map((f) => [f, `${pki}/keyring/${f}`]));
+    return Object.fromEntries(["active-kek", "kek-1.key", "blind-index.key", "audit-signing.key"].map((f) => [f, `${pki}/keyring/${f}`]));
   }
   throw new Error(`no test content for Secret ${name}`);
 }

@@ -156,6 +156,28 @@ TEST_P(EveryServiceTest, UnknownFlagExits2WithOneLineNamingTheFlag) {
   EXPECT_THAT(ExpectExit2(args), HasSubstr("--frobnicate"));
 }
 
+// Every service that writes audit records signs checkpoints with its keyring's
+// audit-signing.key (services/common/audit_checkpointing.h): its flags are checked, and so is
+// the key, before it listens.
+TEST_P(EveryServiceTest, BadAuditCheckpointFlagsOrKeyExit2WithOneLineNamingThem) {
+  if (service().name == "feeds") GTEST_SKIP() << "feeds writes no audit records";
+  for (const char* flag : {"--audit-checkpoint-every-records", "--audit-checkpoint-every-minutes"}) {
+    std::vector<std::string> args = Args(kUnreachableDb);
+    args.insert(args.end(), {flag, "0"});
+    EXPECT_THAT(ExpectExit2(args), HasSubstr(flag));
+  }
+  // The dev keyring, with its signing key readable by others.
+  const std::string ring = work_ / "keyring";
+  fs::copy(pki_ + "/keyring", ring);
+  fs::permissions(ring, fs::perms::owner_all);
+  fs::permissions(ring + "/audit-signing.key", fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  std::vector<std::string> args = Args(kUnreachableDb);
+  args.insert(args.end(), {"--keyring", ring});
+  const std::string err = ExpectExit2(args);
+  EXPECT_THAT(err, HasSubstr("--keyring"));
+  EXPECT_THAT(err, HasSubstr(ring + "/audit-signing.key' has mode 0604"));
+}
+
 TEST_P(EveryServiceTest, UnknownConfigKeyExits2WithOneLineNamingTheKey) {
   const std::string config = work_ / "service.toml";
   std::ofstream(config) << "[database]\nconnection_string = \"x\"\n";

@@ -15,9 +15,11 @@
 #include "gtest/gtest.h"
 #include "services/common/access.h"
 #include "services/common/audit/checkpoints.h"
+#include "services/common/audit/keyring_key.h"
 #include "services/common/audit/record.h"
 #include "services/common/audit/signing.h"
 #include "services/common/audit/verify.h"
+#include "services/common/audit_checkpointing.h"
 #include "services/common/db/migrator.h"
 #include "services/common/db/roles.h"
 #include "services/common/pg.h"
@@ -55,9 +57,10 @@ class AuditChainTest : public testing::ClusterPerSuiteTest {
     auto conninfo = testing::CreateMigratedDatabase(*cluster_, TestDatabaseName());
     ASSERT_TRUE(conninfo.ok()) << conninfo.status();
     superuser_ = *conninfo;
-    auto key = CheckpointKey::FromPrivateKeyFile((*pki_ / "audit-signing.key").string());
+    auto key = CheckpointKeyFromKeyring((*pki_ / "keyring").string());
     ASSERT_TRUE(key.ok()) << key.status();
-    signing_key_ = std::make_shared<const CheckpointKey>(*std::move(key));
+    ASSERT_NE(*key, nullptr) << "the development keyring has no audit-signing.key";
+    signing_key_ = *std::move(key);
     auto pub = CheckpointKey::FromPublicKeyFile((*pki_ / "audit-signing.pub").string());
     ASSERT_TRUE(pub.ok()) << pub.status();
     public_key_ = *std::move(pub);
@@ -237,6 +240,23 @@ TEST_F(AuditChainTest, AFlippedCheckpointSignatureIsFound) {
   EXPECT_TRUE(Verify({}, /*with_key=*/false).ok) << "without a public key signatures are not checked";
 }
 
+// The time rule without a further write: the timer of services/common/audit_checkpointing.h
+// signs records left unsigned once `every` has passed, and nothing while none is new.
+TEST_F(AuditChainTest, TheTimerSignsTheLastRecordsOnAQuietSystem) {
+  Access access(*pool_);
+  access.EnableCheckpoints(signing_key_, {.every_records = 1000, .every = absl::Milliseconds(1500)});
+  Caller caller;
+  caller.identity = {.common_name = "dr-alice", .role = Role::kClinician, .role_name = "clinician"};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(access.Audit(caller, "vitals.query", "pat-0001", "allowed", "").ok());
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT max(seq) FROM audit_checkpoints"), 1);  // the first is always due
+  AuditCheckpointTimer timer(access, std::chrono::milliseconds(100));
+  EXPECT_TRUE(testing::PollUntil([&] { return QueryInt64(superuser_, "SELECT max(seq) FROM audit_checkpoints") == 3; },
+                                 std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1800));  // more periods, no new record
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM audit_checkpoints"), 2);
+  EXPECT_TRUE(Verify().ok) << Verify().Summary();
+}
+
 TEST_F(AuditChainTest, EightConcurrentWritersMakeOneUnforkedChain) {
   constexpr int kWriters = 8;
   constexpr int kEach = 40;
@@ -331,11 +351,18 @@ CliResult RunCli(const std::vector<std::string>& args, const std::filesystem::pa
 
 TEST_F(AuditChainTest, TheCliSignsExportsAndVerifiesAndNamesTheFirstBadSeq) {
   WriteRecords(12);
-  const std::string key = (*pki_ / "audit-signing.key").string();
+  const std::string keyring = (*pki_ / "keyring").string();
   const std::string pub = (*pki_ / "audit-signing.pub").string();
   const std::string file = (*pki_ / (TestDatabaseName() + ".jsonl")).string();
 
-  CliResult r = RunCli({"audit", "checkpoint", "--db", superuser_, "--key", key}, *pki_);
+  CliResult r = RunCli(
+      {"audit", "checkpoint", "--db", superuser_, "--key", (*pki_ / "keyring/audit-signing.key").string()}, *pki_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--key: a loose key file is no longer taken"));
+  r = RunCli({"audit", "checkpoint", "--db", superuser_}, *pki_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--keyring: required"));
+  r = RunCli({"audit", "checkpoint", "--db", superuser_, "--keyring", keyring}, *pki_);
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("wrote a checkpoint of the newest record"));
   r = RunCli({"audit", "checkpoints", "export", "--db", superuser_, "--out", file}, *pki_);

@@ -1,11 +1,13 @@
 // Signed checkpoints of the audit chain (table audit_checkpoints, migration 0016), and the
 // file an auditor keeps elsewhere.
 //
-// Who writes them: any service, by calling CheckpointIfDue after its audit insert (Access does
-// when it was given a key, services/common/access.h). A checkpoint signs the newest record once `every_records` records
-// or `every` time have passed since the last one; the time rule is only looked at when a
-// record is written, so an idle system writes none. Concurrent callers are safe: the first
-// checkpoint of a seq wins (ON CONFLICT DO NOTHING) and all would sign the same hash.
+// Who writes them: every service that audits, with the key from its keyring
+// (services/common/audit_checkpointing.h): Access calls CheckpointIfDue after each audit insert,
+// and a timer calls it too. A checkpoint signs the newest record once `every_records` records
+// or `every` time have passed since the last one; the time rule is looked at when something
+// calls, and nothing is signed while no record is newer than the last checkpoint. Concurrent
+// callers are safe: the first checkpoint of a seq wins (ON CONFLICT DO NOTHING) and all would
+// sign the same hash.
 //
 // The export file is JSON Lines, one checkpoint per line, in seq order:
 //   {"seq":42,"hash":"<64 hex>","signed_at_us":1796601234567890,"key_id":"<16 hex>",

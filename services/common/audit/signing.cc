@@ -1,5 +1,6 @@
 #include "services/common/audit/signing.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -28,12 +29,23 @@ absl::StatusOr<CheckpointKey> CheckpointKey::FromPublicKeyFile(const std::string
   return FromFile(path, /*is_private=*/false);
 }
 
+absl::StatusOr<CheckpointKey> CheckpointKey::FromPrivateKeyPem(std::string_view pem, const std::string& source) {
+  std::unique_ptr<BIO, int (*)(BIO*)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  if (!bio) return absl::InternalError("OpenSSL could not allocate a memory BIO");
+  return FromPem(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), source, /*is_private=*/true);
+}
+
 absl::StatusOr<CheckpointKey> CheckpointKey::FromFile(const std::string& path, bool is_private) {
   const char* what = is_private ? "private" : "public";
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) return absl::NotFoundError(std::string("cannot open the ") + what + " key file " + path);
-  EVP_PKEY* raw = is_private ? PEM_read_PrivateKey(file.get(), nullptr, nullptr, nullptr)
-                             : PEM_read_PUBKEY(file.get(), nullptr, nullptr, nullptr);
+  return FromPem(is_private ? PEM_read_PrivateKey(file.get(), nullptr, nullptr, nullptr)
+                            : PEM_read_PUBKEY(file.get(), nullptr, nullptr, nullptr),
+                 path, is_private);
+}
+
+absl::StatusOr<CheckpointKey> CheckpointKey::FromPem(EVP_PKEY* raw, const std::string& path, bool is_private) {
+  const char* what = is_private ? "private" : "public";
   if (raw == nullptr) {
     ERR_clear_error();  // leave no stale error for the next OpenSSL user on this thread
     return absl::InvalidArgumentError(path + " does not hold a PEM " + what + " key");

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -40,17 +41,25 @@ absl::StatusOr<std::string> ReadSmallFile(const fs::path& path) {
   return text.str();
 }
 
-// A key file: mode 0600 exactly, 64 hex digits and an optional trailing newline.
-absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
+// A keyring file's text: a regular file of mode 0600 exactly.
+absl::StatusOr<std::string> ReadMode0600File(const fs::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return absl::NotFoundError(absl::StrCat("keyring file '", path.string(), "' does not exist"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("keyring file '", path.string(), "' is not a regular file"));
   }
   if ((st.st_mode & 07777) != 0600) {
     return absl::PermissionDeniedError(absl::StrCat("keyring file '", path.string(), "' has mode ", Octal(st.st_mode),
                                                     "; a key file must be mode 0600"));
   }
-  absl::StatusOr<std::string> text = ReadSmallFile(path);
+  return ReadSmallFile(path);
+}
+
+// A key file: mode 0600 exactly, 64 hex digits and an optional trailing newline.
+absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
+  absl::StatusOr<std::string> text = ReadMode0600File(path);
   if (!text.ok()) return text.status();
   std::string hex = *text;
   OPENSSL_cleanse(text->data(), text->size());
@@ -88,9 +97,8 @@ uint32_t KekVersionOf(const std::string& name) {
   return v;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<FileKeyring>> FileKeyring::Create(const std::string& dir) {
+// The keyring directory exists and gives group and others no access.
+absl::Status CheckKeyringDir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::NotFoundError(absl::StrCat("keyring directory '", dir, "' does not exist"));
@@ -99,6 +107,23 @@ absl::StatusOr<std::unique_ptr<FileKeyring>> FileKeyring::Create(const std::stri
     return absl::PermissionDeniedError(absl::StrCat("keyring directory '", dir, "' has mode ", Octal(st.st_mode),
                                                     "; it must give group and others no access (0700)"));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> ReadOptionalKeyringFile(const std::string& dir, const std::string& name) {
+  if (absl::Status s = CheckKeyringDir(dir); !s.ok()) return s;
+  const fs::path path = fs::path(dir) / name;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::optional<std::string>();
+  absl::StatusOr<std::string> text = ReadMode0600File(path);
+  if (!text.ok()) return text.status();
+  return std::optional<std::string>(*std::move(text));
+}
+
+absl::StatusOr<std::unique_ptr<FileKeyring>> FileKeyring::Create(const std::string& dir) {
+  if (absl::Status s = CheckKeyringDir(dir); !s.ok()) return s;
   std::unique_ptr<FileKeyring> ring(new FileKeyring());
   ring->dir_ = dir;
 

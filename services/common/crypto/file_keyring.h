@@ -6,13 +6,16 @@
 //     blind-index.key      the HMAC-SHA-256 key of the MRN blind index: 64 hex digits, mode 0600
 //     pseudonym.key        optional: the HMAC-SHA-256 key of research pseudonyms and date shifts
 //                          (clinician_api/deid.h): 64 hex digits, mode 0600
+//     audit-signing.key    optional: the Ed25519 key that signs audit checkpoints, a PEM private
+//                          key (PKCS#8), mode 0600; absent: this keyring cannot sign checkpoints.
+//                          Not read by Create(): services/common/audit/keyring_key.h loads it
+//                          through ReadOptionalKeyringFile below, so services that only sign
+//                          checkpoints need no KEKs.
 //
 // The active version is the explicit `active-kek` marker, never "the highest number present":
 // an operator can stage kek-3.key before switching to it, and a stray file cannot silently
 // become the key everything is wrapped under. Rotation (README.md): add kek-<N+1>.key, write
 // N+1 to active-kek, restart or reload, then `healthtwin admin keys rotate` rewraps the DEKs.
-// Later: the audit checkpoint Ed25519 key (today deploy/pki's audit-signing.key) moves here as
-// audit-signing.key.
 //
 // Every file is read once, in Create(). Refused, with the file and what is wrong named: a key
 // file whose mode is not 0600, a directory open to group or others, a key that is not exactly
@@ -26,6 +29,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +37,11 @@
 #include "services/common/crypto/key_provider.h"
 
 namespace healthtwin::common::crypto {
+
+// The file `name` in keyring directory `dir`, under the checks Create() applies: the directory
+// gives group and others no access, the file is a regular file of mode 0600. nullopt when the
+// file does not exist. The error names the path and what is wrong, never the contents.
+absl::StatusOr<std::optional<std::string>> ReadOptionalKeyringFile(const std::string& dir, const std::string& name);
 
 class FileKeyring final : public KeyProvider {
  public:
