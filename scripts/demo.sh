@@ -210,7 +210,8 @@ SIM=$ADDR
 TOKEN_ISSUER=https://healthtwin.demo/token-issuer
 start_service clinician_api clinician_api/healthtwin-clinician-api \
   --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --simulation-addr "$SIM" --https-port 0 --dashboard-port 0 \
-  --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api
+  --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api \
+  --keyring "$WORK/pki/keyring"
 API=$ADDR
 # The FHIR R4 read API and the clinician dashboard on clinician_api's HTTPS ports (mutual TLS;
 # both written before the gRPC port file).
@@ -455,6 +456,34 @@ cat >"$WORK/cohort.json" <<'SPEC'
           {"name": "lisinopril 20 mg", "treatments": [{"drug": "lisinopril", "dose_mg": 20, "interval_h": 24}]}]}
 SPEC
 ht --as researcher-rita job submit --spec "$WORK/cohort.json" --wait | tee "$WORK/cohort.txt"
+
+# --- research on de-identified data (issue 13, item 5): a study, pseudonyms, shifted vitals, a what-if ---
+say "an admin opens a study with two consenting demo patients and researcher-rita (healthtwin admin study create|add-patient|add-researcher):"
+ht --as cli-admin admin study create --study demo-htn --title "Demo hypertension study" >/dev/null
+for p in pat-0001 pat-0002; do
+  ht --as cli-admin admin study add-patient --study demo-htn --patient "$p" >/dev/null
+done
+ht --as cli-admin admin study add-researcher --study demo-htn --researcher researcher-rita | tee "$WORK/study.txt"
+say "rita sees the study's subjects by pseudonym only, consent times shifted (healthtwin --as researcher-rita research patients --study demo-htn):"
+ht --as researcher-rita research patients --study demo-htn | tee "$WORK/research-patients.txt"
+SUBJECT=$(head -n 1 "$WORK/research-patients.txt" | cut -d' ' -f1)
+say "a subject's daily heart rate, de-identified: dates shifted by the subject's own whole days (healthtwin research vitals --study demo-htn --subject $SUBJECT --bucket-s 86400 ..., first rows):"
+ht --as researcher-rita research vitals --study demo-htn --subject "$SUBJECT" --bucket-s 86400 \
+  --start "$(date -u -d '-400 days' +%Y-%m-%dT%H:%M:%SZ)" --end "$(date -u -d '+400 days' +%Y-%m-%dT%H:%M:%SZ)" \
+  >"$WORK/research-vitals.txt"
+grep -i heart_rate "$WORK/research-vitals.txt" | head -n 5 || true
+say "and runs the clinicians' what-if on that subject's twin, de-identified (healthtwin research whatif --study demo-htn --subject $SUBJECT --options docs/examples/whatif-options.json):"
+ht --as researcher-rita research whatif --study demo-htn --subject "$SUBJECT" \
+  --options "$ROOT/docs/examples/whatif-options.json" --days 14 --ensemble 10 | tee "$WORK/research-whatif.txt"
+grep -qE "^subject sp-[a-z2-7]{16}, 14 days, 10 ensemble members" "$WORK/research-whatif.txt" &&
+  grep -q "^ 1\. " "$WORK/research-whatif.txt" ||
+  { echo "demo: the de-identified what-if did not rank the options under a pseudonym" >&2; exit 1; }
+[[ $(wc -l <"$WORK/research-patients.txt") -eq 2 ]] && grep -qi heart_rate "$WORK/research-vitals.txt" ||
+  { echo "demo: the study's two subjects or their de-identified vitals are missing" >&2; exit 1; }
+if grep -l "pat-000" "$WORK"/research-*.txt; then
+  echo "demo: a patient id reached the researcher" >&2
+  exit 1
+fi
 
 say "the audit trail of all of the above, read straight from the database: a signed checkpoint, exported, then healthtwin audit verify:"
 AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
