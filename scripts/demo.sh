@@ -467,11 +467,12 @@ ht --as cli-admin admin study add-researcher --study demo-htn --researcher resea
 say "rita sees the study's subjects by pseudonym only, consent times shifted (healthtwin --as researcher-rita research patients --study demo-htn):"
 ht --as researcher-rita research patients --study demo-htn | tee "$WORK/research-patients.txt"
 SUBJECT=$(head -n 1 "$WORK/research-patients.txt" | cut -d' ' -f1)
-say "a subject's daily heart rate, de-identified: dates shifted by the subject's own whole days (healthtwin research vitals --study demo-htn --subject $SUBJECT --bucket-s 86400 ..., first rows):"
+# The 31 days of history, wherever the subject's shift (within +-182 days) has moved them.
+say "a subject's daily vitals, de-identified: dates shifted by the subject's own whole days (healthtwin research vitals --study demo-htn --subject $SUBJECT --bucket-s 86400 ..., first rows):"
 ht --as researcher-rita research vitals --study demo-htn --subject "$SUBJECT" --bucket-s 86400 \
-  --start "$(date -u -d '-400 days' +%Y-%m-%dT%H:%M:%SZ)" --end "$(date -u -d '+400 days' +%Y-%m-%dT%H:%M:%SZ)" \
+  --start "$(date -u -d '-215 days' +%Y-%m-%dT00:00:00Z)" --end "$(date -u -d '+184 days' +%Y-%m-%dT00:00:00Z)" \
   >"$WORK/research-vitals.txt"
-grep -i heart_rate "$WORK/research-vitals.txt" | head -n 5 || true
+head -n 6 "$WORK/research-vitals.txt"
 say "and runs the clinicians' what-if on that subject's twin, de-identified (healthtwin research whatif --study demo-htn --subject $SUBJECT --options docs/examples/whatif-options.json):"
 ht --as researcher-rita research whatif --study demo-htn --subject "$SUBJECT" \
   --options "$ROOT/docs/examples/whatif-options.json" --days 14 --ensemble 10 | tee "$WORK/research-whatif.txt"
