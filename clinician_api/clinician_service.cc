@@ -111,6 +111,7 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"ListStudyPatients", {"researcher"}},
       {"GetDeidentifiedVitals", {"researcher"}},
       {"GetDeidentifiedTwin", {"researcher"}},
+      {"RunDeidentifiedWhatIf", {"researcher"}},
   };
   return kRules;
 }

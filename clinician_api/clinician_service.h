@@ -5,6 +5,7 @@
 // kOnBehalfOfHeader so the owning service audits both the relay and the person.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 #include "services/common/access.h"
 #include "services/common/caller_policy.h"
 #include "services/common/executor.h"
+#include "services/common/stream_writer.h"
 
 namespace healthtwin::clinician {
 
@@ -142,6 +144,10 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   grpc::ServerUnaryReactor* GetDeidentifiedTwin(grpc::CallbackServerContext* ctx,
                                                 const v1::GetDeidentifiedTwinRequest* req,
                                                 healthtwin::twin::v1::TwinSnapshot* resp) override;
+  // A what-if on a subject's twin, relayed to the simulation service for the researcher and
+  // returned under the subject's pseudonym (research_service.cc).
+  grpc::ServerWriteReactor<v1::DeidentifiedWhatIfEvent>* RunDeidentifiedWhatIf(
+      grpc::CallbackServerContext* ctx, const v1::RunDeidentifiedWhatIfRequest* req) override;
   // Serves research through `research`, which must outlive this. Call before serving.
   void EnableResearch(clinician::Research& research) { research_ = &research; }
   // Serves break-glass through `break_glass`, which must outlive this. Call before serving.
@@ -210,6 +216,11 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // The subject's age capped at 90 (deid.h), from the birth date the registry decrypts; none
   // when there is no birth date or no registry (research_service.cc).
   absl::StatusOr<std::optional<int>> CappedAge(const Caller& caller, const StudySubject& subject);
+  // RunDeidentifiedWhatIf on an executor thread: the policy, the study, the subject, then the
+  // relay, each event written to `writer` de-identified; the status ends the call.
+  absl::Status RelayDeidentifiedWhatIf(const grpc::CallbackServerContext& ctx,
+                                       const v1::RunDeidentifiedWhatIfRequest& req,
+                                       common::QueuedWriter<v1::DeidentifiedWhatIfEvent>& writer);
   // The caller when the policy admits it for `method`; a refusal is audited under `action`,
   // naming each of the patients the call asked about.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& ctx, std::string_view method,
@@ -233,6 +244,8 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   TokenGate tokens_;
   clinician::BreakGlass* break_glass_ = nullptr;
   clinician::Research* research_ = nullptr;
+  // De-identified what-ifs relaying now: each holds an executor thread while it runs.
+  std::atomic<int> research_whatifs_{0};
 };
 
 }  // namespace healthtwin::clinician

@@ -4,13 +4,7 @@
 #include "clinician_api/upstream.h"
 
 namespace healthtwin::clinician {
-namespace {
 namespace sim_v1 = healthtwin::simulation::v1;
-
-// A what-if runs an ensemble over days of simulated time: longer than a unary call, bounded
-// by the simulation service's member-day limit (services/simulation/limits.h).
-constexpr auto kWhatIfDeadline = std::chrono::seconds(300);
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<WhatIfStream>> ClinicianServiceImpl::StartWhatIfAs(const Caller& caller,
                                                                                   const sim_v1::WhatIfRequest& req) {

@@ -1,7 +1,9 @@
 // ClinicianService's research RPCs: the gRPC edge of research.h and deid.h. A researcher on a
 // study reads its subjects' vitals and twins de-identified: the subject's pseudonym for the
 // patient, every time shifted by the subject's whole days, no device id, no ingest sequence
-// number, no free text that could name anyone.
+// number, no free text that could name anyone. A researcher also runs the clinicians' what-if
+// on a subject's twin (RunDeidentifiedWhatIf), relayed to the simulation service in their name.
+#include "absl/strings/str_cat.h"
 #include "clinician_api/clinician_service.h"
 #include "clinician_api/deid.h"
 #include "clinician_api/upstream.h"
@@ -13,6 +15,7 @@ namespace {
 
 namespace twin_v1 = healthtwin::twin::v1;
 namespace vitals_v1 = healthtwin::vitals::v1;
+namespace sim_v1 = healthtwin::simulation::v1;
 
 constexpr uint32_t kDefaultPageSize = 500;
 constexpr uint32_t kMaxPageSize = 10000;
@@ -39,16 +42,35 @@ void Deidentify(const std::string& subject, int days, twin_v1::TwinSnapshot* sna
   snap->clear_last_calibration_error();
 }
 
+// `text` with every mention of the patient id replaced by the subject.
+void Pseudonymize(const StudySubject& subject, std::string* text) {
+  for (auto at = text->find(subject.patient_id); at != std::string::npos;
+       at = text->find(subject.patient_id, at + subject.subject.size())) {
+    text->replace(at, subject.patient_id.size(), subject.subject);
+  }
+}
+
 // An upstream refusal as the researcher may see it: the patient id replaced by the subject.
 absl::Status Scrubbed(const absl::Status& s, const StudySubject& subject) {
   if (s.ok()) return s;
   std::string message(s.message());
-  for (auto at = message.find(subject.patient_id); at != std::string::npos;
-       at = message.find(subject.patient_id, at + subject.subject.size())) {
-    message.replace(at, subject.patient_id.size(), subject.subject);
-  }
+  Pseudonymize(subject, &message);
   return absl::Status(s.code(), message);
 }
+
+// A what-if event as the researcher may see it. It carries no time (days count from the start
+// of the run) and no patient id; its free text (stage, assumptions, the ensemble's source) is
+// the simulation's own, rewritten in case it ever names the patient.
+void Deidentify(const StudySubject& subject, sim_v1::WhatIfEvent* ev) {
+  if (ev->has_progress()) Pseudonymize(subject, ev->mutable_progress()->mutable_stage());
+  if (!ev->has_result()) return;
+  auto* result = ev->mutable_result();
+  for (auto& a : *result->mutable_assumptions()) Pseudonymize(subject, &a);
+  Pseudonymize(subject, result->mutable_ensemble_source());
+}
+
+// At most this many de-identified what-ifs relay at once: each holds an executor thread.
+constexpr int kMaxResearchWhatIfs = 2;
 
 }  // namespace
 
@@ -153,6 +175,63 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::GetDeidentifiedTwin(grpc::Callba
     Deidentify(subject->subject, subject->shift_days, resp);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerWriteReactor<v1::DeidentifiedWhatIfEvent>* ClinicianServiceImpl::RunDeidentifiedWhatIf(
+    grpc::CallbackServerContext* ctx, const v1::RunDeidentifiedWhatIfRequest* req) {
+  auto* writer = new common::QueuedWriter<v1::DeidentifiedWhatIfEvent>(16);
+  // The check needs the database and the relay blocks: both run on the executor.
+  executor_.Submit(
+      [=, this, request = *req] {
+        writer->Close(common::ToGrpcStatus(RelayDeidentifiedWhatIf(*ctx, request, *writer)));
+        writer->Release();
+      },
+      [writer] {
+        writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
+        writer->Release();
+      });
+  return writer;
+}
+
+absl::Status ClinicianServiceImpl::RelayDeidentifiedWhatIf(const grpc::CallbackServerContext& ctx,
+                                                           const v1::RunDeidentifiedWhatIfRequest& req,
+                                                           common::QueuedWriter<v1::DeidentifiedWhatIfEvent>& writer) {
+  auto caller = Identify(ctx, "RunDeidentifiedWhatIf", "research.whatif");
+  if (!caller.ok()) return caller.status();
+  if (research_ == nullptr) return NotEnabled();
+  if (!req.whatif().patient_id().empty()) {
+    return absl::InvalidArgumentError("whatif.patient_id: must be empty; the subject names the patient");
+  }
+  auto subject = research_->Resolve(*caller, req.study_id(), req.subject(), "research.whatif");
+  if (!subject.ok()) return subject.status();
+  if (up_.simulation == nullptr) {
+    return absl::UnimplementedError("what-if: this clinician_api has no simulation service (--simulation-addr)");
+  }
+  if (research_whatifs_.fetch_add(1) >= kMaxResearchWhatIfs) {
+    research_whatifs_.fetch_sub(1);
+    return absl::ResourceExhaustedError(
+        absl::StrCat(kMaxResearchWhatIfs, " de-identified what-ifs are running; try again when one ends"));
+  }
+  struct Slot {
+    std::atomic<int>& n;
+    ~Slot() { n.fetch_sub(1); }
+  } slot{research_whatifs_};
+  // The simulation service validates the options and audits the relay naming the researcher.
+  sim_v1::WhatIfRequest upstream = req.whatif();
+  upstream.set_patient_id(subject->patient_id);
+  WhatIfStream stream(*caller, up_.simulation.get(), &sim_v1::SimulationService::Stub::RunWhatIf, upstream,
+                      kWhatIfDeadline);
+  v1::DeidentifiedWhatIfEvent out;
+  out.set_subject(subject->subject);
+  while (stream.Read(out.mutable_event())) {
+    Deidentify(*subject, out.mutable_event());
+    const bool progress = out.event().has_progress();
+    if (!writer.Push(out, /*coalescable=*/progress)) {
+      stream.Cancel();
+      return absl::CancelledError("the researcher left the what-if");
+    }
+  }
+  return Scrubbed(stream.Finish(), *subject);
 }
 
 }  // namespace healthtwin::clinician

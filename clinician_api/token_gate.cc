@@ -39,6 +39,7 @@ const TokenGate::ScopeTable& TokenGate::RequiredScopes() {
       {"ListStudyPatients", {"user/ResearchSubject.rs"}},
       {"GetDeidentifiedVitals", {"user/Observation.rs"}},
       {"GetDeidentifiedTwin", {"user/Observation.rs"}},
+      {"RunDeidentifiedWhatIf", {"user/Observation.rs"}},
   };
   return kTable;
 }

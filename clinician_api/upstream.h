@@ -13,6 +13,9 @@
 namespace healthtwin::clinician {
 
 inline constexpr auto kUpstreamDeadline = std::chrono::seconds(10);
+// A what-if runs an ensemble over days of simulated time: longer than a unary call, bounded
+// by the simulation service's member-day limit (services/simulation/limits.h).
+inline constexpr auto kWhatIfDeadline = std::chrono::seconds(300);
 
 // Calls a unary upstream method synchronously from an executor thread, for `caller`, naming
 // the person in kOnBehalfOfHeader so the owning service audits both the relay and the person.

@@ -460,6 +460,35 @@ cat >"$WORK/cohort.json" <<'SPEC'
 SPEC
 ht --as researcher-rita job submit --spec "$WORK/cohort.json" --wait | tee "$WORK/cohort.txt"
 
+# --- research on de-identified data (issue 13, item 5): a study, pseudonyms, shifted vitals, a what-if ---
+say "an admin opens a study with two consenting demo patients and researcher-rita (healthtwin admin study create|add-patient|add-researcher):"
+ht --as cli-admin admin study create --study demo-htn --title "Demo hypertension study" >/dev/null
+for p in pat-0001 pat-0002; do
+  ht --as cli-admin admin study add-patient --study demo-htn --patient "$p" >/dev/null
+done
+ht --as cli-admin admin study add-researcher --study demo-htn --researcher researcher-rita | tee "$WORK/study.txt"
+say "rita sees the study's subjects by pseudonym only, consent times shifted (healthtwin --as researcher-rita research patients --study demo-htn):"
+ht --as researcher-rita research patients --study demo-htn | tee "$WORK/research-patients.txt"
+SUBJECT=$(head -n 1 "$WORK/research-patients.txt" | cut -d' ' -f1)
+# The 31 days of history, wherever the subject's shift (within +-182 days) has moved them.
+say "a subject's daily vitals, de-identified: dates shifted by the subject's own whole days (healthtwin research vitals --study demo-htn --subject $SUBJECT --bucket-s 86400 ..., first rows):"
+ht --as researcher-rita research vitals --study demo-htn --subject "$SUBJECT" --bucket-s 86400 \
+  --start "$(date -u -d '-215 days' +%Y-%m-%dT00:00:00Z)" --end "$(date -u -d '+184 days' +%Y-%m-%dT00:00:00Z)" \
+  >"$WORK/research-vitals.txt"
+head -n 6 "$WORK/research-vitals.txt"
+say "and runs the clinicians' what-if on that subject's twin, de-identified (healthtwin research whatif --study demo-htn --subject $SUBJECT --options docs/examples/whatif-options.json):"
+ht --as researcher-rita research whatif --study demo-htn --subject "$SUBJECT" \
+  --options "$ROOT/docs/examples/whatif-options.json" --days 14 --ensemble 10 | tee "$WORK/research-whatif.txt"
+grep -qE "^subject sp-[a-z2-7]{16}, 14 days, 10 ensemble members" "$WORK/research-whatif.txt" &&
+  grep -q "^ 1\. " "$WORK/research-whatif.txt" ||
+  { echo "demo: the de-identified what-if did not rank the options under a pseudonym" >&2; exit 1; }
+[[ $(wc -l <"$WORK/research-patients.txt") -eq 2 ]] && grep -qi heart_rate "$WORK/research-vitals.txt" ||
+  { echo "demo: the study's two subjects or their de-identified vitals are missing" >&2; exit 1; }
+if grep -l "pat-000" "$WORK"/research-*.txt; then
+  echo "demo: a patient id reached the researcher" >&2
+  exit 1
+fi
+
 say "the audit trail of all of the above, read straight from the database: the checkpoints the services signed, exported for an auditor, then healthtwin audit verify:"
 AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
 "${AUDIT[@]}" checkpoints export --db "$DB" --out "$WORK/audit-checkpoints.jsonl"

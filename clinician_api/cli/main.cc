@@ -23,7 +23,7 @@
 //   healthtwin break-glass --patient ID --reason-code ETREAT|BTG --reason TEXT [--for 30m]
 //   healthtwin admin break-glass list|review ...   (see clinician_api/cli/break_glass_commands.h)
 //   healthtwin admin study create|add-patient|add-researcher|list ...   (see cli/research_commands.h)
-//   healthtwin research patients|vitals|twin --study S ...   (de-identified; see cli/research_commands.h)
+//   healthtwin research patients|vitals|twin|whatif --study S ...   (de-identified; see cli/research_commands.h)
 //   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
 //                                      (the database directly; see clinician_api/cli/key_commands.h)
 //   healthtwin admin issue-token --subject S --role R --scopes "..." [--ttl 15m] --issuer-key PEM

@@ -75,6 +75,11 @@ ResearchCommands::ResearchCommands(CLI::App& app, CLI::App& admin, ApiAccess api
     c->add_flag("--json", json_, "JSON output");
   }
   for (auto* c : {vitals_, twin_}) c->add_option("--subject", subject_, "the subject's pseudonym, sp-...")->required();
+  // Its own --json (in the what-if flags), so it is not in the loops above.
+  whatif_ = research->add_subcommand("whatif", "compare treatment options on a subject's twin");
+  whatif_->add_option("--study", study_, "study id")->required();
+  whatif_->add_option("--subject", subject_, "the subject's pseudonym, sp-...")->required();
+  AddWhatIfFlags(*whatif_, whatif_flags_);
   vitals_->add_option("--start", start_, "window start in shifted time, RFC 3339 (inclusive)")->required();
   vitals_->add_option("--end", end_, "window end in shifted time, RFC 3339 (exclusive)")->required();
   vitals_->add_option("--bucket-s", bucket_s_, "seconds per min/max/mean bucket (default: raw samples)")
@@ -83,7 +88,7 @@ ResearchCommands::ResearchCommands(CLI::App& app, CLI::App& admin, ApiAccess api
 }
 
 bool ResearchCommands::parsed() const {
-  for (auto* c : {create_, add_patient_, add_researcher_, list_, patients_, vitals_, twin_}) {
+  for (auto* c : {create_, add_patient_, add_researcher_, list_, patients_, vitals_, twin_, whatif_}) {
     if (c->parsed()) return true;
   }
   return false;
@@ -94,13 +99,14 @@ int ResearchCommands::Run(std::ostream& out, std::ostream& err) const {
     err << "healthtwin: --study: expected 1-64 letters, digits, '.', '_' or '-', got '" << study_ << "'\n";
     return 2;
   }
-  if ((vitals_->parsed() || twin_->parsed()) && !clinician::deid::IsPseudonym(subject_)) {
+  if ((vitals_->parsed() || twin_->parsed() || whatif_->parsed()) && !clinician::deid::IsPseudonym(subject_)) {
     err << "healthtwin: --subject: expected a study pseudonym like sp-abcdefghijklmnop, got '" << subject_ << "'\n";
     return 2;
   }
   if (patients_->parsed()) return Patients(out);
   if (vitals_->parsed()) return Vitals(out, err);
   if (twin_->parsed()) return Twin(out, err);
+  if (whatif_->parsed()) return WhatIf(out, err);
   return Admin(out, err);
 }
 
@@ -202,6 +208,34 @@ int ResearchCommands::Twin(std::ostream& out, std::ostream& err) const {
   out << "subject " << resp.patient_id() << "  version " << resp.version() << "  model " << resp.model_version()
       << "  state time " << common::FormatTimestamp(resp.state_time()) << "\n";
   for (const auto& p : resp.parameters()) out << "  " << p.name() << " = " << p.value() << "\n";
+  return 0;
+}
+
+int ResearchCommands::WhatIf(std::ostream& out, std::ostream& err) const {
+  std::optional<simulation::v1::WhatIfRequest> whatif = WhatIfRequestOf(whatif_flags_, err);
+  if (!whatif) return 2;
+  clin::RunDeidentifiedWhatIfRequest req;
+  req.set_study_id(study_);
+  req.set_subject(subject_);
+  *req.mutable_whatif() = *whatif;
+  clin::ClinicianService::Stub stub(api_.open());
+  grpc::ClientContext ctx;
+  // A what-if runs an ensemble over days of simulated time: the server allows it 300 s.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(330));
+  auto reader = stub.RunDeidentifiedWhatIf(&ctx, req);
+  clin::DeidentifiedWhatIfEvent ev;
+  std::optional<simulation::v1::WhatIfResult> result;
+  std::string subject;
+  while (reader->Read(&ev)) {
+    subject = ev.subject();
+    if (ev.event().has_result()) result = ev.event().result();
+  }
+  if (auto s = reader->Finish(); !s.ok()) return api_.fail(s);
+  if (!result) {
+    err << "healthtwin: the server ended the what-if without a result\n";
+    return 1;
+  }
+  PrintWhatIfResult(*whatif, *result, "subject " + subject, whatif_flags_.json, out);
   return 0;
 }
 

@@ -8,6 +8,8 @@
 //   healthtwin research patients --study S [--json]
 //   healthtwin research vitals --study S --subject sp-... --start T --end T [--bucket-s N] [--json]
 //   healthtwin research twin --study S --subject sp-... [--as-of T] [--json]
+//   healthtwin research whatif --study S --subject sp-... --options OPTIONS.json [--days 30]
+//       [--ensemble 50] [--seed 1] [--json]       (the options of `healthtwin whatif`)
 //       (clinician_api; researcher certificate on the study; pseudonyms and SHIFTED times only:
 //       --start, --end and --as-of are RFC 3339 times in the subject's shifted time)
 //
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "clinician_api/cli/api_access.h"
+#include "clinician_api/cli/whatif_options.h"
 
 namespace healthtwin::cli {
 
@@ -40,12 +43,14 @@ class ResearchCommands {
   int Patients(std::ostream& out) const;
   int Vitals(std::ostream& out, std::ostream& err) const;
   int Twin(std::ostream& out, std::ostream& err) const;
+  int WhatIf(std::ostream& out, std::ostream& err) const;
 
   ApiAccess api_, registry_;
   CLI::App *create_ = nullptr, *add_patient_ = nullptr, *add_researcher_ = nullptr, *list_ = nullptr;
-  CLI::App *patients_ = nullptr, *vitals_ = nullptr, *twin_ = nullptr;
+  CLI::App *patients_ = nullptr, *vitals_ = nullptr, *twin_ = nullptr, *whatif_ = nullptr;
   std::string study_, title_, patient_, researcher_, consented_at_, subject_, start_, end_, as_of_;
   uint32_t bucket_s_ = 0;
+  WhatIfFlags whatif_flags_;
   bool json_ = false;
 };
 

@@ -1,15 +1,14 @@
 #include "clinician_api/cli/simulation_client.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/str_format.h"
 #include "healthtwin/simulation/v1/simulation.grpc.pb.h"
-#include "models/treatment/treatment_json.h"
 #include "services/common/grpc_util.h"
 #include "services/common/status.h"
 
@@ -17,7 +16,6 @@ namespace healthtwin::cli {
 namespace {
 
 namespace v1 = healthtwin::simulation::v1;
-namespace mt = healthtwin::models::treatment;
 
 constexpr uint32_t kCsvPage = 20000;
 
@@ -83,12 +81,7 @@ SimulationClientCommands::SimulationClientCommands(CLI::App& app, ChannelFactory
 
   whatif_ = app.add_subcommand("whatif", "compare treatment options on a registered patient's twin (server)");
   whatif_->add_option("--patient", patient_, "patient id")->required();
-  whatif_->add_option("--options", options_path_, "options JSON file (docs/simulation-specs.md)")->required();
-  whatif_->add_option("--days", days_, "days to simulate")->check(CLI::Range(1, 365));
-  whatif_->add_option("--ensemble", ensemble_, "ensemble members drawn from the twin's posterior")
-      ->check(CLI::Range(1, 1000));
-  whatif_->add_option("--seed", seed_, "random seed");
-  whatif_->add_flag("--json", json_, "print JSON");
+  AddWhatIfFlags(*whatif_, whatif_flags_);
 }
 
 bool SimulationClientCommands::parsed() const { return job_->parsed() || whatif_->parsed(); }
@@ -203,46 +196,12 @@ int SimulationClientCommands::Cancel(std::ostream& out, std::ostream& err) const
 }
 
 int SimulationClientCommands::WhatIf(std::ostream& out, std::ostream& err) const {
-  std::string text;
-  if (!ReadFile(options_path_, text)) {
-    err << "healthtwin: --options: cannot read '" << options_path_ << "'\n";
-    return 2;
-  }
-  mt::WhatIfSpec defaults;
-  defaults.days = days_;
-  defaults.ensemble_size = ensemble_;
-  defaults.seed = seed_;
-  absl::StatusOr<mt::WhatIfSpec> spec = mt::ParseWhatIfOptions(text, defaults);
-  if (!spec.ok()) {
-    err << "healthtwin: --options " << options_path_ << ": " << spec.status().message() << "\n";
-    return 2;
-  }
-  v1::WhatIfRequest req;
-  req.set_patient_id(patient_);
-  req.set_days(static_cast<uint32_t>(spec->days));
-  req.set_ensemble_size(static_cast<uint32_t>(spec->ensemble_size));
-  req.set_seed(spec->seed);
-  req.mutable_target()->set_systolic_below_mmhg(spec->target.systolic_below_mmhg);
-  req.mutable_target()->set_diastolic_below_mmhg(spec->target.diastolic_below_mmhg);
-  for (const mt::TreatmentOption& o : spec->options) {
-    v1::TreatmentOption* po = req.add_options();
-    po->set_name(o.name);
-    if (o.sodium_intake_mmol_per_day) po->set_sodium_intake_mmol_per_day(*o.sodium_intake_mmol_per_day);
-    if (o.fluid_intake_l_per_day) po->set_fluid_intake_l_per_day(*o.fluid_intake_l_per_day);
-    for (const mt::DrugRegimen& d : o.drugs) {
-      v1::DrugRegimen* pd = po->add_drugs();
-      pd->set_drug(d.drug);
-      pd->set_dose_mg(d.dose_mg);
-      pd->set_interval_h(d.interval_h);
-      pd->set_adherence_fraction(d.adherence_fraction);
-      pd->set_start_day(static_cast<uint32_t>(d.start_day));
-      pd->set_stop_day(static_cast<uint32_t>(d.stop_day));
-      pd->set_off_label(d.off_label);
-    }
-  }
+  std::optional<v1::WhatIfRequest> req = WhatIfRequestOf(whatif_flags_, err);
+  if (!req) return 2;
+  req->set_patient_id(patient_);
   auto stub = v1::SimulationService::NewStub(open_(address_, "--simulation"));
   auto ctx = Context(std::chrono::seconds(600));
-  auto reader = stub->RunWhatIf(ctx.get(), req);
+  auto reader = stub->RunWhatIf(ctx.get(), *req);
   v1::WhatIfEvent ev;
   std::optional<v1::WhatIfResult> result;
   while (reader->Read(&ev)) {
@@ -254,30 +213,7 @@ int SimulationClientCommands::WhatIf(std::ostream& out, std::ostream& err) const
     err << "healthtwin: the server ended the what-if without a result\n";
     return 1;
   }
-  if (json_) {
-    out << ToJson(*result) << "\n";
-    return 0;
-  }
-  out << absl::StrFormat("patient %s, %d days, %d ensemble members, twin version %u (0: population prior)\n",
-                         patient_, spec->days, spec->ensemble_size, result->twin_version());
-  for (const std::string& a : result->assumptions()) out << "  assumed: " << a << "\n";
-  for (const v1::OptionResult& o : result->options()) {
-    double sbp = 0, lo = 0, hi = 0;
-    for (const v1::Trajectory& t : o.trajectories()) {
-      if (t.quantity() == "trough_systolic_mmhg" && t.days_size() > 0) {
-        sbp = t.days(t.days_size() - 1).mean();
-        lo = t.days(t.days_size() - 1).lower();
-        hi = t.days(t.days_size() - 1).upper();
-      }
-    }
-    std::string flags;
-    for (int f : o.safety_flags()) {
-      flags += (flags.empty() ? "" : ",") +
-               v1::SafetyFlag_Name(static_cast<v1::SafetyFlag>(f)).substr(std::string("SAFETY_FLAG_").size());
-    }
-    out << absl::StrFormat("%2u. %-50s trough SBP %5.1f [%5.1f, %5.1f]  at goal %3.0f %%  %s\n", o.rank(), o.name(),
-                           sbp, lo, hi, 100.0 * o.target_attainment_fraction(), flags.empty() ? "" : "flags: " + flags);
-  }
+  PrintWhatIfResult(*req, *result, "patient " + patient_, whatif_flags_.json, out);
   return 0;
 }
 

@@ -12,13 +12,15 @@
 // 2 bad arguments or files.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <grpcpp/grpcpp.h>
+#include "clinician_api/cli/whatif_options.h"
 
 namespace healthtwin::cli {
 
@@ -53,10 +55,7 @@ class SimulationClientCommands {
   std::string job_id_;
   std::string csv_path_;
   std::string patient_;
-  std::string options_path_;
-  int days_ = 30;
-  int ensemble_ = 50;
-  std::uint64_t seed_ = 1;
+  WhatIfFlags whatif_flags_;
   bool wait_ = false;
   bool json_ = false;
 };

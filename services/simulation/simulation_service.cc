@@ -15,7 +15,7 @@ using common::Role;
 
 // Cohorts are virtual patients: researchers run them, admins may oversee (cancel) them. A what-if
 // runs on a real patient's twin: clinicians only, on their care team, directly or through
-// clinician_api (WhatIfPolicy). No other service needs either (ADR 0003: admins read patient
+// clinician_api (WhatIfPolicy), which also relays a researcher's what-if on a study subject. No other service needs either (ADR 0003: admins read patient
 // data only through the clinicians' path).
 constexpr std::initializer_list<Role> kCohortCallers = {Role::kResearcher, Role::kAdmin};
 constexpr std::size_t kMaxSpecBytes = 1 << 20;
@@ -266,7 +266,7 @@ grpc::ServerWriteReactor<v1::WhatIfEvent>* SimulationServiceImpl::RunWhatIf(grpc
             }
             if (!access_
                      .Audit(*caller, "simulation.whatif", request.patient_id(), "allowed",
-                            "care team checked by " + caller->identity.common_name)
+                            "access (care team, break-glass or study) checked by " + caller->identity.common_name)
                      .ok()) {
               return absl::UnavailableError("access refused: the audit record could not be written");
             }

@@ -10,8 +10,9 @@
 // patient's twin from the database, streams progress and then the ranked result, and keeps the
 // run in simulation_whatif_runs. Who may call it is WhatIfPolicy() (with the config's [access]
 // override): a clinician directly, or clinician_api relaying for the person it names in
-// kOnBehalfOfHeader (the dashboard's what-if); clinician_api has checked that person's care
-// team (or break-glass grant) and audited it, as it does for the twin service.
+// kOnBehalfOfHeader (the dashboard's what-if, and a researcher's de-identified what-if);
+// clinician_api has checked that person's care team, break-glass grant or study and audited
+// it, as it does for the twin service.
 //
 // The engines are injected (see SimulationEngines) so this file sees no model internals.
 #pragma once

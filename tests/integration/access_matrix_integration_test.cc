@@ -606,6 +606,56 @@ TEST_F(AccessMatrixTest, ResearchIsForTheStudysResearchersOnly) {
   Check("GetDeidentifiedTwin", ClinicianCall(&clinician_v1::ClinicianService::Stub::GetDeidentifiedTwin, twin),
         with_action("research.twin.read",
                     {"researcher-rita", Code::NOT_FOUND, {"research.twin.read", "pat-a", "allowed"}}));
+
+  // A small what-if on the subject's twin (the population prior: pat-a has no twin), relayed to
+  // the simulation service: the researcher's stream ends with a result.
+  clinician_v1::RunDeidentifiedWhatIfRequest whatif;
+  whatif.set_study_id("st-1");
+  whatif.set_subject(subject.subject());
+  whatif.mutable_whatif()->set_days(3);
+  whatif.mutable_whatif()->set_ensemble_size(2);
+  whatif.mutable_whatif()->add_options()->set_name("no change");
+  const Call run_whatif = {"ClinicianService", [this, whatif](const std::string& caller) {
+                             auto stub = clinician_v1::ClinicianService::NewStub(
+                                 Slice::Channel(slice_->clinician_address(), caller, "clinician_api"));
+                             grpc::ClientContext ctx;
+                             ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+                             auto reader = stub->RunDeidentifiedWhatIf(&ctx, whatif);
+                             clinician_v1::DeidentifiedWhatIfEvent ev;
+                             bool result = false;
+                             while (reader->Read(&ev)) result = result || ev.event().has_result();
+                             grpc::Status s = reader->Finish();
+                             EXPECT_TRUE(!s.ok() || result) << caller << ": an OK stream without a result";
+                             return s;
+                           }};
+  Check("RunDeidentifiedWhatIf", run_whatif,
+        with_action("research.whatif", {"researcher-rita", Code::OK, {"research.whatif", "pat-a", "allowed"}}));
+}
+
+// The study registry (issue 13, item 5) is the administrator's, like the rest of the registry:
+// every other role is refused and recorded, and the admin's calls are recorded too.
+TEST_F(AccessMatrixTest, StudyAdministrationIsForTheAdministratorOnly) {
+  registry_v1::CreateStudyRequest create;
+  create.set_study_id("st-m");
+  create.set_title("matrix");
+  Check("CreateStudy", RegistryCall(&registry_v1::RegistryService::Stub::CreateStudy, create),
+        AdminAfterOthers("registry.create_study", ""));
+  registry_v1::AddStudyPatientRequest add_patient;
+  add_patient.set_study_id("st-m");
+  add_patient.set_patient_id("pat-a");
+  Check("AddStudyPatient", RegistryCall(&registry_v1::RegistryService::Stub::AddStudyPatient, add_patient),
+        AdminAfterOthers("registry.add_study_patient", "pat-a"));
+  registry_v1::AddStudyResearcherRequest add_researcher;
+  add_researcher.set_study_id("st-m");
+  add_researcher.set_researcher("researcher-rita");
+  Check("AddStudyResearcher", RegistryCall(&registry_v1::RegistryService::Stub::AddStudyResearcher, add_researcher),
+        AdminAfterOthers("registry.add_study_researcher", ""));
+  Check("ListStudies",
+        RegistryCall(&registry_v1::RegistryService::Stub::ListStudies, registry_v1::ListStudiesRequest{}),
+        AdminAfterOthers("registry.list_studies", ""));
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM research_study_patients WHERE study_id = 'st-m'"), 1)
+      << "the admin's add, and only it, took effect";
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM research_study_researchers WHERE study_id = 'st-m'"), 1);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "services/common/time_util.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/test_env.h"
+#include "tests/integration/whatif_request.h"
 
 namespace healthtwin::testing {
 namespace {
@@ -120,6 +122,22 @@ class ResearchTest : public ::testing::Test {
       }
     }
     return "";
+  }
+
+  // A small what-if on `subject` of `study` for `who`: every event into `events`.
+  grpc::Status WhatIf(const std::string& who, const std::string& study, const std::string& subject,
+                      std::vector<clin::DeidentifiedWhatIfEvent>* events, const std::string& patient_id = "") {
+    clin::RunDeidentifiedWhatIfRequest req;
+    req.set_study_id(study);
+    req.set_subject(subject);
+    *req.mutable_whatif() = TwoOptionWhatIf(patient_id);
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(180));
+    auto reader = Api(who)->RunDeidentifiedWhatIf(ctx.get(), req);
+    events->clear();
+    clin::DeidentifiedWhatIfEvent ev;
+    while (reader->Read(&ev)) events->push_back(ev);
+    return reader->Finish();
   }
 
   std::unique_ptr<Slice> slice_;
@@ -306,6 +324,67 @@ TEST_F(ResearchTest, TheTwinComesBackUnderThePseudonymWithShiftedTimes) {
             1);
 }
 
+TEST_F(ResearchTest, AResearcherOnTheStudyRunsAWhatIfUnderThePseudonym) {
+  MakeStudy("S1", {"pat-a"}, {"researcher-rita"});
+  // pat-a has vitals from 2026-05-28 (kT0Us) and no twin yet: the population prior.
+  const std::string a = SubjectOfA("S1");
+  ASSERT_FALSE(a.empty());
+  std::vector<clin::DeidentifiedWhatIfEvent> events;
+  auto s = WhatIf("researcher-rita", "S1", a, &events);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_FALSE(events.empty());
+  std::optional<simulation::v1::WhatIfResult> result;
+  for (const auto& ev : events) {
+    EXPECT_EQ(ev.subject(), a);
+    if (ev.event().has_result()) result = ev.event().result();
+    // Nothing identifying anywhere in what came back: not the patient, not a real date.
+    const std::string wire = ev.SerializeAsString() + ev.DebugString();
+    for (const std::string& real : {std::string("pat-a"), std::string("2026-05-2"), std::to_string(kT0Us / 1'000'000),
+                                    std::to_string(kT0Us / 1'000'000 + 3600), std::to_string(kT0Us)}) {
+      EXPECT_EQ(wire.find(real), std::string::npos) << real << " in " << ev.DebugString();
+    }
+  }
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->options_size(), 2);
+  EXPECT_GT(result->options(0).trajectories_size(), 0);
+  // Audited by clinician_api with the real patient and the study, and by the simulation service
+  // as the relay for rita; the run is recorded as hers.
+  EXPECT_EQ(Audit("actor = 'researcher-rita' AND action = 'research.whatif' AND patient_id = 'pat-a'"
+                  " AND outcome = 'allowed' AND entity_what = 'research_study/S1' AND purpose_of_use = 'HRESCH'"),
+            1);
+  EXPECT_EQ(Audit("actor = 'clinician_api' AND on_behalf_of = 'researcher-rita' AND action = 'simulation.whatif'"
+                  " AND patient_id = 'pat-a' AND outcome = 'allowed'"),
+            1);
+  EXPECT_EQ(QueryInt(db(),
+                     "SELECT count(*) FROM simulation_whatif_runs WHERE patient_id = 'pat-a'"
+                     " AND requested_by = 'researcher-rita'"),
+            1);
+}
+
+TEST_F(ResearchTest, AWhatIfOffTheStudyOrByAClinicianIsDeniedAndAudited) {
+  MakeStudy("S1", {"pat-a", "pat-b"}, {"researcher-rita"});
+  const std::string a = SubjectOfA("S1");
+  ASSERT_FALSE(a.empty());
+  std::vector<clin::DeidentifiedWhatIfEvent> events;
+  // sam is on no study: the same refusal as the neighbouring reads, for a study that exists or not.
+  EXPECT_EQ(WhatIf("researcher-sam", "S1", a, &events).error_code(), Code::PERMISSION_DENIED);
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(WhatIf("researcher-sam", "NOPE", a, &events).error_code(), Code::PERMISSION_DENIED);
+  EXPECT_EQ(Audit("actor = 'researcher-sam' AND action = 'research.whatif' AND outcome = 'denied'"), 2);
+  // A clinician is not a researcher, even for a patient on the care team.
+  EXPECT_EQ(WhatIf("dr-alice", "S1", a, &events).error_code(), Code::PERMISSION_DENIED);
+  EXPECT_EQ(Audit("actor = 'dr-alice' AND action = 'research.whatif' AND outcome = 'denied'"), 1);
+  // Rita, with a pseudonym of no subject of S1, or naming the patient herself.
+  EXPECT_EQ(WhatIf("researcher-rita", "S1", "sp-aaaaaaaaaaaaaaaa", &events).error_code(), Code::NOT_FOUND);
+  EXPECT_EQ(Audit("actor = 'researcher-rita' AND action = 'research.whatif' AND outcome = 'not_found'"), 1);
+  auto named = WhatIf("researcher-rita", "S1", a, &events, "pat-a");
+  EXPECT_EQ(named.error_code(), Code::INVALID_ARGUMENT);
+  EXPECT_NE(named.error_message().find("whatif.patient_id"), std::string::npos) << named.error_message();
+  // None of them reached the simulation service.
+  EXPECT_EQ(Audit("action = 'simulation.whatif'"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM simulation_whatif_runs"), 0);
+}
+
 TEST_F(ResearchTest, TheCliRunsStudiesAndResearchReads) {
   const auto cli = [&](const std::string& who, std::vector<std::string> args) {
     args.insert(args.begin(), {"--api", slice_->clinician_address(), "--registry", slice_->data_address()});
@@ -353,6 +432,26 @@ TEST_F(ResearchTest, TheCliRunsStudiesAndResearchReads) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 10) << r.out;
   EXPECT_EQ(r.out.find("AA:BB"), std::string::npos);
   EXPECT_EQ(cli("researcher-sam", {"research", "patients", "--study", "S1"}).code, 1);
+
+  // The clinicians' options file, on the subject's twin.
+  r = cli("researcher-rita", {"research", "whatif", "--study", "S1", "--subject", subject, "--options",
+                              HT_WHATIF_OPTIONS, "--days", "14", "--ensemble", "4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("subject " + subject + ", 14 days, 4 ensemble members, twin version ", 0), 0) << r.out;
+  EXPECT_NE(r.out.find(" 1. "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pat-a"), std::string::npos) << r.out;
+  r = cli("researcher-rita",
+          {"research", "whatif", "--study", "S1", "--subject", subject, "--options", "/nonexistent"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--options"), std::string::npos) << r.err;
+  r = cli("researcher-rita",
+          {"research", "whatif", "--study", "S1", "--subject", "pat-a", "--options", HT_WHATIF_OPTIONS});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--subject"), std::string::npos) << r.err;
+  EXPECT_EQ(cli("researcher-sam",
+                {"research", "whatif", "--study", "S1", "--subject", subject, "--options", HT_WHATIF_OPTIONS})
+                .code,
+            1);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "services/simulation/simulation_service.h"
 #include "tests/harness/ingest_process.h"
 #include "tests/integration/test_env.h"
+#include "tests/integration/whatif_request.h"
 
 namespace healthtwin::testing {
 namespace {
@@ -346,22 +347,7 @@ void AddPatient(const std::string& conninfo, int heart_rate_bpm = 74) {
   tx.commit();
 }
 
-v1::WhatIfRequest TwoOptions() {
-  v1::WhatIfRequest req;
-  req.set_patient_id("p-sim");
-  req.set_days(10);
-  req.set_ensemble_size(6);
-  req.set_seed(3);
-  req.add_options()->set_name("no change");
-  auto* amlo = req.add_options();
-  amlo->set_name("amlodipine 10");
-  auto* d = amlo->add_drugs();
-  d->set_drug("amlodipine");
-  d->set_dose_mg(10);
-  d->set_interval_h(24);
-  d->set_adherence_fraction(1.0);
-  return req;
-}
+v1::WhatIfRequest TwoOptions() { return TwoOptionWhatIf("p-sim"); }
 
 TEST_F(SimulationTest, WhatIfStreamsProgressThenARankedResultForTheCareTeam) {
   AddPatient(conninfo_);
