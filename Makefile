@@ -39,7 +39,7 @@ bench: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target healthtwin-ingest-bench healthtwin-ingest healthtwin-model-bench \
 	  healthtwin-treatment-bench healthtwin-twin-bench healthtwin-alarm-burden healthtwin-alert-latency-bench \
-	  healthtwin-alerts healthtwin-clinician-api healthtwin-feeds-bench
+	  healthtwin-alerts healthtwin-clinician-api healthtwin-feeds-bench dashboard_browser_test
 	@build/release/models/healthtwin-model-bench
 	@build/release/models/calibration/healthtwin-twin-bench
 	@build/release/services/alerts/bench/healthtwin-alarm-burden --patients 100 --days 7
@@ -51,6 +51,8 @@ bench: bootstrap
 	  --alerts-bin build/release/services/alerts/healthtwin-alerts \
 	  --clinician-api-bin build/release/clinician_api/healthtwin-clinician-api --pki-script deploy/pki/make-dev-pki.sh
 	@build/release/services/feeds/healthtwin-feeds-bench --seconds 30
+	@build/release/tests/browser/dashboard_browser_test --gtest_also_run_disabled_tests \
+	  --gtest_filter='DashboardBrowserTest.DISABLED_RenderBenchmark'
 
 clean:
 	rm -rf build

@@ -112,6 +112,10 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"GetDeidentifiedVitals", {"researcher"}},
       {"GetDeidentifiedTwin", {"researcher"}},
       {"RunDeidentifiedWhatIf", {"researcher"}},
+      // The dashboard's researcher view: the person's own cohort jobs (virtual patients only),
+      // relayed to the simulation service, which returns only that person's jobs.
+      {"ListCohortJobs", {"researcher"}},
+      {"GetCohortResults", {"researcher"}},
   };
   return kRules;
 }

@@ -198,6 +198,14 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   // validates the options and names the bad field (clinician_whatif.cc).
   absl::StatusOr<std::unique_ptr<WhatIfStream>> StartWhatIfAs(const Caller& caller,
                                                               const healthtwin::simulation::v1::WhatIfRequest& req);
+  // The caller's own cohort jobs and one job's results (per-arm summaries, a page of the
+  // per-patient CSV), relayed to the simulation service naming the person, which returns only
+  // that person's jobs (policy "ListCohortJobs" / "GetCohortResults", researchers; audited as
+  // cohort.list / cohort.results, refusals included) (clinician_cohort.cc).
+  absl::Status ListCohortJobsAs(const Caller& caller, const healthtwin::simulation::v1::ListCohortJobsRequest& req,
+                                healthtwin::simulation::v1::ListCohortJobsResponse* resp);
+  absl::Status GetCohortResultsAs(const Caller& caller, const healthtwin::simulation::v1::JobRequest& req,
+                                  healthtwin::simulation::v1::CohortResults* resp);
 
  private:
   // The verified caller of a gRPC call, its bearer token (if any) admitted for `method` by

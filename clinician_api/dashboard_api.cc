@@ -111,7 +111,13 @@ void DashboardApi::Register(httplib::Server& server) {
       SendAsset(res, asset);
     };
   };
-  server.Get("/", page("index.html"));
+  // Researchers have no care team: their landing page is the cohort view.
+  server.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+    auto caller = HttpsListener::CallerOf(req);
+    if (!caller.ok()) return SendPageError(res, caller.status());
+    SendAsset(res, caller->identity.role == common::Role::kResearcher ? "cohorts.html" : "index.html");
+  });
+  server.Get("/cohorts", page("cohorts.html"));
   server.Get("/patients", page("index.html"));
   server.Get(R"(/patients/([^/]+))", [this](const auto& req, auto& res) { PatientPage(req, res); });
   server.Get(R"(/assets/([A-Za-z0-9._-]+))",
@@ -128,6 +134,9 @@ void DashboardApi::Register(httplib::Server& server) {
   server.Get(R"(/api/patients/([^/]+)/vitals)", [this](const auto& req, auto& res) { Vitals(req, res); });
   server.Get(R"(/api/patients/([^/]+)/alerts)", [this](const auto& req, auto& res) { Alerts(req, res); });
   server.Get(R"(/api/patients/([^/]+)/twin)", [this](const auto& req, auto& res) { Twin(req, res); });
+  server.Get("/api/cohorts", [this](const auto& req, auto& res) { CohortJobs(req, res); });
+  server.Get(R"(/api/cohorts/([^/]+))", [this](const auto& req, auto& res) { CohortResults(req, res); });
+  server.Get(R"(/api/cohorts/([^/]+)/csv)", [this](const auto& req, auto& res) { CohortCsv(req, res); });
   live_.Register(server);
   server.Post(R"(/api/alerts/([^/]+)/acknowledge)", [this](const auto& req, auto& res) { Acknowledge(req, res); });
   server.Post(R"(/api/alerts/([^/]+)/shelve)", [this](const auto& req, auto& res) { Shelve(req, res); });

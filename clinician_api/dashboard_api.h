@@ -27,6 +27,15 @@
 //                                       {"result": WhatIfResult} or {"error": {status, message}}
 //                                       (dashboard_whatif.cc)
 //   GET  /api/events                    server-sent events (dashboard_live.h)
+//   GET  /cohorts                       the researcher view (dashboard/cohorts.html); researchers
+//                                       landing on / get it, everyone else "My patients"
+//   GET  /api/cohorts                   ListCohortJobsResponse: the caller's own cohort jobs, newest
+//                                       first, with state and progress (researchers; 403 audited)
+//   GET  /api/cohorts/{job}             CohortResults without the CSV (per-arm summaries), plus csvUrl
+//   GET  /api/cohorts/{job}/csv         the per-patient CSV as a download (Content-Disposition);
+//                                       all three relayed to the simulation service naming the
+//                                       person, which returns only that person's jobs
+//                                       (dashboard_cohorts.cc, clinician_cohort.cc)
 //
 // The patient list's rows carry NEWS2 from the latest vitals (news2_summary.h, partial when it
 // is) and the twin's status (GetTwinAs), and open twin_drift alerts count as drift events.
@@ -92,10 +101,14 @@ class DashboardApi {
   void Alerts(const httplib::Request& req, httplib::Response& res);
   void Acknowledge(const httplib::Request& req, httplib::Response& res);
   void PatientPage(const httplib::Request& req, httplib::Response& res);
-  void Twin(const httplib::Request& req, httplib::Response& res);  // dashboard_twin.cc
+  void Twin(const httplib::Request& req, httplib::Response& res);    // dashboard_twin.cc
   void WhatIf(const httplib::Request& req, httplib::Response& res);  // dashboard_whatif.cc
   void Shelve(const httplib::Request& req, httplib::Response& res);  // dashboard_whatif.cc
   void CancelWhatIfs();                                              // dashboard_whatif.cc
+  // The researcher view (dashboard_cohorts.cc).
+  void CohortJobs(const httplib::Request& req, httplib::Response& res);
+  void CohortResults(const httplib::Request& req, httplib::Response& res);
+  void CohortCsv(const httplib::Request& req, httplib::Response& res);
   // OK when a state-changing request is same-origin and carries the caller's CSRF token.
   absl::Status CheckPost(const httplib::Request& req, const Caller& caller) const;
   // {state: calibrated|uncalibrated|none|error, ...} for the patient list (dashboard_twin.cc).

@@ -68,8 +68,15 @@
       }
     }
     const width = Math.max(320, el.clientWidth || 900);
+    // data-drawn-ms: when uPlot first drew this plot, in ms from the navigation's start (the
+    // render benchmark's marker).
+    delete el.dataset.drawnMs;
+    const drawn = () => {
+      if (!el.dataset.drawnMs) el.dataset.drawnMs = String(Math.round(performance.now()));
+    };
     plots[key] = new uPlot({ width: width, height: 300, series: spec, bands: bands,
-                             scales: { x: { time: true } }, cursor: { drag: { x: true, y: false } } }, data, el);
+                             scales: { x: { time: true } }, cursor: { drag: { x: true, y: false } },
+                             hooks: { draw: [drawn] } }, data, el);
     el.dataset.points = String(data[0].length);
     el.setAttribute('aria-label', series.map((s) => s.label).join(' and ') + ' plot, ' + data[0].length + ' points');
   }

@@ -90,6 +90,20 @@ absl::StatusOr<JobRecord> JobStore::Get(const std::string& job_id) {
   return *out;
 }
 
+absl::StatusOr<std::vector<JobRecord>> JobStore::ListNewest(const std::string& requested_by, int limit) {
+  std::vector<JobRecord> out;
+  auto s = pool_.WithTransaction("list cohort jobs", [&](pqxx::work& tx) {
+    out.clear();
+    auto r = tx.exec_params(absl::StrCat("SELECT ", kColumns,
+                                         " FROM simulation_jobs WHERE ($1 = '' OR requested_by = $1)"
+                                         " ORDER BY submitted_at DESC, job_id LIMIT $2"),
+                            requested_by, limit);
+    for (const auto& row : r) out.push_back(RowToRecord(row));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 absl::StatusOr<std::vector<JobRecord>> JobStore::GetMany(const std::vector<std::string>& job_ids) {
   std::vector<JobRecord> out;
   if (job_ids.empty()) return out;

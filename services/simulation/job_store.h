@@ -57,6 +57,8 @@ class JobStore {
                                    const std::string& requested_role, int max_active = 0);
   // NOT_FOUND for an unknown id, INVALID_ARGUMENT for one that is not a UUID.
   absl::StatusOr<JobRecord> Get(const std::string& job_id);
+  // The newest `limit` jobs of `requested_by` (every requester's when empty), newest first.
+  absl::StatusOr<std::vector<JobRecord>> ListNewest(const std::string& requested_by, int limit);
   // The jobs among `job_ids` that exist (ids must be valid UUIDs).
   absl::StatusOr<std::vector<JobRecord>> GetMany(const std::vector<std::string>& job_ids);
 

@@ -22,6 +22,10 @@ constexpr std::size_t kMaxSpecBytes = 1 << 20;
 constexpr uint32_t kDefaultCsvRows = 5000;
 constexpr uint32_t kMaxCsvRows = 20000;
 constexpr auto kWatchPollInterval = std::chrono::milliseconds(300);
+constexpr uint32_t kDefaultJobList = 50;
+constexpr uint32_t kMaxJobList = 200;
+// The relay that may read cohort jobs for the person it names (the dashboard's researcher view).
+constexpr std::string_view kCohortRelay = "clinician_api";
 
 void ToProto(const JobRecord& j, v1::CohortJob* out) {
   out->set_job_id(j.job_id);
@@ -39,6 +43,29 @@ absl::Status CheckVisible(const common::PeerIdentity& caller, const JobRecord& j
     return absl::NotFoundError(absl::StrCat("job ", job.job_id, " does not exist"));
   }
   return absl::OkStatus();
+}
+
+// Who a cohort read is for: a researcher or admin calling directly, or clinician_api relaying
+// for the person it names in kOnBehalfOfHeader. A relayed caller is treated as a researcher of
+// that name whatever the person's role, so a relay only ever sees the person's own jobs (the
+// relay has checked the role). Any other peer, or a relay naming no one, is refused.
+absl::StatusOr<common::PeerIdentity> CohortReader(const grpc::CallbackServerContext& ctx) {
+  auto caller = common::CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  const common::PeerIdentity& peer = caller->identity;
+  if (peer.role == Role::kResearcher || peer.role == Role::kAdmin) return peer;
+  if (peer.role == Role::kService && peer.common_name == kCohortRelay) {
+    if (caller->on_behalf_of.empty()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(common::kOnBehalfOfHeader, ": required on a relayed cohort read"));
+    }
+    common::PeerIdentity person = peer;
+    person.common_name = caller->on_behalf_of;
+    person.role = Role::kResearcher;
+    return person;
+  }
+  return absl::PermissionDeniedError(absl::StrCat("role ", std::string(common::RoleName(peer.role)), " (",
+                                                  peer.common_name, ") may not read cohort jobs"));
 }
 
 std::string ToJson(const google::protobuf::Message& m) {
@@ -148,10 +175,29 @@ grpc::ServerUnaryReactor* SimulationServiceImpl::CancelCohort(grpc::CallbackServ
   });
 }
 
+grpc::ServerUnaryReactor* SimulationServiceImpl::ListCohortJobs(grpc::CallbackServerContext* ctx,
+                                                                const v1::ListCohortJobsRequest* req,
+                                                                v1::ListCohortJobsResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    auto peer = CohortReader(*ctx);
+    if (!peer.ok()) return peer.status();
+    if (req->page_size() > kMaxJobList) {
+      return absl::InvalidArgumentError(absl::StrCat("page_size: at most ", kMaxJobList));
+    }
+    const uint32_t limit = req->page_size() == 0 ? kDefaultJobList : req->page_size();
+    // An admin oversees every job; a researcher (or a relayed person) lists their own.
+    const std::string whose = peer->role == Role::kAdmin ? std::string() : peer->common_name;
+    absl::StatusOr<std::vector<JobRecord>> jobs = store_.ListNewest(whose, static_cast<int>(limit));
+    if (!jobs.ok()) return jobs.status();
+    for (const JobRecord& j : *jobs) ToProto(j, resp->add_jobs());
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* SimulationServiceImpl::GetCohortResults(grpc::CallbackServerContext* ctx,
                                                                   const v1::JobRequest* req, v1::CohortResults* resp) {
   return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
-    auto peer = common::RequireRole(*ctx, kCohortCallers);
+    auto peer = CohortReader(*ctx);
     if (!peer.ok()) return peer.status();
     if (req->per_patient_limit() > kMaxCsvRows) {
       return absl::InvalidArgumentError(absl::StrCat("per_patient_limit: at most ", kMaxCsvRows));

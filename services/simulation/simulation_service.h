@@ -3,8 +3,10 @@
 // Cohort jobs (researchers): SubmitCohort validates the spec synchronously (INVALID_ARGUMENT
 // naming the field) and commits a queued job, which a JobRunner on any replica then runs;
 // WatchCohort streams the job's state until it ends; GetCohortResults pages the per-patient
-// CSV; CancelCohort cancels. A researcher sees only the jobs they submitted; admin and service
-// callers see all.
+// CSV; CancelCohort cancels; ListCohortJobs lists the newest. A researcher sees only the jobs
+// they submitted; an admin sees all. The reads (ListCohortJobs, GetCohortResults) also admit
+// clinician_api relaying for the person it names in kOnBehalfOfHeader (the dashboard's
+// researcher view): it then sees exactly that person's jobs, as a researcher would.
 //
 // What-if (clinicians): RunWhatIf checks the care team and audits the access, builds the
 // patient's twin from the database, streams progress and then the ranked result, and keeps the
@@ -62,7 +64,8 @@ class SimulationServiceImpl final : public v1::SimulationService::CallbackServic
   SimulationServiceImpl(common::PgPool& pool, JobStore& store, JobRunner* runner, SimulationEngines engines,
                         common::Executor& executor, common::Executor& compute, SimulationLimits limits = {},
                         const common::CallerPolicy::Rules& access = {});
-  // Who may call RunWhatIf by default. Cohort RPCs are for researchers and admins (fixed).
+  // Who may call RunWhatIf by default. Cohort RPCs are for researchers and admins (fixed; the
+  // reads also for clinician_api relaying for a named person, see above).
   static const common::CallerPolicy::Rules& WhatIfPolicy();
   ~SimulationServiceImpl() override;
 
@@ -76,6 +79,8 @@ class SimulationServiceImpl final : public v1::SimulationService::CallbackServic
                                              v1::CohortResults* resp) override;
   grpc::ServerUnaryReactor* CancelCohort(grpc::CallbackServerContext* ctx, const v1::JobRequest* req,
                                          v1::CohortJob* resp) override;
+  grpc::ServerUnaryReactor* ListCohortJobs(grpc::CallbackServerContext* ctx, const v1::ListCohortJobsRequest* req,
+                                           v1::ListCohortJobsResponse* resp) override;
 
   // Stops the watch poller and ends every open watch (drain).
   void Shutdown();

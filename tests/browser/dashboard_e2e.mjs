@@ -14,6 +14,11 @@
 //     twin       dr-alice's patient page with a calibrated twin: overlay and parameters vs the API
 //     forbidden  dr-bob opens dr-alice's patient: 403 page
 //     refused    no certificate (native TLS) and a foreign-CA certificate (proxy): no page
+//     cohorts    researcher-rita lands on / and gets her cohort jobs; once "$HT_WORK/live-ready"
+//                exists the test starts a cohort runner and her job HT_JOB reaches done in the
+//                page; per-arm plot, CSV download; dr-alice gets 403 on the researcher endpoints
+//     bench      the patient page's render time, 1 day vs 30 days of minute heart rate, median of
+//                HT_BENCH_RUNS (not a test: dashboard_browser_test's DISABLED_RenderBenchmark)
 //
 // Environment: HT_DASH_PORT, HT_PKI (healthtwin dev PKI), HT_FOREIGN_PKI, HT_SHOTS (screenshot
 // directory), HT_PATIENT, HT_FROM/HT_TO (RFC 3339 range of the seeded vitals), HT_WORK (scratch).
@@ -97,6 +102,99 @@ async function openPatient(browser, identity, patient) {
 }
 
 const scenarios = {
+  async cohorts() {
+    const job = env('HT_JOB');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await (await proxyContext(browser, 'researcher-rita')).newPage();
+      const res = await page.goto(`${PROXY_ORIGIN}/`);
+      expect(res.status() === 200, `/ status ${res.status()}`);
+      await ready(page);
+      const title = await page.textContent('h1');
+      const row = `#jobs tr[data-job-id="${job}"]`;
+      await page.waitForSelector(row, { timeout: 10000 });
+      const listed = await page.$$eval('#jobs tr[data-job-id]', (trs) => trs.map((tr) => tr.dataset.jobId));
+      const stateBefore = await page.getAttribute(row, 'data-state');
+      const progressBefore = await page.$eval(`${row} progress`, (el) => el.value);
+      fs.writeFileSync(path.join(WORK, 'live-ready'), '');
+      await page.waitForSelector(`${row}[data-state="JOB_STATE_SUCCEEDED"]`, { timeout: 120000 });
+      const progressAfter = await page.$eval(`${row} progress`, (el) => el.value);
+      const progressLabel = await page.getAttribute(`${row} progress`, 'aria-label');
+      const listShot = await shot(page, 'cohorts');
+      // Keyboard: focus the row's button and press Enter.
+      await page.focus(`${row} button`);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#arms-plot[data-arms]', { timeout: 20000 });
+      const plot = await page.$eval('#arms-plot', (el) => ({ arms: Number(el.dataset.arms), canvases:
+        el.querySelectorAll('canvas').length, legend: Array.from(el.querySelectorAll('.u-legend .u-series .u-label'))
+        .map((l) => l.textContent) }));
+      const armRows = await page.$$eval('#arms tbody tr', (trs) => trs.map((tr) => tr.dataset.arm));
+      const resultsShot = await shot(page, 'cohort-results');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
+      const csv = fs.readFileSync(await download.path(), 'utf8');
+      const csvLines = csv.split('\n').filter((l) => l.length > 0);
+      const disposition = await page.evaluate(async (u) => (await fetch(u)).headers.get('content-disposition'),
+                                              `/api/cohorts/${job}/csv`);
+      // dr-alice is a clinician: every researcher endpoint is refused (403, audited).
+      const alice = await (await proxyContext(browser, 'dr-alice')).newPage();
+      await alice.goto(`${PROXY_ORIGIN}/`);
+      await ready(alice);
+      const aliceTitle = await alice.textContent('h1');
+      const aliceStatus = await alice.evaluate(async (j) => {
+        const out = [];
+        for (const u of ['/api/cohorts', `/api/cohorts/${j}`, `/api/cohorts/${j}/csv`]) out.push((await fetch(u)).status);
+        return out;
+      }, job);
+      return { title, listed, stateBefore, progressBefore, progressAfter, progressLabel, plot, armRows,
+               csvHeader: csvLines[0], csvRows: csvLines.length - 1, disposition, suggested: download.suggestedFilename(),
+               aliceTitle, aliceStatus, screenshots: [listShot, resultsShot] };
+    } finally {
+      await browser.close();
+    }
+  },
+
+  // Not a test: time from navigation start to the heart-rate plot drawn (#hr-plot's
+  // data-drawn-ms, set by uPlot's draw hook) for 1 day (raw minutes) and 30 days (the
+  // server's bucketed min/max/mean), median of HT_BENCH_RUNS fresh page loads each.
+  async bench() {
+    const runs = Number(process.env.HT_BENCH_RUNS || 7);
+    const patient = env('HT_PATIENT');
+    const to = Date.parse(env('HT_TO'));
+    const range = (days) => `from=${encodeURIComponent(new Date(to - days * 86400e3).toISOString())}` +
+                            `&to=${encodeURIComponent(env('HT_TO'))}`;
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    try {
+      const context = await proxyContext(browser, 'dr-alice');
+      const out = {};
+      for (const days of [1, 30]) {
+        const ms = [];
+        let points = 0;
+        let timings = [];
+        for (let i = 0; i <= runs; i++) {
+          const page = await context.newPage();
+          await page.goto(`${PROXY_ORIGIN}/patients/${patient}?${range(days)}`);
+          await ready(page, 60000);
+          await page.waitForSelector('#hr-plot[data-drawn-ms]');
+          // In ms from the navigation's start (performance.now()'s origin), set by uPlot's draw hook.
+          const t = Number(await page.getAttribute('#hr-plot', 'data-drawn-ms'));
+          points = Number(await page.getAttribute('#hr-plot', 'data-points'));
+          // Where the time went (the last run's resource timings: start and end, ms from navigation).
+          timings = await page.evaluate(() => performance.getEntriesByType('navigation').concat(
+            performance.getEntriesByType('resource')).map((e) => `${e.name.replace(/^https:\/\/[^/]+/, '')} ` +
+            `${Math.round(e.startTime)}-${Math.round(e.responseEnd)}`));
+          if (i > 0) ms.push(t);  // the first load warms caches (server and browser): not counted
+          await page.close();
+        }
+        out[`d${days}`] = { medianMs: Math.round(median(ms)), runsMs: ms.map(Math.round), points, timings };
+      }
+      out.ratio = out.d30.medianMs / out.d1.medianMs;
+      return out;
+    } finally {
+      await browser.close();
+    }
+  },
+
   // dr-alice runs a what-if on her patient: progress, one plot series (and band) per option in
   // each of the four plots, the ranking. Without the CSRF token: 403. dr-bob: 403 (audited).
   async whatif() {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -214,6 +215,60 @@ TEST_F(SimulationTest, RolesAndOwnershipAreEnforced) {
   req.set_job_id("not-a-uuid");
   EXPECT_EQ(Stub("cli-admin")->CancelCohort(Ctx().get(), req, &other).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// ListCohortJobs: a researcher lists her own jobs, an admin all; clinician_api relaying (the
+// dashboard's researcher view) gets exactly the named person's jobs, whatever that person's role,
+// and GetCohortResults likewise. Any other relay, or one naming no one, is refused.
+TEST_F(SimulationTest, CohortJobsAreListedForTheirRequesterOrTheRelayedPersonOnly) {
+  v1::SubmitCohortRequest submit;
+  submit.set_spec_json(SmallCohortSpec(2, 2, kTwoArms));
+  v1::CohortJob rita, sam;
+  ASSERT_TRUE(Stub("researcher-rita")->SubmitCohort(Ctx().get(), submit, &rita).ok());
+  ASSERT_TRUE(Stub("researcher-sam")->SubmitCohort(Ctx().get(), submit, &sam).ok());
+  using Ids = std::set<std::string>;
+  const auto list = [&](std::string_view identity, const std::string& on_behalf_of, grpc::Status* status,
+                        uint32_t page_size = 0) {
+    auto ctx = Ctx();
+    if (!on_behalf_of.empty()) ctx->AddMetadata(common::kOnBehalfOfHeader, on_behalf_of);
+    v1::ListCohortJobsRequest req;
+    req.set_page_size(page_size);
+    v1::ListCohortJobsResponse resp;
+    *status = Stub(identity)->ListCohortJobs(ctx.get(), req, &resp);
+    Ids out;
+    for (const auto& j : resp.jobs()) out.insert(j.job_id());
+    return out;
+  };
+  grpc::Status s;
+  EXPECT_EQ(list("researcher-rita", "", &s), Ids{rita.job_id()});
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(list("researcher-rita", "researcher-sam", &s), Ids{rita.job_id()}) << "only a relay may name a person";
+  EXPECT_EQ(list("cli-admin", "", &s), (Ids{rita.job_id(), sam.job_id()}));
+  EXPECT_EQ(list("clinician_api", "researcher-sam", &s), Ids{sam.job_id()});
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(list("clinician_api", "cli-admin", &s), Ids{}) << "a relay sees the person's own jobs, never all";
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  list("clinician_api", "", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  list("ingest", "researcher-rita", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "only clinician_api relays";
+  list("dr-alice", "", &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  list("researcher-rita", "", &s, 201);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::JobRequest req;
+  req.set_job_id(rita.job_id());
+  v1::CohortResults results;
+  auto ctx = Ctx();
+  ctx->AddMetadata(common::kOnBehalfOfHeader, "researcher-sam");
+  EXPECT_EQ(Stub("clinician_api")->GetCohortResults(ctx.get(), req, &results).error_code(), grpc::StatusCode::NOT_FOUND)
+      << "relayed for sam, rita's job does not exist";
+  ctx = Ctx();
+  ctx->AddMetadata(common::kOnBehalfOfHeader, "researcher-rita");
+  const grpc::Status own = Stub("clinician_api")->GetCohortResults(ctx.get(), req, &results);
+  EXPECT_NE(own.error_code(), grpc::StatusCode::NOT_FOUND) << own.error_message();
+  EXPECT_NE(own.error_code(), grpc::StatusCode::PERMISSION_DENIED) << own.error_message();
 }
 
 TEST_F(SimulationTest, CancellingARunningJobStopsIt) {
