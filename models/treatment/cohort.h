@@ -7,7 +7,7 @@
 // to one arm uniformly at random (a parallel-group trial); each arm reports its own n.
 // The trial layer (trial.h, `CohortSpec::trial`, on by default) adds office measurement noise, a
 // visit schedule, screening on a noisy SBP (regression to the mean), a placebo response and
-// dropout, adherence (trial_patient.h: doses taken, stopping) and, switched on, a patient-level
+// dropout and, switched on, adherence (trial_patient.h: doses taken, stopping) and a patient-level
 // factor on the drug response; the summaries then report the office (measured) values. With the trial layer off a
 // placebo arm (no treatments) stays exactly at baseline.
 //

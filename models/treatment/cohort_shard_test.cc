@@ -100,7 +100,7 @@ TEST(CohortShardTest, ShardsOfOneThreeAndSevenMergeToTheUnshardedRunBitForBit) {
 }
 
 // The trial layer with screening that rejects candidates, visits, frequent dropout analysed as
-// completers, adherence (on by default) and the response factor (trial_patient.h): shards still
+// completers, adherence and the response factor (trial_patient.h, both switched on): shards still
 // give the unsharded run's rows and summaries.
 TEST(CohortShardTest, TrialWithDropoutAndScreeningMergesBitForBit) {
   CohortSpec spec = SmallSpec();
@@ -110,6 +110,7 @@ TEST(CohortShardTest, TrialWithDropoutAndScreeningMergesBitForBit) {
   spec.trial.analysis = DropoutAnalysis::kCompleters;
   spec.trial.screen_sbp_min_mmhg = 147.0;  // about half the candidates fail (population 147 ± 2)
   spec.trial.response_heterogeneity = true;
+  spec.trial.adherence = true;
   spec.trial.stop_per_year = 0.9;  // some patients stop within the 15 days
   absl::StatusOr<CohortResult> full = RunCohort(spec, {.threads = 2, .progress = {}});
   ASSERT_TRUE(full.ok()) << full.status();

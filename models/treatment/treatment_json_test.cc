@@ -177,15 +177,16 @@ TEST(CohortSpecJsonTest, TrialBlockIsOnByDefaultAndSwitchable) {
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(s->trial.AnyOn());
   EXPECT_TRUE(s->trial.screening && s->trial.dropout);
+  EXPECT_FALSE(s->trial.adherence || s->trial.response_heterogeneity);  // off by default (trial.h)
   absl::StatusOr<CohortSpec> off = ParseCohortSpec(Edit("\"days\": 30", "\"days\": 30, \"trial\": false"));
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE(off->trial.AnyOn());
-  absl::StatusOr<CohortSpec> some =
-      ParseCohortSpec(Edit("\"days\": 30",
-                           "\"days\": 30, \"trial\": {\"screening\": false, \"analysis\": \"completers\", "
-                           "\"placebo_sbp_mmhg\": -7, \"readings_per_visit\": 2, \"response_heterogeneity\": true, "
-                           "\"response_log_sd\": 0.3, \"adherence_mean\": 0.8, \"adherence_concentration\": 20, "
-                           "\"stop_per_year\": 0.25}"));
+  absl::StatusOr<CohortSpec> some = ParseCohortSpec(
+      Edit("\"days\": 30",
+           "\"days\": 30, \"trial\": {\"screening\": false, \"analysis\": \"completers\", "
+           "\"placebo_sbp_mmhg\": -7, \"readings_per_visit\": 2, \"response_heterogeneity\": true, "
+           "\"response_log_sd\": 0.3, \"adherence\": true, \"adherence_mean\": 0.8, \"adherence_concentration\": 20, "
+           "\"stop_per_year\": 0.25}"));
   ASSERT_TRUE(some.ok()) << some.status();
   EXPECT_TRUE(some->trial.response_heterogeneity && some->trial.adherence);
   EXPECT_DOUBLE_EQ(some->trial.response_log_sd, 0.3);

@@ -15,10 +15,12 @@
 // (Bell et al., Hypertension 2010;56:533; models/VALIDATION.md, "Virtual trial"). The default
 // response_log_sd of 0.25 used when it is switched on is a choice, not a published figure.
 //
-// Adherence (`adherence`, on by default), from electronically monitored dosing histories of 4,783
-// patients in 21 phase IV studies (Vrijens et al., BMJ 2008;336:1114): about half stopped taking
-// their antihypertensive within a year, and on any day about 10 % of those still taking it missed
-// the dose. Each patient draws, from stream (seed, patient, 8):
+// Adherence (`adherence`, off by default: the drug effects are calibrated to intention-to-treat
+// trial means, which already include trial adherence; switched on it gives phase-IV-like
+// adherence, with a mean fall about 20 % below Law 2003's), from electronically monitored dosing
+// histories of 4,783 patients in 21 phase IV studies (Vrijens et al., BMJ 2008;336:1114): about
+// half stopped taking their antihypertensive within a year, and on any day about 10 % of those
+// still taking it missed the dose. Each patient draws, from stream (seed, patient, 8):
 //   - implementation: the fraction of scheduled doses taken while persisting, Beta with mean
 //     `adherence_mean` (0.9, Vrijens) and concentration a + b = `adherence_concentration` (10: an
 //     assumption, giving a between-patient SD of 0.09); each dose is then taken with that

@@ -17,9 +17,10 @@ namespace healthtwin::models::treatment {
 CohortSpec TrialValidationSpec();
 
 // The true between-patient spread of the response: the same population, every arm (placebo and
-// lisinopril 20 mg), 84 days, 200 patients, the trial layer off except adherence (which is part of
-// a real patient's response), so each change is the simulated response itself.
-CohortSpec TrueResponseValidationSpec();
+// lisinopril 20 mg), 84 days, 200 patients, the trial layer off, so each change is the simulated
+// response itself. `adherence` false is the default (trial.h: the drug effects already include
+// trials' adherence); true adds Vrijens 2008's phase IV adherence, a second validation row.
+CohortSpec TrueResponseValidationSpec(bool adherence = false);
 
 // True between-patient SD of the SBP response to an ACE inhibitor: 2.6 mmHg at 3 months, from the
 // individual data of 28,281 patients in 7 placebo-controlled trials (Bell et al., Hypertension
