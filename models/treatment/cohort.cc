@@ -16,6 +16,7 @@
 #include "models/steady_state_map.h"
 #include "models/treatment/course.h"
 #include "models/treatment/random.h"
+#include "models/treatment/trial_patient.h"
 #include "models/treatment/whatif.h"
 
 namespace healthtwin::models::treatment {
@@ -49,7 +50,8 @@ struct Drawn {
   int arm = -1;  // kRandomized only
   double screen_sbp = 0.0;
   int candidate = 0;
-  OfficeBp baseline_noise;  // the baseline visit minus the drawn BP (trial.h)
+  OfficeBp baseline_noise;     // the baseline visit minus the drawn BP (trial.h)
+  TrialPatient trial_patient;  // response factor (already in `sensitivity`) and adherence
 };
 
 double Truncated(Rng& rng, const NormalSpec& n, Bounds b) {
@@ -117,7 +119,7 @@ Drawn DrawMeasured(const CohortSpec& spec, int patient, int c) {
 
 // The slot's first candidate whose screening SBP (and, confirmed at baseline, baseline-visit SBP)
 // reaches the threshold (trial.h); InvalidArgument after kMaxCandidates.
-absl::StatusOr<Drawn> Draw(const CohortSpec& spec, int patient) {
+absl::StatusOr<Drawn> DrawEnrolled(const CohortSpec& spec, int patient) {
   const TrialSpec& t = spec.trial;
   if (!t.screening) return DrawMeasured(spec, patient, 0);
   for (int c = 0; c < kMaxCandidates; ++c) {
@@ -128,6 +130,15 @@ absl::StatusOr<Drawn> Draw(const CohortSpec& spec, int patient) {
   return absl::InvalidArgumentError(absl::StrCat(
       "trial.screen_sbp_min_mmhg: none of ", kMaxCandidates, " candidates for patient ", patient,
       " screened at or above ", t.screen_sbp_min_mmhg, " mmHg; lower it or raise population.sbp_mmhg.mean"));
+}
+
+// The enrolled patient with its per-patient trial draws (trial_patient.h).
+absl::StatusOr<Drawn> Draw(const CohortSpec& spec, int patient) {
+  absl::StatusOr<Drawn> d = DrawEnrolled(spec, patient);
+  if (!d.ok()) return d;
+  d->trial_patient = DrawTrialPatient(spec.trial, spec.seed, patient);
+  d->sensitivity = ScaleSensitivity(d->sensitivity, d->trial_patient);
+  return d;
 }
 
 int TierOf(double sbp) {
@@ -391,7 +402,8 @@ absl::StatusOr<CohortShardResult> SimulateRange(const CohortSpec& spec, PatientR
       const int arm = spec.allocation == Allocation::kEveryArm ? k : d.arm;
       const std::uint64_t pk_seed =
           StreamSeed(spec.seed, {static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(arm), 3});
-      absl::StatusOr<Course> c = SimulateCourse(person, regimens[arm], intake, spec.days, pk_seed);
+      absl::StatusOr<Course> c =
+          SimulateCourse(person, AsTaken(regimens[arm], d.trial_patient), intake, spec.days, pk_seed);
       if (!c.ok()) {
         // The spec was validated, so a failing course is our fault, not the caller's.
         return absl::InternalError(absl::StrCat("patient ", i, " arm ", arm, ": ", c.status().message()));
@@ -435,6 +447,7 @@ absl::StatusOr<CohortShardResult> SimulateRange(const CohortSpec& spec, PatientR
       r.office_end_dbp_mmhg = m.end.dbp_mmhg;
       r.last_visit_day = m.last_visit_day;
       r.completed = m.completed;
+      r.doses_taken_fraction = c->doses_scheduled > 0 ? static_cast<double>(c->doses_taken) / c->doses_scheduled : 1.0;
     }
     return absl::OkStatus();
   };
@@ -531,18 +544,19 @@ std::string PerPatientCsvHeader(const CohortSpec& spec) {
   h.pop_back();
   return h +
          ",screen_sbp_mmhg,office_baseline_sbp_mmhg,office_baseline_dbp_mmhg,office_end_sbp_mmhg,office_end_dbp_mmhg,"
-         "office_delta_sbp_mmhg,office_delta_dbp_mmhg,last_visit_day,completed\n";
+         "office_delta_sbp_mmhg,office_delta_dbp_mmhg,last_visit_day,completed,doses_taken_fraction\n";
 }
 
 std::string PerPatientCsvRow(const CohortSpec& spec, const PatientRow& r) {
   const std::string arm = r.arm >= 0 && r.arm < static_cast<int>(spec.arms.size()) ? spec.arms[r.arm].name : "";
   std::string trial;
   if (spec.trial.AnyOn()) {
-    trial = absl::StrCat(
-        ",", Fixed(r.screen_sbp_mmhg, 2), ",", Fixed(r.office_baseline_sbp_mmhg, 2), ",",
-        Fixed(r.office_baseline_dbp_mmhg, 2), ",", Fixed(r.office_end_sbp_mmhg, 2), ",",
-        Fixed(r.office_end_dbp_mmhg, 2), ",", Fixed(r.office_end_sbp_mmhg - r.office_baseline_sbp_mmhg, 2), ",",
-        Fixed(r.office_end_dbp_mmhg - r.office_baseline_dbp_mmhg, 2), ",", r.last_visit_day, ",", r.completed ? 1 : 0);
+    trial =
+        absl::StrCat(",", Fixed(r.screen_sbp_mmhg, 2), ",", Fixed(r.office_baseline_sbp_mmhg, 2), ",",
+                     Fixed(r.office_baseline_dbp_mmhg, 2), ",", Fixed(r.office_end_sbp_mmhg, 2), ",",
+                     Fixed(r.office_end_dbp_mmhg, 2), ",", Fixed(r.office_end_sbp_mmhg - r.office_baseline_sbp_mmhg, 2),
+                     ",", Fixed(r.office_end_dbp_mmhg - r.office_baseline_dbp_mmhg, 2), ",", r.last_visit_day, ",",
+                     r.completed ? 1 : 0, ",", Fixed(r.doses_taken_fraction, 3));
   }
   return absl::StrCat(
       r.patient, ",", CsvQuote(arm), ",", r.sex == Sex::kFemale ? "female" : "male", ",", Fixed(r.age_years, 1), ",",

@@ -7,7 +7,8 @@
 // to one arm uniformly at random (a parallel-group trial); each arm reports its own n.
 // The trial layer (trial.h, `CohortSpec::trial`, on by default) adds office measurement noise, a
 // visit schedule, screening on a noisy SBP (regression to the mean), a placebo response and
-// dropout; the summaries then report the office (measured) values. With the trial layer off a
+// dropout and, switched on, adherence (trial_patient.h: doses taken, stopping) and a patient-level
+// factor on the drug response; the summaries then report the office (measured) values. With the trial layer off a
 // placebo arm (no treatments) stays exactly at baseline.
 //
 // Population: SBP and DBP are bivariate normal (correlation `sbp_dbp_correlation`), HR, age and
@@ -156,6 +157,7 @@ struct PatientRow {
   double office_end_sbp_mmhg = 0.0, office_end_dbp_mmhg = 0.0;
   int last_visit_day = 0;
   bool completed = true;
+  double doses_taken_fraction = 1.0;  // drug doses taken / scheduled in the arm (1 with none scheduled)
 };
 
 struct CohortResult {
@@ -234,7 +236,7 @@ absl::StatusOr<PopulationDraw> DrawPopulation(const CohortSpec& spec, int index)
 // min_heart_rate_bpm,weight_change_percent,at_target,hypotension,bradycardia,volume_loss,extrapolated
 // With the trial layer on (any feature), these follow: screen_sbp_mmhg,office_baseline_sbp_mmhg,
 // office_baseline_dbp_mmhg,office_end_sbp_mmhg,office_end_dbp_mmhg,office_delta_sbp_mmhg,
-// office_delta_dbp_mmhg,last_visit_day,completed.
+// office_delta_dbp_mmhg,last_visit_day,completed,doses_taken_fraction.
 std::string PerPatientCsvHeader();  // the plain cohort's
 std::string PerPatientCsvHeader(const CohortSpec& spec);
 // One line (with its newline); arm names are quoted as CSV requires.

@@ -38,7 +38,8 @@ constexpr double PatientRow::*kDoubles[] = {&PatientRow::age_years,
                                             &PatientRow::office_baseline_sbp_mmhg,
                                             &PatientRow::office_baseline_dbp_mmhg,
                                             &PatientRow::office_end_sbp_mmhg,
-                                            &PatientRow::office_end_dbp_mmhg};
+                                            &PatientRow::office_end_dbp_mmhg,
+                                            &PatientRow::doses_taken_fraction};
 constexpr bool PatientRow::*kFlags[] = {&PatientRow::at_target,   &PatientRow::hypotension,  &PatientRow::bradycardia,
                                         &PatientRow::volume_loss, &PatientRow::extrapolated, &PatientRow::completed};
 
@@ -65,6 +66,7 @@ const json& Columns() {
                                 "office_baseline_dbp_mmhg",
                                 "office_end_sbp_mmhg",
                                 "office_end_dbp_mmhg",
+                                "doses_taken_fraction",
                                 "at_target",
                                 "hypotension",
                                 "bradycardia",

@@ -99,8 +99,9 @@ TEST(CohortShardTest, ShardsOfOneThreeAndSevenMergeToTheUnshardedRunBitForBit) {
   }
 }
 
-// The trial layer with screening that rejects candidates, visits and frequent dropout analysed as
-// completers: shards still give the unsharded run's rows and summaries.
+// The trial layer with screening that rejects candidates, visits, frequent dropout analysed as
+// completers, adherence and the response factor (trial_patient.h, both switched on): shards still
+// give the unsharded run's rows and summaries.
 TEST(CohortShardTest, TrialWithDropoutAndScreeningMergesBitForBit) {
   CohortSpec spec = SmallSpec();
   spec.days = 15;
@@ -108,10 +109,15 @@ TEST(CohortShardTest, TrialWithDropoutAndScreeningMergesBitForBit) {
   spec.trial.dropout_per_30_days = 0.6;
   spec.trial.analysis = DropoutAnalysis::kCompleters;
   spec.trial.screen_sbp_min_mmhg = 147.0;  // about half the candidates fail (population 147 ± 2)
+  spec.trial.response_heterogeneity = true;
+  spec.trial.adherence = true;
+  spec.trial.stop_per_year = 0.9;  // some patients stop within the 15 days
   absl::StatusOr<CohortResult> full = RunCohort(spec, {.threads = 2, .progress = {}});
   ASSERT_TRUE(full.ok()) << full.status();
   ASSERT_GT(full->arms[0].dropouts, 0);
   ASSERT_LT(full->arms[0].analysed, full->arms[0].n);
+  ASSERT_TRUE(std::any_of(full->rows.begin(), full->rows.end(),
+                          [](const PatientRow& r) { return r.doses_taken_fraction < 1.0; }));
   for (int n : {3, 7}) ExpectShardsMergeToTheFullRun(spec, *full, n);
 }
 

@@ -69,8 +69,8 @@ TEST(CohortTest, SameSeedIsBitIdenticalWithAnyThreadCountAndCsvHasEveryRow) {
   std::istringstream in(csv);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line + "\n", PerPatientCsvHeader(s));  // the trial layer's 9 columns follow the plain 22
-  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 30);
+  EXPECT_EQ(line + "\n", PerPatientCsvHeader(s));  // the trial layer's 10 columns follow the plain 22
+  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 31);
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   EXPECT_EQ(rows, 40);

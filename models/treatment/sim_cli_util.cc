@@ -114,6 +114,10 @@ int WriteCohortReport(const CohortSpec& spec, const CohortResult& result, bool j
         << (t.dropout
                 ? std::string(", dropout analysed ") + (t.analysis == DropoutAnalysis::kLocf ? "LOCF" : "as completers")
                 : ", no dropout")
+        << (t.adherence ? ", adherence " + Fixed(100.0 * t.adherence_mean, 0) + " % of doses, " +
+                              Fixed(100.0 * t.stop_per_year, 0) + " % stop within a year"
+                        : ", every dose taken")
+        << (t.response_heterogeneity ? ", patient response factor (SD of log " + Fixed(t.response_log_sd, 2) + ")" : "")
         << "\n";
   }
   for (const ArmSummary& a : result.arms) {

@@ -192,12 +192,30 @@ absl::Status ParseTrial(const json& j, const std::string& path, TrialSpec* t) {
     *t = j.get<bool>() ? TrialSpec{} : TrialSpec::Off();
     return absl::OkStatus();
   }
-  HT_RETURN_IF_ERROR(
-      ExpectObject(j, path,
-                   {"measurement_noise", "sbp_within_visit_sd_mmhg", "dbp_within_visit_sd_mmhg", "sbp_visit_sd_mmhg",
-                    "dbp_visit_sd_mmhg", "readings_per_visit", "visit_schedule", "visit_interval_days", "screening",
-                    "screen_sbp_min_mmhg", "confirm_at_baseline", "placebo_response", "placebo_sbp_mmhg",
-                    "placebo_dbp_mmhg", "dropout", "dropout_per_30_days", "analysis"}));
+  HT_RETURN_IF_ERROR(ExpectObject(j, path,
+                                  {"measurement_noise",
+                                   "sbp_within_visit_sd_mmhg",
+                                   "dbp_within_visit_sd_mmhg",
+                                   "sbp_visit_sd_mmhg",
+                                   "dbp_visit_sd_mmhg",
+                                   "readings_per_visit",
+                                   "visit_schedule",
+                                   "visit_interval_days",
+                                   "screening",
+                                   "screen_sbp_min_mmhg",
+                                   "confirm_at_baseline",
+                                   "placebo_response",
+                                   "placebo_sbp_mmhg",
+                                   "placebo_dbp_mmhg",
+                                   "dropout",
+                                   "dropout_per_30_days",
+                                   "analysis",
+                                   "response_heterogeneity",
+                                   "response_log_sd",
+                                   "adherence",
+                                   "adherence_mean",
+                                   "adherence_concentration",
+                                   "stop_per_year"}));
   HT_RETURN_IF_ERROR(Bool(j, "measurement_noise", path, &t->measurement_noise));
   HT_RETURN_IF_ERROR(Number(j, "sbp_within_visit_sd_mmhg", path, false, &t->sbp_within_visit_sd_mmhg));
   HT_RETURN_IF_ERROR(Number(j, "dbp_within_visit_sd_mmhg", path, false, &t->dbp_within_visit_sd_mmhg));
@@ -214,6 +232,12 @@ absl::Status ParseTrial(const json& j, const std::string& path, TrialSpec* t) {
   HT_RETURN_IF_ERROR(Number(j, "placebo_dbp_mmhg", path, false, &t->placebo_dbp_mmhg));
   HT_RETURN_IF_ERROR(Bool(j, "dropout", path, &t->dropout));
   HT_RETURN_IF_ERROR(Number(j, "dropout_per_30_days", path, false, &t->dropout_per_30_days));
+  HT_RETURN_IF_ERROR(Bool(j, "response_heterogeneity", path, &t->response_heterogeneity));
+  HT_RETURN_IF_ERROR(Number(j, "response_log_sd", path, false, &t->response_log_sd));
+  HT_RETURN_IF_ERROR(Bool(j, "adherence", path, &t->adherence));
+  HT_RETURN_IF_ERROR(Number(j, "adherence_mean", path, false, &t->adherence_mean));
+  HT_RETURN_IF_ERROR(Number(j, "adherence_concentration", path, false, &t->adherence_concentration));
+  HT_RETURN_IF_ERROR(Number(j, "stop_per_year", path, false, &t->stop_per_year));
   std::string analysis = t->analysis == DropoutAnalysis::kLocf ? "locf" : "completers";
   HT_RETURN_IF_ERROR(String(j, "analysis", path, false, &analysis));
   if (analysis == "locf") {
@@ -243,7 +267,13 @@ json TrialJson(const TrialSpec& t) {
               {"placebo_dbp_mmhg", t.placebo_dbp_mmhg},
               {"dropout", t.dropout},
               {"dropout_per_30_days", t.dropout_per_30_days},
-              {"analysis", t.analysis == DropoutAnalysis::kLocf ? "locf" : "completers"}};
+              {"analysis", t.analysis == DropoutAnalysis::kLocf ? "locf" : "completers"},
+              {"response_heterogeneity", t.response_heterogeneity},
+              {"response_log_sd", t.response_log_sd},
+              {"adherence", t.adherence},
+              {"adherence_mean", t.adherence_mean},
+              {"adherence_concentration", t.adherence_concentration},
+              {"stop_per_year", t.stop_per_year}};
 }
 
 json DifferenceJson(const MeanDifference& d) {

@@ -177,14 +177,22 @@ TEST(CohortSpecJsonTest, TrialBlockIsOnByDefaultAndSwitchable) {
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(s->trial.AnyOn());
   EXPECT_TRUE(s->trial.screening && s->trial.dropout);
+  EXPECT_FALSE(s->trial.adherence || s->trial.response_heterogeneity);  // off by default (trial.h)
   absl::StatusOr<CohortSpec> off = ParseCohortSpec(Edit("\"days\": 30", "\"days\": 30, \"trial\": false"));
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE(off->trial.AnyOn());
-  absl::StatusOr<CohortSpec> some =
-      ParseCohortSpec(Edit("\"days\": 30",
-                           "\"days\": 30, \"trial\": {\"screening\": false, \"analysis\": \"completers\", "
-                           "\"placebo_sbp_mmhg\": -7, \"readings_per_visit\": 2}"));
+  absl::StatusOr<CohortSpec> some = ParseCohortSpec(
+      Edit("\"days\": 30",
+           "\"days\": 30, \"trial\": {\"screening\": false, \"analysis\": \"completers\", "
+           "\"placebo_sbp_mmhg\": -7, \"readings_per_visit\": 2, \"response_heterogeneity\": true, "
+           "\"response_log_sd\": 0.3, \"adherence\": true, \"adherence_mean\": 0.8, \"adherence_concentration\": 20, "
+           "\"stop_per_year\": 0.25}"));
   ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_TRUE(some->trial.response_heterogeneity && some->trial.adherence);
+  EXPECT_DOUBLE_EQ(some->trial.response_log_sd, 0.3);
+  EXPECT_DOUBLE_EQ(some->trial.adherence_mean, 0.8);
+  EXPECT_DOUBLE_EQ(some->trial.adherence_concentration, 20.0);
+  EXPECT_DOUBLE_EQ(some->trial.stop_per_year, 0.25);
   EXPECT_FALSE(some->trial.screening);
   EXPECT_TRUE(some->trial.measurement_noise);
   EXPECT_EQ(some->trial.analysis, DropoutAnalysis::kCompleters);
@@ -204,6 +212,10 @@ TEST(CohortSpecJsonTest, TrialBlockIsOnByDefaultAndSwitchable) {
               HasSubstr("trial.readings_per_visit: must be in 1-10"));
   EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"dropout\": 1}")),
               HasSubstr("trial.dropout: must be true or false"));
+  EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"adherence_mean\": 1.5}")),
+              HasSubstr("trial.adherence_mean: must be in 0.01-1"));
+  EXPECT_THAT(ErrorOf(Edit("\"days\": 30", "\"days\": 30, \"trial\": {\"adherence\": \"yes\"}")),
+              HasSubstr("trial.adherence: must be true or false"));
 }
 
 TEST(ResultJsonTest, CohortSummaryCarriesSdAndPlaceboAdjustedDifference) {

@@ -18,6 +18,7 @@ absl::Status Range(double v, double lo, double hi, const char* field) {
 TrialSpec TrialSpec::Off() {
   TrialSpec t;
   t.measurement_noise = t.visit_schedule = t.screening = t.placebo_response = t.dropout = false;
+  t.response_heterogeneity = t.adherence = false;
   return t;
 }
 
@@ -31,7 +32,11 @@ absl::Status ValidateTrialSpec(const TrialSpec& t) {
                                   {t.screen_sbp_min_mmhg, 90.0, 220.0, "screen_sbp_min_mmhg"},
                                   {t.placebo_sbp_mmhg, -30.0, 30.0, "placebo_sbp_mmhg"},
                                   {t.placebo_dbp_mmhg, -30.0, 30.0, "placebo_dbp_mmhg"},
-                                  {t.dropout_per_30_days, 0.0, 0.99, "dropout_per_30_days"}}) {
+                                  {t.dropout_per_30_days, 0.0, 0.99, "dropout_per_30_days"},
+                                  {t.response_log_sd, 0.0, 1.0, "response_log_sd"},
+                                  {t.adherence_mean, 0.01, 1.0, "adherence_mean"},
+                                  {t.adherence_concentration, 1.0, 1000.0, "adherence_concentration"},
+                                  {t.stop_per_year, 0.0, 0.99, "stop_per_year"}}) {
     if (absl::Status s = Range(v, lo, hi, field); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -31,10 +31,15 @@
 // visits after it are missed. Analysis: LOCF (default; the last attended visit, the baseline visit
 // if none) or completers (patients who attended the last visit).
 //
+// Response heterogeneity and adherence (per-patient traits, trial_patient.h): a patient-level
+// factor on every class's drug sensitivity (off by default) and the fraction of doses taken with
+// the day the patient stops taking them (off by default; Vrijens et al., BMJ 2008;336:1114).
+//
 // Every draw comes from the patient's own keyed streams (random.h): candidate c from (seed,
 // patient, 1, c) for the population (c = 0: (seed, patient, 1), the plain cohort's), (seed,
 // patient, 4, c) for the screening readings and (seed, patient, 6, c) for the baseline visit
-// (the same in every arm); dropout and follow-up visits from (seed, patient, arm, 5).
+// (the same in every arm); dropout and follow-up visits from (seed, patient, arm, 5); the response
+// factor from (seed, patient, 7) and adherence from (seed, patient, 8).
 #pragma once
 
 #include <cstdint>
@@ -66,10 +71,23 @@ struct TrialSpec {
   bool dropout = true;
   double dropout_per_30_days = 0.02;  // 0 <= p < 1
   DropoutAnalysis analysis = DropoutAnalysis::kLocf;
+  bool response_heterogeneity = false;  // off by default: see trial_patient.h
+  double response_log_sd = 0.25;        // 0..1; a choice, not a published figure
+  // Off by default: the drug effects are calibrated to intention-to-treat trial means (Law 2003),
+  // which already include the trials' own adherence, so the default adds no non-adherence on top.
+  // Switch it on to study phase-IV-like adherence (Vrijens 2008); the mean fall is then about 20 %
+  // below Law's (lisinopril 20 mg, 12 weeks: -5.8 against -7.4 mmHg trough SBP).
+  bool adherence = false;
+  double adherence_mean = 0.9;          // (0, 1]; Vrijens 2008: ~10 % of doses missed
+  double adherence_concentration = 10;  // 1..1000, a + b of the Beta; an assumption
+  double stop_per_year = 0.5;           // 0 <= p < 1; Vrijens 2008: about half stopped within a year
 
   // Everything off: the plain cohort.
   static TrialSpec Off();
-  bool AnyOn() const { return measurement_noise || visit_schedule || screening || placebo_response || dropout; }
+  bool AnyOn() const {
+    return measurement_noise || visit_schedule || screening || placebo_response || dropout || response_heterogeneity ||
+           adherence;
+  }
 };
 
 // InvalidArgument naming the field ("trial.readings_per_visit: ...").

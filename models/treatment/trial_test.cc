@@ -64,6 +64,9 @@ TEST(TrialTest, EverythingOffReproducesThePlainCohortExactly) {
 TEST(TrialTest, DefaultsAreOnAndTheCsvGainsTheTrialColumns) {
   const TrialSpec t;
   EXPECT_TRUE(t.measurement_noise && t.visit_schedule && t.screening && t.placebo_response && t.dropout);
+  // Off: the drug effects already include trials' adherence; the response factor is not needed (trial.h).
+  EXPECT_FALSE(t.adherence);
+  EXPECT_FALSE(t.response_heterogeneity);
   EXPECT_FALSE(TrialSpec::Off().AnyOn());
   CohortSpec s = testing::SmallCohortSpec();
   EXPECT_NE(PerPatientCsvHeader(s).find("extrapolated,screen_sbp_mmhg,"), std::string::npos);

@@ -16,6 +16,23 @@ namespace healthtwin::models::treatment {
 // days (visits every 14 days), SBP 150 ± 2, DBP 92 ± 4 mmHg, the trial layer's defaults, seed 2015.
 CohortSpec TrialValidationSpec();
 
+// The true between-patient spread of the response: the same population, every arm (placebo and
+// lisinopril 20 mg), 84 days, 200 patients, the trial layer off, so each change is the simulated
+// response itself. `adherence` false is the default (trial.h: the drug effects already include
+// trials' adherence); true adds Vrijens 2008's phase IV adherence, a second validation row.
+CohortSpec TrueResponseValidationSpec(bool adherence = false);
+
+// True between-patient SD of the SBP response to an ACE inhibitor: 2.6 mmHg at 3 months, from the
+// individual data of 28,281 patients in 7 placebo-controlled trials (Bell et al., Hypertension
+// 2010;56:533); accepted half to twice that (our choice: the paper gives one estimate).
+inline constexpr double kBellTrueResponseSdMmhg = 2.6;
+inline constexpr double kBellTrueResponseSdLow = 1.3, kBellTrueResponseSdHigh = 5.2;
+// Variance ratio of the SBP change, drug arm over placebo arm: Bell 2010's apparent SD of change
+// (15.2 mmHg) over the within-person SD (14.9), 1.04; accepted its 95 % sampling range for two
+// arms of 200, 1.04 × exp(±1.96 × sqrt(2/199 + 2/199)).
+inline constexpr double kVarianceRatio = 1.04;
+inline constexpr double kVarianceRatioLow = 0.79, kVarianceRatioHigh = 1.37;
+
 absl::StatusOr<std::vector<ValidationRow>> RunTrialValidation();
 
 }  // namespace healthtwin::models::treatment
