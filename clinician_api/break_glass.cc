@@ -150,6 +150,23 @@ absl::StatusOr<std::vector<BreakGlassGrant>> BreakGlass::List(const Caller& admi
   return out;
 }
 
+absl::StatusOr<BreakGlassGrant> BreakGlass::Notice(const Caller& admin, int64_t grant_id) {
+  std::optional<BreakGlassGrant> grant;
+  auto s = pool_.WithTransaction("read break-glass grant for a watcher", [&](pqxx::work& tx) {
+    grant.reset();
+    auto r = tx.exec_params(std::string("SELECT ") + kGrantColumns + " FROM break_glass_grants WHERE grant_id = $1",
+                            grant_id);
+    if (r.empty()) return;
+    grant = GrantOf(r[0]);
+    Access::AuditInTransaction(tx, admin, "break_glass.watch", grant->patient_id, "allowed",
+                               "security event: break-glass grant " + std::to_string(grant_id),
+                               {.entity_what = "break_glass_grant/" + std::to_string(grant_id)});
+  });
+  if (!s.ok()) return s;
+  if (!grant) return absl::NotFoundError("break-glass grant " + std::to_string(grant_id) + " does not exist");
+  return *grant;
+}
+
 absl::StatusOr<BreakGlassGrant> BreakGlass::Review(const Caller& admin, int64_t grant_id, GrantReview review,
                                                    const std::string& note) {
   constexpr std::string_view kAction = "break_glass.review";

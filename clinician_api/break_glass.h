@@ -12,7 +12,8 @@
 // - Notice to admins: every grant stays on `healthtwin admin break-glass list --open` until an
 //   admin reviews it, a warn line `security.break_glass_started` (grant id, grantee, reason code;
 //   never the patient or the reason text) is logged, and a NOTIFY on channel
-//   healthtwin_security carries the grant id for anything listening live.
+//   healthtwin_security carries the grant id to admins watching live (WatchSecurityEvents,
+//   security_notices.h; its end, once recorded, is announced the same way).
 //
 // Thread-safe (the pool is).
 #pragma once
@@ -80,6 +81,13 @@ class BreakGlass {
   // characters; NOT_FOUND; FAILED_PRECONDITION: reviewed already. Audited as break_glass.review.
   absl::StatusOr<BreakGlassGrant> Review(const common::Caller& admin, int64_t grant_id, GrantReview review,
                                          const std::string& note);
+
+  // Grant `grant_id` as shown to `admin`, who watches security events (WatchSecurityEvents);
+  // audited as break_glass.watch, naming the patient. NOT_FOUND when there is no such grant.
+  absl::StatusOr<BreakGlassGrant> Notice(const common::Caller& admin, int64_t grant_id);
+
+  // Where the grants live, for a connection of one's own that LISTENs (security_notices.h).
+  const std::string& conninfo() const { return pool_.conninfo(); }
 
   const BreakGlassLimits& limits() const { return limits_; }
 

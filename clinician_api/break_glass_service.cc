@@ -1,6 +1,8 @@
 // ClinicianService's break-glass RPCs: the gRPC edge of break_glass.h.
 #include "clinician_api/clinician_service.h"
+#include "clinician_api/security_notices.h"
 #include "services/common/grpc_util.h"
+#include "services/common/stream_writer.h"
 #include "services/common/time_util.h"
 
 namespace healthtwin::clinician {
@@ -84,6 +86,61 @@ grpc::ServerUnaryReactor* ClinicianServiceImpl::ReviewBreakGlassGrant(grpc::Call
     ToProto(*grant, resp);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerWriteReactor<v1::SecurityEvent>* ClinicianServiceImpl::WatchSecurityEvents(
+    grpc::CallbackServerContext* ctx, const v1::WatchSecurityEventsRequest* /*req*/) {
+  auto* writer = new common::QueuedWriter<v1::SecurityEvent>(64);
+  executor_.Submit(
+      [=, this] {
+        auto caller = Identify(*ctx, "WatchSecurityEvents", "break_glass.watch");
+        absl::Status refused = caller.status();
+        if (refused.ok() && break_glass_ == nullptr) refused = NotEnabled();
+        std::unique_ptr<SecurityNotices> notices;
+        if (refused.ok()) {
+          auto listening = SecurityNotices::Listen(break_glass_->conninfo());
+          refused = listening.status();
+          if (listening.ok()) notices = *std::move(listening);
+        }
+        // Recorded once listening, so that any grant after this record reaches the watcher.
+        if (refused.ok())
+          refused = access_.Audit(*caller, "break_glass.watch", "", "allowed", "watching security events");
+        if (!refused.ok()) {
+          writer->Close(common::ToGrpcStatus(refused));
+          writer->Release();
+          return;
+        }
+        watcher_threads_.Start(
+            [this, writer, admin = *caller,
+             notices = std::shared_ptr<SecurityNotices>(std::move(notices))](const std::atomic<bool>& stopping) {
+              absl::Status end = absl::OkStatus();
+              while (end.ok() && !stopping.load() && !writer->done()) {
+                auto received = notices->Wait(std::chrono::milliseconds(250));
+                if (!received.ok()) end = received.status();
+                for (const SecurityNotice& notice : received.value_or(std::vector<SecurityNotice>{})) {
+                  auto grant = break_glass_->Notice(admin, notice.grant_id);
+                  if (!grant.ok()) {
+                    end = grant.status();  // e.g. the audit record could not be written: fail closed
+                    break;
+                  }
+                  v1::SecurityEvent event;
+                  event.set_kind(notice.kind == SecurityNotice::Kind::kBreakGlassStarted
+                                     ? v1::SecurityEvent::KIND_BREAK_GLASS_STARTED
+                                     : v1::SecurityEvent::KIND_BREAK_GLASS_ENDED);
+                  ToProto(*grant, event.mutable_grant());
+                  writer->Push(std::move(event));
+                }
+              }
+              writer->Close(end.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping")
+                                     : common::ToGrpcStatus(end));
+              writer->Release();
+            });
+      },
+      [writer] {
+        writer->Close(common::ToGrpcStatus(common::ServerBusyError()));
+        writer->Release();
+      });
+  return writer;
 }
 
 }  // namespace healthtwin::clinician

@@ -105,6 +105,7 @@ const common::CallerPolicy::Rules& ClinicianServiceImpl::DefaultPolicy() {
       {"BreakGlass", {"clinician"}},
       {"ListBreakGlassGrants", {"admin"}},
       {"ReviewBreakGlassGrant", {"admin"}},
+      {"WatchSecurityEvents", {"admin"}},
       // Identifying data: the care team, or a clinician holding a break-glass grant.
       {"GetPatientIdentity", {"clinician", "nurse"}},
       // De-identified research reads: researchers only; the study's researcher list on top.

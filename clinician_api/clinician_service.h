@@ -16,6 +16,7 @@
 #include "clinician_api/token_gate.h"
 #include "clinician_api/twin_router.h"
 #include "clinician_api/upstream.h"
+#include "clinician_api/watcher_threads.h"
 #include "healthtwin/alerts/v1/alerts.grpc.pb.h"
 #include "healthtwin/clinician/v1/clinician.grpc.pb.h"
 #include "healthtwin/registry/v1/registry.grpc.pb.h"
@@ -130,6 +131,10 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   grpc::ServerUnaryReactor* ReviewBreakGlassGrant(grpc::CallbackServerContext* ctx,
                                                   const v1::ReviewBreakGlassGrantRequest* req,
                                                   v1::BreakGlassGrant* resp) override;
+  // Admins: break-glass starts and recorded ends as they happen, read from PostgreSQL NOTIFY on a
+  // connection per stream (security_notices.h) by a thread per stream (watcher_threads_).
+  grpc::ServerWriteReactor<v1::SecurityEvent>* WatchSecurityEvents(grpc::CallbackServerContext* ctx,
+                                                                   const v1::WatchSecurityEventsRequest* req) override;
   // The patient's decrypted identity, relayed from the registry (clinician_identity.cc).
   grpc::ServerUnaryReactor* GetPatientIdentity(grpc::CallbackServerContext* ctx,
                                                const healthtwin::registry::v1::GetPatientIdentityRequest* req,
@@ -254,6 +259,8 @@ class ClinicianServiceImpl final : public v1::ClinicianService::CallbackService 
   clinician::Research* research_ = nullptr;
   // De-identified what-ifs relaying now: each holds an executor thread while it runs.
   std::atomic<int> research_whatifs_{0};
+  // Last, so that open watch streams stop before anything they use goes away.
+  WatcherThreads watcher_threads_;
 };
 
 }  // namespace healthtwin::clinician

@@ -35,6 +35,7 @@ const TokenGate::ScopeTable& TokenGate::RequiredScopes() {
       {"BreakGlass", {"user/Patient.rs"}},
       {"ListBreakGlassGrants", {"user/AuditEvent.rs"}},
       {"ReviewBreakGlassGrant", {"user/AuditEvent.rus"}},
+      {"WatchSecurityEvents", {"user/AuditEvent.rs"}},
       // De-identified research reads (research.h): a study's subjects are FHIR ResearchSubjects.
       {"ListStudyPatients", {"user/ResearchSubject.rs"}},
       {"GetDeidentifiedVitals", {"user/Observation.rs"}},

@@ -66,13 +66,19 @@ BreakGlassCommands::BreakGlassCommands(CLI::App& app, CLI::App& admin, ApiAccess
   yes->excludes(no);
   review_->add_option("--note", note_, "note for the record");
   review_->add_flag("--json", json_, "the grant as one JSON object");
+  watch_ = group->add_subcommand("watch", "print each grant started or ended as it happens, until interrupted");
+  watch_->add_option("--count", count_, "stop after this many events")->check(CLI::PositiveNumber);
+  watch_->add_flag("--json", json_, "one JSON object per event");
 }
 
-bool BreakGlassCommands::parsed() const { return request_->parsed() || list_->parsed() || review_->parsed(); }
+bool BreakGlassCommands::parsed() const {
+  return request_->parsed() || list_->parsed() || review_->parsed() || watch_->parsed();
+}
 
 int BreakGlassCommands::Run(std::ostream& out, std::ostream& err) const {
   if (request_->parsed()) return Request(out, err);
   if (list_->parsed()) return List(out);
+  if (watch_->parsed()) return Watch(out);
   return Review(out, err);
 }
 
@@ -119,6 +125,33 @@ int BreakGlassCommands::Review(std::ostream& out, std::ostream& err) const {
   if (int rc = CallUnary(api_, &clin::ClinicianService::Stub::ReviewBreakGlassGrant, req, &resp); rc != 0) return rc;
   Print(out, resp, json_);
   return 0;
+}
+
+int BreakGlassCommands::Watch(std::ostream& out) const {
+  auto stub = clin::ClinicianService::NewStub(api_.open());
+  grpc::ClientContext ctx;  // no deadline: until interrupted, or --count events
+  std::unique_ptr<grpc::ClientReader<clin::SecurityEvent>> reader =
+      stub->WatchSecurityEvents(&ctx, clin::WatchSecurityEventsRequest{});
+  clin::SecurityEvent event;
+  int seen = 0;
+  while ((count_ == 0 || seen < count_) && reader->Read(&event)) {
+    ++seen;
+    if (json_) {
+      out << ProtoToJson(event).dump() << std::endl;
+      continue;
+    }
+    out << (event.kind() == clin::SecurityEvent::KIND_BREAK_GLASS_ENDED ? "break-glass ended    "
+                                                                        : "break-glass started  ");
+    Print(out, event.grant(), false);
+    out.flush();
+  }
+  if (count_ > 0 && seen == count_) {
+    ctx.TryCancel();
+    (void)reader->Finish();  // CANCELLED, as asked
+    return 0;
+  }
+  const grpc::Status s = reader->Finish();
+  return s.ok() ? 0 : api_.fail(s);
 }
 
 }  // namespace healthtwin::cli

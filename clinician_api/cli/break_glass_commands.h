@@ -4,6 +4,9 @@
 //                                             (a clinician outside the care team; prints the grant)
 //   healthtwin admin break-glass list [--open|--all] [--json]     (default --open: not yet reviewed)
 //   healthtwin admin break-glass review --grant ID --justified|--unjustified [--note TEXT] [--json]
+//   healthtwin admin break-glass watch [--count N] [--json]
+//                                             (one line per grant started or ended, as it happens,
+//                                              until interrupted or N events)
 //
 // Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments (one line naming the
 // argument, before any server is contacted).
@@ -32,11 +35,14 @@ class BreakGlassCommands {
   int Request(std::ostream& out, std::ostream& err) const;
   int List(std::ostream& out) const;
   int Review(std::ostream& out, std::ostream& err) const;
+  int Watch(std::ostream& out) const;
 
   ApiAccess api_;
   CLI::App* request_ = nullptr;
   CLI::App* list_ = nullptr;
   CLI::App* review_ = nullptr;
+  CLI::App* watch_ = nullptr;
+  int count_ = 0;
   std::string patient_, reason_code_, reason_, for_;
   bool open_ = false, all_ = false;
   int64_t grant_ = 0;

@@ -7,6 +7,9 @@
 //   healthtwin admin keys rotate --db CONNINFO --keyring DIR [--batch N]
 //   healthtwin admin keys retire --db CONNINFO --keyring DIR --kek N
 //
+// (`healthtwin admin keys reencrypt`, which moves data to fresh DEKs, goes through the registry
+// instead: reencrypt_command.h.)
+//
 // status prints the active KEK version and how many data keys each KEK version wraps. rotate
 // rewraps, in batches of N (default 500) each in its own short transaction, every data key not
 // under the active version (write the new version into DIR/active-kek first), then prints how
@@ -30,6 +33,8 @@ class KeyCommands {
   KeyCommands& operator=(const KeyCommands&) = delete;
 
   bool parsed() const;
+  // `healthtwin admin keys`, for the commands that go through a service (reencrypt_command.h).
+  CLI::App& keys() const { return *keys_; }
   int Run(std::ostream& out, std::ostream& err) const;
 
  private:

@@ -26,6 +26,8 @@
 //   healthtwin research patients|vitals|twin|whatif --study S ...   (de-identified; see cli/research_commands.h)
 //   healthtwin admin keys status|rotate|retire --db CONNINFO --keyring DIR ...
 //                                      (the database directly; see clinician_api/cli/key_commands.h)
+//   healthtwin admin keys reencrypt [--patient P] [--batch N]
+//                                      (through the registry; see clinician_api/cli/reencrypt_command.h)
 //   healthtwin admin issue-token --subject S --role R --scopes "..." [--ttl 15m] --issuer-key PEM
 //       --issuer ISS --audience AUD [--bind-cert PEM]   (prints a JWT; clinician_api/cli/token_commands.h)
 //   healthtwin audit verify|checkpoints export|checkpoint --db CONNINFO ...
@@ -61,8 +63,9 @@
 #include "clinician_api/cli/break_glass_commands.h"
 #include "clinician_api/cli/feed_commands.h"
 #include "clinician_api/cli/identity_commands.h"
-#include "clinician_api/cli/predict_command.h"
 #include "clinician_api/cli/key_commands.h"
+#include "clinician_api/cli/predict_command.h"
+#include "clinician_api/cli/reencrypt_command.h"
 #include "clinician_api/cli/research_commands.h"
 #include "clinician_api/cli/simulation_client.h"
 #include "clinician_api/cli/token_commands.h"
@@ -330,6 +333,9 @@ int main(int argc, char** argv) {
       {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
 
   healthtwin::cli::KeyCommands key_commands(*admin);
+  healthtwin::cli::ReencryptCommand reencrypt_command(
+      key_commands.keys(),
+      {.open = [&conn] { return conn.Open(conn.registry, "--registry", conn.registry_identity); }, .fail = Fail});
   healthtwin::cli::TokenCommands token_commands(*admin);
   healthtwin::cli::BreakGlassCommands break_glass_commands(
       app, *admin, {.open = [&conn] { return conn.Open(conn.api, "--api", conn.api_identity); }, .fail = Fail});
@@ -361,6 +367,7 @@ int main(int argc, char** argv) {
   if (alert_commands.parsed()) return alert_commands.Run(std::cout, std::cerr);
   if (feed_commands.parsed()) return feed_commands.Run(std::cout, std::cerr);
   if (audit_commands.parsed()) return audit_commands.Run(std::cout, std::cerr);
+  if (reencrypt_command.parsed()) return reencrypt_command.Run(std::cout, std::cerr);  // before keys: its parent
   if (key_commands.parsed()) return key_commands.Run(std::cout, std::cerr);
   if (token_commands.parsed()) {
     return token_commands.Run(std::cout, std::cerr, absl::ToUnixSeconds(absl::Now()));

@@ -1,5 +1,7 @@
 #include "services/common/break_glass_grants.h"
 
+#include <nlohmann/json.hpp>
+
 #include "services/common/access.h"
 
 namespace healthtwin::common {
@@ -38,6 +40,9 @@ int RecordEndedGrants(pqxx::work& tx, std::optional<int64_t> only_grant) {
         {.event_type = kSecurityAlertEventType,
          .purpose_of_use = row[3].as<std::string>(),
          .entity_what = "break_glass_grant/" + id});
+    // For admins watching live (clinician_api/security_notices.h); delivered on commit.
+    tx.exec_params("SELECT pg_notify('healthtwin_security', $1)",
+                   nlohmann::json{{"event", "break_glass_ended"}, {"grant_id", row[0].as<int64_t>()}}.dump());
   }
   return static_cast<int>(ended.size());
 }

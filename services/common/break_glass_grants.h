@@ -37,6 +37,8 @@ std::optional<GrantState> NewestGrant(pqxx::work& tx, const std::string& patient
 // Writes the 110138 "Emergency Override Stopped" record of every expired grant whose end is not
 // recorded yet (only grant `only_grant` when given) and marks it recorded; returns how many.
 // Rows are taken FOR UPDATE SKIP LOCKED, so concurrent callers record each end once.
+// Each end is also announced on NOTIFY channel healthtwin_security (delivered on commit) for
+// admins watching live (clinician_api/security_notices.h).
 int RecordEndedGrants(pqxx::work& tx, std::optional<int64_t> only_grant = std::nullopt);
 
 }  // namespace healthtwin::common

@@ -1,16 +1,21 @@
 // Identifying data through the real edge: the healthtwin CLI (cli-admin certificate) creates a
 // patient with identifiers on a real healthtwin-ingest (which hosts the registry) started with
 // the development PKI's keyring; the database then holds them only encrypted, findable by MRN.
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "healthtwin/registry/v1/registry.grpc.pb.h"
 #include "services/common/crypto/file_keyring.h"
 #include "services/common/pg.h"
+#include "services/common/tls/tls.h"
 #include "services/registry/patient_identity_store.h"
 #include "tests/harness/cluster_per_suite_test.h"
 #include "tests/harness/ingest_process.h"
@@ -19,6 +24,7 @@
 namespace healthtwin::registry {
 namespace {
 
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -151,6 +157,91 @@ TEST_F(PatientIdentityGrpcTest, TheCliCreatesAPatientWithIdentifiersStoredOnlyEn
       {"--patient", "pat-0003", "--given", "A", "--family", "B", "--birth-date", "2001-02-29", "--mrn", "X1"});
   EXPECT_EQ(bad_code, 1) << bad_output;
   EXPECT_THAT(bad_output, HasSubstr("identity.birth_date: not a calendar date"));
+}
+
+// `healthtwin admin keys reencrypt` through the registry while clinician_api's certificate reads
+// identities over and over with GetPatientIdentity: no read fails or changes, every patient
+// moves to a fresh data key, and the admin's run is audited per patient and as a whole. A
+// clinician is refused and audited; bad arguments exit 2.
+TEST_F(PatientIdentityGrpcTest, AdminsReencryptWhileIdentitiesAreReadAndOthersAreRefusedAndAudited) {
+  StartIngest({"--keyring", work_ + "/pki/keyring"});
+  constexpr int kPatients = 5;
+  for (int i = 0; i < kPatients; ++i) {
+    std::vector<std::string> args = {"--patient", absl::StrCat("pat-000", i)};
+    args.insert(args.end(), kIdentity.begin(), kIdentity.end());
+    args[9] = absl::StrCat("JH-000441", i);  // the value after --mrn: one MRN each
+    auto [code, output] = CreatePatient(args);
+    ASSERT_EQ(code, 0) << output;
+  }
+  const std::string pki = work_ + "/pki";
+  auto channel = common::MakePeerChannel(
+      ingest_.address, {pki + "/ca.pem", pki + "/clinician_api.pem", pki + "/clinician_api.key"}, "ingest");
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  auto stub = v1::RegistryService::NewStub(*channel);
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::vector<std::string> errors;  // the reader's only
+  std::thread reader([&] {
+    for (int i = 0; !stop.load(); i = (i + 1) % kPatients) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      v1::GetPatientIdentityRequest req;
+      req.set_patient_id(absl::StrCat("pat-000", i));
+      v1::PatientIdentity identity;
+      grpc::Status s = stub->GetPatientIdentity(&ctx, req, &identity);
+      if (!s.ok()) errors.push_back(s.error_message());
+      if (s.ok() && (identity.family() != "Lacksworth" || identity.mrn() != absl::StrCat("JH-000441", i))) {
+        errors.push_back("wrong identity for pat-000" + std::to_string(i));
+      }
+      ++reads;
+    }
+  });
+  while (reads.load() < kPatients) std::this_thread::yield();
+  auto [code, output] = Admin({"keys", "reencrypt", "--batch", "2"});
+  while (reads.load() < 4 * kPatients) std::this_thread::yield();
+  stop = true;
+  reader.join();
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("re-encrypted 5 patient(s) under fresh data keys (run "));
+  EXPECT_THAT(errors, ::testing::IsEmpty()) << "of " << reads.load() << " reads";
+  EXPECT_EQ(testing::QueryInt64(superuser_, "SELECT count(*) FROM patients WHERE identity_dek_version = 2"), kPatients);
+  EXPECT_EQ(testing::QueryInt64(superuser_, "SELECT count(*) FROM patient_data_keys"), kPatients);
+  EXPECT_EQ(testing::QueryInt64(superuser_,
+                                "SELECT count(DISTINCT patient_id) FROM audit_log WHERE action ="
+                                " 'registry.data_key.update' AND actor = 'cli-admin' AND outcome = 'allowed'"
+                                " AND action_code = 'U' AND detail LIKE '%DEK version 2%'"),
+            kPatients);
+  // One summary per registry call: batches of 2, 2 and 1.
+  EXPECT_EQ(testing::QueryInt64(superuser_,
+                                "SELECT count(*) FROM audit_log WHERE action = 'registry.data_keys.update'"
+                                " AND actor = 'cli-admin' AND outcome = 'allowed' AND patient_id IS NULL"),
+            3);
+
+  auto [one_code, one] = Admin({"keys", "reencrypt", "--patient", "pat-0003"});
+  EXPECT_EQ(one_code, 0) << one;
+  EXPECT_THAT(one, HasSubstr("re-encrypted 1 patient(s)"));
+  EXPECT_EQ(testing::QueryInt64(superuser_, "SELECT identity_dek_version FROM patients WHERE patient_id = 'pat-0003'"),
+            3);
+
+  auto [refused_code, refused] = Admin({"keys", "reencrypt"}, "dr-alice");
+  EXPECT_EQ(refused_code, 1) << refused;
+  EXPECT_THAT(refused, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(testing::QueryInt64(superuser_,
+                                "SELECT count(*) FROM audit_log WHERE action = 'registry.data_keys.update'"
+                                " AND actor = 'dr-alice' AND outcome = 'denied'"),
+            1);
+  EXPECT_EQ(testing::QueryInt64(superuser_, "SELECT max(identity_dek_version) FROM patients"), 3);
+
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"keys", "reencrypt", "--batch", "0"},
+                                              {"keys", "reencrypt", "--patient", "pat 1"},
+                                              {"keys", "reencrypt", "--patient", ""},
+                                              {"keys", "reencrypt", "--run", "-5"},
+                                              {"keys", "reencrypt", "--frobnicate"}}) {
+    auto [bad_code, bad_output] = Admin(bad);
+    EXPECT_EQ(bad_code, 2) << bad_output;
+    EXPECT_THAT(bad_output,
+                AnyOf(HasSubstr("--batch"), HasSubstr("--patient"), HasSubstr("--run"), HasSubstr("--frobnicate")));
+  }
 }
 
 TEST_F(PatientIdentityGrpcTest, WithoutAKeyringAnIdentityIsRefusedAndAPlainPatientIsCreated) {

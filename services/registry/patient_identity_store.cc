@@ -78,6 +78,29 @@ T OrRollback(absl::StatusOr<T> v) {
   return *std::move(v);
 }
 
+// Field ciphertexts in kColumns order; an empty one is stored as NULL (no ciphertext is empty).
+using Ciphertexts = std::array<std::string, kColumns.size()>;
+
+void InsertDataKey(pqxx::work& tx, const WrappedDataKey& key) {
+  tx.exec_params(
+      "INSERT INTO patient_data_keys (patient_id, dek_version, kek_version, wrapped_dek) VALUES ($1, $2, $3, $4)",
+      key.patient_id, key.dek_version, key.kek_version, Bytea(key.wrapped));
+}
+
+// Points the patient's row at DEK `dek_version` with `ciphertexts` under it; `mrn_index` empty: NULL.
+void UpdateIdentityColumns(pqxx::work& tx, const std::string& patient_id, uint32_t dek_version,
+                           const Ciphertexts& ciphertexts, const std::string& mrn_index) {
+  auto param = [&](size_t i) { return Bytea(ciphertexts[i]); };
+  tx.exec_params(
+      "UPDATE patients SET identity_dek_version = $2, given_enc = NULLIF($3, ''::bytea),"
+      " family_enc = NULLIF($4, ''::bytea), birth_date_enc = NULLIF($5, ''::bytea), mrn_enc = NULLIF($6, ''::bytea),"
+      " mrn_system_enc = NULLIF($7, ''::bytea), phone_enc = NULLIF($8, ''::bytea),"
+      " email_enc = NULLIF($9, ''::bytea), address_enc = NULLIF($10, ''::bytea), mrn_index = NULLIF($11, ''::bytea)"
+      " WHERE patient_id = $1",
+      patient_id, dek_version, param(0), param(1), param(2), param(3), param(4), param(5), param(6), param(7),
+      Bytea(mrn_index));
+}
+
 }  // namespace
 
 absl::Status PatientIdentityStore::Put(std::string_view patient_id, const PatientIdentity& identity) {
@@ -122,30 +145,13 @@ absl::Status PatientIdentityStore::PutInTransaction(pqxx::work& tx, std::string_
       dek.emplace(OrRollback(DataKey::Unwrap(keys_, wrapped)));
     }
 
-    std::vector<std::optional<std::string>> ciphertexts;
-    for (const Column& c : kColumns) {
-      const std::string& value = identity.*c.field;
-      if (value.empty()) {
-        ciphertexts.emplace_back(std::nullopt);  // optional fields: NULL, not an encrypted ""
-      } else {
-        ciphertexts.emplace_back(OrRollback(dek->Encrypt(kTable, c.name, value)));
-      }
+    Ciphertexts ciphertexts;  // optional fields stay empty: NULL, not an encrypted ""
+    for (size_t i = 0; i < kColumns.size(); ++i) {
+      const std::string& value = identity.*kColumns[i].field;
+      if (!value.empty()) ciphertexts[i] = OrRollback(dek->Encrypt(kTable, kColumns[i].name, value));
     }
-    if (new_wrapped) {
-      tx.exec_params(
-          "INSERT INTO patient_data_keys (patient_id, dek_version, kek_version, wrapped_dek)"
-          " VALUES ($1, $2, $3, $4)",
-          patient_id, new_wrapped->dek_version, new_wrapped->kek_version, Bytea(new_wrapped->wrapped));
-    }
-    auto param = [&](size_t i) { return Bytea(ciphertexts[i].value_or("")); };
-    tx.exec_params(
-        "UPDATE patients SET identity_dek_version = $2, given_enc = NULLIF($3, ''::bytea),"
-        " family_enc = NULLIF($4, ''::bytea), birth_date_enc = NULLIF($5, ''::bytea), mrn_enc = NULLIF($6, ''::bytea),"
-        " mrn_system_enc = NULLIF($7, ''::bytea), phone_enc = NULLIF($8, ''::bytea),"
-        " email_enc = NULLIF($9, ''::bytea), address_enc = NULLIF($10, ''::bytea), mrn_index = $11"
-        " WHERE patient_id = $1",
-        patient_id, dek->dek_version(), param(0), param(1), param(2), param(3), param(4), param(5), param(6), param(7),
-        Bytea(*index));
+    if (new_wrapped) InsertDataKey(tx, *new_wrapped);
+    UpdateIdentityColumns(tx, patient_id, dek->dek_version(), ciphertexts, *index);
   } catch (const Rollback& r) {
     return r.status();  // refused before anything was written
   }
@@ -224,6 +230,87 @@ absl::StatusOr<int> PatientIdentityStore::RewrapBatch(int batch) {
   });
   if (!s.ok()) return s;
   return rewrapped;
+}
+
+namespace {
+
+// A patient of a re-encryption run: their current DEK is older than the cutoff ($1, µs since the
+// epoch) and, with $2 not empty, they are patient $2.
+constexpr char kStaleKey[] =
+    " FROM patients p JOIN patient_data_keys k ON k.patient_id = p.patient_id AND k.dek_version ="
+    " p.identity_dek_version WHERE k.created_at < 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
+    " AND ($2 = '' OR p.patient_id = $2)";
+
+}  // namespace
+
+absl::StatusOr<PatientIdentityStore::ReencryptProgress> PatientIdentityStore::Reencrypt(std::string_view patient_id,
+                                                                                        int batch,
+                                                                                        int64_t created_before_unix_us,
+                                                                                        const ReencryptAudit& audit) {
+  if (batch < 1) return absl::InvalidArgumentError("batch: must be 1 or more");
+  if (created_before_unix_us < 0) return absl::InvalidArgumentError("created_before: must not be negative");
+  const std::string only(patient_id);
+  ReencryptProgress progress{.created_before_unix_us = created_before_unix_us};
+  std::vector<std::string> patients;
+  absl::Status s = pool_.WithTransaction("find data keys to replace", [&](pqxx::work& tx) {
+    if (progress.created_before_unix_us == 0) {
+      progress.created_before_unix_us =
+          tx.exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")[0][0].as<int64_t>();
+    }
+    patients.clear();
+    for (const auto& row :
+         tx.exec_params(absl::StrCat("SELECT p.patient_id", kStaleKey, " ORDER BY p.patient_id LIMIT $3"),
+                        progress.created_before_unix_us, only, batch)) {
+      patients.push_back(row[0].as<std::string>());
+    }
+  });
+  if (!s.ok()) return s;
+  for (const std::string& id : patients) {
+    bool moved = false;
+    s = Transaction(pool_, "re-encrypt patient identity", [&](pqxx::work& tx) {
+      moved = ReencryptInTransaction(tx, id, progress.created_before_unix_us, audit);
+    });
+    if (!s.ok()) return s;
+    if (moved) ++progress.moved;
+  }
+  s = pool_.WithTransaction("count data keys to replace", [&](pqxx::work& tx) {
+    progress.remaining =
+        tx.exec_params(absl::StrCat("SELECT count(*)", kStaleKey), progress.created_before_unix_us, only)[0][0]
+            .as<int64_t>();
+  });
+  if (!s.ok()) return s;
+  return progress;
+}
+
+bool PatientIdentityStore::ReencryptInTransaction(pqxx::work& tx, const std::string& patient_id,
+                                                  int64_t created_before_unix_us, const ReencryptAudit& audit) {
+  std::string columns;
+  for (const Column& c : kColumns) absl::StrAppend(&columns, ", p.", c.name);
+  // Both rows locked: a concurrent Put or rotation of this patient waits, then sees the new key.
+  auto r = tx.exec_params(absl::StrCat("SELECT p.identity_dek_version, k.kek_version, k.wrapped_dek", columns,
+                                       ", p.mrn_index", kStaleKey, " FOR UPDATE"),
+                          created_before_unix_us, patient_id);
+  if (r.empty()) return false;  // moved meanwhile, by another run or an earlier call
+  const auto old_version = r[0][0].as<uint32_t>();
+  DataKey old_dek = OrRollback(
+      DataKey::Unwrap(keys_, WrappedDataKey{patient_id, old_version, r[0][1].as<uint32_t>(), Bytes(r[0][2])}));
+  DataKey dek = OrRollback(DataKey::Generate(patient_id, old_version + 1));
+  WrappedDataKey wrapped = OrRollback(dek.Wrap(keys_, keys_.ActiveKekVersion()));
+  Ciphertexts ciphertexts;
+  for (size_t i = 0; i < kColumns.size(); ++i) {
+    const pqxx::field field = r[0][3 + static_cast<int>(i)];
+    if (field.is_null()) continue;
+    const std::string plain = OrRollback(old_dek.Decrypt(kTable, kColumns[i].name, Bytes(field)));
+    ciphertexts[i] = OrRollback(dek.Encrypt(kTable, kColumns[i].name, plain));
+  }
+  InsertDataKey(tx, wrapped);
+  // The blind index is under a key of its own and stays.
+  const pqxx::field index = r[0][3 + static_cast<int>(kColumns.size())];
+  UpdateIdentityColumns(tx, patient_id, wrapped.dek_version, ciphertexts, index.is_null() ? "" : Bytes(index));
+  tx.exec_params("DELETE FROM patient_data_keys WHERE patient_id = $1 AND dek_version <> $2", patient_id,
+                 wrapped.dek_version);
+  audit(tx, patient_id, wrapped.dek_version);
+  return true;
 }
 
 absl::StatusOr<int64_t> PatientIdentityStore::DataKeysUnderKek(uint32_t kek_version) {

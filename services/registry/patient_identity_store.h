@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
@@ -47,6 +48,25 @@ class PatientIdentityStore {
   // returns how many. Call until it returns 0. Field ciphertexts are untouched.
   absl::StatusOr<int> RewrapBatch(int batch);
 
+  // Re-encryption under fresh DEKs, for a suspected DEK exposure (`healthtwin admin keys
+  // reencrypt`). A run moves every patient (or only `patient_id`) whose current DEK was created
+  // before `created_before_unix_us` (database clock; 0: now, which the result returns for the
+  // next call of the same run). Each call moves up to `batch` patients, each in a transaction of
+  // its own: under the patient's row lock, every identity column is decrypted and encrypted
+  // again (fresh IVs, AAD with the new version) under DEK version N + 1, wrapped under the
+  // active KEK, and the superseded wrapped DEK is deleted; `audit` writes the patient's audit
+  // record inside that transaction (if it throws, the patient is not moved). A reader sees the
+  // old identity or the new one, never a mix; a crash leaves every patient readable and calling
+  // again with the same cutoff finishes the run (a moved patient is not moved twice).
+  struct ReencryptProgress {
+    int moved = 0;                       // patients moved by this call
+    int64_t remaining = 0;               // patients of the run still to move
+    int64_t created_before_unix_us = 0;  // the run's cutoff
+  };
+  using ReencryptAudit = std::function<void(pqxx::work&, const std::string& patient_id, uint32_t dek_version)>;
+  absl::StatusOr<ReencryptProgress> Reencrypt(std::string_view patient_id, int batch, int64_t created_before_unix_us,
+                                              const ReencryptAudit& audit);
+
   // How many DEKs KEK `kek_version` still wraps.
   absl::StatusOr<int64_t> DataKeysUnderKek(uint32_t kek_version);
 
@@ -55,6 +75,10 @@ class PatientIdentityStore {
   absl::Status CheckKekRetirable(uint32_t kek_version);
 
  private:
+  // Moves one patient of a run inside `tx`; false when it needs no move (any more).
+  bool ReencryptInTransaction(pqxx::work& tx, const std::string& patient_id, int64_t created_before_unix_us,
+                              const ReencryptAudit& audit);
+
   common::PgPool& pool_;
   const common::crypto::KeyProvider& keys_;
 };

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -76,6 +78,38 @@ PatientIdentity Numbered(int i) {
           .email = "",
           .address = ""};
 }
+
+// Four threads reading patients 0 .. patients-1 round robin until Stop(), counting the reads and
+// those `read_ok` says failed.
+class Readers {
+ public:
+  Readers(int patients, std::function<bool(int)> read_ok) {
+    for (int t = 0; t < 4; ++t) {
+      threads_.emplace_back([this, t, patients, read_ok] {
+        for (int i = t; !stop_.load(); i = (i + 1) % patients) {
+          if (!read_ok(i)) ++failures_;
+          ++reads_;
+        }
+      });
+    }
+  }
+  ~Readers() { Stop(); }
+  void WaitForReads(int n) const {
+    while (reads_.load() < n) std::this_thread::yield();
+  }
+  void Stop() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  int reads() const { return reads_.load(); }
+  int failures() const { return failures_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> reads_{0}, failures_{0};
+  std::vector<std::thread> threads_;
+};
 
 class PatientIdentityStoreTest : public testing::ClusterPerSuiteTest {
  protected:
@@ -235,19 +269,11 @@ TEST_F(PatientIdentityStoreTest, RotationWhileReadingLosesNothingAndThenTheOldKe
   PatientIdentityStore rotated(*pool_, **rotated_keys);
   EXPECT_THAT(rotated.CheckKekRetirable(1).message(), HasSubstr("still wraps 60 data key(s)"));
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> reads{0}, failures{0};
-  std::vector<std::thread> readers;
-  for (int t = 0; t < 4; ++t) {
-    readers.emplace_back([&, t] {
-      for (int i = t; !stop.load(); i = (i + 1) % kPatients) {
-        auto got = rotated.Get(ids[i]);
-        if (!got.ok() || got->given != absl::StrCat("Given", i)) ++failures;
-        ++reads;
-      }
-    });
-  }
-  while (reads.load() < kPatients) std::this_thread::yield();  // readers are under way
+  Readers readers(kPatients, [&](int i) {
+    auto got = rotated.Get(ids[i]);
+    return got.ok() && got->given == absl::StrCat("Given", i);
+  });
+  readers.WaitForReads(kPatients);  // readers are under way
   int total = 0;
   for (;;) {
     auto n = rotated.RewrapBatch(7);
@@ -255,12 +281,11 @@ TEST_F(PatientIdentityStoreTest, RotationWhileReadingLosesNothingAndThenTheOldKe
     if (*n == 0) break;
     total += *n;
   }
-  while (reads.load() < 3 * kPatients) std::this_thread::yield();
-  stop = true;
-  for (auto& r : readers) r.join();
+  readers.WaitForReads(3 * kPatients);
+  readers.Stop();
 
   EXPECT_EQ(total, kPatients);
-  EXPECT_EQ(failures.load(), 0) << "of " << reads.load() << " reads";
+  EXPECT_EQ(readers.failures(), 0) << "of " << readers.reads() << " reads";
   EXPECT_EQ(rotated.DataKeysUnderKek(1).value_or(-1), 0);
   EXPECT_EQ(rotated.DataKeysUnderKek(2).value_or(-1), kPatients);
   EXPECT_TRUE(rotated.CheckKekRetirable(1).ok());
@@ -302,6 +327,149 @@ TEST_F(PatientIdentityStoreTest, TheDevPkiKeyringIsPrivateLoadsAndSurvivesARerun
   PatientIdentityStore after_rerun(*pool_, **again);
   EXPECT_EQ(after_rerun.Get("pat-0001").value_or(PatientIdentity{}), Ada());
   std::filesystem::remove_all(pki);
+}
+
+// Every stored byte of a patient's identity: the wrapped DEK and each column (hex), keyed by
+// patient; a column that is NULL is "-".
+std::map<std::string, std::vector<std::string>> StoredBytes(const std::string& conninfo) {
+  std::map<std::string, std::vector<std::string>> out;
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction tx(conn);
+  for (const auto& row :
+       tx.exec("SELECT p.patient_id, encode(k.wrapped_dek, 'hex'), coalesce(encode(p.given_enc, 'hex'), '-'),"
+               " coalesce(encode(p.family_enc, 'hex'), '-'), coalesce(encode(p.birth_date_enc, 'hex'), '-'),"
+               " coalesce(encode(p.mrn_enc, 'hex'), '-'), coalesce(encode(p.mrn_system_enc, 'hex'), '-'),"
+               " coalesce(encode(p.phone_enc, 'hex'), '-'), coalesce(encode(p.email_enc, 'hex'), '-'),"
+               " coalesce(encode(p.address_enc, 'hex'), '-')"
+               " FROM patients p JOIN patient_data_keys k ON k.patient_id = p.patient_id")) {
+    auto& bytes = out[row[0].as<std::string>()];
+    for (int i = 1; i < static_cast<int>(row.size()); ++i) bytes.push_back(row[i].as<std::string>());
+  }
+  return out;
+}
+
+// Re-encryption of every patient in batches of 7 while four readers decrypt every patient over
+// and over: no read fails or sees a mix, every wrapped DEK and every ciphertext changes, the old
+// DEKs are gone, each patient moved is audited in its own transaction, and the dump still holds
+// no identifier. The same run called again moves nobody; a new run for one patient moves it.
+TEST_F(PatientIdentityStoreTest, ReencryptionWhileReadingMovesEveryPatientToAFreshDataKey) {
+  constexpr int kPatients = 40;
+  std::vector<std::string> ids = {"pat-0001"};
+  for (int i = 1; i < kPatients; ++i) ids.push_back(absl::StrCat("pat-", 3000 + i));
+  AddPatients(ids);
+  ASSERT_TRUE(store_->Put(ids[0], Ada()).ok());
+  for (int i = 1; i < kPatients; ++i) ASSERT_TRUE(store_->Put(ids[i], Numbered(i)).ok());
+  AddPatients({"pat-plain"});             // no identity: nothing to move
+  std::vector<PatientIdentity> expected;  // as stored (the MRN's system normalised)
+  for (const auto& id : ids) expected.push_back(store_->Get(id).value_or(PatientIdentity{}));
+  ASSERT_EQ(expected[0].family, Ada().family);
+  const auto before = StoredBytes(superuser_);
+  ASSERT_EQ(before.size(), static_cast<size_t>(kPatients));
+
+  Readers readers(kPatients, [&](int i) {
+    auto got = store_->Get(ids[i]);
+    return got.ok() && *got == expected[i];
+  });
+  readers.WaitForReads(kPatients);  // readers are under way
+  std::vector<std::string> audited;
+  auto audit = [&](pqxx::work& tx, const std::string& patient_id, uint32_t dek_version) {
+    // Inside the patient's transaction: it sees its own new key.
+    EXPECT_EQ(tx.exec_params("SELECT dek_version FROM patient_data_keys WHERE patient_id = $1", patient_id)[0][0]
+                  .as<uint32_t>(),
+              dek_version);
+    audited.push_back(patient_id);
+  };
+  int moved = 0, calls = 0;
+  int64_t run = 0;
+  for (;;) {
+    auto progress = store_->Reencrypt("", 7, run, audit);
+    ASSERT_TRUE(progress.ok()) << progress.status();
+    ++calls;
+    moved += progress->moved;
+    run = progress->created_before_unix_us;
+    if (progress->remaining == 0) break;
+    ASSERT_LT(calls, 20);
+  }
+  readers.WaitForReads(readers.reads() + 2 * kPatients);  // and keep reading after the last move
+  readers.Stop();
+
+  EXPECT_EQ(moved, kPatients);
+  EXPECT_EQ(calls, 6);  // 7 + 7 + 7 + 7 + 7 + 5
+  EXPECT_EQ(audited.size(), static_cast<size_t>(kPatients));
+  EXPECT_EQ(readers.failures(), 0) << "of " << readers.reads() << " reads";
+  const auto after = StoredBytes(superuser_);
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM patient_data_keys"), kPatients) << "old DEKs deleted";
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [patient, bytes] : before) {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      if (bytes[i] == "-") {
+        EXPECT_EQ(after.at(patient)[i], "-") << patient << " column " << i;
+      } else {
+        EXPECT_NE(after.at(patient)[i], bytes[i]) << patient << " column " << i << " (0: the wrapped DEK)";
+      }
+    }
+  }
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM patient_data_keys WHERE dek_version = 2"), kPatients);
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM patients WHERE identity_dek_version = 2"), kPatients);
+  for (int i = 0; i < kPatients; ++i) EXPECT_EQ(store_->Get(ids[i]).value_or(PatientIdentity{}), expected[i]);
+  EXPECT_EQ(store_->FindByMrn(Ada().mrn_system, Ada().mrn).value_or(""), "pat-0001");
+  const std::string dump = PgDump();
+  EXPECT_THAT(dump, HasSubstr("pat-0001"));  // the dump is being read
+  for (const std::string& plain : {Ada().given, Ada().family, Ada().birth_date, Ada().mrn, Ada().phone, Ada().email}) {
+    EXPECT_THAT(dump, Not(HasSubstr(plain)));
+  }
+
+  auto again = store_->Reencrypt("", 100, run, audit);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->moved, 0);
+  EXPECT_EQ(again->remaining, 0);
+  auto one = store_->Reencrypt("pat-0001", 100, 0, audit);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->moved, 1);
+  EXPECT_GT(one->created_before_unix_us, run);
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT identity_dek_version FROM patients WHERE patient_id = 'pat-0001'"), 3);
+  EXPECT_EQ(store_->Get("pat-0001").value_or(PatientIdentity{}), expected[0]);
+  EXPECT_EQ(store_->Reencrypt("", 0, 0, audit).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A run that fails halfway (here the audit write of the fourth patient fails, as a database error
+// would) keeps what it committed and rolls the failing patient back whole: every patient reads.
+// Calling again with the run's cutoff finishes it, moving nobody twice, even after a KEK rotation
+// in between; then the old KEK wraps nothing and may be retired.
+TEST_F(PatientIdentityStoreTest, AFailedReencryptionLeavesEveryPatientReadableAndTheRunFinishesLater) {
+  constexpr int kPatients = 10;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kPatients; ++i) ids.push_back(absl::StrCat("pat-", 4000 + i));
+  AddPatients(ids);
+  for (int i = 0; i < kPatients; ++i) ASSERT_TRUE(store_->Put(ids[i], Numbered(i)).ok());
+  std::vector<PatientIdentity> expected;  // as stored (the MRN's system normalised)
+  for (const auto& id : ids) expected.push_back(store_->Get(id).value_or(PatientIdentity{}));
+  ASSERT_EQ(expected[3].given, "Given3");
+  int audits = 0;
+  auto failing = [&](pqxx::work& tx, const std::string&, uint32_t) {
+    if (++audits == 4) tx.exec("SELECT 1 / 0");
+  };
+  auto first = store_->Reencrypt("", 100, 0, failing);
+  EXPECT_FALSE(first.ok());
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM patients WHERE identity_dek_version = 2"), 3);
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM patient_data_keys"), kPatients);
+  for (int i = 0; i < kPatients; ++i) EXPECT_EQ(store_->Get(ids[i]).value_or(PatientIdentity{}), expected[i]);
+  const int64_t run =
+      QueryInt64(superuser_,
+                 "SELECT (extract(epoch FROM max(created_at)) * 1000000)::bigint + 1 FROM patient_data_keys"
+                 " WHERE dek_version = 1");
+
+  ring_.WriteFile("active-kek", "2\n", 0600);
+  LoadKeys();
+  auto rest = store_->Reencrypt("", 100, run, [](pqxx::work&, const std::string&, uint32_t) {});
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->moved, kPatients - 3);
+  EXPECT_EQ(rest->remaining, 0);
+  EXPECT_EQ(QueryInt64(superuser_, "SELECT count(*) FROM patients WHERE identity_dek_version = 2"), kPatients);
+  for (int i = 0; i < kPatients; ++i) EXPECT_EQ(store_->Get(ids[i]).value_or(PatientIdentity{}), expected[i]);
+  EXPECT_EQ(store_->DataKeysUnderKek(1).value_or(-1), 3) << "the three moved before the failure";
+  EXPECT_TRUE(store_->RewrapBatch(100).ok());
+  EXPECT_TRUE(store_->CheckKekRetirable(1).ok());
 }
 
 struct CliResult {

@@ -108,3 +108,41 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdatePatientIdentity(grpc::Callb
 }
 
 }  // namespace healthtwin::registry
+
+namespace healthtwin::registry {
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::ReencryptDataKeys(grpc::CallbackServerContext* ctx,
+                                                                 const v1::ReencryptDataKeysRequest* req,
+                                                                 v1::ReencryptDataKeysResponse* resp) {
+  return common::RunUnary(ctx, executor_, [=, this]() -> absl::Status {
+    std::vector<std::string> named;
+    if (!req->patient_id().empty()) named.push_back(req->patient_id());
+    // A refusal is recorded here; an allowed call by one record per patient moved and a summary.
+    auto caller = common::AuthorizeAuditingRefusal(*ctx, policy_, "ReencryptDataKeys", access_,
+                                                   "registry.data_keys.update", named);
+    if (!caller.ok()) return caller.status();
+    if (!req->patient_id().empty()) {
+      if (auto s = CheckId("patient_id", req->patient_id()); !s.ok()) return s;
+    }
+    if (req->batch() < 0 || req->batch() > 10'000) return absl::InvalidArgumentError("batch: must be 0 to 10000");
+    if (req->created_before_unix_us() < 0) return absl::InvalidArgumentError("created_before_unix_us: negative");
+    if (identities_ == nullptr) return NoKeyring();
+    auto progress = identities_->Reencrypt(
+        req->patient_id(), req->batch() == 0 ? 100 : req->batch(), req->created_before_unix_us(),
+        [&](pqxx::work& tx, const std::string& patient_id, uint32_t dek_version) {
+          common::Access::AuditInTransaction(
+              tx, *caller, "registry.data_key.update", patient_id, "allowed",
+              absl::StrCat("identity encrypted again under a fresh data key (DEK version ", dek_version, ")"));
+        });
+    if (!progress.ok()) return progress.status();
+    resp->set_moved(progress->moved);
+    resp->set_remaining(progress->remaining);
+    resp->set_created_before_unix_us(progress->created_before_unix_us);
+    return access_.Audit(
+        *caller, "registry.data_keys.update", req->patient_id(), "allowed",
+        absl::StrCat("re-encryption run ", progress->created_before_unix_us, ": moved ", progress->moved,
+                     " patient(s) to fresh data keys, ", progress->remaining, " remaining"));
+  });
+}
+
+}  // namespace healthtwin::registry

@@ -67,6 +67,7 @@ const common::CallerPolicy::Rules& RegistryServiceImpl::DefaultPolicy() {
       // break-glass grant) first; the person is audited here too, through kOnBehalfOfHeader.
       {"GetPatientIdentity", {"service:clinician_api"}},
       {"UpdatePatientIdentity", {"admin"}},
+      {"ReencryptDataKeys", {"admin"}},
       {"CreateStudy", {"admin"}},
       {"AddStudyPatient", {"admin"}},
       {"AddStudyResearcher", {"admin"}},

@@ -48,6 +48,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* UpdatePatientIdentity(grpc::CallbackServerContext* ctx,
                                                   const v1::UpdatePatientIdentityRequest* req,
                                                   v1::Patient* resp) override;
+  grpc::ServerUnaryReactor* ReencryptDataKeys(grpc::CallbackServerContext* ctx, const v1::ReencryptDataKeysRequest* req,
+                                              v1::ReencryptDataKeysResponse* resp) override;
   grpc::ServerUnaryReactor* BindDevice(grpc::CallbackServerContext* ctx, const v1::BindDeviceRequest* req,
                                        v1::Device* resp) override;
   // Research studies (registry_studies.cc; migration 0021).

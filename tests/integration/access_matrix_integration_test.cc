@@ -472,6 +472,12 @@ TEST_F(AccessMatrixTest, RegistryIsForTheAdministratorOnly) {
   update.add_fields("phone");
   Check("UpdatePatientIdentity", RegistryCall(&registry_v1::RegistryService::Stub::UpdatePatientIdentity, update),
         AdminAfterOthers("registry.identity.update", "pat-a", Code::INVALID_ARGUMENT));
+  // Re-encryption under fresh data keys: pat-a has no identity, so the admin's run moves nobody
+  // and is recorded by its summary.
+  registry_v1::ReencryptDataKeysRequest reencrypt;
+  reencrypt.set_patient_id("pat-a");
+  Check("ReencryptDataKeys", RegistryCall(&registry_v1::RegistryService::Stub::ReencryptDataKeys, reencrypt),
+        AdminAfterOthers("registry.data_keys.update", "pat-a"));
 }
 
 // The rest of the registry: administration (the admin's only; feeds are also covered by

@@ -8,6 +8,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <chrono>
+#include <future>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -256,6 +257,71 @@ TEST_F(BreakGlassTest, AdminsAreNotifiedAndReviewThroughTheCli) {
   r = Cli("cli-admin", {"admin", "break-glass", "list", "--all", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"review\":\"BREAK_GLASS_REVIEW_UNJUSTIFIED\""), std::string::npos) << r.out;
+}
+
+// Admins see emergency access live (WatchSecurityEvents, `healthtwin admin break-glass watch`):
+// an admin's stream and the CLI each show dr-bob's grant within a few seconds of it, then its
+// end once recorded; each event delivered is audited naming the patient. A clinician is refused
+// and audited; a bad --count exits 2.
+TEST_F(BreakGlassTest, AdminsWatchingSeeEachGrantLiveAndCliniciansAreRefused) {
+  auto admin = Api("cli-admin");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = admin->WatchSecurityEvents(&ctx, clin::WatchSecurityEventsRequest{});
+  std::future<CliResult> cli = std::async(std::launch::async, [this] {
+    return Cli("cli-admin", {"admin", "break-glass", "watch", "--count", "2"});
+  });
+  // Each watch is recorded once it listens.
+  const auto listening = [&] {
+    return Count("actor = 'cli-admin' AND action = 'break_glass.watch' AND patient_id IS NULL") == 2;
+  };
+  for (int i = 0; i < 200 && !listening(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(listening());
+
+  clin::BreakGlassGrant grant;
+  const auto granted_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(BreakGlass("dr-bob", "pat-a", "BTG", "collapsed in lobby", &grant, /*duration_s=*/1).ok());
+  clin::SecurityEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_LT(std::chrono::steady_clock::now() - granted_at, std::chrono::seconds(3));
+  EXPECT_EQ(event.kind(), clin::SecurityEvent::KIND_BREAK_GLASS_STARTED);
+  EXPECT_EQ(event.grant().grant_id(), grant.grant_id());
+  EXPECT_EQ(event.grant().grantee(), "dr-bob");
+  EXPECT_EQ(event.grant().patient_id(), "pat-a");
+  EXPECT_EQ(event.grant().reason_code(), "BTG");
+  EXPECT_EQ(event.grant().expires_at().seconds() - event.grant().started_at().seconds(), 1);
+
+  // The grant expires; the next access under it records the end, which is the next event.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(ReadVitals("dr-bob", "pat-a").error_code(), Code::PERMISSION_DENIED);
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.kind(), clin::SecurityEvent::KIND_BREAK_GLASS_ENDED);
+  EXPECT_EQ(event.grant().grant_id(), grant.grant_id());
+  EXPECT_FALSE(event.grant().active());
+  ctx.TryCancel();
+  (void)stream->Finish();
+
+  ASSERT_EQ(cli.wait_for(std::chrono::seconds(20)), std::future_status::ready) << "the CLI saw fewer than 2 events";
+  const CliResult r = cli.get();
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::string id = std::to_string(grant.grant_id());
+  EXPECT_NE(r.out.find("break-glass started  grant " + id + "  ACTIVE  unreviewed  dr-bob -> pat-a  BTG"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("break-glass ended    grant " + id + "  ended"), std::string::npos) << r.out;
+  // Two events to each of two watchers.
+  EXPECT_EQ(Count("actor = 'cli-admin' AND action = 'break_glass.watch' AND patient_id = 'pat-a'"
+                  " AND outcome = 'allowed' AND entity_what = 'break_glass_grant/" +
+                  id + "'"),
+            4);
+
+  grpc::ClientContext refused_ctx;
+  refused_ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+  auto refused = Api("dr-alice")->WatchSecurityEvents(&refused_ctx, clin::WatchSecurityEventsRequest{});
+  EXPECT_FALSE(refused->Read(&event));
+  EXPECT_EQ(refused->Finish().error_code(), Code::PERMISSION_DENIED);
+  EXPECT_EQ(Count("actor = 'dr-alice' AND action = 'break_glass.watch' AND outcome = 'denied'"), 1);
+  EXPECT_EQ(Cli("cli-admin", {"admin", "break-glass", "watch", "--count", "0"}).code, 2);
 }
 
 TEST_F(BreakGlassTest, PatientShowIsForTheCareTeamAndBreakGlassHolders) {

@@ -39,8 +39,9 @@ const Matrix& TableMatrix() {
       {"schema_migrations", Everyone("SELECT")},
       // ingest (the registry) also updates the encrypted identity columns (0017, column grants).
       {"patients", {{"ingest", "SELECT,INSERT"}, {"twin", "SELECT"}, {"simulation", "SELECT"}}},
-      // Wrapped data keys (0017): only the registry, which writes identities and rotates KEKs.
-      {"patient_data_keys", {{"ingest", "SELECT,INSERT,UPDATE"}}},
+      // Wrapped data keys (0017): only the registry, which writes identities and rotates KEKs;
+      // it deletes a DEK superseded by re-encryption (0023).
+      {"patient_data_keys", {{"ingest", "SELECT,INSERT,UPDATE,DELETE"}}},
       {"devices", {{"ingest", "SELECT,INSERT,UPDATE"}, {"alerts", "SELECT"}}},
       // ingest also reads the key columns (patient_id, member) its DELETE's WHERE needs (0012).
       {"care_team",
