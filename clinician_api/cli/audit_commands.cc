@@ -5,9 +5,14 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <sstream>
+#include <tuple>
 
+#include "absl/time/clock.h"
+#include "clinician_api/cli/time_args.h"
 #include "services/common/audit/checkpoints.h"
+#include "services/common/audit/fhir_audit_event.h"
 #include "services/common/audit/keyring_key.h"
+#include "services/common/audit/patient_records.h"
 #include "services/common/audit/signing.h"
 #include "services/common/audit/verify.h"
 
@@ -65,6 +70,18 @@ AuditCommands::AuditCommands(CLI::App& app) {
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   checkpoint_->add_option("--every-minutes", every_minutes_, "minutes between checkpoints")
       ->check(CLI::Range(int64_t{0}, int64_t{525'600}));
+
+  fhir_export_ = audit_->add_subcommand(
+      "export",
+      "a patient's accounting of disclosures: every audit record naming the patient (allowed or denied), in "
+      "order, as a FHIR R4 Bundle of AuditEvents on stdout (read from the database; not itself audited)");
+  fhir_export_->add_option("--db", db_, "libpq conninfo of the database")->required();
+  fhir_export_->add_option("--patient", patient_, "the patient whose records to export")->required();
+  fhir_export_->add_option("--since", since_, "from this time: a span ago (7d, 2h) or RFC 3339");
+  fhir_export_->add_option("--until", until_, "before this time (exclusive): a span ago or RFC 3339");
+  fhir_export_->add_option("--format", format_, "output format (only fhir: a FHIR R4 Bundle)")
+      ->required()
+      ->check(CLI::IsMember({"fhir"}));
 }
 
 bool AuditCommands::parsed() const { return audit_->parsed(); }
@@ -73,6 +90,7 @@ int AuditCommands::Run(std::ostream& out, std::ostream& err) const {
   if (verify_->parsed()) return Verify(out, err);
   if (export_->parsed()) return Export(out, err);
   if (checkpoint_->parsed()) return Checkpoint(out, err);
+  if (fhir_export_->parsed()) return FhirExport(out, err);
   return BadInput(err, "audit: no command");
 }
 
@@ -147,6 +165,32 @@ int AuditCommands::Checkpoint(std::ostream& out, std::ostream& err) const {
     return 0;
   } catch (const std::exception& e) {
     return BadInput(err, std::string("--db: cannot write the checkpoint: ") + e.what());
+  }
+}
+
+int AuditCommands::FhirExport(std::ostream& out, std::ostream& err) const {
+  if (patient_.empty()) return BadInput(err, "--patient: must not be empty");
+  audit::RecordWindow window;
+  const absl::Time now = absl::Now();
+  for (auto [flag, text, bound] :
+       {std::tuple("--since", &since_, &window.since_unix_us), std::tuple("--until", &until_, &window.until_unix_us)}) {
+    if (text->empty()) continue;
+    auto at = ParseInstantArg(flag, *text, now);
+    if (!at.ok()) return BadInput(err, std::string(at.status().message()));
+    *bound = absl::ToUnixMicros(*at);
+  }
+  if (window.since_unix_us && window.until_unix_us && *window.since_unix_us >= *window.until_unix_us) {
+    return BadInput(err, "--until: must be after --since");
+  }
+  auto conn = Connect(db_, err);  // the arguments were good: a database failure is exit 1
+  if (!conn) return 1;
+  try {
+    const auto records = audit::ReadPatientRecords(*conn, patient_, window);
+    out << audit::PatientAuditBundle(records, patient_).dump(2) << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    BadInput(err, std::string("--db: cannot read the audit log: ") + e.what());
+    return 1;
   }
 }
 

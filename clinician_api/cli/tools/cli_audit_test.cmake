@@ -1,7 +1,7 @@
 # Runs the real `healthtwin` binary for `audit ...` with bad input: each exits 2 with one line
-# naming the problem, and the files are checked before the database is contacted. The
-# database-backed paths (a good chain, each kind of tampering) are in
-# services/common/audit/audit_chain_test.cc.
+# naming the problem (`audit export` with an unreachable database: 1), and the files are checked
+# before the database is contacted. The database-backed paths are in
+# services/common/audit/audit_chain_test.cc and audit_fhir_export_test.cc.
 #   cmake -DHEALTHTWIN=<path> -DWORK_DIR=<dir> -P cli_audit_test.cmake
 include("${CMAKE_CURRENT_LIST_DIR}/../../../cmake/cli_expect.cmake")
 
@@ -33,7 +33,18 @@ expect(db_unreachable 2 "" "^healthtwin: --db: cannot connect to the database: "
 expect(export_needs_out 2 "" "--out is required" audit checkpoints export --db "${NO_DB}")
 expect(export_db_unreachable 2 "" "^healthtwin: --db: cannot connect to the database: "
        audit checkpoints export --db "${NO_DB}" --out cp.jsonl)
-expect(checkpoint_key_missing 2 "" "^healthtwin: --key: cannot open the private key file missing.key\n$"
+expect(checkpoint_key_missing 2 "" "^healthtwin: --key: a loose key file is no longer taken; .* use --keyring DIR"
        audit checkpoint --db "${NO_DB}" --key missing.key)
 expect(checkpoint_every_records_zero 2 "" "--every-records"
        audit checkpoint --db "${NO_DB}" --key ec.key --every-records 0)
+# `audit export --format fhir`: only fhir is a format; times are checked before the database;
+# an unreachable database is exit 1 (the arguments were good).
+expect(fhir_export_other_format 2 "" "^healthtwin: --format: xml not in \\{fhir\\}\n$"
+       audit export --db "${NO_DB}" --patient pat-0001 --format xml)
+expect(fhir_export_needs_format 2 "" "--format is required" audit export --db "${NO_DB}" --patient pat-0001)
+expect(fhir_export_bad_since 2 "" "^healthtwin: --since: .*got 'yesterday'\n$"
+       audit export --db "${NO_DB}" --patient pat-0001 --format fhir --since yesterday)
+expect(fhir_export_until_before_since 2 "" "^healthtwin: --until: must be after --since\n$"
+       audit export --db "${NO_DB}" --patient pat-0001 --format fhir --since 1h --until 2h)
+expect(fhir_export_db_unreachable 1 "^$" "^healthtwin: --db: cannot connect to the database: "
+       audit export --db "${NO_DB}" --patient pat-0001 --format fhir)

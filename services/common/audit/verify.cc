@@ -13,29 +13,6 @@ constexpr int kBatch = 5000;
 
 std::string Bytes(const pqxx::field& field) { return pqxx::binarystring(field).str(); }
 
-AuditRecord ReadRecord(const pqxx::row& row) {
-  AuditRecord r;
-  r.seq = row["seq"].as<int64_t>();
-  r.prev_hash = Bytes(row["prev_hash"]);
-  r.recorded_unix_us = row["at_us"].as<int64_t>();
-  r.event_type = row["event_type"].as<std::string>();
-  r.action = row["action"].as<std::string>();
-  r.action_code = row["action_code"].as<std::string>();
-  r.outcome = row["outcome"].as<std::string>();
-  r.outcome_code = row["outcome_code"].as<std::string>();
-  r.detail = row["detail"].as<std::string>();
-  r.actor = row["actor"].as<std::string>();
-  r.role = row["role"].as<std::string>();
-  r.peer = row["peer"].as<std::string>();
-  r.on_behalf_of = row["on_behalf_of"].as<std::string>();
-  r.agent_token_id = row["agent_token_id"].as<std::string>();
-  if (!row["patient_id"].is_null()) r.patient_id = row["patient_id"].as<std::string>();
-  r.entity_what = row["entity_what"].as<std::string>();
-  r.purpose_of_use = row["purpose_of_use"].as<std::string>();
-  r.hash = Bytes(row["hash"]);
-  return r;
-}
-
 // Keeps the lowest bad seq found (a later, lower finding replaces an earlier, higher one).
 void Fail(VerifyReport& report, int64_t seq, std::string problem) {
   if (report.ok || seq < report.first_bad_seq) {
@@ -84,6 +61,34 @@ void CheckCheckpoints(const std::vector<Checkpoint>& checkpoints, absl::string_v
 
 }  // namespace
 
+const char kRecordColumns[] =
+    "seq, prev_hash, (extract(epoch FROM at) * 1000000)::bigint AS at_us, event_type, action, action_code, outcome,"
+    " outcome_code, detail, actor, role, peer, on_behalf_of, agent_token_id, patient_id, entity_what, purpose_of_use,"
+    " hash";
+
+AuditRecord RecordFromRow(const pqxx::row& row) {
+  AuditRecord r;
+  r.seq = row["seq"].as<int64_t>();
+  r.prev_hash = Bytes(row["prev_hash"]);
+  r.recorded_unix_us = row["at_us"].as<int64_t>();
+  r.event_type = row["event_type"].as<std::string>();
+  r.action = row["action"].as<std::string>();
+  r.action_code = row["action_code"].as<std::string>();
+  r.outcome = row["outcome"].as<std::string>();
+  r.outcome_code = row["outcome_code"].as<std::string>();
+  r.detail = row["detail"].as<std::string>();
+  r.actor = row["actor"].as<std::string>();
+  r.role = row["role"].as<std::string>();
+  r.peer = row["peer"].as<std::string>();
+  r.on_behalf_of = row["on_behalf_of"].as<std::string>();
+  r.agent_token_id = row["agent_token_id"].as<std::string>();
+  if (!row["patient_id"].is_null()) r.patient_id = row["patient_id"].as<std::string>();
+  r.entity_what = row["entity_what"].as<std::string>();
+  r.purpose_of_use = row["purpose_of_use"].as<std::string>();
+  r.hash = Bytes(row["hash"]);
+  return r;
+}
+
 std::string VerifyReport::Summary() const {
   if (!ok) return absl::StrCat("audit chain BAD at seq ", first_bad_seq, ": ", problem);
   return absl::StrCat("audit chain good: ", records, " records, ", checkpoints_stored, " stored checkpoints",
@@ -107,13 +112,11 @@ VerifyReport VerifyChain(pqxx::connection& conn, const VerifyOptions& options) {
   std::string prev(kHashSize, '\0');
   bool chain_broken = false;
   for (;;) {
-    auto rows = tx.exec_params(
-        "SELECT seq, prev_hash, (extract(epoch FROM at) * 1000000)::bigint AS at_us, event_type, action,"
-        " action_code, outcome, outcome_code, detail, actor, role, peer, on_behalf_of, agent_token_id, patient_id,"
-        " entity_what, purpose_of_use, hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        expected, kBatch);
+    auto rows =
+        tx.exec_params(absl::StrCat("SELECT ", kRecordColumns, " FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"),
+                       expected, kBatch);
     for (const auto& row : rows) {
-      const AuditRecord r = ReadRecord(row);
+      const AuditRecord r = RecordFromRow(row);
       const std::string hash = RecordHash(r);
       if (!chain_broken) {
         if (r.seq != expected) {

@@ -38,6 +38,10 @@ struct VerifyReport {
   std::string Summary() const;  // one line
 };
 
+// The columns RecordFromRow reads, for "SELECT <kRecordColumns> FROM audit_log ...".
+extern const char kRecordColumns[];
+AuditRecord RecordFromRow(const pqxx::row& row);
+
 // Reads in REPEATABLE READ so the records, head and checkpoints are one snapshot. Throws pqxx
 // exceptions for database failures (the caller translates them).
 VerifyReport VerifyChain(pqxx::connection& conn, const VerifyOptions& options);
