@@ -31,7 +31,9 @@ TEST(HistoryTest, TwoCuffReadingsAndOneWeighingOnEachOfTheDaysBeforeToday) {
   for (std::size_t i = 0; i < h.blood_pressure.size(); ++i) {
     const StoredBloodPressure& r = h.blood_pressure[i];
     EXPECT_LT(r.taken_at, LocalMidnight(now)) << "a stored reading is from before today";
-    if (i > 0) EXPECT_GT(r.taken_at, h.blood_pressure[i - 1].taken_at) << "oldest first";
+    if (i > 0) {
+      EXPECT_GT(r.taken_at, h.blood_pressure[i - 1].taken_at) << "oldest first";
+    }
     EXPECT_LE(std::abs(r.systolic_mmhg - 126), 20.0);
     EXPECT_LE(std::abs(r.diastolic_mmhg - 80), 12.0);
     EXPECT_LE(r.diastolic_mmhg, r.systolic_mmhg - 25);

@@ -136,8 +136,13 @@ TEST(TrialPatientTest, AdherenceLowersTheMeanResponseAndIsRecorded) {
   double taken = 0.0;
   int drug_rows = 0;
   for (const PatientRow& row : a->rows) {
-    if (row.arm == 0) EXPECT_EQ(row.doses_taken_fraction, 1.0);  // placebo: no drug doses
-    if (row.arm == 1) taken += row.doses_taken_fraction, ++drug_rows;
+    if (row.arm == 0) {
+      EXPECT_EQ(row.doses_taken_fraction, 1.0);  // placebo: no drug doses
+    }
+    if (row.arm == 1) {
+      taken += row.doses_taken_fraction;
+      ++drug_rows;
+    }
   }
   for (const PatientRow& row : b->rows) EXPECT_EQ(row.doses_taken_fraction, 1.0);
   taken /= drug_rows;

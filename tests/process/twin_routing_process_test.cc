@@ -87,9 +87,8 @@ class TwinRoutingTest : public ::testing::Test {
                                                                   const std::vector<std::string>& extra) {
     const std::string port_file = work_ / (tag + ".port");
     std::vector<std::string> args = CommonArgs("clinician_api", "127.0.0.1:0", port_file);
-    for (const std::string& a :
-         {"--ingest-addr", "127.0.0.1:1", "--alerts-addr", "127.0.0.1:1", "--simulation-addr", "127.0.0.1:1"})
-      args.push_back(a);
+    args.insert(args.end(), {"--ingest-addr", "127.0.0.1:1", "--alerts-addr", "127.0.0.1:1", "--simulation-addr",
+                             "127.0.0.1:1"});
     args.insert(args.end(), extra.begin(), extra.end());
     auto started = StartListening(HT_CLINICIAN_API_BIN, args, port_file);
     EXPECT_TRUE(started.ok()) << started.status();
@@ -162,9 +161,8 @@ TEST_F(TwinRoutingTest, EachCallReachesThePatientsShardAndOnlyOneShardIsWrongFor
 TEST_F(TwinRoutingTest, ShardsWithoutAPlaceholderOrOutOfRangeExitTwoNamingTheFlag) {
   const auto expect_exit_2 = [&](const std::vector<std::string>& extra, const std::string& names) {
     std::vector<std::string> args = CommonArgs("clinician_api", "127.0.0.1:0", work_ / "bad.port");
-    for (const std::string& a :
-         {"--ingest-addr", "127.0.0.1:1", "--alerts-addr", "127.0.0.1:1", "--simulation-addr", "127.0.0.1:1"})
-      args.push_back(a);
+    args.insert(args.end(), {"--ingest-addr", "127.0.0.1:1", "--alerts-addr", "127.0.0.1:1", "--simulation-addr",
+                             "127.0.0.1:1"});
     args.insert(args.end(), extra.begin(), extra.end());
     auto process = Subprocess::Spawn(HT_CLINICIAN_API_BIN, args);
     ASSERT_TRUE(process.ok()) << process.status();
