@@ -240,7 +240,8 @@ for _ in $(seq 100); do [[ -s "$WORK/hospital-fhir.port" ]] && break; sleep 0.1;
   { echo "demo: the demo hospital FHIR endpoint did not start; see $WORK/hospital-fhir.log" >&2; exit 1; }
 HOSPITAL_FHIR="https://localhost:$(cat "$WORK/hospital-fhir.port")/fhir/r4"
 # --- end demo FHIR endpoint ---
-start_service feeds services/feeds/healthtwin-feeds --fhir-base-url "https://clinician_api:$FHIR_PORT/fhir/r4"
+start_service feeds services/feeds/healthtwin-feeds --fhir-base-url "https://clinician_api:$FHIR_PORT/fhir/r4" \
+  "${SIGNING[@]}"
 FEEDS=$ADDR
 
 HT=("$BUILD/clinician_api/cli/healthtwin" --pki "$WORK/pki" --api "$API" --registry "$INGEST" --simulation "$SIM")
@@ -489,8 +490,20 @@ if grep -l "pat-000" "$WORK"/research-*.txt; then
   exit 1
 fi
 
-say "the audit trail of all of the above, read straight from the database: the checkpoints the services signed, exported for an auditor, then healthtwin audit verify:"
 AUDIT=("$BUILD/clinician_api/cli/healthtwin" audit)
+say "pat-0002's accounting of disclosures: every message the hospital feeds delivered is an audited export (healthtwin audit export --db ... --patient pat-0002 --format fhir, the AuditEvents of type DICOM 110106):"
+"${AUDIT[@]}" export --db "$DB" --patient pat-0002 --format fhir >"$WORK/pat-0002-audit.json"
+/usr/bin/python3 - "$WORK/pat-0002-audit.json" <<'PY' | tee "$WORK/disclosures.txt"
+import json, sys
+events = [e["resource"] for e in json.load(open(sys.argv[1])).get("entry", [])]
+exports = [e for e in events if e["type"]["code"] == "110106"]
+print(f"{len(events)} audit events for pat-0002, {len(exports)} of them disclosures to hospital systems; the last three:")
+for e in exports[-3:]:
+    to = e["agent"][1]["network"]["address"]
+    print(f"  {e['recorded']}  to {to}  outcome {e['outcome']}  {e['entity'][1]['what']['identifier']['value']}")
+PY
+
+say "the audit trail of all of the above, read straight from the database: the checkpoints the services signed, exported for an auditor, then healthtwin audit verify:"
 "${AUDIT[@]}" checkpoints export --db "$DB" --out "$WORK/audit-checkpoints.jsonl"
 "${AUDIT[@]}" verify --db "$DB" --checkpoints "$WORK/audit-checkpoints.jsonl" \
   --public-key "$WORK/pki/audit-signing.pub" | tee "$WORK/audit-verify.txt"
@@ -507,6 +520,8 @@ if ((HEADLESS)); then
     { echo "demo: healthtwin admin feed status shows no delivered Bundle for demo-hospital-fhir" >&2; exit 1; }
   say "checked: every twin calibrated from its 30-day history (pat-0001..3), pat-0002's twin shown calibrated and its forecast printed, the what-if on twin version $(grep -oE 'twin version [0-9]+' "$WORK/whatif.txt" | head -n 1 | cut -d' ' -f3), the CommunicationRequest of $HR_ALERT at the demo hospital's FHIR endpoint"
   # --- end demo history and FHIR feed checks ---
+  grep -qE "^[0-9]+ audit events for pat-0002, [1-9][0-9]* of them disclosures" "$WORK/disclosures.txt" ||
+    { echo "demo: pat-0002's accounting of disclosures lists no feed delivery" >&2; exit 1; }
   grep -q "^audit chain good: " "$WORK/audit-verify.txt" ||
     { echo "demo: healthtwin audit verify did not find the audit chain good" >&2; exit 1; }
   grep -qE " [1-9][0-9]* stored checkpoints with good signatures" "$WORK/audit-verify.txt" ||

@@ -37,13 +37,13 @@ void InsertAudit(pqxx::work& tx, const Caller& caller, std::string_view action, 
   // NULL (or the column default for event_type) lets the trigger derive what a writer leaves out.
   tx.exec_params(
       "INSERT INTO audit_log (actor, role, action, patient_id, outcome, detail, peer, on_behalf_of, event_type,"
-      " purpose_of_use, entity_what, agent_token_id)"
+      " purpose_of_use, entity_what, agent_token_id, outcome_code)"
       " VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, COALESCE(NULLIF($9, ''), '110110'), NULLIF($10, ''), $11,"
-      " $12)",
+      " $12, NULLIF($13, ''))",
       caller.identity.common_name, std::string(RoleName(caller.identity.role)), std::string(action),
       Bounded(patient_id, 80), std::string(outcome), Bounded(detail, 500), caller.peer_address,
       Bounded(caller.on_behalf_of, 80), coding.event_type, coding.purpose_of_use, Bounded(coding.entity_what, 120),
-      Bounded(caller.token_id, 130));
+      Bounded(caller.token_id, 130), coding.outcome_code);
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ struct AuditCoding {
   std::string event_type = {};      // AuditEvent.type (DICOM CID 400); empty: 110110 "Patient Record"
   std::string purpose_of_use = {};  // HL7 v3 PurposeOfUse; empty: from the role (TREAT, HRESCH, HOPERAT)
   std::string entity_what = {};     // AuditEvent.entity.what beyond the patient, e.g. "break_glass_grant/7"
+  std::string outcome_code = {};    // AuditEvent.outcome (0, 4, 8, 12); empty: from the outcome text
 };
 
 class Access {

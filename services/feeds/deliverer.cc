@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "services/common/logging.h"
+#include "services/feeds/disclosure_audit.h"
 #include "services/feeds/feed_technical_events.h"
 
 namespace healthtwin::feeds {
@@ -148,8 +149,10 @@ absl::StatusOr<int> Deliverer::RunOnce(const Feed& feed, Transport& transport, c
 absl::StatusOr<int> Deliverer::RunBatch(const Feed& feed, Transport& transport, int limit,
                                         const std::function<bool()>& stop) {
   int attempted = 0;
+  bool audited = false;
   auto status = pool_.WithTransaction("deliver a batch of feed messages", [&](pqxx::work& tx) {
     attempted = 0;
+    audited = false;
     std::vector<int64_t> heads;
     for (const auto& r : tx.exec_params(kClaimHeads, feed.feed_id, limit)) heads.push_back(r[0].as<int64_t>());
     if (heads.empty()) return;
@@ -159,6 +162,7 @@ absl::StatusOr<int> Deliverer::RunBatch(const Feed& feed, Transport& transport, 
     const auto started = Clock::now();
     nlohmann::json outcomes = nlohmann::json::array();
     std::vector<std::string> dead;
+    std::vector<Disclosure> disclosures;
     bool unreachable = false;
     for (const auto& run : runs) {
       for (const Claimed& c : run) {
@@ -178,6 +182,7 @@ absl::StatusOr<int> Deliverer::RunBatch(const Feed& feed, Transport& transport, 
                             {"error", Cap(update.last_error)},
                             {"ack", Cap(update.ack)}});
         if (update.raise_technical_event) dead.push_back(c.message_id);
+        if (IsDisclosure(result)) disclosures.push_back({c.patient_id, c.message_id, result.outcome, result.ack});
         LogOutcome(feed, c.message_id, update);
         if (update.state == RowUpdate::State::kPending) {
           // The patient's later messages wait behind this one; no answer at all: nor do the
@@ -196,8 +201,12 @@ absl::StatusOr<int> Deliverer::RunBatch(const Feed& feed, Transport& transport, 
           " VALUES ('feed_dead_letter', '', '', NULL, 1, $1, $2)",
           feed.feed_id, message_id);
     }
+    // Last: the audit records hold the chain's head until the commit.
+    AuditDisclosures(tx, options_.agent, feed, disclosures);
+    audited = !disclosures.empty();
   });
   if (!status.ok()) return status;
+  if (audited && options_.checkpoints != nullptr) options_.checkpoints->CheckpointIfDue();
   return attempted;
 }
 

@@ -17,7 +17,8 @@
 //     rest would only wait out timeouts while holding the claim. So does `max_batch_duration`
 //     or `stop()`;
 //  4. record the outcomes of what was sent in one UPDATE (from a JSON recordset, a bound
-//     parameter), a dead letter's technical_events row with it, and commit.
+//     parameter), a dead letter's technical_events row with it, an audit record per answered
+//     attempt (disclosure_audit.h), and commit; then sign an audit checkpoint if one is due.
 //
 // Hence, as before batching:
 //  - two replicas never send the same message at the same time (the row locks), and a patient's
@@ -39,6 +40,7 @@
 #include <functional>
 
 #include "absl/status/statusor.h"
+#include "services/common/access.h"
 #include "services/common/pg.h"
 #include "services/feeds/delivery_policy.h"
 #include "services/feeds/feed.h"
@@ -60,6 +62,12 @@ struct DeliverOptions {
   // ... and no new batch starts once a round has taken this long, so the loop goes back to
   // enqueueing (a new alert waits at most about one round, not a whole backlog's delivery).
   std::chrono::milliseconds round_budget{250};
+  // Who the deliveries are audited as (disclosure_audit.h): the service's own certificate in
+  // main.cc; tests and tools keep this default.
+  common::PeerIdentity agent{.common_name = "feeds", .role = common::Role::kService, .role_name = "service"};
+  // Signs audit checkpoints after a batch that wrote audit records, when due
+  // (services/common/audit_checkpointing.h); nullptr: none. Must outlive the Deliverer.
+  common::Access* checkpoints = nullptr;
 };
 
 class Deliverer {

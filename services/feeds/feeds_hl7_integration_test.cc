@@ -11,7 +11,13 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "services/common/access.h"
+#include "services/common/audit/fhir_audit_event.h"
+#include "services/common/audit/keyring_key.h"
+#include "services/common/audit/patient_records.h"
+#include "services/common/audit/verify.h"
 #include "services/common/pg.h"
+#include "services/common/tls/tls.h"
 #include "services/feeds/feed_worker.h"
 #include "services/feeds/feeds_test_db.h"
 #include "services/feeds/hl7_feed.h"
@@ -59,8 +65,7 @@ class FeedsHl7IntegrationTest : public FeedsDbTest {
     return QueryInt64(su_, "SELECT feed_id FROM feeds WHERE name = 'hospital'");
   }
 
-  std::unique_ptr<FeedWorker> MakeWorker(common::PgPool& pool) {
-    WorkerOptions options;
+  std::unique_ptr<FeedWorker> MakeWorker(common::PgPool& pool, WorkerOptions options = {}) {
     options.deliver.backoff = {.first = 400ms, .cap = 400ms};
     return std::make_unique<FeedWorker>(
         pool, feeds_conninfo_, [this](const Feed&) -> const MessageEncoder* { return &encoder_; },
@@ -142,6 +147,76 @@ TEST_F(FeedsHl7IntegrationTest, PeerDownThenBackOnTheSamePortGetsEveryMessageInO
   std::vector<std::string> got;
   for (const auto& r : Received()) got.push_back(r["control_id"]);
   EXPECT_EQ(got, ids);
+}
+
+// Each delivery is a disclosure (disclosure_audit.h): every answered attempt has an audit record
+// in the chain, coded as an export, agent = the feeds certificate, and the patient's FHIR
+// accounting of disclosures lists it; an attempt nobody answered has none.
+TEST_F(FeedsHl7IntegrationTest, EveryAnsweredDeliveryIsAnAuditedDisclosureInThePatientsAccounting) {
+  ASSERT_NO_FATAL_FAILURE(testing_peers::MakeDevPkis(HT_PKI_SCRIPT, dir_));
+  const std::string pki = dir_ + "/pki";
+  auto agent = common::IdentityFromCertificatePem(testing::ReadFileOrEmpty(pki + "/feeds.pem"));
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  auto key = common::audit::CheckpointKeyFromKeyring(pki + "/keyring");
+  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_NE(*key, nullptr);
+
+  record_ = dir_ + "/received.jsonl";
+  ASSERT_NO_FATAL_FAILURE(StartPeer({"--answer-script", "AE,AA,AR"}));
+  const int port = port_;
+  const int64_t feed = AddFeed();
+  peer_.reset();  // the first attempt finds nobody
+  common::PgPool pool(feeds_conninfo_, 2);
+  common::Access access(pool);
+  access.EnableCheckpoints(*key, {.every_records = 2});
+  WorkerOptions options;
+  options.deliver.agent = *agent;
+  options.deliver.checkpoints = &access;
+  auto worker = MakeWorker(pool, options);
+  ASSERT_TRUE(worker->RunOnce().ok());  // the cursor
+
+  const std::string first = absl::StrCat("ht-", feed, "-a", AddAlertEvent("p1", "first"));
+  const std::string second = absl::StrCat("ht-", feed, "-a", AddAlertEvent("p1", "second"));
+  ASSERT_TRUE(worker->RunOnce().ok());
+  ASSERT_EQ(Count("state = 'pending' AND attempts = 1"), 1);
+  EXPECT_EQ(QueryInt64(su_, "SELECT count(*) FROM audit_log WHERE action = 'feed.export'"), 0)
+      << "no answer, no disclosure on record";
+
+  ASSERT_NO_FATAL_FAILURE(StartPeer({"--answer-script", "AE,AA,AR"}, port));
+  RunUntilSettled(*worker);
+
+  // AE (answered, not accepted), then AA for the first; AR (dead) for the second.
+  const std::string target = absl::StrCat("127.0.0.1:", port);
+  pqxx::connection conn(su_);
+  std::vector<std::string> rows;
+  for (const auto& r : pqxx::nontransaction(conn).exec(
+           "SELECT entity_what || ' ' || outcome || ' ' || outcome_code || ' ' || event_type || ' ' || action_code || ' ' ||"
+      " purpose_of_use || ' ' || actor || ' ' || role || ' ' || peer || ' ' || patient_id FROM audit_log"
+           " WHERE action = 'feed.export' ORDER BY seq")) {
+    rows.push_back(r[0].as<std::string>());
+  }
+  const std::string tail = absl::StrCat(" 110106 R TREAT feeds service ", target, " p1");
+  EXPECT_EQ(rows, (std::vector<std::string>{absl::StrCat("feed_message/", first, " rejected 4", tail),
+                                            absl::StrCat("feed_message/", first, " allowed 0", tail),
+                                            absl::StrCat("feed_message/", second, " rejected 4", tail)}));
+  EXPECT_EQ(QueryInt64(su_, "SELECT count(*) FROM audit_log WHERE action = 'feed.export' AND detail LIKE"
+                            " 'hl7v2-mllp feed \"hospital\" to 127.0.0.1:%: acknowledged (MSA|AA|%'"),
+            1);
+
+  const auto bundle = common::audit::PatientAuditBundle(common::audit::ReadPatientRecords(conn, "p1", {}), "p1");
+  int exports = 0;
+  for (const auto& entry : bundle["entry"]) {
+    const auto& event = entry["resource"];
+    if (event["type"]["code"] != "110106") continue;
+    ++exports;
+    EXPECT_EQ(event["entity"][1]["what"]["identifier"]["value"].get<std::string>().rfind("feed_message/ht-", 0), 0u);
+  }
+  EXPECT_EQ(exports, 3);
+
+  // The deliveries' records are signed like any other, and the chain verifies.
+  EXPECT_GE(QueryInt64(su_, "SELECT count(*) FROM audit_checkpoints"), 1);
+  const auto report = common::audit::VerifyChain(conn, {.exported = {}, .public_key = **key});
+  EXPECT_TRUE(report.ok) << report.Summary();
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 // alert_events and vitals into each feed's durable outbox, then sends from the outbox in order
 // per patient with retries until delivered. See README.md.
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/access.h"
+#include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
 #include "services/common/logging.h"
 #include "services/common/pg.h"
@@ -26,6 +29,8 @@ int main(int argc, char** argv) {
   // reserved .invalid domain until one is configured.
   std::string fhir_base_url = "https://healthtwin.invalid/fhir/r4";
   std::string fhir_token_dir;
+  std::string keyring_dir;  // audit checkpoints only (audit-signing.key)
+  common::AuditCheckpointFlags checkpoints;
   int max_retry_s =
       static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(options.deliver.backoff.cap).count());
   auto cfg = common::ParseServiceConfigOrExit(argc, argv, "feeds", {}, [&](CLI::App& app) {
@@ -39,6 +44,7 @@ int main(int argc, char** argv) {
     app.add_option("--fhir-token-dir", fhir_token_dir,
                    "directory of bearer tokens for fhir-rest-hook feeds: <feed name>.token (never in the database)")
         ->check(CLI::ExistingDirectory);
+    checkpoints.AddTo(app, &keyring_dir);
   });
   options.enqueue.max_samples_per_message = samples_per_message;
   options.deliver.backoff.first = std::chrono::milliseconds(first_retry_ms);
@@ -76,7 +82,20 @@ int main(int argc, char** argv) {
         "no transport for kind ", std::string(registry::FeedKindName(feed.config.kind)), " in this build"));
   };
 
+  // Deliveries are audited as disclosures by this service, as its certificate names it.
+  auto material = common::LoadTlsMaterial(cfg.tls);
+  auto agent = material.ok() ? common::IdentityFromCertificatePem(material->cert_pem) : material.status();
+  if (!agent.ok()) {
+    std::fprintf(stderr, "healthtwin-feeds: --tls-cert: %s\n", std::string(agent.status().message()).c_str());
+    return 2;
+  }
+  options.deliver.agent = *agent;
+  auto checkpoint_key = common::LoadAuditCheckpointKeyOrExit("feeds", keyring_dir);
+
   common::PgPool pool(cfg.db_conninfo, 4, {}, cfg.db_limits);
+  common::Access access(pool);
+  options.deliver.checkpoints = &access;
+  auto checkpoint_timer = common::EnableAuditCheckpoints(checkpoint_key, checkpoints, {&access});
   feeds::FeedWorker worker(pool, cfg.db_conninfo, encoders, transports, jitter, options);
   return common::RunService(
       cfg, {},

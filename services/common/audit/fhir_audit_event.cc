@@ -23,6 +23,7 @@ bool IsDicomCode(std::string_view code) {
 std::optional<std::string> DicomDisplay(std::string_view code) {
   static constexpr std::pair<std::string_view, std::string_view> kDisplays[] = {
       {"110100", "Application Activity"},
+      {"110106", "Export"},
       {"110101", "Audit Log Used"},
       {"110110", "Patient Record"},
       {"110112", "Query"},
@@ -30,6 +31,8 @@ std::optional<std::string> DicomDisplay(std::string_view code) {
       {"110114", "User Authentication"},
       {"110127", "Emergency Override Started"},
       {"110138", "Emergency Override Stopped"},
+      {"110152", "Destination Role ID"},
+      {"110153", "Source Role ID"},
   };
   for (const auto& [c, display] : kDisplays) {
     if (c == code) return std::string(display);
@@ -83,6 +86,25 @@ json Agent(const AuditRecord& r) {
   return agent;
 }
 
+// An export's receiver (the feeds' records, services/feeds/disclosure_audit.h): its recorded
+// address is an https:// URL (network type 5, URI) or host:port (1, machine name; 2, IP).
+json Destination(const std::string& peer) {
+  json network;
+  if (peer.rfind("https://", 0) == 0) {
+    network = {{"address", peer}, {"type", "5"}};
+  } else {
+    std::string host = peer.substr(0, peer.rfind(':'));
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned char buf[sizeof(in6_addr)];
+    const bool ip = inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    network = {{"address", host}, {"type", ip ? "2" : "1"}};
+  }
+  return {{"type", {{"coding", json::array({Coding(kDicomSystem, "110152")})}}},
+          {"who", {{"display", peer}}},
+          {"requestor", false},
+          {"network", std::move(network)}};
+}
+
 json Entities(const AuditRecord& r) {
   json entities = json::array();
   if (r.patient_id) {
@@ -127,6 +149,12 @@ json AuditEventFor(const AuditRecord& r) {
     event["purposeOfEvent"] = json::array({{{"coding", json::array({Coding(kActReasonSystem, r.purpose_of_use)})}}});
   }
   json agents = json::array({Agent(r)});
+  if (r.event_type == "110106" && !r.peer.empty()) {
+    // An export: the peer is where the data went, not where the agent called from.
+    agents[0].erase("network");
+    agents[0]["type"] = {{"coding", json::array({Coding(kDicomSystem, "110153")})}};
+    agents.push_back(Destination(r.peer));
+  }
   if (!r.on_behalf_of.empty()) {
     agents.push_back({{"who", Who(r.on_behalf_of)}, {"requestor", true}});
   }

@@ -116,6 +116,37 @@ TEST(FhirAuditEventTest, NetworkAddressesOfEachPeerForm) {
   EXPECT_FALSE(AuditEventFor(r)["agent"][0].contains("network"));
 }
 
+// A feed delivery (services/feeds/disclosure_audit.h): the service is the source, the
+// receiver the destination, with its address.
+TEST(FhirAuditEventTest, AFeedDeliveryIsAnExportToTheReceiver) {
+  AuditRecord r = Allowed();
+  r.event_type = "110106";
+  r.action = "feed.export";
+  r.actor = "feeds";
+  r.role = "service";
+  r.agent_token_id.clear();
+  r.peer = "10.0.0.5:2575";
+  r.entity_what = "feed_message/ht-3-a42";
+  const json e = AuditEventFor(r);
+  EXPECT_EQ(e["type"], (json{{"system", kDicomSystem}, {"code", "110106"}, {"display", "Export"}}));
+  ASSERT_EQ(e["agent"].size(), 2u);
+  EXPECT_EQ(e["agent"][0]["who"]["identifier"]["value"], "feeds");
+  EXPECT_EQ(e["agent"][0]["type"]["coding"][0]["code"], "110153");
+  EXPECT_FALSE(e["agent"][0].contains("network"));
+  const json& destination = e["agent"][1];
+  EXPECT_EQ(destination["type"]["coding"][0]["code"], "110152");
+  EXPECT_EQ(destination["requestor"], false);
+  EXPECT_EQ(destination["network"], (json{{"address", "10.0.0.5"}, {"type", "2"}}));
+  EXPECT_EQ(e["entity"][1]["what"]["identifier"]["value"], "feed_message/ht-3-a42");
+  r.peer = "mllp.hospital.example:2575";
+  EXPECT_EQ(AuditEventFor(r)["agent"][1]["network"], (json{{"address", "mllp.hospital.example"}, {"type", "1"}}));
+  r.peer = "[2001:db8::7]:2575";
+  EXPECT_EQ(AuditEventFor(r)["agent"][1]["network"], (json{{"address", "2001:db8::7"}, {"type", "2"}}));
+  r.peer = "https://fhir.hospital.example/r4";
+  EXPECT_EQ(AuditEventFor(r)["agent"][1]["network"],
+            (json{{"address", "https://fhir.hospital.example/r4"}, {"type", "5"}}));
+}
+
 TEST(FhirAuditEventTest, ANonDicomEventTypeUsesTheFhirAuditEventTypes) {
   AuditRecord r = Allowed();
   r.event_type = "rest";

@@ -373,6 +373,17 @@ absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(const grpc::AuthContext
   return PeerIdentityFromCertificate(cert.get());
 }
 
+absl::StatusOr<PeerIdentity> IdentityFromCertificatePem(std::string_view cert_pem) {
+  OpenSslErrorQueueGuard error_queue;
+  const std::string pem(cert_pem);  // the BIO reads this buffer in place
+  UniqueBio bio = MemoryBio(pem);
+  UniqueX509 cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot parse the certificate: ", LastOpenSslError()));
+  }
+  return PeerIdentityFromCertificate(cert.get());
+}
+
 absl::StatusOr<PeerIdentity> PeerIdentityFromCertificate(const X509* cert) {
   if (cert == nullptr) {
     return absl::UnauthenticatedError(

@@ -131,6 +131,11 @@ absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(const grpc::AuthContext
 // one usable name.
 absl::StatusOr<PeerIdentity> PeerIdentityFromCertificate(const X509* cert);
 
+// Who a process is, from its own certificate (the first of `cert_pem`, PEM text), by the same
+// rules: what a service records as the agent of what it does on its own initiative (the feeds'
+// deliveries). Errors: InvalidArgument when the PEM does not parse, then those above.
+absl::StatusOr<PeerIdentity> IdentityFromCertificatePem(std::string_view cert_pem);
+
 // The OU spelling of a role ("service", "clinician", ...); "unknown" for
 // kUnknown. The returned view refers to static storage.
 std::string_view RoleName(Role role);

@@ -340,6 +340,17 @@ TEST_F(TlsTest, CertificateWithoutCnIsUnauthenticated) {
             absl::StatusCode::kUnauthenticated);
 }
 
+// A service's own certificate (the feeds record their deliveries as it names them).
+TEST_F(TlsTest, OwnCertificatePemGivesTheSameIdentityAsAPeer) {
+  absl::StatusOr<PeerIdentity> identity = IdentityFromCertificatePem(ReadFile(Pki() / "feeds.pem"));
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->common_name, "feeds");
+  EXPECT_EQ(identity->role, Role::kService);
+  EXPECT_EQ(IdentityFromCertificatePem("not a certificate").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(IdentityFromCertificatePem(ReadFile(Pki() / "feeds.key")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RoleNameTest, SpellsEachRoleAsItsOu) {
   EXPECT_EQ(RoleName(Role::kUnknown), "unknown");
   EXPECT_EQ(RoleName(Role::kService), "service");
