@@ -1,6 +1,7 @@
 // Golden test: the tables in models/VALIDATION.md must equal what the code generates today.
 //
-// The file is the engine's and the pharmacology rows (deterministic, regenerated here), then a
+// The file is the engine's, the pharmacology, the virtual-trial rows and the reproductions of the
+// published trials in docs/examples/trials (deterministic, regenerated here), then a
 // "## Twin calibration" section from the 100-patient calibration study, whose golden test is
 // its own binary (validation_calibration_golden_test.cc: minutes in the Debug build, so CTest
 // starts it first and the rest of the suite runs beside it).
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "models/pharmacology/pharmacology_validation.h"
+#include "models/treatment/trial_reproduction.h"
 #include "models/treatment/trial_validation.h"
 #include "models/validation.h"
 
@@ -20,7 +22,8 @@ constexpr std::string_view kCalibrationHeading = "\n## Twin calibration";
 
 class ValidationGoldenTest : public ::testing::Test {
  protected:
-  // The engine's rows, then the pharmacology and virtual-trial rows, as the tool writes them; computed once.
+  // The engine's rows, then the pharmacology, virtual-trial and reproduction rows, as the tool writes them;
+  // computed once.
   static void SetUpTestSuite() {
     absl::StatusOr<std::vector<ValidationRow>> r = RunValidation();
     if (r.ok()) {
@@ -37,6 +40,14 @@ class ValidationGoldenTest : public ::testing::Test {
         r->insert(r->end(), trial->begin(), trial->end());
       } else {
         r = trial.status();
+      }
+    }
+    if (r.ok()) {
+      absl::StatusOr<std::vector<ValidationRow>> reproductions = treatment::RunTrialReproductions(HT_TRIAL_SPECS_DIR);
+      if (reproductions.ok()) {
+        r->insert(r->end(), reproductions->begin(), reproductions->end());
+      } else {
+        r = reproductions.status();
       }
     }
     rows_ = new absl::StatusOr<std::vector<ValidationRow>>(std::move(r));

@@ -33,6 +33,18 @@ inline constexpr double kBellTrueResponseSdLow = 1.3, kBellTrueResponseSdHigh = 
 inline constexpr double kVarianceRatio = 1.04;
 inline constexpr double kVarianceRatioLow = 0.79, kVarianceRatioHigh = 1.37;
 
+// Trials of this size: SD of the office SBP change 11.8 mmHg (placebo, n = 116, 6-8 weeks, -5.3
+// ± 1.1 SE) and DBP 6.5 (± 0.6 SE) in Mancia et al., Am J Hypertens 1995;8:311; 14.4 / 6.7 at 3
+// months in the Syst-China placebo arm (n = 728; Blood Press Monit 1997;2:15). The source of every
+// SD-of-change row (here and in trial_reproduction.h).
+inline constexpr char kSdChangeSource[] =
+    "placebo arms: SBP/DBP change SD 11.8/6.5 (Mancia, Am J Hypertens 1995;8:311, n 116) and 14.4/6.7 mmHg "
+    "(Syst-China, Blood Press Monit 1997;2:15, n 728)";
+// The source of every placebo-arm change row (here and in trial_reproduction.h).
+inline constexpr char kPlaceboChangeSource[] =
+    "placebo SBP -5.92 [-6.71, -5.14] (Patel, Hypertension 2015;65:401, 52 trials); ours adds regression to the "
+    "mean from screening SBP >= 140 at the screening and baseline visits";
+
 absl::StatusOr<std::vector<ValidationRow>> RunTrialValidation();
 
 }  // namespace healthtwin::models::treatment
