@@ -285,7 +285,7 @@ std::string RenderValidationMarkdown(const std::vector<ValidationRow>& rows) {
       "`ValidationGoldenTest` regenerates it and fails when it differs. Grades: **green** inside the\n"
       "reference range or less than 10 % outside it, **yellow** less than 30 % outside, **red** beyond.\n"
       "Values are means over the settled beats (60 s settle, 20 s average) at dt = 1 ms, RK4.\n";
-  int green = 0, yellow = 0, red = 0;
+  int green = 0, yellow = 0, red = 0, not_counted = 0, not_counted_red = 0, not_counted_yellow = 0;
   std::string section;
   for (const ValidationRow& r : rows) {
     if (r.section != section) {
@@ -299,6 +299,16 @@ std::string RenderValidationMarkdown(const std::vector<ValidationRow>& rows) {
       case Grade::kRed: g = "red"; ++red; break;
       case Grade::kInfo: break;
     }
+    // A known miss (ValidationRow::not_counted): its grade is shown and summed apart.
+    std::string known_miss;
+    if (r.grade == Grade::kInfo && r.not_counted != Grade::kInfo) {
+      ++not_counted;
+      not_counted_red += r.not_counted == Grade::kRed;
+      not_counted_yellow += r.not_counted == Grade::kYellow;
+      known_miss = r.not_counted == Grade::kRed ? "red" : r.not_counted == Grade::kYellow ? "yellow" : "green";
+      known_miss += ", not counted";
+      g = known_miss.c_str();
+    }
     const std::string unit = r.unit.empty() ? "" : " " + r.unit;
     // Worded references ("below standard") carry no unit.
     const bool worded = std::any_of(r.reference.begin(), r.reference.end(), [](char ch) {
@@ -309,7 +319,12 @@ std::string RenderValidationMarkdown(const std::vector<ValidationRow>& rows) {
            r.source + " | " + g + " |\n";
   }
   out += "\n**Summary:** " + std::to_string(green) + " green, " + std::to_string(yellow) + " yellow, " +
-         std::to_string(red) + " red.\n";
+         std::to_string(red) + " red";
+  if (not_counted > 0) {
+    out += "; " + std::to_string(not_counted) + " known misses not counted (" + std::to_string(not_counted_red) +
+           " red, " + std::to_string(not_counted_yellow) + " yellow)";
+  }
+  out += ".\n";
   return out;
 }
 

@@ -29,6 +29,9 @@ struct ValidationRow {
   std::string reference;  // as printed, e.g. "60-100"
   std::string source;
   Grade grade = Grade::kInfo;
+  // A known miss: the grade the value has against its range, printed ("red, not counted") and
+  // summed apart in the summary, while `grade` stays kInfo. `source` names the limit.
+  Grade not_counted = Grade::kInfo;
 };
 
 absl::StatusOr<std::vector<ValidationRow>> RunValidation();
