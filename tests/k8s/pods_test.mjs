@@ -21,6 +21,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { render } from "./render.mjs";
 import { CONTAINERFILE, imagePackages } from "./containerfile.mjs";
+import { KEYRING_SECRETS } from "./keyrings.mjs";
 
 const K8S = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/k8s");
 const BINS = Object.fromEntries((process.env.HT_BINS ?? "").split(",").filter(Boolean).map((kv) => kv.split("=")));
@@ -64,8 +65,10 @@ function secretFiles(name, pki, pg) {
   if (m) {
     return { "pg_service.conf": `[healthtwin]\nhost=${pg.host}\nport=${pg.port}\ndbname=healthtwin\nuser=healthtwin_${role(m[1])}\n` };
   }
-  if (name === "healthtwin-keyring") {
-    return Object.fromEntries(["active-kek", "kek-1.key", "blind-index.key", "audit-signing.key"].map((f) => [f, `${pki}/keyring/${f}`]));
+  // Each keyring Secret holds only its own files of the dev PKI's keyring (a clinician-api
+  // keyring without KEKs, a signing keyring with nothing but audit-signing.key).
+  if (KEYRING_SECRETS[name]) {
+    return Object.fromEntries(KEYRING_SECRETS[name].map((f) => [f, `${pki}/keyring/${f}`]));
   }
   throw new Error(`no test content for Secret ${name}`);
 }
