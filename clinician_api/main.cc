@@ -12,7 +12,7 @@
 #include "services/common/access.h"
 #include "services/common/audit_checkpointing.h"
 #include "services/common/config.h"
-#include "services/common/crypto/file_keyring.h"
+#include "services/common/crypto/pseudonym_keyring.h"
 #include "services/common/grpc_util.h"
 #include "services/common/run_service.h"
 #include "services/common/service_host.h"
@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
         app.add_option("--keyring", keyring_dir,
                        "keyring directory whose pseudonym.key keys researchers' pseudonyms and date shifts "
                        "(services/common/crypto/README.md); unset: the research RPCs refuse; its "
-                       "audit-signing.key, if any, signs audit checkpoints");
+                       "audit-signing.key, if any, signs audit checkpoints. Nothing else is read from it: "
+                       "it needs no KEK");
         checkpoints.AddTo(app);
       });
   if (https_port_file.empty() && !cfg.port_file.empty()) https_port_file = cfg.port_file + ".https";
@@ -111,12 +112,13 @@ int main(int argc, char** argv) {
   }
   clinician::BreakGlass break_glass(pool, access, {.max_duration = absl::Minutes(break_glass_max_minutes)});
   service.EnableBreakGlass(break_glass);
-  std::unique_ptr<common::crypto::FileKeyring> keyring;
+  // Only the pseudonym key (and, below, the signing key): never the KEKs, which stay with ingest.
+  std::unique_ptr<common::crypto::PseudonymKeyring> keyring;
   std::optional<clinician::Research> research;
   if (!keyring_dir.empty()) {
-    auto loaded = common::crypto::FileKeyring::Create(keyring_dir);
-    absl::Status usable = loaded.ok() ? (*loaded)->PseudonymMac("probe").status() : loaded.status();
-    if (!usable.ok()) exit_2(absl::Status(usable.code(), absl::StrCat("--keyring: ", usable.message())));
+    auto loaded = common::crypto::PseudonymKeyring::Load(keyring_dir);
+    if (!loaded.ok())
+      exit_2(absl::Status(loaded.status().code(), absl::StrCat("--keyring: ", loaded.status().message())));
     keyring = *std::move(loaded);
     research.emplace(pool, *keyring);
     service.EnableResearch(*research);

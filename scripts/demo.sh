@@ -185,9 +185,21 @@ start_service() {  # name binary [extra flags...]; connects as the role healthtw
 
 # The registry (in ingest) encrypts identifying data under the dev PKI's keyring. Every service
 # that audits signs checkpoints of the audit chain with the keyring's audit-signing.key, in the
-# demo every 20 records (default 1000) or 10 minutes.
-SIGNING=(--keyring "$WORK/pki/keyring" --audit-checkpoint-every-records 20)
-start_service ingest services/ingest/healthtwin-ingest "${SIGNING[@]}"
+# demo every 20 records (default 1000) or 10 minutes. Each gets the fewest keys it needs
+# (docs/security.md, "Who holds which key"): ingest the whole keyring, clinician_api a keyring
+# of pseudonym.key and audit-signing.key, the others one of audit-signing.key alone.
+narrow_keyring() {  # narrow_keyring DIR FILE...: a 0700 directory of 0600 copies of those keyring files
+  local dir=$1 file
+  shift
+  (umask 077 && mkdir -p "$dir" && for file in "$@"; do cp "$WORK/pki/keyring/$file" "$dir/"; done) ||
+    { echo "demo: cannot make the keyring $dir" >&2; exit 1; }
+}
+narrow_keyring "$WORK/keyring-clinician" pseudonym.key audit-signing.key
+narrow_keyring "$WORK/keyring-signing" audit-signing.key
+INGEST_SIGNING=(--keyring "$WORK/pki/keyring" --audit-checkpoint-every-records 20)
+CLINICIAN_SIGNING=(--keyring "$WORK/keyring-clinician" --audit-checkpoint-every-records 20)
+SIGNING=(--keyring "$WORK/keyring-signing" --audit-checkpoint-every-records 20)
+start_service ingest services/ingest/healthtwin-ingest "${INGEST_SIGNING[@]}"
 INGEST=$ADDR
 # The shipped catalogue, hr_high and NEWS2 shortened for the demo (see the top of this file).
 sed -e 's/^min_duration_s = 600           # \[Bonafide\]/min_duration_s = 60  # demo: [Bonafide]/' \
@@ -214,7 +226,7 @@ TOKEN_ISSUER=https://healthtwin.demo/token-issuer
 start_service clinician_api clinician_api/healthtwin-clinician-api \
   --ingest-addr "$INGEST" --alerts-addr "$ALERTS" --twin-addr "$TWIN" --simulation-addr "$SIM" --https-port 0 --dashboard-port 0 \
   --token-public-key "$WORK/pki/token-issuer.pub" --token-issuer "$TOKEN_ISSUER" --token-audience clinician_api \
-  "${SIGNING[@]}"
+  "${CLINICIAN_SIGNING[@]}"
 API=$ADDR
 # The FHIR R4 read API and the clinician dashboard on clinician_api's HTTPS ports (mutual TLS;
 # both written before the gRPC port file).

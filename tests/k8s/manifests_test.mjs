@@ -127,6 +127,27 @@ const BROKEN = [
   }],
   ["cohort-shards", "completions unlike SHARD_COUNT", (d) => { find(d, "Job", "cohort-shards").spec.completions = 3; }],
   ["cohort-shards", "every shard writes one file", (d) => { setArg(main(d, "Job", "cohort-shards"), "--out", "/work/cohort/part.json"); }],
+  ["keyrings", "clinician-api gets the KEK Secret", (d) => {
+    find(d, "Deployment", "clinician-api").spec.template.spec.volumes.find((v) => v.name === "keyring-secret").secret.secretName = "healthtwin-keyring";
+  }],
+  ["keyrings", "twin gets the clinician keys (a pseudonym key it does not need)", (d) => {
+    find(d, "StatefulSet", "twin").spec.template.spec.volumes.find((v) => v.name === "keyring-secret").secret.secretName = "healthtwin-clinician-keys";
+  }],
+  ["keyrings", "alerts without --keyring", (d) => {
+    const c = main(d, "Deployment", "alerts");
+    c.args = c.args.filter((a) => !a.startsWith("--keyring="));
+  }],
+  ["keyrings", "feeds' keyring filled by no init container", (d) => { delete find(d, "Deployment", "feeds").spec.template.spec.initContainers; }],
+  ["keyrings", "simulation's keyring outside the emptyDir", (d) => { setArg(main(d, "Deployment", "simulation"), "--keyring", "/tmp/keys"); }],
+  ["keyrings", "the migration mounts the KEK Secret", (d) => {
+    find(d, "Job", "migrate").spec.template.spec.volumes.push({ name: "k", secret: { secretName: "healthtwin-keyring", defaultMode: 0o400 } });
+  }],
+  ["keyrings", "a cohort shard reads a KEK Secret through a projected volume", (d) => {
+    find(d, "Job", "cohort-shards").spec.template.spec.volumes.push({ name: "k", projected: { sources: [{ secret: { name: "healthtwin-keyring" } }] } });
+  }],
+  ["keyrings", "clinician-api gets a KEK Secret in its environment", (d) => {
+    main(d, "Deployment", "clinician-api").env.push({ name: "K", valueFrom: { secretKeyRef: { name: "healthtwin-keyring", key: "kek-1.key" } } });
+  }],
   ["pinned-images", "latest", (d) => { main(d, "Deployment", "feeds").image = "registry.example.org/healthtwin:latest"; }],
   ["pinned-images", "no tag", (d) => { main(d, "Job", "migrate").image = "registry.example.org:5000/healthtwin"; }],
   ["network", "no default deny", (d) => { d.splice(d.indexOf(find(d, "NetworkPolicy", "default-deny")), 1); }],
@@ -184,6 +205,14 @@ test("broken files are refused end to end: render, schema, rules", () => {
     // A file kustomize cannot parse.
     edit("k8s/base/kustomization.yaml", "  - feeds.yaml", "  - feeds.yaml\n  - missing.yaml");
     assert.throws(() => check(EXAMPLE), /kubectl kustomize .* failed/);
+    fresh();
+    // The base gives clinician-api the data keys.
+    edit("k8s/base/clinician-api.yaml", "secretName: healthtwin-clinician-keys", "secretName: healthtwin-keyring");
+    assert.match(check(EXAMPLE).join("\n"), /Deployment\/clinician-api: gets Secret healthtwin-keyring, which holds KEKs/);
+    fresh();
+    // A workload left out of the keyring patch.
+    edit("k8s/base/kustomization.yaml", "  - target: {group: apps, version: v1, kind: StatefulSet, name: twin}\n    path: keyring-init.yaml\n", "");
+    assert.match(check(EXAMPLE).join("\n"), /StatefulSet\/twin: no --keyring/);
     fresh();
     // The overlay opens the database to every pod of the namespace.
     edit("k8s/base/networkpolicies.yaml", "      healthtwin/database: \"true\"\n", "");

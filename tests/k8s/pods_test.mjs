@@ -21,6 +21,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { render } from "./render.mjs";
 import { CONTAINERFILE, imagePackages } from "./containerfile.mjs";
+import { KEYRING_SECRETS } from "./keyrings.mjs";
 
 const K8S = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/k8s");
 const BINS = Object.fromEntries((process.env.HT_BINS ?? "").split(",").filter(Boolean).map((kv) => kv.split("=")));
@@ -64,8 +65,10 @@ function secretFiles(name, pki, pg) {
   if (m) {
     return { "pg_service.conf": `[healthtwin]\nhost=${pg.host}\nport=${pg.port}\ndbname=healthtwin\nuser=healthtwin_${role(m[1])}\n` };
   }
-  if (name === "healthtwin-keyring") {
-    return Object.fromEntries(["active-kek", "kek-1.key", "blind-index.key", "audit-signing.key"].map((f) => [f, `${pki}/keyring/${f}`]));
+  // Each keyring Secret holds only its own files of the dev PKI's keyring (a clinician-api
+  // keyring without KEKs, a signing keyring with nothing but audit-signing.key).
+  if (KEYRING_SECRETS[name]) {
+    return Object.fromEntries(KEYRING_SECRETS[name].map((f) => [f, `${pki}/keyring/${f}`]));
   }
   throw new Error(`no test content for Secret ${name}`);
 }
@@ -184,13 +187,18 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
       const l = localise(c, dirs, portsOf[name], portsOf);
       const child = spawn(l.argv[0], l.argv.slice(1), { env: l.env, stdio: ["ignore", "ignore", "pipe"], ...POD_USER });
       let stderr = "";
-      child.stderr.on("data", (b) => { stderr = (stderr + b).slice(-4000); });
+      let head = "";  // the start-up log, kept whole
+      child.stderr.on("data", (b) => {
+        stderr = (stderr + b).slice(-4000);
+        if (head.length < 64000) head += b;
+      });
       const exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
       started.push(child);
-      pods.push({ name, child, exited, probe: l.probe, grpcPort: portsOf[name][7443], stderr: () => stderr });
+      const keyring = l.argv.some((a) => a.startsWith("--keyring="));
+      pods.push({ name, child, exited, probe: l.probe, grpcPort: portsOf[name][7443], stderr: () => stderr, head: () => head, keyring });
     }
 
-    // Readiness (the exec) and liveness (TCP) of each, within a minute.
+    // Readiness (the exec) and liveness (TCP) of each, within a minute; each pod with a keyring signs.
     const t0 = Date.now();
     for (const p of pods) {
       const deadline = Date.now() + 60000;
@@ -204,6 +212,8 @@ test("every pod of the example runs as its manifest says, and its probes pass", 
       assert.equal(last.status, 0, `${p.name}: readiness ${p.probe.join(" ")}\n${last.stdout}${last.stderr}\nservice:\n${p.stderr()}`);
       assert.match(last.stdout, /SERVING/, p.name);
       assert.ok(await connects(p.grpcPort), `${p.name}: liveness port ${p.grpcPort}`);
+      // A pod with a keyring found its audit-signing.key in it and signs checkpoints.
+      if (p.keyring) assert.match(p.head(), /audit\.checkpoints_enabled/, `${p.name}: signs no checkpoints:\n${p.head()}`);
       t.diagnostic(`${p.name}: ${last.stdout.trim()} at ${(Date.now() - t0) / 1000} s`);
     }
 

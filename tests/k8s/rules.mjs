@@ -1,6 +1,7 @@
 // The project's own rules for deploy/k8s (README.md there says why each exists). rules(docs)
 // returns one message per violation, each starting with the rule's name.
 import { allowedEdges } from "./netpol.mjs";
+import { keyrings } from "./keyrings.mjs";
 
 const POD_KINDS = new Set(["Deployment", "StatefulSet", "Job"]);
 const SERVING_KINDS = new Set(["Deployment", "StatefulSet"]);
@@ -237,6 +238,9 @@ export const RULES = {
       }
       return out;
     }),
+  // Each pod that writes audit records has a keyring from the Secret with the fewest keys it needs;
+  // only ingest gets the KEKs (keyrings.mjs).
+  "keyrings": keyrings,
   // Image: pinned by tag (not latest) or digest; options.pinnedImages for overlays.
   "pinned-images": (docs, options = {}) =>
     !options.pinnedImages ? [] : docs.filter((d) => POD_KINDS.has(d.kind)).flatMap((d) =>

@@ -120,20 +120,23 @@ class EveryServiceTest : public ::testing::TestWithParam<ServiceBinary> {
     return err;
   }
 
-  absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::string& db_conninfo, int drain_timeout_s = 10) {
-    return StartListening(service().binary, Args(db_conninfo, drain_timeout_s), PortFile());
+  absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::string& db_conninfo, int drain_timeout_s = 10,
+                                                    const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = Args(db_conninfo, drain_timeout_s);
+    args.insert(args.end(), extra.begin(), extra.end());
+    return StartListening(service().binary, args, PortFile());
   }
 
   absl::StatusOr<std::unique_ptr<grpc::health::v1::Health::Stub>> AdminHealth() const {
     return HealthStub(Port(), PkiIdentity(pki_, "cli-admin"), service().name);
   }
 
-  // A running service with PostgreSQL up, SERVING.
-  void StartServing(int drain_timeout_s) {
+  // A running service with PostgreSQL up, SERVING; `extra` flags after Args'.
+  void StartServing(int drain_timeout_s, const std::vector<std::string>& extra = {}) {
     auto cluster = StartMigratedCluster();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    auto started = Start(cluster_->ConnInfo("healthtwin"), drain_timeout_s);
+    auto started = Start(cluster_->ConnInfo("healthtwin"), drain_timeout_s, extra);
     ASSERT_TRUE(started.ok()) << started.status();
     process_ = *std::move(started);
     auto stub = AdminHealth();
@@ -175,6 +178,30 @@ TEST_P(EveryServiceTest, BadAuditCheckpointFlagsOrKeyExit2WithOneLineNamingThem)
   const std::string err = ExpectExit2(args);
   EXPECT_THAT(err, HasSubstr("--keyring"));
   EXPECT_THAT(err, HasSubstr(ring + "/audit-signing.key' has mode 0604"));
+}
+
+// clinician_api reads only pseudonym.key and audit-signing.key from its keyring
+// (services/common/crypto/pseudonym_keyring.h): without pseudonym.key it refuses to start,
+// naming the file; with those two files and no KEK it serves.
+TEST_P(EveryServiceTest, ClinicianApiKeyringOfPseudonymAndSigningKeysOnly) {
+  if (service().name != "clinician_api") GTEST_SKIP() << "only clinician_api reads pseudonym.key";
+  const std::string ring = work_ / "clinician-keyring";
+  fs::create_directory(ring);
+  fs::permissions(ring, fs::perms::owner_all);
+  const auto copy_key = [&](const std::string& name) {
+    fs::copy_file(pki_ + "/keyring/" + name, ring + "/" + name);
+    fs::permissions(ring + "/" + name, fs::perms::owner_read | fs::perms::owner_write);
+  };
+  copy_key("audit-signing.key");
+  std::vector<std::string> args = Args(kUnreachableDb);
+  args.insert(args.end(), {"--keyring", ring});
+  const std::string err = ExpectExit2(args);
+  EXPECT_THAT(err, HasSubstr("--keyring"));
+  EXPECT_THAT(err, HasSubstr(ring + "/pseudonym.key' does not exist"));
+
+  copy_key("pseudonym.key");
+  ASSERT_EQ(std::distance(fs::directory_iterator(ring), fs::directory_iterator()), 2) << "no KEK in it";
+  ASSERT_NO_FATAL_FAILURE(StartServing(/*drain_timeout_s=*/10, {"--keyring", ring}));
 }
 
 TEST_P(EveryServiceTest, UnknownConfigKeyExits2WithOneLineNamingTheKey) {

@@ -1,8 +1,6 @@
 #include "services/common/crypto/file_keyring.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -17,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/crypto/aes_gcm.h"
+#include "services/common/crypto/hmac.h"
 
 namespace healthtwin::common::crypto {
 namespace {
@@ -57,17 +56,14 @@ absl::StatusOr<std::string> ReadMode0600File(const fs::path& path) {
   return ReadSmallFile(path);
 }
 
-// A key file: mode 0600 exactly, 64 hex digits and an optional trailing newline.
-absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
-  absl::StatusOr<std::string> text = ReadMode0600File(path);
-  if (!text.ok()) return text.status();
-  std::string hex = *text;
-  OPENSSL_cleanse(text->data(), text->size());
-  if (!hex.empty() && hex.back() == '\n') hex.pop_back();
-  const bool all_hex = std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c); });
-  if (hex.size() != 2 * kKeyBytes || !all_hex) {
-    const size_t n = hex.size();
-    OPENSSL_cleanse(hex.data(), hex.size());
+// A key file's text as key bytes: 64 hex digits and an optional trailing newline. `text` is
+// wiped; the error names `path` and the length, never the contents.
+absl::StatusOr<std::string> DecodeKeyHex(std::string text, const fs::path& path) {
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  const bool all_hex = std::all_of(text.begin(), text.end(), [](char c) { return absl::ascii_isxdigit(c); });
+  if (text.size() != 2 * kKeyBytes || !all_hex) {
+    const size_t n = text.size();
+    OPENSSL_cleanse(text.data(), text.size());
     return absl::InvalidArgumentError(absl::StrCat("keyring file '", path.string(), "' holds ", n, " characters",
                                                    all_hex ? "" : " (not all hex digits)",
                                                    "; a key is 64 hex digits (256 bits)"));
@@ -75,9 +71,18 @@ absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
   std::string key(kKeyBytes, '\0');
   for (size_t i = 0; i < kKeyBytes; ++i) {
     auto nibble = [](char c) { return absl::ascii_isdigit(c) ? c - '0' : absl::ascii_tolower(c) - 'a' + 10; };
-    key[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+    key[i] = static_cast<char>(nibble(text[2 * i]) << 4 | nibble(text[2 * i + 1]));
   }
-  OPENSSL_cleanse(hex.data(), hex.size());
+  OPENSSL_cleanse(text.data(), text.size());
+  return key;
+}
+
+// A key file: mode 0600 exactly, 64 hex digits and an optional trailing newline.
+absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
+  absl::StatusOr<std::string> text = ReadMode0600File(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::string> key = DecodeKeyHex(*text, path);
+  OPENSSL_cleanse(text->data(), text->size());
   return key;
 }
 
@@ -120,6 +125,15 @@ absl::StatusOr<std::optional<std::string>> ReadOptionalKeyringFile(const std::st
   absl::StatusOr<std::string> text = ReadMode0600File(path);
   if (!text.ok()) return text.status();
   return std::optional<std::string>(*std::move(text));
+}
+
+absl::StatusOr<std::optional<std::string>> ReadOptionalKeyringKey(const std::string& dir, const std::string& name) {
+  absl::StatusOr<std::optional<std::string>> text = ReadOptionalKeyringFile(dir, name);
+  if (!text.ok() || !text->has_value()) return text;
+  absl::StatusOr<std::string> key = DecodeKeyHex(**text, fs::path(dir) / name);
+  OPENSSL_cleanse((*text)->data(), (*text)->size());
+  if (!key.ok()) return key.status();
+  return std::optional<std::string>(*std::move(key));
 }
 
 absl::StatusOr<std::unique_ptr<FileKeyring>> FileKeyring::Create(const std::string& dir) {
@@ -211,21 +225,6 @@ absl::StatusOr<std::string> FileKeyring::UnwrapKey(uint32_t kek_version, std::st
   }
   return dek;
 }
-
-namespace {
-
-absl::StatusOr<std::string> HmacSha256(std::string_view key, std::string_view message) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  size_t mac_len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, sizeof mac,
-                &mac_len) == nullptr) {
-    return absl::InternalError("HMAC-SHA-256 failed");
-  }
-  return std::string(reinterpret_cast<const char*>(mac), mac_len);
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> FileKeyring::BlindIndexMac(std::string_view message) const {
   return HmacSha256(blind_index_key_, message);

@@ -5,7 +5,9 @@
 //     kek-<N>.key          KEK version N (N >= 1): 64 hex digits (256 bits), mode 0600
 //     blind-index.key      the HMAC-SHA-256 key of the MRN blind index: 64 hex digits, mode 0600
 //     pseudonym.key        optional: the HMAC-SHA-256 key of research pseudonyms and date shifts
-//                          (clinician_api/deid.h): 64 hex digits, mode 0600
+//                          (clinician_api/deid.h): 64 hex digits, mode 0600. clinician_api reads
+//                          only this file and audit-signing.key (pseudonym_keyring.h), so its
+//                          keyring need hold no KEK.
 //     audit-signing.key    optional: the Ed25519 key that signs audit checkpoints, a PEM private
 //                          key (PKCS#8), mode 0600; absent: this keyring cannot sign checkpoints.
 //                          Not read by Create(): services/common/audit/keyring_key.h loads it
@@ -42,6 +44,12 @@ namespace healthtwin::common::crypto {
 // gives group and others no access, the file is a regular file of mode 0600. nullopt when the
 // file does not exist. The error names the path and what is wrong, never the contents.
 absl::StatusOr<std::optional<std::string>> ReadOptionalKeyringFile(const std::string& dir, const std::string& name);
+
+// The 256-bit key file `name` of keyring `dir` as its 32 key bytes, under the checks Create()
+// applies to every key file (the directory and mode checks above, exactly 64 hex digits and an
+// optional newline); nullopt when the file does not exist. For loaders that read one key
+// without the KEKs (pseudonym_keyring.h).
+absl::StatusOr<std::optional<std::string>> ReadOptionalKeyringKey(const std::string& dir, const std::string& name);
 
 class FileKeyring final : public KeyProvider {
  public:
