@@ -54,7 +54,9 @@ AuditCommands::AuditCommands(CLI::App& app) {
   verify_ = audit_->add_subcommand("verify", "recompute the hash chain and check the checkpoints");
   verify_->add_option("--db", db_, "libpq conninfo of the database")->required();
   verify_->add_option("--checkpoints", checkpoints_file_, "checkpoints exported earlier (JSON Lines)");
-  verify_->add_option("--public-key", public_key_file_, "PEM Ed25519 public key that signs the checkpoints");
+  verify_->add_option("--public-key", public_key_files_,
+                      "PEM Ed25519 public key that signs the checkpoints; repeat it for each key used since the "
+                      "chain began (the old and the new after a replacement)");
 
   auto* checkpoints = audit_->add_subcommand("checkpoints", "signed checkpoints of the chain");
   checkpoints->require_subcommand(1);
@@ -105,10 +107,10 @@ int AuditCommands::Verify(std::ostream& out, std::ostream& err) const {
     if (!exported.ok()) return BadInput(err, std::string(exported.status().message()));
     options.exported = *std::move(exported);
   }
-  if (!public_key_file_.empty()) {
-    auto key = audit::CheckpointKey::FromPublicKeyFile(public_key_file_);
+  for (const std::string& file : public_key_files_) {
+    auto key = audit::CheckpointKey::FromPublicKeyFile(file);
     if (!key.ok()) return BadInput(err, "--public-key: " + std::string(key.status().message()));
-    options.public_key = *std::move(key);
+    options.public_keys.push_back(*std::move(key));
   }
   auto conn = Connect(db_, err);
   if (!conn) return 2;

@@ -49,7 +49,8 @@ class AuditCommands {
   CLI::App* export_ = nullptr;
   CLI::App* checkpoint_ = nullptr;
   CLI::App* fhir_export_ = nullptr;
-  std::string db_, checkpoints_file_, public_key_file_, out_file_, keyring_dir_, key_file_;
+  std::string db_, checkpoints_file_, out_file_, keyring_dir_, key_file_;
+  std::vector<std::string> public_key_files_;
   int64_t every_records_ = 1000;
   int64_t every_minutes_ = 10;
   std::string patient_, since_, until_, format_;

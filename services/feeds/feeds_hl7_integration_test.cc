@@ -215,7 +215,7 @@ TEST_F(FeedsHl7IntegrationTest, EveryAnsweredDeliveryIsAnAuditedDisclosureInTheP
 
   // The deliveries' records are signed like any other, and the chain verifies.
   EXPECT_GE(QueryInt64(su_, "SELECT count(*) FROM audit_checkpoints"), 1);
-  const auto report = common::audit::VerifyChain(conn, {.exported = {}, .public_key = **key});
+  const auto report = common::audit::VerifyChain(conn, {.exported = {}, .public_keys = {**key}});
   EXPECT_TRUE(report.ok) << report.Summary();
 }
 

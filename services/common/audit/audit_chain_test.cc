@@ -1,6 +1,9 @@
 // The audit chain (migration 0016) on a real PostgreSQL server: records written through
 // Access as a service role, tampering made as the superuser with the triggers disabled, and
 // verification as `healthtwin audit verify` does it.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -90,7 +93,7 @@ class AuditChainTest : public testing::ClusterPerSuiteTest {
     pqxx::connection conn(superuser_);
     VerifyOptions options;
     options.exported = std::move(exported);
-    if (with_key) options.public_key = public_key_;
+    if (with_key) options.public_keys = {*public_key_};
     return VerifyChain(conn, options);
   }
 
@@ -238,6 +241,43 @@ TEST_F(AuditChainTest, AFlippedCheckpointSignatureIsFound) {
   Tamper("UPDATE audit_checkpoints SET signature = set_byte(signature, 5, get_byte(signature, 5) # 1) WHERE seq = 11");
   ExpectBadAt(11, "stored checkpoint at seq 11 has a bad signature");
   EXPECT_TRUE(Verify({}, /*with_key=*/false).ok) << "without a public key signatures are not checked";
+}
+
+// A fresh Ed25519 private key, PEM: the replacement of the development signing key.
+std::string NewEd25519Pem() {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"),
+                                                          EVP_PKEY_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!key || !bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return "";
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(size));
+}
+
+// After the signing key is replaced (docs/security.md, key runbook), the chain holds checkpoints
+// of both keys: verify takes both public keys and finds each checkpoint's by its key id; with
+// the old key alone the first checkpoint of the new one is refused, naming both ids.
+TEST_F(AuditChainTest, AfterTheSigningKeyIsReplacedVerifyTakesBothPublicKeys) {
+  WriteRecords(6, /*checkpoint_every=*/3);
+  auto replacement = CheckpointKey::FromPrivateKeyPem(NewEd25519Pem(), "replacement key");
+  ASSERT_TRUE(replacement.ok()) << replacement.status();
+  ASSERT_NE(replacement->key_id(), public_key_->key_id());
+  signing_key_ = std::make_shared<const CheckpointKey>(*replacement);
+  WriteRecords(6, /*checkpoint_every=*/3);
+  const int64_t first_new = QueryInt64(
+      superuser_, "SELECT min(seq) FROM audit_checkpoints WHERE key_id = '" + replacement->key_id() + "'");
+  ASSERT_GT(first_new, 3);
+
+  pqxx::connection conn(superuser_);
+  VerifyOptions both;
+  both.public_keys = {*public_key_, *replacement};
+  const VerifyReport report = VerifyChain(conn, both);
+  EXPECT_TRUE(report.ok) << report.Summary();
+  EXPECT_TRUE(report.signatures_checked);
+  ExpectBadAt(first_new, absl::StrCat("is signed by key ", replacement->key_id(), ", not by a given key (",
+                                      public_key_->key_id(), ")"));
 }
 
 // The time rule without a further write: the timer of services/common/audit_checkpointing.h

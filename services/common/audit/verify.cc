@@ -1,8 +1,10 @@
 #include "services/common/audit/verify.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "services/common/audit/checkpoints.h"
 
@@ -28,14 +30,18 @@ void CheckCheckpoints(const std::vector<Checkpoint>& checkpoints, absl::string_v
                       VerifyReport& report) {
   int64_t last_good = 0;
   for (const Checkpoint& c : checkpoints) {
-    if (options.public_key) {
-      if (c.key_id != options.public_key->key_id()) {
+    if (!options.public_keys.empty()) {
+      const auto key = std::find_if(options.public_keys.begin(), options.public_keys.end(),
+                                    [&](const CheckpointKey& k) { return k.key_id() == c.key_id; });
+      if (key == options.public_keys.end()) {
+        std::vector<std::string> given;
+        for (const CheckpointKey& k : options.public_keys) given.push_back(k.key_id());
         Fail(report, c.seq,
-             absl::StrCat(what, " checkpoint at seq ", c.seq, " is signed by key ", c.key_id, ", not by the given key ",
-                          options.public_key->key_id()));
+             absl::StrCat(what, " checkpoint at seq ", c.seq, " is signed by key ", c.key_id,
+                          ", not by a given key (", absl::StrJoin(given, ", "), ")"));
         continue;
       }
-      if (!options.public_key->Verify(CheckpointMessage(c), c.signature)) {
+      if (!key->Verify(CheckpointMessage(c), c.signature)) {
         Fail(report, c.seq, absl::StrCat(what, " checkpoint at seq ", c.seq, " has a bad signature"));
         continue;
       }
@@ -98,7 +104,7 @@ std::string VerifyReport::Summary() const {
 
 VerifyReport VerifyChain(pqxx::connection& conn, const VerifyOptions& options) {
   VerifyReport report;
-  report.signatures_checked = options.public_key.has_value();
+  report.signatures_checked = !options.public_keys.empty();
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(conn);
 
   const std::vector<Checkpoint> stored = ReadCheckpoints(tx);

@@ -22,7 +22,9 @@ namespace healthtwin::common::audit {
 
 struct VerifyOptions {
   std::vector<Checkpoint> exported;         // from an export file kept elsewhere
-  std::optional<CheckpointKey> public_key;  // without it checkpoint signatures are not checked
+  // Without any, checkpoint signatures are not checked. With several (the old and the new key
+  // after the signing key was replaced), each checkpoint must be signed by the one its key id names.
+  std::vector<CheckpointKey> public_keys;
 };
 
 struct VerifyReport {
