@@ -197,6 +197,7 @@ const scenarios = {
       const out = {};
       for (const days of [1, 30]) {
         const ms = [];
+        const phases = { sessionEnd: [], hrWait: [], hrEnd: [], draw: [] };
         let points = 0;
         let timings = [];
         for (let i = 0; i <= runs; i++) {
@@ -211,10 +212,27 @@ const scenarios = {
           timings = await page.evaluate(() => performance.getEntriesByType('navigation').concat(
             performance.getEntriesByType('resource')).map((e) => `${e.name.replace(/^https:\/\/[^/]+/, '')} ` +
             `${Math.round(e.startTime)}-${Math.round(e.responseEnd)}`));
-          if (i > 0) ms.push(t);  // the first load warms caches (server and browser): not counted
+          // Phases: /api/session answered; the heart-rate request's wait for its first byte (the
+          // server's time) and its end; then the page's own work until the plot is drawn.
+          const p = await page.evaluate(() => {
+            const r = performance.getEntriesByType('resource');
+            const session = r.find((e) => e.name.includes('/api/session'));
+            const hr = r.find((e) => e.name.includes('type=heart_rate'));
+            return { sessionEnd: session ? session.responseEnd : 0, hrWait: hr ? hr.responseStart - hr.requestStart : 0,
+                     hrEnd: hr ? hr.responseEnd : 0 };
+          });
+          if (i > 0) {  // the first load warms caches (server and browser): not counted
+            ms.push(t);
+            phases.sessionEnd.push(p.sessionEnd);
+            phases.hrWait.push(p.hrWait);
+            phases.hrEnd.push(p.hrEnd);
+            phases.draw.push(t - p.hrEnd);
+          }
           await page.close();
         }
-        out[`d${days}`] = { medianMs: Math.round(median(ms)), runsMs: ms.map(Math.round), points, timings };
+        const medianPhases = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v))]));
+        out[`d${days}`] = { medianMs: Math.round(median(ms)), runsMs: ms.map(Math.round), points, phasesMs: medianPhases,
+                            timings };
       }
       out.ratio = out.d30.medianMs / out.d1.medianMs;
       return out;
