@@ -1,6 +1,8 @@
 // The researcher view (dashboard_api.h, /cohorts): the caller's cohort jobs with progress bars
 // (polled while a job runs), one job's per-arm mean change with its 95 % CI as a uPlot chart
-// (points with whiskers) and a table, and the per-patient CSV as a download.
+// (points with whiskers) and a table, a table per arm as a trial reports it (analysed patients,
+// dropouts, mean change, SD of change, 95 % CI and the placebo-adjusted difference with its CI),
+// and the per-patient CSV as a download.
 // document.body.dataset.ready says when the list has loaded; #arms-plot's data-arms how many
 // arms were drawn once uPlot has drawn them.
 'use strict';
@@ -189,6 +191,72 @@
     return tr;
   }
 
+  function headerCell(tr, text, scope) {
+    const th = document.createElement('th');
+    th.scope = scope;
+    th.textContent = text;
+    tr.appendChild(th);
+    return th;
+  }
+
+  function ci(lo, hi) {
+    return fmt(lo) + ' to ' + fmt(hi);
+  }
+
+  // The placebo-adjusted cells of one quantity's row: the difference and its CI, or why there is none.
+  function adjustedCells(tr, a, q, placeboArm) {
+    const d = a.placeboAdjusted && a.placeboAdjusted[q.key];
+    let why = null;
+    if (!placeboArm) why = 'no placebo arm';
+    else if (a.arm === placeboArm) why = 'reference (placebo arm)';
+    else if (!d) why = 'not computed (blood pressure only)';
+    if (why) {
+      const td = cell(tr, why);
+      td.colSpan = 2;
+      td.dataset.field = 'difference';
+      return;
+    }
+    cell(tr, fmt(d.difference)).dataset.field = 'difference';
+    cell(tr, ci(d.ci95Low, d.ci95High)).dataset.field = 'differenceCi';
+  }
+
+  // One arm's table: a row per quantity; analysed patients and dropouts in the caption.
+  function armTable(a, placeboArm) {
+    const table = document.createElement('table');
+    table.className = 'arm-trial';
+    table.dataset.arm = a.arm;
+    const caption = document.createElement('caption');
+    const analysed = document.createElement('span');
+    analysed.dataset.field = 'analysed';
+    analysed.textContent = String(a.analysed || 0);
+    const dropouts = document.createElement('span');
+    dropouts.dataset.field = 'dropouts';
+    dropouts.textContent = String(a.dropouts || 0);
+    caption.append('Arm ' + a.arm + ': ', analysed, ' of ' + (a.patients || 0) + ' patients analysed, ', dropouts,
+                   ' dropout(s)');
+    table.appendChild(caption);
+    const head = document.createElement('thead');
+    const hr = document.createElement('tr');
+    ['Quantity', 'Mean change', 'SD of change', '95 % CI of change', 'Placebo-adjusted difference',
+     '95 % CI of difference'].forEach((t) => headerCell(hr, t, 'col'));
+    head.appendChild(hr);
+    table.appendChild(head);
+    const body = document.createElement('tbody');
+    for (const q of QUANTITIES) {
+      const m = a[q.key] || {};
+      const tr = document.createElement('tr');
+      tr.dataset.quantity = q.key;
+      headerCell(tr, q.label, 'row');
+      cell(tr, fmt(m.meanChange)).dataset.field = 'meanChange';
+      cell(tr, Number(m.sdChange || 0).toFixed(1)).dataset.field = 'sdChange';
+      cell(tr, ci(m.changeCi95Low, m.changeCi95High)).dataset.field = 'changeCi';
+      adjustedCells(tr, a, q, placeboArm);
+      body.appendChild(tr);
+    }
+    table.appendChild(body);
+    return table;
+  }
+
   async function showResults(jobId) {
     shown = jobId;
     const section = document.getElementById('results');
@@ -204,8 +272,10 @@
     document.getElementById('results-job').textContent = jobId;
     document.getElementById('results-meta').textContent =
       (r.arms || []).length + ' arm(s), ' + (r.perPatientTotal || 0) + ' per-patient row(s), ' + (r.days || 0) +
-      ' day(s), seed ' + (r.seed || 0) + '. No placebo-adjusted difference: the summary does not carry one.';
+      ' day(s), seed ' + (r.seed || 0) + '. ' +
+      (r.placeboArm ? 'Placebo arm: ' + r.placeboArm + '.' : 'No placebo arm: no placebo-adjusted differences.');
     document.querySelector('#arms tbody').replaceChildren(...(r.arms || []).map(armRow));
+    document.getElementById('arm-tables').replaceChildren(...(r.arms || []).map((a) => armTable(a, r.placeboArm)));
     const link = document.getElementById('csv-link');
     link.href = r.csvUrl;
     link.setAttribute('download', 'cohort-' + jobId + '.csv');

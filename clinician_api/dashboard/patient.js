@@ -331,7 +331,8 @@
     }
   }
 
-  async function show(range) {
+  // `session`: the session being loaded, when the page has just opened (ready waits for it).
+  async function show(range, session) {
     document.body.dataset.ready = 'loading';
     // A range that ends within the last 5 minutes follows live vitals.
     range.live = range.to >= Date.now() - 5 * 60 * 1000;
@@ -339,7 +340,7 @@
     document.getElementById('from').value = toInput(range.from);
     document.getElementById('to').value = toInput(range.to);
     try {
-      await Promise.all([loadVitals(range), loadAlerts()]);
+      await Promise.all([loadVitals(range), loadAlerts(), session]);
       ht.setStatus('Showing ' + new Date(range.from).toISOString() + ' to ' + new Date(range.to).toISOString());
       document.body.dataset.ready = 'true';
     } catch (e) {
@@ -362,14 +363,18 @@
         show({ from: to - Number(b.dataset.hours) * 3600 * 1000, to: to });
       });
     }
+    // The data does not wait for the session (only the alert controls need its CSRF token): both
+    // are asked for at once, and the page is ready once both are in.
+    const session = ht.loadSession();
+    const range = initialRange();
+    const data = Promise.all([show(range, session), loadTwin()]);
     try {
-      await ht.loadSession();
+      await session;
     } catch (e) {
       ht.setStatus('Could not load the session: ' + e.message, true);
       return;
     }
-    const range = initialRange();
-    await Promise.all([show(range), loadTwin()]);
+    await data;
     // Vitals from where the page's data ends (at most an hour back; the server's limit).
     const since = Math.max(range.to, Date.now() - 55 * 60 * 1000);
     ht.live('patient=' + encodeURIComponent(patientId) +

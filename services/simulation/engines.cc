@@ -8,6 +8,7 @@
 #include "models/treatment/cohort.h"
 #include "models/treatment/treatment_json.h"
 #include "models/treatment/whatif.h"
+#include "services/simulation/cohort_result_proto.h"
 #include "services/simulation/limits.h"
 #include "services/twin/patient_model.h"
 
@@ -203,14 +204,6 @@ v1::WhatIfResult ToProto(const mt::WhatIfResult& r) {
   return out;
 }
 
-void MeanChangeFromJson(const json& j, v1::MeanChange* out) {
-  out->set_baseline_mean(j.at("baseline_mean").get<double>());
-  out->set_end_mean(j.at("end_mean").get<double>());
-  out->set_mean_change(j.at("mean_change").get<double>());
-  out->set_change_ci95_low(j.at("change_ci95_low").get<double>());
-  out->set_change_ci95_high(j.at("change_ci95_high").get<double>());
-}
-
 }  // namespace
 
 CohortEngine MakeTreatmentCohortEngine(int threads) {
@@ -250,30 +243,7 @@ SimulationEngines MakeTreatmentEngines(int /*cohort_threads*/) {
     }
     return out;
   };
-  e.parse_cohort_result = [](const std::string& result_json, v1::CohortResults& out) -> absl::Status {
-    try {
-      const json j = json::parse(result_json);
-      out.set_days(j.at("days").get<uint32_t>());
-      out.set_seed(j.at("seed").get<uint64_t>());
-      for (const json& a : j.at("arms")) {
-        v1::ArmSummary* arm = out.add_arms();
-        arm->set_arm(a.at("arm").get<std::string>());
-        arm->set_patients(a.at("patients").get<uint32_t>());
-        MeanChangeFromJson(a.at("systolic_mmhg"), arm->mutable_systolic_mmhg());
-        MeanChangeFromJson(a.at("diastolic_mmhg"), arm->mutable_diastolic_mmhg());
-        MeanChangeFromJson(a.at("heart_rate_bpm"), arm->mutable_heart_rate_bpm());
-        arm->set_mean_delta_systolic_mmhg(arm->systolic_mmhg().mean_change());
-        arm->set_mean_delta_diastolic_mmhg(arm->diastolic_mmhg().mean_change());
-        arm->set_target_attainment_fraction(a.at("target_attainment_fraction").get<double>());
-        for (const auto& [flag, count] : a.at("safety_flag_counts").items()) {
-          (*arm->mutable_safety_flag_counts())[flag] = count.get<uint32_t>();
-        }
-      }
-    } catch (const std::exception& ex) {
-      return absl::DataLossError(absl::StrCat("stored cohort result is unreadable: ", ex.what()));
-    }
-    return absl::OkStatus();
-  };
+  e.parse_cohort_result = CohortResultFromJson;
   return e;
 }
 

@@ -24,6 +24,7 @@
 #include "services/simulation/job_store.h"
 #include "services/twin/patient_model.h"
 #include "services/twin/twin_keeper.h"
+#include "tests/browser/trial_table_check.h"
 #include "tests/harness/dev_pki.h"
 #include "tests/harness/migrated_database.h"
 #include "tests/harness/subprocess.h"
@@ -599,11 +600,13 @@ TEST_F(DashboardBrowserTest, ApiRejectsBadInputWithJsonNamingTheField) {
 }
 
 // The researcher view: researcher-rita submits a tiny three-arm cohort (the SubmitCohort call
-// `healthtwin job submit` makes, with her certificate), lands on / and sees her job (only hers:
-// another researcher's job is in the table too), then a cohort runner starts on the slice's
-// database and the page shows the job reach done with its progress bar; the per-arm plot has
-// one point per arm; the CSV downloads with one row per virtual patient and arm. dr-alice gets
-// 403 on every researcher endpoint, audited.
+// `healthtwin job submit` makes, with her certificate) and a one-arm job without placebo, lands
+// on / and sees her jobs (only hers: another researcher's job is in the table too), then a
+// cohort runner starts on the slice's database and the page shows the job reach done with its
+// progress bar; the per-arm plot has one point per arm; each arm's table (analysed, dropouts,
+// mean change, SD, CI, placebo-adjusted difference with its CI) shows what the API returned, and
+// the one-arm job's says "no placebo arm"; the CSV downloads with one row per virtual patient and
+// arm. dr-alice gets 403 on every researcher endpoint, audited.
 TEST_F(DashboardBrowserTest, ResearcherWatchesHerCohortJobFinishAndDownloadsItsCsv) {
   namespace sim_v1 = healthtwin::simulation::v1;
   constexpr int kPatients = 4;
@@ -623,6 +626,17 @@ TEST_F(DashboardBrowserTest, ResearcherWatchesHerCohortJobFinishAndDownloadsItsC
   ctx.set_deadline(std::chrono::system_clock::now() + 20s);
   const grpc::Status submitted = stub->SubmitCohort(&ctx, submit, &job);
   ASSERT_TRUE(submitted.ok()) << submitted.error_message();
+  // A job without a placebo arm: its tables say so rather than show a difference.
+  submit.set_spec_json(R"({"seed": 3, "patients": 2, "days": 3, "trial": false,
+      "population": {"sbp_mmhg": {"mean": 154, "sd": 0}, "dbp_mmhg": {"mean": 96, "sd": 0},
+                     "heart_rate_bpm": {"mean": 74, "sd": 6}, "age_years": {"mean": 60, "sd": 8},
+                     "weight_kg": {"mean": 82, "sd": 10}, "female_fraction": 0},
+      "arms": [{"name": "amlodipine 5", "treatments": [{"drug": "amlodipine", "dose_mg": 5, "interval_h": 24}]}]})");
+  sim_v1::CohortJob no_placebo;
+  grpc::ClientContext ctx2;
+  ctx2.set_deadline(std::chrono::system_clock::now() + 20s);
+  const grpc::Status submitted2 = stub->SubmitCohort(&ctx2, submit, &no_placebo);
+  ASSERT_TRUE(submitted2.ok()) << submitted2.error_message();
   // Another researcher's job (cancelled, so no runner takes it): never listed for her, and 404
   // when she names it.
   const std::string other = "00000000-0000-4000-8000-000000000001";
@@ -636,11 +650,14 @@ TEST_F(DashboardBrowserTest, ResearcherWatchesHerCohortJobFinishAndDownloadsItsC
       store, simulation::MakeTreatmentCohortEngine(1),
       simulation::JobRunnerOptions{
           .worker = "dashboard-test", .lease_s = 10.0, .poll_interval = 200ms, .progress_interval = 100ms});
-  const json r = Scenario("cohorts", [&] { runner.Start(); }, {"HT_JOB=" + job.job_id()});
+  const json r = Scenario("cohorts", [&] { runner.Start(); },
+                          {"HT_JOB=" + job.job_id(), "HT_JOB_NO_PLACEBO=" + no_placebo.job_id()});
   runner.Stop();
   ASSERT_FALSE(r.is_discarded());
   EXPECT_EQ(r["title"], "Cohort jobs") << "a researcher landing on / gets the cohort view";
-  EXPECT_EQ(r["listed"], json::array({job.job_id()})) << "only her own jobs";
+  EXPECT_THAT(r["listed"].get<std::vector<std::string>>(),
+              ::testing::UnorderedElementsAre(job.job_id(), no_placebo.job_id()))
+      << "only her own jobs";
   EXPECT_EQ(r["stateBefore"], "JOB_STATE_QUEUED");
   EXPECT_EQ(r["progressBefore"], 0);
   EXPECT_EQ(r["progressAfter"], 1);
@@ -648,6 +665,37 @@ TEST_F(DashboardBrowserTest, ResearcherWatchesHerCohortJobFinishAndDownloadsItsC
   EXPECT_EQ(r["plot"]["arms"], kArms);
   EXPECT_GE(r["plot"]["canvases"].get<int>(), 1);
   EXPECT_EQ(r["armRows"], json::array({"placebo", "amlodipine 5", "lisinopril 10"}));
+  // Each arm's table shows what the API returned for the job; the API carries the stored result's
+  // placebo-adjusted differences (each drug arm minus the placebo arm).
+  const Reply results = Curl("researcher-rita", "/api/cohorts/" + job.job_id());
+  ASSERT_EQ(results.status, 200) << results.body.dump();
+  EXPECT_EQ(results.body["placeboArm"], "placebo");
+  ExpectTrialTablesMatch(r["trial"], results.body);
+  const json stored = json::parse(
+      QueryText(slice_->conninfo(), "SELECT result::text FROM simulation_jobs WHERE job_id = '" + job.job_id() + "'"));
+  ASSERT_EQ(results.body["arms"].size(), stored["arms"].size());
+  EXPECT_FALSE(results.body["arms"][0].contains("placeboAdjusted")) << "the placebo arm itself";
+  for (std::size_t a = 1; a < stored["arms"].size(); ++a) {
+    const json& api = results.body["arms"][a]["placeboAdjusted"];
+    const json& want = stored["arms"][a]["placebo_adjusted"];
+    EXPECT_EQ(api["versus"], "placebo");
+    for (const auto& [q, key] :
+         {std::pair{"systolicMmhg", "systolic_mmhg"}, std::pair{"diastolicMmhg", "diastolic_mmhg"}}) {
+      EXPECT_DOUBLE_EQ(api[q]["difference"].get<double>(), want[key]["difference"].get<double>()) << a << q;
+      EXPECT_DOUBLE_EQ(api[q]["ci95Low"].get<double>(), want[key]["ci95_low"].get<double>()) << a << q;
+      EXPECT_DOUBLE_EQ(api[q]["ci95High"].get<double>(), want[key]["ci95_high"].get<double>()) << a << q;
+    }
+    // A drug lowers systolic pressure against placebo: a difference below 0 inside its CI.
+    EXPECT_LT(api["systolicMmhg"]["difference"].get<double>(), 0.0) << api.dump();
+    EXPECT_LE(api["systolicMmhg"]["ci95Low"].get<double>(), api["systolicMmhg"]["difference"].get<double>());
+    EXPECT_GE(api["systolicMmhg"]["ci95High"].get<double>(), api["systolicMmhg"]["difference"].get<double>());
+  }
+  const Reply other_results = Curl("researcher-rita", "/api/cohorts/" + no_placebo.job_id());
+  ASSERT_EQ(other_results.status, 200) << other_results.body.dump();
+  EXPECT_EQ(other_results.body["placeboArm"], "");
+  ExpectTrialTablesMatch(r["trialNoPlacebo"], other_results.body);
+  ASSERT_EQ(r["trialNoPlacebo"].size(), 1u);
+  EXPECT_EQ(r["trialNoPlacebo"][0]["rows"]["systolicMmhg"]["difference"], "no placebo arm");
   EXPECT_EQ(r["csvRows"], kPatients * kArms) << "one row per virtual patient in each arm";
   EXPECT_EQ(r["csvRows"], QueryInt(slice_->conninfo(),
                                    "SELECT count(*) - 1 FROM regexp_split_to_table(rtrim("

@@ -16,7 +16,8 @@
 //     refused    no certificate (native TLS) and a foreign-CA certificate (proxy): no page
 //     cohorts    researcher-rita lands on / and gets her cohort jobs; once "$HT_WORK/live-ready"
 //                exists the test starts a cohort runner and her job HT_JOB reaches done in the
-//                page; per-arm plot, CSV download; dr-alice gets 403 on the researcher endpoints
+//                page; per-arm plot, a table per arm (with HT_JOB_NO_PLACEBO's too), CSV download;
+//                dr-alice gets 403 on the researcher endpoints
 //     bench      the patient page's render time, 1 day vs 30 days of minute heart rate, median of
 //                HT_BENCH_RUNS (not a test: dashboard_browser_test's DISABLED_RenderBenchmark)
 //
@@ -101,6 +102,22 @@ async function openPatient(browser, identity, patient) {
   return page;
 }
 
+// The researcher view's table per arm (#arm-tables) as the page shows it: the caption's analysed
+// patients and dropouts, each row's header, and every cell's text by its data-field.
+async function trialTables(page) {
+  return page.$$eval('#arm-tables table.arm-trial', (tables) => tables.map((t) => ({
+    arm: t.dataset.arm,
+    analysed: t.querySelector('caption [data-field="analysed"]').textContent,
+    dropouts: t.querySelector('caption [data-field="dropouts"]').textContent,
+    columns: Array.from(t.querySelectorAll('thead th[scope="col"]')).map((th) => th.textContent),
+    rows: Object.fromEntries(Array.from(t.querySelectorAll('tbody tr')).map((tr) => [tr.dataset.quantity, {
+      header: tr.querySelector('th[scope="row"]').textContent,
+      ...Object.fromEntries(Array.from(tr.querySelectorAll('td[data-field]')).map((td) => [td.dataset.field,
+                                                                                               td.textContent])),
+    }])),
+  })));
+}
+
 const scenarios = {
   async cohorts() {
     const job = env('HT_JOB');
@@ -129,12 +146,22 @@ const scenarios = {
         el.querySelectorAll('canvas').length, legend: Array.from(el.querySelectorAll('.u-legend .u-series .u-label'))
         .map((l) => l.textContent) }));
       const armRows = await page.$$eval('#arms tbody tr', (trs) => trs.map((tr) => tr.dataset.arm));
+      const trial = await trialTables(page);
       const resultsShot = await shot(page, 'cohort-results');
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
       const csv = fs.readFileSync(await download.path(), 'utf8');
       const csvLines = csv.split('\n').filter((l) => l.length > 0);
       const disposition = await page.evaluate(async (u) => (await fetch(u)).headers.get('content-disposition'),
                                               `/api/cohorts/${job}/csv`);
+      // A job without a placebo arm (HT_JOB_NO_PLACEBO): its tables say so instead of a difference.
+      const other = env('HT_JOB_NO_PLACEBO');
+      const otherRow = `#jobs tr[data-job-id="${other}"]`;
+      await page.waitForSelector(`${otherRow}[data-state="JOB_STATE_SUCCEEDED"]`, { timeout: 120000 });
+      await page.click(`${otherRow} button`);
+      await page.waitForFunction((j) => document.getElementById('results-job').textContent === j &&
+                                   document.querySelector('#arm-tables table.arm-trial'), other, { timeout: 20000 });
+      const trialNoPlacebo = await trialTables(page);
+      const noPlaceboShot = await shot(page, 'cohort-results-no-placebo');
       // dr-alice is a clinician: every researcher endpoint is refused (403, audited).
       const alice = await (await proxyContext(browser, 'dr-alice')).newPage();
       await alice.goto(`${PROXY_ORIGIN}/`);
@@ -145,9 +172,10 @@ const scenarios = {
         for (const u of ['/api/cohorts', `/api/cohorts/${j}`, `/api/cohorts/${j}/csv`]) out.push((await fetch(u)).status);
         return out;
       }, job);
-      return { title, listed, stateBefore, progressBefore, progressAfter, progressLabel, plot, armRows,
-               csvHeader: csvLines[0], csvRows: csvLines.length - 1, disposition, suggested: download.suggestedFilename(),
-               aliceTitle, aliceStatus, screenshots: [listShot, resultsShot] };
+      return { title, listed, stateBefore, progressBefore, progressAfter, progressLabel, plot, armRows, trial,
+               trialNoPlacebo, csvHeader: csvLines[0], csvRows: csvLines.length - 1, disposition,
+               suggested: download.suggestedFilename(), aliceTitle, aliceStatus,
+               screenshots: [listShot, resultsShot, noPlaceboShot] };
     } finally {
       await browser.close();
     }
@@ -169,6 +197,7 @@ const scenarios = {
       const out = {};
       for (const days of [1, 30]) {
         const ms = [];
+        const phases = { sessionEnd: [], hrWait: [], hrEnd: [], draw: [] };
         let points = 0;
         let timings = [];
         for (let i = 0; i <= runs; i++) {
@@ -183,10 +212,27 @@ const scenarios = {
           timings = await page.evaluate(() => performance.getEntriesByType('navigation').concat(
             performance.getEntriesByType('resource')).map((e) => `${e.name.replace(/^https:\/\/[^/]+/, '')} ` +
             `${Math.round(e.startTime)}-${Math.round(e.responseEnd)}`));
-          if (i > 0) ms.push(t);  // the first load warms caches (server and browser): not counted
+          // Phases: /api/session answered; the heart-rate request's wait for its first byte (the
+          // server's time) and its end; then the page's own work until the plot is drawn.
+          const p = await page.evaluate(() => {
+            const r = performance.getEntriesByType('resource');
+            const session = r.find((e) => e.name.includes('/api/session'));
+            const hr = r.find((e) => e.name.includes('type=heart_rate'));
+            return { sessionEnd: session ? session.responseEnd : 0, hrWait: hr ? hr.responseStart - hr.requestStart : 0,
+                     hrEnd: hr ? hr.responseEnd : 0 };
+          });
+          if (i > 0) {  // the first load warms caches (server and browser): not counted
+            ms.push(t);
+            phases.sessionEnd.push(p.sessionEnd);
+            phases.hrWait.push(p.hrWait);
+            phases.hrEnd.push(p.hrEnd);
+            phases.draw.push(t - p.hrEnd);
+          }
           await page.close();
         }
-        out[`d${days}`] = { medianMs: Math.round(median(ms)), runsMs: ms.map(Math.round), points, timings };
+        const medianPhases = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(median(v))]));
+        out[`d${days}`] = { medianMs: Math.round(median(ms)), runsMs: ms.map(Math.round), points, phasesMs: medianPhases,
+                            timings };
       }
       out.ratio = out.d30.medianMs / out.d1.medianMs;
       return out;
