@@ -2,10 +2,10 @@
 
 #include <charconv>
 
-#include <pqxx/subtransaction>
 #include <pqxx/tablewriter>
 
 #include "services/common/logging.h"
+#include "services/ingest/pg_vitals_copy.h"
 
 namespace healthtwin::ingest {
 namespace {
@@ -38,13 +38,7 @@ constexpr const char* kClassify = R"sql(
 // Runs after the COPY into vitals_staging, which gives the transaction its id before the
 // INSERT takes ingest_seq values: the consumers' gap tracking relies on every writer of
 // vitals having one by then (common/gap_tracker.h).
-//
-// Two forms of one statement. The plain one runs first, under a savepoint: a new batch (the
-// usual case) then pays what a COPY pays, one unique-index insertion per row, instead of the
-// extra index probe per row that ON CONFLICT makes before each speculative insertion. When the
-// unique index refuses a row (a resend, or the same key twice in the batch), the savepoint is
-// rolled back and the ON CONFLICT form stores what is new. Either way the unique index decides.
-constexpr const char* kInsertIntoVitals = R"sql(
+constexpr const char* kMoveToVitals = R"sql(
   WITH moved AS (
     INSERT INTO vitals (patient_id, device_id, vital_type, value, ucum_unit, measured_at, received_at,
                         device_record_seq, flags, bridge_id)
@@ -52,10 +46,10 @@ constexpr const char* kInsertIntoVitals = R"sql(
            timestamptz 'epoch' + s.measured_us * interval '1 microsecond',
            timestamptz 'epoch' + s.received_us * interval '1 microsecond',
            s.device_record_seq, s.flags, s.bridge_id
-    FROM vitals_staging s WHERE s.reason IS NULL)sql";
-constexpr const char* kOnConflictDoNothing =
-    " ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING";
-constexpr const char* kCountMoved = " RETURNING 1) SELECT count(*) FROM moved";
+    FROM vitals_staging s WHERE s.reason IS NULL
+    ON CONFLICT (device_id, vital_type, measured_at, device_record_seq) DO NOTHING
+    RETURNING 1)
+  SELECT count(*) FROM moved)sql";
 
 // Quarantines the samples that have a reason, at most as many new ones as the room left in the
 // bridge's quarantine ($1, the bound, less what bridge $2 holds unreleased; counted only when a
@@ -105,21 +99,6 @@ void AppendDouble(std::string& line, double v) {
   line.append(buf, end);
 }
 
-// Moves the classified samples into vitals; returns how many were new.
-uint32_t MoveToVitals(pqxx::work& tx) {
-  try {
-    pqxx::subtransaction attempt(tx, "insert_new_vitals");
-    static const std::string kInsertNew = std::string(kInsertIntoVitals) + kCountMoved;
-    const auto stored = attempt.exec(kInsertNew)[0][0].as<uint32_t>();
-    attempt.commit();
-    return stored;
-  } catch (const pqxx::unique_violation&) {
-    // Rolled back to the savepoint; some key is already stored.
-  }
-  static const std::string kMoveNew = std::string(kInsertIntoVitals) + kOnConflictDoNothing + kCountMoved;
-  return tx.exec(kMoveNew)[0][0].as<uint32_t>();
-}
-
 }  // namespace
 
 std::string CopyEscape(std::string_view text) {
@@ -148,6 +127,11 @@ absl::StatusOr<StoreOutcome> PgSampleStore::StoreBatch(std::string_view bridge_i
   const std::string bridge = CopyEscape(bridge_id);
   auto status = pool_.WithTransaction("store vitals batch", [&](pqxx::work& tx) {
     outcome = {};
+    if (CopyStraightIntoVitals(tx, bridge_id, samples, limits_.binding_clock_grace_s)) {
+      outcome.stored = static_cast<uint32_t>(samples.size());
+      tx.exec("SELECT pg_notify('vitals_new', '')");
+      return;
+    }
     {
       // pqxx::tablewriter is deprecated in libpqxx 6.4 in favour of stream_to, but stream_to
       // keeps write_raw_line private and has no NULL for a single column; tablewriter is the
@@ -192,7 +176,7 @@ absl::StatusOr<StoreOutcome> PgSampleStore::StoreBatch(std::string_view bridge_i
       copy.complete();
     }
     tx.exec_params(kClassify, limits_.binding_clock_grace_s);
-    outcome.stored = MoveToVitals(tx);
+    outcome.stored = tx.exec(kMoveToVitals)[0][0].as<uint32_t>();
 
     auto q = tx.exec_params(kMoveToQuarantine, limits_.max_pending_quarantine_per_bridge, std::string(bridge_id));
     outcome.quarantined = q[0][0].as<uint32_t>();
