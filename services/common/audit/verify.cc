@@ -37,8 +37,8 @@ void CheckCheckpoints(const std::vector<Checkpoint>& checkpoints, absl::string_v
         std::vector<std::string> given;
         for (const CheckpointKey& k : options.public_keys) given.push_back(k.key_id());
         Fail(report, c.seq,
-             absl::StrCat(what, " checkpoint at seq ", c.seq, " is signed by key ", c.key_id,
-                          ", not by a given key (", absl::StrJoin(given, ", "), ")"));
+             absl::StrCat(what, " checkpoint at seq ", c.seq, " is signed by key ", c.key_id, ", not by a given key (",
+                          absl::StrJoin(given, ", "), ")"));
         continue;
       }
       if (!key->Verify(CheckpointMessage(c), c.signature)) {
