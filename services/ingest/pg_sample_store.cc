@@ -5,7 +5,6 @@
 #include <pqxx/tablewriter>
 
 #include "services/common/logging.h"
-#include "services/ingest/pg_vitals_copy.h"
 
 namespace healthtwin::ingest {
 namespace {
@@ -127,11 +126,6 @@ absl::StatusOr<StoreOutcome> PgSampleStore::StoreBatch(std::string_view bridge_i
   const std::string bridge = CopyEscape(bridge_id);
   auto status = pool_.WithTransaction("store vitals batch", [&](pqxx::work& tx) {
     outcome = {};
-    if (CopyStraightIntoVitals(tx, bridge_id, samples, limits_.binding_clock_grace_s)) {
-      outcome.stored = static_cast<uint32_t>(samples.size());
-      tx.exec("SELECT pg_notify('vitals_new', '')");
-      return;
-    }
     {
       // pqxx::tablewriter is deprecated in libpqxx 6.4 in favour of stream_to, but stream_to
       // keeps write_raw_line private and has no NULL for a single column; tablewriter is the

@@ -1,6 +1,4 @@
-// SampleStore on PostgreSQL. Each batch is one transaction. A batch whose every sample goes to
-// a patient's vitals, none of them already stored, is COPYed straight into vitals
-// (pg_vitals_copy.h). Any other batch takes the staging path: the samples are COPYed into a
+// SampleStore on PostgreSQL. Each batch is one transaction: the samples are COPYed into a
 // per-connection temporary staging table, classified, then moved with two INSERT ... SELECT
 // statements: samples of a device bound to a patient, sent by one of the device's gateways and
 // measured after the binding into the partitioned vitals table, the rest into quarantine (bounded
