@@ -14,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "healthtwin/vitals/v1/vitals.grpc.pb.h"
 #include "services/common/db/migrator.h"
@@ -205,9 +206,14 @@ TEST_F(IngestFaultTest, SigtermMidStreamAcknowledgesTheBatchInFlight) {
   bool terminated = false;
   int attempts = 0;
   uint64_t in_flight_upto = 0;
+  std::size_t breaks_before = 0;
+  std::string drained_stderr;
   auto sender = Sender();
-  const bool done = sender.Run(90s, [&](uint64_t watermark, grpc::ClientContext&) {
+  const bool done = sender.Run(90s, [&](uint64_t watermark, grpc::ClientContext& ctx) {
     if (terminated || watermark < kTotal / 3) return;
+    // A stream near its deadline (the sender gives each 20 s) could expire while the batch
+    // waits behind the lock, a break that is not the drain's; a loaded machine gets there.
+    if (ctx.deadline() - std::chrono::system_clock::now() < 10s) return;
     ++attempts;
     pqxx::connection locker(conninfo_);
     pqxx::work lock_tx(locker);
@@ -230,20 +236,24 @@ TEST_F(IngestFaultTest, SigtermMidStreamAcknowledgesTheBatchInFlight) {
     }
     if (!ingest_waits) return;
     terminated = true;
+    breaks_before = sender.watermarks_at_break().size();
     in_flight_upto = std::min<uint64_t>(watermark + kBatch, kTotal);
     ASSERT_TRUE(ingest_->Signal(SIGTERM).ok());
     std::this_thread::sleep_for(300ms);  // the drain has begun with the batch still unstored
     lock_tx.commit();
     auto exit = ingest_->Wait(20s);
     ASSERT_TRUE(exit.ok() && exit->exited && exit->code == 0) << ingest_->Stderr();
+    drained_stderr = ingest_->Stderr();
     StartIngest();
   });
   ASSERT_TRUE(terminated) << "ingest never waited behind the lock in " << attempts << " attempts";
   ASSERT_TRUE(done);
-  ASSERT_FALSE(sender.watermarks_at_break().empty());
   // The batch ingest was storing when SIGTERM arrived was stored and acknowledged before the
-  // stream ended.
-  EXPECT_EQ(sender.watermarks_at_break().front(), in_flight_upto);
+  // stream ended (earlier breaks, e.g. a stream's deadline before the fault, are not this one).
+  ASSERT_GT(sender.watermarks_at_break().size(), breaks_before);
+  EXPECT_EQ(sender.watermarks_at_break()[breaks_before], in_flight_upto)
+      << "breaks at " << absl::StrJoin(sender.watermarks_at_break(), ", ") << "; " << breaks_before
+      << " before the fault, after " << attempts << " attempts; the drained ingest said: " << drained_stderr;
   ExpectExactlyTheOutbox();
 }
 
