@@ -48,6 +48,11 @@ json Coding(std::string_view system, std::string_view code) {
   return coding;
 }
 
+bool IsIpLiteral(const std::string& address) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, address.c_str(), buf) == 1 || inet_pton(AF_INET6, address.c_str(), buf) == 1;
+}
+
 // The IP address in a recorded peer: gRPC's "ipv4:A:PORT", "ipv6:[A]:PORT" (or %5B..%5D), or
 // the HTTPS listener's "https:A:PORT". nullopt when what is left is not an IP literal.
 std::optional<std::string> PeerIp(std::string_view peer) {
@@ -64,8 +69,7 @@ std::optional<std::string> PeerIp(std::string_view peer) {
     const auto port = rest.rfind(':');
     address = std::string(port == std::string_view::npos ? rest : rest.substr(0, port));
   }
-  unsigned char buf[sizeof(in6_addr)];
-  if (inet_pton(AF_INET, address.c_str(), buf) == 1 || inet_pton(AF_INET6, address.c_str(), buf) == 1) return address;
+  if (IsIpLiteral(address)) return address;
   return std::nullopt;
 }
 
@@ -95,9 +99,7 @@ json Destination(const std::string& peer) {
   } else {
     std::string host = peer.substr(0, peer.rfind(':'));
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    unsigned char buf[sizeof(in6_addr)];
-    const bool ip = inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-    network = {{"address", host}, {"type", ip ? "2" : "1"}};
+    network = {{"address", host}, {"type", IsIpLiteral(host) ? "2" : "1"}};
   }
   return {{"type", {{"coding", json::array({Coding(kDicomSystem, "110152")})}}},
           {"who", {{"display", peer}}},
